@@ -1,0 +1,30 @@
+# DocRE Studio: `make app` sets up and starts the web app; `make test` sets up and runs every test.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup app predict-sample test test-fast system-deps
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+app: setup
+	$(PY) -m streamlit run app/main.py
+
+predict-sample: setup
+	$(PY) -m engine predict --input assets/samples/sample.txt --output sample.predictions.json
+
+system-deps:
+	bash scripts/system_deps.sh
+
+test: setup system-deps
+	DOCRE_TEST_POSTGRES_URL="$$(bash scripts/start_postgres.sh)" $(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not e2e and not slow"

@@ -1,0 +1,251 @@
+"""`python -m engine train|evaluate|predict|ingest|methods`: the command line over the engine."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from .config import DEFAULT_ENCODER, EncoderConfig, TrainConfig
+from .documents import Document, read_documents
+from .errors import DocreError, InputFileError
+from .schema import default_schema
+
+log = logging.getLogger("engine")
+
+
+def select_titles(documents: Sequence[Document], split: str | None) -> list[Document]:
+    """`SPLIT.json:part` keeps the documents whose titles that JSON lists under `part`."""
+    if not split:
+        return list(documents)
+    path, _, part = split.rpartition(":")
+    if not path:
+        raise InputFileError(f"--split expects FILE.json:PART (for example split.json:train), got {split!r}")
+    try:
+        titles = set(json.loads(Path(path).read_text(encoding="utf-8"))[part])
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise InputFileError(f"cannot read part {part!r} of split file {path}: {exc}") from exc
+    chosen = [d for d in documents if d.title in titles]
+    if not chosen:
+        raise InputFileError(f"no document title matches part {part!r} of {path}")
+    return chosen
+
+
+def load_docs(path: str, split: str | None = None, schema=None) -> list[Document]:
+    """Documents of a DocRED JSON file (invalid ones reported and skipped) or, for .txt, one ingested text."""
+    p = Path(path)
+    if p.suffix.lower() == ".txt":
+        from .ingest import ingest_bytes  # noqa: PLC0415 - spaCy only when ingesting
+
+        try:
+            return [ingest_bytes(p.read_bytes(), filename=p.name)]
+        except OSError as exc:
+            raise InputFileError(f"cannot read {p}: {exc}") from exc
+    result = read_documents(p, schema)
+    for problem in result.problems:
+        log.warning("skipped: %s", problem)
+    if not result.documents:
+        raise InputFileError(f"{p}: no valid document ({len(result.problems)} rejected)")
+    return select_titles(result.documents, split)
+
+
+def parse_options(pairs: Sequence[str]) -> dict:
+    """`key=value` pairs; values parsed as JSON when they parse (numbers, booleans), else kept as text."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise InputFileError(f"--option expects key=value, got {pair!r}")
+        try:
+            out[key.replace("-", "_")] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.replace("-", "_")] = value
+    return out
+
+
+def cmd_methods(args: argparse.Namespace) -> int:
+    from .methods import list_methods  # noqa: PLC0415
+
+    for spec in list_methods():
+        print(f"{spec.name:12s} {spec.description}")
+        if args.verbose:
+            defaults = spec.config_class().to_json()
+            for name, help_text in spec.config_class.help().items():
+                print(f"    {name} = {defaults[name]!r}: {help_text}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .checkpoint import build_model  # noqa: PLC0415 - torch only for commands that need it
+    from .methods import get_method  # noqa: PLC0415
+    from .settings import pick_device  # noqa: PLC0415
+    from .train_callbacks import LAST_DIR, EvaluateAndCheckpoint, ProgressBar  # noqa: PLC0415
+    from .trainer import Trainer, data_hash  # noqa: PLC0415
+
+    schema = default_schema()
+    train_docs = load_docs(args.train, args.train_split, schema)
+    dev_docs = load_docs(args.dev, args.dev_split, schema) if args.dev else None
+    if args.max_train_docs:
+        train_docs = train_docs[:args.max_train_docs]
+    spec = get_method(args.method)
+    method_config = spec.config_class.from_json({**spec.config_class().to_json(), **parse_options(args.option)})
+    train_config = TrainConfig(**{k: v for k, v in {
+        "epochs": args.epochs, "batch_size": args.batch_size, "grad_accumulation": args.grad_accumulation,
+        "lr_encoder": args.lr_encoder, "lr_head": args.lr_head, "warmup_ratio": args.warmup_ratio,
+        "max_grad_norm": args.max_grad_norm, "seed": args.seed, "drop_labels": args.drop_labels,
+        "save_dtype": args.save_dtype}.items() if v is not None})
+    train_config.validate()
+    output = Path(args.output)
+    last = output / LAST_DIR
+    resume = not args.no_resume and (last / "optimizer.safetensors").is_file()
+    if resume:
+        from .checkpoint import load_checkpoint  # noqa: PLC0415
+
+        loaded = load_checkpoint(last, expect_schema=schema)
+        if loaded.method != spec.name:
+            raise InputFileError(f"{last} holds a {loaded.method} run; use another --output or --no-resume")
+    else:
+        from .trainer import seed_everything  # noqa: PLC0415
+
+        seed_everything(train_config.seed)
+        loaded = build_model(spec.name, method_config, EncoderConfig(name=args.encoder), schema)
+    device = pick_device(args.device)
+    features = [loaded.tokenizer.featurize(d, schema) for d in train_docs]
+    log.info("training %s on %d documents (%s), dev %s, device %s", spec.name, len(features), args.train,
+             len(dev_docs) if dev_docs else "none", device)
+    trainer = Trainer(loaded, train_config, features, device=device, resume_dir=last if resume else None)
+    trainer.callbacks = [ProgressBar(train_config.epochs, disable=args.quiet),
+                         EvaluateAndCheckpoint(output, loaded, dev_docs, train_docs, data_hash(train_docs),
+                                               train_config.to_json(), train_config.save_dtype)]
+    state = trainer.train()
+    log.info("done: best dev F1 %.4f at epoch %d; checkpoint in %s", state.best_score, state.best_epoch, output)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .metrics import evaluate, format_report  # noqa: PLC0415
+    from .predictor import Predictor  # noqa: PLC0415
+
+    predictor = Predictor.from_checkpoint(args.checkpoint, args.device)
+    gold = [d for d in load_docs(args.input, args.split, predictor.loaded.schema) if d.has_labels]
+    if not gold:
+        raise InputFileError(f"{args.input}: no document has labels to evaluate against")
+    train = load_docs(args.train, args.train_split, predictor.loaded.schema) if args.train else None
+    scores = predictor.predict(gold, _progress_bar("scoring", args.quiet))
+    report = evaluate(gold, [[(h, t, r) for h, t, r, _ in s.predicted_triples()] for s in scores], train)
+    print(format_report(report, predictor.loaded.schema.names))
+    if args.output:
+        Path(args.output).write_text(json.dumps(report.to_json(), indent=1), encoding="utf-8")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .predictor import Predictor  # noqa: PLC0415
+
+    predictor = Predictor.from_checkpoint(args.checkpoint, args.device)
+    docs = load_docs(args.input, None, predictor.loaded.schema)
+    scores = predictor.predict(docs, _progress_bar("scoring", args.quiet))
+    preds = [{"title": s.title, "h_idx": h, "t_idx": t, "r": r, "score": round(m, 4)}
+             for s in scores for h, t, r, m in s.predicted_triples()]
+    Path(args.output).write_text(json.dumps(preds, indent=1, ensure_ascii=False), encoding="utf-8")
+    if args.scores_output:
+        Path(args.scores_output).write_text(json.dumps([s.to_json() for s in scores]), encoding="utf-8")
+    if Path(args.input).suffix.lower() == ".txt":
+        from .documents import write_documents  # noqa: PLC0415
+
+        write_documents(docs, Path(args.output).with_suffix(".docs.json"))
+    log.info("%d relations predicted in %d documents -> %s", len(preds), len(docs), args.output)
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from .documents import write_documents  # noqa: PLC0415
+
+    docs = load_docs(args.input)
+    write_documents(docs, args.output)
+    log.info("%s: %d sentences, %d entities -> %s", args.input, len(docs[0].sents), len(docs[0].entities), args.output)
+    return 0
+
+
+def _progress_bar(desc: str, quiet: bool):
+    from tqdm.auto import tqdm  # noqa: PLC0415
+
+    bar = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=desc, disable=quiet)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+    return update
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m engine", description="DocRE Studio engine")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("-v", "--verbose-log", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("methods", help="list the registered methods")
+    p.add_argument("--verbose", action="store_true", help="also list each method's options with defaults and help")
+    p.set_defaults(func=cmd_methods)
+
+    help_ = TrainConfig.help()
+    p = sub.add_parser("train", help="train a method; resumes from OUTPUT/last when present")
+    p.add_argument("--method", required=True, help="a registered method, e.g. atlop or atlop.v1 (see `methods`)")
+    p.add_argument("--train", required=True, help="DocRED JSON with labels")
+    p.add_argument("--train-split", help="FILE.json:PART keeps only the titles listed there (e.g. split.json:train)")
+    p.add_argument("--dev", help="DocRED JSON for per-epoch evaluation; the best epoch is kept")
+    p.add_argument("--dev-split", help="FILE.json:PART for --dev")
+    p.add_argument("--output", required=True, help="checkpoint directory")
+    p.add_argument("--encoder", default=DEFAULT_ENCODER, help="Hugging Face encoder name or local path")
+    for name in ("epochs", "batch_size", "grad_accumulation", "seed"):
+        p.add_argument("--" + name.replace("_", "-"), type=int, help=help_[name])
+    for name in ("lr_encoder", "lr_head", "warmup_ratio", "max_grad_norm", "drop_labels"):
+        p.add_argument("--" + name.replace("_", "-"), type=float, help=help_[name])
+    p.add_argument("--save-dtype", choices=("float32", "float16", "bfloat16"), help=help_["save_dtype"])
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="a method option (see `methods --verbose`)")
+    p.add_argument("--max-train-docs", type=int, help="use only the first N training documents (quick runs)")
+    p.add_argument("--no-resume", action="store_true", help="start afresh even if OUTPUT/last exists")
+    p.add_argument("--device", help="cpu, cuda, cuda:1 (default: DOCRE_DEVICE, else CUDA when present)")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="F1, Ign F1, P, R and breakdowns of a checkpoint on labelled documents")
+    p.add_argument("--checkpoint", help="checkpoint directory (default: the shipped model)")
+    p.add_argument("--input", required=True, help="DocRED JSON with labels")
+    p.add_argument("--split", help="FILE.json:PART for --input")
+    p.add_argument("--train", help="training DocRED JSON, for Ign F1 and head/mid/tail groups")
+    p.add_argument("--train-split", help="FILE.json:PART for --train")
+    p.add_argument("--output", help="write the metrics as JSON here")
+    p.add_argument("--device")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("predict", help="relations for DocRED JSON or a .txt file")
+    p.add_argument("--input", required=True, help="DocRED JSON (labels optional) or UTF-8 .txt")
+    p.add_argument("--output", required=True, help="predictions in DocRED result format")
+    p.add_argument("--checkpoint", help="checkpoint directory (default: the shipped model)")
+    p.add_argument("--scores-output", help="also write every pair's logits, threshold, margins and probabilities")
+    p.add_argument("--device")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("ingest", help="UTF-8 text -> DocRED JSON with entities found by spaCy")
+    p.add_argument("--input", required=True)
+    p.add_argument("--output", required=True)
+    p.set_defaults(func=cmd_ingest)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose_log else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("transformers", "httpx", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    try:
+        return args.func(args)
+    except DocreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

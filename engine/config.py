@@ -1,0 +1,98 @@
+"""Dataclass configs with defaults, help text and validation; they round-trip through JSON and travel
+inside every checkpoint, so a checkpoint says exactly how it was built and trained."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
+
+from .errors import ConfigError
+
+DEFAULT_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
+
+C = TypeVar("C", bound="ConfigBase")
+
+
+def option(default: Any, help: str, **kwargs: Any) -> Any:
+    """A dataclass field carrying its CLI help text."""
+    return field(default=default, metadata={"help": help, **kwargs})
+
+
+@dataclass
+class ConfigBase:
+    """JSON round-trip and validation shared by every config."""
+
+    def validate(self) -> None:
+        """Raise ConfigError for out-of-range values; subclasses extend."""
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls: type[C], data: dict[str, Any]) -> C:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"{cls.__name__}: unknown keys {unknown}; known keys: {sorted(known)}")
+        config = cls(**data)
+        config.validate()
+        return config
+
+    def replace(self: C, **changes: Any) -> C:
+        config = dataclasses.replace(self, **changes)
+        config.validate()
+        return config
+
+    @classmethod
+    def help(cls) -> dict[str, str]:
+        return {f.name: f.metadata.get("help", "") for f in fields(cls)}
+
+
+def check(condition: bool, message: str) -> None:
+    """ConfigError unless condition holds (never `assert`: configs come from users)."""
+    if not condition:
+        raise ConfigError(message)
+
+
+@dataclass
+class EncoderConfig(ConfigBase):
+    """How documents are turned into token states."""
+
+    name: str = option(DEFAULT_ENCODER, "Hugging Face encoder name or local path")
+    max_window: int = option(512, "tokens per encoder window, [CLS] and [SEP] included")
+    window_overlap: int = option(128, "tokens shared by consecutive windows of a long document")
+    marker: str = option("*", "token put before and after every mention (ATLOP's entity marker)")
+    freeze_word_embeddings: bool = option(
+        True, "keep the encoder's word embeddings fixed; checkpoints then share them with the installed encoder")
+
+    def validate(self) -> None:
+        check(self.max_window >= 16, f"max_window must be >= 16, got {self.max_window}")
+        check(0 <= self.window_overlap < self.max_window - 2,
+              f"window_overlap must be in [0, max_window - 2), got {self.window_overlap}")
+
+
+@dataclass
+class TrainConfig(ConfigBase):
+    """The one training loop's settings (shared by every method)."""
+
+    epochs: int = option(30, "training epochs")
+    batch_size: int = option(4, "documents per optimisation step (before accumulation)")
+    grad_accumulation: int = option(1, "batches whose gradients are summed before one optimiser step")
+    lr_encoder: float = option(5e-5, "AdamW learning rate of the encoder")
+    lr_head: float = option(1e-4, "AdamW learning rate of everything above the encoder")
+    weight_decay: float = option(0.0, "AdamW weight decay")
+    warmup_ratio: float = option(0.06, "share of steps with linear warm-up, then linear decay to 0")
+    max_grad_norm: float = option(1.0, "gradient clipping norm (0 = off)")
+    seed: int = option(66, "random seed for initialisation, shuffling and label dropping")
+    drop_labels: float = option(0.0, "share of training triples hidden (incomplete-labelling experiments)")
+    eval_every_epoch: bool = option(True, "evaluate on dev after every epoch and keep the best checkpoint")
+    save_dtype: str = option("float32", "dtype of saved weights: float32, float16 or bfloat16")
+
+    def validate(self) -> None:
+        check(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
+        check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
+        check(self.grad_accumulation >= 1, f"grad_accumulation must be >= 1, got {self.grad_accumulation}")
+        check(0.0 <= self.warmup_ratio < 1.0, f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+        check(0.0 <= self.drop_labels < 1.0, f"drop_labels must be in [0, 1), got {self.drop_labels}")
+        check(self.lr_encoder >= 0 and self.lr_head > 0, "learning rates must be positive")
+        check(self.save_dtype in ("float32", "float16", "bfloat16"), f"unknown save_dtype {self.save_dtype!r}")

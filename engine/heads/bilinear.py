@@ -1,0 +1,65 @@
+"""ATLOP's classifier, shared by ATLOP, NCRL and PEMSCL: z_s = tanh(W_s[h; c]), z_o = tanh(W_o[t; c]) and a
+grouped bilinear layer giving R + 1 logits, class 0 the learned "no relation" threshold."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..backbone import PairRepresentation
+
+
+@dataclass
+class BilinearOutput:
+    logits: torch.Tensor  # (n_p, n_classes)
+    pair_embedding: torch.Tensor  # (n_p, emb_size * block_size) the grouped outer product, for contrastive losses
+
+
+class GroupedBilinear(nn.Module):
+    """Bilinear over k = emb_size / block_size groups: far fewer parameters than a full bilinear."""
+
+    def __init__(self, emb_size: int, block_size: int, num_classes: int) -> None:
+        super().__init__()
+        if emb_size % block_size:
+            raise ValueError(f"emb_size {emb_size} must be a multiple of block_size {block_size}")
+        self.emb_size, self.block_size = emb_size, block_size
+        self.classifier = nn.Linear(emb_size * block_size, num_classes)
+
+    def outer(self, z_head: torch.Tensor, z_tail: torch.Tensor) -> torch.Tensor:
+        groups = self.emb_size // self.block_size
+        b1 = z_head.view(-1, groups, self.block_size, 1)  # (n_p, k, bs, 1)
+        b2 = z_tail.view(-1, groups, 1, self.block_size)  # (n_p, k, 1, bs)
+        # A batched matmul rather than a broadcast multiply: same values, but its backward is two matmuls
+        # instead of a broadcast-and-reduce, about 2x faster on CPU.
+        return torch.matmul(b1, b2).reshape(-1, self.emb_size * self.block_size)  # (n_p, k * bs * bs)
+
+    def forward(self, z_head: torch.Tensor, z_tail: torch.Tensor) -> BilinearOutput:
+        pair = self.outer(z_head, z_tail)
+        return BilinearOutput(logits=self.classifier(pair), pair_embedding=pair)
+
+
+class PairExtractor(nn.Module):
+    """z_s, z_o from entity embeddings and the localized context (ATLOP Eq. 7-8)."""
+
+    def __init__(self, hidden_size: int, emb_size: int) -> None:
+        super().__init__()
+        self.head_extractor = nn.Linear(2 * hidden_size, emb_size)
+        self.tail_extractor = nn.Linear(2 * hidden_size, emb_size)
+
+    def forward(self, rep: PairRepresentation) -> tuple[torch.Tensor, torch.Tensor]:
+        z_head = torch.tanh(self.head_extractor(torch.cat([rep.head, rep.context], dim=-1)))  # (n_p, emb)
+        z_tail = torch.tanh(self.tail_extractor(torch.cat([rep.tail, rep.context], dim=-1)))  # (n_p, emb)
+        return z_head, z_tail
+
+
+class BilinearHead(nn.Module):
+    """PairExtractor + GroupedBilinear: the full ATLOP classifier."""
+
+    def __init__(self, hidden_size: int, emb_size: int, block_size: int, num_classes: int) -> None:
+        super().__init__()
+        self.extractor = PairExtractor(hidden_size, emb_size)
+        self.bilinear = GroupedBilinear(emb_size, block_size, num_classes)
+
+    def forward(self, rep: PairRepresentation) -> BilinearOutput:
+        return self.bilinear(*self.extractor(rep))

@@ -1,0 +1,59 @@
+"""Helpers for method tests: overfit a tiny model on two real documents, then save, load and compare."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from engine.checkpoint import build_model, load_checkpoint, save_checkpoint
+from engine.config import EncoderConfig, TrainConfig
+from engine.predictor import Predictor
+from engine.schema import default_schema
+from engine.trainer import CallbackBase, Trainer
+
+
+class LossLog(CallbackBase):
+    def __init__(self) -> None:
+        self.losses: list[float] = []
+
+    def on_step_end(self, state, info) -> None:
+        self.losses.append(info.loss)
+
+
+def small_docs(docs, n: int = 2, max_entities: int = 12):
+    """The first n documents with at most max_entities entities (keeps the tests quick)."""
+    return [d for d in docs if len(d.entities) <= max_entities and d.facts][:n]
+
+
+def overfit(method: str, encoder_dir: Path, docs, *, epochs: int = 40, options: dict | None = None, lr: float = 2e-3):
+    schema = default_schema()
+    spec_config = None
+    if options:
+        from engine.methods import get_method
+
+        spec = get_method(method)
+        spec_config = spec.config_class.from_json({**spec.config_class().to_json(), **options})
+    loaded = build_model(method, spec_config, EncoderConfig(name=str(encoder_dir), freeze_word_embeddings=False), schema)
+    feats = [loaded.tokenizer.featurize(d, schema) for d in docs]
+    log = LossLog()
+    trainer = Trainer(loaded, TrainConfig(epochs=epochs, batch_size=2, lr_encoder=lr, lr_head=lr, warmup_ratio=0.0, seed=1),
+                      feats, callbacks=[log])
+    trainer.train()
+    return loaded, log.losses
+
+
+def gold_triples(doc):
+    return {(f.h, f.t, f.r) for f in doc.facts}
+
+
+def predicted_triples(scores):
+    return {(h, t, r) for h, t, r, _ in scores.predicted_triples()}
+
+
+def assert_reload_identical(loaded, tmp_path: Path, docs) -> None:
+    before = Predictor(loaded, "cpu").predict(docs)
+    save_checkpoint(loaded, tmp_path / "ckpt")
+    after = Predictor(load_checkpoint(tmp_path / "ckpt"), "cpu").predict(docs)
+    for a, b in zip(before, after):
+        np.testing.assert_allclose(a.logits, b.logits, rtol=1e-5, atol=1e-5)
+        assert np.array_equal(a.decoded, b.decoded)
