@@ -1,4 +1,4 @@
-"""`python -m engine train|evaluate|predict|ingest|methods`: the command line over the engine."""
+"""`python -m engine train|evaluate|predict|suggest|folds|ingest|methods`: the command line over the engine."""
 from __future__ import annotations
 
 import argparse
@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from .cli_suggest import add_suggest_command
 from .config import DEFAULT_ENCODER, EncoderConfig, TrainConfig
 from .documents import Document, read_documents
 from .errors import DocreError, InputFileError
@@ -236,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", required=True)
     p.add_argument("--output", required=True)
     p.set_defaults(func=cmd_ingest)
+    add_suggest_command(sub)
     return parser
 
 
