@@ -18,6 +18,7 @@ class PairRepresentation:
 
     mention: torch.Tensor  # (n_m, d) state at each mention's start marker
     entity: torch.Tensor  # (n_e, d) logsumexp over the entity's mentions
+    mention_attention: torch.Tensor  # (n_m, heads, L) last-layer attention from each mention's start marker
     entity_attention: torch.Tensor  # (n_e, heads, L) mean attention of the entity's mentions
     head: torch.Tensor  # (n_p, d) entity embedding of each pair's head
     tail: torch.Tensor  # (n_p, d)
@@ -59,6 +60,7 @@ class AtlopBackbone(nn.Module):
         mention = states[batch.mention_doc, batch.mention_pos]  # (n_m, d)
         entity, entity_attention = entity_pool(mention, encoded.mention_attention, batch)
         context, q = localized_context(states, entity_attention, batch)
-        return PairRepresentation(mention=mention, entity=entity, entity_attention=entity_attention,
+        return PairRepresentation(mention=mention, mention_attention=encoded.mention_attention, entity=entity,
+                                  entity_attention=entity_attention,
                                   head=entity[batch.pair_head], tail=entity[batch.pair_tail], context=context,
                                   context_attention=q, states=states)

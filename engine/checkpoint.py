@@ -47,7 +47,7 @@ def build_model(method: str, method_config: MethodConfig | None, encoder_config:
     method_config.validate()
     hf_tokenizer, hf_model = load_hf(encoder_config.name, pretrained_weights=pretrained_encoder)
     encoder = DocumentEncoder(hf_model, encoder_config)
-    dims = ModelDims(encoder.hidden_size, encoder.num_heads, schema.num_classes)
+    dims = ModelDims(encoder.hidden_size, encoder.num_heads, schema.num_classes, encoder_name=encoder_config.name)
     model = DocREModel(encoder, spec.build(method_config, dims))
     return LoadedModel(model, Tokenizer(hf_tokenizer, encoder_config.marker), schema, spec.name, encoder_config, method_config)
 

@@ -32,8 +32,8 @@ def resolve_encoder_path(name: str) -> str:
 
 
 def load_hf(name: str, *, pretrained_weights: bool = True):
-    """(tokenizer, model) for an encoder name or path. Eager attention, because the backbone needs the
-    last layer's attention probabilities (fused kernels do not return them)."""
+    """(tokenizer, model) for an encoder name or path, with fused (SDPA) attention; DocumentEncoder
+    recomputes only the last-layer attention rows it needs (or falls back to eager attention)."""
     from transformers import AutoConfig, AutoModel, AutoTokenizer  # noqa: PLC0415 - heavy import
 
     path = resolve_encoder_path(name)
@@ -42,10 +42,10 @@ def load_hf(name: str, *, pretrained_weights: bool = True):
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
         if pretrained_weights:
-            model = AutoModel.from_pretrained(path, attn_implementation="eager", **kwargs)
+            model = AutoModel.from_pretrained(path, attn_implementation="sdpa", **kwargs)
         else:
             config = AutoConfig.from_pretrained(path, **kwargs)
-            config._attn_implementation = "eager"
+            config._attn_implementation = "sdpa"
             model = AutoModel.from_config(config)
     except OSError as exc:
         raise CheckpointError(f"could not load encoder {name!r} (resolved to {path!r}): {exc}. Pass a local "
@@ -70,8 +70,25 @@ class EncodedBatch:
     mention_attention: torch.Tensor
 
 
+def bert_style_self_attention(model: nn.Module) -> nn.Module | None:
+    """The last layer's self-attention if it is BERT-style (query/key projections, absolute positions),
+    so its attention rows can be recomputed exactly from the penultimate hidden states."""
+    try:
+        attention = model.encoder.layer[-1].attention.self
+    except (AttributeError, IndexError, TypeError):
+        return None
+    absolute = getattr(model.config, "position_embedding_type", "absolute") in (None, "absolute")
+    return attention if absolute and hasattr(attention, "query") and hasattr(attention, "key") else None
+
+
 class DocumentEncoder(nn.Module):
-    """The pre-trained language model plus window merging."""
+    """The pre-trained language model plus window merging.
+
+    ATLOP needs last-layer attention probabilities, which fused attention kernels do not return. Asking
+    the model for all of them forces eager attention in every layer (about 2x slower on CPU); instead,
+    for BERT-style encoders the rows of the mention markers alone are recomputed from the penultimate
+    hidden states with the last layer's own query/key projections (identical values; no dropout on them).
+    Other encoders fall back to eager attention."""
 
     def __init__(self, model: nn.Module, config: EncoderConfig) -> None:
         super().__init__()
@@ -79,6 +96,22 @@ class DocumentEncoder(nn.Module):
         self.config = config
         if config.freeze_word_embeddings:
             self.model.get_input_embeddings().weight.requires_grad_(False)
+        # a flag, not the module itself: registering it twice would duplicate weights in the state dict
+        self.fast_attention_rows = bert_style_self_attention(model) is not None
+        if not self.fast_attention_rows:
+            self.model.config._attn_implementation = "eager"
+
+    def _attention_rows(self, hidden: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """(n_queries, heads, win_len) last-layer attention of each mention marker in its window."""
+        attention = bert_style_self_attention(self.model)
+        heads = self.num_heads
+        head_dim = hidden.shape[-1] // heads
+        query = attention.query(hidden[batch.query_window, batch.query_local]).view(-1, heads, head_dim)  # (q, h, hd)
+        key = attention.key(hidden[batch.query_window])  # (q, win_len, hidden)
+        key = key.view(key.shape[0], key.shape[1], heads, head_dim)  # (q, win_len, h, hd)
+        scores = torch.einsum("qhd,qlhd->qhl", query, key) / head_dim ** 0.5  # (q, h, win_len)
+        scores = scores.masked_fill(~batch.window_mask[batch.query_window][:, None, :], torch.finfo(scores.dtype).min)
+        return scores.softmax(-1)
 
     @property
     def hidden_size(self) -> int:
@@ -92,11 +125,16 @@ class DocumentEncoder(nn.Module):
         return tensor_fingerprint(self.model.get_input_embeddings().weight)
 
     def forward(self, batch: Batch) -> EncodedBatch:
-        out = self.model(input_ids=batch.window_ids, attention_mask=batch.window_mask.long(), output_attentions=True)
+        mask = batch.window_mask.long()
+        if self.fast_attention_rows:
+            out = self.model(input_ids=batch.window_ids, attention_mask=mask, output_hidden_states=True)
+            rows = self._attention_rows(out.hidden_states[-2], batch)  # (n_queries, heads, win_len)
+        else:
+            out = self.model(input_ids=batch.window_ids, attention_mask=mask, output_attentions=True)
+            rows = out.attentions[-1][batch.query_window, :, batch.query_local, :]  # (n_queries, heads, win_len)
         window_states = out.last_hidden_state  # (n_windows, win_len, hidden)
-        attention = out.attentions[-1]  # (n_windows, heads, win_len, win_len)
         n_docs, max_len = batch.num_docs, int(batch.doc_length.max())
-        hidden, heads = window_states.shape[-1], attention.shape[1]
+        hidden, heads = window_states.shape[-1], rows.shape[1]
 
         # Token states: average over the windows covering each document position.
         valid = batch.window_pos >= 0  # (n_windows, win_len)
@@ -107,7 +145,6 @@ class DocumentEncoder(nn.Module):
 
         # Attention rows of mention markers, mapped from window to document positions and averaged.
         n_mentions = batch.mention_doc.shape[0]
-        rows = attention[batch.query_window, :, batch.query_local, :]  # (n_queries, heads, win_len)
         columns = batch.window_pos[batch.query_window].clamp(min=0)  # (n_queries, win_len)
         rows = rows * batch.window_mask[batch.query_window][:, None, :].to(rows.dtype)
         merged = rows.new_zeros(n_mentions, heads, max_len)

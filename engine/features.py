@@ -121,6 +121,10 @@ class Batch:
     pair_head: torch.Tensor  # (n_pairs,) global entity index
     pair_tail: torch.Tensor  # (n_pairs,)
     doc_pair_offsets: torch.Tensor  # (n_docs + 1,) pairs of doc i are rows offsets[i]:offsets[i+1]
+    sent_doc: torch.Tensor  # (n_sents,) document of each sentence
+    sent_start: torch.Tensor  # (n_sents,) first position of the sentence (markers included)
+    sent_end: torch.Tensor  # (n_sents,) one past its last position
+    doc_sent_offsets: torch.Tensor  # (n_docs + 1,) sentences of doc i are sent_offsets[i]:sent_offsets[i+1]
     labels: torch.Tensor | None  # (n_pairs, n_classes) multi-hot, column 0 = 1 iff no relation
 
     @property
@@ -158,10 +162,16 @@ def collate(features: Sequence[DocFeatures], tokenizer: Tokenizer, *, max_window
     q_mention, q_window, q_local = [], [], []
     entity_doc, entity_lists, entity_type = [], [], []
     pair_doc, pair_head, pair_tail, offsets = [], [], [], [0]
+    sent_doc, sent_start, sent_end, sent_offsets = [], [], [], [0]
     label_rows: list[np.ndarray] = []
     doc_windows = [[w for w in range(len(win_doc)) if win_doc[w] == d] for d in range(len(features))]
     for d, f in enumerate(features):
         m0, e0 = len(mention_doc), len(entity_doc)
+        for start, end in f.sent_bounds:
+            sent_doc.append(d)
+            sent_start.append(start)
+            sent_end.append(max(end, start + 1))
+        sent_offsets.append(len(sent_doc))
         for pos, sent in zip(f.mention_pos, f.mention_sent):
             m = len(mention_doc)
             mention_doc.append(d)
@@ -206,5 +216,6 @@ def collate(features: Sequence[DocFeatures], tokenizer: Tokenizer, *, max_window
         query_mention=lt(q_mention), query_window=lt(q_window), query_local=lt(q_local),
         entity_doc=lt(entity_doc), entity_mentions=ent_m, entity_mention_mask=ent_mask, entity_type=lt(entity_type),
         pair_doc=lt(pair_doc), pair_head=lt(pair_head), pair_tail=lt(pair_tail), doc_pair_offsets=lt(offsets),
+        sent_doc=lt(sent_doc), sent_start=lt(sent_start), sent_end=lt(sent_end), doc_sent_offsets=lt(sent_offsets),
         labels=labels,
     )

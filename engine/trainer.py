@@ -154,7 +154,9 @@ class Trainer:
                 cb.on_epoch_begin(self.state, len(batches))
             self.model.train()
             started, seen = time.perf_counter(), 0
+            head = self.unwrapped_model().head
             for b, idx in enumerate(batches):
+                head.on_train_progress(epoch, self.state.step)
                 batch = collate([self.train_features[i] for i in idx], self.loaded.tokenizer, max_window=enc_cfg.max_window,
                                 overlap=enc_cfg.window_overlap, num_classes=self.loaded.schema.num_classes, with_labels=True,
                                 hidden_facts=[self.hidden[i] for i in idx]).to(self.device)

@@ -42,13 +42,15 @@ def test_one_window_equals_plain_encoder(redocred_docs, tiny_encoder_dir):
     batch = collate(feats, tok, max_window=512, overlap=128, num_classes=97, with_labels=False)
     assert batch.window_ids.shape[0] == 1
     with torch.no_grad():
-        encoded = enc(batch)
+        encoded = enc(batch)  # fused attention + recomputed marker rows
+        enc.model.config._attn_implementation = "eager"  # the reference: every attention map, computed plainly
         plain = enc.model(input_ids=batch.window_ids, attention_mask=batch.window_mask.long(), output_attentions=True)
     n = feats[0].length + 2
     assert torch.allclose(encoded.states[0, :n], plain.last_hidden_state[0, :n], atol=1e-6)
     m = 0
     att = plain.attentions[-1][0, :, feats[0].mention_pos[m], :n]
     assert torch.allclose(encoded.mention_attention[m, :, :n], att, atol=1e-6)
+    assert enc.fast_attention_rows  # the fast path was the one tested
 
 
 def test_long_document_keeps_mentions_near_its_end(tiny_encoder_dir):

@@ -36,6 +36,7 @@ class ModelDims:
     num_heads: int
     num_classes: int
     num_entity_types: int = 6
+    encoder_name: str = ""  # for heads that own a second encoder (KMGRE's key-instance classifier)
 
 
 @dataclass
@@ -57,6 +58,9 @@ class MethodHead(nn.Module):
 
     def forward(self, rep: PairRepresentation, batch: Batch) -> HeadOutput:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def on_train_progress(self, epoch: int, step: int) -> None:
+        """Called by the trainer before every batch: heads with schedules (EM phases, warm-up) read it."""
 
     def decode(self, out: HeadOutput) -> torch.Tensor:
         """(n_pairs, R) bool predicted relations."""

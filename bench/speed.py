@@ -1,0 +1,126 @@
+"""Prediction and training speed on this machine, next to the bare encoder's own forward pass.
+
+Prints a table: documents/s and p50/p95 ms per document for `predict` with a checkpoint, peak memory, the
+bare default encoder's forward pass over the same documents (entity markers included, longest-first
+batches, fp32): the limit for any model on it; training documents/s; a single ~200-word document's p95.
+
+    python bench/speed.py [--checkpoint DIR] [--threads 2] [--train-docs 40]
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DATA = ROOT.parent / "shared" / "data" / "redocred"
+
+
+def heldout_docs():
+    from engine.cli import load_docs
+
+    return load_docs(str(DATA / "dev_revised.json"), f"{DATA / 'split.json'}:heldout")
+
+
+def bare_encoder_docs_per_s(predictor, docs) -> float:
+    """The encoder alone (fused attention, no attentions returned), same windows and batches as predict."""
+    import torch
+
+    from engine.encoder import load_hf
+    from engine.features import collate
+    from engine.predictor import length_batches
+
+    _, model = load_hf(predictor.loaded.encoder_config.name)
+    model.config._attn_implementation = "sdpa"
+    model.eval()
+    feats = predictor.featurize(docs)
+    enc = predictor.loaded.encoder_config
+    batches = [collate([feats[i] for i in idx], predictor.loaded.tokenizer, max_window=enc.max_window,
+                       overlap=enc.window_overlap, num_classes=predictor.loaded.schema.num_classes, with_labels=False)
+               for idx in length_batches([f.length + 2 for f in feats], predictor.token_budget, predictor.max_docs)]
+    with torch.inference_mode():
+        model(input_ids=batches[0].window_ids, attention_mask=batches[0].window_mask.long())  # warm-up
+        start = time.perf_counter()
+        for b in batches:
+            model(input_ids=b.window_ids, attention_mask=b.window_mask.long())
+    return len(docs) / (time.perf_counter() - start)
+
+
+def predict_figures(predictor, docs) -> dict:
+    predictor.predict(docs[:4])  # warm-up
+    start = time.perf_counter()
+    predictor.predict(docs)
+    total = time.perf_counter() - start
+    per_doc = []
+    for doc in docs:
+        t0 = time.perf_counter()
+        predictor.predict([doc])
+        per_doc.append((time.perf_counter() - t0) * 1000)
+    per_doc.sort()
+    return {"docs_per_s": len(docs) / total, "p50_ms": statistics.median(per_doc),
+            "p95_ms": per_doc[int(0.95 * (len(per_doc) - 1))]}
+
+
+def single_200_word_p95(predictor, docs) -> float:
+    doc = min(docs, key=lambda d: abs(d.num_tokens - 230))  # ~200 words plus punctuation
+    times = []
+    for _ in range(20):
+        t0 = time.perf_counter()
+        predictor.predict([doc])
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    return times[int(0.95 * (len(times) - 1))]
+
+
+def training_docs_per_s(method: str, docs, n: int) -> float:
+    from engine.checkpoint import build_model
+    from engine.config import EncoderConfig, TrainConfig
+    from engine.schema import default_schema
+    from engine.trainer import Trainer
+
+    schema = default_schema()
+    loaded = build_model(method, None, EncoderConfig(), schema)
+    feats = [loaded.tokenizer.featurize(d, schema) for d in docs[:n]]
+    trainer = Trainer(loaded, TrainConfig(epochs=1, batch_size=4), feats)
+    start = time.perf_counter()
+    trainer.train()
+    return len(feats) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    import torch
+
+    from engine.predictor import Predictor
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", type=Path, help="default: the shipped default model")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--train-docs", type=int, default=40, help="documents for the training-speed figure (0 = skip)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    docs = heldout_docs()
+    predictor = Predictor.from_checkpoint(args.checkpoint, "cpu")
+    figures = predict_figures(predictor, docs)
+    bare = bare_encoder_docs_per_s(predictor, docs)
+    p95_single = single_200_word_p95(predictor, docs)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    train = training_docs_per_s(predictor.method, docs, args.train_docs) if args.train_docs else float("nan")
+    print(f"machine: {platform.processor() or platform.machine()}, {args.threads} threads, torch {torch.__version__}")
+    print(f"command: python bench/speed.py {' '.join(sys.argv[1:])}")
+    print(f"model: {predictor.method} ({args.checkpoint or 'shipped default'}), {len(docs)} held-out documents")
+    print(f"{'figure':44s} {'value':>10s}")
+    rows = [("predict documents/s", figures["docs_per_s"]), ("bare encoder forward documents/s (the limit)", bare),
+            ("predict / bare encoder", figures["docs_per_s"] / bare), ("predict p50 ms/document", figures["p50_ms"]),
+            ("predict p95 ms/document", figures["p95_ms"]), ("single ~200-word document p95 ms", p95_single),
+            ("peak memory MB (process)", peak_mb), (f"training documents/s ({args.train_docs} docs, batch 4)", train)]
+    for name, value in rows:
+        print(f"{name:44s} {value:10.2f}")
+
+
+if __name__ == "__main__":
+    main()
