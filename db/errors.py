@@ -1,0 +1,20 @@
+"""Errors the store raises on purpose; each message says what was expected, what came, and how to fix it."""
+from __future__ import annotations
+
+from engine.errors import DocreError
+
+
+class StoreError(DocreError):
+    """Base class for the store's own errors (database driver errors pass through unchanged)."""
+
+
+class NotFoundError(StoreError, LookupError):
+    """A dataset, document, run, suggestion, review or annotator id or name does not exist."""
+
+
+class DuplicateError(StoreError):
+    """A name that must be unique (dataset, annotator) is taken."""
+
+
+class ReviewError(StoreError, ValueError):
+    """A review cannot be recorded as asked (unknown decision, nothing to undo, ...)."""

@@ -1,0 +1,89 @@
+"""Fixtures for the store's tests: every store test runs on a fresh SQLite file, and again on PostgreSQL when
+DOCRE_TEST_POSTGRES_URL names a server (`export DOCRE_TEST_POSTGRES_URL=$(bash scripts/start_postgres.sh)`).
+
+Import the fixtures into a test module: `from tests.db_fixtures import db_url, db_engine, factory  # noqa: F401`."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from db import store
+from db.session import init_db, make_engine, session_factory, session_scope
+from engine.documents import Document, Entity, Fact, Mention
+
+POSTGRES_ENV = "DOCRE_TEST_POSTGRES_URL"
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def reset_postgres(url: str) -> None:
+    """An empty public schema, so each test starts from nothing, as on SQLite."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database, no schema yet."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.sqlite'}"
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        pytest.skip(f"{POSTGRES_ENV} not set (export {POSTGRES_ENV}=$(bash scripts/start_postgres.sh))")
+    reset_postgres(url)
+    return url
+
+
+@pytest.fixture
+def db_engine(db_url: str) -> Iterator[Engine]:
+    """The database migrated to head."""
+    engine = make_engine(db_url)
+    init_db(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def factory(db_engine: Engine) -> sessionmaker[Session]:
+    return session_factory(db_engine)
+
+
+def tiny_document(title: str = "Ann Lee", facts: tuple[Fact, ...] | None = (Fact(1, 2, "P17", (1,)),)) -> Document:
+    """Three entities: Ann Lee (PER), Paris (LOC, two mentions), France (LOC); gold: Paris -P17-> France."""
+    return Document(
+        title=title,
+        sents=(("Ann", "Lee", "lives", "in", "Paris", "."), ("Paris", "is", "in", "France", ".")),
+        entities=(
+            Entity((Mention("Ann Lee", 0, 0, 2, "PER"),)),
+            Entity((Mention("Paris", 0, 4, 5, "LOC"), Mention("Paris", 1, 0, 1, "LOC"))),
+            Entity((Mention("France", 1, 3, 4, "LOC"),)),
+        ),
+        facts=facts,
+        extra={"source": "hand-written"},
+    )
+
+
+def seed(factory: sessionmaker[Session], suggestions: list[tuple[int, int, str, float]]) -> dict[str, object]:
+    """A dataset with one tiny document, one run, the given (h, t, relation, score) suggestions and three
+    people: ann and bob (annotators), cat (curator). Returns the ids."""
+    with session_scope(factory) as session:
+        dataset = store.create_dataset(session, "tiny")
+        (doc_id,) = store.add_documents(session, dataset.id, [tiny_document()]).added
+        run_id = store.record_run(session, dataset.id, checkpoint="runs/atlop", method="atlop.v1",
+                                  version="0.1.0", seconds=1.5)
+        ids = store.add_suggestions(session, dataset.id, [
+            {"doc_id": doc_id, "h_idx": h, "t_idx": t, "relation": r, "score": s, "evidence": {"sentences": [0]}}
+            for h, t, r, s in suggestions], run_ids=[run_id])
+        store.ensure_annotator(session, "ann")
+        store.ensure_annotator(session, "bob")
+        store.ensure_annotator(session, "cat", role="curator")
+    return {"dataset": dataset.id, "doc": doc_id, "run": run_id, "suggestions": ids}

@@ -1,0 +1,63 @@
+"""Migrations: one linear chain with date-first file names; upgrading revision by revision from an empty
+database reaches a schema identical to the models (autogenerate finds nothing to do); downgrade undoes it."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+
+from db.models import Base
+from db.session import alembic_config, init_db, make_engine
+from tests.db_fixtures import db_url  # noqa: F401
+
+DATE_FIRST = re.compile(r"^\d{4}_\d{2}_\d{2}_\d{4}-[0-9a-f]+_\w+\.py$")
+
+
+def chain() -> list[str]:
+    """Revision ids from the first to the newest, asserting there is exactly one way through."""
+    scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    (base,) = scripts.get_bases()
+    (head,) = scripts.get_heads()
+    order = [base]
+    while order[-1] != head:
+        (child,) = scripts.get_revision(order[-1]).nextrev  # no branch points
+        order.append(child)
+    assert len(order) == len(list(scripts.walk_revisions())), "revisions off the main line"
+    for rev in scripts.walk_revisions():
+        assert not isinstance(rev.down_revision, (tuple, list)), f"{rev.revision} is a merge"
+        assert DATE_FIRST.match(Path(rev.path).name), f"{Path(rev.path).name}: name it YYYY_MM_DD_HHMM-rev_slug.py"
+    return order
+
+
+def test_revision_chain_is_linear_and_date_first() -> None:
+    order = chain()
+    assert order
+    first = ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision(order[0])
+    assert first.down_revision is None
+
+
+def test_upgrade_step_by_step_matches_models_and_downgrades(db_url: str, tmp_path, monkeypatch) -> None:  # noqa: F811
+    monkeypatch.chdir(tmp_path)  # migrations are found from any working directory
+    engine = make_engine(db_url)
+    try:
+        for revision in chain():
+            init_db(engine, revision)
+            with engine.connect() as conn:
+                assert MigrationContext.configure(conn).get_current_revision() == revision
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        assert diff == [], diff
+        config = alembic_config(engine.url.render_as_string(hide_password=False))
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "base")
+        assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+        init_db(engine)  # and up again, as on a fresh install
+        assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
