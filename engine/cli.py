@@ -98,6 +98,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         "max_grad_norm": args.max_grad_norm, "seed": args.seed, "drop_labels": args.drop_labels,
         "save_dtype": args.save_dtype}.items() if v is not None})
     train_config.validate()
+    if spec.prepare is not None:
+        method_config = spec.prepare(method_config, train_docs, schema, train_config.drop_labels)
     output = Path(args.output)
     last = output / LAST_DIR
     resume = not args.no_resume and (last / "optimizer.safetensors").is_file()

@@ -3,15 +3,17 @@ decode rule. The trainer, checkpoints, predictor and CLI only ever see this inte
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 from torch import nn
 
 from ..backbone import PairRepresentation
 from ..config import ConfigBase, check, option
+from ..documents import Document
 from ..features import Batch
 from ..losses.atlop import threshold_decode, threshold_probabilities
+from ..schema import RelationSchema
 
 
 @dataclass
@@ -79,3 +81,6 @@ class MethodSpec:
     description: str
     config_class: type[MethodConfig]
     build: Callable[[MethodConfig, ModelDims], MethodHead]
+    # Fills data-dependent settings before the model is built: (config, training documents, schema,
+    # share of triples hidden) -> config. P3M estimates its class priors here.
+    prepare: Callable[[MethodConfig, Sequence[Document], RelationSchema, float], MethodConfig] | None = None
