@@ -9,22 +9,14 @@ batches, fp32): the limit for any model on it; training documents/s; a single ~2
 from __future__ import annotations
 
 import argparse
-import platform
 import resource
 import statistics
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-DATA = ROOT.parent / "shared" / "data" / "redocred"
-
-
-def heldout_docs():
-    from engine.cli import load_docs
-
-    return load_docs(str(DATA / "dev_revised.json"), f"{DATA / 'split.json'}:heldout")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import command_line, heldout_docs, machine  # noqa: E402  - bench scripts run as files
 
 
 def bare_encoder_docs_per_s(predictor, docs) -> float:
@@ -110,8 +102,8 @@ def main() -> None:
     p95_single = single_200_word_p95(predictor, docs)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     train = training_docs_per_s(predictor.method, docs, args.train_docs) if args.train_docs else float("nan")
-    print(f"machine: {platform.processor() or platform.machine()}, {args.threads} threads, torch {torch.__version__}")
-    print(f"command: python bench/speed.py {' '.join(sys.argv[1:])}")
+    print(f"machine: {machine(args.threads)}")
+    print(f"command: {command_line()}")
     print(f"model: {predictor.method} ({args.checkpoint or 'shipped default'}), {len(docs)} held-out documents")
     print(f"{'figure':44s} {'value':>10s}")
     rows = [("predict documents/s", figures["docs_per_s"]), ("bare encoder forward documents/s (the limit)", bare),

@@ -1,0 +1,61 @@
+"""Helpers the bench scripts share: where the shared data lives, the Re-DocRED train/heldout parts, the
+machine line and the command line every bench prints above its table."""
+from __future__ import annotations
+
+import os
+import platform
+import shlex
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+DATA = ROOT.parent / "shared" / "data"
+
+
+def redocred_part(part: str, data: Path = DATA) -> list:
+    """The documents of dev_revised.json whose titles split.json lists under `part` ("train" or "heldout")."""
+    from engine.cli import load_docs  # noqa: PLC0415
+
+    return load_docs(str(data / "redocred" / "dev_revised.json"), f"{data / 'redocred' / 'split.json'}:{part}")
+
+
+def heldout_docs(data: Path = DATA) -> list:
+    return redocred_part("heldout", data)
+
+
+def train_docs(data: Path = DATA) -> list:
+    return redocred_part("train", data)
+
+
+def machine(threads: int | None = None) -> str:
+    """CPU, core count, torch threads, GPU name (or "no GPU"), torch and Python versions."""
+    import torch  # noqa: PLC0415
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    cpu = _cpu_name() or platform.processor() or platform.machine()
+    threads = threads if threads is not None else torch.get_num_threads()
+    return (f"{platform.node()}: {cpu}, {os.cpu_count()} CPUs, {threads} torch threads, {gpu}, "
+            f"torch {torch.__version__}, Python {platform.python_version()}")
+
+
+def _cpu_name() -> str | None:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """How this script was run, relative to the project root where possible, ready to paste back."""
+    argv = sys.argv if argv is None else argv
+    script = Path(argv[0]).resolve()
+    try:
+        script_text = str(script.relative_to(ROOT))
+    except ValueError:
+        script_text = argv[0]
+    return shlex.join(["python", script_text, *argv[1:]])
