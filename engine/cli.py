@@ -123,7 +123,10 @@ def cmd_train(args: argparse.Namespace) -> int:
                          EvaluateAndCheckpoint(output, loaded, dev_docs, train_docs, data_hash(train_docs),
                                                train_config.to_json(), train_config.save_dtype)]
     state = trainer.train()
-    log.info("done: best dev F1 %.4f at epoch %d; checkpoint in %s", state.best_score, state.best_epoch, output)
+    if dev_docs:
+        log.info("done: best dev F1 %.4f at epoch %d; checkpoint in %s", state.best_score, state.best_epoch, output)
+    else:
+        log.info("done: %d epochs (no --dev: the last epoch is the checkpoint) in %s", state.epoch, output)
     return 0
 
 

@@ -70,8 +70,9 @@ class EvaluateAndCheckpoint(CallbackBase):
             state.best_score, state.best_epoch = score, state.epoch
             save_checkpoint(self.loaded, self.output, metrics={"dev": metrics, "epoch": state.epoch}, data_hash=self.data_hash,
                             train_config=self.train_config, save_dtype=self.save_dtype, extra=extra)
-        log.info("epoch %d: %s (best %.4f at epoch %d)", state.epoch, {k: round(v, 4) for k, v in metrics.items() if v is not None},
-                 state.best_score, state.best_epoch)
+        if metrics:
+            log.info("epoch %d: %s (best F1 %.4f at epoch %d)", state.epoch,
+                     {k: round(v, 4) for k, v in metrics.items() if v is not None}, state.best_score, state.best_epoch)
         last = self.output / LAST_DIR
         save_checkpoint(self.loaded, last, metrics={"dev": metrics, "epoch": state.epoch}, data_hash=self.data_hash,
                         train_config=self.train_config, extra=extra)

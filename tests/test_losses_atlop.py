@@ -46,3 +46,10 @@ def test_threshold_probabilities():
     logits = torch.tensor([[1.0, 3.0, 0.0]])
     probs = threshold_probabilities(logits)
     assert torch.allclose(probs, torch.tensor([[1 / (1 + math.exp(2)), 1 / (1 + math.exp(-2)), 1 / (1 + math.exp(1))]]))
+
+
+def test_loss_on_a_batch_without_pairs_is_zero_not_nan():
+    logits = torch.zeros(0, 4, requires_grad=True)
+    loss = adaptive_threshold_loss(logits, torch.zeros(0, 4))
+    assert loss.item() == 0.0
+    loss.backward()

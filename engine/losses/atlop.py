@@ -12,6 +12,8 @@ NEG_INF = -1e30
 
 def adaptive_threshold_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """logits, labels: (n_pairs, n_classes), column 0 the threshold; labels multi-hot (column 0 ignored)."""
+    if logits.shape[0] == 0:  # a batch without entity pairs: zero loss that keeps the graph
+        return logits.sum() * 0.0
     positives = labels[:, 1:].to(logits.dtype)  # (n_p, R)
     ones = torch.ones_like(logits[:, :1])
     positive_mask = torch.cat([ones, positives], dim=1)  # TH + positives
