@@ -1,0 +1,26 @@
+"""Colours shared by every view, so an entity type, a role or a relation looks the same everywhere."""
+from __future__ import annotations
+
+from plotly.colors import qualitative
+
+ENTITY_TYPE_COLORS: dict[str, str] = {
+    "PER": "#dbeafe", "ORG": "#fce7f3", "LOC": "#dcfce7", "TIME": "#fef9c3", "NUM": "#ede9fe", "MISC": "#e5e7eb",
+}
+HEAD_COLOR = "#fbbf24"  # amber: the head entity of the selected pair
+TAIL_COLOR = "#34d399"  # green: the tail entity
+KEY_BORDER = "#dc2626"  # red outline: key mentions (KMGRE) or the mentions of a suggestion
+NEUTRAL = "#d1d5db"
+POSITIVE = "#16a34a"  # predicted / above the threshold
+MISSED = "#f97316"  # gold but not predicted
+NEGATIVE = "#9ca3af"
+
+_RELATION_PALETTE: tuple[str, ...] = tuple(qualitative.Dark24) + tuple(qualitative.Light24) + tuple(qualitative.Alphabet)
+
+
+def relation_color(index: int) -> str:
+    """A stable colour per relation index in the schema (the palette repeats after 74 relations)."""
+    return _RELATION_PALETTE[index % len(_RELATION_PALETTE)]
+
+
+def entity_type_color(entity_type: str) -> str:
+    return ENTITY_TYPE_COLORS.get(entity_type, ENTITY_TYPE_COLORS["MISC"])

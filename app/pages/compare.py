@@ -1,0 +1,66 @@
+"""Compare: one document under two model runs: the matrix of pairs where they decode differently, and the
+selected pair's logits against each model's own threshold, side by side."""
+from __future__ import annotations
+
+import streamlit as st
+
+from app import services, state, ui
+from app.components import matrix, pair
+from app.components.text import markdown_text
+from app.state import Keys
+
+st.title("Compare models")
+ui.show_flash()
+dataset_id = ui.dataset_picker()
+doc_id = ui.document_picker(dataset_id) if dataset_id is not None else None
+if doc_id is None:
+    st.stop()
+
+doc = services.documents.document(doc_id)
+names = services.relation_names()
+runs = services.scoring.runs_for_document(dataset_id, doc_id)
+st.subheader(markdown_text(doc.title))
+if len(runs) < 2:
+    st.info("Comparing needs two model runs on this document: score it with a second model on the Upload page "
+            f"(it has {len(runs)}).")
+    st.stop()
+
+col_a, col_b = st.columns(2)
+with col_a:
+    run_a = ui.run_picker("Model A", runs, Keys.RUN_A, default=0)
+with col_b:
+    run_b = ui.run_picker("Model B", runs, Keys.RUN_B, default=1)
+a = services.scoring.pair_scores(run_a.id, doc_id)
+b = services.scoring.pair_scores(run_b.id, doc_id)
+label_a, label_b = f"A #{run_a.id}", f"B #{run_b.id}"
+
+chart_key = f"{Keys.DIFF_MATRIX}.{doc_id}.{run_a.id}.{run_b.id}"
+clicked = state.take_new_chart_pair(chart_key)
+if clicked is not None and max(clicked) < doc.num_entities:
+    state.set_selected_pair(clicked)
+if doc.num_entities >= 2 and (state.selected_pair() is None or max(state.selected_pair()) >= doc.num_entities):
+    state.set_selected_pair((0, 1))
+
+cells = matrix.difference_cells(a, b, names, label_a, label_b)
+n_diff = sum(c.category != matrix.SAME for c in cells)
+st.markdown(f"**{n_diff}** of {len(a.heads)} ordered pairs are decoded differently by the two models.")
+st.plotly_chart(matrix.matrix_figure(doc, cells, selected=state.selected_pair(),
+                                     title=f"Where {label_a} and {label_b} differ"),
+                on_select="rerun", selection_mode="points", key=chart_key, config={"displayModeBar": False})
+st.caption("Green: only A predicts a relation there; orange: only B; purple: both, but different relations; grey: "
+           "the same decision. Stronger colour = larger gap between their best margins. Click a cell to compare.")
+
+chosen = ui.pair_picker(doc)
+if chosen is not None:
+    h, t = chosen
+    gold = sorted(services.documents.gold_relations(doc, h, t))
+    ra, rb = a.pair(h, t), b.pair(h, t)
+    rels = pair.chart_relations([(a, ra), (b, rb)], gold, top_k=8)
+    st.markdown(f"**{markdown_text(doc.entities[h].name)}** → **{markdown_text(doc.entities[t].name)}**")
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(pair.logits_figure(a, ra, rels, names, gold, title=f"{label_a}: {a.method}"), key=Keys.CMP_A)
+    with right:
+        st.plotly_chart(pair.logits_figure(b, rb, rels, names, gold, title=f"{label_b}: {b.method}"), key=Keys.CMP_B)
+    st.caption("Each model's bars start at its own learned threshold (dashed): the same relation can pass one "
+               "model's threshold and not the other's.")

@@ -1,0 +1,99 @@
+"""Document: the text with entities highlighted, the entity-pair matrix (predicted, gold, disagreement,
+PAEE pair potential) and, for the selected pair, every relation's logit against the learned threshold,
+the margins, and KMGRE's key mention pairs (also outlined in the text)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from app import services, state, ui
+from app.components import colors, matrix, pair
+from app.components.text import highlight_html, markdown_text
+from app.state import Keys
+
+st.title("Document")
+ui.show_flash()
+dataset_id = ui.dataset_picker()
+doc_id = ui.document_picker(dataset_id) if dataset_id is not None else None
+if doc_id is None:
+    st.stop()
+
+doc = services.documents.document(doc_id)
+names = services.relation_names()
+runs = services.scoring.runs_for_document(dataset_id, doc_id)
+st.subheader(markdown_text(doc.title))
+st.caption(f"{len(doc.sents)} sentences · {doc.num_entities} entities · "
+           + (f"{len(doc.facts)} gold triples" if doc.has_labels else "no gold labels")
+           + f" · scored by {len(runs)} model run(s)")
+
+if not runs:
+    st.info("No model has scored this document yet: score it on the Upload page. The gold view still works.")
+run = ui.run_picker("Model run", runs, Keys.RUN)
+scores = services.scoring.pair_scores(run.id, doc_id) if run is not None else None
+
+chart_key = f"{Keys.MATRIX}.{doc_id}.{run.id if run is not None else 0}"  # a selection never leaks across documents
+clicked = state.take_new_chart_pair(chart_key)  # a click on the matrix, read before anything is drawn
+if clicked is not None and max(clicked) < doc.num_entities:
+    state.set_selected_pair(clicked)
+if doc.num_entities >= 2 and (state.selected_pair() is None or max(state.selected_pair()) >= doc.num_entities):
+    state.set_selected_pair((0, 1))
+selected = state.selected_pair()
+grid = None
+if scores is not None and selected is not None and scores.mention_grids is not None:
+    grid = scores.mention_grids[scores.pair(*selected)]
+key_cells = pair.key_mention_pairs(grid) if grid is not None else []
+
+with st.container(height=min(320, 60 + 34 * len(doc.sents)), border=True):
+    entity_colors = {selected[0]: colors.HEAD_COLOR, selected[1]: colors.TAIL_COLOR} if selected else {}
+    keys = {(selected[0], i) for i, _, _ in key_cells} | {(selected[1], j) for _, j, _ in key_cells} if selected else set()
+    st.html(highlight_html(doc, entity_colors=entity_colors, key_mentions=keys))
+st.caption("Entities are coloured by type; the selected head is amber, the tail green; key mentions (KMGRE) are "
+           "outlined in red. Hover a mention for its entity.")
+
+left, right = st.columns([3, 2], gap="large")
+with left:
+    modes = [m for m in matrix.MATRIX_MODES if scores is not None or m == "gold"]
+    mode = st.segmented_control("Matrix view", modes, format_func=matrix.MATRIX_MODES.get, default=modes[0],
+                                key=f"{Keys.MATRIX_MODE}.{len(modes)}") or modes[0]  # the key follows the choices
+    if mode == "gold":
+        cells = matrix.gold_cells(doc, names, scores.relation_ids if scores is not None else ())
+        if not doc.has_labels:
+            st.info("This document has no gold labels.")
+    else:
+        cells = matrix.view_cells(mode, doc, scores, names)
+        if mode == "potential" and scores.pair_potential is None:
+            st.info("Pair potential exists only for PAEE models; this run's method is "
+                    f"{markdown_text(scores.method)}.")
+        if mode == "disagreement" and not doc.has_labels:
+            st.info("Disagreement needs gold labels; this document has none.")
+    fig = matrix.matrix_figure(doc, cells, selected=selected)
+    st.plotly_chart(fig, on_select="rerun", selection_mode="points", key=chart_key, config={"displayModeBar": False})
+    st.caption("Rows are heads, columns tails. Click a cell to open the pair.")
+
+with right:
+    chosen = ui.pair_picker(doc)
+    if chosen is not None:
+        h, t = chosen
+        gold = sorted(services.documents.gold_relations(doc, h, t))
+        st.markdown(f"**{markdown_text(doc.entities[h].name)}** → **{markdown_text(doc.entities[t].name)}**")
+        st.caption("Gold: " + (", ".join(markdown_text(f"{names.get(r, r)} ({r})") for r in gold) or "none")
+                   if doc.has_labels else "Gold: unlabelled document")
+        if scores is None:
+            st.info("Score the document to see logits.")
+        else:
+            row = scores.pair(h, t)
+            top_k = st.slider("Top relations", 3, 30, 10, key=Keys.TOP_K)
+            rels = pair.chart_relations([(scores, row)], gold, top_k)
+            tabs = st.tabs(["Logits vs threshold", "Margins", "Key mention pairs"])
+            with tabs[0]:
+                st.plotly_chart(pair.logits_figure(scores, row, rels, names, gold), key=Keys.LOGITS)
+                st.caption("Bars run from the learned “no relation” threshold (dashed red) to each relation's "
+                           "logit; right of the line is predicted. ★ = gold.")
+            with tabs[1]:
+                st.plotly_chart(pair.margins_figure(scores, row, rels, names, gold), key=Keys.MARGINS)
+            with tabs[2]:
+                if grid is None:
+                    st.info("Key mention pairs come from KMGRE models; this run's method is "
+                            f"{markdown_text(scores.method)}.")
+                else:
+                    st.plotly_chart(pair.mention_grid_figure(doc, h, t, grid, scores.relation_ids, names,
+                                                             [(i, j) for i, j, _ in key_cells]), key=Keys.GRID)

@@ -1,0 +1,160 @@
+"""Review: the queue of suspected false negatives across documents, best score first, filtered by relation,
+document, model and state. Accept (optionally correcting the relation), reject or skip with the keyboard
+(A, X, S; U undoes), the annotator's recent decisions, progress, and a blind mode."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app import services, state, ui
+from app.components import colors
+from app.components.text import highlight_html, markdown_text, mention_rows
+from app.state import Keys, ReviewFilters
+
+st.title("Review")
+ui.show_flash()
+annotator = state.annotator()
+if annotator is None:
+    st.info("Enter your name once: every decision is saved with who made it and when.")
+    ui.ask_name("main")
+    st.stop()
+dataset_id = ui.dataset_picker()
+if dataset_id is None:
+    st.stop()
+names = services.relation_names()
+
+
+def rel_label(r: str | None) -> str:
+    return "any" if r is None else f"{names.get(r, r)} ({r})"
+
+
+# ------------------------------------------------------------------ filters (known fields only)
+with st.sidebar:
+    st.subheader("Queue")
+    current = state.review_filters()
+    relations = [None] + [rate.relation for rate in services.review.relation_rates(dataset_id)]
+    docs = {d.id: d.title for d in services.documents.documents(dataset_id)}
+    runs = {r.id: services.scoring.run_label(r) for r in services.scoring.runs(dataset_id)}
+    blind = st.toggle("Blind mode", value=state.blind_mode(), help="Hide model scores and proposed relations.")
+    filters = ReviewFilters(
+        relation=None if blind else st.selectbox("Relation", relations, format_func=rel_label,
+                                                 index=relations.index(current.relation) if current.relation in relations else 0),
+        document_id=st.selectbox("Document", [None, *docs], format_func=lambda i: "any" if i is None else docs[i],
+                                 index=([None, *docs].index(current.document_id) if current.document_id in docs else 0)),
+        run_id=st.selectbox("Model", [None, *runs], format_func=lambda i: "any" if i is None else runs[i],
+                            index=([None, *runs].index(current.run_id) if current.run_id in runs else 0)),
+        state=st.selectbox("State", [None, *services.review.STATES], format_func=lambda s: s or "any",
+                           index=([None, *services.review.STATES].index(current.state) if current.state else 0)),
+        open_for_me=st.checkbox("Only items I have not decided", value=current.open_for_me))
+    if filters != current or blind != state.blind_mode():
+        state.set_review_filters(filters)
+        state.set_blind_mode(blind)
+        state.set_review_offset(0)
+        state.set_current_suggestion(None)
+
+# ------------------------------------------------------------------ progress
+progress = services.review.progress(dataset_id)
+if progress.total:
+    st.progress(progress.reviewed / progress.total, text=f"{progress.reviewed} of {progress.total} suggestions reviewed")
+    st.caption(" · ".join(f"{s}: {n}" for s, n in progress.counts.items()))
+
+# ------------------------------------------------------------------ the item on screen
+offset = state.review_offset()
+page = services.review.queue(dataset_id, filters, annotator, limit=1, offset=offset)
+if page.total and offset >= page.total:
+    offset = page.total - 1
+    state.set_review_offset(offset)
+    page = services.review.queue(dataset_id, filters, annotator, limit=1, offset=offset)
+pinned = state.current_suggestion()
+item = services.review.suggestion(pinned) if pinned is not None else (page.items[0] if page.items else None)
+
+if item is None:
+    st.success("Nothing to review here: the queue is empty for these filters." if progress.total else
+               "No suggestions yet: upload labelled documents and score them on the Upload page.")
+    undo = st.button("Undo last", shortcut="U", key=Keys.UNDO)
+else:
+    doc = services.documents.document(item.document_id)
+    h, t = item.h, item.t
+    where = "(brought back by undo)" if pinned is not None else f"{offset + 1} of {page.total}"
+    st.markdown(f"#### {markdown_text(doc.entities[h].name)} → {markdown_text(doc.entities[t].name)}")
+    st.caption(f"Item {where} · document “{markdown_text(doc.title)}” · state {item.state}")
+    if not blind:
+        st.markdown(f"Suggested: **{markdown_text(rel_label(item.relation))}** · score {item.score:.3f}")
+    st.html(highlight_html(doc, entity_colors={h: colors.HEAD_COLOR, t: colors.TAIL_COLOR},
+                           key_mentions=services.review.key_mentions(item),
+                           sentences=services.review.item_sentences(doc, item), only_colored=True))
+    st.caption("Head in amber, tail in green; key mentions outlined in red.")
+
+    options = sorted(names, key=lambda r: (r != item.relation, names[r]))
+    relation = st.selectbox("Relation (change it to correct the suggestion)", options, format_func=rel_label,
+                            index=None if blind else 0, key=f"{Keys.RELATION}.{item.id}.{int(blind)}",
+                            placeholder="Choose the relation the text states")
+    note = st.text_input("Note (optional)", key=f"{Keys.NOTE}.{item.id}", max_chars=500)
+    cols = st.columns(5)
+    decision = None
+    if cols[0].button("Accept", shortcut="A", type="primary", key=Keys.ACCEPT):
+        decision = "accept"
+    if cols[1].button("Reject", shortcut="X", key=Keys.REJECT):
+        decision = "reject"
+    if cols[2].button("Skip", shortcut="S", key=Keys.SKIP):
+        decision = "skip"
+    undo = cols[3].button("Undo last", shortcut="U", key=Keys.UNDO)
+    if cols[4].button("Next", shortcut="N", key=Keys.NEXT, help="Leave this item for later"):
+        state.set_current_suggestion(None)
+        state.set_review_offset(offset + 1)
+        st.rerun()
+    st.caption("Keys: A accept · X reject · S skip · U undo · N next")
+
+    if decision == "accept" and relation is None:
+        st.error("Choose the relation before accepting.")
+    elif decision is not None:
+        chosen = relation if decision == "accept" else None
+        services.review.decide(item.id, annotator, decision, relation=chosen, note=note)
+        label = f" as {rel_label(chosen)}" if chosen and (blind or chosen != item.relation) else ""
+        done = {"accept": "Accepted", "reject": "Rejected", "skip": "Skipped"}[decision]
+        state.push_flash(markdown_text(f"{done}{label}: suggestion {item.id}"))
+        state.set_current_suggestion(None)
+        if pinned is None:
+            state.set_review_offset(services.review.next_offset(dataset_id, filters, annotator, offset, item.id))
+        st.rerun()
+
+    with st.expander("Every mention of head and tail"):
+        st.dataframe(pd.DataFrame(mention_rows(doc, [h, t], ["head", "tail"])), hide_index=True)
+    with st.expander("Evidence", expanded=not blind):
+        summary = services.review.evidence_summary(item)
+        sentences = services.review.evidence_sentences(item)
+        st.write("Sentences naming both: " + (", ".join(map(str, sentences)) or "none (an inter-sentence pair)"))
+        if not blind:
+            st.write(f"Models above their threshold: {summary['agreeing_models']} · type fit: {summary['type_fit']}"
+                     + (" · rules: " + markdown_text(", ".join(summary["rules"])) if summary["rules"] else ""))
+            st.dataframe(pd.DataFrame(services.review.model_votes(item)), hide_index=True)
+            others = services.review.decided_by(item, annotator)
+            if others:
+                st.caption("Also decided by: " + markdown_text(", ".join(others)))
+        pairs = services.review.key_mention_pairs(item)
+        if pairs:
+            st.dataframe(pd.DataFrame([{"head mention": k["head_mention"], "tail mention": k["tail_mention"],
+                                        "key probability": k["key_probability"]} for k in pairs]), hide_index=True)
+
+if undo:
+    try:
+        record = services.review.undo(annotator)
+    except services.review.ReviewError as err:
+        state.push_flash(markdown_text(str(err)), "warning")
+    else:
+        state.push_flash(f"Undid your {record.decision} on suggestion {record.suggestion_id}.", "success")
+        state.set_current_suggestion(record.suggestion_id)
+    st.rerun()
+
+# ------------------------------------------------------------------ recent decisions and the queue
+st.subheader("Your recent decisions")
+recent = services.review.history(annotator, dataset_id, limit=10)
+if recent:
+    st.dataframe(pd.DataFrame(services.review.history_rows(recent, names)), hide_index=True)
+else:
+    st.caption("None yet.")
+st.subheader("Queue")
+upcoming = services.review.queue(dataset_id, filters, annotator, limit=20, offset=offset)
+rows = [{"document": s.document_title, "head": s.head_name, "tail": s.tail_name, "state": s.state}
+        | ({} if blind else {"relation": rel_label(s.relation), "score": round(s.score, 3)}) for s in upcoming.items]
+st.dataframe(pd.DataFrame(rows), hide_index=True)

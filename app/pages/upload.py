@@ -1,0 +1,157 @@
+"""Upload: DocRED JSON (many documents; invalid ones listed with the reason) or raw text (entities found by
+the engine, fixed in a table), stored into a dataset and scored by the chosen models with a progress bar."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app import services, state, ui
+from app.components.text import markdown_text
+from app.services.documents import ENTITY_TYPES, UploadError
+from app.state import Keys
+
+st.title("Upload documents")
+ui.show_flash()
+
+
+def choose_models(key: str) -> list[str]:
+    models = services.available_models()
+    if not models:
+        st.warning(markdown_text(f"No model found under {services.resources.settings().models_dir}: documents are "
+                                 "stored unscored. Put a checkpoint directory there (or set DOCRE_MODELS_DIR)."))
+        return []
+    default = services.resources.default_model_path() or models[0].path
+    by_path = {m.path: m for m in models}
+    return st.multiselect("Score with", list(by_path), default=[default], format_func=lambda p: by_path[p].label,
+                          help="Several models rank the review queue together.", key=key)
+
+
+def start_scoring(dataset_id: int, doc_ids: list[int], model_paths: list[str]) -> None:
+    try:
+        with st.spinner("Loading models…"):
+            state.set_scoring_job(services.scoring.start_scoring(dataset_id, doc_ids, model_paths))
+    except services.resources.ModelError as err:
+        state.push_flash(markdown_text(f"A model could not be loaded, nothing was scored: {err}"), "error")
+
+
+def store_and_score(dataset: str, docs: list, model_paths: list[str]) -> None:
+    try:
+        dataset_id, result = services.documents.store_upload(dataset, docs)
+    except (UploadError, ValueError) as err:
+        st.error(markdown_text(f"Nothing was stored: {err}"))
+        return
+    state.set_dataset_id(dataset_id)
+    state.next_upload_round()
+    if result.added:
+        state.set_document_id(result.added[0])
+    message = f"Stored {len(result.added)} document(s) in “{markdown_text(dataset)}”."
+    if result.skipped:
+        message += f" {len(result.skipped)} already stored (same text and entities) were skipped."
+    if result.skipped and not result.added:
+        message += " To score them with other models, use “Score stored documents” below."
+    state.push_flash(message)
+    if result.added and model_paths:
+        start_scoring(dataset_id, list(result.added), model_paths)
+    st.rerun()
+
+
+@st.fragment(run_every=1.0 if state.scoring_job() else None)  # polls only while a job runs
+def scoring_progress() -> None:
+    job_id = state.scoring_job()
+    job = services.scoring.job(job_id) if job_id else None
+    if job is None:
+        return
+    if not job.finished:
+        st.progress(job.fraction, text=f"{job.message} ({job.done}/{job.total})")
+        return
+    services.scoring.clear_caches()
+    services.documents.clear_caches()
+    state.set_scoring_job(None)
+    if job.error:
+        state.push_flash(markdown_text(f"Scoring failed: {job.error}"), "error")
+    else:
+        state.push_flash(f"Scored with {len(job.run_ids)} model(s); {job.n_suggestions} suggestion(s) in the "
+                         "review queue. Open the Document or Review page.")
+    st.rerun(scope="app")
+
+
+scoring_progress()
+dataset_name = st.text_input("Dataset", value="default", max_chars=200,
+                             help="Documents go into this dataset (created when new).")
+json_tab, text_tab = st.tabs(["DocRED JSON", "Text"])
+
+with json_tab:
+    upload = st.file_uploader("DocRED JSON file (a list of documents)", type=["json"],
+                              key=f"{Keys.JSON_UPLOAD}.{state.upload_round()}")
+    if upload is not None:
+        try:
+            loaded = services.documents.parse_docred(upload.getvalue(), upload.name)
+        except UploadError as err:
+            st.error(markdown_text(f"Nothing was stored. {err}"))
+            loaded = None
+        if loaded is not None:
+            st.write(f"**{len(loaded.documents)}** valid document(s), **{len(loaded.problems)}** invalid.")
+            if loaded.problems:
+                st.warning("Invalid documents are listed below and will not be stored.")
+                st.dataframe(pd.DataFrame([{"document": p.doc_index, "title": p.title, "field": p.field,
+                                            "index": p.index, "problem": p.message} for p in loaded.problems]),
+                             hide_index=True)
+            if loaded.documents:
+                paths = choose_models(Keys.MODELS_JSON)
+                if st.button(f"Store {len(loaded.documents)} document(s)" + (" and score" if paths else ""),
+                             type="primary", key=Keys.STORE_JSON):
+                    store_and_score(dataset_name, list(loaded.documents), paths)
+
+with text_tab:
+    text_file = st.file_uploader("Text file (.txt, UTF-8)", type=["txt"],
+                                 key=f"{Keys.TEXT_UPLOAD}.{state.upload_round()}")
+    pasted = st.text_area("…or paste text", height=160, key=Keys.PASTED)
+    title = st.text_input("Title", value=text_file.name.rsplit(".", 1)[0] if text_file else "pasted text")
+    if st.button("Find entities", key=Keys.INGEST):
+        data, name = (text_file.getvalue(), text_file.name) if text_file is not None else (pasted.encode("utf-8"), "pasted.txt")
+        try:
+            with st.spinner("Finding sentences and entities…"):
+                state.set_pending_text(services.documents.ingest(data, name))
+        except UploadError as err:
+            state.set_pending_text(None)
+            st.error(markdown_text(f"Nothing was stored. {err}"))
+    pending = state.pending_text()
+    if pending is not None:
+        st.subheader("Entities found: fix them before scoring")
+        st.caption("One row per mention. Rows with the same entity number are one entity; change a type, delete "
+                   "a wrong mention, or add one by sentence and token span (end exclusive).")
+        with st.expander("Sentences with token numbers"):
+            st.dataframe(pd.DataFrame({"sentence": range(len(pending.sents)), "tokens": [
+                " ".join(f"{i}:{tok}" for i, tok in enumerate(sent)) for sent in pending.sents]}), hide_index=True)
+        edited = st.data_editor(
+            services.documents.mention_table(pending), num_rows="dynamic", hide_index=True, key=Keys.MENTIONS,
+            column_config={
+                "entity": st.column_config.NumberColumn("entity", min_value=0, step=1, required=True),
+                "name": st.column_config.TextColumn("name (from tokens)", disabled=True),
+                "type": st.column_config.SelectboxColumn("type", options=list(ENTITY_TYPES), required=True),
+                "sentence": st.column_config.NumberColumn("sentence", min_value=0, step=1, required=True),
+                "start": st.column_config.NumberColumn("start", min_value=0, step=1, required=True),
+                "end": st.column_config.NumberColumn("end", min_value=1, step=1, required=True)})
+        paths = choose_models(Keys.MODELS_TEXT)
+        if st.button("Store" + (" and score" if paths else ""), type="primary", key=Keys.STORE_TEXT):
+            try:
+                doc = services.documents.document_from_table(pending, edited.to_dict("records"), title.strip() or None)
+            except UploadError as err:
+                st.error(markdown_text(f"Nothing was stored. {err}"))
+            else:
+                state.set_pending_text(None)
+                store_and_score(dataset_name, [doc], paths)
+        st.caption(f"{pending.num_entities} entities in {len(pending.sents)} sentences.")
+
+with st.expander("Score stored documents"):
+    stored = services.documents.datasets()
+    if not stored:
+        st.caption("Nothing stored yet.")
+    else:
+        names = {d.id: f"{d.name} ({d.n_documents} docs)" for d in stored}
+        chosen = st.selectbox("Dataset to score", list(names), format_func=names.__getitem__, key=Keys.SCORE_DATASET)
+        paths = choose_models(Keys.MODELS_STORED)
+        if paths and st.button("Score every document of the dataset", key=Keys.SCORE_STORED):
+            state.set_dataset_id(chosen)
+            start_scoring(chosen, [d.id for d in services.documents.documents(chosen)], paths)
+            st.rerun()

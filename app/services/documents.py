@@ -1,0 +1,173 @@
+"""Uploads and documents: parse DocRED JSON or raw text, let the user fix entities in a table, store
+valid documents, and read them back (cached by id, cleared after writes)."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from db import store
+from db.domain import AddResult, DatasetInfo, DocumentInfo
+from db.errors import NotFoundError
+from engine.documents import (ENTITY_TYPES, Document, Entity, LoadResult, Mention, document_from_json,
+                              document_to_json, loads_documents)
+from engine.errors import DocreError, DocumentError, InputFileError
+
+from .resources import db_key, session
+
+MENTION_COLUMNS = ("entity", "name", "type", "sentence", "start", "end")
+
+
+class UploadError(DocreError):
+    """An upload cannot be used at all (too large, wrong encoding, not JSON); nothing is stored."""
+
+
+def upload_limit_mb() -> int:
+    """server.maxUploadSize from .streamlit/config.toml (MB); pasted text obeys the same limit."""
+    return int(st.get_option("server.maxUploadSize"))
+
+
+def check_size(n_bytes: int, what: str) -> None:
+    limit = upload_limit_mb()
+    if n_bytes > limit * 1024 * 1024:
+        raise UploadError(f"{what} is {n_bytes / 1024 / 1024:.1f} MB, over the {limit} MB upload limit; split it "
+                          "into smaller files (or raise server.maxUploadSize in .streamlit/config.toml)")
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _parse(data: bytes, filename: str) -> LoadResult | str:
+    try:
+        return loads_documents(data, file=filename)
+    except InputFileError as err:
+        return str(err)
+
+
+def parse_docred(data: bytes, filename: str) -> LoadResult:
+    """A DocRED JSON upload -> valid documents plus one problem per invalid one; unusable files raise.
+    Cached by content, so reruns of the page do not parse the file again."""
+    check_size(len(data), filename)
+    result = _parse(data, filename)
+    if isinstance(result, str):
+        raise UploadError(result)
+    return result
+
+
+def ingest(data: bytes, filename: str) -> Document:
+    """A .txt upload or pasted text -> a Document whose entities the engine found (spaCy)."""
+    check_size(len(data), filename)
+    from engine.ingest import ingest_bytes  # noqa: PLC0415 - loads spaCy, only for text
+
+    try:
+        return ingest_bytes(data, filename=filename)
+    except InputFileError as err:
+        raise UploadError(str(err)) from None
+    except ImportError as err:
+        raise UploadError(f"reading raw text needs spaCy and its English model: {err}") from None
+
+
+def mention_table(doc: Document) -> pd.DataFrame:
+    """One row per mention, for st.data_editor: entity (group id), name, type, sentence, token start/end."""
+    rows = [{"entity": e, "name": m.name, "type": m.type, "sentence": m.sent_id, "start": m.start, "end": m.end}
+            for e, entity in enumerate(doc.entities) for m in entity.mentions]
+    return pd.DataFrame(rows, columns=list(MENTION_COLUMNS))
+
+
+def _int(value: Any, row: int, column: str) -> int:
+    try:
+        if value is None or (isinstance(value, float) and pd.isna(value)):
+            raise ValueError
+        return int(value)
+    except (TypeError, ValueError):
+        raise UploadError(f"row {row + 1}: {column} must be a whole number, got {value!r}") from None
+
+
+def document_from_table(doc: Document, rows: Sequence[Mapping[str, Any]], title: str | None = None) -> Document:
+    """Rebuild the document's entities from edited mention rows: rows with the same entity number form one
+    entity (numbered again in order of first appearance); a mention's name is its tokens."""
+    groups: dict[int, list[Mention]] = {}
+    for k, row in enumerate(rows):
+        if all(row.get(c) is None or (isinstance(row.get(c), float) and pd.isna(row.get(c))) for c in MENTION_COLUMNS):
+            continue  # an empty row the editor added
+        entity, sent = _int(row.get("entity"), k, "entity"), _int(row.get("sentence"), k, "sentence")
+        start, end = _int(row.get("start"), k, "start"), _int(row.get("end"), k, "end")
+        etype = str(row.get("type") or "").strip().upper()
+        if etype not in ENTITY_TYPES:
+            raise UploadError(f"row {k + 1}: type must be one of {', '.join(ENTITY_TYPES)}, got {row.get('type')!r}")
+        if not 0 <= sent < len(doc.sents):
+            raise UploadError(f"row {k + 1}: sentence must be 0..{len(doc.sents) - 1}, got {sent}")
+        if not 0 <= start < end <= len(doc.sents[sent]):
+            raise UploadError(f"row {k + 1}: tokens start..end must satisfy 0 <= start < end <= "
+                              f"{len(doc.sents[sent])} (sentence {sent} length), got {start}..{end}")
+        name = " ".join(doc.sents[sent][start:end])
+        groups.setdefault(entity, []).append(Mention(name, sent, start, end, etype))
+    if not groups:
+        raise UploadError("no mentions left: a document needs at least one entity")
+    ordered = sorted(groups.values(), key=lambda ms: min((m.sent_id, m.start) for m in ms))
+    entities = []
+    for mentions in ordered:
+        mentions = sorted(set(mentions), key=lambda m: (m.sent_id, m.start, m.end))
+        etype = mentions[0].type
+        entities.append(Entity(tuple(Mention(m.name, m.sent_id, m.start, m.end, etype) for m in mentions)))
+    rebuilt = Document(title or doc.title, doc.sents, tuple(entities), doc.facts, doc.extra)
+    try:  # the engine's own validation: the stored document must read back
+        return document_from_json(document_to_json(rebuilt), file="edited table", doc_index=0, schema=None)
+    except DocumentError as err:
+        raise UploadError(str(err)) from None
+
+
+def store_upload(dataset_name: str, documents: Sequence[Document]) -> tuple[int, AddResult]:
+    """Store documents into a dataset (created when new); all or nothing. Returns (dataset id, result)."""
+    with session() as s:
+        try:
+            dataset = store.get_dataset(s, dataset_name.strip())
+        except NotFoundError:
+            dataset = store.create_dataset(s, dataset_name)
+        result = store.add_documents(s, dataset.id, documents)
+    clear_caches()
+    return dataset.id, result
+
+
+@st.cache_data(show_spinner=False)
+def _datasets(key: str) -> list[DatasetInfo]:
+    with session() as s:
+        return store.list_datasets(s)
+
+
+def datasets() -> list[DatasetInfo]:
+    return _datasets(db_key())
+
+
+@st.cache_data(show_spinner=False)
+def _documents(key: str, dataset_id: int) -> list[DocumentInfo]:
+    with session() as s:
+        return store.list_documents(s, dataset_id)
+
+
+def documents(dataset_id: int, title: str = "") -> list[DocumentInfo]:
+    """A dataset's documents in upload order, optionally only titles containing `title`."""
+    docs = _documents(db_key(), dataset_id)
+    needle = title.strip().casefold()
+    return [d for d in docs if needle in d.title.casefold()] if needle else docs
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _document(key: str, doc_id: int) -> Document:
+    with session() as s:
+        return store.load_document(s, doc_id)
+
+
+def document(doc_id: int) -> Document:
+    return _document(db_key(), doc_id)
+
+
+def gold_relations(doc: Document, h: int, t: int) -> set[str]:
+    """The gold relation ids of the ordered pair (empty for unlabelled documents)."""
+    return {f.r for f in doc.facts or () if (f.h, f.t) == (h, t)}
+
+
+def clear_caches() -> None:
+    """After a write: drop cached listings (documents by id never change)."""
+    _datasets.clear()
+    _documents.clear()

@@ -1,0 +1,140 @@
+"""Long-lived, thread-safe resources: the session factory per database and one predictor per checkpoint
+(`st.cache_resource`), and the shipped models found under the models directory."""
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.session import database_url, init_db, make_engine, session_factory, session_scope
+from engine.errors import CheckpointError, DocreError
+from engine.schema import default_schema
+from engine.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def db_key() -> str:
+    """A short key naming the database in use, so cached query results never cross databases."""
+    url = database_url().render_as_string(hide_password=False)
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
+
+
+@st.cache_resource(show_spinner=False)
+def _factory(key: str) -> sessionmaker[Session]:
+    """The engine (migrated to the newest schema) and its session factory, once per database."""
+    _ = key  # the cache key; the URL itself is read from the settings again
+    engine = make_engine()
+    init_db(engine)
+    return session_factory(engine)
+
+
+def factory() -> sessionmaker[Session]:
+    return _factory(db_key())
+
+
+@contextmanager
+def session() -> Iterator[Session]:
+    """One unit of work on the configured database (commit on success, roll back on error)."""
+    with session_scope(factory()) as s:
+        yield s
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """A checkpoint the user can score with: a directory under the models directory."""
+
+    name: str
+    path: str
+    method: str
+    f1: float | None
+    relation_names: tuple[tuple[str, str], ...]
+
+    @property
+    def label(self) -> str:
+        f1 = f", dev F1 {100 * self.f1:.1f}" if self.f1 is not None else ""
+        return f"{self.name} ({self.method}{f1})"
+
+
+def _dev_f1(config: dict) -> float | None:
+    metrics = config.get("metrics") or {}
+    for key in ("dev_f1", "f1"):
+        value = metrics.get(key)
+        if isinstance(value, (int, float)):
+            return float(value)
+    dev = metrics.get("dev")
+    if isinstance(dev, dict):
+        value = dev.get("f1", (dev.get("overall") or {}).get("f1") if isinstance(dev.get("overall"), dict) else None)
+        if isinstance(value, (int, float)):
+            return float(value)
+    return None
+
+
+@st.cache_data(show_spinner=False, ttl=30)
+def _scan_models(models_dir: str) -> list[ModelChoice]:
+    from engine.checkpoint import read_checkpoint_config  # noqa: PLC0415 - imports torch; only when needed
+
+    root = Path(models_dir)
+    found = []
+    for directory in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
+        if not (directory / "config.json").is_file():
+            continue
+        try:
+            config = read_checkpoint_config(directory)
+        except CheckpointError as err:
+            log.warning("skipping %s: %s", directory, err)
+            continue
+        names = (config.get("schema") or {}).get("names") or {}
+        found.append(ModelChoice(directory.name, str(directory.resolve()), str(config.get("method", "?")),
+                                 _dev_f1(config), tuple(sorted(names.items()))))
+    return found
+
+
+def available_models() -> list[ModelChoice]:
+    """Every checkpoint directory (one holding config.json) under DOCRE_MODELS_DIR, by name."""
+    return _scan_models(str(settings().models_dir))
+
+
+def default_model_path() -> str | None:
+    """The shipped default model when it is among the available ones."""
+    default = settings().default_model.resolve()
+    return next((m.path for m in available_models() if Path(m.path) == default), None)
+
+
+class ModelError(DocreError):
+    """A checkpoint could not be loaded (the message says why)."""
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _predictor(path: str):  # -> engine.predictor.Predictor (torch is imported only when a model is used)
+    from engine.predictor import Predictor  # noqa: PLC0415
+
+    return Predictor.from_checkpoint(path)
+
+
+def predictor(path: str):
+    """A loaded model, once per checkpoint directory and process; a broken checkpoint is a ModelError."""
+    try:
+        return _predictor(path)
+    except (CheckpointError, OSError) as err:
+        raise ModelError(str(err)) from None
+
+
+@st.cache_data(show_spinner=False)
+def relation_names() -> dict[str, str]:
+    """Relation id -> English name: DocRED's, plus any a shipped model's schema adds."""
+    names = dict(default_schema().names)
+    for model in available_models():
+        for rid, name in model.relation_names:
+            names.setdefault(rid, name)
+    return names

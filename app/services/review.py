@@ -1,0 +1,166 @@
+"""The review queue: who is annotating, the filtered queue, decisions with undo, history and progress,
+and what an item shows (its sentences, mentions and key mention pairs)."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from db import store
+from db.domain import STATES, AnnotatorInfo, RelationRate, ReviewProgress, ReviewRecord, SuggestionPage, SuggestionView
+from db.errors import ReviewError
+from engine.documents import Document
+
+from ..state import ReviewFilters
+from .resources import session
+
+# STATES and ReviewError are re-exported for pages (they never import db).
+
+
+def team_mode() -> bool:
+    """DOCRE_AUTH=on: everyone logs in (db.auth); otherwise local mode asks for a name once."""
+    return os.environ.get("DOCRE_AUTH", "").strip().lower() in ("on", "1", "true", "yes")
+
+
+def ensure_annotator(name: str) -> AnnotatorInfo:
+    """Local mode: the annotator of that name, created on first use (no password)."""
+    with session() as s:
+        return store.ensure_annotator(s, name)
+
+
+def login(name: str, password: str) -> AnnotatorInfo | None:
+    """Team mode: the account when name and password match."""
+    with session() as s:
+        return store.authenticate(s, name.strip(), password)
+
+
+def store_filters(filters: ReviewFilters, annotator: str | None) -> dict[str, Any]:
+    """The page's filters as the store's (a whitelist of known fields)."""
+    given: dict[str, Any] = {"relation": filters.relation, "document": filters.document_id, "run": filters.run_id,
+                             "state": filters.state}
+    if filters.open_for_me and annotator:
+        given["unreviewed_by"] = annotator
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def queue(dataset_id: int, filters: ReviewFilters, annotator: str | None, *, limit: int = 1,
+          offset: int = 0) -> SuggestionPage:
+    """One page of the queue, best score first."""
+    with session() as s:
+        return store.list_suggestions(s, dataset_id, store_filters(filters, annotator), limit=limit, offset=offset)
+
+
+def suggestion(suggestion_id: int) -> SuggestionView:
+    with session() as s:
+        return store.get_suggestion(s, suggestion_id)
+
+
+def decide(suggestion_id: int, annotator: str, decision: str, *, relation: str | None = None,
+           note: str | None = None) -> int:
+    """Record accept (optionally with a corrected relation), reject or skip; returns the review id."""
+    with session() as s:
+        return store.record_review(s, suggestion_id, annotator, decision, relation=relation, note=note)
+
+
+def undo(annotator: str, suggestion_id: int | None = None) -> ReviewRecord:
+    """Cancel the annotator's latest decision still in force."""
+    with session() as s:
+        return store.undo_last_review(s, annotator, suggestion_id)
+
+
+def history(annotator: str, dataset_id: int, limit: int = 10) -> list[ReviewRecord]:
+    with session() as s:
+        return store.review_history(s, annotator, dataset_id=dataset_id, limit=limit)
+
+
+def progress(dataset_id: int) -> ReviewProgress:
+    with session() as s:
+        return store.review_progress(s, dataset_id)
+
+
+def relation_rates(dataset_id: int) -> list[RelationRate]:
+    """Per suggested relation: totals and decisions (also the Review page's relation filter choices)."""
+    with session() as s:
+        return store.relation_acceptance(s, dataset_id)
+
+
+def key_mention_pairs(view: SuggestionView) -> list[dict[str, Any]]:
+    """KMGRE key mention pairs from every model's evidence, best first."""
+    pairs = [dict(k) for ev in view.evidence.values() for k in ev.get("key_mention_pairs", ()) or ()]
+    return sorted(pairs, key=lambda k: -float(k.get("key_probability", 0.0)))
+
+
+def key_mentions(view: SuggestionView) -> set[tuple[int, int]]:
+    """(entity, mention) keys to outline: the mentions of the key mention pairs."""
+    keys: set[tuple[int, int]] = set()
+    for k in key_mention_pairs(view):
+        keys.add((view.h, int(k["head_mention"])))
+        keys.add((view.t, int(k["tail_mention"])))
+    return keys
+
+
+def evidence_sentences(view: SuggestionView) -> list[int]:
+    """Sentences the models' evidence names (shared sentences of head and tail)."""
+    return sorted({int(s) for ev in view.evidence.values() for s in ev.get("sentences", ()) or ()})
+
+
+def item_sentences(doc: Document, view: SuggestionView) -> list[int]:
+    """Sentences to show for an item: the evidence and key-mention sentences, else where both entities
+    occur together, else the first mention of each."""
+    head, tail = doc.entities[view.h], doc.entities[view.t]
+    chosen = set(evidence_sentences(view))
+    chosen.update(int(k["head"]["sent_id"]) for k in key_mention_pairs(view) if "head" in k)
+    chosen.update(int(k["tail"]["sent_id"]) for k in key_mention_pairs(view) if "tail" in k)
+    if not chosen:
+        chosen = {m.sent_id for m in head.mentions} & {m.sent_id for m in tail.mentions}
+    if not chosen:
+        chosen = {head.mentions[0].sent_id, tail.mentions[0].sent_id}
+    return sorted(s for s in chosen if 0 <= s < len(doc.sents))
+
+
+def model_votes(view: SuggestionView) -> list[dict[str, Any]]:
+    """One row per model: its margin and probability for the suggested triple."""
+    votes: dict[str, dict[str, Any]] = {}
+    for ev in view.evidence.values():  # every source carries the votes of all models ranked together
+        for name, vote in (ev.get("models") or {}).items():
+            votes.setdefault(name, {"model": name, "margin": vote.get("margin"), "probability": vote.get("probability")})
+    return list(votes.values())
+
+
+def evidence_summary(view: SuggestionView) -> Mapping[str, Any]:
+    """Type fit and the relation-logic rules that fired, over all sources."""
+    fits = {ev.get("type_fit") for ev in view.evidence.values()}
+    rules = sorted({r for ev in view.evidence.values() for r in ev.get("rules", ()) or ()})
+    agreeing = max((int(ev.get("agreeing_models", 0)) for ev in view.evidence.values()), default=0)
+    return {"type_fit": None if len(fits) != 1 else next(iter(fits)), "rules": rules, "agreeing_models": agreeing}
+
+
+def decided_by(view: SuggestionView, annotator: str) -> Iterable[str]:
+    """The other annotators who already decided this item (shown only outside blind mode)."""
+    return [d.annotator for d in view.decisions if d.annotator != annotator]
+
+
+def next_offset(dataset_id: int, filters: ReviewFilters, annotator: str, offset: int, decided_id: int) -> int:
+    """Where the queue continues after deciding `decided_id`: the same position when the item left the
+    queue (it no longer matches the filters), else the next one."""
+    page = queue(dataset_id, filters, annotator, limit=1, offset=offset)
+    return offset + 1 if page.items and page.items[0].id == decided_id else offset
+
+
+def history_rows(records: Iterable[ReviewRecord], names: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The annotator's recent log as table rows: what was decided on which pair (undo rows say which
+    review they cancelled; an accept shows the relation accepted, corrected or as suggested)."""
+    records = list(records)
+    with session() as s:
+        views = {i: store.get_suggestion(s, i) for i in {r.suggestion_id for r in records}}
+    rows = []
+    for r in records:
+        view = views[r.suggestion_id]
+        relation = r.relation or (view.relation if r.decision in ("accept", "reject") else None)
+        rows.append({"time (UTC)": r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                     "decision": f"undo of #{r.undoes_id}" if r.decision == "undo" else r.decision,
+                     "pair": f"{view.head_name} → {view.tail_name}",
+                     "relation": f"{names.get(relation, relation)} ({relation})" if relation else "",
+                     "corrected": r.relation is not None, "document": view.document_title,
+                     "review": r.id, "suggestion": r.suggestion_id, "undone": r.undone})
+    return rows

@@ -1,0 +1,214 @@
+"""Scoring documents with models and refreshing the review queue, in a worker thread outside the script
+rerun; the page polls the job's progress. Reads of runs and pair scores are cached by id."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import streamlit as st
+from sqlalchemy.orm import Session, sessionmaker
+
+from db import store
+from db.domain import RunInfo
+from db.session import session_scope
+from engine.documents import Document
+from engine.scores import PairScores
+from engine.version import ENGINE_VERSION
+
+from .resources import db_key, factory, predictor, session
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int, int, str], None]  # (steps done, steps in all, what is happening)
+
+
+@dataclass
+class Job:
+    """A scoring job's progress, shared between its worker thread and the page that polls it."""
+
+    id: str
+    dataset_id: int
+    total: int
+    done: int = 0
+    message: str = "queued"
+    finished: bool = False
+    error: str | None = None
+    run_ids: list[int] = field(default_factory=list)
+    n_suggestions: int = 0
+
+    @property
+    def fraction(self) -> float:
+        return min(self.done / self.total, 1.0) if self.total else 1.0
+
+
+class _Jobs:
+    """Thread-safe job table (one per server process)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.jobs: dict[str, Job] = {}
+
+    def update(self, job_id: str, **changes: Any) -> None:
+        with self.lock:
+            job = self.jobs[job_id]
+            for key, value in changes.items():
+                setattr(job, key, value)
+
+    def snapshot(self, job_id: str) -> Job | None:
+        with self.lock:
+            job = self.jobs.get(job_id)
+            return None if job is None else replace(job, run_ids=list(job.run_ids))
+
+
+@st.cache_resource(show_spinner=False)
+def _jobs() -> _Jobs:
+    return _Jobs()
+
+
+def score_documents(factory_: sessionmaker[Session], dataset_id: int, doc_ids: Sequence[int],
+                    models: Sequence[tuple[str, Any]], progress: Progress | None = None) -> tuple[list[int], int]:
+    """Score stored documents with each (checkpoint path, Predictor), save runs and pair scores, then refresh
+    the dataset's suggestions from every run that scored them. Returns (new run ids, suggestions stored)."""
+    with session_scope(factory_) as s:
+        loaded = store.load_documents(s, list(doc_ids))
+    docs = [loaded[i] for i in doc_ids]
+    total = len(docs) * len(models) + 1
+    report = progress or (lambda done, all_, message: None)
+    run_ids = []
+    for k, (path, model) in enumerate(models):
+        offset = k * len(docs)
+        report(offset, total, f"scoring with {model.method} ({k + 1}/{len(models)})")
+        start = time.perf_counter()
+        scores = model.predict(docs, progress=lambda done, _n, o=offset, m=model.method: report(
+            o + done, total, f"scoring with {m}: {done}/{len(docs)} documents"))
+        seconds = time.perf_counter() - start
+        with session_scope(factory_) as s:
+            run_id = store.record_run(s, dataset_id, checkpoint=path, method=model.method, version=ENGINE_VERSION,
+                                           seconds=seconds, details={"documents": len(docs), "device": str(model.device)})
+            for doc_id, sc in zip(doc_ids, scores):
+                store.save_pair_scores(s, run_id, doc_id, sc)
+        run_ids.append(run_id)
+    report(total - 1, total, "ranking suspected false negatives")
+    n = refresh_suggestions(factory_, dataset_id, doc_ids, docs)
+    report(total, total, "done")
+    return run_ids, n
+
+
+def _type_stats() -> Any:
+    from engine.suggest import SuggestError, TypeStats  # noqa: PLC0415
+
+    try:
+        return TypeStats.load()
+    except SuggestError:
+        return None
+
+
+def refresh_suggestions(factory_: sessionmaker[Session], dataset_id: int, doc_ids: Sequence[int],
+                        docs: Sequence[Document]) -> int:
+    """Rank every run's scores of these documents together (engine.suggest) and store the result.
+    Unlabelled documents count as labelled-empty: every confident prediction becomes a suggestion."""
+    from engine.suggest import suggest  # noqa: PLC0415
+
+    stats = _type_stats()
+    stored = 0
+    with session_scope(factory_) as s:
+        runs = store.list_runs(s, dataset_id)
+        scored = {run.id: set(store.scored_document_ids(s, run.id)) for run in runs}
+        for doc_id, doc in zip(doc_ids, docs):
+            mine = [run for run in runs if doc_id in scored[run.id]]
+            if not mine:
+                continue
+            by_model = {f"{run.method}#{run.id}": [store.load_pair_scores(s, run.id, doc_id)] for run in mine}
+            target = doc if doc.has_labels else replace(doc, facts=())
+            items = [{**sg.to_json(), "doc_id": doc_id} for sg in suggest([target], by_model, type_stats=stats)]
+            if items:
+                stored += len(store.add_suggestions(s, dataset_id, items, run_ids=[r.id for r in mine]))
+    return stored
+
+
+def _worker(job_id: str, factory_: sessionmaker[Session], dataset_id: int, doc_ids: list[int],
+            models: list[tuple[str, Any]]) -> None:
+    jobs = _jobs()
+    try:
+        run_ids, n = score_documents(factory_, dataset_id, doc_ids, models,
+                                     lambda done, total, message: jobs.update(job_id, done=done, total=total,
+                                                                               message=message))
+        jobs.update(job_id, run_ids=run_ids, n_suggestions=n, message="done", finished=True)
+    except Exception as err:  # noqa: BLE001 - reported to the user on the page, logged in full here
+        log.exception("scoring job %s failed", job_id)
+        jobs.update(job_id, error=f"{type(err).__name__}: {err}", finished=True)
+
+
+def start_scoring(dataset_id: int, doc_ids: Sequence[int], model_paths: Sequence[str]) -> str:
+    """Load the models (cached) here, then score in a worker thread; returns the job id to poll."""
+    models = [(path, predictor(path)) for path in model_paths]
+    job = Job(uuid.uuid4().hex[:12], dataset_id, total=len(doc_ids) * len(models) + 1)
+    jobs = _jobs()
+    with jobs.lock:
+        jobs.jobs[job.id] = job
+    threading.Thread(target=_worker, args=(job.id, factory(), dataset_id, list(doc_ids), models),
+                     name=f"docre-score-{job.id}", daemon=True).start()
+    return job.id
+
+
+def job(job_id: str) -> Job | None:
+    """A copy of the job's current state (None if this server process does not know it)."""
+    return _jobs().snapshot(job_id)
+
+
+def wait(job_id: str, timeout: float = 600.0) -> Job | None:
+    """Block until the job finishes (tests, scripts)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = job(job_id)
+        if state is None or state.finished:
+            return state
+        time.sleep(0.05)
+    return job(job_id)
+
+
+def clear_caches() -> None:
+    _runs.clear()
+    _scored.clear()
+
+
+@st.cache_data(show_spinner=False)
+def _runs(key: str, dataset_id: int) -> list[RunInfo]:
+    with session() as s:
+        return store.list_runs(s, dataset_id)
+
+
+def runs(dataset_id: int) -> list[RunInfo]:
+    """A dataset's model runs, newest first."""
+    return _runs(db_key(), dataset_id)
+
+
+@st.cache_data(show_spinner=False)
+def _scored(key: str, run_id: int) -> frozenset[int]:
+    with session() as s:
+        return frozenset(store.scored_document_ids(s, run_id))
+
+
+def runs_for_document(dataset_id: int, doc_id: int) -> list[RunInfo]:
+    """The runs that scored a document, newest first."""
+    return [run for run in runs(dataset_id) if doc_id in _scored(db_key(), run.id)]
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _pair_scores(key: str, run_id: int, doc_id: int) -> PairScores:
+    with session() as s:
+        return store.load_pair_scores(s, run_id, doc_id)
+
+
+def pair_scores(run_id: int, doc_id: int) -> PairScores:
+    return _pair_scores(db_key(), run_id, doc_id)
+
+
+def run_label(run: RunInfo) -> str:
+    """'#3 atlop.v1 · atlop': how a run is named in selects and legends."""
+    name = run.checkpoint.rstrip("/").rsplit("/", 1)[-1]
+    return f"#{run.id} {run.method} · {name}"

@@ -1,0 +1,248 @@
+"""Typed getters and setters over `st.session_state`: the only place that knows its key strings."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import streamlit as st
+
+T = TypeVar("T")
+
+_ANNOTATOR = "docre.annotator"
+_ROLE = "docre.role"
+_DATASET = "docre.dataset_id"
+_DOCUMENT = "docre.document_id"
+_PAIR = "docre.pair"
+_FILTERS = "docre.review_filters"
+_BLIND = "docre.blind"
+_CURRENT = "docre.review_current"
+_PENDING_TEXT = "docre.pending_text"
+_FLASH = "docre.flash"
+_JOB = "docre.scoring_job"
+_OFFSET = "docre.review_offset"
+_UPLOAD_ROUND = "docre.upload_round"
+
+
+class Keys:
+    """Widget and form keys (a widget's value lives in session_state under its key)."""
+
+    ACCEPT = "docre.w.accept"
+    ACCEPTANCE = "docre.w.acceptance"
+    CHANGE_NAME = "docre.w.change_name"
+    CMP_A = "docre.w.cmp_a"
+    CMP_B = "docre.w.cmp_b"
+    DATASET = "docre.w.dataset"
+    DIFF_MATRIX = "docre.w.diff_matrix"
+    DL_CSV = "docre.w.dl_csv"
+    DL_JSON = "docre.w.dl_json"
+    DOCUMENT = "docre.w.document"
+    GRID = "docre.w.grid"
+    HEAD = "docre.w.head"
+    INGEST = "docre.w.ingest"
+    JSON_UPLOAD = "docre.w.json_upload"
+    LOGITS = "docre.w.logits"
+    LOGOUT = "docre.w.logout"
+    MARGINS = "docre.w.margins"
+    MATRIX = "docre.w.matrix"
+    MATRIX_MODE = "docre.w.matrix_mode"
+    MENTIONS = "docre.w.mentions"
+    MODELS_JSON = "docre.w.models_json"
+    MODELS_STORED = "docre.w.models_stored"
+    MODELS_TEXT = "docre.w.models_text"
+    NEXT = "docre.w.next"
+    NOTE = "docre.w.note"
+    PASTED = "docre.w.pasted"
+    PER_RELATION = "docre.w.per_relation"
+    REJECT = "docre.w.reject"
+    RELATION = "docre.w.relation"
+    RUN = "docre.w.run"
+    RUN_A = "docre.w.run_a"
+    RUN_B = "docre.w.run_b"
+    SCORE_DATASET = "docre.w.score_dataset"
+    SCORE_STORED = "docre.w.score_stored"
+    SKIP = "docre.w.skip"
+    STORE_JSON = "docre.w.store_json"
+    STORE_TEXT = "docre.w.store_text"
+    TAIL = "docre.w.tail"
+    TEXT_UPLOAD = "docre.w.text_upload"
+    TITLE_FILTER = "docre.w.title_filter"
+    TOP_K = "docre.w.top_k"
+    UNDO = "docre.w.undo"
+    NAME_FORM = "docre.f.name"
+    LOGIN_FORM = "docre.f.login"
+
+
+def _get(key: str, default: T) -> T:
+    return st.session_state.get(key, default)
+
+
+def _set(key: str, value: Any) -> None:
+    st.session_state[key] = value
+
+
+# ------------------------------------------------------------------ who is annotating
+
+def annotator() -> str | None:
+    """The annotator's name (local mode: asked once; team mode: the logged-in user)."""
+    return _get(_ANNOTATOR, None)
+
+
+def set_annotator(name: str | None, role: str = "annotator") -> None:
+    _set(_ANNOTATOR, name)
+    _set(_ROLE, role)
+
+
+def role() -> str:
+    return _get(_ROLE, "annotator")
+
+
+# ------------------------------------------------------------------ what is being looked at
+
+def dataset_id() -> int | None:
+    return _get(_DATASET, None)
+
+
+def set_dataset_id(value: int | None) -> None:
+    if value != dataset_id():
+        set_document_id(None)
+        _set(_OFFSET, 0)
+        _set(_CURRENT, None)
+    _set(_DATASET, value)
+
+
+def document_id() -> int | None:
+    return _get(_DOCUMENT, None)
+
+
+def set_document_id(value: int | None) -> None:
+    if value != document_id():
+        _set(_PAIR, None)
+        st.session_state.pop(Keys.HEAD, None)
+        st.session_state.pop(Keys.TAIL, None)
+    _set(_DOCUMENT, value)
+
+
+def selected_pair() -> tuple[int, int] | None:
+    """(head, tail) entity indices of the pair opened in the Document and Compare pages (head != tail).
+    The head/tail selects' values count as soon as the run starts, so views drawn above them agree."""
+    h, t = st.session_state.get(Keys.HEAD), st.session_state.get(Keys.TAIL)
+    if h is not None and t is not None and h != t:
+        return int(h), int(t)
+    pair = _get(_PAIR, None)
+    return (int(pair[0]), int(pair[1])) if pair else None
+
+
+def set_selected_pair(value: tuple[int, int] | None, *, move_pickers: bool = True) -> None:
+    """With move_pickers, also moves the head/tail selects (only before they are drawn in this run)."""
+    _set(_PAIR, value)
+    if value is not None and move_pickers:
+        _set(Keys.HEAD, int(value[0]))
+        _set(Keys.TAIL, int(value[1]))
+
+
+def chart_pair(chart_key: str) -> tuple[int, int] | None:
+    """The pair last clicked in a matrix chart (its selection event, read before the chart is drawn)."""
+    event = st.session_state.get(chart_key)
+    if event is None:
+        return None
+    from .components.matrix import selected_pair as pair_of_event  # noqa: PLC0415
+
+    return pair_of_event(event)
+
+
+def take_new_chart_pair(chart_key: str) -> tuple[int, int] | None:
+    """The chart's clicked pair if it changed since last asked (so pickers can still move the pair)."""
+    pair = chart_pair(chart_key)
+    seen_key = f"{chart_key}.seen"
+    if pair == st.session_state.get(seen_key):
+        return None
+    st.session_state[seen_key] = pair
+    return pair
+
+
+# ------------------------------------------------------------------ review
+
+@dataclass(frozen=True)
+class ReviewFilters:
+    """The Review queue's filters, each over a field the store knows; None means any."""
+
+    relation: str | None = None
+    document_id: int | None = None
+    run_id: int | None = None
+    state: str | None = None
+    open_for_me: bool = True  # only suggestions this annotator has not decided yet
+
+
+def review_filters() -> ReviewFilters:
+    return _get(_FILTERS, ReviewFilters())
+
+
+def set_review_filters(value: ReviewFilters) -> None:
+    _set(_FILTERS, value)
+
+
+def blind_mode() -> bool:
+    """Blind review hides model scores and proposed relations, so they cannot anchor the decision."""
+    return bool(_get(_BLIND, False))
+
+
+def set_blind_mode(value: bool) -> None:
+    _set(_BLIND, bool(value))
+
+
+def current_suggestion() -> int | None:
+    """The suggestion id the Review page shows (None: the first of the queue)."""
+    return _get(_CURRENT, None)
+
+
+def set_current_suggestion(value: int | None) -> None:
+    _set(_CURRENT, value)
+
+
+# ------------------------------------------------------------------ upload and messages
+
+def pending_text() -> Any | None:
+    """An ingested text document awaiting the user's entity fixes before it is stored and scored."""
+    return _get(_PENDING_TEXT, None)
+
+
+def set_pending_text(value: Any | None) -> None:
+    _set(_PENDING_TEXT, value)
+
+
+def scoring_job() -> str | None:
+    """The id of the scoring job this session started last (polled by the Upload page)."""
+    return _get(_JOB, None)
+
+
+def set_scoring_job(value: str | None) -> None:
+    _set(_JOB, value)
+
+
+def review_offset() -> int:
+    """Position in the filtered Review queue of the item on screen."""
+    return int(_get(_OFFSET, 0))
+
+
+def set_review_offset(value: int) -> None:
+    _set(_OFFSET, max(int(value), 0))
+
+
+def upload_round() -> int:
+    """Bumped after each stored upload, so the file uploaders start empty (no accidental second store)."""
+    return int(_get(_UPLOAD_ROUND, 0))
+
+
+def next_upload_round() -> None:
+    _set(_UPLOAD_ROUND, upload_round() + 1)
+
+
+def push_flash(message: str, kind: str = "success") -> None:
+    """A message to show once on the next run (after st.rerun)."""
+    _set(_FLASH, [*_get(_FLASH, []), (kind, message)])
+
+
+def pop_flash() -> list[tuple[str, str]]:
+    messages = list(_get(_FLASH, []))
+    _set(_FLASH, [])
+    return messages

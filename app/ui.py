@@ -1,0 +1,122 @@
+"""Streamlit pieces several pages share: messages, who is annotating, and the dataset, document, run and
+pair pickers. They read and write `app.state`, call `app.services`, and escape every user string."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import streamlit as st
+
+from . import services, state
+from .components.text import entity_label, markdown_text
+from .state import Keys
+
+
+def show_flash() -> None:
+    """Messages queued before an st.rerun, shown once."""
+    for kind, message in state.pop_flash():
+        {"success": st.success, "warning": st.warning, "error": st.error}.get(kind, st.info)(message)
+
+
+def identity_sidebar() -> None:
+    """Local mode: the annotator's name, asked once and editable; team mode: who is logged in."""
+    with st.sidebar:
+        name = state.annotator()
+        if name:
+            st.caption(f"Annotating as **{markdown_text(name)}** ({state.role()})")
+            if not services.review.team_mode() and st.button("Change name", key=Keys.CHANGE_NAME):
+                state.set_annotator(None)
+                st.rerun()
+            elif services.review.team_mode() and st.button("Log out", key=Keys.LOGOUT):
+                state.set_annotator(None)
+                st.rerun()
+        elif not services.review.team_mode():
+            ask_name()
+
+
+def ask_name(where: str = "sidebar") -> None:
+    """A one-field form; the name goes with every decision (who/when)."""
+    with st.form(f"{Keys.NAME_FORM}.{where}", border=where != "sidebar"):
+        name = st.text_input("Your name", max_chars=100, help="Stored with each review decision.")
+        if st.form_submit_button("Start annotating"):
+            if not name.strip():
+                st.error("Enter a name.")
+            else:
+                info = services.review.ensure_annotator(name)
+                state.set_annotator(info.name, info.role)
+                st.rerun()
+
+
+def login_form() -> None:
+    """Team mode (DOCRE_AUTH=on): nothing but this form until name and password match an account."""
+    st.title("DocRE Studio")
+    with st.form(Keys.LOGIN_FORM):
+        name = st.text_input("User name")
+        password = st.text_input("Password", type="password")
+        if st.form_submit_button("Log in"):
+            info = services.review.login(name, password)
+            if info is None:
+                st.error("Unknown user name or wrong password.")
+            else:
+                state.set_annotator(info.name, info.role)
+                st.rerun()
+    st.caption("Accounts are created by an administrator: `python -m db create-user NAME --role annotator`.")
+
+
+def dataset_picker() -> int | None:
+    """The dataset to work on (sidebar); None when nothing is uploaded yet."""
+    datasets = services.documents.datasets()
+    if not datasets:
+        st.info("No documents yet: add some on the Upload page.")
+        return None
+    ids = [d.id for d in datasets]
+    current = state.dataset_id()
+    by_id = {d.id: d for d in datasets}
+    chosen = st.sidebar.selectbox("Dataset", ids, index=ids.index(current) if current in ids else len(ids) - 1,
+                                  format_func=lambda i: f"{by_id[i].name} ({by_id[i].n_documents} docs)")
+    state.set_dataset_id(chosen)
+    return chosen
+
+
+def document_picker(dataset_id: int) -> int | None:
+    """A document of the dataset, found by title."""
+    needle = st.sidebar.text_input("Filter titles", key=Keys.TITLE_FILTER)
+    docs = services.documents.documents(dataset_id, needle)
+    if not docs:
+        st.info("No document matches." if needle else "This dataset has no documents.")
+        return None
+    ids = [d.id for d in docs]
+    by_id = {d.id: d for d in docs}
+    current = state.document_id()
+    chosen = st.sidebar.selectbox(
+        "Document", ids, index=ids.index(current) if current in ids else 0,
+        format_func=lambda i: f"{by_id[i].title} · {by_id[i].num_entities} entities" + (" · gold" if by_id[i].has_labels else ""))
+    state.set_document_id(chosen)
+    return chosen
+
+
+def run_picker(label: str, runs: Sequence, key: str, default: int = 0) -> object | None:
+    """One of a document's model runs."""
+    if not runs:
+        return None
+    labels = {r.id: services.scoring.run_label(r) for r in runs}
+    ids = list(labels)
+    chosen = st.selectbox(label, ids, index=min(default, len(ids) - 1), format_func=labels.__getitem__, key=key)
+    return next(r for r in runs if r.id == chosen)
+
+
+def pair_picker(doc) -> tuple[int, int] | None:
+    """Head and tail selects, kept in step with matrix clicks (state.set_selected_pair moves them)."""
+    n = doc.num_entities
+    if n < 2:
+        st.info("This document has fewer than two entities: there is no pair to look at.")
+        return None
+    if state.selected_pair() is None or max(state.selected_pair()) >= n:
+        state.set_selected_pair((0, 1))
+    cols = st.columns(2)
+    h = cols[0].selectbox("Head", list(range(n)), format_func=lambda e: entity_label(doc, e), key=Keys.HEAD)
+    t = cols[1].selectbox("Tail", list(range(n)), format_func=lambda e: entity_label(doc, e), key=Keys.TAIL)
+    if h == t:
+        st.warning("Head and tail are the same entity; pick two different ones.")
+        return None
+    state.set_selected_pair((h, t), move_pickers=False)
+    return h, t

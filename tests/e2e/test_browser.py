@@ -1,0 +1,174 @@
+"""The whole flow in real Chromium: upload DocRED JSON, open a document, click a matrix cell and see the
+pair's logits, accept a suggestion with the keyboard, undo it, accept another, export, and find the
+accepted triple (with its provenance) in the downloaded file. Run: pytest -m e2e tests/e2e."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.app_support import build_models_dir, docred_bytes, small_labelled
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+WAIT_MS = 120_000  # a busy 2-core machine: model loading and reruns can take a while
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tiny_encoder_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    pytest.importorskip("playwright")
+    tmp = tmp_path_factory.mktemp("e2e")
+    models = build_models_dir(tiny_encoder_dir, tmp / "models", ("tiny",))
+    port = _free_port()
+    env = {**os.environ, "DOCRE_DATABASE_URL": f"sqlite:///{tmp / 'app.sqlite'}", "DOCRE_DATA_DIR": str(tmp),
+           "DOCRE_MODELS_DIR": str(models), "HF_HUB_OFFLINE": "1"}
+    env.pop("DOCRE_AUTH", None)
+    log = (tmp / "server.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
+                             "--server.headless", "true"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"streamlit did not start: {(tmp / 'server.log').read_text()[-2000:]}")
+                time.sleep(0.5)
+        yield {"url": url, "tmp": tmp, "db": tmp / "app.sqlite"}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser_page(server: dict) -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM,
+                                    args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1500, "height": 1600}, accept_downloads=True)
+        page.set_default_timeout(WAIT_MS)
+        yield page
+        browser.close()
+
+
+def _idle(page) -> None:
+    """Wait until the script run finishes (Streamlit's running indicator is gone), so input is not lost."""
+    page.wait_for_timeout(500)
+    page.get_by_test_id("stStatusWidget").wait_for(state="hidden")
+
+
+def _nav(page, name: str) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=name).click()
+    page.get_by_role("heading", name=name if name != "Upload" else "Upload documents").first.wait_for()
+    _idle(page)
+
+
+def _press(page, key: str) -> None:
+    """A shortcut key with the focus on the page, not in an input."""
+    _idle(page)
+    page.get_by_role("heading", name="Review").click()
+    page.keyboard.press(key)
+
+
+def _suggestion(db: Path, suggestion_id: int):
+    from db import store
+    from db.session import make_engine, session_factory, session_scope
+
+    engine = make_engine(f"sqlite:///{db}")
+    try:
+        with session_scope(session_factory(engine)) as s:
+            return store.get_suggestion(s, suggestion_id)
+    finally:
+        engine.dispose()
+
+
+def test_full_flow(server: dict, browser_page, redocred_docs) -> None:
+    page = browser_page
+    upload = server["tmp"] / "upload.json"
+    docs = small_labelled(list(redocred_docs), 2)
+    upload.write_bytes(docred_bytes(docs))
+
+    # Upload: a DocRED JSON file, stored and scored
+    page.goto(server["url"])
+    page.get_by_role("heading", name="Upload documents").wait_for()
+    _idle(page)
+    page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(str(upload))
+    page.get_by_text("valid document(s)").wait_for()
+    _idle(page)
+    page.get_by_role("button", name="Store 2 document(s) and score").click()
+    page.get_by_text("in the review queue").wait_for()
+
+    # Document: click a matrix cell, the pair opens with its logits against the threshold
+    _nav(page, "Document")
+    matrix = page.locator(".js-plotly-plot").first
+    matrix.wait_for()
+    _idle(page)
+    doc = docs[0]
+    n, (h, t) = doc.num_entities, (2, 0)
+    area = matrix.locator(".nsewdrag").first.bounding_box()
+    page.mouse.click(area["x"] + (t + 0.5) * area["width"] / n, area["y"] + (h + 0.5) * area["height"] / n)
+    heading = page.get_by_test_id("stMarkdownContainer").filter(has_text="→").filter(
+        has_text=doc.entities[h].name).filter(has_text=doc.entities[t].name)
+    heading.first.wait_for()
+    page.get_by_text(re.compile(r"threshold -?\d")).first.wait_for()  # the dashed threshold line's label
+    assert page.locator(".js-plotly-plot").count() >= 2
+
+    # Review: name once, accept with A, undo with U, next with N, accept another with A
+    _nav(page, "Review")
+    main = page.get_by_test_id("stMain")
+    main.get_by_role("textbox", name="Your name").fill("e2e annotator")
+    main.get_by_role("button", name="Start annotating").click()
+    page.get_by_text("Suggested:").wait_for()
+    _press(page, "a")
+    first = int(re.search(r"Accepted: suggestion (\d+)", page.get_by_text(re.compile("Accepted: suggestion")).first
+                          .inner_text()).group(1))
+    _press(page, "u")
+    page.get_by_text(f"Undid your accept on suggestion {first}").wait_for()
+    _press(page, "n")
+    page.get_by_text("brought back by undo").wait_for(state="detached")
+    _press(page, "a")
+    second = int(re.search(r"Accepted: suggestion (\d+)", page.get_by_text(re.compile("Accepted: suggestion")).first
+                           .inner_text()).group(1))
+    assert second != first
+    assert _suggestion(server["db"], first).state == "pending"
+    accepted = _suggestion(server["db"], second)
+    assert accepted.state == "accepted"
+
+    # Export: the accepted triple is in the downloaded DocRED JSON, with provenance; the undone one is not
+    _nav(page, "Export")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download DocRED JSON").click()
+    exported = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    added = [(d["title"], label) for d in exported for label in d["labels"] if "provenance" in label]
+    assert [(title, lab["h"], lab["t"], lab["r"]) for title, lab in added] == [
+        (accepted.document_title, accepted.h, accepted.t, accepted.relation)]
+    provenance = added[0][1]["provenance"]
+    assert provenance["suggestion_id"] == second and provenance["annotator"] == "e2e annotator"
+    assert all(lab["provenance"]["suggestion_id"] != first for _, lab in added)
