@@ -1,4 +1,4 @@
-"""Environment settings, read once here: DOCRE_DEVICE, DOCRE_DATA_DIR, DOCRE_DATABASE_URL, DOCRE_MODELS_DIR."""
+"""Environment settings, read once here: DOCRE_DEVICE, DOCRE_DATA_DIR, DOCRE_DATABASE_URL, DOCRE_MODELS_DIR, DOCRE_AUTH."""
 from __future__ import annotations
 
 import os
@@ -14,6 +14,7 @@ class Settings:
     data_dir: Path
     database_url: str | None
     models_dir: Path
+    team_mode: bool = False  # DOCRE_AUTH=on: everyone logs in
 
     @property
     def default_model(self) -> Path:
@@ -30,6 +31,7 @@ def get_settings() -> Settings:
         data_dir=Path(env.get("DOCRE_DATA_DIR", ROOT / "data")),
         database_url=env.get("DOCRE_DATABASE_URL") or None,
         models_dir=Path(env.get("DOCRE_MODELS_DIR", ROOT / "assets" / "models")),
+        team_mode=env.get("DOCRE_AUTH", "").strip().lower() in ("on", "1", "true", "yes"),
     )
 
 

@@ -2,7 +2,6 @@
 and what an item shows (its sentences, mentions and key mention pairs)."""
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -10,6 +9,7 @@ from db import store
 from db.domain import STATES, AnnotatorInfo, RelationRate, ReviewProgress, ReviewRecord, SuggestionPage, SuggestionView
 from db.errors import ReviewError
 from engine.documents import Document
+from engine.settings import get_settings
 
 from ..state import ReviewFilters
 from .resources import session
@@ -19,7 +19,7 @@ from .resources import session
 
 def team_mode() -> bool:
     """DOCRE_AUTH=on: everyone logs in (db.auth); otherwise local mode asks for a name once."""
-    return os.environ.get("DOCRE_AUTH", "").strip().lower() in ("on", "1", "true", "yes")
+    return get_settings().team_mode
 
 
 def ensure_annotator(name: str) -> AnnotatorInfo:
