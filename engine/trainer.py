@@ -20,6 +20,7 @@ import torch
 from .checkpoint import LoadedModel
 from .config import TrainConfig
 from .documents import Document
+from .encoder import DocumentEncoder
 from .features import DocFeatures, collate
 from .training_state import TrainState, load_training_state, save_training_state
 
@@ -116,8 +117,10 @@ class Trainer:
         if self.accelerator is not None:
             self.device = str(self.accelerator.device)
         model = self.loaded.model.to(self.device)
-        encoder_params = [p for p in model.encoder.parameters() if p.requires_grad]
-        encoder_ids = {id(p) for p in model.encoder.parameters()}
+        # every encoder (KMGRE's separate key encoder too) trains at the encoder rate
+        encoders = [m for m in model.modules() if isinstance(m, DocumentEncoder)]
+        encoder_params = [p for m in encoders for p in m.parameters() if p.requires_grad]
+        encoder_ids = {id(p) for m in encoders for p in m.parameters()}
         head_params = [p for p in model.parameters() if p.requires_grad and id(p) not in encoder_ids]
         self.optimizer = torch.optim.AdamW(
             [{"params": encoder_params, "lr": self.config.lr_encoder}, {"params": head_params, "lr": self.config.lr_head}],
@@ -205,6 +208,8 @@ def _maybe_accelerator(device: str):
     """Accelerate only when launched with several processes (`accelerate launch`); a plain run needs none."""
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return None
-    from accelerate import Accelerator  # noqa: PLC0415 - optional, only for multi-GPU runs
+    from accelerate import Accelerator, DistributedDataParallelKwargs  # noqa: PLC0415 - only for multi-GPU runs
 
-    return Accelerator(mixed_precision="bf16" if torch.cuda.is_available() else "no")
+    # EM phases (KMGRE) and frozen parts leave some parameters without gradients in a step
+    return Accelerator(mixed_precision="bf16" if torch.cuda.is_available() else "no",
+                       kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])

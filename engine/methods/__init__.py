@@ -31,6 +31,6 @@ def list_methods() -> list[MethodSpec]:
     return [_REGISTRY[n] for n in sorted(_REGISTRY)]
 
 
-from . import atlop, ncrl, p3m, pemscl, paee  # noqa: E402,F401  - registers the built-in methods
+from . import atlop, ncrl, p3m, pemscl, kmgre, paee  # noqa: E402,F401  - registers the built-in methods
 
 __all__ = ["HeadOutput", "MethodConfig", "MethodHead", "MethodSpec", "ModelDims", "get_method", "list_methods", "register"]
