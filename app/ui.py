@@ -104,6 +104,20 @@ def run_picker(label: str, runs: Sequence, key: str, default: int = 0) -> object
     return next(r for r in runs if r.id == chosen)
 
 
+def document_header():
+    """Flash message, dataset and document pickers, and the document's title; stops the page when no
+    document is chosen. Returns (dataset id, document id, Document, model runs on it)."""
+    show_flash()
+    dataset_id = dataset_picker()
+    doc_id = document_picker(dataset_id) if dataset_id is not None else None
+    if doc_id is None:
+        st.stop()
+    doc = services.documents.document(doc_id)
+    runs = services.scoring.runs_for_document(dataset_id, doc_id)
+    st.subheader(markdown_text(doc.title))
+    return dataset_id, doc_id, doc, runs
+
+
 def pair_picker(doc) -> tuple[int, int] | None:
     """Head and tail selects, kept in step with matrix clicks (state.set_selected_pair moves them)."""
     n = doc.num_entities

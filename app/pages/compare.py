@@ -10,16 +10,8 @@ from app.components.text import markdown_text
 from app.state import Keys
 
 st.title("Compare models")
-ui.show_flash()
-dataset_id = ui.dataset_picker()
-doc_id = ui.document_picker(dataset_id) if dataset_id is not None else None
-if doc_id is None:
-    st.stop()
-
-doc = services.documents.document(doc_id)
+dataset_id, doc_id, doc, runs = ui.document_header()
 names = services.relation_names()
-runs = services.scoring.runs_for_document(dataset_id, doc_id)
-st.subheader(markdown_text(doc.title))
 if len(runs) < 2:
     st.info("Comparing needs two model runs on this document: score it with a second model on the Upload page "
             f"(it has {len(runs)}).")

@@ -11,16 +11,8 @@ from app.components.text import highlight_html, markdown_text
 from app.state import Keys
 
 st.title("Document")
-ui.show_flash()
-dataset_id = ui.dataset_picker()
-doc_id = ui.document_picker(dataset_id) if dataset_id is not None else None
-if doc_id is None:
-    st.stop()
-
-doc = services.documents.document(doc_id)
+dataset_id, doc_id, doc, runs = ui.document_header()
 names = services.relation_names()
-runs = services.scoring.runs_for_document(dataset_id, doc_id)
-st.subheader(markdown_text(doc.title))
 st.caption(f"{len(doc.sents)} sentences · {doc.num_entities} entities · "
            + (f"{len(doc.facts)} gold triples" if doc.has_labels else "no gold labels")
            + f" · scored by {len(runs)} model run(s)")
