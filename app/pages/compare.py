@@ -10,7 +10,7 @@ from app.components.text import markdown_text
 from app.state import Keys
 
 st.title("Compare models")
-dataset_id, doc_id, doc, runs = ui.document_header()
+_, doc_id, doc, runs = ui.document_header()
 names = services.relation_names()
 if len(runs) < 2:
     st.info("Comparing needs two model runs on this document: score it with a second model on the Upload page "

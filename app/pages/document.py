@@ -11,7 +11,7 @@ from app.components.text import highlight_html, markdown_text
 from app.state import Keys
 
 st.title("Document")
-dataset_id, doc_id, doc, runs = ui.document_header()
+_, doc_id, doc, runs = ui.document_header()
 names = services.relation_names()
 st.caption(f"{len(doc.sents)} sentences · {doc.num_entities} entities · "
            + (f"{len(doc.facts)} gold triples" if doc.has_labels else "no gold labels")
