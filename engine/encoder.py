@@ -107,8 +107,10 @@ class DocumentEncoder(nn.Module):
         heads = self.num_heads
         head_dim = hidden.shape[-1] // heads
         query = attention.query(hidden[batch.query_window, batch.query_local]).view(-1, heads, head_dim)  # (q, h, hd)
-        key = attention.key(hidden[batch.query_window])  # (q, win_len, hidden)
-        key = key.view(key.shape[0], key.shape[1], heads, head_dim)  # (q, win_len, h, hd)
+        # Keys once per window, then gathered per query: projecting each query's own copy of its window
+        # would cost as much as the whole encoder on a document with many mentions.
+        key = attention.key(hidden)  # (n_windows, win_len, hidden)
+        key = key.view(key.shape[0], key.shape[1], heads, head_dim)[batch.query_window]  # (q, win_len, h, hd)
         scores = torch.einsum("qhd,qlhd->qhl", query, key) / head_dim ** 0.5  # (q, h, win_len)
         scores = scores.masked_fill(~batch.window_mask[batch.query_window][:, None, :], torch.finfo(scores.dtype).min)
         return scores.softmax(-1)

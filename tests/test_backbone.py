@@ -49,3 +49,22 @@ def test_vectorised_backbone_equals_loop(redocred_docs, tiny_encoder_dir):
     assert torch.allclose(rep.context, context, atol=1e-5)
     assert torch.equal(rep.head, rep.entity[batch.pair_head])
     assert rep.context.shape == (sum(f.num_entities * (f.num_entities - 1) for f in feats), 16)
+
+
+def test_chunked_bilinear_logits_equal_full_outer_product():
+    """Inference computes logits chunk by chunk without the whole outer product; training keeps it."""
+    from engine.heads.bilinear import GroupedBilinear
+
+    torch.manual_seed(0)
+    bilinear = GroupedBilinear(emb_size=8, block_size=4, num_classes=5)
+    z_head, z_tail = torch.randn(150, 8), torch.randn(150, 8)  # more pairs than one chunk of 64
+    full = bilinear.classifier(bilinear.outer(z_head, z_tail))
+    with torch.no_grad():
+        out = bilinear(z_head, z_tail)
+        kept = bilinear(z_head, z_tail, keep_pair=True)
+        empty = bilinear(z_head[:0], z_tail[:0])
+    assert out.pair_embedding is None and kept.pair_embedding is not None
+    assert torch.allclose(out.logits, full, atol=1e-5)
+    assert torch.allclose(kept.logits, full, atol=1e-5)
+    assert empty.logits.shape == (0, 5)
+    assert bilinear(z_head, z_tail).pair_embedding is not None  # training path materialises it for contrastive losses

@@ -13,7 +13,9 @@ from ..backbone import PairRepresentation
 @dataclass
 class BilinearOutput:
     logits: torch.Tensor  # (n_p, n_classes)
-    pair_embedding: torch.Tensor  # (n_p, emb_size * block_size) the grouped outer product, for contrastive losses
+    # (n_p, emb_size * block_size) the grouped outer product, for contrastive losses; None at inference,
+    # where it is never materialised whole (see GroupedBilinear.chunked_logits)
+    pair_embedding: torch.Tensor | None
 
 
 class GroupedBilinear(nn.Module):
@@ -34,7 +36,22 @@ class GroupedBilinear(nn.Module):
         # instead of a broadcast-and-reduce, about 2x faster on CPU.
         return torch.matmul(b1, b2).reshape(-1, self.emb_size * self.block_size)  # (n_p, k * bs * bs)
 
-    def forward(self, z_head: torch.Tensor, z_tail: torch.Tensor) -> BilinearOutput:
+    def chunked_logits(self, z_head: torch.Tensor, z_tail: torch.Tensor, chunk: int = 64) -> torch.Tensor:
+        """Logits without the whole (n_p, k * bs * bs) outer product: chunks of pairs whose outer product
+        stays in cache. At inference the full product (80 MB for 400 pairs) made the head memory-bound,
+        as slow as the encoder; a broadcast multiply is also cheaper than a K=1 matmul without backward."""
+        groups = self.emb_size // self.block_size
+        out = []
+        for start in range(0, z_head.shape[0], chunk):
+            b1 = z_head[start:start + chunk].view(-1, groups, self.block_size, 1)
+            b2 = z_tail[start:start + chunk].view(-1, groups, 1, self.block_size)
+            out.append(self.classifier((b1 * b2).reshape(b1.shape[0], -1)))
+        return torch.cat(out) if out else self.classifier(z_head.new_zeros(0, self.emb_size * self.block_size))
+
+    def forward(self, z_head: torch.Tensor, z_tail: torch.Tensor, keep_pair: bool | None = None) -> BilinearOutput:
+        """keep_pair: materialise the pair embedding (default: only when gradients are on)."""
+        if not (torch.is_grad_enabled() if keep_pair is None else keep_pair):
+            return BilinearOutput(logits=self.chunked_logits(z_head, z_tail), pair_embedding=None)
         pair = self.outer(z_head, z_tail)
         return BilinearOutput(logits=self.classifier(pair), pair_embedding=pair)
 
@@ -61,5 +78,5 @@ class BilinearHead(nn.Module):
         self.extractor = PairExtractor(hidden_size, emb_size)
         self.bilinear = GroupedBilinear(emb_size, block_size, num_classes)
 
-    def forward(self, rep: PairRepresentation) -> BilinearOutput:
-        return self.bilinear(*self.extractor(rep))
+    def forward(self, rep: PairRepresentation, keep_pair: bool | None = None) -> BilinearOutput:
+        return self.bilinear(*self.extractor(rep), keep_pair=keep_pair)

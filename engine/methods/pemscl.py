@@ -44,7 +44,8 @@ class PemsclHead(MethodHead):
         self.classifier = BilinearHead(dims.hidden_size, config.emb_size, config.block_size, dims.num_classes)
 
     def forward(self, rep: PairRepresentation, batch: Batch) -> HeadOutput:
-        out = self.classifier(rep)  # logits (n_p, n_classes), pair_embedding (n_p, emb * bs)
+        # logits (n_p, n_classes); pair_embedding (n_p, emb * bs) whenever the contrastive loss needs it
+        out = self.classifier(rep, keep_pair=batch.labels is not None)
         loss = None
         if batch.labels is not None:
             cfg = self.config
