@@ -12,9 +12,11 @@ from .cli_suggest import add_suggest_command
 from .config import DEFAULT_ENCODER, EncoderConfig, TrainConfig
 from .documents import Document, read_documents
 from .errors import DocreError, InputFileError
+from .precision import PRECISIONS
 from .schema import default_schema
 
 log = logging.getLogger("engine")
+PRECISION_HELP = "inference precision (default: DOCRE_PRECISION, else auto = bf16 where the CPU or GPU has it natively)"
 
 
 def select_titles(documents: Sequence[Document], split: str | None) -> list[Document]:
@@ -134,7 +136,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .metrics import evaluate, format_report  # noqa: PLC0415
     from .predictor import Predictor  # noqa: PLC0415
 
-    predictor = Predictor.from_checkpoint(args.checkpoint, args.device)
+    predictor = Predictor.from_checkpoint(args.checkpoint, args.device, precision=args.precision)
     gold = [d for d in load_docs(args.input, args.split, predictor.loaded.schema) if d.has_labels]
     if not gold:
         raise InputFileError(f"{args.input}: no document has labels to evaluate against")
@@ -150,7 +152,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     from .predictor import Predictor  # noqa: PLC0415
 
-    predictor = Predictor.from_checkpoint(args.checkpoint, args.device)
+    predictor = Predictor.from_checkpoint(args.checkpoint, args.device, precision=args.precision)
     docs = load_docs(args.input, None, predictor.loaded.schema)
     scores = predictor.predict(docs, _progress_bar("scoring", args.quiet))
     preds = [{"title": s.title, "h_idx": h, "t_idx": t, "r": r, "score": round(m, 4)}
@@ -228,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-split", help="FILE.json:PART for --train")
     p.add_argument("--output", help="write the metrics as JSON here")
     p.add_argument("--device")
+    p.add_argument("--precision", choices=PRECISIONS, help=PRECISION_HELP)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("predict", help="relations for DocRED JSON or a .txt file")
@@ -236,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", help="checkpoint directory (default: the shipped model)")
     p.add_argument("--scores-output", help="also write every pair's logits, threshold, margins and probabilities")
     p.add_argument("--device")
+    p.add_argument("--precision", choices=PRECISIONS, help=PRECISION_HELP)
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("ingest", help="UTF-8 text -> DocRED JSON with entities found by spaCy")

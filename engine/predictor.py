@@ -1,8 +1,8 @@
 """`Predictor.from_checkpoint(dir).predict(documents) -> list[PairScores]`: length-sorted batches under
-inference mode, bf16 autocast on CUDA; the trainer's dev evaluation uses the same path."""
+inference mode, bf16 autocast where the hardware has native bf16 (see precision.py); the trainer's dev
+evaluation uses the same path."""
 from __future__ import annotations
 
-import contextlib
 import logging
 from pathlib import Path
 from typing import Callable, Sequence
@@ -13,6 +13,7 @@ import torch
 from .checkpoint import LoadedModel, load_checkpoint
 from .documents import Document
 from .features import DocFeatures, collate
+from .precision import inference_autocast, resolve_precision
 from .scores import MentionPairGrid, PairScores
 from .settings import get_settings, pick_device
 
@@ -35,9 +36,11 @@ def length_batches(lengths: Sequence[int], token_budget: int, max_docs: int) -> 
 class Predictor:
     """Scores every ordered entity pair of documents with one model."""
 
-    def __init__(self, loaded: LoadedModel, device: str | None = None, *, token_budget: int = 4096, max_docs: int = 16) -> None:
+    def __init__(self, loaded: LoadedModel, device: str | None = None, *, precision: str | None = None,
+                 token_budget: int = 4096, max_docs: int = 16) -> None:
         self.loaded = loaded
         self.device = torch.device(pick_device(device))
+        self.precision = resolve_precision(precision, self.device)  # float32 or bfloat16
         self.loaded.model.to(self.device).eval()
         self.token_budget, self.max_docs = token_budget, max_docs
 
@@ -64,11 +67,10 @@ class Predictor:
         model.eval()
         results: list[PairScores | None] = [None] * len(features)
         done = 0
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda" else contextlib.nullcontext()
         for idx in length_batches([f.length + 2 for f in features], self.token_budget, self.max_docs):
             batch = collate([features[i] for i in idx], self.loaded.tokenizer, max_window=enc_cfg.max_window,
                             overlap=enc_cfg.window_overlap, num_classes=self.loaded.schema.num_classes, with_labels=False)
-            with autocast:
+            with inference_autocast(self.device, self.precision):
                 out = model(batch.to(self.device)).head
             decoded = model.head.decode(out).cpu().numpy()
             probs = model.head.probabilities(out).float().cpu().numpy()

@@ -1,4 +1,5 @@
-"""Environment settings, read once here: DOCRE_DEVICE, DOCRE_DATA_DIR, DOCRE_DATABASE_URL, DOCRE_MODELS_DIR, DOCRE_AUTH."""
+"""Environment settings, read once here: DOCRE_DEVICE, DOCRE_PRECISION, DOCRE_DATA_DIR, DOCRE_DATABASE_URL,
+DOCRE_MODELS_DIR, DOCRE_AUTH."""
 from __future__ import annotations
 
 import os
@@ -15,6 +16,7 @@ class Settings:
     database_url: str | None
     models_dir: Path
     team_mode: bool = False  # DOCRE_AUTH=on: everyone logs in
+    precision: str | None = None  # DOCRE_PRECISION: auto, float32 or bfloat16 (inference)
 
     @property
     def default_model(self) -> Path:
@@ -32,6 +34,7 @@ def get_settings() -> Settings:
         database_url=env.get("DOCRE_DATABASE_URL") or None,
         models_dir=Path(env.get("DOCRE_MODELS_DIR", ROOT / "assets" / "models")),
         team_mode=env.get("DOCRE_AUTH", "").strip().lower() in ("on", "1", "true", "yes"),
+        precision=env.get("DOCRE_PRECISION") or None,
     )
 
 
