@@ -20,10 +20,10 @@ from .methods import MethodConfig, ModelDims, get_method
 from .model import DocREModel
 from .schema import RelationSchema
 from .version import CHECKPOINT_FORMAT, ENGINE_VERSION
+from .weight_codec import decode_state, encode_state
 
 log = logging.getLogger(__name__)
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
-DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
 @dataclass
@@ -67,9 +67,7 @@ def save_checkpoint(loaded: LoadedModel, directory: str | Path, *, metrics: dict
     directory.mkdir(parents=True, exist_ok=True)
     model = loaded.model
     omitted = _omitted_keys(model, loaded.encoder_config)
-    dtype = DTYPES[save_dtype]
-    tensors = {k: (v.detach().to("cpu", dtype) if v.is_floating_point() else v.detach().cpu()).contiguous()
-               for k, v in model.state_dict().items() if k not in omitted}
+    tensors = encode_state({k: v for k, v in model.state_dict().items() if k not in omitted}, save_dtype)
     save_file(tensors, str(directory / WEIGHTS_FILE), metadata={"format": "pt"})
     encoder = model.encoder
     config = {
@@ -126,7 +124,7 @@ def load_checkpoint(directory: str | Path, *, device: str | torch.device = "cpu"
     if enc.get("omitted_weights") and encoder.word_embedding_fingerprint() != enc["word_embedding_fingerprint"]:
         raise CheckpointError(f"{directory}: encoder differs: the word embeddings of {encoder_config.name!r} are not the "
                               "ones this checkpoint was trained with; install or point --encoder at that encoder")
-    state = load_file(str(directory / WEIGHTS_FILE))
+    state = decode_state(load_file(str(directory / WEIGHTS_FILE)))
     own = loaded.model.state_dict()
     unexpected = sorted(set(state) - set(own))
     missing = sorted(set(own) - set(state) - set(enc.get("omitted_weights", [])))

@@ -1,4 +1,4 @@
-"""`python -m engine train|evaluate|predict|suggest|folds|ingest|methods`: the command line over the engine."""
+"""`python -m engine train|evaluate|predict|suggest|folds|ingest|compress|methods`: the command line over the engine."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .cli_suggest import add_suggest_command
-from .config import DEFAULT_ENCODER, EncoderConfig, TrainConfig
+from .config import DEFAULT_ENCODER, SAVE_DTYPES, EncoderConfig, TrainConfig
 from .documents import Document, read_documents
 from .errors import DocreError, InputFileError
 from .precision import PRECISIONS
@@ -168,6 +168,22 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compress(args: argparse.Namespace) -> int:
+    """Rewrite a checkpoint's weights in another storage dtype; config, metrics and history are kept."""
+    from .checkpoint import WEIGHTS_FILE, load_checkpoint, save_checkpoint  # noqa: PLC0415
+
+    if Path(args.output).resolve() == Path(args.checkpoint).resolve():
+        raise InputFileError("compress: --output must differ from --checkpoint (the input is read while writing)")
+    loaded = load_checkpoint(args.checkpoint)
+    info = loaded.info
+    kept = {k: v for k, v in info.items() if k in ("epoch", "history")}
+    save_checkpoint(loaded, args.output, metrics=info.get("metrics"), data_hash=info.get("data_hash"),
+                    train_config=info.get("train_config"), save_dtype=args.save_dtype, extra=kept)
+    size = (Path(args.output) / WEIGHTS_FILE).stat().st_size / 1e6
+    log.info("%s -> %s (%s, %.1f MB)", args.checkpoint, args.output, args.save_dtype, size)
+    return 0
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     from .documents import write_documents  # noqa: PLC0415
 
@@ -215,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--" + name.replace("_", "-"), type=int, help=help_[name])
     for name in ("lr_encoder", "lr_head", "warmup_ratio", "max_grad_norm", "drop_labels"):
         p.add_argument("--" + name.replace("_", "-"), type=float, help=help_[name])
-    p.add_argument("--save-dtype", choices=("float32", "float16", "bfloat16"), help=help_["save_dtype"])
+    p.add_argument("--save-dtype", choices=SAVE_DTYPES, help=help_["save_dtype"])
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="a method option (see `methods --verbose`)")
     p.add_argument("--max-train-docs", type=int, help="use only the first N training documents (quick runs)")
     p.add_argument("--no-resume", action="store_true", help="start afresh even if OUTPUT/last exists")
@@ -241,6 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device")
     p.add_argument("--precision", choices=PRECISIONS, help=PRECISION_HELP)
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("compress", help="rewrite a checkpoint's weights as float16, bfloat16 or int8 (smaller files)")
+    p.add_argument("--checkpoint", required=True, help="checkpoint directory to read")
+    p.add_argument("--output", required=True, help="checkpoint directory to write (may not be the input)")
+    p.add_argument("--save-dtype", choices=SAVE_DTYPES, default="int8", help=help_["save_dtype"])
+    p.set_defaults(func=cmd_compress)
 
     p = sub.add_parser("ingest", help="UTF-8 text -> DocRED JSON with entities found by spaCy")
     p.add_argument("--input", required=True)

@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 
 from .errors import ConfigError
 
+SAVE_DTYPES = ("float32", "float16", "bfloat16", "int8")  # storage of checkpoint weights (weight_codec.py)
+
 DEFAULT_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
 
 C = TypeVar("C", bound="ConfigBase")
@@ -86,7 +88,8 @@ class TrainConfig(ConfigBase):
     seed: int = option(66, "random seed for initialisation, shuffling and label dropping")
     drop_labels: float = option(0.0, "share of training triples hidden (incomplete-labelling experiments)")
     eval_every_epoch: bool = option(True, "evaluate on dev after every epoch and keep the best checkpoint")
-    save_dtype: str = option("float32", "dtype of saved weights: float32, float16 or bfloat16")
+    save_dtype: str = option("float32", "storage of saved weights: float32, float16, bfloat16, or int8 (large "
+                             "matrices as int8 with fp16 scales per 128 values, the rest fp16)")
 
     def validate(self) -> None:
         check(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
@@ -95,4 +98,4 @@ class TrainConfig(ConfigBase):
         check(0.0 <= self.warmup_ratio < 1.0, f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         check(0.0 <= self.drop_labels < 1.0, f"drop_labels must be in [0, 1), got {self.drop_labels}")
         check(self.lr_encoder >= 0 and self.lr_head > 0, "learning rates must be positive")
-        check(self.save_dtype in ("float32", "float16", "bfloat16"), f"unknown save_dtype {self.save_dtype!r}")
+        check(self.save_dtype in SAVE_DTYPES, f"unknown save_dtype {self.save_dtype!r}: expected one of {SAVE_DTYPES}")

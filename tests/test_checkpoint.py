@@ -80,3 +80,39 @@ def test_version_mismatch_and_missing_files(saved, tmp_path):
         load_checkpoint(broken)
     with pytest.raises(CheckpointError, match="needs config.json"):
         load_checkpoint(tmp_path / "nowhere")
+
+
+def test_int8_codec_bounds_the_error_and_keeps_small_and_integer_tensors():
+    from engine.weight_codec import SCALE_SUFFIX, decode_state, encode_state
+
+    torch.manual_seed(0)
+    big = torch.randn(97, 1024)
+    big[3, 5] = 40.0  # an outlier only spoils the scale of its own group of 128
+    odd = torch.randn(300, 300)  # width not a multiple of 128: one scale per row
+    state = {"big": big, "odd": odd, "bias": torch.randn(97), "ids": torch.arange(4)}
+    stored = encode_state(state, "int8")
+    assert stored["big"].dtype == torch.int8 and stored["big" + SCALE_SUFFIX].shape == (97, 8)
+    assert stored["odd" + SCALE_SUFFIX].shape == (300, 1)
+    assert stored["bias"].dtype == torch.float16 and torch.equal(stored["ids"], state["ids"])
+    back = decode_state(stored)
+    assert set(back) == set(state)
+    for key in ("big", "odd"):
+        groups = state[key].reshape(state[key].shape[0], -1, 128 if key == "big" else 300)
+        bound = groups.abs().amax(-1, keepdim=True) / 127 / 2 * 1.01  # half a step of each group
+        err = (back[key] - state[key]).reshape(groups.shape).abs()
+        assert (err <= bound).all(), key
+    row3 = (back["big"][3, 128:] - big[3, 128:]).abs().max()
+    assert row3 < 0.05  # the outlier's row is fine outside its group
+
+
+def test_compress_rewrites_a_checkpoint_as_int8(saved, tmp_path):
+    from engine.cli import main
+
+    loaded, path = saved
+    assert main(["compress", "--checkpoint", str(path), "--output", str(tmp_path / "q")]) == 0
+    config = read_checkpoint_config(tmp_path / "q")
+    assert config["save_dtype"] == "int8" and config["metrics"]["dev"]["f1"] == 0.5 and config["data_hash"] == "abc"
+    again = load_checkpoint(tmp_path / "q")
+    for (k, a), (_, b) in zip(loaded.model.state_dict().items(), again.model.state_dict().items()):
+        assert torch.allclose(a.float(), b.float(), atol=2e-2), k
+    assert main(["compress", "--checkpoint", str(path), "--output", str(path)]) != 0  # never overwrites its input
