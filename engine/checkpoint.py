@@ -135,3 +135,18 @@ def load_checkpoint(directory: str | Path, *, device: str | torch.device = "cpu"
     loaded.model.to(device).eval()
     loaded.info = config
     return loaded
+
+
+def warm_start(loaded: LoadedModel, directory: str | Path) -> list[str]:
+    """Copy into a fresh model every weight of another checkpoint with the same name and shape (the encoder
+    and any shared head parts): a new method starts from a trained model instead of the bare encoder.
+    Returns the names copied; the checkpoints must share relation schema and encoder."""
+    source = load_checkpoint(directory, expect_schema=loaded.schema)
+    if source.encoder_config.name != loaded.encoder_config.name:
+        raise CheckpointError(f"{directory}: encoder {source.encoder_config.name!r} differs from "
+                              f"{loaded.encoder_config.name!r}; warm-start only from a checkpoint on the same encoder")
+    own = loaded.model.state_dict()
+    copied = {k: v for k, v in source.model.state_dict().items() if k in own and own[k].shape == v.shape}
+    loaded.model.load_state_dict(copied, strict=False)
+    log.info("warm start from %s: %d of %d tensors copied (%s method)", directory, len(copied), len(own), source.method)
+    return sorted(copied)

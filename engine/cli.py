@@ -116,6 +116,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         seed_everything(train_config.seed)
         loaded = build_model(spec.name, method_config, EncoderConfig(name=args.encoder), schema)
+        if args.init_from:
+            from .checkpoint import warm_start  # noqa: PLC0415
+
+            warm_start(loaded, args.init_from)
     device = pick_device(args.device)
     features = [loaded.tokenizer.featurize(d, schema) for d in train_docs]
     log.info("training %s on %d documents (%s), dev %s, device %s", spec.name, len(features), args.train,
@@ -123,7 +127,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     trainer = Trainer(loaded, train_config, features, device=device, resume_dir=last if resume else None)
     trainer.callbacks = [ProgressBar(train_config.epochs, disable=args.quiet),
                          EvaluateAndCheckpoint(output, loaded, dev_docs, train_docs, data_hash(train_docs),
-                                               train_config.to_json(), train_config.save_dtype)]
+                                               {**train_config.to_json(), "init_from": args.init_from},
+                                               train_config.save_dtype)]
     state = trainer.train()
     if dev_docs:
         log.info("done: best dev F1 %.4f at epoch %d; checkpoint in %s", state.best_score, state.best_epoch, output)
@@ -235,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="a method option (see `methods --verbose`)")
     p.add_argument("--max-train-docs", type=int, help="use only the first N training documents (quick runs)")
     p.add_argument("--no-resume", action="store_true", help="start afresh even if OUTPUT/last exists")
+    p.add_argument("--init-from", help="checkpoint directory whose same-named weights (the encoder, shared head parts) "
+                                       "start the model (ignored when resuming)")
     p.add_argument("--device", help="cpu, cuda, cuda:1 (default: DOCRE_DEVICE, else CUDA when present)")
     p.set_defaults(func=cmd_train)
 

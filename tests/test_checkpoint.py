@@ -116,3 +116,24 @@ def test_compress_rewrites_a_checkpoint_as_int8(saved, tmp_path):
     for (k, a), (_, b) in zip(loaded.model.state_dict().items(), again.model.state_dict().items()):
         assert torch.allclose(a.float(), b.float(), atol=2e-2), k
     assert main(["compress", "--checkpoint", str(path), "--output", str(path)]) != 0  # never overwrites its input
+
+
+def test_warm_start_copies_encoder_and_shared_head_parts(saved, tiny_encoder_dir):
+    from engine.checkpoint import warm_start
+
+    _, path = saved
+    source = load_checkpoint(path)
+    ncrl = build_model("ncrl", get_method("ncrl").config_class(emb_size=32, block_size=8),
+                       EncoderConfig(name=str(tiny_encoder_dir)), default_schema())
+    copied = warm_start(ncrl, path)
+    src, own = source.model.state_dict(), ncrl.model.state_dict()
+    assert any(k.startswith("encoder.") for k in copied) and "head.classifier.bilinear.classifier.weight" in copied
+    for k in copied:
+        assert torch.equal(own[k], src[k]), k
+    paee = build_model("paee", None, EncoderConfig(name=str(tiny_encoder_dir)), default_schema())
+    partial = warm_start(paee, path)  # another head: only the encoder (and same-shaped parts) come across
+    assert all(k in paee.model.state_dict() for k in partial) and len(partial) < len(paee.model.state_dict())
+    other_schema = build_model("atlop", get_method("atlop").config_class(emb_size=32, block_size=8),
+                               EncoderConfig(name=str(tiny_encoder_dir)), RelationSchema(("P1",), {"P1": "x"}))
+    with pytest.raises(CheckpointError, match="schema"):
+        warm_start(other_schema, path)
