@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..backbone import PairRepresentation
@@ -41,12 +42,17 @@ class GroupedBilinear(nn.Module):
         stays in cache. At inference the full product (80 MB for 400 pairs) made the head memory-bound,
         as slow as the encoder; a broadcast multiply is also cheaper than a K=1 matmul without backward."""
         groups = self.emb_size // self.block_size
+        weight, bias = self.classifier.weight, self.classifier.bias
+        device = z_head.device.type
+        if torch.is_autocast_enabled(device):  # cast the 4.8M-value weight once, not once per chunk
+            dtype = torch.get_autocast_dtype(device)
+            weight, bias = weight.to(dtype), bias.to(dtype)
         out = []
         for start in range(0, z_head.shape[0], chunk):
             b1 = z_head[start:start + chunk].view(-1, groups, self.block_size, 1)
             b2 = z_tail[start:start + chunk].view(-1, groups, 1, self.block_size)
-            out.append(self.classifier((b1 * b2).reshape(b1.shape[0], -1)))
-        return torch.cat(out) if out else self.classifier(z_head.new_zeros(0, self.emb_size * self.block_size))
+            out.append(F.linear((b1 * b2).reshape(b1.shape[0], -1), weight, bias))
+        return torch.cat(out) if out else F.linear(z_head.new_zeros(0, self.emb_size * self.block_size), weight, bias)
 
     def forward(self, z_head: torch.Tensor, z_tail: torch.Tensor, keep_pair: bool | None = None) -> BilinearOutput:
         """keep_pair: materialise the pair embedding (default: only when gradients are on)."""
