@@ -1,10 +1,12 @@
 """Prediction and training speed on this machine, next to the bare encoder's own forward pass.
 
-Prints a table: documents/s and p50/p95 ms per document for `predict` with a checkpoint, peak memory, the
-bare default encoder's forward pass over the same documents (entity markers included, longest-first
-batches, fp32): the limit for any model on it; training documents/s; a single ~200-word document's p95.
+Prints a table: documents/s and p50/p95 ms per document for `predict` with a checkpoint (at the default
+precision, `auto`: bf16 where the hardware has it natively, and at fp32), peak memory, the bare default
+encoder's forward pass over the same documents (entity markers included, longest-first batches, fp32):
+the limit for any model on it; training documents/s; a single ~200-word document's p95. With
+`--device cuda` the same figures come from the GPU (bf16).
 
-    python bench/speed.py [--checkpoint DIR] [--threads 2] [--train-docs 40]
+    python bench/speed.py [--checkpoint DIR] [--threads 2] [--train-docs 40] [--device cuda]
 """
 from __future__ import annotations
 
@@ -19,6 +21,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import command_line, heldout_docs, machine  # noqa: E402  - bench scripts run as files
 
 
+def synchronize(device) -> None:
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def bare_encoder_docs_per_s(predictor, docs) -> float:
     """The encoder alone (fused attention, no attentions returned), same windows and batches as predict."""
     import torch
@@ -29,17 +38,24 @@ def bare_encoder_docs_per_s(predictor, docs) -> float:
 
     _, model = load_hf(predictor.loaded.encoder_config.name)
     model.config._attn_implementation = "sdpa"
-    model.eval()
+    device = predictor.device
+    model.to(device).eval()
     feats = predictor.featurize(docs)
     enc = predictor.loaded.encoder_config
     batches = [collate([feats[i] for i in idx], predictor.loaded.tokenizer, max_window=enc.max_window,
                        overlap=enc.window_overlap, num_classes=predictor.loaded.schema.num_classes, with_labels=False)
                for idx in length_batches([f.length + 2 for f in feats], predictor.token_budget, predictor.max_docs)]
-    with torch.inference_mode():
-        model(input_ids=batches[0].window_ids, attention_mask=batches[0].window_mask.long())  # warm-up
+    # fp32 on CPU (the limit the issue defines); bf16 on a GPU, as predict runs there
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+    with torch.inference_mode(), autocast:
+        b = batches[0].to(device)
+        model(input_ids=b.window_ids, attention_mask=b.window_mask.long())  # warm-up
+        synchronize(device)
         start = time.perf_counter()
         for b in batches:
+            b = b.to(device)
             model(input_ids=b.window_ids, attention_mask=b.window_mask.long())
+        synchronize(device)
     return len(docs) / (time.perf_counter() - start)
 
 
@@ -49,7 +65,7 @@ def predict_figures(predictor, docs) -> dict:
     predictor.predict(docs)
     total = time.perf_counter() - start
     per_doc = []
-    for doc in docs:
+    for doc in docs[:100]:
         t0 = time.perf_counter()
         predictor.predict([doc])
         per_doc.append((time.perf_counter() - t0) * 1000)
@@ -69,7 +85,7 @@ def single_200_word_p95(predictor, docs) -> float:
     return times[int(0.95 * (len(times) - 1))]
 
 
-def training_docs_per_s(method: str, docs, n: int) -> float:
+def training_docs_per_s(method: str, docs, n: int, device: str) -> float:
     from engine.checkpoint import build_model
     from engine.config import EncoderConfig, TrainConfig
     from engine.schema import default_schema
@@ -78,7 +94,7 @@ def training_docs_per_s(method: str, docs, n: int) -> float:
     schema = default_schema()
     loaded = build_model(method, None, EncoderConfig(), schema)
     feats = [loaded.tokenizer.featurize(d, schema) for d in docs[:n]]
-    trainer = Trainer(loaded, TrainConfig(epochs=1, batch_size=4), feats)
+    trainer = Trainer(loaded, TrainConfig(epochs=1, batch_size=4), feats, device=device)
     start = time.perf_counter()
     trainer.train()
     return len(feats) / (time.perf_counter() - start)
@@ -93,25 +109,35 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, help="default: the shipped default model")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--train-docs", type=int, default=40, help="documents for the training-speed figure (0 = skip)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--repeat", type=int, default=1, help="score the held-out documents this many times (GPU: more)")
+    parser.add_argument("--docs", type=int, default=100, help="use the first N held-out documents (quick checks)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    docs = heldout_docs()
-    predictor = Predictor.from_checkpoint(args.checkpoint, "cpu")
+    docs = heldout_docs()[:args.docs] * args.repeat
+    predictor = Predictor.from_checkpoint(args.checkpoint, args.device)
     figures = predict_figures(predictor, docs)
+    fp32 = Predictor(predictor.loaded, args.device, precision="float32")
+    fp32_docs_per_s = predict_figures(fp32, docs)["docs_per_s"] if predictor.precision != "float32" else figures["docs_per_s"]
     bare = bare_encoder_docs_per_s(predictor, docs)
     p95_single = single_200_word_p95(predictor, docs)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    train = training_docs_per_s(predictor.method, docs, args.train_docs) if args.train_docs else float("nan")
+    train = training_docs_per_s(predictor.method, docs, args.train_docs, args.device) if args.train_docs else float("nan")
     print(f"machine: {machine(args.threads)}")
     print(f"command: {command_line()}")
-    print(f"model: {predictor.method} ({args.checkpoint or 'shipped default'}), {len(docs)} held-out documents")
-    print(f"{'figure':44s} {'value':>10s}")
-    rows = [("predict documents/s", figures["docs_per_s"]), ("bare encoder forward documents/s (the limit)", bare),
-            ("predict / bare encoder", figures["docs_per_s"] / bare), ("predict p50 ms/document", figures["p50_ms"]),
-            ("predict p95 ms/document", figures["p95_ms"]), ("single ~200-word document p95 ms", p95_single),
-            ("peak memory MB (process)", peak_mb), (f"training documents/s ({args.train_docs} docs, batch 4)", train)]
+    print(f"model: {predictor.method} ({args.checkpoint or 'shipped default'}), {len(docs)} held-out documents, "
+          f"device {args.device}, predict precision {predictor.precision}")
+    print(f"{'figure':48s} {'value':>10s}")
+    rows = [(f"predict documents/s ({predictor.precision})", figures["docs_per_s"]),
+            ("predict documents/s (float32)", fp32_docs_per_s),
+            ("bare encoder forward documents/s (the limit)", bare),
+            (f"predict ({predictor.precision}) / bare encoder", figures["docs_per_s"] / bare),
+            ("predict (float32) / bare encoder", fp32_docs_per_s / bare),
+            ("predict p50 ms/document", figures["p50_ms"]), ("predict p95 ms/document", figures["p95_ms"]),
+            ("single ~200-word document p95 ms", p95_single), ("peak memory MB (process)", peak_mb),
+            (f"training documents/s ({args.train_docs} docs, batch 4)", train)]
     for name, value in rows:
-        print(f"{name:44s} {value:10.2f}")
+        print(f"{name:48s} {value:10.2f}")
 
 
 if __name__ == "__main__":

@@ -37,10 +37,14 @@ class Predictor:
     """Scores every ordered entity pair of documents with one model."""
 
     def __init__(self, loaded: LoadedModel, device: str | None = None, *, precision: str | None = None,
-                 token_budget: int = 4096, max_docs: int = 16) -> None:
+                 token_budget: int | None = None, max_docs: int | None = None) -> None:
         self.loaded = loaded
         self.device = torch.device(pick_device(device))
         self.precision = resolve_precision(precision, self.device)  # float32 or bfloat16
+        # A GPU needs big batches to be busy; on CPU small ones keep the pair tensors in cache.
+        gpu = self.device.type == "cuda"
+        token_budget = token_budget or (65536 if gpu else 4096)
+        max_docs = max_docs or (256 if gpu else 16)
         self.loaded.model.to(self.device).eval()
         self.token_budget, self.max_docs = token_budget, max_docs
 
