@@ -1,6 +1,9 @@
 # DocRE Studio on a CUDA runtime: `docker build -t docre-studio .` then
 # `docker run --gpus all -p 8501:8501 -v docre-data:/app/data docre-studio` (the GPU is used when present).
-FROM nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
+# The torch wheel brings its own CUDA 13 runtime, cuDNN and NCCL (pip's nvidia-* packages); the image only
+# needs the NVIDIA container hooks for the host driver (>= 580, CUDA 13), so the small `base` flavour
+# of the same CUDA major version is enough.
+FROM nvidia/cuda:13.0.0-base-ubuntu24.04
 
 ENV DEBIAN_FRONTEND=noninteractive PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 PIP_NO_CACHE_DIR=1 \
     DOCRE_DATA_DIR=/app/data

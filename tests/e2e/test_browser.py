@@ -6,28 +6,18 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.app_support import build_models_dir, docred_bytes, small_labelled
+from tests.server_support import free_port, running_server
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[2]
 WAIT_MS = 120_000  # a busy 2-core machine: model loading and reruns can take a while
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -37,32 +27,13 @@ def server(tiny_encoder_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     pytest.importorskip("playwright")
     tmp = tmp_path_factory.mktemp("e2e")
     models = build_models_dir(tiny_encoder_dir, tmp / "models", ("tiny",))
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DOCRE_DATABASE_URL": f"sqlite:///{tmp / 'app.sqlite'}", "DOCRE_DATA_DIR": str(tmp),
            "DOCRE_MODELS_DIR": str(models), "HF_HUB_OFFLINE": "1"}
     env.pop("DOCRE_AUTH", None)
-    log = (tmp / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
-                             "--server.headless", "true"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"streamlit did not start: {(tmp / 'server.log').read_text()[-2000:]}")
-                time.sleep(0.5)
+    argv = [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port), "--server.headless", "true"]
+    with running_server(argv, env, tmp / "server.log", port) as url:
         yield {"url": url, "tmp": tmp, "db": tmp / "app.sqlite"}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")
