@@ -139,26 +139,26 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .metrics import evaluate, format_report  # noqa: PLC0415
-    from .predictor import Predictor  # noqa: PLC0415
+    from .ensemble import load_predictor  # noqa: PLC0415
 
-    predictor = Predictor.from_checkpoint(args.checkpoint, args.device, precision=args.precision)
-    gold = [d for d in load_docs(args.input, args.split, predictor.loaded.schema) if d.has_labels]
+    predictor = load_predictor(args.checkpoint, args.device, precision=args.precision)
+    gold = [d for d in load_docs(args.input, args.split, predictor.schema) if d.has_labels]
     if not gold:
         raise InputFileError(f"{args.input}: no document has labels to evaluate against")
-    train = load_docs(args.train, args.train_split, predictor.loaded.schema) if args.train else None
+    train = load_docs(args.train, args.train_split, predictor.schema) if args.train else None
     scores = predictor.predict(gold, _progress_bar("scoring", args.quiet))
     report = evaluate(gold, [[(h, t, r) for h, t, r, _ in s.predicted_triples()] for s in scores], train)
-    print(format_report(report, predictor.loaded.schema.names))
+    print(format_report(report, predictor.schema.names))
     if args.output:
         Path(args.output).write_text(json.dumps(report.to_json(), indent=1), encoding="utf-8")
     return 0
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from .predictor import Predictor  # noqa: PLC0415
+    from .ensemble import load_predictor  # noqa: PLC0415
 
-    predictor = Predictor.from_checkpoint(args.checkpoint, args.device, precision=args.precision)
-    docs = load_docs(args.input, None, predictor.loaded.schema)
+    predictor = load_predictor(args.checkpoint, args.device, precision=args.precision)
+    docs = load_docs(args.input, None, predictor.schema)
     scores = predictor.predict(docs, _progress_bar("scoring", args.quiet))
     preds = [{"title": s.title, "h_idx": h, "t_idx": t, "r": r, "score": round(m, 4)}
              for s in scores for h, t, r, m in s.predicted_triples()]
@@ -246,7 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="F1, Ign F1, P, R and breakdowns of a checkpoint on labelled documents")
-    p.add_argument("--checkpoint", help="checkpoint directory (default: the shipped model)")
+    p.add_argument("--checkpoint", nargs="+", help="checkpoint directory (default: the shipped model); several: "
+                   "their ensemble (mean margin over the learned thresholds)")
     p.add_argument("--input", required=True, help="DocRED JSON with labels")
     p.add_argument("--split", help="FILE.json:PART for --input")
     p.add_argument("--train", help="training DocRED JSON, for Ign F1 and head/mid/tail groups")
@@ -259,7 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="relations for DocRED JSON or a .txt file")
     p.add_argument("--input", required=True, help="DocRED JSON (labels optional) or UTF-8 .txt")
     p.add_argument("--output", required=True, help="predictions in DocRED result format")
-    p.add_argument("--checkpoint", help="checkpoint directory (default: the shipped model)")
+    p.add_argument("--checkpoint", nargs="+", help="checkpoint directory (default: the shipped model); several: "
+                   "their ensemble (mean margin over the learned thresholds)")
     p.add_argument("--scores-output", help="also write every pair's logits, threshold, margins and probabilities")
     p.add_argument("--device")
     p.add_argument("--precision", choices=PRECISIONS, help=PRECISION_HELP)

@@ -58,6 +58,10 @@ class Predictor:
     def method(self) -> str:
         return self.loaded.method
 
+    @property
+    def schema(self):  # -> RelationSchema
+        return self.loaded.schema
+
     def featurize(self, documents: Sequence[Document]) -> list[DocFeatures]:
         return [self.loaded.tokenizer.featurize(doc, self.loaded.schema) for doc in documents]
 
