@@ -14,6 +14,7 @@ from .checkpoint import LoadedModel, load_checkpoint
 from .documents import Document
 from .features import DocFeatures, collate
 from .precision import inference_autocast, resolve_precision
+from .schema import RelationSchema
 from .scores import MentionPairGrid, PairScores
 from .settings import get_settings, pick_device
 
@@ -59,7 +60,7 @@ class Predictor:
         return self.loaded.method
 
     @property
-    def schema(self):  # -> RelationSchema
+    def schema(self) -> RelationSchema:
         return self.loaded.schema
 
     def featurize(self, documents: Sequence[Document]) -> list[DocFeatures]:
