@@ -11,6 +11,12 @@ from .components.text import entity_label, markdown_text
 from .state import Keys
 
 
+def page_title(title: str) -> None:
+    """Every page opens the same way: its title, then messages queued before the last rerun."""
+    st.title(title)
+    show_flash()
+
+
 def show_flash() -> None:
     """Messages queued before an st.rerun, shown once."""
     for kind, message in state.pop_flash():
@@ -77,6 +83,14 @@ def dataset_picker() -> int | None:
     return chosen
 
 
+def require_dataset() -> int:
+    """The chosen dataset; the page stops here (after saying why) when nothing is uploaded yet."""
+    dataset_id = dataset_picker()
+    if dataset_id is None:
+        st.stop()
+    return dataset_id
+
+
 def document_picker(dataset_id: int) -> int | None:
     """A document of the dataset, found by title."""
     needle = st.sidebar.text_input("Filter titles", key=Keys.TITLE_FILTER)
@@ -105,11 +119,10 @@ def run_picker(label: str, runs: Sequence, key: str, default: int = 0) -> object
 
 
 def document_header():
-    """Flash message, dataset and document pickers, and the document's title; stops the page when no
+    """Dataset and document pickers and the document's title, under page_title(); stops the page when no
     document is chosen. Returns (dataset id, document id, Document, model runs on it)."""
-    show_flash()
-    dataset_id = dataset_picker()
-    doc_id = document_picker(dataset_id) if dataset_id is not None else None
+    dataset_id = require_dataset()
+    doc_id = document_picker(dataset_id)
     if doc_id is None:
         st.stop()
     doc = services.documents.document(doc_id)

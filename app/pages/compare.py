@@ -9,7 +9,7 @@ from app.components import matrix, pair
 from app.components.text import markdown_text
 from app.state import Keys
 
-st.title("Compare models")
+ui.page_title("Compare models")
 _, doc_id, doc, runs = ui.document_header()
 names = services.relation_names()
 if len(runs) < 2:

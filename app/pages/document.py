@@ -10,7 +10,7 @@ from app.components import colors, matrix, pair
 from app.components.text import highlight_html, markdown_text
 from app.state import Keys
 
-st.title("Document")
+ui.page_title("Document")
 _, doc_id, doc, runs = ui.document_header()
 names = services.relation_names()
 st.caption(f"{len(doc.sents)} sentences · {doc.num_entities} entities · "

@@ -9,11 +9,8 @@ from app import services, ui
 from app.components import evaluation
 from app.state import Keys
 
-st.title("Evaluate")
-ui.show_flash()
-dataset_id = ui.dataset_picker()
-if dataset_id is None:
-    st.stop()
+ui.page_title("Evaluate")
+dataset_id = ui.require_dataset()
 names = services.relation_names()
 
 st.subheader("Models on the gold labels")

@@ -10,11 +10,8 @@ import streamlit as st
 from app import services, ui
 from app.state import Keys
 
-st.title("Export")
-ui.show_flash()
-dataset_id = ui.dataset_picker()
-if dataset_id is None:
-    st.stop()
+ui.page_title("Export")
+dataset_id = ui.require_dataset()
 
 info = next(d for d in services.documents.datasets() if d.id == dataset_id)
 stem = re.sub(r"[^A-Za-z0-9._-]+", "_", info.name).strip("._") or "dataset"

@@ -11,16 +11,13 @@ from app.components import colors
 from app.components.text import highlight_html, markdown_text, mention_rows
 from app.state import Keys, ReviewFilters
 
-st.title("Review")
-ui.show_flash()
+ui.page_title("Review")
 annotator = state.annotator()
 if annotator is None:
     st.info("Enter your name once: every decision is saved with who made it and when.")
     ui.ask_name("main")
     st.stop()
-dataset_id = ui.dataset_picker()
-if dataset_id is None:
-    st.stop()
+dataset_id = ui.require_dataset()
 names = services.relation_names()
 
 

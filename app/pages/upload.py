@@ -10,8 +10,7 @@ from app.components.text import markdown_text
 from app.services.documents import ENTITY_TYPES, UploadError
 from app.state import Keys
 
-st.title("Upload documents")
-ui.show_flash()
+ui.page_title("Upload documents")
 
 
 def choose_models(key: str) -> list[str]:
