@@ -38,9 +38,19 @@ def entity_pool(mention: torch.Tensor, mention_attention: torch.Tensor, batch: B
     return entity, entity_attention
 
 
+def mean_head_product(entity_attention: torch.Tensor, pair_head: torch.Tensor, pair_tail: torch.Tensor) -> torch.Tensor:
+    """(n_p, L) mean over attention heads of A_head * A_tail, accumulated one head at a time: gathering all
+    heads at once builds two (n_p, heads, L) copies and reduces over a strided axis, about 4x slower."""
+    heads = entity_attention.shape[1]
+    q = entity_attention[pair_head, 0] * entity_attention[pair_tail, 0]  # (n_p, L)
+    for k in range(1, heads):
+        q = q.addcmul_(entity_attention[pair_head, k], entity_attention[pair_tail, k])
+    return q / heads
+
+
 def localized_context(states: torch.Tensor, entity_attention: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
     """ATLOP's c_{h,t} = H^T q, q = normalised mean over heads of A_h * A_t. Returns (context, q)."""
-    q = (entity_attention[batch.pair_head] * entity_attention[batch.pair_tail]).mean(1)  # (n_p, L)
+    q = mean_head_product(entity_attention, batch.pair_head, batch.pair_tail)  # (n_p, L)
     q = q / (q.sum(1, keepdim=True) + 1e-5)  # (n_p, L)
     # Pairs are grouped by document; scatter into (n_docs, max_pairs, L) for one batched matmul.
     offsets = batch.doc_pair_offsets

@@ -61,6 +61,19 @@ def tensor_fingerprint(tensor: torch.Tensor) -> str:
     return hashlib.sha256(sample + str(tuple(tensor.shape)).encode()).hexdigest()[:16]
 
 
+
+def slots_within_groups(group: torch.Tensor, num_groups: int) -> tuple[torch.Tensor, int]:
+    """Each element's rank among the elements of its group (in order), and the largest group's size."""
+    if group.numel() == 0:
+        return group.clone(), 1
+    order = torch.argsort(group, stable=True)
+    counts = torch.bincount(group, minlength=num_groups)
+    starts = torch.cumsum(counts, 0) - counts
+    slot = torch.empty_like(group)
+    slot[order] = torch.arange(group.shape[0], device=group.device) - starts[group[order]]
+    return slot, int(counts.max())
+
+
 @dataclass
 class EncodedBatch:
     """states: (n_docs, max_len, hidden) merged token states; mention_attention: (n_mentions, heads,
@@ -107,11 +120,15 @@ class DocumentEncoder(nn.Module):
         heads = self.num_heads
         head_dim = hidden.shape[-1] // heads
         query = attention.query(hidden[batch.query_window, batch.query_local]).view(-1, heads, head_dim)  # (q, h, hd)
-        # Keys once per window, then gathered per query: projecting each query's own copy of its window
-        # would cost as much as the whole encoder on a document with many mentions.
+        # Keys once per window, and queries padded per window so that each window's keys meet all its queries
+        # in one batched matmul: projecting, or even gathering, a copy of the window per query costs as much
+        # as the whole encoder on a document with many mentions.
         key = attention.key(hidden)  # (n_windows, win_len, hidden)
-        key = key.view(key.shape[0], key.shape[1], heads, head_dim)[batch.query_window]  # (q, win_len, h, hd)
-        scores = torch.einsum("qhd,qlhd->qhl", query, key) / head_dim ** 0.5  # (q, h, win_len)
+        key = key.view(key.shape[0], key.shape[1], heads, head_dim)  # (n_windows, win_len, h, hd)
+        slot, width = slots_within_groups(batch.query_window, key.shape[0])
+        padded = query.new_zeros(key.shape[0], width, heads, head_dim)
+        padded[batch.query_window, slot] = query  # (n_windows, width, h, hd)
+        scores = torch.einsum("wqhd,wlhd->wqhl", padded, key)[batch.query_window, slot] / head_dim ** 0.5  # (q, h, win_len)
         scores = scores.masked_fill(~batch.window_mask[batch.query_window][:, None, :], torch.finfo(scores.dtype).min)
         return scores.softmax(-1)
 

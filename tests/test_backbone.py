@@ -68,3 +68,17 @@ def test_chunked_bilinear_logits_equal_full_outer_product():
     assert torch.allclose(kept.logits, full, atol=1e-5)
     assert empty.logits.shape == (0, 5)
     assert bilinear(z_head, z_tail).pair_embedding is not None  # training path materialises it for contrastive losses
+
+
+def test_mean_head_product_equals_gather_and_mean_with_gradients():
+    from engine.backbone import mean_head_product
+
+    torch.manual_seed(0)
+    attention = torch.rand(6, 4, 9, requires_grad=True)  # (n_e, heads, L)
+    head, tail = torch.tensor([0, 1, 2, 5, 3]), torch.tensor([1, 0, 5, 2, 4])
+    expected = (attention[head] * attention[tail]).mean(1)
+    (expected_grad,) = torch.autograd.grad(expected.square().sum(), attention)
+    got = mean_head_product(attention, head, tail)
+    (got_grad,) = torch.autograd.grad(got.square().sum(), attention)
+    assert torch.allclose(got, expected, atol=1e-6)
+    assert torch.allclose(got_grad, expected_grad, atol=1e-6)

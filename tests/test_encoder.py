@@ -78,3 +78,29 @@ def test_long_document_keeps_mentions_near_its_end(tiny_encoder_dir):
         alone = enc.model(input_ids=torch.tensor([ids])).last_hidden_state[0, pos - last_start]
     assert torch.allclose(encoded.states[0, pos], alone, atol=1e-5)
     assert batch.labels is not None and batch.labels[:, 0].sum() == batch.labels.shape[0] - 1
+
+
+def test_slots_within_groups_rank_each_element_in_its_group():
+    from engine.encoder import slots_within_groups
+
+    slot, width = slots_within_groups(torch.tensor([2, 0, 2, 2, 0, 1]), 4)
+    assert slot.tolist() == [0, 0, 1, 2, 1, 0]
+    assert width == 3
+    empty, width = slots_within_groups(torch.zeros(0, dtype=torch.long), 2)
+    assert empty.numel() == 0 and width == 1
+
+
+def test_fast_attention_rows_equal_eager_attention_across_windows_and_documents(redocred_docs, tiny_encoder_dir):
+    """Every (mention, window) query's recomputed row, in a batch of several documents and windows."""
+    tok, enc = _encoder(tiny_encoder_dir)
+    feats = [tok.featurize(_long_document(40), default_schema()), tok.featurize(redocred_docs[0], default_schema())]
+    batch = collate(feats, tok, max_window=128, overlap=32, num_classes=97, with_labels=False)
+    assert batch.window_ids.shape[0] > 3 and len(set(batch.query_window.tolist())) > 3
+    with torch.no_grad():
+        out = enc.model(input_ids=batch.window_ids, attention_mask=batch.window_mask.long(), output_hidden_states=True)
+        fast = enc._attention_rows(out.hidden_states[-2], batch)  # (n_queries, heads, win_len)
+        enc.model.config._attn_implementation = "eager"
+        plain = enc.model(input_ids=batch.window_ids, attention_mask=batch.window_mask.long(), output_attentions=True)
+    reference = plain.attentions[-1][batch.query_window, :, batch.query_local, :]
+    valid = batch.window_mask[batch.query_window][:, None, :].expand_as(reference)
+    assert torch.allclose(fast[valid], reference[valid], atol=1e-6)
