@@ -1,10 +1,12 @@
 """Prediction and training speed on this machine, next to the bare encoder's own forward pass.
 
-Prints a table: documents/s and p50/p95 ms per document for `predict` with a checkpoint (at the default
-precision, `auto`: bf16 where the hardware has it natively, and at fp32), peak memory, the bare default
-encoder's forward pass over the same documents (entity markers included, longest-first batches, fp32):
-the limit for any model on it; training documents/s; a single ~200-word document's p95. With
-`--device cuda` the same figures come from the GPU (bf16).
+Prints a table: documents/s and p50/p95 ms per document for `predict` with a checkpoint at the default
+precision (`auto`: bf16 with an int8 classifier, or bf16, where the hardware runs them natively), next to
+bf16 and fp32; peak memory; the bare default encoder's forward pass over the same documents (entity
+markers included, longest-first batches, fp32): the limit for any model on it; training documents/s; a
+single ~200-word document's p95. Throughputs are medians over rounds that each time every precision and
+then the bare encoder, and each ratio is the median of per-round ratios. With `--device cuda` the same
+figures come from the GPU (bf16).
 
     python bench/speed.py [--checkpoint DIR] [--threads 2] [--train-docs 40] [--device cuda]
 """
@@ -16,6 +18,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import command_line, heldout_docs, machine  # noqa: E402  - bench scripts run as files
@@ -28,8 +31,9 @@ def synchronize(device) -> None:
         torch.cuda.synchronize(device)
 
 
-def bare_encoder_docs_per_s(predictor, docs) -> float:
-    """The encoder alone (fused attention, no attentions returned), same windows and batches as predict."""
+def bare_encoder_timer(predictor, docs) -> Callable[[], float]:
+    """A function timing one pass of the encoder alone (fused attention, no attentions returned) over the
+    same windows and batches as predict, in documents/s."""
     import torch
 
     from engine.encoder import load_hf
@@ -45,33 +49,38 @@ def bare_encoder_docs_per_s(predictor, docs) -> float:
     batches = [collate([feats[i] for i in idx], predictor.loaded.tokenizer, max_window=enc.max_window,
                        overlap=enc.window_overlap, num_classes=predictor.loaded.schema.num_classes, with_labels=False)
                for idx in length_batches([f.length + 2 for f in feats], predictor.token_budget, predictor.max_docs)]
-    # fp32 on CPU (the limit the issue defines); bf16 on a GPU, as predict runs there
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
-    with torch.inference_mode(), autocast:
-        b = batches[0].to(device)
-        model(input_ids=b.window_ids, attention_mask=b.window_mask.long())  # warm-up
-        synchronize(device)
-        start = time.perf_counter()
-        for b in batches:
-            b = b.to(device)
-            model(input_ids=b.window_ids, attention_mask=b.window_mask.long())
-        synchronize(device)
+
+    def one_pass() -> float:
+        # fp32 on CPU (the limit the issue defines); bf16 on a GPU, as predict runs there
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+        with torch.inference_mode(), autocast:
+            synchronize(device)
+            start = time.perf_counter()
+            for b in batches:
+                b = b.to(device)
+                model(input_ids=b.window_ids, attention_mask=b.window_mask.long())
+            synchronize(device)
+        return len(docs) / (time.perf_counter() - start)
+
+    one_pass()  # warm-up
+    return one_pass
+
+
+def predict_docs_per_s(predictor, docs) -> float:
+    start = time.perf_counter()
+    predictor.predict(docs)
     return len(docs) / (time.perf_counter() - start)
 
 
-def predict_figures(predictor, docs) -> dict:
-    predictor.predict(docs[:4])  # warm-up
-    start = time.perf_counter()
-    predictor.predict(docs)
-    total = time.perf_counter() - start
+def latency_ms(predictor, docs) -> dict:
+    """p50 and p95 of predicting one document at a time."""
     per_doc = []
     for doc in docs[:100]:
         t0 = time.perf_counter()
         predictor.predict([doc])
         per_doc.append((time.perf_counter() - t0) * 1000)
     per_doc.sort()
-    return {"docs_per_s": len(docs) / total, "p50_ms": statistics.median(per_doc),
-            "p95_ms": per_doc[int(0.95 * (len(per_doc) - 1))]}
+    return {"p50_ms": statistics.median(per_doc), "p95_ms": per_doc[int(0.95 * (len(per_doc) - 1))]}
 
 
 def single_200_word_p95(predictor, docs) -> float:
@@ -112,29 +121,42 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--repeat", type=int, default=1, help="score the held-out documents this many times (GPU: more)")
     parser.add_argument("--docs", type=int, default=100, help="use the first N held-out documents (quick checks)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of predict-then-bare-encoder timing (medians)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     docs = heldout_docs()[:args.docs] * args.repeat
     predictor = Predictor.from_checkpoint(args.checkpoint, args.device)
-    figures = predict_figures(predictor, docs)
-    fp32 = Predictor(predictor.loaded, args.device, precision="float32")
-    fp32_docs_per_s = predict_figures(fp32, docs)["docs_per_s"] if predictor.precision != "float32" else figures["docs_per_s"]
-    bare = bare_encoder_docs_per_s(predictor, docs)
+    predictor.predict(docs[:4])  # warm-up
+    predictor.predict(docs)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # loading and predicting, default precision
+    # The default precision next to those it improves on: fp32 always, bf16 where int8 was picked.
+    others = ["bfloat16", "float32"] if predictor.precision == "int8" else ["float32"] if predictor.precision != "float32" else []
+    predictors = {predictor.precision: predictor, **{p: Predictor(predictor.loaded, args.device, precision=p) for p in others}}
+    bare_pass = bare_encoder_timer(predictor, docs)
+    # Rounds, each timing every precision and then the bare encoder: a ratio within one round holds while a
+    # shared machine's speed drifts, where one long run of each would not. Medians are reported.
+    speeds: dict[str, list[float]] = {p: [] for p in predictors}
+    bare_speeds: list[float] = []
+    for _ in range(args.rounds):
+        for p, pred in predictors.items():
+            speeds[p].append(predict_docs_per_s(pred, docs))
+        bare_speeds.append(bare_pass())
+    ratios = {p: statistics.median(v / b for v, b in zip(vs, bare_speeds)) for p, vs in speeds.items()}
+    bare = statistics.median(bare_speeds)
+    latency = latency_ms(predictor, docs)
     p95_single = single_200_word_p95(predictor, docs)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     train = training_docs_per_s(predictor.method, docs, args.train_docs, args.device) if args.train_docs else float("nan")
     print(f"machine: {machine(args.threads)}")
     print(f"command: {command_line()}")
     print(f"model: {predictor.method} ({args.checkpoint or 'shipped default'}), {len(docs)} held-out documents, "
-          f"device {args.device}, predict precision {predictor.precision}")
+          f"device {args.device}, predict precision {predictor.precision}, medians of {args.rounds} rounds")
     print(f"{'figure':48s} {'value':>10s}")
-    rows = [(f"predict documents/s ({predictor.precision})", figures["docs_per_s"]),
-            ("predict documents/s (float32)", fp32_docs_per_s),
+    rows = [*((f"predict documents/s ({p})", statistics.median(vs)) for p, vs in speeds.items()),
             ("bare encoder forward documents/s (the limit)", bare),
-            (f"predict ({predictor.precision}) / bare encoder", figures["docs_per_s"] / bare),
-            ("predict (float32) / bare encoder", fp32_docs_per_s / bare),
-            ("predict p50 ms/document", figures["p50_ms"]), ("predict p95 ms/document", figures["p95_ms"]),
-            ("single ~200-word document p95 ms", p95_single), ("peak memory MB (process)", peak_mb),
+            *((f"predict ({p}) / bare encoder", r) for p, r in ratios.items()),
+            (f"predict p50 ms/document ({predictor.precision})", latency["p50_ms"]),
+            (f"predict p95 ms/document ({predictor.precision})", latency["p95_ms"]),
+            ("single ~200-word document p95 ms", p95_single), ("peak memory MB (load + predict)", peak_mb),
             (f"training documents/s ({args.train_docs} docs, batch 4)", train)]
     for name, value in rows:
         print(f"{name:48s} {value:10.2f}")

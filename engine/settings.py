@@ -16,7 +16,7 @@ class Settings:
     database_url: str | None
     models_dir: Path
     team_mode: bool = False  # DOCRE_AUTH=on: everyone logs in
-    precision: str | None = None  # DOCRE_PRECISION: auto, float32 or bfloat16 (inference)
+    precision: str | None = None  # DOCRE_PRECISION: auto, float32, bfloat16 or int8 (inference)
 
     @property
     def default_model(self) -> Path:
