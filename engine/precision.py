@@ -9,7 +9,7 @@ import contextlib
 import functools
 import re
 from pathlib import Path
-from typing import ContextManager
+from typing import Iterator
 
 import torch
 
@@ -55,12 +55,11 @@ def resolve_precision(requested: str | None, device: torch.device) -> str:
     return "float32"
 
 
-def inference_autocast(device: torch.device, precision: str) -> ContextManager:
-    """The autocast (and int8 classifier) context for a resolved precision (a no-op for float32)."""
+@contextlib.contextmanager
+def inference_autocast(device: torch.device, precision: str) -> Iterator[None]:
+    """The autocast (and int8 classifier) context for a resolved precision (nothing for float32)."""
     if precision == "float32":
-        return contextlib.nullcontext()
-    stack = contextlib.ExitStack()
-    stack.enter_context(torch.autocast(device.type, dtype=torch.bfloat16))
-    if precision == "int8":
-        stack.enter_context(int8_classifier())
-    return stack
+        yield
+        return
+    with torch.autocast(device.type, dtype=torch.bfloat16), int8_classifier(precision == "int8"):
+        yield
