@@ -20,6 +20,10 @@ from .schema import RelationSchema
 from .scores import PairScores
 
 
+def ensemble_name(methods: Sequence[str]) -> str:
+    return "ensemble(" + "+".join(methods) + ")"
+
+
 def combine_scores(members: Sequence[PairScores], top_k: int = 4) -> PairScores:
     """One document's ensemble scores from its members' (same title, pairs and relations)."""
     first = members[0]
@@ -33,7 +37,7 @@ def combine_scores(members: Sequence[PairScores], top_k: int = 4) -> PairScores:
     tensor = torch.from_numpy(logits)
     potentials = [m.pair_potential for m in members if m.pair_potential is not None]
     grids = next((m.mention_grids for m in members if m.mention_grids is not None), None)
-    return PairScores(title=first.title, method="ensemble(" + "+".join(m.method for m in members) + ")",
+    return PairScores(title=first.title, method=ensemble_name([m.method for m in members]),
                       relation_ids=first.relation_ids, heads=first.heads, tails=first.tails, logits=logits,
                       probabilities=threshold_probabilities(tensor).numpy(), decoded=threshold_decode(tensor, top_k).numpy(),
                       pair_potential=np.mean(potentials, axis=0) if potentials else None, mention_grids=grids)
@@ -58,7 +62,7 @@ class EnsemblePredictor:
 
     @property
     def method(self) -> str:
-        return "ensemble(" + "+".join(m.method for m in self.members) + ")"
+        return ensemble_name([m.method for m in self.members])
 
     @property
     def schema(self) -> RelationSchema:

@@ -16,6 +16,8 @@ from typing import Iterator
 
 import torch
 
+from .weight_codec import quantise_int8
+
 INPUT_SCALE = 127.0  # inputs lie in [-1, 1]
 _state = threading.local()
 
@@ -50,19 +52,15 @@ class Int8Linear:
 
     @classmethod
     def from_linear(cls, weight: torch.Tensor, bias: torch.Tensor | None) -> "Int8Linear":
-        w = weight.detach().float()
-        row_scale = w.abs().amax(1).clamp(min=1e-12) / 127.0  # (out,)
-        q = torch.round(w / row_scale[:, None]).clamp(-127, 127).to(torch.int8)
-        return cls(weight_t=q.t().contiguous(), scale=row_scale / INPUT_SCALE,
+        values, row_scale = quantise_int8(weight, group=None)  # (out, in) int8, (out, 1) fp16
+        return cls(weight_t=values.t().contiguous(), scale=row_scale.float().squeeze(1) / INPUT_SCALE,
                    bias=None if bias is None else bias.detach().float(), source_version=cls.version_of(weight))
 
-    def __call__(self, unit_input: torch.Tensor) -> torch.Tensor:
-        """Float32 logits of an input whose values lie in [-1, 1], (n, in) -> (n, out)."""
-        if unit_input.shape[0] == 0:
-            return unit_input.new_zeros(0, self.weight_t.shape[1], dtype=torch.float32)
-        return self.from_scaled(unit_input * INPUT_SCALE)
+    def is_current_for(self, weight: torch.Tensor) -> bool:
+        """False once the weight was replaced or changed in place (an optimizer step, a checkpoint load)."""
+        return self.source_version == self.version_of(weight)
 
     def from_scaled(self, scaled_input: torch.Tensor) -> torch.Tensor:
-        """As __call__, for an input already multiplied by INPUT_SCALE (callers fold it into a factor)."""
+        """Float32 logits of an input already multiplied by INPUT_SCALE, (n, in) -> (n, out), n > 0."""
         out = torch._int_mm(scaled_input.to(torch.int8), self.weight_t).float() * self.scale
         return out if self.bias is None else out + self.bias

@@ -41,7 +41,7 @@ class Predictor:
                  token_budget: int | None = None, max_docs: int | None = None) -> None:
         self.loaded = loaded
         self.device = torch.device(pick_device(device))
-        self.precision = resolve_precision(precision, self.device)  # float32 or bfloat16
+        self.precision = resolve_precision(precision, self.device)  # float32, bfloat16 or int8
         # A GPU needs big batches to be busy; on CPU small ones keep the pair tensors in cache.
         gpu = self.device.type == "cuda"
         token_budget = token_budget or (65536 if gpu else 4096)

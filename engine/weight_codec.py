@@ -20,11 +20,11 @@ def _quantisable(tensor: torch.Tensor) -> bool:
     return tensor.is_floating_point() and tensor.dim() == 2 and tensor.numel() >= MIN_QUANTISED
 
 
-def quantise_int8(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(int8 values (rows, cols), fp16 scales (rows, groups)); groups of GROUP columns, or whole rows when
-    the width is not a multiple of GROUP."""
+def quantise_int8(weight: torch.Tensor, group: int | None = GROUP) -> tuple[torch.Tensor, torch.Tensor]:
+    """(int8 values (rows, cols), fp16 scales (rows, groups)); groups of `group` columns, or whole rows when
+    group is None or the width is not a multiple of it (int8_matmul.py's one scale per output row)."""
     rows, cols = weight.shape
-    group = GROUP if cols % GROUP == 0 else cols
+    group = group if group is not None and cols % group == 0 else cols
     grouped = weight.detach().float().reshape(rows, cols // group, group)
     scale = (grouped.abs().amax(-1, keepdim=True) / 127.0).clamp(min=1e-12)
     scale = scale.half().float()  # the values are rounded against the scale that is stored

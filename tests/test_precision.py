@@ -79,10 +79,12 @@ def test_int8_classifier_stays_close_to_float_and_follows_weight_changes():
 def test_int8_predictions_match_fp32(trained):
     loaded, docs = trained
     full = Predictor(loaded, "cpu", precision="float32").predict(docs)
+    half = Predictor(loaded, "cpu", precision="bfloat16").predict(docs)
     quantised = Predictor(loaded, "cpu", precision="int8").predict(docs)
     agree = total = 0
-    for a, b in zip(full, quantised):
+    for a, h, b in zip(full, half, quantised):
         assert np.abs(a.logits - b.logits).max() < 0.05 * np.abs(a.logits).max()
+        assert not np.array_equal(h.logits, b.logits)  # the int8 classifier ran, not only bf16
         agree += int((a.decoded == b.decoded).sum())
         total += a.decoded.size
     assert agree / total > 0.99

@@ -2,6 +2,7 @@
 grouped bilinear layer giving R + 1 logits, class 0 the learned "no relation" threshold."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -43,30 +44,28 @@ class GroupedBilinear(nn.Module):
         """Logits without the whole (n_p, k * bs * bs) outer product: chunks of pairs whose outer product
         stays in cache. At inference the full product (80 MB for 400 pairs) made the head memory-bound,
         as slow as the encoder. The outer product is a matmul here too: in bf16 a broadcast multiply took
-        longer than the classifier's own matmul (PyTorch's bf16 elementwise kernels convert through fp32)."""
-        if int8_classifier_enabled() and z_head.device.type == "cpu":
-            return self.int8_logits(z_head, z_tail, chunk)
-        weight, bias = self.classifier.weight, self.classifier.bias
-        device = z_head.device.type
-        if torch.is_autocast_enabled(device):  # cast the 4.8M-value weight once, not once per chunk
-            dtype = torch.get_autocast_dtype(device)
-            weight, bias = weight.to(dtype), bias.to(dtype)
-        out = []
-        for start in range(0, z_head.shape[0], chunk):
-            out.append(F.linear(self.outer(z_head[start:start + chunk], z_tail[start:start + chunk]), weight, bias))
-        return torch.cat(out) if out else F.linear(z_head.new_zeros(0, self.emb_size * self.block_size), weight, bias)
-
-    def int8_logits(self, z_head: torch.Tensor, z_tail: torch.Tensor, chunk: int) -> torch.Tensor:
-        """chunked_logits with an int8 classifier (see int8_matmul.py); the outer product of tanh outputs
-        lies in [-1, 1], and z_head is scaled once so each chunk's product comes out already scaled."""
-        quantized = self._int8
-        if quantized is None or quantized.source_version != Int8Linear.version_of(self.classifier.weight):
-            quantized = self._int8 = Int8Linear.from_linear(self.classifier.weight, self.classifier.bias)
+        longer than the classifier's own matmul (PyTorch's bf16 elementwise kernels convert through fp32).
+        Under int8_classifier() on CPU the classifier is an int8 matmul (int8_matmul.py): the outer product
+        of tanh outputs lies in [-1, 1], and z_head is scaled once so each chunk comes out already scaled."""
+        if z_head.shape[0] and int8_classifier_enabled() and z_head.device.type == "cpu":
+            classify, z_head = self._int8_classifier().from_scaled, z_head * INPUT_SCALE
+        else:
+            weight, bias = self.classifier.weight, self.classifier.bias
+            device = z_head.device.type
+            if torch.is_autocast_enabled(device):  # cast the 4.8M-value weight once, not once per chunk
+                dtype = torch.get_autocast_dtype(device)
+                weight, bias = weight.to(dtype), bias.to(dtype)
+            classify = functools.partial(F.linear, weight=weight, bias=bias)
         if z_head.shape[0] == 0:
-            return quantized(z_head.new_zeros(0, self.emb_size * self.block_size))
-        scaled_head = z_head * INPUT_SCALE
-        return torch.cat([quantized.from_scaled(self.outer(scaled_head[start:start + chunk], z_tail[start:start + chunk]))
+            return classify(z_head.new_zeros(0, self.emb_size * self.block_size))
+        return torch.cat([classify(self.outer(z_head[start:start + chunk], z_tail[start:start + chunk]))
                           for start in range(0, z_head.shape[0], chunk)])
+
+    def _int8_classifier(self) -> Int8Linear:
+        """The classifier quantised, made again whenever its weight has changed."""
+        if self._int8 is None or not self._int8.is_current_for(self.classifier.weight):
+            self._int8 = Int8Linear.from_linear(self.classifier.weight, self.classifier.bias)
+        return self._int8
 
     def forward(self, z_head: torch.Tensor, z_tail: torch.Tensor, keep_pair: bool | None = None) -> BilinearOutput:
         """keep_pair: materialise the pair embedding (default: only when gradients are on)."""
