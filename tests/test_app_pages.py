@@ -284,6 +284,8 @@ def test_review_accept_undo_reject_and_blind(seeded: Path) -> None:
     assert total > 0 and f"0 of {total} suggestions reviewed" in at.get("progress")[0].proto.text
     assert "Suggested:" in texts(at) and "<mark" in at.html[0].value
     first = services.review.queue(dataset_id, state.ReviewFilters(), "ada").items[0]
+    named = " ".join(f"[{i}]" for i in services.review.evidence_sentences(first)) or "none (an inter-sentence pair)"
+    assert f"Sentences naming both: {named}" in texts(at)  # numbered as in the text, not read as a count
     at.button(key=Keys.ACCEPT).click().run()
     assert f"Accepted: suggestion {first.id}" in texts(at)
     assert services.review.suggestion(first.id).state == "accepted"

@@ -120,7 +120,8 @@ else:
     with st.expander("Evidence", expanded=not blind):
         summary = services.review.evidence_summary(item)
         sentences = services.review.evidence_sentences(item)
-        st.write("Sentences naming both: " + (", ".join(map(str, sentences)) or "none (an inter-sentence pair)"))
+        # As the text above numbers them ([0], [1], ...): a bare "0" read as a count of zero sentences.
+        st.write("Sentences naming both: " + (" ".join(f"[{i}]" for i in sentences) or "none (an inter-sentence pair)"))
         if not blind:
             st.write(f"Models above their threshold: {summary['agreeing_models']} · type fit: {summary['type_fit']}"
                      + (" · rules: " + markdown_text(", ".join(summary["rules"])) if summary["rules"] else ""))
