@@ -16,7 +16,7 @@ DATA = ROOT.parent / "shared" / "data"
 
 def redocred_part(part: str, data: Path = DATA) -> list:
     """The documents of dev_revised.json whose titles split.json lists under `part` ("train" or "heldout")."""
-    from engine.cli import load_docs  # noqa: PLC0415
+    from engine.cli.common import load_docs  # noqa: PLC0415
 
     return load_docs(str(data / "redocred" / "dev_revised.json"), f"{data / 'redocred' / 'split.json'}:{part}")
 

@@ -7,7 +7,7 @@ Two settings, both on documents no shipped model trained on:
   half of each document's triples hidden; missing = the hidden half.
 
 For each model, its plain margin ranking (every non-gold triple, highest margin first) and the combined
-`engine.suggest` ranking (all models, agreement, type fit from the 400 train documents, relation logic) are
+`engine.curate.suggestions` ranking (all models, agreement, type fit from the 400 train documents, relation logic) are
 scored by precision and recall of the missing triples at K = 50, 100, 200 and K = the number missing ("miss").
 P@K divides by the number ranked when the list is shorter than K (the "list" column). The combined ranking's
 band (--band, default 1.0) is widened where needed so that it ranks at least max(K) triples,
@@ -36,11 +36,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.cli import select_titles  # noqa: E402
-from engine.cli_suggest import discover_models, model_names, score_documents  # noqa: E402
-from engine.documents import Document, Fact, read_documents  # noqa: E402
-from engine.scores import PairScores  # noqa: E402
-from engine.suggest import ScoreWeights, TypeStats, suggest  # noqa: E402
+from engine.cli.common import select_titles  # noqa: E402
+from engine.cli.suggest import discover_models, model_names, score_documents  # noqa: E402
+from engine.data.documents import Document, Fact, read_documents  # noqa: E402
+from engine.data.pair_scores import PairScores  # noqa: E402
+from engine.curate.suggestions import ScoreWeights, TypeStats, suggest  # noqa: E402
 
 Key = tuple[int, int, int, str]  # (document index, head, tail, relation id)
 FIXED_K = (50, 100, 200)

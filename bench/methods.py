@@ -59,7 +59,7 @@ BASELINE = "atlop"
 
 # The training subprocess: `python -m engine ...` plus the CUDA peak written to argv[1] at the end.
 CHILD = ("import json, sys\n"
-         "from engine.cli import main\n"
+         "from engine.cli.main import main\n"
          "rc = main(sys.argv[2:])\n"
          "import torch\n"
          "if torch.cuda.is_available():\n"
@@ -211,8 +211,8 @@ def evaluate_run(run: Run, heldout, train_docs, revisit, device: str | None) -> 
     """Held-out quality, prediction speed and revisit FN recovery of one checkpoint, in this process."""
     from fn_recovery import at_k, margin_ranking  # noqa: PLC0415
 
-    from engine.metrics import evaluate  # noqa: PLC0415
-    from engine.predictor import Predictor  # noqa: PLC0415
+    from engine.data.metrics import evaluate  # noqa: PLC0415
+    from engine.serve.predictor import Predictor  # noqa: PLC0415
 
     predictor = Predictor.from_checkpoint(run.directory, device)
     predictor.predict(heldout[:2])  # warm-up
@@ -311,7 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from common import redocred_part  # noqa: PLC0415
     from fn_recovery import revisit_setting  # noqa: PLC0415
 
-    from engine.trainer import data_hash  # noqa: PLC0415
+    from engine.train.trainer import data_hash  # noqa: PLC0415
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -40,9 +40,9 @@ def bare_encoder_timer(predictor, docs) -> Callable[[], float]:
     same windows and batches as predict, in documents/s."""
     import torch
 
-    from engine.encoder import load_hf
-    from engine.features import collate
-    from engine.predictor import length_batches
+    from engine.model.encoder import load_hf
+    from engine.model.features import collate
+    from engine.serve.predictor import length_batches
 
     _, model = load_hf(predictor.loaded.encoder_config.name)
     model.config._attn_implementation = "sdpa"
@@ -99,10 +99,10 @@ def single_200_word_p95(predictor, docs) -> float:
 
 
 def training_docs_per_s(method: str, docs, n: int, device: str) -> float:
-    from engine.checkpoint import build_model
+    from engine.model.checkpoint import build_model
     from engine.config import EncoderConfig, TrainConfig
-    from engine.schema import default_schema
-    from engine.trainer import Trainer
+    from engine.data.schema import default_schema
+    from engine.train.trainer import Trainer
 
     schema = default_schema()
     loaded = build_model(method, None, EncoderConfig(), schema)
@@ -116,7 +116,7 @@ def training_docs_per_s(method: str, docs, n: int, device: str) -> float:
 def main() -> None:
     import torch
 
-    from engine.predictor import Predictor
+    from engine.serve.predictor import Predictor
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", type=Path, help="default: the shipped default model")

@@ -1,6 +1,6 @@
 """What the store hands out: small frozen dataclasses, safe to cache and to pass to the app.
 
-Documents leave the store as `engine.documents.Document`; everything else as one of these."""
+Documents leave the store as `engine.data.documents.Document`; everything else as one of these."""
 from __future__ import annotations
 
 from collections.abc import Mapping

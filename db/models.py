@@ -1,6 +1,6 @@
 """The schema as typed SQLAlchemy 2.0 models; named constraints so migrations can refer to them.
 
-These classes never leave `db/`: the store turns rows into `engine.documents` objects or `db.domain`
+These classes never leave `db/`: the store turns rows into `engine.data.documents` objects or `db.domain`
 dataclasses. Reviews are insert-only (`guard_insert_only`, a before-flush hook db.session installs): an undo
 is a new row that points at the review it cancels, so the log keeps every decision ever made."""
 from __future__ import annotations

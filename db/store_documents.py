@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from engine.documents import Document, Entity, Fact, Mention
+from engine.data.documents import Document, Entity, Fact, Mention
 
 from . import models as m
 from .clock import as_utc, utc_now

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.documents import Document, Fact
+from engine.data.documents import Document, Fact
 
 from . import models as m
 from .domain import ACCEPTED, REJECTED
@@ -96,6 +96,6 @@ def get_document(session: Session, doc_id: int, *, reviewed: bool = True) -> Doc
 
 
 def export_documents(session: Session, dataset_id: int) -> list[Document]:
-    """The whole dataset in upload order, ready for engine.documents.write_documents."""
+    """The whole dataset in upload order, ready for engine.data.documents.write_documents."""
     return reviewed_documents(session, document_ids(session, dataset_id))
 

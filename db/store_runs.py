@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from engine.scores import PairScores
+from engine.data.pair_scores import PairScores
 
 from . import models as m
 from .clock import as_utc, utc_now

@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
-from .errors import ConfigError
+from engine.errors import ConfigError
 
 SAVE_DTYPES = ("float32", "float16", "bfloat16", "int8")  # storage of checkpoint weights (weight_codec.py)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from engine.documents import Document, Entity, Fact, Mention, document_to_json
+from engine.data.documents import Document, Entity, Fact, Mention, document_to_json
 
 EVIL_SCRIPT = "<script>window.__pwned=1</script>"
 EVIL_IMG = "<img src=x onerror=window.__pwned=2>"
@@ -16,10 +16,10 @@ def build_models_dir(encoder_dir: Path, root: Path, names: tuple[str, ...] = ("t
     different seeds so two models disagree); root/DEFAULT names the first."""
     import torch
 
-    from engine.checkpoint import build_model, save_checkpoint
+    from engine.model.checkpoint import build_model, save_checkpoint
     from engine.config import EncoderConfig
-    from engine.methods import get_method
-    from engine.schema import default_schema
+    from engine.model.methods import get_method
+    from engine.data.schema import default_schema
 
     spec = get_method("atlop")
     config = spec.config_class.from_json({**spec.config_class().to_json(), "emb_size": 32, "block_size": 8})

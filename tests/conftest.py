@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+from tests.paths import ROOT, SHARED_DATA, require_shared_data  # noqa: F401
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Exact-value tests must not depend on whether the CI machine's CPU has native bf16; test_precision.py
 # covers the bf16 path explicitly.
@@ -36,14 +35,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    if not (SHARED_DATA / "redocred" / "dev_revised.json").is_file():
-        pytest.skip("../shared/data is not beside this checkout")
-    return SHARED_DATA
+    return require_shared_data()
 
 
 @pytest.fixture(scope="session")
 def redocred_docs(shared_data: Path):
-    from engine.documents import read_documents
+    from engine.data.documents import read_documents
 
     return read_documents(shared_data / "redocred" / "dev_revised.json").documents
 

@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db import store
 from db.session import init_db, make_engine, session_factory, session_scope
-from engine.documents import Document, Entity, Fact, Mention
+from engine.data.documents import Document, Entity, Fact, Mention
 
 POSTGRES_ENV = "DOCRE_TEST_POSTGRES_URL"
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from tests.paths import SHARED_DATA  # noqa: E402
 
 
 def reset_postgres(url: str) -> None:

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.checkpoint import build_model, load_checkpoint, save_checkpoint
+from engine.model.checkpoint import build_model, load_checkpoint, save_checkpoint
 from engine.config import EncoderConfig, TrainConfig
-from engine.predictor import Predictor
-from engine.schema import default_schema
-from engine.trainer import CallbackBase, Trainer
+from engine.serve.predictor import Predictor
+from engine.data.schema import default_schema
+from engine.train.trainer import CallbackBase, Trainer
 
 
 class LossLog(CallbackBase):
@@ -29,7 +29,7 @@ def overfit(method: str, encoder_dir: Path, docs, *, epochs: int = 40, options: 
     schema = default_schema()
     spec_config = None
     if options:
-        from engine.methods import get_method
+        from engine.model.methods import get_method
 
         spec = get_method(method)
         spec_config = spec.config_class.from_json({**spec.config_class().to_json(), **options})

@@ -11,7 +11,7 @@ from .colors import MISSED, POSITIVE
 from .text import plotly_text
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from engine.metrics import EvaluationReport
+    from engine.data.metrics import EvaluationReport
 
 
 def _pct(value: float | None) -> float | None:

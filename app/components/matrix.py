@@ -18,8 +18,8 @@ from .colors import MISSED, NEGATIVE, NEUTRAL, POSITIVE, relation_color
 from .text import entity_label, plotly_text
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from engine.documents import Document
-    from engine.scores import PairScores
+    from engine.data.documents import Document
+    from engine.data.pair_scores import PairScores
 
 MatrixMode = Literal["predicted", "gold", "disagreement", "potential"]
 MATRIX_MODES: dict[str, str] = {

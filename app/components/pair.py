@@ -12,8 +12,8 @@ from .colors import MISSED, NEGATIVE, POSITIVE
 from .text import plotly_text
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from engine.documents import Document
-    from engine.scores import MentionPairGrid, PairScores
+    from engine.data.documents import Document
+    from engine.data.pair_scores import MentionPairGrid, PairScores
 
 STATUS_COLORS = {"predicted": POSITIVE, "gold, not predicted": MISSED, "below threshold": NEGATIVE}
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .colors import KEY_BORDER, entity_type_color
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from engine.documents import Document
+    from engine.data.documents import Document
 
 MentionKey = tuple[int, int]  # (entity index, mention index within the entity)
 

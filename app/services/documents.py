@@ -11,7 +11,7 @@ import streamlit as st
 from db import store
 from db.domain import AddResult, DatasetInfo, DocumentInfo
 from db.errors import NotFoundError
-from engine.documents import (ENTITY_TYPES, Document, Entity, LoadResult, Mention, document_from_json,
+from engine.data.documents import (ENTITY_TYPES, Document, Entity, LoadResult, Mention, document_from_json,
                               document_to_json, loads_documents)
 from engine.errors import DocreError, DocumentError, InputFileError
 
@@ -57,7 +57,7 @@ def parse_docred(data: bytes, filename: str) -> LoadResult:
 def ingest(data: bytes, filename: str) -> Document:
     """A .txt upload or pasted text -> a Document whose entities the engine found (spaCy)."""
     check_size(len(data), filename)
-    from engine.ingest import ingest_bytes  # noqa: PLC0415 - loads spaCy, only for text
+    from engine.data.ingest import ingest_bytes  # noqa: PLC0415 - loads spaCy, only for text
 
     try:
         return ingest_bytes(data, filename=filename)

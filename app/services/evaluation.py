@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from db import store
-from engine.metrics import EvaluationReport, evaluate
+from engine.data.metrics import EvaluationReport, evaluate
 
 from .documents import document, documents
 from .resources import db_key, session

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from db import store
-from engine.documents import Document, document_to_json
+from engine.data.documents import Document, document_to_json
 
 from .resources import session
 
@@ -52,7 +52,7 @@ def added_rows(docs: Sequence[Document], names: Mapping[str, str]) -> list[dict[
 
 
 def docred_json(docs: Sequence[Document]) -> bytes:
-    """DocRED JSON (UTF-8, non-ASCII kept) that engine.documents reads back to equal documents."""
+    """DocRED JSON (UTF-8, non-ASCII kept) that engine.data.documents reads back to equal documents."""
     return json.dumps([document_to_json(d) for d in docs], ensure_ascii=False).encode("utf-8")
 
 

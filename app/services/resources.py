@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db.session import database_url, init_db, make_engine, session_factory, session_scope
 from engine.errors import CheckpointError, DocreError
-from engine.schema import default_schema
+from engine.data.schema import default_schema
 from engine.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def _dev_f1(config: dict) -> float | None:
 
 @st.cache_data(show_spinner=False, ttl=30)
 def _scan_models(models_dir: str) -> list[ModelChoice]:
-    from engine.checkpoint import read_checkpoint_config  # noqa: PLC0415 - imports torch; only when needed
+    from engine.model.checkpoint import read_checkpoint_config  # noqa: PLC0415 - imports torch; only when needed
 
     root = Path(models_dir)
     found = []
@@ -116,8 +116,8 @@ class ModelError(DocreError):
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _predictor(path: str):  # -> engine.predictor.Predictor (torch is imported only when a model is used)
-    from engine.predictor import Predictor  # noqa: PLC0415
+def _predictor(path: str):  # -> engine.serve.predictor.Predictor (torch is imported only when a model is used)
+    from engine.serve.predictor import Predictor  # noqa: PLC0415
 
     return Predictor.from_checkpoint(path)
 

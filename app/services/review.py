@@ -8,7 +8,7 @@ from typing import Any
 from db import store
 from db.domain import STATES, AnnotatorInfo, RelationRate, ReviewProgress, ReviewRecord, SuggestionPage, SuggestionView
 from db.errors import ReviewError
-from engine.documents import Document
+from engine.data.documents import Document
 from engine.settings import get_settings
 
 from ..state import ReviewFilters

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from db import store
 from db.domain import RunInfo
 from db.session import session_scope
-from engine.documents import Document
-from engine.scores import PairScores
+from engine.data.documents import Document
+from engine.data.pair_scores import PairScores
 from engine.version import ENGINE_VERSION
 
 from .resources import db_key, factory, predictor, session
@@ -99,7 +99,7 @@ def score_documents(factory_: sessionmaker[Session], dataset_id: int, doc_ids: S
 
 
 def _type_stats() -> Any:
-    from engine.suggest import SuggestError, TypeStats  # noqa: PLC0415
+    from engine.curate.suggestions import SuggestError, TypeStats  # noqa: PLC0415
 
     try:
         return TypeStats.load()
@@ -109,9 +109,9 @@ def _type_stats() -> Any:
 
 def refresh_suggestions(factory_: sessionmaker[Session], dataset_id: int, doc_ids: Sequence[int],
                         docs: Sequence[Document]) -> int:
-    """Rank every run's scores of these documents together (engine.suggest) and store the result.
+    """Rank every run's scores of these documents together (engine.curate.suggestions) and store the result.
     Unlabelled documents count as labelled-empty: every confident prediction becomes a suggestion."""
-    from engine.suggest import suggest  # noqa: PLC0415
+    from engine.curate.suggestions import suggest  # noqa: PLC0415
 
     stats = _type_stats()
     stored = 0

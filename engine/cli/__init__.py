@@ -1,0 +1,8 @@
+"""engine.cli: `python -m engine train|evaluate|predict|suggest|folds|ingest|compress|methods`.
+
+Each command is a thin layer over the stages below it; helpers every command shares (document loading,
+split selection, `--option` parsing, the progress bar) live once in `common`. The top of the import order:
+it may import every other stage, and nothing imports it."""
+from engine.cli.main import main
+
+__all__ = ["main"]

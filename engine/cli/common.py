@@ -1,0 +1,80 @@
+"""Helpers every command shares: documents from a file (DocRED JSON or text), split selection, `--option`
+parsing and the progress bar. Imports nothing from the other CLI modules, so none imports it back."""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Callable, Sequence
+
+from engine.data.documents import Document, read_documents
+from engine.errors import InputFileError
+
+log = logging.getLogger("engine")
+PRECISION_HELP = ("inference precision (default: DOCRE_PRECISION, else auto: the fastest the CPU or GPU runs natively, "
+                  "int8 = bf16 with an int8 classifier, CPU only)")
+
+
+def select_titles(documents: Sequence[Document], split: str | None) -> list[Document]:
+    """`SPLIT.json:part` keeps the documents whose titles that JSON lists under `part`."""
+    if not split:
+        return list(documents)
+    path, _, part = split.rpartition(":")
+    if not path:
+        raise InputFileError(f"--split expects FILE.json:PART (for example split.json:train), got {split!r}")
+    try:
+        titles = set(json.loads(Path(path).read_text(encoding="utf-8"))[part])
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise InputFileError(f"cannot read part {part!r} of split file {path}: {exc}") from exc
+    chosen = [d for d in documents if d.title in titles]
+    if not chosen:
+        raise InputFileError(f"no document title matches part {part!r} of {path}")
+    return chosen
+
+
+def load_docs(path: str, split: str | None = None, schema=None) -> list[Document]:
+    """Documents of a DocRED JSON file (invalid ones reported and skipped) or, for .txt, one ingested text."""
+    p = Path(path)
+    if p.suffix.lower() == ".txt":
+        from engine.data.ingest import ingest_bytes  # noqa: PLC0415 - spaCy only when ingesting
+
+        try:
+            return [ingest_bytes(p.read_bytes(), filename=p.name)]
+        except OSError as exc:
+            raise InputFileError(f"cannot read {p}: {exc}") from exc
+    result = read_documents(p, schema)
+    for problem in result.problems:
+        log.warning("skipped: %s", problem)
+    if not result.documents:
+        raise InputFileError(f"{p}: no valid document ({len(result.problems)} rejected)")
+    return select_titles(result.documents, split)
+
+
+def parse_options(pairs: Sequence[str]) -> dict:
+    """`key=value` pairs; values parsed as JSON when they parse (numbers, booleans), else kept as text."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise InputFileError(f"--option expects key=value, got {pair!r}")
+        try:
+            out[key.replace("-", "_")] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.replace("-", "_")] = value
+    return out
+
+
+def progress_bar(desc: str, quiet: bool) -> Callable[[int, int], None]:
+    """A (done, total) callback that draws a tqdm bar on stderr (none with --quiet)."""
+    from tqdm.auto import tqdm  # noqa: PLC0415
+
+    bar = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=desc, disable=quiet)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+    return update

@@ -1,0 +1,228 @@
+"""`python -m engine train|evaluate|predict|suggest|folds|ingest|compress|methods`: the command line over the engine."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from engine.cli.common import PRECISION_HELP, load_docs, parse_options, progress_bar
+from engine.cli.suggest import add_suggest_command
+from engine.config import DEFAULT_ENCODER, SAVE_DTYPES, EncoderConfig, TrainConfig
+
+from engine.errors import DocreError, InputFileError
+from engine.serve.numeric_precision import PRECISIONS
+from engine.data.schema import default_schema
+
+log = logging.getLogger("engine")
+
+def cmd_methods(args: argparse.Namespace) -> int:
+    from engine.model.methods import list_methods  # noqa: PLC0415
+
+    for spec in list_methods():
+        print(f"{spec.name:12s} {spec.description}")
+        if args.verbose:
+            defaults = spec.config_class().to_json()
+            for name, help_text in spec.config_class.help().items():
+                print(f"    {name} = {defaults[name]!r}: {help_text}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from engine.model.checkpoint import build_model  # noqa: PLC0415 - torch only for commands that need it
+    from engine.model.methods import get_method  # noqa: PLC0415
+    from engine.settings import pick_device  # noqa: PLC0415
+    from engine.train.callbacks import LAST_DIR, EvaluateAndCheckpoint, ProgressBar  # noqa: PLC0415
+    from engine.train.trainer import Trainer, data_hash  # noqa: PLC0415
+
+    schema = default_schema()
+    train_docs = load_docs(args.train, args.train_split, schema)
+    dev_docs = load_docs(args.dev, args.dev_split, schema) if args.dev else None
+    if args.max_train_docs:
+        train_docs = train_docs[:args.max_train_docs]
+    spec = get_method(args.method)
+    method_config = spec.config_class.from_json({**spec.config_class().to_json(), **parse_options(args.option)})
+    train_config = TrainConfig(**{k: v for k, v in {
+        "epochs": args.epochs, "batch_size": args.batch_size, "grad_accumulation": args.grad_accumulation,
+        "lr_encoder": args.lr_encoder, "lr_head": args.lr_head, "warmup_ratio": args.warmup_ratio,
+        "max_grad_norm": args.max_grad_norm, "seed": args.seed, "drop_labels": args.drop_labels,
+        "save_dtype": args.save_dtype}.items() if v is not None})
+    train_config.validate()
+    if spec.prepare is not None:
+        method_config = spec.prepare(method_config, train_docs, schema, train_config.drop_labels)
+    output = Path(args.output)
+    last = output / LAST_DIR
+    resume = not args.no_resume and (last / "optimizer.safetensors").is_file()
+    if resume:
+        from engine.model.checkpoint import load_checkpoint  # noqa: PLC0415
+
+        loaded = load_checkpoint(last, expect_schema=schema)
+        if loaded.method != spec.name:
+            raise InputFileError(f"{last} holds a {loaded.method} run; use another --output or --no-resume")
+    else:
+        from engine.train.trainer import seed_everything  # noqa: PLC0415
+
+        seed_everything(train_config.seed)
+        loaded = build_model(spec.name, method_config, EncoderConfig(name=args.encoder), schema)
+        if args.init_from:
+            from engine.model.checkpoint import warm_start  # noqa: PLC0415
+
+            warm_start(loaded, args.init_from)
+    device = pick_device(args.device)
+    features = [loaded.tokenizer.featurize(d, schema) for d in train_docs]
+    log.info("training %s on %d documents (%s), dev %s, device %s", spec.name, len(features), args.train,
+             len(dev_docs) if dev_docs else "none", device)
+    trainer = Trainer(loaded, train_config, features, device=device, resume_dir=last if resume else None)
+    trainer.callbacks = [ProgressBar(train_config.epochs, disable=args.quiet),
+                         EvaluateAndCheckpoint(output, loaded, dev_docs, train_docs, data_hash(train_docs),
+                                               {**train_config.to_json(), "init_from": args.init_from},
+                                               train_config.save_dtype)]
+    state = trainer.train()
+    if dev_docs:
+        log.info("done: best dev F1 %.4f at epoch %d; checkpoint in %s", state.best_score, state.best_epoch, output)
+    else:
+        log.info("done: %d epochs (no --dev: the last epoch is the checkpoint) in %s", state.epoch, output)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from engine.data.metrics import evaluate, format_report  # noqa: PLC0415
+    from engine.serve.ensemble import load_predictor  # noqa: PLC0415
+
+    predictor = load_predictor(args.checkpoint, args.device, precision=args.precision)
+    gold = [d for d in load_docs(args.input, args.split, predictor.schema) if d.has_labels]
+    if not gold:
+        raise InputFileError(f"{args.input}: no document has labels to evaluate against")
+    train = load_docs(args.train, args.train_split, predictor.schema) if args.train else None
+    scores = predictor.predict(gold, progress_bar("scoring", args.quiet))
+    report = evaluate(gold, [[(h, t, r) for h, t, r, _ in s.predicted_triples()] for s in scores], train)
+    print(format_report(report, predictor.schema.names))
+    if args.output:
+        Path(args.output).write_text(json.dumps(report.to_json(), indent=1), encoding="utf-8")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from engine.serve.ensemble import load_predictor  # noqa: PLC0415
+
+    predictor = load_predictor(args.checkpoint, args.device, precision=args.precision)
+    docs = load_docs(args.input, None, predictor.schema)
+    scores = predictor.predict(docs, progress_bar("scoring", args.quiet))
+    preds = [{"title": s.title, "h_idx": h, "t_idx": t, "r": r, "score": round(m, 4)}
+             for s in scores for h, t, r, m in s.predicted_triples()]
+    Path(args.output).write_text(json.dumps(preds, indent=1, ensure_ascii=False), encoding="utf-8")
+    if args.scores_output:
+        Path(args.scores_output).write_text(json.dumps([s.to_json() for s in scores]), encoding="utf-8")
+    if Path(args.input).suffix.lower() == ".txt":
+        from engine.data.documents import write_documents  # noqa: PLC0415
+
+        write_documents(docs, Path(args.output).with_suffix(".docs.json"))
+    log.info("%d relations predicted in %d documents -> %s", len(preds), len(docs), args.output)
+    return 0
+
+
+def cmd_compress(args: argparse.Namespace) -> int:
+    """Rewrite a checkpoint's weights in another storage dtype; config, metrics and history are kept."""
+    from engine.model.checkpoint import WEIGHTS_FILE, load_checkpoint, save_checkpoint  # noqa: PLC0415
+
+    if Path(args.output).resolve() == Path(args.checkpoint).resolve():
+        raise InputFileError("compress: --output must differ from --checkpoint (the input is read while writing)")
+    loaded = load_checkpoint(args.checkpoint)
+    info = loaded.info
+    kept = {k: v for k, v in info.items() if k in ("epoch", "history")}
+    save_checkpoint(loaded, args.output, metrics=info.get("metrics"), data_hash=info.get("data_hash"),
+                    train_config=info.get("train_config"), save_dtype=args.save_dtype, extra=kept)
+    size = (Path(args.output) / WEIGHTS_FILE).stat().st_size / 1e6
+    log.info("%s -> %s (%s, %.1f MB)", args.checkpoint, args.output, args.save_dtype, size)
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from engine.data.documents import write_documents  # noqa: PLC0415
+
+    docs = load_docs(args.input)
+    write_documents(docs, args.output)
+    log.info("%s: %d sentences, %d entities -> %s", args.input, len(docs[0].sents), len(docs[0].entities), args.output)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m engine", description="DocRE Studio engine")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("-v", "--verbose-log", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("methods", help="list the registered methods")
+    p.add_argument("--verbose", action="store_true", help="also list each method's options with defaults and help")
+    p.set_defaults(func=cmd_methods)
+
+    help_ = TrainConfig.help()
+    p = sub.add_parser("train", help="train a method; resumes from OUTPUT/last when present")
+    p.add_argument("--method", required=True, help="a registered method, e.g. atlop or atlop.v1 (see `methods`)")
+    p.add_argument("--train", required=True, help="DocRED JSON with labels")
+    p.add_argument("--train-split", help="FILE.json:PART keeps only the titles listed there (e.g. split.json:train)")
+    p.add_argument("--dev", help="DocRED JSON for per-epoch evaluation; the best epoch is kept")
+    p.add_argument("--dev-split", help="FILE.json:PART for --dev")
+    p.add_argument("--output", required=True, help="checkpoint directory")
+    p.add_argument("--encoder", default=DEFAULT_ENCODER, help="Hugging Face encoder name or local path")
+    for name in ("epochs", "batch_size", "grad_accumulation", "seed"):
+        p.add_argument("--" + name.replace("_", "-"), type=int, help=help_[name])
+    for name in ("lr_encoder", "lr_head", "warmup_ratio", "max_grad_norm", "drop_labels"):
+        p.add_argument("--" + name.replace("_", "-"), type=float, help=help_[name])
+    p.add_argument("--save-dtype", choices=SAVE_DTYPES, help=help_["save_dtype"])
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="a method option (see `methods --verbose`)")
+    p.add_argument("--max-train-docs", type=int, help="use only the first N training documents (quick runs)")
+    p.add_argument("--no-resume", action="store_true", help="start afresh even if OUTPUT/last exists")
+    p.add_argument("--init-from", help="checkpoint directory whose same-named weights (the encoder, shared head parts) "
+                                       "start the model (ignored when resuming)")
+    p.add_argument("--device", help="cpu, cuda, cuda:1 (default: DOCRE_DEVICE, else CUDA when present)")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="F1, Ign F1, P, R and breakdowns of a checkpoint on labelled documents")
+    p.add_argument("--checkpoint", nargs="+", help="checkpoint directory (default: the shipped model); several: "
+                   "their ensemble (mean margin over the learned thresholds)")
+    p.add_argument("--input", required=True, help="DocRED JSON with labels")
+    p.add_argument("--split", help="FILE.json:PART for --input")
+    p.add_argument("--train", help="training DocRED JSON, for Ign F1 and head/mid/tail groups")
+    p.add_argument("--train-split", help="FILE.json:PART for --train")
+    p.add_argument("--output", help="write the metrics as JSON here")
+    p.add_argument("--device")
+    p.add_argument("--precision", choices=PRECISIONS, help=PRECISION_HELP)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("predict", help="relations for DocRED JSON or a .txt file")
+    p.add_argument("--input", required=True, help="DocRED JSON (labels optional) or UTF-8 .txt")
+    p.add_argument("--output", required=True, help="predictions in DocRED result format")
+    p.add_argument("--checkpoint", nargs="+", help="checkpoint directory (default: the shipped model); several: "
+                   "their ensemble (mean margin over the learned thresholds)")
+    p.add_argument("--scores-output", help="also write every pair's logits, threshold, margins and probabilities")
+    p.add_argument("--device")
+    p.add_argument("--precision", choices=PRECISIONS, help=PRECISION_HELP)
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("compress", help="rewrite a checkpoint's weights as float16, bfloat16 or int8 (smaller files)")
+    p.add_argument("--checkpoint", required=True, help="checkpoint directory to read")
+    p.add_argument("--output", required=True, help="checkpoint directory to write (may not be the input)")
+    p.add_argument("--save-dtype", choices=SAVE_DTYPES, default="int8", help=help_["save_dtype"])
+    p.set_defaults(func=cmd_compress)
+
+    p = sub.add_parser("ingest", help="UTF-8 text -> DocRED JSON with entities found by spaCy")
+    p.add_argument("--input", required=True)
+    p.add_argument("--output", required=True)
+    p.set_defaults(func=cmd_ingest)
+    add_suggest_command(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose_log else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("transformers", "httpx", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    try:
+        return args.func(args)
+    except DocreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

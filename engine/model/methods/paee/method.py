@@ -1,0 +1,115 @@
+"""PAEE (Huang et al., 2022): Pair-Aware and Entity-Enhanced representations. No public code: built from
+the paper's equations, with the readings documented in engine/heads/pair_matrix.py and entity_enhance.py.
+
+Forward: V(e_s, e_o) (Eq. 3) -> potential-pair probability and its 0/1 result at lambda (Eq. 5);
+N x N matrix, sliding-window filling, U-Net standing in for TNet -> Y; Y_pair = [Y; 0/1] (Eq. 4);
+Transformer over entities and sentences -> H^e (Eq. 6); Cross Matching -> e_sub = [H^e; F_sub],
+e_obj = [H^e; F_obj] (Eq. 7); z_s = tanh(W_s e_sub + W_y Y_pair), z_o = tanh(W_o e_obj + W_y Y_pair) and a
+bilinear classifier (Eq. 8, ATLOP's grouped bilinear with a threshold class, trained with Eq. 9). Eq. 8
+adds Y_{s,o} (size D' + 1) to W_s e_sub (size d) without saying how the sizes meet: W_y maps Y_pair to d.
+The 0/1 potential result is a hard threshold, so only Eq. 10 trains the potential classifier."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from engine.model.backbone import PairRepresentation
+from engine.config import check, option
+from engine.errors import ConfigError
+from engine.model.features import Batch
+from engine.model.grouped_bilinear import GroupedBilinear
+from engine.model.methods.paee.entity_enhance import CrossMatching, RepresentationEnhancedEncoder, sentence_embeddings
+from engine.model.methods.paee.pair_matrix import EntityPairFeatures, PairMatrix, PotentialPairClassifier, intra_sentence
+from engine.model.methods.paee.loss import paee_loss
+from engine.model.methods.registry import register
+from engine.model.methods.base import HeadOutput, MethodConfig, MethodHead, MethodSpec, ModelDims
+
+
+@dataclass
+class PaeeConfig(MethodConfig):
+    """Paper values where it gives them (lambda = 0.3, alpha = beta = gamma = 1, U-Net depth 2 as DocuNet).
+    Sizes it leaves open, or gives for BERT-base (DocuNet: 256 U-Net channels), are smaller here for CPU."""
+
+    pair_dim: int = option(128, "D, size of the entity-pair features V(e_s, e_o) (Eq. 3; not given in the paper)")
+    matrix_in_dim: int = option(16, "D', channels W_2 reduces the matrix to before the U-Net (Eq. 4: D' << D)")
+    matrix_channels: int = option(32, "U-Net channels at full resolution, doubled per level (DocuNet: 256)")
+    matrix_out_dim: int = option(64, "channels of Y, the U-Net's output (DocuNet: 256)")
+    matrix_depth: int = option(2, "U-Net down-sampling levels (DocuNet: 2); matrices are padded to a multiple of 2^depth")
+    sliding_window: bool = option(True, "sliding-window filling of the matrix; false = zero filling (the paper's 'w/o SW')")
+    potential_threshold: float = option(0.3, "lambda: a pair is a potential relational pair above this probability (Eq. 5)")
+    embed_dim: int = option(32, "size of the position and type embeddings of the potential-pair classifier (Eq. 5)")
+    potential_hidden: int = option(128, "hidden size of the potential-pair classifier kappa")
+    re_layers: int = option(1, "Transformer layers of the Representation-Enhanced Encoder (Eq. 6; not given)")
+    re_heads: int = option(4, "its attention heads (must divide the encoder's hidden size)")
+    re_ff_dim: int = option(1024, "its feed-forward size")
+    dropout: float = option(0.1, "dropout inside the Representation-Enhanced Encoder")
+    restrict_decode: bool = option(False, "decode relations only for pairs whose potential exceeds lambda (the paper's "
+                                          "'constrains extraction to predicted pairs'; its equations only concatenate the 0/1)")
+    alpha: float = option(1.0, "weight of the relation loss (Eq. 12)")
+    beta: float = option(1.0, "weight of the potential-pair loss (Eq. 12)")
+    gamma: float = option(1.0, "weight of the Cross Matching loss (Eq. 12)")
+
+    def validate(self) -> None:
+        super().validate()
+        for name in ("pair_dim", "matrix_in_dim", "matrix_channels", "matrix_out_dim", "embed_dim", "potential_hidden",
+                     "re_layers", "re_heads", "re_ff_dim"):
+            check(getattr(self, name) > 0, f"{name} must be > 0, got {getattr(self, name)}")
+        check(0 <= self.matrix_depth <= 4, f"matrix_depth must be in 0..4, got {self.matrix_depth}")
+        check(0.0 < self.potential_threshold < 1.0, f"potential_threshold must be in (0, 1), got {self.potential_threshold}")
+        check(0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}")
+        check(min(self.alpha, self.beta, self.gamma) >= 0, "loss weights alpha, beta, gamma must be >= 0")
+
+
+class PaeeHead(MethodHead):
+    def __init__(self, config: PaeeConfig, dims: ModelDims) -> None:
+        super().__init__(config)
+        d, num_relations = dims.hidden_size, dims.num_classes - 1
+        if d % config.re_heads:
+            raise ConfigError(f"re_heads ({config.re_heads}) must divide the encoder's hidden size ({d}); "
+                              f"pick a divisor such as {next(h for h in (8, 6, 4, 3, 2, 1) if d % h == 0)}")
+        self.pair_features = EntityPairFeatures(d, config.pair_dim, dims.num_entity_types)
+        self.potential = PotentialPairClassifier(d, config.pair_dim, config.embed_dim, dims.num_entity_types,
+                                                 config.potential_hidden)
+        self.matrix = PairMatrix(config.pair_dim, config.matrix_in_dim, config.matrix_channels, config.matrix_out_dim,
+                                 config.matrix_depth, config.sliding_window)
+        self.re_encoder = RepresentationEnhancedEncoder(d, config.re_heads, config.re_ff_dim, config.re_layers, config.dropout)
+        self.cross = CrossMatching(d, num_relations)
+        self.pair_projection = nn.Linear(config.matrix_out_dim + 1, config.emb_size)  # W_y
+        self.sub_extractor = nn.Linear(d + num_relations, config.emb_size)  # W_s
+        self.obj_extractor = nn.Linear(d + num_relations, config.emb_size)  # W_o
+        self.bilinear = GroupedBilinear(config.emb_size, config.block_size, dims.num_classes)
+
+    def forward(self, rep: PairRepresentation, batch: Batch) -> HeadOutput:
+        cfg = self.config
+        intra = intra_sentence(batch)  # (n_p,)
+        v = self.pair_features(rep, batch, intra)  # (n_p, D) Eq. 3
+        potential_logits = self.potential(rep, v, batch, intra)  # (n_p,) Eq. 5
+        potential = torch.sigmoid(potential_logits.float())  # (n_p,)
+        candidate = (potential > cfg.potential_threshold).to(v.dtype)  # (n_p,) P'_pair, 0/1
+        y_pair = torch.cat([self.matrix(v, batch), candidate[:, None]], dim=-1)  # (n_p, D_out + 1) Eq. 4
+        entity = self.re_encoder(rep.entity, sentence_embeddings(rep.states, batch), batch)  # (n_e, d) Eq. 6
+        sub_logits, obj_logits = self.cross(entity)  # (n_e, R) each, Eq. 7
+        e_sub = torch.cat([entity, torch.sigmoid(sub_logits)], dim=-1)  # (n_e, d + R)
+        e_obj = torch.cat([entity, torch.sigmoid(obj_logits)], dim=-1)  # (n_e, d + R)
+        y = self.pair_projection(y_pair)  # (n_p, emb)
+        z_s = torch.tanh(self.sub_extractor(e_sub)[batch.pair_head] + y)  # (n_p, emb) Eq. 8
+        z_o = torch.tanh(self.obj_extractor(e_obj)[batch.pair_tail] + y)  # (n_p, emb)
+        logits = self.bilinear(z_s, z_o).logits  # (n_p, n_classes)
+        loss = None
+        if batch.labels is not None:
+            loss = paee_loss(logits, potential_logits, sub_logits, obj_logits, batch.labels, batch.pair_head,
+                             batch.pair_tail, alpha=cfg.alpha, beta=cfg.beta, gamma=cfg.gamma).total
+        return HeadOutput(logits=logits, loss=loss, pair_potential=potential)
+
+    def decode(self, out: HeadOutput) -> torch.Tensor:
+        decoded = super().decode(out)  # (n_p, R)
+        if self.config.restrict_decode and out.pair_potential is not None:
+            decoded &= (out.pair_potential > self.config.potential_threshold)[:, None]
+        return decoded
+
+
+register(MethodSpec("paee.v1", "PAEE: entity-pair matrix with sliding-window filling and a U-Net (for TNet), potential-"
+                    "pair prediction, entity/sentence Transformer, Cross Matching, adaptive-thresholding loss",
+                    PaeeConfig, PaeeHead))

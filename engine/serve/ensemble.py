@@ -1,0 +1,84 @@
+"""Several checkpoints as one model: per pair and relation, the mean of the members' margins (logit minus
+the learned "no relation" logit), decoded like a single threshold model (margin > 0, at most top_k).
+
+Why margins: every method exposes logits with class 0 its threshold (P3M's scaled cosines included), and
+the margin is what each decode rule compares with 0, so the mean margin is a vote weighted by confidence.
+Members must share the relation schema; each reads the documents with its own tokenizer."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from engine.data.documents import Document
+from engine.errors import CheckpointError
+from engine.model.thresholds import threshold_decode, threshold_probabilities
+from engine.serve.predictor import Predictor, Progress
+from engine.data.schema import RelationSchema
+from engine.data.pair_scores import PairScores
+
+
+def ensemble_name(methods: Sequence[str]) -> str:
+    return "ensemble(" + "+".join(methods) + ")"
+
+
+def combine_scores(members: Sequence[PairScores], top_k: int = 4) -> PairScores:
+    """One document's ensemble scores from its members' (same title, pairs and relations)."""
+    first = members[0]
+    for other in members[1:]:
+        if (other.title, other.relation_ids) != (first.title, first.relation_ids) or not (
+                np.array_equal(other.heads, first.heads) and np.array_equal(other.tails, first.tails)):
+            raise CheckpointError(f"ensemble members disagree on document {first.title!r}: {first.method} and "
+                                  f"{other.method} score different pairs or relations")
+    margins = np.mean([m.margins for m in members], axis=0).astype(np.float32)  # (n_p, R)
+    logits = np.concatenate([np.zeros((margins.shape[0], 1), np.float32), margins], axis=1)
+    tensor = torch.from_numpy(logits)
+    potentials = [m.pair_potential for m in members if m.pair_potential is not None]
+    grids = next((m.mention_grids for m in members if m.mention_grids is not None), None)
+    return PairScores(title=first.title, method=ensemble_name([m.method for m in members]),
+                      relation_ids=first.relation_ids, heads=first.heads, tails=first.tails, logits=logits,
+                      probabilities=threshold_probabilities(tensor).numpy(), decoded=threshold_decode(tensor, top_k).numpy(),
+                      pair_potential=np.mean(potentials, axis=0) if potentials else None, mention_grids=grids)
+
+
+class EnsemblePredictor:
+    """The Predictor interface over several checkpoints, one after the other on the same documents."""
+
+    def __init__(self, members: Sequence[Predictor], top_k: int = 4) -> None:
+        if len(members) < 2:
+            raise CheckpointError("an ensemble needs at least two checkpoints")
+        schema = members[0].schema
+        for member in members[1:]:
+            if member.schema != schema:
+                raise CheckpointError(f"ensemble members need one relation schema: {members[0].method} and "
+                                      f"{member.method} differ")
+        self.members, self.top_k = list(members), top_k
+
+    @classmethod
+    def from_checkpoints(cls, directories: Sequence[str | Path], device: str | None = None, **kwargs) -> "EnsemblePredictor":
+        return cls([Predictor.from_checkpoint(d, device, **kwargs) for d in directories])
+
+    @property
+    def method(self) -> str:
+        return ensemble_name([m.method for m in self.members])
+
+    @property
+    def schema(self) -> RelationSchema:
+        return self.members[0].schema
+
+    def predict(self, documents: Sequence[Document], progress: Progress | None = None) -> list[PairScores]:
+        n, total = len(self.members), len(documents)
+        per_member = []
+        for i, member in enumerate(self.members):
+            step = None if progress is None else (lambda done, _t, i=i: progress(i * total + done, n * total))
+            per_member.append(member.predict(documents, step))
+        return [combine_scores([scores[d] for scores in per_member], self.top_k) for d in range(total)]
+
+
+def load_predictor(checkpoints: Sequence[str | Path] | None, device: str | None = None, **kwargs):
+    """One checkpoint (None: the shipped default) -> Predictor; several -> EnsemblePredictor."""
+    if not checkpoints or len(checkpoints) == 1:
+        return Predictor.from_checkpoint(checkpoints[0] if checkpoints else None, device, **kwargs)
+    return EnsemblePredictor.from_checkpoints(checkpoints, device, **kwargs)

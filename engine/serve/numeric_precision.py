@@ -1,0 +1,65 @@
+"""Inference precision. bf16 autocast roughly halves the cost of the encoder's and the bilinear's matmuls
+where the hardware computes bf16 natively (CUDA; x86 CPUs with AVX512-BF16 or AMX). Elsewhere CPU bf16
+is emulated and slower than fp32, so `auto` keeps fp32 there. `int8` is bf16 plus the bilinear classifier
+in int8 (int8_matmul.py), CPU only: `auto` picks it where the CPU also has AVX512-VNNI or AMX-INT8.
+Training is unaffected (fp32 on CPU)."""
+from __future__ import annotations
+
+import contextlib
+import functools
+import re
+from pathlib import Path
+from typing import Iterator
+
+import torch
+
+from engine.errors import DocreError
+from engine.model.int8_matmul import int8_classifier
+from engine.settings import get_settings
+
+PRECISIONS = ("auto", "float32", "bfloat16", "int8")
+
+
+@functools.cache
+def _cpu_flags() -> str:
+    try:
+        return Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def cpu_has_native_bf16() -> bool:
+    """True when /proc/cpuinfo lists AVX512-BF16 or AMX-BF16 (Linux x86; other systems: False)."""
+    return re.search(r"\b(avx512_bf16|amx_bf16)\b", _cpu_flags()) is not None
+
+
+def cpu_has_fast_int8() -> bool:
+    """True when /proc/cpuinfo lists AVX512-VNNI or AMX-INT8: int8 matmuls at twice the bf16 rate."""
+    return re.search(r"\b(avx512_vnni|amx_int8)\b", _cpu_flags()) is not None
+
+
+def resolve_precision(requested: str | None, device: torch.device) -> str:
+    """float32, bfloat16 or int8: an explicit request, then DOCRE_PRECISION, then `auto` (the fastest the
+    hardware runs natively)."""
+    choice = (requested or get_settings().precision or "auto").strip().lower()
+    if choice not in PRECISIONS:
+        raise DocreError(f"unknown precision {choice!r}: expected one of {', '.join(PRECISIONS)}")
+    if choice == "int8" and device.type != "cpu":
+        raise DocreError(f"precision int8 is for CPU inference; on {device.type} use bfloat16 (or auto)")
+    if choice != "auto":
+        return choice
+    if device.type == "cuda":
+        return "bfloat16"
+    if device.type == "cpu" and cpu_has_native_bf16():
+        return "int8" if cpu_has_fast_int8() else "bfloat16"
+    return "float32"
+
+
+@contextlib.contextmanager
+def inference_autocast(device: torch.device, precision: str) -> Iterator[None]:
+    """The autocast (and int8 classifier) context for a resolved precision (nothing for float32)."""
+    if precision == "float32":
+        yield
+        return
+    with torch.autocast(device.type, dtype=torch.bfloat16), int8_classifier(precision == "int8"):
+        yield

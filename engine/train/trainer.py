@@ -1,0 +1,215 @@
+"""One training loop for every method: AdamW with encoder and head learning rates, linear warm-up and
+decay, clipping, real gradient accumulation, seeding, bf16 autocast on CUDA, Accelerate when launched on
+several GPUs. Progress, evaluation and checkpointing are callbacks: the loop knows no method."""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import math
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+import torch
+
+from engine.model.checkpoint import LoadedModel
+from engine.config import TrainConfig
+from engine.data.documents import Document
+from engine.model.encoder import DocumentEncoder
+from engine.model.features import DocFeatures, collate
+from engine.train.state import TrainState, load_training_state, save_training_state
+
+log = logging.getLogger(__name__)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def data_hash(documents: Sequence[Document]) -> str:
+    """A hash of what training saw (text, entities, labels), recorded in the checkpoint."""
+    h = hashlib.sha256()
+    for doc in documents:
+        h.update(repr((doc.title, doc.sents, [[(m.sent_id, m.start, m.end) for m in e.mentions] for e in doc.entities],
+                       [(f.h, f.t, f.r) for f in doc.facts or ()])).encode())
+    return h.hexdigest()[:16]
+
+
+def hidden_triples(features: Sequence[DocFeatures], fraction: float, seed: int) -> list[frozenset]:
+    """Per document, the (h, t, class) triples hidden from training: a seeded `fraction` of all of them."""
+    if fraction <= 0:
+        return [frozenset() for _ in features]
+    triples = [(d, fact) for d, f in enumerate(features) for fact in sorted(set(f.facts))]
+    chosen = random.Random(seed).sample(range(len(triples)), round(fraction * len(triples)))
+    hidden: list[set] = [set() for _ in features]
+    for i in chosen:
+        d, fact = triples[i]
+        hidden[d].add(fact)
+    return [frozenset(h) for h in hidden]
+
+
+def bucketed_batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Shuffled batches of similar length: shuffle, sort within chunks of 16 batches, shuffle the batches."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    chunk = batch_size * 16
+    batches = []
+    for c in range(0, len(order), chunk):
+        part = sorted(order[c:c + chunk], key=lambda i: lengths[i])
+        batches.extend(part[b:b + batch_size] for b in range(0, len(part), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+@dataclass
+class StepInfo:
+    epoch: int
+    batch: int
+    num_batches: int
+    loss: float
+    docs_per_second: float
+
+
+class Callback(Protocol):
+    def on_epoch_begin(self, state: TrainState, num_batches: int) -> None: ...
+    def on_step_end(self, state: TrainState, info: StepInfo) -> None: ...
+    def on_epoch_end(self, state: TrainState, trainer: "Trainer") -> None: ...
+    def on_train_end(self, state: TrainState) -> None: ...
+
+
+class CallbackBase:
+    """No-op hooks, so callbacks implement only what they need."""
+
+    def on_epoch_begin(self, state: TrainState, num_batches: int) -> None: ...
+    def on_step_end(self, state: TrainState, info: StepInfo) -> None: ...
+    def on_epoch_end(self, state: TrainState, trainer: "Trainer") -> None: ...
+    def on_train_end(self, state: TrainState) -> None: ...
+
+
+def linear_schedule(warmup: int, total: int):
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / max(1, warmup)
+        return max(0.0, (total - step) / max(1, total - warmup))
+    return factor
+
+
+@dataclass
+class Trainer:
+    loaded: LoadedModel
+    config: TrainConfig
+    train_features: list[DocFeatures]
+    callbacks: list = field(default_factory=list)
+    device: str = "cpu"
+    resume_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        self.config.validate()
+        seed_everything(self.config.seed)
+        self.accelerator = _maybe_accelerator(self.device)
+        if self.accelerator is not None:
+            self.device = str(self.accelerator.device)
+        model = self.loaded.model.to(self.device)
+        # every encoder (KMGRE's separate key encoder too) trains at the encoder rate
+        encoders = [m for m in model.modules() if isinstance(m, DocumentEncoder)]
+        encoder_params = [p for m in encoders for p in m.parameters() if p.requires_grad]
+        encoder_ids = {id(p) for m in encoders for p in m.parameters()}
+        head_params = [p for p in model.parameters() if p.requires_grad and id(p) not in encoder_ids]
+        self.optimizer = torch.optim.AdamW(
+            [{"params": encoder_params, "lr": self.config.lr_encoder}, {"params": head_params, "lr": self.config.lr_head}],
+            weight_decay=self.config.weight_decay, eps=1e-6)
+        per_epoch = math.ceil(math.ceil(len(self.train_features) / self.config.batch_size) / self.config.grad_accumulation)
+        total = per_epoch * self.config.epochs
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, linear_schedule(int(self.config.warmup_ratio * total), total))
+        self.model = model
+        if self.accelerator is not None:
+            self.model, self.optimizer, self.scheduler = self.accelerator.prepare(model, self.optimizer, self.scheduler)
+        self.hidden = hidden_triples(self.train_features, self.config.drop_labels, self.config.seed)
+        self.state = TrainState()
+        if self.resume_dir is not None and (self.resume_dir / "optimizer.safetensors").is_file():
+            self.state = load_training_state(self.resume_dir, self.optimizer, self.scheduler)
+            log.info("resumed from %s after epoch %d", self.resume_dir, self.state.epoch)
+
+    def save_state(self, directory: Path) -> None:
+        save_training_state(directory, self.state, self.optimizer, self.scheduler)
+
+    def _autocast(self):
+        if torch.device(self.device).type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def train(self) -> TrainState:
+        cfg, enc_cfg = self.config, self.loaded.encoder_config
+        lengths = [f.length for f in self.train_features]
+        rank, world = (self.accelerator.process_index, self.accelerator.num_processes) if self.accelerator else (0, 1)
+        for epoch in range(self.state.epoch, cfg.epochs):
+            torch.manual_seed(cfg.seed + epoch)  # dropout stream, reproducible across resumes
+            batches = bucketed_batches(lengths, cfg.batch_size, random.Random(cfg.seed + epoch))[rank::world]
+            for cb in self.callbacks:
+                cb.on_epoch_begin(self.state, len(batches))
+            self.model.train()
+            started, seen = time.perf_counter(), 0
+            head = self.unwrapped_model().head
+            for b, idx in enumerate(batches):
+                head.on_train_progress(epoch, self.state.step)
+                batch = collate([self.train_features[i] for i in idx], self.loaded.tokenizer, max_window=enc_cfg.max_window,
+                                overlap=enc_cfg.window_overlap, num_classes=self.loaded.schema.num_classes, with_labels=True,
+                                hidden_facts=[self.hidden[i] for i in idx]).to(self.device)
+                with self._autocast():
+                    loss = self.model(batch).loss / cfg.grad_accumulation
+                if self.accelerator is not None:
+                    self.accelerator.backward(loss)
+                else:
+                    loss.backward()
+                if (b + 1) % cfg.grad_accumulation == 0 or b + 1 == len(batches):
+                    self._optimizer_step()
+                seen += len(idx)
+                info = StepInfo(epoch, b, len(batches), float(loss.detach()) * cfg.grad_accumulation,
+                                seen / max(time.perf_counter() - started, 1e-9))
+                for cb in self.callbacks:
+                    cb.on_step_end(self.state, info)
+            self.state.epoch = epoch + 1
+            self.state.history.append({"epoch": epoch + 1, "docs_per_second": seen / max(time.perf_counter() - started, 1e-9)})
+            for cb in self.callbacks:
+                cb.on_epoch_end(self.state, self)
+        for cb in self.callbacks:
+            cb.on_train_end(self.state)
+        return self.state
+
+    def _optimizer_step(self) -> None:
+        if self.config.max_grad_norm > 0:
+            params = [p for g in self.optimizer.param_groups for p in g["params"]]
+            if self.accelerator is not None:
+                self.accelerator.clip_grad_norm_(params, self.config.max_grad_norm)
+            else:
+                torch.nn.utils.clip_grad_norm_(params, self.config.max_grad_norm)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.state.step += 1
+
+    @property
+    def is_main_process(self) -> bool:
+        return self.accelerator is None or self.accelerator.is_main_process
+
+    def unwrapped_model(self):
+        return self.accelerator.unwrap_model(self.model) if self.accelerator is not None else self.model
+
+
+def _maybe_accelerator(device: str):
+    """Accelerate only when launched with several processes (`accelerate launch`); a plain run needs none."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return None
+    from accelerate import Accelerator, DistributedDataParallelKwargs  # noqa: PLC0415 - only for multi-GPU runs
+
+    # EM phases (KMGRE) and frozen parts leave some parameters without gradients in a step
+    return Accelerator(mixed_precision="bf16" if torch.cuda.is_available() else "no",
+                       kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])

@@ -1,0 +1,183 @@
+"""app.components: figure builders and highlighting on hand-made documents and scores, no Streamlit run."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.components import evaluation, matrix, pair, text
+from engine.data.documents import Document, Entity, Fact, Mention
+from engine.data.metrics import evaluate
+from engine.data.pair_scores import MentionPairGrid, PairScores
+
+NAMES = {"P17": "country", "P131": "located in", "P27": "citizenship"}
+RELS = ("P17", "P131", "P27")
+EVIL = "<script>alert(1)</script>"
+IMG = "<img src=x onerror=alert(2)>"
+
+
+def make_doc() -> Document:
+    sents = (("Paris", "is", "in", "France", "."), (EVIL, "met", IMG, "in", "Paris", "."))
+    e0 = Entity((Mention("Paris", 0, 0, 1, "LOC"), Mention("Paris", 1, 4, 5, "LOC")))
+    e1 = Entity((Mention("France", 0, 3, 4, "LOC"),))
+    e2 = Entity((Mention(EVIL, 1, 0, 1, "PER"),))
+    e3 = Entity((Mention(IMG, 1, 2, 3, "PER"),))
+    return Document("A <b>doc</b>", sents, (e0, e1, e2, e3), (Fact(0, 1, "P17", (0,)), Fact(2, 3, "P27", ())))
+
+
+def make_scores(doc: Document, seed: int = 0, method: str = "atlop.v1", potential: bool = False,
+                grids: bool = False) -> PairScores:
+    n = doc.num_entities
+    hs, ts = np.nonzero(~np.eye(n, dtype=bool))
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(len(hs), len(RELS) + 1)).astype(np.float32)
+    logits[:, 0] = 1.0
+    p = [i for i, (h, t) in enumerate(zip(hs, ts)) if (h, t) == (0, 1)][0]
+    logits[p] = [1.0, 4.0, 0.0, -1.0]  # (0, 1): P17 clearly predicted
+    decoded = logits[:, 1:] > logits[:, :1]
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    mention_grids = None
+    if grids:
+        mention_grids = tuple(
+            MentionPairGrid(rng.random((len(doc.entities[h].mentions), len(doc.entities[t].mentions))).astype(np.float32),
+                            rng.random((len(doc.entities[h].mentions), len(doc.entities[t].mentions), len(RELS))))
+            for h, t in zip(hs, ts))
+    return PairScores(doc.title, method, RELS, hs.astype(np.int64), ts.astype(np.int64), logits, probs, decoded,
+                      pair_potential=rng.random(len(hs)).astype(np.float32) if potential else None,
+                      mention_grids=mention_grids)
+
+
+@pytest.fixture
+def doc() -> Document:
+    return make_doc()
+
+
+def test_highlight_escapes_user_text(doc: Document) -> None:
+    out = text.highlight_html(doc, entity_colors={0: "#ff0000"}, key_mentions={(0, 1)})
+    assert "<script" not in out and "<img" not in out
+    assert "&lt;script&gt;" in out and "&lt;img src=x onerror=alert(2)&gt;" in out
+    assert out.count("<mark") == 5  # every mention marked
+    assert "outline:2px solid" in out  # the key mention
+    assert 'background:#ff0000' in out
+
+
+def test_highlight_subset_and_only_colored(doc: Document) -> None:
+    out = text.highlight_html(doc, entity_colors={2: "#fff000", 3: "#00ff00"}, sentences=[1], only_colored=True)
+    assert "[1]" in out and "[0]" not in out
+    assert out.count("<mark") == 2
+    assert "France" not in out
+
+
+def test_markdown_and_plotly_escaping() -> None:
+    assert text.markdown_text("*x* :red[y] <b>") == "\\*x\\* \\:red\\[y\\] &lt;b&gt;"
+    assert text.markdown_text("- a.b\n$x$") == "\\- a.b \\$x\\$"
+    assert text.markdown_text("1. [l](javascript:x)") == "1\\. \\[l\\](javascript\\:x)"
+    assert text.plotly_text("<b>a&b</b>") == "&lt;b&gt;a&amp;b&lt;/b&gt;"
+    assert text.plotly_text("abcdef", 4) == "abc…"
+
+
+def test_detokenize_spacing() -> None:
+    assert "".join(s + t for s, t in text.detokenize(["Hi", ",", "(", "you", ")", "."])) == "Hi, (you)."
+
+
+def test_mention_rows(doc: Document) -> None:
+    rows = text.mention_rows(doc, [0, 1], ["head", "tail"])
+    assert [(r["role"], r["entity"], r["sentence"]) for r in rows] == [("head", 0, 0), ("head", 0, 1), ("tail", 1, 0)]
+
+
+def test_predicted_matrix(doc: Document) -> None:
+    scores = make_scores(doc)
+    cells = matrix.view_cells("predicted", doc, scores, NAMES)
+    assert len(cells) == 12  # every ordered pair
+    cell = next(c for c in cells if (c.head, c.tail) == (0, 1))
+    assert cell.category == "country" and "margin +3.00" in cell.hover[0]
+    fig = matrix.matrix_figure(doc, cells, selected=(0, 1), title=EVIL)
+    heat = fig.data[0]
+    assert heat.type == "heatmap" and np.isnan(heat.z[0][0]) and not np.isnan(heat.z[0][1])
+    overlay = fig.data[-1]
+    assert overlay.type == "scatter" and len(overlay.x) == 12
+    assert list(overlay.customdata[0]) == [0, 1]
+    labels = list(fig.layout.yaxis.ticktext)
+    assert all("<" not in label for label in labels) and "&lt;script&gt;" in labels[2]
+    assert "<script" not in fig.layout.title.text
+    assert len(fig.layout.shapes) == 1
+
+
+def test_gold_and_disagreement_views(doc: Document) -> None:
+    scores = make_scores(doc)
+    gold = matrix.view_cells("gold", doc, scores, NAMES)
+    assert {(c.head, c.tail, c.category) for c in gold} == {(0, 1, "country"), (2, 3, "citizenship")}
+    dis = matrix.view_cells("disagreement", doc, scores, NAMES)
+    assert (0, 1) not in {(c.head, c.tail) for c in dis}  # gold P17 and predicted P17 agree
+    unlabelled = Document(doc.title, doc.sents, doc.entities, None)
+    assert matrix.view_cells("disagreement", unlabelled, scores, NAMES) == []
+
+
+def test_potential_view(doc: Document) -> None:
+    assert matrix.view_cells("potential", doc, make_scores(doc), NAMES) == []
+    cells = matrix.view_cells("potential", doc, make_scores(doc, potential=True), NAMES)
+    fig = matrix.matrix_figure(doc, cells)
+    assert len(cells) == 12 and fig.data[0].colorscale is not None
+
+
+def test_difference_matrix(doc: Document) -> None:
+    a, b = make_scores(doc, 0), make_scores(doc, 1)
+    cells = [c for c in matrix.difference_cells(a, b, NAMES, "A", "B") if c.category != matrix.SAME]
+    assert cells
+    for c in cells:
+        pa = set(np.nonzero(a.decoded[a.pair(c.head, c.tail)])[0])
+        pb = set(np.nonzero(b.decoded[b.pair(c.head, c.tail)])[0])
+        assert pa != pb
+    assert {c.category for c in matrix.difference_cells(a, a, NAMES)} == {matrix.SAME}
+    matrix.matrix_figure(doc, cells)
+
+
+def test_selected_pair_from_event() -> None:
+    assert matrix.selected_pair({"selection": {"points": [{"customdata": [2, 3], "x": 3, "y": 2}]}}) == (2, 3)
+    assert matrix.selected_pair({"selection": {"points": [{"x": 1, "y": 0}]}}) == (0, 1)
+    assert matrix.selected_pair({"selection": {"points": []}}) is None
+    assert matrix.selected_pair(None) is None
+
+
+def test_logits_and_margins(doc: Document) -> None:
+    scores = make_scores(doc)
+    row = scores.pair(0, 1)
+    rels = pair.chart_relations([(scores, row)], gold={"P27"}, top_k=1)
+    assert rels[0] == "P17" and "P27" in rels
+    fig = pair.logits_figure(scores, row, rels, NAMES, gold={"P27"}, title=EVIL)
+    names = {t.name for t in fig.data}
+    assert names == {"predicted", "gold, not predicted"}
+    predicted = next(t for t in fig.data if t.name == "predicted")
+    assert predicted.x[0] == pytest.approx(3.0) and predicted.base == pytest.approx(1.0)  # from threshold to logit
+    assert any(s.type == "line" and s.x0 == pytest.approx(1.0) for s in fig.layout.shapes)
+    margins = pair.margins_figure(scores, row, rels, NAMES, gold={"P27"})
+    assert next(t for t in margins.data if t.name == "predicted").x[0] == pytest.approx(3.0)
+
+
+def test_chart_relations_across_models(doc: Document) -> None:
+    a, b = make_scores(doc, 0), make_scores(doc, 1)
+    rels = pair.chart_relations([(a, a.pair(1, 0)), (b, b.pair(1, 0))], top_k=1)
+    assert 1 <= len(rels) <= 2
+
+
+def test_mention_grid(doc: Document) -> None:
+    scores = make_scores(doc, grids=True)
+    row = scores.pair(0, 1)
+    grid = scores.mention_grids[row]
+    keys = pair.key_mention_pairs(grid, k=2, min_probability=0.0)
+    assert len(keys) == 2 and keys[0][2] >= keys[1][2]
+    fig = pair.mention_grid_figure(doc, 0, 1, grid, RELS, NAMES, key_pairs=[(i, j) for i, j, _ in keys])
+    assert fig.data[0].z.shape == (2, 1) and len(fig.layout.shapes) == 2
+    assert pair.key_mention_pairs(grid, k=3, min_probability=2.0)  # never empty
+
+
+def test_evaluation_views(doc: Document) -> None:
+    scores = make_scores(doc)
+    report = evaluate([doc], [[(h, t, r) for h, t, r, _ in scores.predicted_triples()]])
+    table = evaluation.metric_table({"m": report})
+    assert list(table["model"]) == ["m"] and 0 <= table["F1"][0] <= 100
+    long = evaluation.per_relation_table({"m": report}, NAMES)
+    assert "P17" in set(long["relation"])
+    fig = evaluation.per_relation_figure({"m": report, EVIL: report}, NAMES)
+    assert len(fig.data) == 2 and "<script" not in fig.data[1].name
+    acc = evaluation.acceptance_figure([{"relation": "P17", "name": "country", "accepted": 2, "rejected": 1}])
+    assert list(acc.data[0].y) == [2]

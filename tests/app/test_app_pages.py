@@ -1,0 +1,404 @@
+"""Every page under streamlit.testing's AppTest: no exception, the expected elements and values.
+
+A database is seeded once per module (three real documents plus a hostile one, scored by two tiny random
+models); each test works on its own copy of it, so reviews in one test never leak into another."""
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from app import services, state  # noqa: E402
+from app.state import Keys  # noqa: E402
+from tests.app_support import EVIL_SCRIPT, build_models_dir, docred_bytes, hostile_document, small_labelled  # noqa: E402
+
+from tests.paths import ROOT  # noqa: E402
+MAIN = str(ROOT / "app" / "main.py")
+TIMEOUT = 120
+
+
+@pytest.fixture(scope="module")
+def models_dir(tiny_encoder_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_models_dir(tiny_encoder_dir, tmp_path_factory.mktemp("models"), ("tiny", "tiny2"))
+
+
+@pytest.fixture(scope="module")
+def sample_docs(redocred_docs) -> list:
+    return small_labelled(list(redocred_docs), 3)
+
+
+@pytest.fixture(scope="module")
+def seeded_db(models_dir: Path, sample_docs: list, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file holding dataset "seed": the sample documents and the hostile one, scored by both models."""
+    from db.session import init_db, make_engine, session_factory
+    from engine.serve.predictor import Predictor
+
+    path = tmp_path_factory.mktemp("seed") / "seed.sqlite"
+    engine = make_engine(f"sqlite:///{path}")
+    init_db(engine)
+    factory = session_factory(engine)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DOCRE_DATABASE_URL", f"sqlite:///{path}")
+        dataset_id, result = services.documents.store_upload("seed", [*sample_docs, hostile_document()])
+    models = [(str(models_dir / n), Predictor.from_checkpoint(models_dir / n, "cpu")) for n in ("tiny", "tiny2")]
+    services.scoring.score_documents(factory, dataset_id, list(result.added), models)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def env(models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty database and the tiny models."""
+    monkeypatch.setenv("DOCRE_DATABASE_URL", f"sqlite:///{tmp_path / 'app.sqlite'}")
+    monkeypatch.setenv("DOCRE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DOCRE_MODELS_DIR", str(models_dir))
+    monkeypatch.delenv("DOCRE_AUTH", raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def seeded(env: Path, seeded_db: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private copy of the seeded database."""
+    copy = env / "seeded.sqlite"
+    with sqlite3.connect(seeded_db) as source, sqlite3.connect(copy) as target:
+        source.backup(target)  # reads through the write-ahead log, unlike a file copy
+    monkeypatch.setenv("DOCRE_DATABASE_URL", f"sqlite:///{copy}")
+    yield copy
+
+
+def app(page: str | None = None, **session: object) -> AppTest:
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
+    for key, value in session.items():
+        at.session_state[key] = value
+    at.run()
+    if page is not None:
+        at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def seed_ids() -> tuple[int, list[int]]:
+    dataset = services.documents.datasets()[0]
+    return dataset.id, [d.id for d in services.documents.documents(dataset.id)]
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("markdown", "caption", "info", "success", "warning", "error", "subheader", "title")
+             for e in getattr(at, kind)]  # main and sidebar
+    return re.sub(r"\\(.)", r"\1", "\n".join(str(p) for p in parts))  # Markdown escapes removed
+
+
+def figures(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+# ------------------------------------------------------------------ Upload
+
+def test_upload_docred_lists_invalid_and_stores_valid(env: Path, sample_docs: list) -> None:
+    at = app()
+    assert at.title[0].value == "Upload documents"
+    at.file_uploader(key=f"{Keys.JSON_UPLOAD}.0").upload("docs.json", docred_bytes(sample_docs[:2], extra_invalid=True),
+                                                     "application/json").run()
+    assert "**2** valid document(s), **1** invalid." in texts(at)
+    problems = at.dataframe[0].value
+    assert list(problems["title"]) == ["broken one"] and "999" in problems["problem"][0]
+    assert [Path(p).name for p in at.multiselect[0].value] == ["tiny"]  # the DEFAULT model, preselected
+    at.button(key=Keys.STORE_JSON).click().run()
+    assert "Stored 2 document(s)" in texts(at)
+    job = services.scoring.wait(at.session_state["docre.scoring_job"])
+    assert job is not None and job.error is None and job.run_ids
+    at.run()
+    assert "Scored with 1 model(s)" in texts(at)
+    assert at.file_uploader(key=f"{Keys.JSON_UPLOAD}.1").value is None  # the uploader starts empty again
+    dataset_id, doc_ids = seed_ids()
+    assert len(doc_ids) == 2 and services.review.progress(dataset_id).total > 0
+
+
+def test_upload_malformed_json_stores_nothing(env: Path) -> None:
+    at = app()
+    at.file_uploader(key=f"{Keys.JSON_UPLOAD}.0").upload("bad.json", b'[{"title": "x",', "application/json").run()
+    assert not at.exception
+    assert "not valid JSON" in at.error[0].value and "Nothing was stored" in at.error[0].value
+    assert not [b for b in at.button if b.key == Keys.STORE_JSON]
+    assert services.documents.datasets() == []
+
+
+def test_upload_over_the_size_limit(env: Path, sample_docs: list, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(services.documents, "upload_limit_mb", lambda: 0)
+    at = app()
+    at.file_uploader(key=f"{Keys.JSON_UPLOAD}.0").upload("docs.json", docred_bytes(sample_docs[:1]), "application/json").run()
+    assert "over the 0 MB upload limit" in at.error[0].value
+    assert services.documents.datasets() == []
+
+
+def test_upload_text_in_unknown_encoding(env: Path) -> None:
+    at = app()
+    at.file_uploader(key=f"{Keys.TEXT_UPLOAD}.0").upload("latin.txt", "Café in Zürich".encode("latin-1"), "text/plain")
+    at.button(key=Keys.INGEST).click().run()
+    assert "UTF-8" in at.error[0].value and "Nothing was stored" in at.error[0].value
+    assert services.documents.datasets() == []
+
+
+def test_upload_text_shows_editable_entities_then_stores(env: Path) -> None:
+    pytest.importorskip("spacy")
+    at = app()
+    at.text_area(key=Keys.PASTED).input("Barack Obama was born in Hawaii. Obama later lived in Chicago.")
+    at.button(key=Keys.INGEST).click().run()
+    assert not at.exception
+    table = at.data_editor[0].value
+    assert {"entity", "name", "type", "sentence", "start", "end"} <= set(table.columns)
+    assert "Obama" in " ".join(table["name"])
+    at.button(key=Keys.STORE_TEXT).click().run()
+    job = services.scoring.wait(at.session_state["docre.scoring_job"])
+    assert job is not None and job.error is None
+    dataset_id, doc_ids = seed_ids()
+    doc = services.documents.document(doc_ids[0])
+    assert doc.facts is None and doc.num_entities >= 2
+
+
+def test_score_stored_documents_with_another_model(seeded: Path, models_dir: Path) -> None:
+    dataset_id, _ = seed_ids()
+    before = len(services.scoring.runs(dataset_id))
+    at = app()
+    at.multiselect(key=Keys.MODELS_STORED).set_value([str((models_dir / "tiny2").resolve())])
+    at.button(key=Keys.SCORE_STORED).click().run()
+    job = services.scoring.wait(at.session_state["docre.scoring_job"])
+    assert job is not None and job.error is None and len(job.run_ids) == 1
+    at.run()
+    services.scoring.clear_caches()
+    assert len(services.scoring.runs(dataset_id)) == before + 1
+
+
+def test_entity_table_edits_are_validated() -> None:
+    doc = hostile_document()
+    rows = services.documents.mention_table(doc).to_dict("records")
+    rows[1]["entity"] = 0  # merge the second entity into the first
+    rows[2]["type"] = "org"
+    edited = services.documents.document_from_table(doc, rows, "t")
+    assert edited.num_entities == doc.num_entities - 1 and edited.title == "t"
+    assert [m.name for m in edited.entities[0].mentions] == ["Alice", EVIL_SCRIPT]
+    assert edited.entities[1].type == "ORG"
+    rows[0]["end"] = 99
+    with pytest.raises(services.documents.UploadError, match="row 1: tokens"):
+        services.documents.document_from_table(doc, rows)
+    with pytest.raises(services.documents.UploadError, match="at least one entity"):
+        services.documents.document_from_table(doc, [])
+
+
+# ------------------------------------------------------------------ Document and Compare
+
+def test_document_page_matrix_and_pair(seeded: Path) -> None:
+    dataset_id, doc_ids = seed_ids()
+    at = app("document", **{"docre.dataset_id": dataset_id, "docre.document_id": doc_ids[0]})
+    doc = services.documents.document(doc_ids[0])
+    assert at.subheader[0].value  # the title
+    assert "scored by 2 model run(s)" in at.caption[0].value
+    assert "<mark" in at.html[0].value
+    figs = figures(at)
+    matrix_fig = figs[0]
+    assert matrix_fig["data"][0]["type"] == "heatmap"
+    assert len(matrix_fig["data"][-1]["x"]) == doc.num_entities * (doc.num_entities - 1)
+    logits = figs[1]
+    assert any(s.get("type") == "line" and s.get("line", {}).get("dash") == "dash" for s in logits["layout"]["shapes"])
+    assert at.selectbox(key=Keys.HEAD).value == 0 and at.selectbox(key=Keys.TAIL).value == 1
+    # another pair, then the gold view
+    at.selectbox(key=Keys.TAIL).set_value(2).run()
+    assert not at.exception
+    assert figures(at)[0]["layout"]["shapes"][0]["x0"] == pytest.approx(1.5)
+    mode_key = f"{Keys.MATRIX_MODE}.4"
+    at.button_group(key=mode_key).set_value("gold").run()
+    assert not at.exception
+    at.button_group(key=mode_key).set_value("potential").run()
+    assert "Pair potential exists only for PAEE models" in texts(at)
+    at.button_group(key=mode_key).set_value("disagreement").run()
+    assert not at.exception
+
+
+def test_document_page_without_scores_shows_gold(env: Path, sample_docs: list) -> None:
+    dataset_id, result = services.documents.store_upload("unscored", sample_docs[:1])
+    at = app("document", **{"docre.dataset_id": dataset_id, "docre.document_id": result.added[0]})
+    assert "No model has scored this document yet" in texts(at)
+    assert at.button_group(key=f"{Keys.MATRIX_MODE}.1").value == "gold"
+    gold = figures(at)[0]
+    assert gold["data"][0]["type"] == "heatmap" and len(figures(at)) == 1  # the matrix, no logits without scores
+
+
+def test_document_page_escapes_hostile_text(seeded: Path) -> None:
+    dataset_id, doc_ids = seed_ids()
+    hostile = doc_ids[-1]
+    at = app("document", **{"docre.dataset_id": dataset_id, "docre.document_id": hostile})
+    body = at.html[0].value
+    assert "<script" not in body and "<img" not in body
+    assert "&lt;script&gt;" in body
+    assert at.subheader[0].value == "&lt;b&gt;Hostile&lt;/b&gt; \\*doc\\*"
+    matrix_fig = figures(at)[0]
+    assert not any("<script" in t or "<img" in t for t in matrix_fig["layout"]["yaxis"]["ticktext"])
+    at.selectbox(key=Keys.HEAD).set_value(4).run()
+    assert not at.exception
+    pair_line = next(m.value for m in at.markdown if "→" in m.value)
+    assert pair_line.startswith("**\\[ACME\\](javascript\\:alert(1))**")
+
+
+def test_compare_page(seeded: Path) -> None:
+    dataset_id, doc_ids = seed_ids()
+    at = app("compare", **{"docre.dataset_id": dataset_id, "docre.document_id": doc_ids[0]})
+    assert "ordered pairs are decoded differently" in texts(at)
+    figs = figures(at)
+    assert len(figs) == 3  # difference matrix, logits of A, logits of B
+    assert figs[1]["layout"]["title"]["text"].startswith("A #") and figs[2]["layout"]["title"]["text"].startswith("B #")
+    assert at.selectbox(key=Keys.RUN_A).value != at.selectbox(key=Keys.RUN_B).value
+
+
+def test_compare_needs_two_runs(env: Path, sample_docs: list) -> None:
+    dataset_id, result = services.documents.store_upload("one", sample_docs[:1])
+    at = app("compare", **{"docre.dataset_id": dataset_id})
+    assert "needs two model runs" in texts(at)
+
+
+# ------------------------------------------------------------------ Review
+
+def test_review_asks_name_once(seeded: Path) -> None:
+    at = app("review")
+    assert "Enter your name once" in texts(at)
+    at.form_submit_button[-1].click().run()
+    assert "Enter a name." in texts(at)
+    at.text_input[-1].input("ada")
+    at.form_submit_button[-1].click().run()
+    assert not at.exception and at.session_state["docre.annotator"] == "ada"
+    assert "Enter your name once" not in texts(at) and "Suggested:" in texts(at)
+    at = app(None, **{"docre.annotator": "ada"})  # the entry page shows who is annotating in the sidebar
+    assert "Annotating as **ada**" in texts(at)
+
+
+def test_review_accept_undo_reject_and_blind(seeded: Path) -> None:
+    dataset_id, _ = seed_ids()
+    services.review.ensure_annotator("ada")
+    at = app("review", **{"docre.annotator": "ada", "docre.dataset_id": dataset_id})
+    total = services.review.progress(dataset_id).total
+    assert total > 0 and f"0 of {total} suggestions reviewed" in at.get("progress")[0].proto.text
+    assert "Suggested:" in texts(at) and "<mark" in at.html[0].value
+    first = services.review.queue(dataset_id, state.ReviewFilters(), "ada").items[0]
+    named = " ".join(f"[{i}]" for i in services.review.evidence_sentences(first)) or "none (an inter-sentence pair)"
+    assert f"Sentences naming both: {named}" in texts(at)  # numbered as in the text, not read as a count
+    at.button(key=Keys.ACCEPT).click().run()
+    assert f"Accepted: suggestion {first.id}" in texts(at)
+    assert services.review.suggestion(first.id).state == "accepted"
+    assert list(at.dataframe[-2].value["decision"]) == ["accept"]  # recent decisions
+    at.button(key=Keys.UNDO).click().run()
+    assert "Undid your accept" in texts(at) and "brought back by undo" in texts(at)
+    assert services.review.suggestion(first.id).state == "pending"
+    # correct the relation and accept the item undo brought back
+    at.selectbox(key=f"{Keys.RELATION}.{first.id}.0").set_value("P131" if first.relation != "P131" else "P17").run()
+    at.button(key=Keys.ACCEPT).click().run()
+    view = services.review.suggestion(first.id)
+    assert view.state == "accepted" and view.accepted_relation != first.relation
+    at.button(key=Keys.REJECT).click().run()
+    assert "Rejected" in texts(at)
+    assert services.review.progress(dataset_id).reviewed == 2
+    # blind mode hides scores and proposals, and accept needs a chosen relation
+    at.toggle[0].set_value(True).run()
+    assert "Suggested:" not in texts(at)
+    relation_boxes = [s for s in at.selectbox if s.key and s.key.startswith(Keys.RELATION)]
+    assert relation_boxes[0].value is None
+    at.button(key=Keys.ACCEPT).click().run()
+    assert "Choose the relation before accepting." in texts(at)
+
+
+def test_review_filters_by_relation_and_state(seeded: Path) -> None:
+    dataset_id, _ = seed_ids()
+    at = app("review", **{"docre.annotator": "ada", "docre.dataset_id": dataset_id})
+    relation = services.review.relation_rates(dataset_id)[0].relation
+    next(s for s in at.selectbox if s.label == "Relation").set_value(relation).run()
+    assert not at.exception
+    queue = at.dataframe[-1].value
+    assert len(queue) and {label.rsplit("(", 1)[1] for label in queue["relation"]} == {relation + ")"}
+    next(s for s in at.selectbox if s.label == "State").set_value("accepted").run()
+    assert "queue is empty" in texts(at)
+
+
+# ------------------------------------------------------------------ Evaluate and Export
+
+def test_evaluate_page_metrics_agreement_acceptance(seeded: Path) -> None:
+    dataset_id, _ = seed_ids()
+    items = services.review.queue(dataset_id, state.ReviewFilters(), None, limit=3).items
+    for name, decisions in (("ada", ("accept", "reject", "accept")), ("bob", ("accept", "reject", "reject"))):
+        services.review.ensure_annotator(name)
+        for item, decision in zip(items, decisions):
+            services.review.decide(item.id, name, decision)
+    at = app("evaluate", **{"docre.dataset_id": dataset_id})
+    metrics = at.dataframe[0].value
+    assert len(metrics) == 2 and {"precision", "recall", "F1"} <= set(metrics.columns)
+    assert all(0 <= f <= 100 for f in metrics["F1"])
+    kappa = next(d.value for d in at.dataframe if "Cohen's kappa" in d.value.columns)
+    assert kappa["items both decided"][0] == 3
+    assert kappa["Cohen's kappa"][0] == pytest.approx(services.evaluation.agreement(dataset_id)[0].kappa, abs=1e-3)
+    rates = next(d.value for d in at.dataframe if "acceptance rate" in d.value.columns)
+    assert rates["accepted"].sum() >= 1
+
+
+def test_export_page_and_round_trip(seeded: Path) -> None:
+    from engine.data.documents import loads_documents
+
+    dataset_id, _ = seed_ids()
+    services.review.ensure_annotator("ada")
+    item = services.review.queue(dataset_id, state.ReviewFilters(), None, limit=1).items[0]
+    services.review.decide(item.id, "ada", "accept", relation="P27")
+    at = app("export", **{"docre.dataset_id": dataset_id})
+    assert [m.value for m in at.metric][2] == "1"
+    assert [b.proto.label for b in at.get("download_button")] == ["Download DocRED JSON", "Download review log (CSV)"]
+    docs = services.export.reviewed_dataset(dataset_id)
+    payload = services.export.docred_json(docs)
+    back = loads_documents(payload, file="export.json").documents
+    assert back == tuple(docs)
+    assert [d.extra for d in back] == [d.extra for d in docs]
+    added = [f for d in back for f in d.facts or () if "provenance" in f.extra]
+    assert len(added) == 1 and (added[0].h, added[0].t, added[0].r) == (item.h, item.t, "P27")
+    prov = added[0].extra["provenance"]
+    assert prov["annotator"] == "ada" and prov["corrected"] is True and prov["score"] == pytest.approx(item.score, abs=1e-4)
+    assert services.export.docred_json(list(back)) == payload  # lossless both ways
+    csv_text = services.export.review_log_csv(dataset_id).decode("utf-8")
+    assert csv_text.splitlines()[0].startswith("review_id,time_utc,annotator") and "ada" in csv_text
+
+
+def test_csv_guards_formulas(seeded: Path) -> None:
+    dataset_id, _ = seed_ids()
+    services.review.ensure_annotator("=cmd")
+    item = services.review.queue(dataset_id, state.ReviewFilters(), None, limit=1).items[0]
+    services.review.decide(item.id, "=cmd", "skip", note="+1")
+    csv_text = services.export.review_log_csv(dataset_id).decode("utf-8")
+    assert "'=cmd" in csv_text and "'+1" in csv_text
+
+
+# ------------------------------------------------------------------ Team mode
+
+def test_team_mode_requires_login(seeded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from db import store
+
+    with services.resources.session() as s:
+        store.create_user(s, "carol", "curator", "correct horse")
+    monkeypatch.setenv("DOCRE_AUTH", "on")
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()
+    assert at.title[0].value == "DocRE Studio" and not at.get("plotly_chart")
+    with pytest.raises(ValueError, match=r"Known pages: \['Log in'\]"):
+        at.switch_page("pages/review.py")  # before the login no other page is even registered
+    at.text_input[0].input("carol")
+    at.text_input[1].input("wrong password")
+    at.form_submit_button[0].click().run()
+    assert "Unknown user name or wrong password." in texts(at)
+    at.text_input[1].input("correct horse")
+    at.form_submit_button[0].click().run()
+    assert at.session_state["docre.annotator"] == "carol" and at.session_state["docre.role"] == "curator"
+    assert at.title[0].value == "Upload documents"
+
+
+def test_every_page_runs_on_an_empty_database(env: Path) -> None:
+    for page in ("upload", "document", "compare", "review", "evaluate", "export"):
+        at = app(page, **{"docre.annotator": "ada"})
+        assert not at.exception, page

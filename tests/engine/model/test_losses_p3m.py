@@ -1,0 +1,111 @@
+import math
+
+import pytest
+import torch
+
+from engine.model.methods.p3m.loss import ClassPriors, positive_mixup_loss, pu_metric_risk
+
+
+def softplus(x: float) -> float:
+    return math.log1p(math.exp(x))
+
+
+# Scores s = lambda c . f, columns (c_0, c_1, c_2). Relation 1 is labelled on pair 0 only; relation 2 nowhere.
+LOGITS = torch.tensor([[0.0, 2.0, -1.0],   # pair 0, labelled r1: l(c1) = softplus(-2), l(c0) = softplus(2)
+                       [1.0, 0.0, 0.0],    # pair 1, unlabelled:  l(c0) for r1 = softplus(-1), r2 = softplus(-1)
+                       [0.0, 1.0, 0.0]])   # pair 2, unlabelled:  l(c0) for r1 = softplus(1),  r2 = softplus(0)
+LABELS = torch.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
+# pi_labeled = 0.1, k = 2 -> pi = 0.2, pi_u = (0.2 - 0.1) / 0.9 = 1/9, gamma = sqrt(0.8 / 0.2) = 2
+PRIORS = ClassPriors.from_labeled(torch.tensor([0.1, 0.1]), 2.0)
+# negative-risk weights: (1 - pi) / (1 - pi_u) = 0.9; (pi_u - pi_u pi) / (1 - pi_u) = 0.1
+R2_NEGATIVE = 0.9 * (softplus(-1) + softplus(-1) + softplus(0)) / 3  # r2: every pair unlabelled, no positive risk
+
+
+def test_priors_prior_shift_and_class_weight():
+    assert PRIORS.pi.tolist() == pytest.approx([0.2, 0.2])
+    assert PRIORS.pi_unlabeled.tolist() == pytest.approx([1 / 9, 1 / 9])
+    assert PRIORS.class_weight.tolist() == pytest.approx([2.0, 2.0])
+    unseen = ClassPriors.from_labeled(torch.tensor([0.0]), 3.0)  # a relation absent from training: finite weight
+    assert torch.isfinite(unseen.class_weight).all() and unseen.pi_unlabeled.item() == pytest.approx(1e-6)
+
+
+def test_pu_metric_risk_equals_hand_computed_value():
+    # r1: positive risk 2 * 0.2 * softplus(-2) = 0.050771
+    #     negative risk 0.9 * mean(softplus(-1), softplus(1)) - 0.1 * softplus(2) = 0.731936 - 0.212693 = 0.519243
+    r1 = 2 * 0.2 * softplus(-2) + 0.9 * (softplus(-1) + softplus(1)) / 2 - 0.1 * softplus(2)
+    assert r1 == pytest.approx(0.570014, abs=1e-6)
+    got = pu_metric_risk(LOGITS, LABELS, PRIORS)
+    assert got.item() == pytest.approx(r1 + R2_NEGATIVE, abs=1e-5)
+
+
+def test_non_negative_correction_takes_over_when_the_negative_risk_is_negative():
+    # unlabelled pairs far on the none side: E_U[l(c0)] = softplus(-10) = 4.5e-5, so the r1 negative risk is
+    # 0.9 * 4.5e-5 - 0.1 * softplus(2) = -0.212652 < 0 -> max(0, .) = 0: only the positive risk is left,
+    # and the unlabelled pairs get no gradient from r1.
+    logits = torch.tensor([[0.0, 2.0], [5.0, -5.0], [5.0, -5.0]], requires_grad=True)
+    labels = torch.tensor([[0.0, 1.0], [1.0, 0.0], [1.0, 0.0]])
+    priors = ClassPriors.from_labeled(torch.tensor([0.1]), 2.0)
+    raw_negative = 0.9 * softplus(-10) - 0.1 * softplus(2)
+    assert raw_negative == pytest.approx(-0.212652, abs=1e-6)
+    loss = pu_metric_risk(logits, labels, priors)
+    assert loss.item() == pytest.approx(2 * 0.2 * softplus(-2), abs=1e-6)
+    loss.backward()
+    assert torch.equal(logits.grad[1:], torch.zeros(2, 2))
+    # with k = 1 there is no prior shift (pi_u = 0): a plain positive-negative risk, never clamped
+    plain = pu_metric_risk(logits, labels, ClassPriors.from_labeled(torch.tensor([0.1]), 1.0))
+    expected = math.sqrt(0.9 / 0.1) * 0.1 * softplus(-2) + 0.9 * softplus(-10)
+    assert plain.item() == pytest.approx(expected, abs=1e-6)
+
+
+def test_augmented_positives_enter_the_positive_means_only():
+    # Eq. 7: a second pass of pair 0 scores (0, 1, -1): l(c1) = softplus(-1), l(c0) = softplus(1).
+    # r1: positive risk 0.4 * mean(softplus(-2), softplus(-1)) = 0.088038
+    #     negative risk 0.9 * E_U (unchanged: 0.731936) - 0.1 * mean(softplus(2), softplus(1)) = 0.559926
+    augmented = torch.tensor([[0.0, 1.0, -1.0]])
+    r1 = (0.4 * (softplus(-2) + softplus(-1)) / 2 + 0.9 * (softplus(-1) + softplus(1)) / 2
+          - 0.1 * (softplus(2) + softplus(1)) / 2)
+    assert r1 == pytest.approx(0.647964, abs=1e-6)
+    got = pu_metric_risk(LOGITS, LABELS, PRIORS, augmented_logits=augmented, augmented_labels=LABELS[:1])
+    assert got.item() == pytest.approx(r1 + R2_NEGATIVE, abs=1e-5)
+    # an identical second pass changes nothing (means over duplicated values)
+    same = pu_metric_risk(LOGITS, LABELS, PRIORS, augmented_logits=LOGITS[:1], augmented_labels=LABELS[:1])
+    assert same.item() == pytest.approx(pu_metric_risk(LOGITS, LABELS, PRIORS).item(), abs=1e-6)
+
+
+def test_positive_mixup_loss_equals_hand_computed_value():
+    # two mixed copies labelled r1, mu = 0.25: mu l(c1) + (1 - mu) l(c0), mean over the copies
+    # copy 0 (s0, s1) = (0, 1): 0.25 softplus(-1) + 0.75 softplus(1) = 1.063262
+    # copy 1 (s0, s1) = (0, 2): 0.25 softplus(-2) + 0.75 softplus(2) = 1.626928
+    mixed = torch.tensor([[0.0, 1.0, 3.0], [0.0, 2.0, 3.0]])
+    labels = torch.tensor([[0.0, 1.0, 0.0], [0.0, 1.0, 0.0]])
+    expected = (0.25 * softplus(-1) + 0.75 * softplus(1) + 0.25 * softplus(-2) + 0.75 * softplus(2)) / 2
+    assert expected == pytest.approx(1.345095, abs=1e-6)
+    assert positive_mixup_loss(mixed, labels, 0.25).item() == pytest.approx(expected, abs=1e-6)
+    # mu = 1: plain pull to c_1; r2 is unlabelled and contributes nothing
+    assert positive_mixup_loss(mixed, labels, 1.0).item() == pytest.approx((softplus(-1) + softplus(-2)) / 2, abs=1e-6)
+
+
+def test_losses_never_mutate_inputs():
+    logits, labels = LOGITS.clone().requires_grad_(True), LABELS.clone()
+    pi_labeled = torch.tensor([0.1, 0.1])
+    priors = ClassPriors.from_labeled(pi_labeled, 3.0)
+    (pu_metric_risk(logits, labels, priors, augmented_logits=logits[:1] * 0.5, augmented_labels=labels[:1])
+     + positive_mixup_loss(logits, labels, 0.3)).backward()
+    assert torch.equal(logits.detach(), LOGITS) and torch.equal(labels, LABELS)
+    assert torch.equal(pi_labeled, torch.tensor([0.1, 0.1]))
+    risk_logits = LOGITS.clone().requires_grad_(True)
+    pu_metric_risk(risk_logits, labels, priors).backward()
+    assert risk_logits.grad[0, 1] < 0  # the labelled relation's score is pulled up
+    assert risk_logits.grad[2, 1] > 0  # an unlabelled pair's score for it is pushed down
+
+
+def test_prepare_priors_scales_estimates_by_visible_share(redocred_docs):
+    from engine.model.methods.p3m.method import P3mConfig, estimate_priors, prepare_priors
+    from engine.data.schema import default_schema
+
+    schema, docs = default_schema(), redocred_docs[:5]
+    full = estimate_priors(docs, schema)
+    half = prepare_priors(P3mConfig(), docs, schema, 0.5).class_priors
+    assert max(full) > 0 and half == [p * 0.5 for p in full]
+    given = P3mConfig(class_priors=[0.1] * schema.num_relations)
+    assert prepare_priors(given, docs, schema, 0.5).class_priors == given.class_priors

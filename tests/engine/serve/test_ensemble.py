@@ -1,0 +1,62 @@
+"""Ensembles: the mean margin per pair and relation, decoded against 0; members must agree on pairs and schema."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from engine.model.checkpoint import build_model, save_checkpoint
+from engine.cli.main import main
+from engine.config import EncoderConfig
+from engine.data.documents import write_documents
+from engine.serve.ensemble import combine_scores
+from engine.errors import CheckpointError
+from engine.model.methods import get_method
+from engine.data.schema import default_schema
+from engine.data.pair_scores import PairScores
+
+
+def _scores(method: str, logits: list[list[float]], potential=None) -> PairScores:
+    logits = np.asarray(logits, dtype=np.float32)
+    return PairScores(title="d", method=method, relation_ids=("P1", "P2"), heads=np.array([0, 1]), tails=np.array([1, 0]),
+                      logits=logits, probabilities=np.zeros_like(logits), decoded=np.zeros((2, 2), bool),
+                      pair_potential=None if potential is None else np.asarray(potential, np.float32))
+
+
+def test_mean_margin_decides_and_is_hand_computed():
+    a = _scores("atlop.v1", [[1.0, 3.0, 0.0], [0.0, -1.0, 0.5]], potential=[0.2, 0.8])  # margins [2,-1], [-1,0.5]
+    b = _scores("paee.v1", [[2.0, 1.0, 2.5], [1.0, 0.0, 0.0]])  # margins [-1,0.5], [-1,-1]
+    out = combine_scores([a, b], top_k=4)
+    np.testing.assert_allclose(out.margins, [[0.5, -0.25], [-1.0, -0.25]])
+    assert out.decoded.tolist() == [[True, False], [False, False]]
+    assert out.method == "ensemble(atlop.v1+paee.v1)"
+    np.testing.assert_allclose(out.threshold, 0.0)
+    np.testing.assert_allclose(out.pair_potential, [0.2, 0.8])  # only members that have potentials count
+    np.testing.assert_allclose(out.probabilities[0, 1], 1 / (1 + np.exp(-0.5)), rtol=1e-6)
+
+
+def test_members_scoring_different_pairs_are_refused():
+    a = _scores("atlop.v1", [[0, 0, 0], [0, 0, 0]])
+    b = PairScores(title="d", method="x", relation_ids=("P1", "P2"), heads=np.array([1, 0]), tails=np.array([0, 1]),
+                   logits=a.logits, probabilities=a.probabilities, decoded=a.decoded)
+    with pytest.raises(CheckpointError, match="disagree on document 'd'"):
+        combine_scores([a, b])
+
+
+def test_cli_evaluates_and_predicts_with_several_checkpoints(redocred_docs, tiny_encoder_dir, tmp_path, capsys):
+    docs = [d for d in redocred_docs if len(d.entities) <= 10][:2]
+    write_documents(docs, tmp_path / "docs.json")
+    paths = []
+    for i, method in enumerate(("atlop", "ncrl")):
+        torch.manual_seed(i)
+        loaded = build_model(method, get_method(method).config_class(emb_size=32, block_size=8),
+                             EncoderConfig(name=str(tiny_encoder_dir)), default_schema())
+        paths.append(str(save_checkpoint(loaded, tmp_path / method)))
+    assert main(["--quiet", "predict", "--checkpoint", *paths, "--input", str(tmp_path / "docs.json"),
+                 "--output", str(tmp_path / "p.json"), "--scores-output", str(tmp_path / "s.json")]) == 0
+    scores = [PairScores.from_json(s) for s in json.loads((tmp_path / "s.json").read_text())]
+    assert [s.method for s in scores] == ["ensemble(atlop.v1+ncrl.v1)"] * 2
+    np.testing.assert_allclose(scores[0].threshold, 0.0)
+    capsys.readouterr()
+    assert main(["--quiet", "evaluate", "--checkpoint", *paths, "--input", str(tmp_path / "docs.json")]) == 0
+    assert "overall" in capsys.readouterr().out
