@@ -87,7 +87,6 @@ class TrainConfig(ConfigBase):
     max_grad_norm: float = option(1.0, "gradient clipping norm (0 = off)")
     seed: int = option(66, "random seed for initialisation, shuffling and label dropping")
     drop_labels: float = option(0.0, "share of training triples hidden (incomplete-labelling experiments)")
-    eval_every_epoch: bool = option(True, "evaluate on dev after every epoch and keep the best checkpoint")
     save_dtype: str = option("float32", "storage of saved weights: float32, float16, bfloat16, or int8 (large "
                              "matrices as int8 with fp16 scales per 128 values, the rest fp16)")
 

@@ -9,15 +9,16 @@ from engine.model.checkpoint import build_model, load_checkpoint, save_checkpoin
 from engine.config import EncoderConfig, TrainConfig
 from engine.serve.predictor import Predictor
 from engine.data.schema import default_schema
-from engine.train.trainer import CallbackBase, Trainer
+from engine.train.callbacks import TrainerCallback
+from engine.train.trainer import Trainer
 
 
-class LossLog(CallbackBase):
+class LossLog(TrainerCallback):
     def __init__(self) -> None:
         self.losses: list[float] = []
 
-    def on_step_end(self, state, info) -> None:
-        self.losses.append(info.loss)
+    def on_step_end(self, config, state, control) -> None:
+        self.losses.append(state.loss)
 
 
 def small_docs(docs, n: int = 2, max_entities: int = 12):

@@ -34,8 +34,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from engine.model.checkpoint import build_model  # noqa: PLC0415 - torch only for commands that need it
     from engine.model.methods import get_method  # noqa: PLC0415
     from engine.settings import pick_device  # noqa: PLC0415
-    from engine.train.callbacks import LAST_DIR, EvaluateAndCheckpoint, ProgressBar  # noqa: PLC0415
-    from engine.train.trainer import Trainer, data_hash  # noqa: PLC0415
+    from engine.train.callbacks import ProgressBar  # noqa: PLC0415
+    from engine.train.evaluation import DevEvaluator  # noqa: PLC0415
+    from engine.train.run_directory import RunDirectory  # noqa: PLC0415
+    from engine.train.trainer import Trainer, data_hash, seed_everything  # noqa: PLC0415
 
     schema = default_schema()
     train_docs = load_docs(args.train, args.train_split, schema)
@@ -52,18 +54,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     train_config.validate()
     if spec.prepare is not None:
         method_config = spec.prepare(method_config, train_docs, schema, train_config.drop_labels)
-    output = Path(args.output)
-    last = output / LAST_DIR
-    resume = not args.no_resume and (last / "optimizer.safetensors").is_file()
-    if resume:
+    run = RunDirectory(Path(args.output), data_hash(train_docs), {**train_config.to_json(), "init_from": args.init_from},
+                       train_config.save_dtype)
+    last = None if args.no_resume else run.resumable(force=args.force_resume)
+    if last is not None:
         from engine.model.checkpoint import load_checkpoint  # noqa: PLC0415
 
         loaded = load_checkpoint(last, expect_schema=schema)
         if loaded.method != spec.name:
             raise InputFileError(f"{last} holds a {loaded.method} run; use another --output or --no-resume")
     else:
-        from engine.train.trainer import seed_everything  # noqa: PLC0415
-
         seed_everything(train_config.seed)
         loaded = build_model(spec.name, method_config, EncoderConfig(name=args.encoder), schema)
         if args.init_from:
@@ -74,16 +74,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     features = [loaded.tokenizer.featurize(d, schema) for d in train_docs]
     log.info("training %s on %d documents (%s), dev %s, device %s", spec.name, len(features), args.train,
              len(dev_docs) if dev_docs else "none", device)
-    trainer = Trainer(loaded, train_config, features, device=device, resume_dir=last if resume else None)
-    trainer.callbacks = [ProgressBar(train_config.epochs, disable=args.quiet),
-                         EvaluateAndCheckpoint(output, loaded, dev_docs, train_docs, data_hash(train_docs),
-                                               {**train_config.to_json(), "init_from": args.init_from},
-                                               train_config.save_dtype)]
+    trainer = Trainer(loaded, train_config, features, device=device, resume_dir=last,
+                      callbacks=[ProgressBar(disable=args.quiet)],
+                      evaluator=DevEvaluator(dev_docs, train_docs) if dev_docs else None, run_directory=run)
     state = trainer.train()
     if dev_docs:
-        log.info("done: best dev F1 %.4f at epoch %d; checkpoint in %s", state.best_score, state.best_epoch, output)
+        log.info("done: best dev F1 %.4f at epoch %d; checkpoint in %s", state.best_score, state.best_epoch, run.output)
     else:
-        log.info("done: %d epochs (no --dev: the last epoch is the checkpoint) in %s", state.epoch, output)
+        log.info("done: %d epochs (no --dev: the last epoch is the checkpoint) in %s", state.epoch, run.output)
     return 0
 
 
@@ -175,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="a method option (see `methods --verbose`)")
     p.add_argument("--max-train-docs", type=int, help="use only the first N training documents (quick runs)")
     p.add_argument("--no-resume", action="store_true", help="start afresh even if OUTPUT/last exists")
+    p.add_argument("--force-resume", action="store_true",
+                   help="resume OUTPUT/last even though its data or settings differ from this command's")
     p.add_argument("--init-from", help="checkpoint directory whose same-named weights (the encoder, shared head parts) "
                                        "start the model (ignored when resuming)")
     p.add_argument("--device", help="cpu, cuda, cuda:1 (default: DOCRE_DEVICE, else CUDA when present)")

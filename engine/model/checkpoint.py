@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,13 +63,17 @@ def _omitted_keys(model: DocREModel, encoder_config: EncoderConfig) -> list[str]
 def save_checkpoint(loaded: LoadedModel, directory: str | Path, *, metrics: dict | None = None,
                     data_hash: str | None = None, train_config: dict | None = None, save_dtype: str = "float32",
                     extra: dict | None = None) -> Path:
-    """Write config.json and model.safetensors (atomically enough: weights first, config last)."""
+    """Write config.json and model.safetensors. Each file goes to a temporary name and is renamed into place
+    (weights first, config last); a checkpoint id in both lets loading detect a pair from different saves."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     model = loaded.model
     omitted = _omitted_keys(model, loaded.encoder_config)
     tensors = encode_state({k: v for k, v in model.state_dict().items() if k not in omitted}, save_dtype)
-    save_file(tensors, str(directory / WEIGHTS_FILE), metadata={"format": "pt"})
+    checkpoint_id = uuid.uuid4().hex
+    weights_tmp = directory / (WEIGHTS_FILE + ".tmp")
+    save_file(tensors, str(weights_tmp), metadata={"format": "pt", "checkpoint_id": checkpoint_id})
+    weights_tmp.replace(directory / WEIGHTS_FILE)
     encoder = model.encoder
     config = {
         "format": CHECKPOINT_FORMAT, "engine_version": ENGINE_VERSION, "method": loaded.method,
@@ -77,10 +82,20 @@ def save_checkpoint(loaded: LoadedModel, directory: str | Path, *, metrics: dict
                     "vocab_size": int(encoder.model.config.vocab_size),
                     "word_embedding_fingerprint": encoder.word_embedding_fingerprint(), "omitted_weights": omitted},
         "data_hash": data_hash, "train_config": train_config, "metrics": metrics or {}, "save_dtype": save_dtype,
-        **(extra or {}),
+        **(extra or {}), "checkpoint_id": checkpoint_id,
     }
-    (directory / CONFIG_FILE).write_text(json.dumps(config, indent=1), encoding="utf-8")
+    config_tmp = directory / (CONFIG_FILE + ".tmp")
+    config_tmp.write_text(json.dumps(config, indent=1), encoding="utf-8")
+    config_tmp.replace(directory / CONFIG_FILE)
     return directory
+
+
+def weights_checkpoint_id(path: Path) -> str | None:
+    """The checkpoint id in a safetensors header (None for files saved before ids existed)."""
+    from safetensors import safe_open  # noqa: PLC0415
+
+    with safe_open(str(path), "pt") as f:
+        return (f.metadata() or {}).get("checkpoint_id")
 
 
 def read_checkpoint_config(directory: str | Path) -> dict[str, Any]:
@@ -95,6 +110,14 @@ def read_checkpoint_config(directory: str | Path) -> dict[str, Any]:
     if config.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{directory}: checkpoint format {config.get('format')!r}, this engine "
                               f"({ENGINE_VERSION}) reads format {CHECKPOINT_FORMAT}; retrain or convert it")
+    if config.get("checkpoint_id") is not None:
+        try:
+            weights_id = weights_checkpoint_id(directory / WEIGHTS_FILE)
+        except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types for a bad header
+            raise CheckpointError(f"{directory / WEIGHTS_FILE} is not a readable safetensors file: {exc}") from exc
+        if weights_id != config["checkpoint_id"]:
+            raise CheckpointError(f"{directory}: {CONFIG_FILE} and {WEIGHTS_FILE} come from different saves (the save "
+                                  "was interrupted); use the run's last/ directory or retrain")
     return config
 
 

@@ -1,6 +1,7 @@
 """One training loop for every method: AdamW with encoder and head learning rates, linear warm-up and
 decay, clipping, real gradient accumulation, seeding, bf16 autocast on CUDA, Accelerate when launched on
-several GPUs. Progress, evaluation and checkpointing are callbacks: the loop knows no method."""
+several GPUs. The trainer owns the state and history, evaluates and saves when its `TrainerControl` says so;
+callbacks (progress display, early stopping) observe and steer through hooks. The loop knows no method."""
 from __future__ import annotations
 
 import contextlib
@@ -12,7 +13,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -22,7 +23,9 @@ from engine.config import TrainConfig
 from engine.data.documents import Document
 from engine.model.encoder import DocumentEncoder
 from engine.model.features import DocFeatures, collate
-from engine.train.state import TrainState, load_training_state, save_training_state
+from engine.train.callbacks import EpochFlow, TrainerCallback
+from engine.train.run_directory import RunDirectory
+from engine.train.state import TrainerControl, TrainState, load_training_state
 
 log = logging.getLogger(__name__)
 
@@ -68,29 +71,14 @@ def bucketed_batches(lengths: Sequence[int], batch_size: int, rng: random.Random
     return batches
 
 
-@dataclass
-class StepInfo:
-    epoch: int
-    batch: int
-    num_batches: int
-    loss: float
-    docs_per_second: float
+Evaluator = Callable[[LoadedModel, str], dict]  # (model as it is now, device) -> dev metrics with "f1"
 
 
-class Callback(Protocol):
-    def on_epoch_begin(self, state: TrainState, num_batches: int) -> None: ...
-    def on_step_end(self, state: TrainState, info: StepInfo) -> None: ...
-    def on_epoch_end(self, state: TrainState, trainer: "Trainer") -> None: ...
-    def on_train_end(self, state: TrainState) -> None: ...
-
-
-class CallbackBase:
-    """No-op hooks, so callbacks implement only what they need."""
-
-    def on_epoch_begin(self, state: TrainState, num_batches: int) -> None: ...
-    def on_step_end(self, state: TrainState, info: StepInfo) -> None: ...
-    def on_epoch_end(self, state: TrainState, trainer: "Trainer") -> None: ...
-    def on_train_end(self, state: TrainState) -> None: ...
+def accumulation_divisor(batch: int, num_batches: int, accumulation: int) -> int:
+    """How many batches share the optimiser step of `batch`: the accumulation count, except for an epoch's
+    last group, which may be shorter and must be averaged over its own size."""
+    group_start = batch - batch % accumulation
+    return min(accumulation, num_batches - group_start)
 
 
 def linear_schedule(warmup: int, total: int):
@@ -106,13 +94,17 @@ class Trainer:
     loaded: LoadedModel
     config: TrainConfig
     train_features: list[DocFeatures]
-    callbacks: list = field(default_factory=list)
+    callbacks: list[TrainerCallback] = field(default_factory=list)
     device: str = "cpu"
     resume_dir: Path | None = None
+    evaluator: Evaluator | None = None  # dev evaluation; without it the latest epoch is the best
+    run_directory: RunDirectory | None = None  # where checkpoints go; None: nothing is saved
 
     def __post_init__(self) -> None:
+        # Seeding is the caller's (it must precede building the model); the loop seeds its own streams per epoch.
         self.config.validate()
-        seed_everything(self.config.seed)
+        self.callbacks = [EpochFlow(), *self.callbacks]
+        self.control = TrainerControl()
         self.accelerator = _maybe_accelerator(self.device)
         if self.accelerator is not None:
             self.device = str(self.accelerator.device)
@@ -138,51 +130,78 @@ class Trainer:
             self.state = load_training_state(self.resume_dir, self.optimizer, self.scheduler)
             log.info("resumed from %s after epoch %d", self.resume_dir, self.state.epoch)
 
-    def save_state(self, directory: Path) -> None:
-        save_training_state(directory, self.state, self.optimizer, self.scheduler)
-
     def _autocast(self):
         if torch.device(self.device).type == "cuda":
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
+    def _fire(self, hook: str, **kwargs) -> None:
+        for cb in self.callbacks:
+            getattr(cb, hook)(self.config, self.state, self.control, **kwargs)
+
     def train(self) -> TrainState:
         cfg, enc_cfg = self.config, self.loaded.encoder_config
         lengths = [f.length for f in self.train_features]
         rank, world = (self.accelerator.process_index, self.accelerator.num_processes) if self.accelerator else (0, 1)
+        self._fire("on_train_begin")
         for epoch in range(self.state.epoch, cfg.epochs):
             torch.manual_seed(cfg.seed + epoch)  # dropout stream, reproducible across resumes
             batches = bucketed_batches(lengths, cfg.batch_size, random.Random(cfg.seed + epoch))[rank::world]
-            for cb in self.callbacks:
-                cb.on_epoch_begin(self.state, len(batches))
+            self.state.batch, self.state.num_batches, self.state.epoch_loss = 0, len(batches), 0.0
+            self._fire("on_epoch_begin")
             self.model.train()
             started, seen = time.perf_counter(), 0
-            head = self.unwrapped_model().head
+            classifier = self.unwrapped_model().head
             for b, idx in enumerate(batches):
-                head.on_train_progress(epoch, self.state.step)
+                classifier.on_train_progress(epoch, self.state.step)
                 batch = collate([self.train_features[i] for i in idx], self.loaded.tokenizer, max_window=enc_cfg.max_window,
                                 overlap=enc_cfg.window_overlap, num_classes=self.loaded.schema.num_classes, with_labels=True,
                                 hidden_facts=[self.hidden[i] for i in idx]).to(self.device)
                 with self._autocast():
-                    loss = self.model(batch).loss / cfg.grad_accumulation
+                    loss = self.model(batch).loss
+                divisor = accumulation_divisor(b, len(batches), cfg.grad_accumulation)
                 if self.accelerator is not None:
-                    self.accelerator.backward(loss)
+                    self.accelerator.backward(loss / divisor)
                 else:
-                    loss.backward()
+                    (loss / divisor).backward()
                 if (b + 1) % cfg.grad_accumulation == 0 or b + 1 == len(batches):
                     self._optimizer_step()
                 seen += len(idx)
-                info = StepInfo(epoch, b, len(batches), float(loss.detach()) * cfg.grad_accumulation,
-                                seen / max(time.perf_counter() - started, 1e-9))
-                for cb in self.callbacks:
-                    cb.on_step_end(self.state, info)
+                self.state.batch, self.state.loss = b + 1, float(loss.detach())
+                self.state.epoch_loss += (self.state.loss - self.state.epoch_loss) / (b + 1)
+                self.state.docs_per_second = seen / max(time.perf_counter() - started, 1e-9)
+                self._fire("on_step_end")
             self.state.epoch = epoch + 1
-            self.state.history.append({"epoch": epoch + 1, "docs_per_second": seen / max(time.perf_counter() - started, 1e-9)})
-            for cb in self.callbacks:
-                cb.on_epoch_end(self.state, self)
-        for cb in self.callbacks:
-            cb.on_train_end(self.state)
+            self.state.history.append({"epoch": epoch + 1, "train_loss": self.state.epoch_loss,
+                                       "docs_per_second": self.state.docs_per_second})
+            self._fire("on_epoch_end")
+            self._evaluate_and_save()
+            if self.control.should_stop:
+                break
+        if self.run_directory is not None and self.is_main_process and self.state.epoch >= cfg.epochs:
+            self.run_directory.finish()
+        self._fire("on_train_end")
         return self.state
+
+    def _evaluate_and_save(self) -> None:
+        """Act on the control flags: dev metrics into the history, the best epoch and the resume state to disk."""
+        metrics: dict = {}
+        if self.control.should_evaluate:
+            self.control.should_evaluate = False
+            if self.evaluator is not None and self.is_main_process:
+                metrics = self.evaluator(self.loaded, self.device)
+                self.state.history[-1].update({f"dev_{k}": v for k, v in metrics.items()})
+                log.info("epoch %d: %s", self.state.epoch, {k: round(v, 4) for k, v in metrics.items() if v is not None})
+                self._fire("on_evaluate", metrics=metrics)
+        if self.control.should_save:
+            self.control.should_save = False
+            if self.run_directory is not None and self.is_main_process:
+                score = metrics.get("f1", float(self.state.epoch))  # without dev, the latest epoch is the best
+                if score > self.state.best_score:
+                    self.state.best_score, self.state.best_epoch = score, self.state.epoch
+                    self.run_directory.save_best(self.loaded, self.state, metrics)
+                self.run_directory.save_last(self.loaded, self.state, metrics, self.optimizer, self.scheduler)
+                self._fire("on_save")
 
     def _optimizer_step(self) -> None:
         if self.config.max_grad_norm > 0:

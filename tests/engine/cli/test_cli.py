@@ -60,18 +60,18 @@ def test_train_evaluate_predict(two_docs, tiny_encoder_dir, tmp_path, capsys):
 
 def test_resume_continues_from_last_epoch(two_docs, tiny_encoder_dir, tmp_path):
     """Stop after epoch 1 of 2 (simulated by a 1-epoch run whose state we keep), then resume to epoch 2."""
-    from engine.train.callbacks import EvaluateAndCheckpoint
+    from engine.train.run_directory import RunDirectory
 
     path, _ = two_docs
     out = tmp_path / "model"
     base = ["--quiet", "train", "--method", "atlop", "--train", str(path), "--output", str(out), "--encoder",
             str(tiny_encoder_dir), "--batch-size", "2", "--option", "emb_size=32", "--option", "block_size=8"]
-    original = EvaluateAndCheckpoint.on_train_end
-    EvaluateAndCheckpoint.on_train_end = lambda self, state: None  # keep output/last as after an interruption
+    original = RunDirectory.finish
+    RunDirectory.finish = lambda self: None  # keep output/last as after an interruption
     try:
         assert main(base + ["--epochs", "1"]) == 0
     finally:
-        EvaluateAndCheckpoint.on_train_end = original
+        RunDirectory.finish = original
     state = json.loads((out / "last" / "trainer_state.json").read_text())
     assert state["state"]["epoch"] == 1
     assert main(base + ["--epochs", "2"]) == 0

@@ -196,7 +196,8 @@ def test_overfit_two_documents_then_reload(method, options, redocred_docs, tiny_
     from engine.config import EncoderConfig, TrainConfig
     from engine.serve.predictor import Predictor
     from engine.data.schema import default_schema
-    from engine.train.trainer import CallbackBase, Trainer, seed_everything
+    from engine.train.callbacks import TrainerCallback
+    from engine.train.trainer import Trainer, seed_everything
 
     docs = sorted(redocred_docs[:50], key=lambda d: d.num_entities)[:2]  # 5 and 11 entities, 22 facts
     schema = default_schema()
@@ -208,9 +209,9 @@ def test_overfit_two_documents_then_reload(method, options, redocred_docs, tiny_
     loaded = build_model(method, config, EncoderConfig(name=str(tiny_encoder_dir), freeze_word_embeddings=False), schema)
     losses: list[float] = []
 
-    class Record(CallbackBase):
-        def on_step_end(self, state, info):
-            losses.append(info.loss)
+    class Record(TrainerCallback):
+        def on_step_end(self, config, state, control):
+            losses.append(state.loss)
 
     train = TrainConfig(epochs=80, batch_size=2, lr_head=1e-2, lr_encoder=3e-3, warmup_ratio=0.0, seed=66)
     Trainer(loaded, train, [loaded.tokenizer.featurize(d, schema) for d in docs], callbacks=[Record()]).train()
