@@ -103,11 +103,12 @@ def disagreement_cells(doc: Document, scores: PairScores, names: Mapping[str, st
 
 
 def potential_cells(scores: PairScores) -> list[MatrixCell]:
-    """PAEE's pair potential per pair (a continuous colour scale); empty for other methods."""
-    if scores.pair_potential is None:
+    """The run's per-pair values (PAEE's pair potential) on a continuous colour scale; empty for methods without."""
+    extra = scores.extra("pair_values")
+    if extra is None:
         return []
-    return [MatrixCell(h, t, CONTINUOUS, "", float(v), (f"pair potential {v:.3f}",))
-            for h, t, v in zip(scores.heads.tolist(), scores.tails.tolist(), scores.pair_potential.tolist())]
+    return [MatrixCell(h, t, CONTINUOUS, "", float(v), (f"{extra.label} {v:.3f}",))
+            for h, t, v in zip(scores.heads.tolist(), scores.tails.tolist(), extra.values.tolist())]
 
 
 def difference_cells(a: PairScores, b: PairScores, names: Mapping[str, str], label_a: str = "A",

@@ -13,7 +13,8 @@ from .text import plotly_text
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from engine.data.documents import Document
-    from engine.data.pair_scores import MentionPairGrid, PairScores
+    from engine.data.pair_extras import MentionPairGrid
+    from engine.data.pair_scores import PairScores
 
 STATUS_COLORS = {"predicted": POSITIVE, "gold, not predicted": MISSED, "below threshold": NEGATIVE}
 

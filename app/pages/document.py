@@ -30,8 +30,9 @@ if doc.num_entities >= 2 and (state.selected_pair() is None or max(state.selecte
     state.set_selected_pair((0, 1))
 selected = state.selected_pair()
 grid = None
-if scores is not None and selected is not None and scores.mention_grids is not None:
-    grid = scores.mention_grids[scores.pair(*selected)]
+grids = scores.extra("mention_grids") if scores is not None else None
+if grids is not None and selected is not None:
+    grid = grids.grids[scores.pair(*selected)]
 key_cells = pair.key_mention_pairs(grid) if grid is not None else []
 
 with st.container(height=min(320, 60 + 34 * len(doc.sents)), border=True):
@@ -52,8 +53,8 @@ with left:
             st.info("This document has no gold labels.")
     else:
         cells = matrix.view_cells(mode, doc, scores, names)
-        if mode == "potential" and scores.pair_potential is None:
-            st.info("Pair potential exists only for PAEE models; this run's method is "
+        if mode == "potential" and scores.extra("pair_values") is None:
+            st.info("This run has no per-pair values (PAEE's pair potential); its method is "
                     f"{markdown_text(scores.method)}.")
         if mode == "disagreement" and not doc.has_labels:
             st.info("Disagreement needs gold labels; this document has none.")

@@ -40,6 +40,7 @@ import numpy as np
 from engine.data.documents import Document, Entity
 from engine.errors import DocreError
 from engine.curate.relation_logic import RuleIndex
+from engine.data.pair_extras import MentionGrids
 from engine.data.pair_scores import PairScores
 from engine.curate.type_stats import DEFAULT_TYPE_STATS, TypeStats
 
@@ -239,23 +240,22 @@ def _dense_scores(doc: Document, per_model: Mapping[str, PairScores],
 
 def _key_mention_pairs(doc: Document, per_model: Mapping[str, PairScores], h: int, t: int,
                        r: str) -> tuple[KeyMentionPair, ...]:
-    """The top KEY_MENTION_PAIRS mention pairs by key probability, for each model with KMGRE grids."""
+    """The top KEY_MENTION_PAIRS mention pairs by key probability, for each model with mention-pair grids."""
     out: list[KeyMentionPair] = []
     head, tail = doc.entities[h].mentions, doc.entities[t].mentions
     for name, ps in per_model.items():
-        if ps.mention_grids is None or r not in ps.relation_ids:
+        grids = ps.extra(MentionGrids)
+        if grids is None or r not in ps.relation_ids:
             continue
         try:
-            grid = ps.mention_grids[ps.pair(h, t)]
+            grid = grids.grids[ps.pair(h, t)]
         except KeyError:
             continue
         key = grid.key_probability  # (n_head_mentions, n_tail_mentions)
-        n_rel = grid.relation_probability.shape[-1]
-        col = ps.relation_ids.index(r) + (1 if n_rel == len(ps.relation_ids) + 1 else 0)  # skip an Na column
+        col = ps.relation_ids.index(r)  # grids hold one probability per relation, no threshold column
         for flat in np.argsort(-key, axis=None, kind="stable")[:KEY_MENTION_PAIRS]:
             i, j = np.unravel_index(flat, key.shape)
-            out.append(KeyMentionPair(name, int(i), int(j), float(key[i, j]),
-                                      float(grid.relation_probability[i, j, col]) if col < n_rel else None,
+            out.append(KeyMentionPair(name, int(i), int(j), float(key[i, j]), float(grid.relation_probability[i, j, col]),
                                       head[i].sent_id, head[i].pos, tail[j].sent_id, tail[j].pos))
     return tuple(out)
 

@@ -1,31 +1,18 @@
 """`PairScores`: everything a model says about one document, per ordered entity pair.
 
 Every method fills the same arrays (class 0 is the learned "no relation" threshold), so every view and
-the review queue can treat models alike; PAEE adds pair potentials, KMGRE mention-pair grids."""
+the review queue can treat models alike; what a method adds (pair potentials, mention-pair grids) travels
+in `extras`, the one slot of engine.data.pair_extras."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping, TypeVar
 
 import numpy as np
 
+from engine.data.pair_extras import PairExtra, extras_from_json, extras_to_json
 
-@dataclass(frozen=True)
-class MentionPairGrid:
-    """KMGRE's view of one entity pair: per (head mention, tail mention) the key-instance probability
-    and the mention-level relation probabilities. Mention indices index the entity's mentions."""
-
-    key_probability: np.ndarray  # (n_head_mentions, n_tail_mentions)
-    relation_probability: np.ndarray  # (n_head_mentions, n_tail_mentions, n_relations)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"key_probability": self.key_probability.round(5).tolist(),
-                "relation_probability": self.relation_probability.round(5).tolist()}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "MentionPairGrid":
-        return cls(np.asarray(data["key_probability"], dtype=np.float32),
-                   np.asarray(data["relation_probability"], dtype=np.float32))
+E = TypeVar("E", bound=PairExtra)
 
 
 @dataclass(frozen=True)
@@ -44,8 +31,7 @@ class PairScores:
     logits: np.ndarray
     probabilities: np.ndarray
     decoded: np.ndarray
-    pair_potential: np.ndarray | None = None  # (n_pairs,) PAEE
-    mention_grids: tuple[MentionPairGrid, ...] | None = None  # one per pair, KMGRE
+    extras: Mapping[str, PairExtra] = field(default_factory=dict)  # the method's extra outputs, by key
     _pair_index: dict[tuple[int, int], int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -60,6 +46,12 @@ class PairScores:
     def margins(self) -> np.ndarray:
         """(n_pairs, n_relations) logit minus threshold: > 0 means predicted (for threshold decoders)."""
         return self.logits[:, 1:] - self.logits[:, :1]
+
+    def extra(self, kind: type[E] | str) -> E | None:
+        """The first extra of a kind (the class, or its name such as "pair_values" for callers that import no
+        engine code), for views that show one of each."""
+        name = kind if isinstance(kind, str) else kind.kind
+        return next((v for v in self.extras.values() if v.kind == name), None)  # type: ignore[return-value]
 
     def pair(self, h: int, t: int) -> int:
         """Row of the ordered pair (h, t)."""
@@ -79,10 +71,8 @@ class PairScores:
             "logits": self.logits.round(4).tolist(), "probabilities": self.probabilities.round(5).tolist(),
             "decoded": [np.nonzero(row)[0].tolist() for row in self.decoded],
         }
-        if self.pair_potential is not None:
-            out["pair_potential"] = self.pair_potential.round(5).tolist()
-        if self.mention_grids is not None:
-            out["mention_grids"] = [g.to_json() for g in self.mention_grids]
+        if self.extras:
+            out["extras"] = extras_to_json(self.extras)
         return out
 
     @classmethod
@@ -91,13 +81,10 @@ class PairScores:
         decoded = np.zeros((len(data["heads"]), n_rel), dtype=bool)
         for p, cols in enumerate(data["decoded"]):
             decoded[p, cols] = True
-        grids = data.get("mention_grids")
         return cls(
             title=data["title"], method=data["method"], relation_ids=tuple(data["relation_ids"]),
             heads=np.asarray(data["heads"], dtype=np.int64), tails=np.asarray(data["tails"], dtype=np.int64),
             logits=np.asarray(data["logits"], dtype=np.float32).reshape(-1, n_rel + 1),
             probabilities=np.asarray(data["probabilities"], dtype=np.float32).reshape(-1, n_rel + 1),
-            decoded=decoded,
-            pair_potential=None if data.get("pair_potential") is None else np.asarray(data["pair_potential"], dtype=np.float32),
-            mention_grids=None if grids is None else tuple(MentionPairGrid.from_json(g) for g in grids),
+            decoded=decoded, extras=extras_from_json(data),
         )

@@ -17,6 +17,7 @@ from engine.errors import CheckpointError
 from engine.model.thresholds import threshold_decode, threshold_probabilities
 from engine.serve.predictor import Predictor, Progress
 from engine.data.schema import RelationSchema
+from engine.data.pair_extras import merge_extras
 from engine.data.pair_scores import PairScores
 
 
@@ -35,12 +36,10 @@ def combine_scores(members: Sequence[PairScores], top_k: int = 4) -> PairScores:
     margins = np.mean([m.margins for m in members], axis=0).astype(np.float32)  # (n_p, R)
     logits = np.concatenate([np.zeros((margins.shape[0], 1), np.float32), margins], axis=1)
     tensor = torch.from_numpy(logits)
-    potentials = [m.pair_potential for m in members if m.pair_potential is not None]
-    grids = next((m.mention_grids for m in members if m.mention_grids is not None), None)
     return PairScores(title=first.title, method=ensemble_name([m.method for m in members]),
                       relation_ids=first.relation_ids, heads=first.heads, tails=first.tails, logits=logits,
                       probabilities=threshold_probabilities(tensor).numpy(), decoded=threshold_decode(tensor, top_k).numpy(),
-                      pair_potential=np.mean(potentials, axis=0) if potentials else None, mention_grids=grids)
+                      extras=merge_extras([m.extras for m in members]))
 
 
 class EnsemblePredictor:

@@ -15,7 +15,7 @@ from engine.data.documents import Document
 from engine.model.features import DocFeatures, collate
 from engine.serve.numeric_precision import inference_autocast, resolve_precision
 from engine.data.schema import RelationSchema
-from engine.data.pair_scores import MentionPairGrid, PairScores
+from engine.data.pair_scores import PairScores
 from engine.settings import get_settings, pick_device
 
 log = logging.getLogger(__name__)
@@ -79,27 +79,26 @@ class Predictor:
         for idx in length_batches([f.length + 2 for f in features], self.token_budget, self.max_docs):
             batch = collate([features[i] for i in idx], self.loaded.tokenizer, max_window=enc_cfg.max_window,
                             overlap=enc_cfg.window_overlap, num_classes=self.loaded.schema.num_classes, with_labels=False)
+            batch = batch.to(self.device)
             with inference_autocast(self.device, self.precision):
-                out = model(batch.to(self.device)).head
+                out = model(batch)
             decoded = model.head.decode(out).cpu().numpy()
             probs = model.head.probabilities(out).float().cpu().numpy()
             logits = out.logits.float().cpu().numpy()
-            potential = out.pair_potential.float().cpu().numpy() if out.pair_potential is not None else None
+            extras = model.head.collect_extras(out, batch)  # the method's extras for the whole batch
             offsets = batch.doc_pair_offsets.tolist()
             for j, i in enumerate(idx):
                 a, b = offsets[j], offsets[j + 1]
                 n_e = features[i].num_entities
                 hs, ts = np.nonzero(~np.eye(n_e, dtype=bool))
-                grids = tuple(out.mention_grids[a:b]) if out.mention_grids is not None else None
                 results[i] = PairScores(
                     title=features[i].title, method=self.loaded.method, relation_ids=self.loaded.schema.relation_ids,
                     heads=hs.astype(np.int64), tails=ts.astype(np.int64), logits=logits[a:b], probabilities=probs[a:b],
-                    decoded=decoded[a:b], pair_potential=None if potential is None else potential[a:b],
-                    mention_grids=grids)
+                    decoded=decoded[a:b], extras={k: v.rows(a, b) for k, v in extras.items()})
             done += len(idx)
             if progress is not None:
                 progress(done, len(features))
         return [r for r in results if r is not None]
 
 
-__all__ = ["Predictor", "length_batches", "MentionPairGrid"]
+__all__ = ["Predictor", "length_batches"]

@@ -7,7 +7,8 @@ import pytest
 from app.components import evaluation, matrix, pair, text
 from engine.data.documents import Document, Entity, Fact, Mention
 from engine.data.metrics import evaluate
-from engine.data.pair_scores import MentionPairGrid, PairScores
+from engine.data.pair_extras import MentionGrids, MentionPairGrid, PairValues
+from engine.data.pair_scores import PairScores
 
 NAMES = {"P17": "country", "P131": "located in", "P27": "citizenship"}
 RELS = ("P17", "P131", "P27")
@@ -35,15 +36,16 @@ def make_scores(doc: Document, seed: int = 0, method: str = "atlop.v1", potentia
     logits[p] = [1.0, 4.0, 0.0, -1.0]  # (0, 1): P17 clearly predicted
     decoded = logits[:, 1:] > logits[:, :1]
     probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
-    mention_grids = None
+    extras = {}
     if grids:
-        mention_grids = tuple(
+        extras["mention_grids"] = MentionGrids("key mention pairs", tuple(
             MentionPairGrid(rng.random((len(doc.entities[h].mentions), len(doc.entities[t].mentions))).astype(np.float32),
                             rng.random((len(doc.entities[h].mentions), len(doc.entities[t].mentions), len(RELS))))
-            for h, t in zip(hs, ts))
+            for h, t in zip(hs, ts)))
+    if potential:
+        extras["pair_potential"] = PairValues("pair potential", rng.random(len(hs)).astype(np.float32))
     return PairScores(doc.title, method, RELS, hs.astype(np.int64), ts.astype(np.int64), logits, probs, decoded,
-                      pair_potential=rng.random(len(hs)).astype(np.float32) if potential else None,
-                      mention_grids=mention_grids)
+                      extras=extras)
 
 
 @pytest.fixture
@@ -162,7 +164,7 @@ def test_chart_relations_across_models(doc: Document) -> None:
 def test_mention_grid(doc: Document) -> None:
     scores = make_scores(doc, grids=True)
     row = scores.pair(0, 1)
-    grid = scores.mention_grids[row]
+    grid = scores.extra(MentionGrids).grids[row]
     keys = pair.key_mention_pairs(grid, k=2, min_probability=0.0)
     assert len(keys) == 2 and keys[0][2] >= keys[1][2]
     fig = pair.mention_grid_figure(doc, 0, 1, grid, RELS, NAMES, key_pairs=[(i, j) for i, j, _ in keys])

@@ -216,7 +216,7 @@ def test_document_page_matrix_and_pair(seeded: Path) -> None:
     at.button_group(key=mode_key).set_value("gold").run()
     assert not at.exception
     at.button_group(key=mode_key).set_value("potential").run()
-    assert "Pair potential exists only for PAEE models" in texts(at)
+    assert "This run has no per-pair values (PAEE's pair potential)" in texts(at)
     at.button_group(key=mode_key).set_value("disagreement").run()
     assert not at.exception
 

@@ -16,7 +16,8 @@ from db.errors import DuplicateError, NotFoundError
 from db.clock import utc_now
 from db.session import database_url, session_scope
 from engine.data.documents import Entity, Fact, Mention, read_documents
-from engine.data.pair_scores import MentionPairGrid, PairScores
+from engine.data.pair_extras import MentionGrids, MentionPairGrid
+from engine.data.pair_scores import PairScores
 from tests.paths import require_shared_data  # noqa: E402
 from tests.db_fixtures import db_url, db_engine, factory, seed, tiny_document  # noqa: F401
 
@@ -122,7 +123,7 @@ def pair_scores(title: str) -> PairScores:
     grids = tuple(MentionPairGrid(np.full((1, 2), 0.5, np.float32), np.full((1, 2, 2), 0.25, np.float32))
                   for _ in range(3))
     return PairScores(title, "kmgre.v1", ("P17", "P27"), heads, tails, logits, probs, logits[:, 1:] > logits[:, :1],
-                      mention_grids=grids)
+                      extras={"mention_grids": MentionGrids("key mention pairs", grids)})
 
 
 def test_pair_scores_are_compact_and_round_trip(factory) -> None:  # noqa: F811
@@ -139,7 +140,8 @@ def test_pair_scores_are_compact_and_round_trip(factory) -> None:  # noqa: F811
             store.load_pair_scores(session, ids["run"], ids["doc"] + 1)
     for name in ("heads", "tails", "logits", "probabilities", "decoded"):
         np.testing.assert_array_equal(getattr(back, name), getattr(scores, name))
-    np.testing.assert_array_equal(back.mention_grids[2].relation_probability, scores.mention_grids[2].relation_probability)
+    np.testing.assert_array_equal(back.extra("mention_grids").grids[2].relation_probability,
+                                  scores.extra("mention_grids").grids[2].relation_probability)
     assert len(payload) < len(json.dumps(scores.to_json()))
     assert (run.method, run.version, run.seconds, run.n_scored) == ("atlop.v1", "0.1.0", 1.5, 1)
     assert count(factory, m.PairScoreBlob) == 1

@@ -2,8 +2,8 @@
 decode rule. The trainer, checkpoints, predictor and CLI only ever see this interface."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
 
 import torch
 from torch import nn
@@ -13,6 +13,7 @@ from engine.config import ConfigBase, check, option
 from engine.data.documents import Document
 from engine.model.features import Batch
 from engine.model.thresholds import threshold_decode, threshold_probabilities
+from engine.data.pair_extras import PairExtra
 from engine.data.schema import RelationSchema
 
 
@@ -43,12 +44,13 @@ class ModelDims:
 
 @dataclass
 class HeadOutput:
-    """logits/probabilities: (n_pairs, n_classes), column 0 the "no relation" threshold; loss only with labels."""
+    """logits: (n_pairs, n_classes), column 0 the "no relation" threshold; loss only when labels were given;
+    extras: the method's raw extra outputs (tensors, index structures), turned into `PairExtra`s on the serve
+    side by `collect_extras`."""
 
     logits: torch.Tensor
     loss: torch.Tensor | None = None
-    pair_potential: torch.Tensor | None = None  # (n_pairs,) PAEE
-    mention_grids: list | None = None  # per pair MentionPairGrid, KMGRE
+    extras: dict[str, Any] = field(default_factory=dict)
 
 
 class MethodHead(nn.Module):
@@ -72,6 +74,11 @@ class MethodHead(nn.Module):
         """(n_pairs, n_classes) the method's probabilities."""
         return threshold_probabilities(out.logits)
 
+    def collect_extras(self, out: HeadOutput, batch: Batch) -> dict[str, PairExtra]:
+        """The extras declared in the method's spec, for every pair of the batch (the predictor slices them
+        per document); building them is output work, kept out of `forward`."""
+        return {}
+
 
 @dataclass(frozen=True)
 class MethodSpec:
@@ -84,3 +91,5 @@ class MethodSpec:
     # Fills data-dependent settings before the model is built: (config, training documents, schema,
     # share of triples hidden) -> config. P3M estimates its class priors here.
     prepare: Callable[[MethodConfig, Sequence[Document], RelationSchema, float], MethodConfig] | None = None
+    # The extras the head's collect_extras returns: key -> (PairExtra kind, what it means), for `methods --verbose`.
+    extras: tuple[tuple[str, type[PairExtra], str], ...] = ()

@@ -11,7 +11,8 @@ from engine.cli.suggest import add_suggest_command, discover_models
 from engine.data.documents import Document, Entity, Fact, Mention, write_documents
 from engine.errors import CheckpointError
 from engine.curate.relation_logic import RuleIndex
-from engine.data.pair_scores import MentionPairGrid, PairScores
+from engine.data.pair_extras import MentionGrids, MentionPairGrid
+from engine.data.pair_scores import PairScores
 from engine.curate.suggestions import (ScoreWeights, Suggestion, SuggestError, TypeStats, folds_to_split,
                             out_of_fold_folds, suggest)
 
@@ -39,13 +40,13 @@ def scores(title: str, n_e: int, margins: dict[tuple[int, int, str], float], gri
     for (h, t, r), m in margins.items():
         logits[[p for p, (a, b) in enumerate(zip(hs, ts)) if (a, b) == (h, t)][0], 1 + RELS.index(r)] = m
     probs = 1 / (1 + np.exp(-logits))
-    mention_grids = None
+    extras = {}
     if grids:  # every pair gets a grid; (Paris, France) is 1 x 2 with the key on France's second mention
-        mention_grids = tuple(
+        extras["mention_grids"] = MentionGrids("key mention pairs", tuple(
             MentionPairGrid(np.array([[0.2, 0.9]] if (a, b) == (0, 1) else [[0.5]], dtype=np.float32),
                             np.full((1, 2 if (a, b) == (0, 1) else 1, len(RELS)), 0.7, dtype=np.float32))
-            for a, b in zip(hs, ts))
-    return PairScores(title, "atlop.v1", RELS, hs, ts, logits, probs, logits[:, 1:] > 0, mention_grids=mention_grids)
+            for a, b in zip(hs, ts)))
+    return PairScores(title, "atlop.v1", RELS, hs, ts, logits, probs, logits[:, 1:] > 0, extras=extras)
 
 
 MODEL_A = {(0, 1, "P131"): 2.0, (0, 1, "P17"): 1.0, (2, 1, "P17"): -0.5, (1, 0, "P150"): 3.0, (2, 0, "P131"): -1.5}

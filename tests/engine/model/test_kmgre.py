@@ -152,11 +152,12 @@ def test_forward_shapes_and_grids(tiny_encoder_dir, tiny_batch):
     loaded = _build(tiny_encoder_dir, max_mention_pairs=4)
     model = loaded.model.eval()
     with torch.no_grad():
-        out = model(tiny_batch).head
+        out = model(tiny_batch)
+        grids = model.head.collect_extras(out, tiny_batch)["mention_grids"].grids
     n_p = tiny_batch.pair_head.shape[0]
-    assert out.logits.shape == (n_p, 97) and out.loss is not None and len(out.mention_grids) == n_p
+    assert out.logits.shape == (n_p, 97) and out.loss is not None and len(grids) == n_p
     counts = tiny_batch.entity_mention_mask.sum(1)
-    for p, grid in enumerate(out.mention_grids):
+    for p, grid in enumerate(grids):
         n_h, n_t = int(counts[tiny_batch.pair_head[p]]), int(counts[tiny_batch.pair_tail[p]])
         assert grid.key_probability.shape == (n_h, n_t) and grid.relation_probability.shape == (n_h, n_t, 96)
         assert int((grid.key_probability > 0).sum()) == min(n_h * n_t, 4)  # dropped cells stay 0
@@ -201,7 +202,7 @@ def test_shared_key_classifier_never_reaches_the_encoder(tiny_encoder_dir, tiny_
     model = loaded.model.eval()  # no dropout, so both passes see the same encoder states
     model.head.train()
     model.head.on_train_progress(0, 0)
-    out = model(tiny_batch).head
+    out = model(tiny_batch)
     out.loss.backward()
     both = [p.grad.clone() for p in model.encoder.parameters() if p.grad is not None]
     model.zero_grad(set_to_none=True)
@@ -246,7 +247,7 @@ def test_key_mention_pair_has_the_highest_key_probability(tiny_encoder_dir):
     Trainer(loaded, TrainConfig(epochs=50, batch_size=1, lr_encoder=3e-3, lr_head=1e-2, warmup_ratio=0.0, seed=1),
             features).train()
     scores = Predictor(loaded, "cpu").predict([doc])[0]
-    grid = scores.mention_grids[scores.pair(0, 1)]
+    grid = scores.extra("mention_grids").grids[scores.pair(0, 1)]
     assert grid.key_probability.shape == (2, 2)
     assert np.unravel_index(grid.key_probability.argmax(), (2, 2)) == (0, 0)  # Alice, Paris in "born in"
     p19 = grid.relation_probability[..., list(scores.relation_ids).index("P19")]
@@ -270,7 +271,7 @@ def test_kmgre_overfits_two_documents_and_reloads(redocred_docs, tiny_encoder_di
 
     after = Predictor(load_checkpoint(tmp_path / "ckpt"), "cpu").predict(docs)
     for a, b in zip(before, after):
-        for ga, gb in zip(a.mention_grids, b.mention_grids):
+        for ga, gb in zip(a.extra("mention_grids").grids, b.extra("mention_grids").grids):
             np.testing.assert_allclose(ga.key_probability, gb.key_probability, atol=1e-5)
             np.testing.assert_allclose(ga.relation_probability, gb.relation_probability, atol=1e-5)
 
@@ -307,8 +308,8 @@ def test_cli_train_evaluate_predict_with_mention_grids(redocred_docs, tiny_encod
                  "--scores-output", str(scores_path)]) == 0
     scores = [PairScores.from_json(s) for s in json.loads(scores_path.read_text())]
     for doc, s in zip(docs, scores):
-        assert s.method == "kmgre.v1" and len(s.mention_grids) == len(s.heads)
-        for h, t, grid in zip(s.heads, s.tails, s.mention_grids):
+        assert s.method == "kmgre.v1" and len(s.extra("mention_grids").grids) == len(s.heads)
+        for h, t, grid in zip(s.heads, s.tails, s.extra("mention_grids").grids):
             n_h, n_t = len(doc.entities[h].mentions), len(doc.entities[t].mentions)
             assert grid.key_probability.shape == (n_h, n_t)
             assert grid.relation_probability.shape == (n_h, n_t, len(s.relation_ids))

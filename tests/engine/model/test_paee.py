@@ -186,25 +186,25 @@ def _batch(loaded, docs, with_labels=True):
 def test_shapes_on_uneven_documents(tiny_paee):
     model = tiny_paee.model.train()
     batch = _batch(tiny_paee, uneven_docs())
-    out = model(batch).head
+    out = model(batch)
     n_pairs = 5 * 4 + 0 + 3 * 2
     assert out.logits.shape == (n_pairs, tiny_paee.schema.num_classes)
-    assert out.pair_potential.shape == (n_pairs,)
-    assert ((out.pair_potential >= 0) & (out.pair_potential <= 1)).all()
+    assert out.extras["pair_potential"].shape == (n_pairs,)
+    assert ((out.extras["pair_potential"] >= 0) & (out.extras["pair_potential"] <= 1)).all()
     assert torch.isfinite(out.loss)
     out.loss.backward()
     head = model.head
     for module in (head.matrix.unet, head.re_encoder, head.cross, head.potential, head.pair_features):
         assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in module.parameters()), module
     model.zero_grad()
-    only_single = model(_batch(tiny_paee, uneven_docs()[1:2])).head  # one entity: no pairs at all
-    assert only_single.logits.shape == (0, tiny_paee.schema.num_classes) and only_single.pair_potential.shape == (0,)
+    only_single = model(_batch(tiny_paee, uneven_docs()[1:2]))  # one entity: no pairs at all
+    assert only_single.logits.shape == (0, tiny_paee.schema.num_classes) and only_single.extras["pair_potential"].shape == (0,)
     assert torch.isfinite(only_single.loss)
 
 
 def test_decode_can_be_restricted_to_potential_pairs(tiny_paee):
     logits = torch.tensor([[0.0, 1.0, -1.0], [0.0, 2.0, 0.5]])
-    out = HeadOutput(logits=logits, pair_potential=torch.tensor([0.9, 0.1]))
+    out = HeadOutput(logits=logits, extras={"pair_potential": torch.tensor([0.9, 0.1])})
     head = tiny_paee.model.head
     assert head.decode(out).tolist() == [[True, False], [True, True]]
     head.config = head.config.replace(restrict_decode=True)
@@ -235,12 +235,12 @@ def test_paee_overfits_two_documents_and_reloads(redocred_docs, tiny_encoder_dir
     for doc, s in zip(docs, scores):
         assert predicted_triples(s) == gold_triples(doc)
         for f in doc.facts:
-            assert s.pair_potential[s.pair(f.h, f.t)] > loaded.method_config.potential_threshold
+            assert s.extra("pair_values").values[s.pair(f.h, f.t)] > loaded.method_config.potential_threshold
     assert_reload_identical(loaded, tmp_path, docs)
     from engine.model.checkpoint import load_checkpoint
     again = Predictor(load_checkpoint(tmp_path / "ckpt"), "cpu").predict(docs)
     for a, b in zip(scores, again):
-        np.testing.assert_allclose(a.pair_potential, b.pair_potential, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(a.extra("pair_values").values, b.extra("pair_values").values, rtol=1e-5, atol=1e-6)
 
 
 def test_cli_round_trip_carries_pair_potential(redocred_docs, tiny_encoder_dir, tmp_path):
@@ -260,5 +260,5 @@ def test_cli_round_trip_carries_pair_potential(redocred_docs, tiny_encoder_dir, 
     loaded = [PairScores.from_json(s) for s in json.loads(scores.read_text())]
     for doc, s in zip(docs, loaded):
         n = len(doc.entities)
-        assert s.method == "paee.v1" and s.pair_potential.shape == (n * (n - 1),)
-        assert ((s.pair_potential >= 0) & (s.pair_potential <= 1)).all()
+        assert s.method == "paee.v1" and s.extra("pair_values").values.shape == (n * (n - 1),)
+        assert ((s.extra("pair_values").values >= 0) & (s.extra("pair_values").values <= 1)).all()

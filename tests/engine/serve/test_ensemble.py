@@ -13,6 +13,7 @@ from engine.serve.ensemble import combine_scores
 from engine.errors import CheckpointError
 from engine.model.methods import get_method
 from engine.data.schema import default_schema
+from engine.data.pair_extras import PairValues
 from engine.data.pair_scores import PairScores
 
 
@@ -20,7 +21,7 @@ def _scores(method: str, logits: list[list[float]], potential=None) -> PairScore
     logits = np.asarray(logits, dtype=np.float32)
     return PairScores(title="d", method=method, relation_ids=("P1", "P2"), heads=np.array([0, 1]), tails=np.array([1, 0]),
                       logits=logits, probabilities=np.zeros_like(logits), decoded=np.zeros((2, 2), bool),
-                      pair_potential=None if potential is None else np.asarray(potential, np.float32))
+                      extras={} if potential is None else {"pair_potential": PairValues("pair potential", np.asarray(potential, np.float32))})
 
 
 def test_mean_margin_decides_and_is_hand_computed():
@@ -31,7 +32,7 @@ def test_mean_margin_decides_and_is_hand_computed():
     assert out.decoded.tolist() == [[True, False], [False, False]]
     assert out.method == "ensemble(atlop.v1+paee.v1)"
     np.testing.assert_allclose(out.threshold, 0.0)
-    np.testing.assert_allclose(out.pair_potential, [0.2, 0.8])  # only members that have potentials count
+    np.testing.assert_allclose(out.extras["pair_potential"].values, [0.2, 0.8])  # only members that have potentials count
     np.testing.assert_allclose(out.probabilities[0, 1], 1 / (1 + np.exp(-0.5)), rtol=1e-6)
 
 

@@ -34,5 +34,5 @@ def test_shipped_model_scores_the_samples(model):
         assert s.logits.shape == (n * (n - 1), 97) and np.isfinite(s.logits).all()
         assert s.decoded.any()  # a trained model finds something in a labelled held-out document
     method = read_checkpoint_config(model)["method"]
-    assert (scores[0].pair_potential is not None) == (method == "paee.v1")
-    assert (scores[0].mention_grids is not None) == (method == "kmgre.v1")
+    assert (scores[0].extra("pair_values") is not None) == (method == "paee.v1")
+    assert (scores[0].extra("mention_grids") is not None) == (method == "kmgre.v1")

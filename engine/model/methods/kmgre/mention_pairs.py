@@ -16,7 +16,7 @@ from torch import nn
 from engine.model.backbone import AtlopBackbone, PairRepresentation
 from engine.model.encoder import DocumentEncoder
 from engine.model.features import Batch
-from engine.data.pair_scores import MentionPairGrid
+from engine.data.pair_extras import MentionPairGrid
 
 
 @dataclass

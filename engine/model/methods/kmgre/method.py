@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from engine.data.pair_extras import MentionGrids, PairExtra
 from engine.model.backbone import PairRepresentation
 from engine.config import EncoderConfig, check, option
 from engine.model.encoder import DocumentEncoder, load_hf
@@ -29,6 +30,8 @@ from engine.model.methods.kmgre.mention_pairs import KeyInstanceClassifier, buil
 from engine.model.methods.kmgre.loss import fuse_key_logits, key_focal_loss, key_pseudo_labels, split_key_pairs, threshold_class_loss
 from engine.model.methods.registry import register
 from engine.model.methods.base import HeadOutput, MethodConfig, MethodHead, MethodSpec, ModelDims
+
+GRIDS_LABEL = "key mention pairs"
 
 WARMUP, E_STEP, M_STEP = "warmup", "e-step", "m-step"
 
@@ -112,12 +115,19 @@ class KmgreHead(MethodHead):
                 parts.append(key_focal_loss(index.pad(key_logits, 0.0), pseudo, mask,
                                             alpha=cfg.focal_alpha, gamma=cfg.focal_gamma))
             loss = sum(parts)
-        grids = None
-        if not self.training:
-            grids = to_mention_grids(index, batch, torch.sigmoid(key_logits), relation_probability)
-        return HeadOutput(logits=fused, loss=loss, mention_grids=grids)
+        extras = {}
+        if not self.training:  # raw material for the key-mention view; collect_extras builds the grids
+            extras = {"index": index, "key_probability": torch.sigmoid(key_logits), "relation_probability": relation_probability}
+        return HeadOutput(logits=fused, loss=loss, extras=extras)
+
+    def collect_extras(self, out: HeadOutput, batch: Batch) -> dict[str, PairExtra]:
+        raw = out.extras
+        grids = to_mention_grids(raw["index"], batch, raw["key_probability"], raw["relation_probability"])
+        return {"mention_grids": MentionGrids(GRIDS_LABEL, tuple(grids))}
 
 
 register(MethodSpec("kmgre.v1", "KMGRE: mention-level extractor and key-instance classifier trained by EM, "
                                 "logsumexp fusion of key mention pairs, adaptive-thresholding loss",
-                    KmgreConfig, KmgreHead))
+                    KmgreConfig, KmgreHead,
+                    extras=(("mention_grids", MentionGrids, "per pair, each mention pair's key-instance and relation "
+                                                            "probabilities"),)))

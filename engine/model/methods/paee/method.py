@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from engine.data.pair_extras import PairExtra, PairValues
 from engine.model.backbone import PairRepresentation
 from engine.config import check, option
 from engine.errors import ConfigError
@@ -25,6 +26,8 @@ from engine.model.methods.paee.pair_matrix import EntityPairFeatures, PairMatrix
 from engine.model.methods.paee.loss import paee_loss
 from engine.model.methods.registry import register
 from engine.model.methods.base import HeadOutput, MethodConfig, MethodHead, MethodSpec, ModelDims
+
+POTENTIAL_LABEL = "pair potential"
 
 
 @dataclass
@@ -101,15 +104,19 @@ class PaeeHead(MethodHead):
         if batch.labels is not None:
             loss = paee_loss(logits, potential_logits, sub_logits, obj_logits, batch.labels, batch.pair_head,
                              batch.pair_tail, alpha=cfg.alpha, beta=cfg.beta, gamma=cfg.gamma).total
-        return HeadOutput(logits=logits, loss=loss, pair_potential=potential)
+        return HeadOutput(logits=logits, loss=loss, extras={"pair_potential": potential})
 
     def decode(self, out: HeadOutput) -> torch.Tensor:
         decoded = super().decode(out)  # (n_p, R)
-        if self.config.restrict_decode and out.pair_potential is not None:
-            decoded &= (out.pair_potential > self.config.potential_threshold)[:, None]
+        if self.config.restrict_decode and "pair_potential" in out.extras:
+            decoded &= (out.extras["pair_potential"] > self.config.potential_threshold)[:, None]
         return decoded
+
+    def collect_extras(self, out: HeadOutput, batch: Batch) -> dict[str, PairExtra]:
+        return {"pair_potential": PairValues(POTENTIAL_LABEL, out.extras["pair_potential"].float().cpu().numpy())}
 
 
 register(MethodSpec("paee.v1", "PAEE: entity-pair matrix with sliding-window filling and a U-Net (for TNet), potential-"
                     "pair prediction, entity/sentence Transformer, Cross Matching, adaptive-thresholding loss",
-                    PaeeConfig, PaeeHead))
+                    PaeeConfig, PaeeHead,
+                    extras=(("pair_potential", PairValues, "per pair, the potential that it holds any relation (Eq. 5)"),)))
