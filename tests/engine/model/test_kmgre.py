@@ -11,7 +11,7 @@ from engine.data.documents import Document, Entity, Fact, Mention, write_documen
 from engine.model.encoder import EncodedBatch
 from engine.model.features import Tokenizer, collate
 from engine.model.methods.kmgre.mention_pairs import build_mention_pairs, document_matmul, mention_pair_features
-from engine.model.thresholds import adaptive_threshold_loss
+from engine.model.adaptive_thresholding import adaptive_threshold_loss
 from engine.model.methods.kmgre.loss import (fuse_key_logits, key_focal_loss, key_pseudo_labels, key_threshold, split_key_pairs,
                                  threshold_class_loss)
 from engine.data.schema import default_schema

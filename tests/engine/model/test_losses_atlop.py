@@ -2,7 +2,8 @@ import math
 
 import torch
 
-from engine.model.thresholds import adaptive_threshold_loss, threshold_decode, threshold_probabilities
+from engine.model.adaptive_thresholding import adaptive_threshold_loss
+from engine.model.thresholds import threshold_decode, threshold_probabilities
 
 
 def test_adaptive_threshold_loss_equals_hand_computed_value():

@@ -3,7 +3,8 @@ import math
 import pytest
 import torch
 
-from engine.model.methods.ncrl.loss import label_margin_nll, ncrl_loss, shifted_negative_nll
+from engine.model.margins import label_margin_nll
+from engine.model.methods.ncrl.loss import ncrl_loss, shifted_negative_nll
 
 
 def softplus(x: float) -> float:

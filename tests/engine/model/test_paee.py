@@ -18,7 +18,7 @@ from engine.model.features import collate
 from engine.model.methods.paee.entity_enhance import sentence_embeddings
 from engine.model.methods.paee.pair_matrix import (PairMatrix, gather_pairs, intra_sentence, region_sizes, scatter_pairs,
                                       sliding_window_fill, zero_fill)
-from engine.model.thresholds import adaptive_threshold_loss
+from engine.model.adaptive_thresholding import adaptive_threshold_loss
 from engine.model.methods.paee.loss import cross_matching_loss, entity_role_targets, paee_loss, potential_pair_loss
 from engine.model.methods import HeadOutput, get_method
 from engine.model.methods.paee.method import PaeeConfig

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from engine.model.backbone import PairRepresentation
 from engine.model.features import Batch
 from engine.model.grouped_bilinear import BilinearHead
-from engine.model.thresholds import adaptive_threshold_loss
+from engine.model.adaptive_thresholding import adaptive_threshold_loss
 from engine.model.methods.registry import register
 from engine.model.methods.base import HeadOutput, MethodConfig, MethodHead, MethodSpec, ModelDims
 

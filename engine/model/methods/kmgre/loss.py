@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from engine.model.thresholds import adaptive_threshold_loss
+from engine.model.adaptive_thresholding import adaptive_threshold_loss
 
 NEG_INF = float("-inf")
 

@@ -3,20 +3,13 @@
 Every relation is compared with the none class alone: the positive margin m+ = f_i - f_0 and the
 negative margin m- = f_0 - f_i each go through a sigmoid (Eq. 2). Margin regularisation (Eq. 5) adds the
 same comparison between f_0 and the mean relation score; margin shifting (Eq. 6) lifts every negative
-probability by gamma, clamped at 1, so suspected false negatives weigh less and easy negatives cost nothing.
-
-`label_margin_nll` is the pairwise comparison PEMSCL (Eq. 4) and P3M (Eq. 1) reuse."""
+probability by gamma, clamped at 1, so suspected false negatives weigh less and easy negatives cost nothing."""
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-
-def label_margin_nll(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(-log sigmoid(f_i - f_0), -log sigmoid(f_0 - f_i)), each (n_pairs, R): the cost of calling relation i
-    positive, resp. negative, when it only competes with the none class in column 0."""
-    margins = logits[:, 1:] - logits[:, :1]  # (n_p, R) positive margins m+
-    return F.softplus(-margins), F.softplus(margins)
+from engine.model.margins import label_margin_nll
 
 
 def shifted_negative_nll(negative_margin: torch.Tensor, shift: float) -> torch.Tensor:

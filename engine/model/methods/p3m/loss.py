@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from engine.model.methods.ncrl.loss import label_margin_nll
+from engine.model.margins import label_margin_nll
 
 PRIOR_MIN, PRIOR_MAX = 1e-6, 0.99  # keep gamma_i = ((1 - pi) / pi) ** 0.5 and 1 / (1 - pi_u) finite
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from engine.model.thresholds import adaptive_threshold_loss
+from engine.model.adaptive_thresholding import adaptive_threshold_loss
 
 
 def potential_pair_targets(labels: torch.Tensor) -> torch.Tensor:

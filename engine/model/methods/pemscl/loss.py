@@ -18,8 +18,8 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from engine.model.thresholds import NEG_INF
-from engine.model.methods.ncrl.loss import label_margin_nll
+from engine.model.margins import NEG_INF
+from engine.model.margins import label_margin_nll
 
 EntropyWeighting = Literal["one", "count"]
 
