@@ -26,7 +26,7 @@ class EvaluationError(DocreError, ValueError):
 
 
 @dataclass(frozen=True)
-class Score:
+class PrecisionRecallF1:
     """Micro precision/recall/F1 kept as counts, so zero denominators give 0 rather than an error."""
 
     n_correct: int
@@ -52,7 +52,7 @@ class Score:
                 "n_correct": self.n_correct, "n_pred": self.n_pred, "n_gold": self.n_gold}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Score":
+    def from_json(cls, data: dict[str, Any]) -> "PrecisionRecallF1":
         return cls(data["n_correct"], data["n_pred"], data["n_gold"])
 
 
@@ -60,7 +60,7 @@ class Score:
 class PairDetection:
     """PAEE's "Rela": whether each ordered pair (h != t) has any relation at all, regardless of which."""
 
-    score: Score  # positive class: "the pair has at least one relation"
+    score: PrecisionRecallF1  # positive class: "the pair has at least one relation"
     n_pairs: int
     n_agree: int  # true positives + true negatives
 
@@ -73,7 +73,7 @@ class PairDetection:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "PairDetection":
-        return cls(Score.from_json(data), data["n_pairs"], data["n_agree"])
+        return cls(PrecisionRecallF1.from_json(data), data["n_pairs"], data["n_agree"])
 
 
 @dataclass(frozen=True)
@@ -81,10 +81,10 @@ class EvaluationReport:
     """Everything `evaluate` measures. `groups` holds intra/inter, multi_either/multi_both and, with
     train data, head/mid/tail; `relation_groups` names the relations in head/mid/tail."""
 
-    overall: Score
+    overall: PrecisionRecallF1
     n_correct_in_train: int | None  # correct triples whose name fact is labelled in train; None without train
-    per_relation: dict[str, Score]
-    groups: dict[str, Score]
+    per_relation: dict[str, PrecisionRecallF1]
+    groups: dict[str, PrecisionRecallF1]
     pair_detection: PairDetection
     n_documents: int
     relation_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -118,9 +118,9 @@ class EvaluationReport:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "EvaluationReport":
         return cls(
-            overall=Score.from_json(data["overall"]), n_correct_in_train=data["n_correct_in_train"],
-            per_relation={r: Score.from_json(s) for r, s in data["per_relation"].items()},
-            groups={g: Score.from_json(s) for g, s in data["groups"].items()},
+            overall=PrecisionRecallF1.from_json(data["overall"]), n_correct_in_train=data["n_correct_in_train"],
+            per_relation={r: PrecisionRecallF1.from_json(s) for r, s in data["per_relation"].items()},
+            groups={g: PrecisionRecallF1.from_json(s) for g, s in data["groups"].items()},
             pair_detection=PairDetection.from_json(data["pair_detection"]), n_documents=data["n_documents"],
             relation_groups={g: tuple(rs) for g, rs in data.get("relation_groups", {}).items()},
         )
@@ -204,17 +204,17 @@ def _checked(doc: Document, index: int, preds: Iterable[Triple]) -> set[Triple]:
     return out
 
 
-def _score(gold: set[Key], pred: set[Key], keep: Callable[[Key], bool] | None = None) -> Score:
+def _score(gold: set[Key], pred: set[Key], keep: Callable[[Key], bool] | None = None) -> PrecisionRecallF1:
     """Micro counts over the triples `keep` selects (all when None)."""
     if keep is not None:
         gold, pred = {k for k in gold if keep(k)}, {k for k in pred if keep(k)}
-    return Score(len(gold & pred), len(pred), len(gold))
+    return PrecisionRecallF1(len(gold & pred), len(pred), len(gold))
 
 
-def _per_relation(gold: set[Key], pred: set[Key]) -> dict[str, Score]:
-    """One Score per relation that is gold or predicted anywhere."""
+def _per_relation(gold: set[Key], pred: set[Key]) -> dict[str, PrecisionRecallF1]:
+    """One PrecisionRecallF1 per relation that is gold or predicted anywhere."""
     g, p, c = (Counter(k[3] for k in keys) for keys in (gold, pred, gold & pred))
-    return {r: Score(c[r], p[r], g[r]) for r in sorted(g.keys() | p.keys())}
+    return {r: PrecisionRecallF1(c[r], p[r], g[r]) for r in sorted(g.keys() | p.keys())}
 
 
 def _count_in_train(gold: Sequence[Document], correct: set[Key], facts: set[NameFact]) -> int:
@@ -230,7 +230,7 @@ def _pair_detection(gold: Sequence[Document], gold_keys: set[Key], pred_keys: se
     g = {k[:3] for k in gold_keys}
     p = {k[:3] for k in pred_keys}
     n_pairs = sum(len(d.entities) * (len(d.entities) - 1) for d in gold)
-    score = Score(len(g & p), len(p), len(g))
+    score = PrecisionRecallF1(len(g & p), len(p), len(g))
     return PairDetection(score, n_pairs, n_agree=n_pairs - len(g ^ p))
 
 
@@ -257,7 +257,7 @@ def _pct(*values: float | None) -> tuple[str, ...]:
     return tuple("-" if v is None else f"{100 * v:.2f}" for v in values)
 
 
-def _score_row(label: str, s: Score) -> str:
+def _score_row(label: str, s: PrecisionRecallF1) -> str:
     return _row(label, _pct(s.precision, s.recall, s.f1), (str(s.n_gold), str(s.n_pred)))
 
 
