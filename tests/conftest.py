@@ -60,3 +60,12 @@ def tiny_encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     BertModel(config).save_pretrained(str(path))
     tokenizer.save_pretrained(str(path))
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_models_dir(tiny_encoder_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two tiny ATLOP checkpoints (tiny = the default, tiny2) built once per pytest run for the app and
+    browser tests; treat it as read-only."""
+    from tests.app_support import build_models_dir
+
+    return build_models_dir(tiny_encoder_dir, tmp_path_factory.mktemp("models"), ("tiny", "tiny2"))

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from app import services, state  # noqa: E402
 from app.state import Keys  # noqa: E402
-from tests.app_support import EVIL_SCRIPT, build_models_dir, docred_bytes, hostile_document, small_labelled  # noqa: E402
+from tests.app_support import EVIL_SCRIPT, docred_bytes, hostile_document, small_labelled  # noqa: E402
 
 from tests.paths import ROOT  # noqa: E402
 MAIN = str(ROOT / "app" / "main.py")
@@ -25,8 +25,8 @@ TIMEOUT = 120
 
 
 @pytest.fixture(scope="module")
-def models_dir(tiny_encoder_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_models_dir(tiny_encoder_dir, tmp_path_factory.mktemp("models"), ("tiny", "tiny2"))
+def models_dir(tiny_models_dir: Path) -> Path:
+    return tiny_models_dir
 
 
 @pytest.fixture(scope="module")

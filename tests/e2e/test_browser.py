@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app_support import build_models_dir, docred_bytes, small_labelled
+from tests.app_support import docred_bytes, small_labelled
 from tests.server_support import free_port, running_server
 
 pytestmark = pytest.mark.e2e
@@ -21,12 +21,12 @@ WAIT_MS = 120_000  # a busy 2-core machine: model loading and reruns can take a 
 
 
 @pytest.fixture(scope="module")
-def server(tiny_encoder_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+def server(tiny_models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
     pytest.importorskip("playwright")
     tmp = tmp_path_factory.mktemp("e2e")
-    models = build_models_dir(tiny_encoder_dir, tmp / "models", ("tiny",))
+    models = tiny_models_dir
     port = free_port()
     env = {**os.environ, "DOCRE_DATABASE_URL": f"sqlite:///{tmp / 'app.sqlite'}", "DOCRE_DATA_DIR": str(tmp),
            "DOCRE_MODELS_DIR": str(models), "HF_HUB_OFFLINE": "1"}
