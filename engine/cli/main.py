@@ -13,7 +13,7 @@ from engine.cli.suggest import add_suggest_command
 from engine.config import DEFAULT_ENCODER, SAVE_DTYPES, EncoderConfig, TrainConfig
 
 from engine.errors import DocreError, InputFileError
-from engine.serve.numeric_precision import PRECISIONS
+from engine.settings import PRECISIONS
 from engine.data.schema import default_schema
 
 log = logging.getLogger("engine")

@@ -15,9 +15,8 @@ import torch
 
 from engine.errors import DocreError
 from engine.model.int8_matmul import int8_classifier
-from engine.settings import get_settings
+from engine.settings import PRECISIONS, get_settings
 
-PRECISIONS = ("auto", "float32", "bfloat16", "int8")
 
 
 @functools.cache
