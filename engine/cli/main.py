@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import json
 import logging
 import sys
@@ -79,7 +80,12 @@ def cmd_train(args: argparse.Namespace) -> int:
                       evaluator=DevEvaluator(dev_docs, train_docs) if dev_docs else None, run_directory=run)
     state = trainer.train()
     if dev_docs:
-        log.info("done: best dev F1 %.4f at epoch %d; checkpoint in %s", state.best_score, state.best_epoch, run.output)
+        from engine.serve.calibrate import calibrate_checkpoint  # noqa: PLC0415
+        from engine.serve.predictor import Predictor  # noqa: PLC0415
+
+        calibration = calibrate_checkpoint(run.output, dev_docs, Predictor.from_checkpoint(run.output, device).predict(dev_docs))
+        log.info("done: best dev F1 %.4f at epoch %d; calibration on dev: slope %.3f, intercept %.3f; checkpoint in %s",
+                 state.best_score, state.best_epoch, calibration.slope, calibration.intercept, run.output)
     else:
         log.info("done: %d epochs (no --dev: the last epoch is the checkpoint) in %s", state.epoch, run.output)
     return 0
@@ -87,6 +93,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from engine.data.metrics import evaluate, format_report  # noqa: PLC0415
+    from engine.serve.calibrate import calibration_report  # noqa: PLC0415
     from engine.serve.ensemble import load_predictor  # noqa: PLC0415
 
     predictor = load_predictor(args.checkpoint, args.device, precision=args.precision)
@@ -97,8 +104,31 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     scores = predictor.predict(gold, progress_bar("scoring", args.quiet))
     report = evaluate(gold, [[(h, t, r) for h, t, r, _ in s.predicted_triples()] for s in scores], train)
     print(format_report(report, predictor.schema.names))
+    calibration = calibration_report(gold, scores)
+    calibrated = "no calibration stored" if calibration.ece_calibrated is None else f"calibrated {100 * calibration.ece_calibrated:.3f}%"
+    print(f"calibration: ECE of sigmoid(margin) {100 * calibration.ece_uncalibrated:.3f}%, {calibrated} "
+          f"({calibration.n_items} pair-relation items)")
     if args.output:
-        Path(args.output).write_text(json.dumps(report.to_json(), indent=1), encoding="utf-8")
+        Path(args.output).write_text(json.dumps({**report.to_json(), "calibration": calibration.to_json()}, indent=1),
+                                     encoding="utf-8")
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Fit the checkpoint's margin calibration on labelled documents and store it in its config.json."""
+    from engine.serve.calibrate import calibrate_checkpoint, calibration_report  # noqa: PLC0415
+    from engine.serve.predictor import Predictor  # noqa: PLC0415
+
+    predictor = Predictor.from_checkpoint(args.checkpoint, args.device, precision=args.precision)
+    gold = [d for d in load_docs(args.input, args.split, predictor.schema) if d.has_labels]
+    if not gold:
+        raise InputFileError(f"{args.input}: no document has labels to calibrate on")
+    scores = predictor.predict(gold, progress_bar("scoring", args.quiet))
+    before = calibration_report(gold, scores).ece_uncalibrated
+    calibration = calibrate_checkpoint(args.checkpoint, gold, scores)
+    after = calibration_report(gold, [replace(s, calibration=calibration) for s in scores]).ece_calibrated
+    print(f"{args.checkpoint}: slope {calibration.slope:.4f}, intercept {calibration.intercept:.4f} on "
+          f"{calibration.n_fitted} items; ECE {100 * before:.3f}% -> {100 * after:.3f}% (on the fitting documents)")
     return 0
 
 
@@ -191,6 +221,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device")
     p.add_argument("--precision", choices=PRECISIONS, help=PRECISION_HELP)
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("calibrate", help="fit a checkpoint's margin calibration on labelled documents (stored in "
+                                         "its config.json; train does this on --dev)")
+    p.add_argument("--checkpoint", required=True, help="checkpoint directory (its config.json is updated)")
+    p.add_argument("--input", required=True, help="DocRED JSON with labels (the checkpoint's dev documents)")
+    p.add_argument("--split", help="FILE.json:PART for --input")
+    p.add_argument("--device")
+    p.add_argument("--precision", choices=PRECISIONS, help=PRECISION_HELP)
+    p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("predict", help="relations for DocRED JSON or a .txt file")
     p.add_argument("--input", required=True, help="DocRED JSON (labels optional) or UTF-8 .txt")

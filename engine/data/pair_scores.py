@@ -10,6 +10,7 @@ from typing import Any, Mapping, TypeVar
 
 import numpy as np
 
+from engine.data.calibration import MarginCalibration, sigmoid
 from engine.data.pair_extras import PairExtra, extras_from_json, extras_to_json
 
 E = TypeVar("E", bound=PairExtra)
@@ -32,6 +33,7 @@ class PairScores:
     probabilities: np.ndarray
     decoded: np.ndarray
     extras: Mapping[str, PairExtra] = field(default_factory=dict)  # the method's extra outputs, by key
+    calibration: MarginCalibration | None = None  # fitted on the checkpoint's dev documents; None: not fitted
     _pair_index: dict[tuple[int, int], int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -46,6 +48,13 @@ class PairScores:
     def margins(self) -> np.ndarray:
         """(n_pairs, n_relations) logit minus threshold: > 0 means predicted (for threshold decoders)."""
         return self.logits[:, 1:] - self.logits[:, :1]
+
+    def calibrated_probabilities(self) -> np.ndarray:
+        """(n_pairs, n_relations): the probability that the pair holds each relation, comparable across models
+        (the checkpoint's calibration of the margins; the plain sigmoid of the margins when it has none)."""
+        if self.calibration is None:
+            return sigmoid(self.margins).astype(np.float32)
+        return self.calibration.probabilities(self.margins)
 
     def extra(self, kind: type[E] | str) -> E | None:
         """The first extra of a kind (the class, or its name such as "pair_values" for callers that import no
@@ -73,6 +82,8 @@ class PairScores:
         }
         if self.extras:
             out["extras"] = extras_to_json(self.extras)
+        if self.calibration is not None:
+            out["calibration"] = self.calibration.to_json()
         return out
 
     @classmethod
@@ -87,4 +98,6 @@ class PairScores:
             logits=np.asarray(data["logits"], dtype=np.float32).reshape(-1, n_rel + 1),
             probabilities=np.asarray(data["probabilities"], dtype=np.float32).reshape(-1, n_rel + 1),
             decoded=decoded, extras=extras_from_json(data),
+            calibration=None if data.get("calibration") is None else MarginCalibration.from_json(
+                data["calibration"], f"scores of {data['title']!r}"),
         )

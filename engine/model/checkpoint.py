@@ -173,3 +173,15 @@ def warm_start(loaded: LoadedModel, directory: str | Path) -> list[str]:
     loaded.model.load_state_dict(copied, strict=False)
     log.info("warm start from %s: %d of %d tensors copied (%s method)", directory, len(copied), len(own), source.method)
     return sorted(copied)
+
+
+def update_checkpoint_config(directory: str | Path, **fields: Any) -> dict[str, Any]:
+    """Set top-level fields of a checkpoint's config.json (its calibration, say) without touching the
+    weights; the checkpoint id stays, and the file is replaced atomically."""
+    directory = Path(directory)
+    config = read_checkpoint_config(directory)
+    config.update(fields)
+    tmp = directory / (CONFIG_FILE + ".tmp")
+    tmp.write_text(json.dumps(config, indent=1), encoding="utf-8")
+    tmp.replace(directory / CONFIG_FILE)
+    return config

@@ -1,9 +1,14 @@
-"""Several checkpoints as one model: per pair and relation, the mean of the members' margins (logit minus
-the learned "no relation" logit), decoded like a single threshold model (margin > 0, at most top_k).
+"""Several checkpoints as one model: per pair and relation, the mean of the members' calibrated
+probabilities, predicted where it exceeds the mean of the members' probabilities at their own decision
+boundary (margin 0), at most top_k per pair.
 
-Why margins: every method exposes logits with class 0 its threshold (P3M's scaled cosines included), and
-the margin is what each decode rule compares with 0, so the mean margin is a vote weighted by confidence.
-Members must share the relation schema; each reads the documents with its own tokenizer."""
+Why calibrated probabilities rather than raw margins: methods put margins on different scales (P3M's are
+bounded by its cosine scale), so a mean margin lets the widest-scaled member outvote the rest; each
+checkpoint's calibration (engine.data.calibration) maps its margins to probabilities that mean the same
+thing. The boundary keeps each member's operating point: a member's own rule is margin > 0, which its
+calibration maps to its decision probability. Without calibrations this is the mean of sigmoid(margin)
+against 0.5. The ensemble's margins are logit(mean p) - logit(boundary), so margin > 0 still means
+predicted. Members must share the relation schema; each reads the documents with its own tokenizer."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,6 +22,7 @@ from engine.errors import CheckpointError
 from engine.model.thresholds import threshold_decode, threshold_probabilities
 from engine.serve.predictor import Predictor, Progress
 from engine.data.schema import RelationSchema
+from engine.data.calibration import MarginCalibration
 from engine.data.pair_extras import merge_extras
 from engine.data.pair_scores import PairScores
 
@@ -33,13 +39,22 @@ def combine_scores(members: Sequence[PairScores], top_k: int = 4) -> PairScores:
                 np.array_equal(other.heads, first.heads) and np.array_equal(other.tails, first.tails)):
             raise CheckpointError(f"ensemble members disagree on document {first.title!r}: {first.method} and "
                                   f"{other.method} score different pairs or relations")
-    margins = np.mean([m.margins for m in members], axis=0).astype(np.float32)  # (n_p, R)
-    logits = np.concatenate([np.zeros((margins.shape[0], 1), np.float32), margins], axis=1)
+    probability = np.mean([m.calibrated_probabilities() for m in members], axis=0)  # (n_p, R)
+    boundary = float(np.mean([(m.calibration or MarginCalibration()).decision_probability for m in members]))
+    margins = (_logit(probability) - _logit(np.float64(boundary))).astype(np.float32)  # (n_p, R), > 0: predicted
+    logits = np.concatenate([np.zeros((margins.shape[0], 1), np.float32), margins], axis=1)  # (n_p, R + 1)
     tensor = torch.from_numpy(logits)
     return PairScores(title=first.title, method=ensemble_name([m.method for m in members]),
                       relation_ids=first.relation_ids, heads=first.heads, tails=first.tails, logits=logits,
                       probabilities=threshold_probabilities(tensor).numpy(), decoded=threshold_decode(tensor, top_k).numpy(),
-                      extras=merge_extras([m.extras for m in members]))
+                      extras=merge_extras([m.extras for m in members]),
+                      # sigmoid(margin + logit(boundary)) gives back the mean probability exactly
+                      calibration=MarginCalibration(1.0, float(_logit(np.float64(boundary))), n_fitted=1))
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-7, 1 - 1e-7)
+    return np.log(p) - np.log1p(-p)
 
 
 class EnsemblePredictor:

@@ -15,6 +15,7 @@ from engine.data.documents import Document
 from engine.model.features import DocFeatures, collate
 from engine.serve.numeric_precision import inference_autocast, resolve_precision
 from engine.data.schema import RelationSchema
+from engine.data.calibration import MarginCalibration
 from engine.data.pair_scores import PairScores
 from engine.settings import get_settings, pick_device
 
@@ -48,6 +49,9 @@ class Predictor:
         max_docs = max_docs or (256 if gpu else 16)
         self.loaded.model.to(self.device).eval()
         self.token_budget, self.max_docs = token_budget, max_docs
+        # the checkpoint's fitted margin calibration (config.json `calibration`); None when it has none
+        data = loaded.info.get("calibration")
+        self.calibration = None if data is None else MarginCalibration.from_json(data, "config.json calibration")
 
     @classmethod
     def from_checkpoint(cls, directory: str | Path | None = None, device: str | None = None, **kwargs) -> "Predictor":
@@ -94,7 +98,8 @@ class Predictor:
                 results[i] = PairScores(
                     title=features[i].title, method=self.loaded.method, relation_ids=self.loaded.schema.relation_ids,
                     heads=hs.astype(np.int64), tails=ts.astype(np.int64), logits=logits[a:b], probabilities=probs[a:b],
-                    decoded=decoded[a:b], extras={k: v.rows(a, b) for k, v in extras.items()})
+                    decoded=decoded[a:b], extras={k: v.rows(a, b) for k, v in extras.items()},
+                    calibration=self.calibration)
             done += len(idx)
             if progress is not None:
                 progress(done, len(features))

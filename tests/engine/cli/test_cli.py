@@ -114,3 +114,28 @@ def test_predict_on_text_file(two_docs, tiny_encoder_dir, tmp_path):
     assert isinstance(json.loads(preds.read_text()), list)
     ingested = json.loads(preds.with_suffix(".docs.json").read_text())
     assert ingested[0]["title"] == "note" and len(ingested[0]["vertexSet"]) >= 3
+
+
+def test_calibrate_stores_platt_scaling_that_predict_applies(two_docs, tiny_encoder_dir, tmp_path, capsys):
+    import numpy as np
+
+    from engine.data.calibration import sigmoid
+    from engine.serve.predictor import Predictor
+
+    path, docs = two_docs
+    out = tmp_path / "model"
+    assert main(["--quiet", "train", "--method", "atlop", "--train", str(path), "--dev", str(path), "--output", str(out),
+                 "--encoder", str(tiny_encoder_dir), "--epochs", "1", "--batch-size", "2", "--option", "emb_size=32",
+                 "--option", "block_size=8"]) == 0
+    trained = json.loads((out / "config.json").read_text())["calibration"]  # train fitted it on --dev
+    assert trained["n_fitted"] == sum(d.num_entities * (d.num_entities - 1) for d in docs) * 96
+    capsys.readouterr()
+    assert main(["--quiet", "calibrate", "--checkpoint", str(out), "--input", str(path)]) == 0
+    assert "ECE" in capsys.readouterr().out
+    stored = json.loads((out / "config.json").read_text())["calibration"]
+    scores = Predictor.from_checkpoint(out, "cpu").predict(docs)
+    expected = sigmoid(stored["slope"] * scores[0].margins + stored["intercept"])
+    np.testing.assert_allclose(scores[0].calibrated_probabilities(), expected, rtol=1e-5)
+    assert PairScores.from_json(scores[0].to_json()).calibration == scores[0].calibration
+    assert main(["--quiet", "evaluate", "--checkpoint", str(out), "--input", str(path)]) == 0
+    assert "calibrated" in capsys.readouterr().out

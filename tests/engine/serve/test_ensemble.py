@@ -1,4 +1,4 @@
-"""Ensembles: the mean margin per pair and relation, decoded against 0; members must agree on pairs and schema."""
+"""Ensembles: the mean calibrated probability per pair and relation against the members' decision boundary; members must agree on pairs and schema."""
 import json
 
 import numpy as np
@@ -24,16 +24,36 @@ def _scores(method: str, logits: list[list[float]], potential=None) -> PairScore
                       extras={} if potential is None else {"pair_potential": PairValues("pair potential", np.asarray(potential, np.float32))})
 
 
-def test_mean_margin_decides_and_is_hand_computed():
+def test_mean_probability_decides_and_is_hand_computed():
+    """Without calibrations: the mean of sigmoid(margin) against 0.5."""
     a = _scores("atlop.v1", [[1.0, 3.0, 0.0], [0.0, -1.0, 0.5]], potential=[0.2, 0.8])  # margins [2,-1], [-1,0.5]
     b = _scores("paee.v1", [[2.0, 1.0, 2.5], [1.0, 0.0, 0.0]])  # margins [-1,0.5], [-1,-1]
     out = combine_scores([a, b], top_k=4)
-    np.testing.assert_allclose(out.margins, [[0.5, -0.25], [-1.0, -0.25]])
+    # s(2) = 0.880797, s(-1) = 0.268941, s(0.5) = 0.622459: means 0.574869, 0.445700, 0.268941, 0.445700
+    np.testing.assert_allclose(out.calibrated_probabilities(), [[0.574869, 0.445700], [0.268941, 0.445700]], atol=1e-6)
+    # margins logit(p) - logit(0.5): ln(0.574869 / 0.425131) = 0.301737, ln(0.4457 / 0.5543) = -0.218058
+    np.testing.assert_allclose(out.margins, [[0.301737, -0.218058], [-1.0, -0.218058]], atol=1e-5)
     assert out.decoded.tolist() == [[True, False], [False, False]]
     assert out.method == "ensemble(atlop.v1+paee.v1)"
     np.testing.assert_allclose(out.threshold, 0.0)
     np.testing.assert_allclose(out.extras["pair_potential"].values, [0.2, 0.8])  # only members that have potentials count
-    np.testing.assert_allclose(out.probabilities[0, 1], 1 / (1 + np.exp(-0.5)), rtol=1e-6)
+
+
+def test_calibrations_make_members_comparable():
+    """a: p = s(2m - 1), b: p = s(0.5m). Pair 1, relation 2 has mean margin (0.5 - 1) / 2 = -0.25, which the
+    raw mean-margin rule rejected; calibrated, a says s(0) = 0.5 and b s(-0.5) = 0.377541, mean 0.438770,
+    above the members' mean decision probability (s(-1) + s(0)) / 2 = 0.384471: predicted."""
+    from dataclasses import replace
+
+    from engine.data.calibration import MarginCalibration
+
+    a = replace(_scores("atlop.v1", [[1.0, 3.0, 0.0], [0.0, -1.0, 0.5]]), calibration=MarginCalibration(2.0, -1.0, 10))
+    b = replace(_scores("p3m.v1", [[2.0, 1.0, 2.5], [1.0, 0.0, 0.0]]), calibration=MarginCalibration(0.5, 0.0, 10))
+    out = combine_scores([a, b], top_k=4)
+    np.testing.assert_allclose(out.calibrated_probabilities(), [[0.665057, 0.304801], [0.212483, 0.438770]], atol=1e-6)
+    np.testing.assert_allclose(out.margins, [[1.156529, -0.353923], [-0.839406, 0.224461]], atol=1e-5)
+    assert out.decoded.tolist() == [[True, False], [False, True]]
+    assert out.calibration.decision_probability == pytest.approx(0.384471, abs=1e-6)
 
 
 def test_members_scoring_different_pairs_are_refused():
