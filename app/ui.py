@@ -11,8 +11,18 @@ from .components.text import entity_label, markdown_text
 from .state import Keys
 
 
+def require_access() -> str | None:
+    """Team mode: the page stops here, showing only the login form, unless an account is logged in; local mode
+    lets everyone in. Every view runs it first (through page_title), so no URL reaches a page without it."""
+    if services.review.team_mode() and state.annotator() is None:
+        login_form()
+        st.stop()
+    return state.annotator()
+
+
 def page_title(title: str) -> None:
-    """Every page opens the same way: its title, then messages queued before the last rerun."""
+    """Every page opens the same way: the access check, its title, then messages queued before the last rerun."""
+    require_access()
     st.title(title)
     show_flash()
 
@@ -39,17 +49,32 @@ def identity_sidebar() -> None:
             ask_name()
 
 
+def drop_identity(reason: str) -> None:
+    """Forget who is annotating (the name can no longer be used), say why, and start the page again."""
+    state.set_annotator(None)
+    state.push_flash(markdown_text(reason), "error")
+    st.rerun()
+
+
 def ask_name(where: str = "sidebar") -> None:
-    """A one-field form; the name goes with every decision (who/when)."""
+    """Local mode only: a one-field form; the name goes with every decision (who/when). Team mode never shows
+    it: there a name is only ever taken with its password (require_access)."""
+    if services.review.team_mode():
+        require_access()
+        return
     with st.form(f"{Keys.NAME_FORM}.{where}", border=where != "sidebar"):
         name = st.text_input("Your name", max_chars=100, help="Stored with each review decision.")
         if st.form_submit_button("Start annotating"):
             if not name.strip():
                 st.error("Enter a name.")
-            else:
+                return
+            try:
                 info = services.review.ensure_annotator(name)
-                state.set_annotator(info.name, info.role)
-                st.rerun()
+            except (services.review.AccountError, ValueError) as err:
+                st.error(markdown_text(str(err)))
+                return
+            state.set_annotator(info.name, info.role)
+            st.rerun()
 
 
 def login_form() -> None:

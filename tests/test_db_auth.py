@@ -12,7 +12,7 @@ from sqlalchemy import select
 from db import models as m
 from db import store
 from db.auth import hash_password, verify_password
-from db.errors import DuplicateError
+from db.errors import AccountError, DuplicateError
 from db.session import session_scope
 from tests.db_fixtures import db_url, db_engine, factory  # noqa: F401
 
@@ -61,3 +61,17 @@ def test_cli_upgrades_and_creates_a_user_from_the_environment(tmp_path) -> None:
     assert run("users").stdout.split() == ["cat", "curator", "password"]
     assert run("create-user", "cat", "--role", "curator").returncode == 2  # exists already
     assert PASSWORD.encode() not in (tmp_path / "cli.sqlite").read_bytes()
+
+
+def test_local_names_never_take_a_team_account(factory) -> None:  # noqa: F811
+    """Local mode asks only for a name: one that an account (with a password) owns must not act as it."""
+    with session_scope(factory) as session:
+        store.create_user(session, "carol", "curator", PASSWORD)
+    with pytest.raises(AccountError, match="belongs to a team account with a password"), session_scope(factory) as session:
+        store.ensure_annotator(session, "carol")
+    with pytest.raises(AccountError, match="pick another name"), session_scope(factory) as session:
+        store.local_annotator(session, " carol".strip())
+    with session_scope(factory) as session:
+        assert store.ensure_annotator(session, "  ann ").name == "ann"
+        assert store.local_annotator(session, "ann").role == "annotator"
+        assert [a.name for a in store.list_annotators(session)] == ["ann", "carol"]  # nothing else stored
