@@ -65,12 +65,13 @@ class Dataset(Base):
 
 
 class Document(Base):
-    """One DocRED document; `content_hash` (title, sentences, vertexSet) is unique within its dataset."""
+    """One DocRED document; `content_hash` (title, sentences, vertexSet) and `position` are unique within its
+    dataset (a unique index: SQLite adds one without copying the table)."""
 
     __tablename__ = "documents"
     __table_args__ = (
         UniqueConstraint("dataset_id", "content_hash"),
-        Index(None, "dataset_id", "position"),
+        Index("uq_documents_dataset_id_position", "dataset_id", "position", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
