@@ -380,7 +380,15 @@ def test_csv_guards_formulas(seeded: Path) -> None:
 
 # ------------------------------------------------------------------ Team mode
 
-def test_team_mode_requires_login(seeded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The login back-off, recorded instead of slept."""
+    slept: list[float] = []
+    monkeypatch.setattr(services.auth, "sleep", slept.append)
+    return slept
+
+
+def test_team_mode_requires_login(seeded: Path, monkeypatch: pytest.MonkeyPatch, waits: list[float]) -> None:
     from db import store
 
     with services.resources.session() as s:
@@ -464,3 +472,55 @@ def test_local_name_that_became_an_account_is_dropped_at_the_next_decision(seede
     assert "belongs to a team account" in texts(at)
     assert at.session_state["docre.annotator"] is None
     assert services.review.progress(dataset_id).reviewed == 0
+
+
+def _login_attempt(at: AppTest, name: str, password: str) -> AppTest:
+    at.text_input[0].input(name)
+    at.text_input[1].input(password)
+    at.form_submit_button[0].click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_failed_logins_back_off_then_lock(seeded: Path, monkeypatch: pytest.MonkeyPatch, waits: list[float]) -> None:
+    from db import store
+
+    with services.resources.session() as s:
+        store.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
+    monkeypatch.setenv("DOCRE_AUTH", "on")
+    monkeypatch.setenv("DOCRE_LOGIN_MAX_FAILURES", "3")
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()
+    for _ in range(2):
+        _login_attempt(at, "carol", "not the password")
+        assert "Unknown user name or wrong password." in texts(at)
+    assert waits == [1.0, 2.0]  # the answer came only after a growing wait
+    _login_attempt(at, "carol", "not the password")
+    assert "log-in is locked until" in texts(at) and waits == [1.0, 2.0, 4.0]
+    _login_attempt(at, "carol", ACCOUNT_PASSWORD)  # even the right password, during the lock
+    assert "log-in is locked until" in texts(at) and "docre.annotator" not in at.session_state
+    assert [a.outcome for a in services.auth.recent_attempts()] == ["locked", "failure", "failure", "failure"]
+    _login_attempt(at, "", "")
+    assert "Enter your user name and password." in texts(at) and len(services.auth.recent_attempts()) == 4
+
+
+def test_curators_see_login_attempts_on_the_evaluate_page(seeded: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          waits: list[float]) -> None:
+    from db import store
+
+    dataset_id, _ = seed_ids()
+    with services.resources.session() as s:
+        store.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
+        store.create_user(s, "ann", "annotator", ACCOUNT_PASSWORD + "!")
+    monkeypatch.setenv("DOCRE_AUTH", "on")
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()
+    _login_attempt(at, "*mallory*", "guess guess guess")
+    _login_attempt(at, "carol", ACCOUNT_PASSWORD)
+    at.switch_page("views/evaluate.py").run()
+    assert not at.exception
+    audit = next(e for e in at.expander if e.label.startswith("Log-in attempts"))
+    assert "1 failed or locked of the last 2" in audit.label
+    table = audit.dataframe[0].value
+    assert list(table["user name"]) == ["carol", "*mallory*"] and list(table["outcome"]) == ["success", "failure"]
+    assert all(c.startswith(("ip:", "session:")) for c in table["client"]) and all(table["browser session"])
+    annotator = app("evaluate", **{"docre.annotator": "ann", "docre.role": "annotator", "docre.dataset_id": dataset_id})
+    assert not [e for e in annotator.expander if e.label.startswith("Log-in attempts")]

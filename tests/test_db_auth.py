@@ -26,7 +26,7 @@ def test_hashes_are_salted_and_verify() -> None:
     assert verify_password(PASSWORD, first) and verify_password(PASSWORD, second)
     assert not verify_password("correct horse battery!", first)
     assert not verify_password(PASSWORD, "scrypt$garbage") and not verify_password(PASSWORD, "")
-    with pytest.raises(ValueError, match="at least 8"):
+    with pytest.raises(ValueError, match="at least 12"):  # AccountError is a ValueError
         hash_password("short")
 
 
@@ -34,13 +34,13 @@ def test_create_user_stores_only_a_hash_and_authenticates(factory) -> None:  # n
     with session_scope(factory) as session:
         store.ensure_annotator(session, "ann")  # known from solo mode, no password yet
         info = store.create_user(session, "ann", "curator", PASSWORD)
-        store.create_user(session, "bob", "annotator", "another secret")
+        store.create_user(session, "bob", "annotator", "another long secret")
     assert info.role == "curator" and info.has_password
     with session_scope(factory) as session:
         stored = session.scalar(select(m.Annotator.password_hash).where(m.Annotator.name == "ann"))
         assert PASSWORD not in stored and verify_password(PASSWORD, stored)
         assert store.authenticate(session, "ann", PASSWORD).name == "ann"
-        assert store.authenticate(session, "ann", "another secret") is None
+        assert store.authenticate(session, "ann", "another long secret") is None
         assert store.authenticate(session, "nobody", PASSWORD) is None
         assert [(a.name, a.role) for a in store.list_annotators(session)] == [("ann", "curator"), ("bob", "annotator")]
     with pytest.raises(DuplicateError), session_scope(factory) as session:

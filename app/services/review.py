@@ -37,12 +37,6 @@ def _check_acting_as(s: Any, annotator: str) -> None:
         store.local_annotator(s, annotator)
 
 
-def login(name: str, password: str) -> AnnotatorInfo | None:
-    """Team mode: the account when name and password match."""
-    with session() as s:
-        return store.authenticate(s, name.strip(), password)
-
-
 def store_filters(filters: ReviewFilters, annotator: str | None) -> dict[str, Any]:
     """The page's filters as the store's (a whitelist of known fields)."""
     given: dict[str, Any] = {"relation": filters.relation, "document": filters.document_id, "run": filters.run_id,
