@@ -524,3 +524,26 @@ def test_curators_see_login_attempts_on_the_evaluate_page(seeded: Path, monkeypa
     assert all(c.startswith(("ip:", "session:")) for c in table["client"]) and all(table["browser session"])
     annotator = app("evaluate", **{"docre.annotator": "ann", "docre.role": "annotator", "docre.dataset_id": dataset_id})
     assert not [e for e in annotator.expander if e.label.startswith("Log-in attempts")]
+
+
+def test_a_failed_scoring_job_shows_no_internals(seeded: Path) -> None:
+    """An unexpected error in the scoring thread reaches the page as a generic message (the log has it all)."""
+    from app.services import scoring
+
+    dataset_id, doc_ids = seed_ids()
+
+    class Broken:
+        method, device = "atlop.v1", "cpu"
+
+        def predict(self, docs, progress=None):
+            raise RuntimeError("cannot open /srv/secret/weights.bin")
+
+    job = scoring.Job("failing-job", dataset_id, total=2)
+    with scoring._jobs().lock:
+        scoring._jobs().jobs[job.id] = job
+    scoring._worker(job.id, services.resources.factory(), dataset_id, doc_ids[:1], [("m", Broken())])
+    state_now = scoring.job(job.id)
+    assert state_now.finished and "/srv/secret" not in state_now.error and "RuntimeError" not in state_now.error
+    assert "server log" in state_now.error
+    assert scoring.user_message(services.documents.UploadError("file.json is not valid JSON")) == \
+        "file.json is not valid JSON"  # the app's own errors say what to fix, so they are shown
