@@ -1,5 +1,9 @@
-# DocRE Studio on a CUDA runtime: `docker build -t docre-studio .` then
-# `docker run --gpus all -p 8501:8501 -v docre-data:/app/data docre-studio` (the GPU is used when present).
+# DocRE Studio on a CUDA runtime, in team mode (everyone logs in) as a non-root user:
+#   docker build -t docre-studio .
+#   docker run --rm -it -v docre-data:/app/data docre-studio python -m db create-user alice --role curator
+#   docker run --gpus all -p 127.0.0.1:8501:8501 -v docre-data:/app/data docre-studio
+# The port is published on the host's loopback only; to serve a team, put a TLS proxy in front of it. A single
+# user on this machine may turn the login off with `-e DOCRE_AUTH=off` (then anyone reaching the port is anyone).
 # The torch wheel brings its own CUDA 13 runtime, cuDNN and NCCL (pip's nvidia-* packages); the image only
 # needs the NVIDIA container hooks for the host driver (>= 580, CUDA 13), so the small `base` flavour
 # of the same CUDA major version is enough.
@@ -18,6 +22,13 @@ COPY db db
 COPY app app
 COPY assets assets
 COPY .streamlit .streamlit
+# The app runs as an unprivileged user that owns only its data directory (the code stays root's, read-only to it).
+RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/docre docre \
+    && mkdir -p /app/data && chown docre:docre /app/data
+USER docre
+# In a container the app is in team mode unless explicitly turned off (-e DOCRE_AUTH=off).
+ENV DOCRE_AUTH=on HOME=/home/docre
+VOLUME /app/data
 EXPOSE 8501
-# Inside a container the app must listen beyond loopback; map the port to 127.0.0.1 on the host for local use.
+# Inside a container the app must listen beyond loopback; the host publishes the port on 127.0.0.1 (see above).
 CMD ["python", "-m", "streamlit", "run", "app/main.py", "--server.address=0.0.0.0", "--server.port=8501", "--server.headless=true"]

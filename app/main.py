@@ -1,5 +1,9 @@
 """DocRE Studio: `streamlit run app/main.py`. Sets the page config, settles who is annotating (local
-mode: a name asked once; team mode, DOCRE_AUTH=on: a login), and hands over to st.navigation."""
+mode: a name asked once; team mode, DOCRE_AUTH=on: a login), and hands over to st.navigation.
+
+The page scripts live in app/views/, never app/pages/: Streamlit runs a `pages/` folder beside the entry
+script as its own navigation, by URL and without this file, until st.navigation is first called, which would
+skip the login. Each view also checks the login itself (ui.page_title -> ui.require_access)."""
 from __future__ import annotations
 
 import logging
@@ -15,12 +19,12 @@ import streamlit as st  # noqa: E402
 from app import services, state, ui  # noqa: E402
 
 PAGES = (
-    ("pages/upload.py", "Upload", ":material/upload_file:"),
-    ("pages/document.py", "Document", ":material/grid_on:"),
-    ("pages/compare.py", "Compare", ":material/compare_arrows:"),
-    ("pages/review.py", "Review", ":material/rule:"),
-    ("pages/evaluate.py", "Evaluate", ":material/query_stats:"),
-    ("pages/export.py", "Export", ":material/download:"),
+    ("views/upload.py", "Upload", ":material/upload_file:"),
+    ("views/document.py", "Document", ":material/grid_on:"),
+    ("views/compare.py", "Compare", ":material/compare_arrows:"),
+    ("views/review.py", "Review", ":material/rule:"),
+    ("views/evaluate.py", "Evaluate", ":material/query_stats:"),
+    ("views/export.py", "Export", ":material/download:"),
 )
 
 
@@ -29,8 +33,11 @@ def main() -> None:
     # a local icon: page icons would otherwise make the browser fetch a favicon from Google's font CDN
     st.set_page_config(page_title="DocRE Studio", page_icon=str(ROOT / "assets" / "favicon.png"), layout="wide")
     if services.review.team_mode() and state.annotator() is None:
-        # st.navigation is always called, so no page (not even by URL) runs before the login
-        page = st.navigation([st.Page(ui.login_form, title="Log in", url_path="login")], position="hidden")
+        # st.navigation is always called, so no page (not even by URL) runs before the login. Each page's URL
+        # leads to the login form too (no "page not found" over it), and after the login to that page.
+        gate = [st.Page(ui.login_form, title="Log in", url_path="login", default=True)]
+        gate += [st.Page(ui.login_form, title="Log in", url_path=Path(path).stem) for path, _, _ in PAGES]
+        page = st.navigation(gate, position="hidden")
     else:
         page = st.navigation([st.Page(path, title=title, icon=icon) for path, title, icon in PAGES])
         ui.identity_sidebar()

@@ -11,8 +11,18 @@ from .components.text import entity_label, markdown_text
 from .state import Keys
 
 
+def require_access() -> str | None:
+    """Team mode: the page stops here, showing only the login form, unless an account is logged in; local mode
+    lets everyone in. Every view runs it first (through page_title), so no URL reaches a page without it."""
+    if services.review.team_mode() and state.annotator() is None:
+        login_form()
+        st.stop()
+    return state.annotator()
+
+
 def page_title(title: str) -> None:
-    """Every page opens the same way: its title, then messages queued before the last rerun."""
+    """Every page opens the same way: the access check, its title, then messages queued before the last rerun."""
+    require_access()
     st.title(title)
     show_flash()
 
@@ -39,17 +49,32 @@ def identity_sidebar() -> None:
             ask_name()
 
 
+def drop_identity(reason: str) -> None:
+    """Forget who is annotating (the name can no longer be used), say why, and start the page again."""
+    state.set_annotator(None)
+    state.push_flash(markdown_text(reason), "error")
+    st.rerun()
+
+
 def ask_name(where: str = "sidebar") -> None:
-    """A one-field form; the name goes with every decision (who/when)."""
+    """Local mode only: a one-field form; the name goes with every decision (who/when). Team mode never shows
+    it: there a name is only ever taken with its password (require_access)."""
+    if services.review.team_mode():
+        require_access()
+        return
     with st.form(f"{Keys.NAME_FORM}.{where}", border=where != "sidebar"):
         name = st.text_input("Your name", max_chars=100, help="Stored with each review decision.")
         if st.form_submit_button("Start annotating"):
             if not name.strip():
                 st.error("Enter a name.")
-            else:
+                return
+            try:
                 info = services.review.ensure_annotator(name)
-                state.set_annotator(info.name, info.role)
-                st.rerun()
+            except (services.review.AccountError, ValueError) as err:
+                st.error(markdown_text(str(err)))
+                return
+            state.set_annotator(info.name, info.role)
+            st.rerun()
 
 
 def login_form() -> None:
@@ -59,13 +84,40 @@ def login_form() -> None:
         name = st.text_input("User name")
         password = st.text_input("Password", type="password")
         if st.form_submit_button("Log in"):
-            info = services.review.login(name, password)
-            if info is None:
-                st.error("Unknown user name or wrong password.")
-            else:
-                state.set_annotator(info.name, info.role)
-                st.rerun()
+            _log_in(name, password)
     st.caption("Accounts are created by an administrator: `python -m db create-user NAME --role annotator`.")
+
+
+def _log_in(name: str, password: str) -> None:
+    """The login form's submit: a throttled check (a failure answers after a growing wait), then the page."""
+    if not name.strip() or not password:
+        st.error("Enter your user name and password.")
+        return
+    with st.spinner("Checking…"):
+        outcome = services.auth.login(name, password)
+    if outcome.account is None:
+        st.error(services.auth.refusal_message(outcome))
+        return
+    state.set_annotator(outcome.account.name, outcome.account.role)
+    st.rerun()
+
+
+def login_audit() -> None:
+    """Curators in team mode: recent login attempts (who, when, from where), failures and locks first to see."""
+    if not services.review.team_mode() or state.role() != "curator" or state.annotator() is None:
+        return
+    attempts = services.auth.recent_attempts()
+    failed = sum(a.outcome != "success" for a in attempts)
+    with st.expander(f"Log-in attempts (curators only): {failed} failed or locked of the last {len(attempts)}"):
+        if not attempts:
+            st.caption("None yet.")
+            return
+        st.dataframe([{"time (UTC)": a.created_at.strftime("%Y-%m-%d %H:%M:%S"), "user name": a.name,
+                       "outcome": a.outcome, "client": a.client, "browser session": a.session_id or ""}
+                      for a in attempts], hide_index=True)
+        st.caption("Every log-in attempt, newest first: the name typed (an account's or not), the client (the "
+                   "address the proxy or connection names, else the browser session) and the outcome. "
+                   "“locked”: refused unchecked after too many failures.")
 
 
 def dataset_picker() -> int | None:

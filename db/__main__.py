@@ -11,7 +11,8 @@ import os
 import sys
 
 from . import models
-from .auth import MIN_PASSWORD_LENGTH, create_user, set_password
+from .auth import create_user, set_password
+from .passwords import MIN_PASSWORD_LENGTH
 from .errors import StoreError
 from .session import database_url, init_db, make_engine, session_factory, session_scope
 from .store_annotators import list_annotators

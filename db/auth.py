@@ -17,6 +17,7 @@ from . import models as m
 from .clock import utc_now
 from .domain import AnnotatorInfo
 from .errors import DuplicateError, NotFoundError
+from .passwords import check_password
 from .store_annotators import check_name, check_role, to_info
 
 logger = logging.getLogger(__name__)
@@ -24,7 +25,6 @@ logger = logging.getLogger(__name__)
 SCHEME = "scrypt"
 N, R, P = 2**15, 8, 1  # ~32 MiB and ~0.1 s per hash: slow for guessing, fine for a login
 SALT_BYTES, KEY_BYTES = 16, 64
-MIN_PASSWORD_LENGTH = 8
 
 
 def _scrypt(password: str, salt: bytes, *, n: int = N, r: int = R, p: int = P, dklen: int = KEY_BYTES) -> bytes:
@@ -32,10 +32,10 @@ def _scrypt(password: str, salt: bytes, *, n: int = N, r: int = R, p: int = P, d
                           maxmem=2 * 128 * r * n + 1024 * 1024)
 
 
-def hash_password(password: str) -> str:
-    """A fresh salted hash: the same password hashes differently every time."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValueError(f"password: expected at least {MIN_PASSWORD_LENGTH} characters, got {len(password)}")
+def hash_password(password: str, name: str | None = None) -> str:
+    """A fresh salted hash (the same password hashes differently every time), only of a password that meets
+    the rule (db.passwords), so no weak password is ever stored."""
+    check_password(password, name)
     salt = os.urandom(SALT_BYTES)
     key = _scrypt(password, salt)
     b64 = base64.b64encode
@@ -58,7 +58,7 @@ def verify_password(password: str, stored: str) -> bool:
 def create_user(session: Session, name: str, role: str, password: str) -> AnnotatorInfo:
     """A team-mode account; an annotator already known by that name (from solo mode) gets the password."""
     name, role = check_name(name), check_role(role)
-    password_hash = hash_password(password)
+    password_hash = hash_password(password, name)
     row = session.scalar(select(m.Annotator).where(m.Annotator.name == name))
     if row is not None and row.password_hash is not None:
         raise DuplicateError(f"user {name!r} exists already; use set_password to change the password")
@@ -75,7 +75,7 @@ def set_password(session: Session, name: str, password: str) -> None:
     row = session.scalar(select(m.Annotator).where(m.Annotator.name == name))
     if row is None:
         raise NotFoundError(f"no user named {name!r}; create it with `python -m db create-user {name} --role ...`")
-    row.password_hash = hash_password(password)
+    row.password_hash = hash_password(password, name)
     session.flush()
 
 

@@ -186,3 +186,25 @@ class RelationRate:
     def acceptance_rate(self) -> float | None:
         decided = self.accepted + self.rejected
         return self.accepted / decided if decided else None
+
+
+@dataclass(frozen=True)
+class LoginAttemptInfo:
+    """One recorded login attempt (never the password)."""
+
+    id: int
+    name: str
+    outcome: str  # success, failure or locked
+    client: str
+    session_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    """What a login attempt came to: the account on success; otherwise how long to wait before answering, and
+    until when the account or client is locked (set by this failure or by an earlier one)."""
+
+    account: AnnotatorInfo | None
+    delay_seconds: float = 0.0
+    locked_until: datetime | None = None

@@ -18,3 +18,15 @@ class DuplicateError(StoreError):
 
 class ReviewError(StoreError, ValueError):
     """A review cannot be recorded as asked (unknown decision, nothing to undo, ...)."""
+
+
+class AccountError(StoreError, ValueError):
+    """A name or password cannot be used as asked: a local-mode name that a team account owns, a weak password."""
+
+
+class ConflictError(StoreError):
+    """Another session changed the same rows at the same moment; nothing of this request was stored."""
+
+
+class ReviewConflictError(ReviewError, ConflictError):
+    """A review raced another one (the same undo from two tabs); the message says what happened instead."""

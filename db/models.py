@@ -24,6 +24,7 @@ ROLES: tuple[str, ...] = ("annotator", "curator")
 DECISIONS: tuple[str, ...] = ("accept", "reject", "skip")  # what an annotator can say about a suggestion
 UNDO = "undo"  # a review row that cancels an earlier one (its `undoes_id`)
 FACT_ORIGINS: tuple[str, ...] = ("dataset", "review")
+LOGIN_OUTCOMES: tuple[str, ...] = ("success", "failure", "locked")  # locked: refused unchecked during a lock
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 UTCDateTime = DateTime(timezone=True)  # always written in UTC; SQLite drops the zone, the store re-attaches it
@@ -65,12 +66,13 @@ class Dataset(Base):
 
 
 class Document(Base):
-    """One DocRED document; `content_hash` (title, sentences, vertexSet) is unique within its dataset."""
+    """One DocRED document; `content_hash` (title, sentences, vertexSet) and `position` are unique within its
+    dataset (a unique index: SQLite adds one without copying the table)."""
 
     __tablename__ = "documents"
     __table_args__ = (
         UniqueConstraint("dataset_id", "content_hash"),
-        Index(None, "dataset_id", "position"),
+        Index("uq_documents_dataset_id_position", "dataset_id", "position", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -219,6 +221,26 @@ class Review(Base):
     relation: Mapped[str | None] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
     undoes_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LoginAttempt(Base):
+    """One team-mode login attempt, kept for throttling and for curators to audit: the name typed (an account's or
+    not), the client (the address the proxy or connection names, else the browser session) and the session."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        CheckConstraint(_in("outcome", LOGIN_OUTCOMES), name="outcome"),
+        Index(None, "name", "created_at"),
+        Index(None, "client", "created_at"),
+        Index(None, "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    client: Mapped[str] = mapped_column(String(200))
+    session_id: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from . import models as m
 from .clock import as_utc, utc_now
 from .domain import AnnotatorInfo
-from .errors import NotFoundError
+from .errors import AccountError, NotFoundError
 
 MAX_NAME_LENGTH = 100
 
@@ -30,13 +30,35 @@ def to_info(row: m.Annotator) -> AnnotatorInfo:
 
 
 def ensure_annotator(session: Session, name: str, role: str = "annotator") -> AnnotatorInfo:
-    """The annotator of that name, created without a password if new (solo mode); an existing one keeps its role."""
+    """Local mode: the annotator of that name, created without a password if new; an existing one keeps its role.
+
+    A name that a team account (one with a password) owns is refused: local names and accounts never mix, so
+    typing a curator's name never acts as that curator."""
     name, role = check_name(name), check_role(role)
     row = session.scalar(select(m.Annotator).where(m.Annotator.name == name))
     if row is None:
         row = m.Annotator(name=name, role=role, created_at=utc_now())
         session.add(row)
         session.flush()
+    check_local(row)
+    return to_info(row)
+
+
+def check_local(row: m.Annotator) -> None:
+    """Refuse to act as a team account without its password."""
+    if row.password_hash is not None:
+        raise AccountError(f"the name {row.name!r} belongs to a team account with a password; pick another name "
+                           "(local mode never acts as a team account), or log in to a team-mode server "
+                           "(DOCRE_AUTH=on) with that account")
+
+
+def local_annotator(session: Session, name: str) -> AnnotatorInfo:
+    """Local mode, before a decision is recorded: the annotator, refused when a team account owns the name
+    (an account created after this session picked the name)."""
+    row = session.scalar(select(m.Annotator).where(m.Annotator.name == name))
+    if row is None:
+        raise NotFoundError(f"no annotator named {name!r}; enter your name again")
+    check_local(row)
     return to_info(row)
 
 

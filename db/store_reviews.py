@@ -11,12 +11,14 @@ from itertools import combinations
 from typing import Any
 
 from sqlalchemy import exists, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from . import models as m
 from .clock import as_utc, utc_now
 from .domain import ACCEPTED, CONFLICT, REJECT_LABEL, REJECTED, STATES, AnnotatorPair, RelationRate, ReviewProgress, ReviewRecord
-from .errors import NotFoundError, ReviewError
+from .conflicts import REVIEW_UNDOES
+from .errors import NotFoundError, ReviewConflictError, ReviewError
 from .review_state import VERDICTS, current_decisions, suggestion_states
 
 logger = logging.getLogger(__name__)
@@ -79,11 +81,20 @@ def undo_last_review(session: Session, annotator: str, suggestion_id: int | None
     if target is None:
         where = f" on suggestion {suggestion_id}" if suggestion_id is not None else ""
         raise ReviewError(f"{annotator} has no decision{where} left to undo")
+    cancelled = _record(target, annotator, undone=True)  # read now: a failed flush expires the row
     session.add(m.Review(suggestion_id=target.suggestion_id, annotator_id=reviewer.id, role=reviewer.role,
                          decision=m.UNDO, undoes_id=target.id, created_at=utc_now()))
-    session.flush()
-    logger.info("%s undid review %d", annotator, target.id)
-    return _record(target, annotator, undone=True)
+    try:
+        session.flush()
+    except IntegrityError as err:  # the same undo, from another tab, got there first
+        if not REVIEW_UNDOES.matches(err):
+            raise
+        logger.info("%s: undo of review %d lost a race with another undo of it", annotator, cancelled.id)
+        raise ReviewConflictError(
+            f"your latest decision (on suggestion {cancelled.suggestion_id}) was undone a moment ago in another "
+            "tab or window; nothing more was undone. Press undo again to undo the decision before it.") from None
+    logger.info("%s undid review %d", annotator, cancelled.id)
+    return cancelled
 
 
 def _record(row: m.Review, annotator: str, *, undone: bool) -> ReviewRecord:

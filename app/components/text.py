@@ -21,6 +21,10 @@ _NO_SPACE_BEFORE = frozenset({",", ".", ";", ":", "!", "?", ")", "]", "}", "%", 
 _NO_SPACE_AFTER = frozenset({"(", "[", "{", "$", "#"})
 _MARKDOWN_SPECIALS = frozenset("\\`*_[]|:~$&#")
 _LEADING_BLOCK = re.compile(r"^\s*(?:[-+=]|\d+[.)])")
+WORD_JOINER = "\u2060"  # invisible and never a line break: splits what Markdown would turn into a link
+# GFM autolinks bare "http(s)://...", "www...." and e-mail addresses, whatever their backslash escapes (they are
+# resolved first); a word joiner after the scheme's colon, inside "www.", and before "@" breaks each of them.
+_AUTOLINK_SEAMS = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?=@)", re.IGNORECASE)
 
 
 def escape(text: Any) -> str:
@@ -40,7 +44,8 @@ def plotly_text(text: Any, limit: int | None = None) -> str:
 def markdown_text(text: Any) -> str:
     """Text for st.markdown, st.caption and messages: Markdown, Streamlit directives (`:red[..]`, `$..$`)
     and HTML are neutralised (inline specials backslash-escaped, '<' and '>' as entities, a leading list
-    or heading marker escaped, newlines folded), so names like `*x*` or `[a](javascript:..)` show literally."""
+    or heading marker escaped, newlines folded), so names like `*x*` or `[a](javascript:..)` show literally;
+    bare URLs and e-mail addresses get an invisible word joiner, so they show as text, never as live links."""
     value = " ".join(str(text).splitlines())
     out = []
     for ch in value:
@@ -56,7 +61,7 @@ def markdown_text(text: Any) -> str:
     lead = _LEADING_BLOCK.match(escaped)
     if lead:  # "- x", "+ x", "1. x", "#x", "> x" would start a list, heading or quote
         escaped = escaped[: lead.end() - 1] + "\\" + escaped[lead.end() - 1:]
-    return escaped
+    return _AUTOLINK_SEAMS.sub(WORD_JOINER, escaped)
 
 
 def detokenize(tokens: Sequence[str]) -> list[tuple[str, str]]:

@@ -8,14 +8,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from db import store
+from db import store, uploads
 from db.domain import AddResult, DatasetInfo, DocumentInfo
-from db.errors import NotFoundError
+from db.errors import ConflictError, NotFoundError
 from engine.data.documents import (ENTITY_TYPES, Document, Entity, LoadResult, Mention, document_from_json,
                               document_to_json, loads_documents)
 from engine.errors import DocreError, DocumentError, InputFileError
 
-from .resources import db_key, session
+from .resources import db_key, factory, session
 
 MENTION_COLUMNS = ("entity", "name", "type", "sentence", "start", "end")
 
@@ -118,13 +118,12 @@ def document_from_table(doc: Document, rows: Sequence[Mapping[str, Any]], title:
 
 
 def store_upload(dataset_name: str, documents: Sequence[Document]) -> tuple[int, AddResult]:
-    """Store documents into a dataset (created when new); all or nothing. Returns (dataset id, result)."""
-    with session() as s:
-        try:
-            dataset = store.get_dataset(s, dataset_name.strip())
-        except NotFoundError:
-            dataset = store.create_dataset(s, dataset_name)
-        result = store.add_documents(s, dataset.id, documents)
+    """Store documents into a dataset (created when new); all or nothing, and safe against another upload into
+    the same dataset at the same moment (db.uploads retries). Returns (dataset id, result)."""
+    try:
+        dataset, result = uploads.store_upload(factory(), dataset_name, documents)
+    except ConflictError as err:
+        raise UploadError(str(err)) from None
     clear_caches()
     return dataset.id, result
 

@@ -7,14 +7,14 @@ from typing import Any
 
 from db import store
 from db.domain import STATES, AnnotatorInfo, RelationRate, ReviewProgress, ReviewRecord, SuggestionPage, SuggestionView
-from db.errors import ReviewError
+from db.errors import AccountError, ReviewError
 from engine.data.documents import Document
 from engine.settings import get_settings
 
 from ..state import ReviewFilters
 from .resources import session
 
-# STATES and ReviewError are re-exported for pages (they never import db).
+# STATES, AccountError and ReviewError are re-exported for pages (they never import db).
 
 
 def team_mode() -> bool:
@@ -23,15 +23,18 @@ def team_mode() -> bool:
 
 
 def ensure_annotator(name: str) -> AnnotatorInfo:
-    """Local mode: the annotator of that name, created on first use (no password)."""
+    """Local mode: the annotator of that name, created on first use (no password); a team account's name is
+    refused (AccountError). Team mode takes no bare names at all."""
+    if team_mode():
+        raise AccountError("team mode: log in with your user name and password")
     with session() as s:
         return store.ensure_annotator(s, name)
 
 
-def login(name: str, password: str) -> AnnotatorInfo | None:
-    """Team mode: the account when name and password match."""
-    with session() as s:
-        return store.authenticate(s, name.strip(), password)
+def _check_acting_as(s: Any, annotator: str) -> None:
+    """Local mode: a session's name must still be a local one (an account may have been created since)."""
+    if not team_mode():
+        store.local_annotator(s, annotator)
 
 
 def store_filters(filters: ReviewFilters, annotator: str | None) -> dict[str, Any]:
@@ -59,12 +62,14 @@ def decide(suggestion_id: int, annotator: str, decision: str, *, relation: str |
            note: str | None = None) -> int:
     """Record accept (optionally with a corrected relation), reject or skip; returns the review id."""
     with session() as s:
+        _check_acting_as(s, annotator)
         return store.record_review(s, suggestion_id, annotator, decision, relation=relation, note=note)
 
 
 def undo(annotator: str, suggestion_id: int | None = None) -> ReviewRecord:
     """Cancel the annotator's latest decision still in force."""
     with session() as s:
+        _check_acting_as(s, annotator)
         return store.undo_last_review(s, annotator, suggestion_id)
 
 

@@ -18,6 +18,7 @@ from db.domain import RunInfo
 from db.session import session_scope
 from engine.data.documents import Document
 from engine.data.pair_scores import PairScores
+from engine.errors import DocreError
 from engine.version import ENGINE_VERSION
 
 from .resources import db_key, factory, predictor, session
@@ -140,7 +141,15 @@ def _worker(job_id: str, factory_: sessionmaker[Session], dataset_id: int, doc_i
         jobs.update(job_id, run_ids=run_ids, n_suggestions=n, message="done", finished=True)
     except Exception as err:  # noqa: BLE001 - reported to the user on the page, logged in full here
         log.exception("scoring job %s failed", job_id)
-        jobs.update(job_id, error=f"{type(err).__name__}: {err}", finished=True)
+        jobs.update(job_id, error=user_message(err), finished=True)
+
+
+def user_message(err: Exception) -> str:
+    """What the browser may see of a failure: the engine's and store's own errors are written for users (they
+    say what to fix); anything else may carry server paths or internals, so it stays in the server log."""
+    if isinstance(err, DocreError):
+        return str(err)
+    return "an internal error stopped it; the server log has the details"
 
 
 def start_scoring(dataset_id: int, doc_ids: Sequence[int], model_paths: Sequence[str]) -> str:

@@ -1,6 +1,9 @@
 """app.components: figure builders and highlighting on hand-made documents and scores, no Streamlit run."""
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -9,6 +12,8 @@ from engine.data.documents import Document, Entity, Fact, Mention
 from engine.data.metrics import evaluate
 from engine.data.pair_extras import MentionGrids, MentionPairGrid, PairValues
 from engine.data.pair_scores import PairScores
+
+from tests.paths import ROOT  # noqa: E402
 
 NAMES = {"P17": "country", "P131": "located in", "P27": "citizenship"}
 RELS = ("P17", "P131", "P27")
@@ -75,6 +80,26 @@ def test_markdown_and_plotly_escaping() -> None:
     assert text.markdown_text("1. [l](javascript:x)") == "1\\. \\[l\\](javascript\\:x)"
     assert text.plotly_text("<b>a&b</b>") == "&lt;b&gt;a&amp;b&lt;/b&gt;"
     assert text.plotly_text("abcdef", 4) == "abc…"
+
+
+@pytest.mark.parametrize("name", ["https://evil.example/x?a=1", "see HTTP://EVIL.example", "www.evil.example",
+                                  "WWW.Evil.example/login", "admin@evil.example", "mailto:a@evil.example"])
+def test_markdown_text_breaks_autolinks(name: str) -> None:
+    """Streamlit's Markdown (GFM) links bare URLs and addresses even when escaped; a word joiner stops it."""
+    out = text.markdown_text(name)
+    resolved = re.sub(r"\\(.)", r"\1", out)  # what Markdown makes of the escapes
+    assert "://" not in resolved and "www." not in resolved.lower() and not re.search(r"\w@", resolved)
+    assert resolved.replace(text.WORD_JOINER, "") == name  # nothing else changes: the reader sees the name
+
+
+def test_shipped_config_hides_error_details() -> None:
+    """Browser users get a generic message for an uncaught error (the details go to the server log)."""
+    import tomllib
+
+    from streamlit.config import ShowErrorDetailsConfigOptions
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert ShowErrorDetailsConfigOptions(config["client"]["showErrorDetails"]) is ShowErrorDetailsConfigOptions.NONE
 
 
 def test_detokenize_spacing() -> None:

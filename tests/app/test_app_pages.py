@@ -20,7 +20,10 @@ from app.state import Keys  # noqa: E402
 from tests.app_support import EVIL_SCRIPT, docred_bytes, hostile_document, small_labelled  # noqa: E402
 
 from tests.paths import ROOT  # noqa: E402
-MAIN = str(ROOT / "app" / "main.py")
+APP_DIR = ROOT / "app"
+MAIN = str(APP_DIR / "main.py")
+VIEWS = sorted(p.stem for p in (APP_DIR / "views").glob("*.py"))
+ACCOUNT_PASSWORD = "a long enough passphrase"
 TIMEOUT = 120
 
 
@@ -79,7 +82,7 @@ def app(page: str | None = None, **session: object) -> AppTest:
         at.session_state[key] = value
     at.run()
     if page is not None:
-        at.switch_page(f"pages/{page}.py").run()
+        at.switch_page(f"views/{page}.py").run()
     assert not at.exception, at.exception
     return at
 
@@ -378,21 +381,29 @@ def test_csv_guards_formulas(seeded: Path) -> None:
 
 # ------------------------------------------------------------------ Team mode
 
-def test_team_mode_requires_login(seeded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The login back-off, recorded instead of slept."""
+    slept: list[float] = []
+    monkeypatch.setattr(services.auth, "sleep", slept.append)
+    return slept
+
+
+def test_team_mode_requires_login(seeded: Path, monkeypatch: pytest.MonkeyPatch, waits: list[float]) -> None:
     from db import store
 
     with services.resources.session() as s:
-        store.create_user(s, "carol", "curator", "correct horse")
+        store.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
     monkeypatch.setenv("DOCRE_AUTH", "on")
     at = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()
     assert at.title[0].value == "DocRE Studio" and not at.get("plotly_chart")
-    with pytest.raises(ValueError, match=r"Known pages: \['Log in'\]"):
-        at.switch_page("pages/review.py")  # before the login no other page is even registered
+    with pytest.raises(ValueError, match=r"Known pages: \[.Log in."):
+        at.switch_page("views/review.py")  # before the login no other page is even registered
     at.text_input[0].input("carol")
     at.text_input[1].input("wrong password")
     at.form_submit_button[0].click().run()
     assert "Unknown user name or wrong password." in texts(at)
-    at.text_input[1].input("correct horse")
+    at.text_input[1].input(ACCOUNT_PASSWORD)
     at.form_submit_button[0].click().run()
     assert at.session_state["docre.annotator"] == "carol" and at.session_state["docre.role"] == "curator"
     assert at.title[0].value == "Upload documents"
@@ -402,3 +413,138 @@ def test_every_page_runs_on_an_empty_database(env: Path) -> None:
     for page in ("upload", "document", "compare", "review", "evaluate", "export"):
         at = app(page, **{"docre.annotator": "ada"})
         assert not at.exception, page
+
+
+def test_views_are_not_a_streamlit_pages_folder() -> None:
+    """Streamlit runs a `pages/` folder beside main.py by URL, without main.py's login: there must be none."""
+    assert not (APP_DIR / "pages").exists()
+    listed = re.findall(r'"(views/\w+\.py)"', Path(MAIN).read_text(encoding="utf-8"))
+    assert sorted(listed) == [f"views/{v}.py" for v in VIEWS] and len(VIEWS) == 6
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_every_view_run_alone_in_team_mode_shows_only_the_login(seeded: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               view: str) -> None:
+    """Whatever runs a page script (a URL, a stale navigation), in team mode it stops at the login form."""
+    from db import store
+
+    with services.resources.session() as s:
+        store.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
+    monkeypatch.setenv("DOCRE_AUTH", "on")
+    at = AppTest.from_file(str(APP_DIR / "views" / f"{view}.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception, at.exception
+    assert [t.value for t in at.title] == ["DocRE Studio"]
+    assert [t.label for t in at.text_input] == ["User name", "Password"]  # no "Your name"
+    assert [b.label for b in at.form_submit_button] == ["Log in"]
+    assert not at.subheader and not at.dataframe and not at.html and not at.get("plotly_chart")
+    assert "seed" not in texts(at)
+
+
+def test_team_mode_takes_no_bare_name(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCRE_AUTH", "on")
+    with pytest.raises(services.review.AccountError, match="log in"):
+        services.review.ensure_annotator("carol")
+
+
+def test_local_mode_refuses_a_team_accounts_name(seeded: Path) -> None:
+    from db import store
+
+    with services.resources.session() as s:
+        store.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
+    at = app("review")
+    at.text_input[-1].input("carol")
+    at.form_submit_button[-1].click().run()
+    assert not at.exception
+    assert "belongs to a team account with a password" in texts(at)
+    assert "docre.annotator" not in at.session_state or at.session_state["docre.annotator"] is None
+    assert "Suggested:" not in texts(at)
+
+
+def test_local_name_that_became_an_account_is_dropped_at_the_next_decision(seeded: Path) -> None:
+    from db import store
+
+    dataset_id, _ = seed_ids()
+    services.review.ensure_annotator("dave")
+    at = app("review", **{"docre.annotator": "dave", "docre.dataset_id": dataset_id})
+    with services.resources.session() as s:  # meanwhile an administrator makes "dave" a curator account
+        store.create_user(s, "dave", "curator", ACCOUNT_PASSWORD)
+    at.button(key=Keys.ACCEPT).click().run()
+    assert not at.exception
+    assert "belongs to a team account" in texts(at)
+    assert at.session_state["docre.annotator"] is None
+    assert services.review.progress(dataset_id).reviewed == 0
+
+
+def _login_attempt(at: AppTest, name: str, password: str) -> AppTest:
+    at.text_input[0].input(name)
+    at.text_input[1].input(password)
+    at.form_submit_button[0].click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_failed_logins_back_off_then_lock(seeded: Path, monkeypatch: pytest.MonkeyPatch, waits: list[float]) -> None:
+    from db import store
+
+    with services.resources.session() as s:
+        store.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
+    monkeypatch.setenv("DOCRE_AUTH", "on")
+    monkeypatch.setenv("DOCRE_LOGIN_MAX_FAILURES", "3")
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()
+    for _ in range(2):
+        _login_attempt(at, "carol", "not the password")
+        assert "Unknown user name or wrong password." in texts(at)
+    assert waits == [1.0, 2.0]  # the answer came only after a growing wait
+    _login_attempt(at, "carol", "not the password")
+    assert "log-in is locked until" in texts(at) and waits == [1.0, 2.0, 4.0]
+    _login_attempt(at, "carol", ACCOUNT_PASSWORD)  # even the right password, during the lock
+    assert "log-in is locked until" in texts(at) and "docre.annotator" not in at.session_state
+    assert [a.outcome for a in services.auth.recent_attempts()] == ["locked", "failure", "failure", "failure"]
+    _login_attempt(at, "", "")
+    assert "Enter your user name and password." in texts(at) and len(services.auth.recent_attempts()) == 4
+
+
+def test_curators_see_login_attempts_on_the_evaluate_page(seeded: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          waits: list[float]) -> None:
+    from db import store
+
+    dataset_id, _ = seed_ids()
+    with services.resources.session() as s:
+        store.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
+        store.create_user(s, "ann", "annotator", ACCOUNT_PASSWORD + "!")
+    monkeypatch.setenv("DOCRE_AUTH", "on")
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()
+    _login_attempt(at, "*mallory*", "guess guess guess")
+    _login_attempt(at, "carol", ACCOUNT_PASSWORD)
+    at.switch_page("views/evaluate.py").run()
+    assert not at.exception
+    audit = next(e for e in at.expander if e.label.startswith("Log-in attempts"))
+    assert "1 failed or locked of the last 2" in audit.label
+    table = audit.dataframe[0].value
+    assert list(table["user name"]) == ["carol", "*mallory*"] and list(table["outcome"]) == ["success", "failure"]
+    assert all(c.startswith(("ip:", "session:")) for c in table["client"]) and all(table["browser session"])
+    annotator = app("evaluate", **{"docre.annotator": "ann", "docre.role": "annotator", "docre.dataset_id": dataset_id})
+    assert not [e for e in annotator.expander if e.label.startswith("Log-in attempts")]
+
+
+def test_a_failed_scoring_job_shows_no_internals(seeded: Path) -> None:
+    """An unexpected error in the scoring thread reaches the page as a generic message (the log has it all)."""
+    from app.services import scoring
+
+    dataset_id, doc_ids = seed_ids()
+
+    class Broken:
+        method, device = "atlop.v1", "cpu"
+
+        def predict(self, docs, progress=None):
+            raise RuntimeError("cannot open /srv/secret/weights.bin")
+
+    job = scoring.Job("failing-job", dataset_id, total=2)
+    with scoring._jobs().lock:
+        scoring._jobs().jobs[job.id] = job
+    scoring._worker(job.id, services.resources.factory(), dataset_id, doc_ids[:1], [("m", Broken())])
+    state_now = scoring.job(job.id)
+    assert state_now.finished and "/srv/secret" not in state_now.error and "RuntimeError" not in state_now.error
+    assert "server log" in state_now.error
+    assert scoring.user_message(services.documents.UploadError("file.json is not valid JSON")) == \
+        "file.json is not valid JSON"  # the app's own errors say what to fix, so they are shown

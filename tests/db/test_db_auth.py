@@ -12,7 +12,7 @@ from sqlalchemy import select
 from db import models as m
 from db import store
 from db.auth import hash_password, verify_password
-from db.errors import DuplicateError
+from db.errors import AccountError, DuplicateError
 from db.session import session_scope
 from tests.db_fixtures import db_url, db_engine, factory  # noqa: F401
 
@@ -26,7 +26,7 @@ def test_hashes_are_salted_and_verify() -> None:
     assert verify_password(PASSWORD, first) and verify_password(PASSWORD, second)
     assert not verify_password("correct horse battery!", first)
     assert not verify_password(PASSWORD, "scrypt$garbage") and not verify_password(PASSWORD, "")
-    with pytest.raises(ValueError, match="at least 8"):
+    with pytest.raises(ValueError, match="at least 12"):  # AccountError is a ValueError
         hash_password("short")
 
 
@@ -34,13 +34,13 @@ def test_create_user_stores_only_a_hash_and_authenticates(factory) -> None:  # n
     with session_scope(factory) as session:
         store.ensure_annotator(session, "ann")  # known from solo mode, no password yet
         info = store.create_user(session, "ann", "curator", PASSWORD)
-        store.create_user(session, "bob", "annotator", "another secret")
+        store.create_user(session, "bob", "annotator", "another long secret")
     assert info.role == "curator" and info.has_password
     with session_scope(factory) as session:
         stored = session.scalar(select(m.Annotator.password_hash).where(m.Annotator.name == "ann"))
         assert PASSWORD not in stored and verify_password(PASSWORD, stored)
         assert store.authenticate(session, "ann", PASSWORD).name == "ann"
-        assert store.authenticate(session, "ann", "another secret") is None
+        assert store.authenticate(session, "ann", "another long secret") is None
         assert store.authenticate(session, "nobody", PASSWORD) is None
         assert [(a.name, a.role) for a in store.list_annotators(session)] == [("ann", "curator"), ("bob", "annotator")]
     with pytest.raises(DuplicateError), session_scope(factory) as session:
@@ -61,3 +61,17 @@ def test_cli_upgrades_and_creates_a_user_from_the_environment(tmp_path) -> None:
     assert run("users").stdout.split() == ["cat", "curator", "password"]
     assert run("create-user", "cat", "--role", "curator").returncode == 2  # exists already
     assert PASSWORD.encode() not in (tmp_path / "cli.sqlite").read_bytes()
+
+
+def test_local_names_never_take_a_team_account(factory) -> None:  # noqa: F811
+    """Local mode asks only for a name: one that an account (with a password) owns must not act as it."""
+    with session_scope(factory) as session:
+        store.create_user(session, "carol", "curator", PASSWORD)
+    with pytest.raises(AccountError, match="belongs to a team account with a password"), session_scope(factory) as session:
+        store.ensure_annotator(session, "carol")
+    with pytest.raises(AccountError, match="pick another name"), session_scope(factory) as session:
+        store.local_annotator(session, " carol".strip())
+    with session_scope(factory) as session:
+        assert store.ensure_annotator(session, "  ann ").name == "ann"
+        assert store.local_annotator(session, "ann").role == "annotator"
+        assert [a.name for a in store.list_annotators(session)] == ["ann", "carol"]  # nothing else stored

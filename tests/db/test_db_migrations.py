@@ -15,6 +15,7 @@ from db.models import Base
 from db.session import alembic_config, init_db, make_engine
 from tests.db_fixtures import db_url  # noqa: F401
 
+UNIQUE_POSITIONS = "5c1f0e7a9b34"
 DATE_FIRST = re.compile(r"^\d{4}_\d{2}_\d{2}_\d{4}-[0-9a-f]+_\w+\.py$")
 
 
@@ -59,5 +60,35 @@ def test_upgrade_step_by_step_matches_models_and_downgrades(db_url: str, tmp_pat
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
         init_db(engine)  # and up again, as on a fresh install
         assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_positions_taken_twice_are_renumbered_in_upload_order(db_url: str) -> None:  # noqa: F811
+    """Before unique positions, racing uploads could store two documents at one position: the upgrade renumbers
+    them (position, then id) instead of failing on the new unique index."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert, select
+
+    from db import models as m
+
+    engine = make_engine(db_url)
+    try:
+        scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
+        init_db(engine, scripts.get_revision(UNIQUE_POSITIONS).down_revision)  # just before unique positions
+        now = datetime.now(UTC)
+        with engine.begin() as conn:
+            conn.execute(insert(m.Dataset.__table__), [{"id": 1, "name": "a", "created_at": now},
+                                                       {"id": 2, "name": "b", "created_at": now}])
+            conn.execute(insert(m.Document.__table__), [
+                {"id": i, "dataset_id": d, "position": p, "title": f"doc {i}", "content_hash": f"{i:064d}",
+                 "sents": [], "extra": {}, "has_labels": False, "num_tokens": 0, "created_at": now}
+                for i, d, p in ((1, 1, 0), (2, 1, 1), (3, 1, 1), (4, 1, 2), (5, 2, 0), (6, 2, 0))])
+        init_db(engine)
+        with engine.connect() as conn:
+            rows = conn.execute(select(m.Document.id, m.Document.dataset_id, m.Document.position)
+                                .order_by(m.Document.id)).tuples().all()
+        assert rows == [(1, 1, 0), (2, 1, 1), (3, 1, 2), (4, 1, 3), (5, 2, 0), (6, 2, 1)]
     finally:
         engine.dispose()

@@ -13,11 +13,10 @@ from pathlib import Path
 import pytest
 
 from tests.app_support import docred_bytes, small_labelled
+from tests.e2e.browser_support import CHROMIUM, WAIT_MS, idle, launch_chromium
 from tests.server_support import free_port, running_server
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = "/usr/bin/chromium"
-WAIT_MS = 120_000  # a busy 2-core machine: model loading and reruns can take a while
 
 
 @pytest.fixture(scope="module")
@@ -41,18 +40,14 @@ def browser_page(server: dict) -> Iterator:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM,
-                                    args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1500, "height": 1600}, accept_downloads=True)
         page.set_default_timeout(WAIT_MS)
         yield page
         browser.close()
 
 
-def _idle(page) -> None:
-    """Wait until the script run finishes (Streamlit's running indicator is gone), so input is not lost."""
-    page.wait_for_timeout(500)
-    page.get_by_test_id("stStatusWidget").wait_for(state="hidden")
+_idle = idle
 
 
 def _nav(page, name: str) -> None:

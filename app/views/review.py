@@ -106,7 +106,10 @@ else:
         st.error("Choose the relation before accepting.")
     elif decision is not None:
         chosen = relation if decision == "accept" else None
-        services.review.decide(item.id, annotator, decision, relation=chosen, note=note)
+        try:
+            services.review.decide(item.id, annotator, decision, relation=chosen, note=note)
+        except services.review.AccountError as err:  # local mode: the name became a team account meanwhile
+            ui.drop_identity(str(err))
         label = f" as {rel_label(chosen)}" if chosen and (blind or chosen != item.relation) else ""
         done = {"accept": "Accepted", "reject": "Rejected", "skip": "Skipped"}[decision]
         state.push_flash(markdown_text(f"{done}{label}: suggestion {item.id}"))
@@ -137,6 +140,8 @@ else:
 if undo:
     try:
         record = services.review.undo(annotator)
+    except services.review.AccountError as err:
+        ui.drop_identity(str(err))
     except services.review.ReviewError as err:
         state.push_flash(markdown_text(str(err)), "warning")
     else:

@@ -1,5 +1,6 @@
 """Evaluate: each model run's metrics on the labelled documents, F1 per relation, agreement between
-annotators (Cohen's kappa on the items both decided) and each relation's acceptance rate in review."""
+annotators (Cohen's kappa on the items both decided) and each relation's acceptance rate in review; for
+curators in team mode, recent log-in attempts."""
 from __future__ import annotations
 
 import pandas as pd
@@ -10,6 +11,7 @@ from app.components import evaluation
 from app.state import Keys
 
 ui.page_title("Evaluate")
+ui.login_audit()
 dataset_id = ui.require_dataset()
 names = services.relation_names()
 

@@ -1,0 +1,49 @@
+"""An upload as one unit of work that survives concurrent uploads: find or create the dataset, add the documents,
+commit; when another upload into the same dataset wins a race (the dataset's name, a position, the same
+content), the whole unit is retried on the new state, so neither upload is lost and positions stay unique."""
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.data.documents import Document
+
+from .conflicts import UPLOAD_KEYS
+from .domain import AddResult, DatasetInfo
+from .errors import ConflictError, NotFoundError
+from .session import session_scope
+from .store_documents import add_documents, create_dataset, get_dataset
+
+logger = logging.getLogger(__name__)
+
+ATTEMPTS = 5
+
+
+def store_upload(factory: sessionmaker[Session], dataset_name: str, documents: Sequence[Document], *,
+                 attempts: int = ATTEMPTS, pause: Callable[[float], None] = time.sleep) -> tuple[DatasetInfo, AddResult]:
+    """Store documents into the named dataset (created when new), all or nothing, retrying lost races.
+
+    Raises ConflictError when every attempt lost a race (nothing of this upload is stored then)."""
+    name = dataset_name.strip()
+    for attempt in range(1, attempts + 1):
+        try:
+            with session_scope(factory) as session:
+                try:
+                    dataset = get_dataset(session, name)
+                except NotFoundError:
+                    dataset = create_dataset(session, name)
+                result = add_documents(session, dataset.id, documents)
+            return dataset, result
+        except IntegrityError as err:
+            if not any(key.matches(err) for key in UPLOAD_KEYS):
+                raise
+            logger.info("upload into %r collided with another upload (attempt %d of %d); retrying",
+                        name, attempt, attempts)
+            pause(random.uniform(0.0, 0.05 * attempt))  # out of step with the other writer
+    raise ConflictError(f"dataset {name!r}: other uploads into it were being stored at the same moment "
+                        f"{attempts} times in a row; nothing of this upload was stored, store it again")
