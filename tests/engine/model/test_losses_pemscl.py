@@ -128,3 +128,13 @@ def test_pemscl_loss_adds_the_weighted_contrastive_term_and_never_mutates():
     total.backward()
     assert torch.equal(logits.detach(), before[0]) and torch.equal(labels, before[1]) and torch.equal(emb.detach(), before[2])
     assert emb.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("ratio", [1.0, 0.5])
+def test_loss_on_a_batch_without_pairs_is_zero_not_nan(ratio):
+    logits = torch.zeros(0, 4, requires_grad=True)
+    emb = torch.zeros(0, 8, requires_grad=True)
+    loss = pemscl_loss(logits, emb, torch.zeros(0, 4), temperature=0.2, contrastive_weight=0.1,
+                       negative_sample_ratio=ratio, generator=torch.Generator().manual_seed(0))
+    assert loss.item() == 0.0
+    loss.backward()

@@ -159,6 +159,28 @@ def test_estimate_priors_counts_labelled_ordered_pairs():
     assert estimate_priors([], schema) == [0.0, 0.0, 0.0]
 
 
+@pytest.mark.parametrize("method", ["atlop.v1", *METHODS, "kmgre"])
+def test_a_batch_of_single_entity_documents_has_a_zero_loss_not_nan(method, tiny_encoder_dir):
+    """Documents with fewer than two entities have no entity pair; every method's loss over none is 0, not the
+    NaN of an empty mean (issue 13: NCRL and PEMSCL returned NaN), and backpropagates."""
+    from engine.model.checkpoint import build_model
+    from engine.config import EncoderConfig
+    from engine.model.features import collate
+    from engine.data.schema import default_schema
+
+    schema = default_schema()
+    spec = get_method(method)
+    options = {} if method == "kmgre" else {"emb_size": 32, "block_size": 8}
+    loaded = build_model(method, spec.config_class(**options), EncoderConfig(name=str(tiny_encoder_dir)), schema)
+    docs = [Document(f"one{i}", ((w, "is", "old", "."),), (Entity((Mention(w, 0, 0, 1, "LOC"),)),), ())
+            for i, w in enumerate(["Rome", "Paris"])]
+    feats = [loaded.tokenizer.featurize(d, schema) for d in docs]
+    batch = collate(feats, loaded.tokenizer, max_window=512, overlap=128, num_classes=schema.num_classes, with_labels=True)
+    loss = loaded.model.train()(batch).loss
+    assert loss.item() == 0.0
+    loss.backward()
+
+
 @pytest.mark.parametrize("method,options", [
     ("ncrl.v1", {"margin_shift": 1.0}), ("pemscl.v1", {"entropy_weighting": "mean"}),
     ("pemscl.v1", {"negative_sample_ratio": 1.5}), ("p3m.v1", {"variant": "p4m"}), ("p3m.v1", {"prior_multiplier": 0.5}),

@@ -5,7 +5,8 @@ negative margin m- = f_0 - f_i each go through a sigmoid (Eq. 2). Margin regular
 same comparison between f_0 and the mean relation score; margin shifting (Eq. 6) lifts every negative
 probability by gamma, clamped at 1, so suspected false negatives weigh less and easy negatives cost nothing.
 
-`label_margin_nll` is the pairwise comparison PEMSCL (Eq. 4) and P3M (Eq. 1) reuse."""
+`label_margin_nll` is the pairwise comparison PEMSCL (Eq. 4) and P3M (Eq. 1) reuse, `mean_over_pairs` the batch
+reduction PEMSCL shares."""
 from __future__ import annotations
 
 import torch
@@ -17,6 +18,12 @@ def label_margin_nll(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     positive, resp. negative, when it only competes with the none class in column 0."""
     margins = logits[:, 1:] - logits[:, :1]  # (n_p, R) positive margins m+
     return F.softplus(-margins), F.softplus(margins)
+
+
+def mean_over_pairs(per_pair: torch.Tensor) -> torch.Tensor:
+    """Mean of (n_pairs,) values; 0 (still in the graph) for a batch without entity pairs, where a plain mean is
+    NaN: documents with fewer than two entities have no pair."""
+    return per_pair.mean() if per_pair.numel() else per_pair.sum()
 
 
 def shifted_negative_nll(negative_margin: torch.Tensor, shift: float) -> torch.Tensor:
@@ -43,4 +50,4 @@ def ncrl_loss(logits: torch.Tensor, labels: torch.Tensor, *, shift: float = 0.0,
         y0 = labels[:, 0].to(logits.dtype)  # (n_p,)
         m0 = logits[:, 0] - logits[:, 1:].mean(1)  # (n_p,) m0+ = f_0 - mean_i f_i
         per_pair = per_pair + y0 * F.softplus(-m0) + (1.0 - y0) * shifted_negative_nll(-m0, shift)
-    return per_pair.mean()
+    return mean_over_pairs(per_pair)

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.model.thresholds import NEG_INF
-from engine.model.methods.ncrl.loss import label_margin_nll
+from engine.model.methods.ncrl.loss import label_margin_nll, mean_over_pairs
 
 EntropyWeighting = Literal["one", "count"]
 
@@ -61,7 +61,7 @@ def moving_threshold_loss(logits: torch.Tensor, labels: torch.Tensor, *, entropy
     em_pos, em_neg = (positives * entropy).sum(1), (negatives * entropy).sum(1)  # (n_p,)
     if entropy_weighting == "count":
         em_pos, em_neg = em_pos / positives.sum(1).clamp(min=1), em_neg / negatives.sum(1).clamp(min=1)
-    return (pmt + em_pos + em_neg).mean()
+    return mean_over_pairs(pmt + em_pos + em_neg)  # 0, not NaN, for a batch without pairs
 
 
 def multilabel_contrastive_loss(embeddings: torch.Tensor, labels: torch.Tensor, temperature: float) -> torch.Tensor:
