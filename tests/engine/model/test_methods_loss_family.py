@@ -147,6 +147,19 @@ def test_p3m_without_priors_warns_once_and_uses_the_fallback(caplog):
         build_head("p3m.v1", class_priors=[0.1, 0.2])
 
 
+def test_p3m_head_takes_k_from_its_config_and_one_when_unprepared():
+    """k = 0 ("from the regime") reaching a head that `prepare_priors` never saw means no hidden triples: k = 1."""
+    from engine.model.methods.p3m.loss import ClassPriors, pu_metric_risk
+
+    priors = [0.1, 0.05, 0.02]
+    rep = fake_rep()
+    for k, effective in ((0.0, 1.0), (2.0, 2.0)):
+        head = build_head("p3m.v1", variant="pm", class_priors=priors, prior_multiplier=k).eval()
+        out = head(rep, SimpleNamespace(labels=LABELS))
+        expected = pu_metric_risk(out.logits, LABELS, ClassPriors.from_labeled(torch.tensor(priors), effective))
+        assert out.loss.item() == pytest.approx(expected.item(), abs=1e-6)
+
+
 def test_estimate_priors_counts_labelled_ordered_pairs():
     schema = RelationSchema(("P17", "P131", "P27"))
     ents = tuple(Entity((Mention(w, 0, i, i + 1, "LOC"),)) for i, w in enumerate("abc"))
