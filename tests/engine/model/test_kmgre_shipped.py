@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from tests.paths import ROOT
 
@@ -49,7 +50,10 @@ def test_shipped_kmgre_scores_are_unchanged():
     from engine.model.checkpoint import load_checkpoint
 
     loaded = load_checkpoint(MODEL)
-    assert loaded.method == "kmgre.v1" and loaded.model.head.key_classifier.encoder is None  # shared, as trained
+    head = loaded.model.head
+    assert loaded.method == "kmgre.v1" and head.key_classifier.encoder is None  # shared, as trained
+    assert isinstance(head.key_classifier.scorer, torch.nn.Linear)  # v1's linear probe, not v2's MLP
+    assert head.tau.item() == pytest.approx(0.1965, abs=1e-3)  # the tau it last trained with (global-step ramp)
     expected = json.loads(REFERENCE.read_text(encoding="utf-8"))
     got = summarise(shipped_scores())
     assert [g["title"] for g in got] == [e["title"] for e in expected]
