@@ -41,14 +41,17 @@ class LoadedModel:
 
 
 def build_model(method: str, method_config: MethodConfig | None, encoder_config: EncoderConfig,
-                schema: RelationSchema, *, pretrained_encoder: bool = True) -> LoadedModel:
+                schema: RelationSchema, *, pretrained_encoder: bool = True, fresh: bool = True) -> LoadedModel:
     """A fresh model: the encoder's pre-trained weights plus a newly initialised head."""
     spec = get_method(method)
     method_config = method_config or spec.config_class()
     method_config.validate()
     hf_tokenizer, hf_model = load_hf(encoder_config.name, pretrained_weights=pretrained_encoder)
     encoder = DocumentEncoder(hf_model, encoder_config)
-    dims = ModelDims(encoder.hidden_size, encoder.num_heads, schema.num_classes, encoder_name=encoder_config.name)
+    # fresh=False: a checkpoint's weights will replace every trained part, so a head's own second encoder
+    # (KMGRE's) needs no pre-trained weights
+    dims = ModelDims(encoder.hidden_size, encoder.num_heads, schema.num_classes, encoder_name=encoder_config.name,
+                     encoder=encoder_config, fresh=fresh)
     model = DocREModel(encoder, spec.build(method_config, dims))
     return LoadedModel(model, Tokenizer(hf_tokenizer, encoder_config.marker), schema, spec.name, encoder_config, method_config)
 
@@ -138,7 +141,7 @@ def load_checkpoint(directory: str | Path, *, device: str | torch.device = "cpu"
         encoder_config = encoder_config.replace(name=encoder_name)
     spec = get_method(config["method"])
     loaded = build_model(spec.name, spec.config_class.from_json(config["method_config"]), encoder_config, schema,
-                         pretrained_encoder=bool(enc.get("omitted_weights")))
+                         pretrained_encoder=bool(enc.get("omitted_weights")), fresh=False)
     encoder = loaded.model.encoder
     if encoder.hidden_size != enc["hidden_size"] or int(encoder.model.config.vocab_size) != enc["vocab_size"]:
         raise CheckpointError(f"{directory}: encoder differs: checkpoint has hidden size {enc['hidden_size']} and vocabulary "

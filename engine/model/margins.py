@@ -19,3 +19,9 @@ def label_margin_nll(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     positive, resp. negative, when it only competes with the none class in column 0."""
     margins = relation_margins(logits)  # (n_p, R) positive margins m+
     return F.softplus(-margins), F.softplus(margins)
+
+
+def mean_over_pairs(per_pair: torch.Tensor) -> torch.Tensor:
+    """Mean of (n_pairs,) values; 0 (still in the graph) for a batch without entity pairs, where a plain mean is
+    NaN: documents with fewer than two entities have no pair."""
+    return per_pair.mean() if per_pair.numel() else per_pair.sum()

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from engine.model.backbone import PairRepresentation
-from engine.config import ConfigBase, check, option
+from engine.config import ConfigBase, EncoderConfig, check, option
 from engine.data.documents import Document
 from engine.model.features import Batch
 from engine.model.thresholds import threshold_decode, threshold_probabilities
@@ -40,6 +40,8 @@ class ModelDims:
     num_classes: int
     num_entity_types: int = 6
     encoder_name: str = ""  # for heads that own a second encoder (KMGRE's key-instance classifier)
+    encoder: EncoderConfig | None = None  # the run's encoder settings, for such a second encoder
+    fresh: bool = True  # a new model (pre-trained weights wanted) rather than one a checkpoint will fill
 
 
 @dataclass

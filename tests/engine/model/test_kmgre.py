@@ -15,6 +15,7 @@ from engine.model.adaptive_thresholding import adaptive_threshold_loss
 from engine.model.methods.kmgre.loss import (fuse_key_logits, key_focal_loss, key_pseudo_labels, key_threshold, split_key_pairs,
                                  threshold_class_loss)
 from engine.data.schema import default_schema
+from engine.model.methods.kmgre.schedule import Phase
 
 # ---------------------------------------------------------------- loss pieces, hand-computed
 
@@ -177,7 +178,8 @@ def _grad_owners(model) -> dict[str, bool]:
 
 @pytest.mark.parametrize("key_encoder", ["shared", "separate"])
 def test_em_schedule_updates_the_right_module(tiny_encoder_dir, tiny_batch, key_encoder):
-    loaded = _build(tiny_encoder_dir, key_encoder=key_encoder, warmup_epochs=2, tau_decay=0.9)
+    loaded = _build(tiny_encoder_dir, key_encoder=key_encoder, warmup_epochs=2, tau_schedule="global_step",
+                    tau_decay=0.9)
     model, head = loaded.model.train(), loaded.model.head
     expected = {  # phase -> which modules receive gradients
         (0, 0): dict(encoder=True, extractor=True, key=True, key_encoder=True),  # warm-up: both
@@ -191,9 +193,9 @@ def test_em_schedule_updates_the_right_module(tiny_encoder_dir, tiny_batch, key_
         if key_encoder == "shared":
             owners = {k: v for k, v in owners.items() if k != "key_encoder"}
         assert _grad_owners(model) == owners, (epoch, head.phase)
-    assert head.tau.item() == pytest.approx(0.5 * (1 - 0.9 ** 6))
+    assert head.phase is Phase.M_STEP and head.tau.item() == pytest.approx(0.5 * (1 - 0.9 ** 6))
     head.on_train_progress(0, 9)
-    assert head.phase == "warmup" and head.tau.item() == 0.0
+    assert head.phase is Phase.WARMUP and head.tau.item() == 0.0
 
 
 def test_shared_key_classifier_never_reaches_the_encoder(tiny_encoder_dir, tiny_batch):
@@ -299,7 +301,7 @@ def test_cli_train_evaluate_predict_with_mention_grids(redocred_docs, tiny_encod
                  "--encoder", str(tiny_encoder_dir), "--epochs", "1", "--batch-size", "2",
                  "--option", "key_encoder=separate", "--option", "max_mention_pairs=8"]) == 0
     config = json.loads((out / "config.json").read_text())
-    assert config["method"] == "kmgre.v1" and config["method_config"]["key_encoder"] == "separate"
+    assert config["method"] == "kmgre.v2" and config["method_config"]["key_encoder"] == "separate"
     capsys.readouterr()
     assert main(["--quiet", "evaluate", "--checkpoint", str(out), "--input", str(path)]) == 0
     assert "overall" in capsys.readouterr().out
@@ -308,7 +310,7 @@ def test_cli_train_evaluate_predict_with_mention_grids(redocred_docs, tiny_encod
                  "--scores-output", str(scores_path)]) == 0
     scores = [PairScores.from_json(s) for s in json.loads(scores_path.read_text())]
     for doc, s in zip(docs, scores):
-        assert s.method == "kmgre.v1" and len(s.extra("mention_grids").grids) == len(s.heads)
+        assert s.method == "kmgre.v2" and len(s.extra("mention_grids").grids) == len(s.heads)
         for h, t, grid in zip(s.heads, s.tails, s.extra("mention_grids").grids):
             n_h, n_t = len(doc.entities[h].mentions), len(doc.entities[t].mentions)
             assert grid.key_probability.shape == (n_h, n_t)

@@ -74,3 +74,13 @@ def test_loss_never_mutates_inputs_and_gradient_points_the_right_way():
     assert torch.equal(labels, LABELS) and torch.equal(logits.detach(), LOGITS)
     assert logits.grad[0, 1] < 0  # raising the gold relation lowers the loss
     assert logits.grad[1, 2] > 0  # raising a negative of a no-relation pair raises it
+
+
+@pytest.mark.parametrize("shift, regularize", [(0.0, False), (0.05, True)])
+def test_loss_on_a_batch_without_pairs_is_zero_not_nan(shift, regularize):
+    """Documents with fewer than two entities give no pair: the mean over none is 0, not NaN (issue 13)."""
+    logits = torch.zeros(0, 4, requires_grad=True)
+    loss = ncrl_loss(logits, torch.zeros(0, 4), shift=shift, margin_regularization=regularize)
+    assert loss.item() == 0.0
+    loss.backward()
+    assert logits.grad.shape == (0, 4)

@@ -109,3 +109,32 @@ def test_prepare_priors_scales_estimates_by_visible_share(redocred_docs):
     assert max(full) > 0 and half == [p * 0.5 for p in full]
     given = P3mConfig(class_priors=[0.1] * schema.num_relations)
     assert prepare_priors(given, docs, schema, 0.5).class_priors == given.class_priors
+
+
+def test_prior_factor_k_follows_the_regime(redocred_docs):
+    """k = 1 on fully labelled data (the paper's Re-DocRED setting), 1 / (1 - h) with a share h hidden: 2 for half;
+    a k given by hand (3 for DocRED-like data) is kept. Then the risk of a multi-pair, multi-label batch with
+    the prepared k = 2, by hand: pair 0 holds r1 and r2, pairs 1 and 2 are unlabelled; pi_labeled = 0.1."""
+    from engine.model.methods.p3m.method import P3mConfig, prepare_priors
+    from engine.data.schema import default_schema
+
+    schema, docs = default_schema(), redocred_docs[:3]
+    assert P3mConfig().prior_multiplier == 0.0  # "from the regime"
+    assert prepare_priors(P3mConfig(), docs, schema, 0.0).prior_multiplier == 1.0
+    assert prepare_priors(P3mConfig(), docs, schema, 0.5).prior_multiplier == 2.0
+    assert prepare_priors(P3mConfig(), docs, schema, 0.75).prior_multiplier == 4.0
+    assert prepare_priors(P3mConfig(prior_multiplier=3.0), docs, schema, 0.5).prior_multiplier == 3.0
+
+    config = prepare_priors(P3mConfig(class_priors=[0.1, 0.1]), docs, schema, 0.5)
+    assert config.class_priors == [0.1, 0.1] and config.prior_multiplier == 2.0
+    priors = ClassPriors.from_labeled(torch.tensor(config.class_priors), config.prior_multiplier)
+    logits = torch.tensor([[0.0, 2.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    labels = torch.tensor([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
+    # pi = 0.2, pi_u = 1/9, gamma = 2; negative-risk weights 0.9 and 0.1 (as PRIORS above)
+    r1 = 2 * 0.2 * softplus(-2) + 0.9 * (softplus(-1) + softplus(1)) / 2 - 0.1 * softplus(2)
+    r2 = 2 * 0.2 * softplus(-1) + 0.9 * (softplus(-1) + softplus(0)) / 2 - 0.1 * softplus(1)
+    assert r1 + r2 == pytest.approx(1.016876, abs=1e-6)  # 0.570014 + 0.446862
+    assert pu_metric_risk(logits, labels, priors).item() == pytest.approx(r1 + r2, abs=1e-5)
+    # the old fixed k = 3 (pi = 0.3, pi_u = 2/9, gamma = sqrt(7/3)) weighs this batch differently
+    assert pu_metric_risk(logits, labels, ClassPriors.from_labeled(torch.tensor([0.1, 0.1]), 3.0)).item() != \
+        pytest.approx(r1 + r2, abs=1e-3)

@@ -89,8 +89,9 @@ def test_contrastive_loss_multi_label_hand_computed():
     # a0: partners {a1 (r1), a2 (r2)}, sims 0, 1; others 0, 1, -1: -log(((1 + e) / 2) / (1 + e + 1/e)) = 0.787491
     # a1: partner {a0}, sims to a0, a2, a3 all 0: -log(1 / 3) = 1.098612
     # a2: partner {a0}, sim 1; others 1, 0, -1: -log(e / (e + 1 + 1/e)) = 0.407606
-    expected = (math.log(2 * (1 + e + 1 / e) / (1 + e)) + math.log(3) + math.log(1 + e + 1 / e) - 1) / 3
-    assert expected == pytest.approx(0.764570, abs=1e-6)
+    # Eq. 10 sums the 3 anchors; divided by the 4 pairs of the batch (as L_1 is), not by the 3 anchors
+    expected = (math.log(2 * (1 + e + 1 / e) / (1 + e)) + math.log(3) + math.log(1 + e + 1 / e) - 1) / 4
+    assert expected == pytest.approx(0.573427, abs=1e-6)
     assert multilabel_contrastive_loss(emb, labels, 1.0).item() == pytest.approx(expected, abs=1e-6)
 
 
@@ -99,8 +100,8 @@ def test_contrastive_loss_without_partners_uses_the_long_tail_term():
     # tau = 0.5: a0 = [1, 0] {r1}: log(e^0 + e^-2) = 0.126928; a1 = [0, 1] {r2}: log(e^0 + e^0) = log 2
     emb = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
     labels = torch.tensor([[0, 1, 0], [0, 0, 1], [1, 0, 0]], dtype=torch.float)
-    expected = (math.log(1 + math.exp(-2)) + math.log(2)) / 2
-    assert expected == pytest.approx(0.410038, abs=1e-6)
+    expected = (math.log(1 + math.exp(-2)) + math.log(2)) / 3  # 2 anchors summed, over the 3 pairs
+    assert expected == pytest.approx(0.273359, abs=1e-6)
     got = multilabel_contrastive_loss(emb.clone().requires_grad_(True), labels, 0.5)
     assert got.item() == pytest.approx(expected, abs=1e-6)
 
@@ -122,9 +123,40 @@ def test_pemscl_loss_adds_the_weighted_contrastive_term_and_never_mutates():
     before = (logits.detach().clone(), labels.clone(), emb.detach().clone())
     total = pemscl_loss(logits, emb, labels, temperature=0.5, contrastive_weight=0.1, entropy_weighting="count")
     l1 = (2 * PAIR1 + PAIR2_PMT + entropy(0.5)) / 3
-    # anchors 0 and 2 are partners, sim 1 / 0.5 = 2; the NA pair sim 0: -log(e^2 / (e^2 + 1)) = softplus(-2) each
-    l2 = softplus(-2)
+    # anchors 0 and 2 are partners, sim 1 / 0.5 = 2; the NA pair sim 0: -log(e^2 / (e^2 + 1)) = softplus(-2) each,
+    # summed over the 2 anchors and divided by the 3 pairs
+    l2 = 2 * softplus(-2) / 3
     assert total.item() == pytest.approx(l1 + 0.1 * l2, abs=1e-6)
     total.backward()
     assert torch.equal(logits.detach(), before[0]) and torch.equal(labels, before[1]) and torch.equal(emb.detach(), before[2])
     assert emb.grad.abs().sum() > 0
+
+
+def test_contrastive_term_is_weighted_as_the_papers_sums():
+    """Eq. 11 sums L_1 over all pairs and L_2 over the anchors; the loss is that sum over |B| = 6 pairs, so
+    lambda weighs L_2 as in the paper (averaging L_2 over the 2 anchors instead would weigh it 3 times more).
+    Two labelled pairs sharing r1 (a0 also holds r2), four NA pairs; all logits 0, tau = 1."""
+    e = math.e
+    emb = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
+    labels = torch.tensor([[0, 1, 1], [0, 1, 0]] + [[1, 0, 0]] * 4, dtype=torch.float)
+    logits = torch.zeros(6, 3)
+    # L_1 (count weighting), every margin 0: pmt = log 2 per relation, every entropy log 2.
+    # a0 {r1, r2}: 2 log 2 + mean H(P) = 3 log 2; a1 {r1}: 2 log 2 + H + H = 4 log 2; NA: 2 log 2 + mean H(N) = 3 log 2
+    l1_sum = (3 + 4 + 4 * 3) * math.log(2)
+    # L_2: a0's partner a1 (sim 1); d != a0: a1 e^1, NA e^0, e^0, e^-1, e^0 -> -log(e / (e + 3 + 1/e)); a1 alike
+    l2_sum = 2 * (math.log(e + 3 + 1 / e) - 1)
+    lam = 0.1
+    paper = l1_sum + lam * l2_sum  # Eq. 11 as printed
+    got = pemscl_loss(logits, emb, labels, temperature=1.0, contrastive_weight=lam, entropy_weighting="count")
+    assert got.item() * 6 == pytest.approx(paper, abs=1e-5)
+    assert multilabel_contrastive_loss(emb, labels, 1.0).item() == pytest.approx(l2_sum / 6, abs=1e-6)
+
+
+@pytest.mark.parametrize("ratio", [1.0, 0.5])
+def test_loss_on_a_batch_without_pairs_is_zero_not_nan(ratio):
+    logits = torch.zeros(0, 4, requires_grad=True)
+    emb = torch.zeros(0, 8, requires_grad=True)
+    loss = pemscl_loss(logits, emb, torch.zeros(0, 4), temperature=0.2, contrastive_weight=0.1,
+                       negative_sample_ratio=ratio, generator=torch.Generator().manual_seed(0))
+    assert loss.item() == 0.0
+    loss.backward()

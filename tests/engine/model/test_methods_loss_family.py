@@ -147,6 +147,19 @@ def test_p3m_without_priors_warns_once_and_uses_the_fallback(caplog):
         build_head("p3m.v1", class_priors=[0.1, 0.2])
 
 
+def test_p3m_head_takes_k_from_its_config_and_one_when_unprepared():
+    """k = 0 ("from the regime") reaching a head that `prepare_priors` never saw means no hidden triples: k = 1."""
+    from engine.model.methods.p3m.loss import ClassPriors, pu_metric_risk
+
+    priors = [0.1, 0.05, 0.02]
+    rep = fake_rep()
+    for k, effective in ((0.0, 1.0), (2.0, 2.0)):
+        head = build_head("p3m.v1", variant="pm", class_priors=priors, prior_multiplier=k).eval()
+        out = head(rep, SimpleNamespace(labels=LABELS))
+        expected = pu_metric_risk(out.logits, LABELS, ClassPriors.from_labeled(torch.tensor(priors), effective))
+        assert out.loss.item() == pytest.approx(expected.item(), abs=1e-6)
+
+
 def test_estimate_priors_counts_labelled_ordered_pairs():
     schema = RelationSchema(("P17", "P131", "P27"))
     ents = tuple(Entity((Mention(w, 0, i, i + 1, "LOC"),)) for i, w in enumerate("abc"))
@@ -157,6 +170,28 @@ def test_estimate_priors_counts_labelled_ordered_pairs():
     feats = DocFeatures("d1", (), (), (), (), ((0,), (1,), (2,)), (2, 2, 2), ((0, 1, 1), (1, 2, 2)), ())
     assert estimate_priors([feats], schema) == pytest.approx([1 / 6, 1 / 6, 0.0])
     assert estimate_priors([], schema) == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("method", ["atlop.v1", *METHODS, "kmgre"])
+def test_a_batch_of_single_entity_documents_has_a_zero_loss_not_nan(method, tiny_encoder_dir):
+    """Documents with fewer than two entities have no entity pair; every method's loss over none is 0, not the
+    NaN of an empty mean (issue 13: NCRL and PEMSCL returned NaN), and backpropagates."""
+    from engine.model.checkpoint import build_model
+    from engine.config import EncoderConfig
+    from engine.model.features import collate
+    from engine.data.schema import default_schema
+
+    schema = default_schema()
+    spec = get_method(method)
+    options = {} if method == "kmgre" else {"emb_size": 32, "block_size": 8}
+    loaded = build_model(method, spec.config_class(**options), EncoderConfig(name=str(tiny_encoder_dir)), schema)
+    docs = [Document(f"one{i}", ((w, "is", "old", "."),), (Entity((Mention(w, 0, 0, 1, "LOC"),)),), ())
+            for i, w in enumerate(["Rome", "Paris"])]
+    feats = [loaded.tokenizer.featurize(d, schema) for d in docs]
+    batch = collate(feats, loaded.tokenizer, max_window=512, overlap=128, num_classes=schema.num_classes, with_labels=True)
+    loss = loaded.model.train()(batch).loss
+    assert loss.item() == 0.0
+    loss.backward()
 
 
 @pytest.mark.parametrize("method,options", [

@@ -97,22 +97,29 @@ def mention_pair_features(rep: PairRepresentation, index: MentionPairIndex) -> t
 
 
 class KeyInstanceClassifier(nn.Module):
-    """Eq. 7-8: p_omega(z = 1 | m_i, m_j) = sigmoid(w_k x' + b_k).
+    """Eq. 7-8: p_omega(z = 1 | m_i, m_j), from features x' of the mention pair.
 
-    With an `encoder` (the paper's `separate` mode) x' comes from that second encoder, run on the batch
-    again. Without one (`shared`), x' is the relation extractor's x detached: the classifier reads the
-    shared encoder's states but its loss never sends gradients into them, so the E-step cannot disturb
-    the extractor; only w_k, b_k learn, on features the M-step shapes for relations. One encoder pass
-    instead of two: cheaper, at the cost of a classifier that cannot adapt its own features."""
+    - With an `encoder` (key_encoder = separate, the paper): x' comes from that second encoder, run on the
+      batch again, and the score is Eq. 8's linear sigmoid(w_k x' + b_k): omega is a whole encoder.
+    - Without one (key_encoder = shared), x' is the relation extractor's x, detached, so that the E-step's loss
+      never reaches the shared encoder (the paper's "avoid mutual interference"). omega then owns no features,
+      so it is a small MLP (3d -> mlp_hidden -> 1, GELU) that can still carve its own decision surface out of
+      them: one encoder pass instead of two, and no encoder backward in an E-step.
+    - mlp_hidden = 0 with `shared` is kmgre.v1's linear probe on the detached features (about 3d + 1
+      parameters for a whole E-step epoch); kept so that the shipped model loads and scores as trained."""
 
-    def __init__(self, hidden_size: int, encoder: DocumentEncoder | None = None) -> None:
+    def __init__(self, hidden_size: int, encoder: DocumentEncoder | None = None, mlp_hidden: int = 0) -> None:
         super().__init__()
         self.encoder = encoder
         self.backbone = AtlopBackbone() if encoder is not None else None
-        self.scorer = nn.Linear(3 * hidden_size, 1)
+        if encoder is None and mlp_hidden > 0:
+            self.scorer: nn.Module = nn.Sequential(nn.Linear(3 * hidden_size, mlp_hidden), nn.GELU(),
+                                                   nn.Linear(mlp_hidden, 1))
+        else:
+            self.scorer = nn.Linear(3 * hidden_size, 1)  # w_k, b_k of Eq. 8
 
     def forward(self, shared_features: torch.Tensor, batch: Batch, index: MentionPairIndex) -> torch.Tensor:
-        """(n_mp,) key-instance logits w_k x' + b_k."""
+        """(n_mp,) key-instance logits (the argument of Eq. 8's sigmoid)."""
         if self.encoder is None:
             features = shared_features.detach()  # (n_mp, 3d), no gradient to the shared encoder
         else:

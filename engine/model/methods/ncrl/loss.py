@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from engine.model.margins import label_margin_nll
+from engine.model.margins import label_margin_nll, mean_over_pairs
 
 
 def shifted_negative_nll(negative_margin: torch.Tensor, shift: float) -> torch.Tensor:
@@ -36,4 +36,4 @@ def ncrl_loss(logits: torch.Tensor, labels: torch.Tensor, *, shift: float = 0.0,
         y0 = labels[:, 0].to(logits.dtype)  # (n_p,)
         m0 = logits[:, 0] - logits[:, 1:].mean(1)  # (n_p,) m0+ = f_0 - mean_i f_i
         per_pair = per_pair + y0 * F.softplus(-m0) + (1.0 - y0) * shifted_negative_nll(-m0, shift)
-    return per_pair.mean()
+    return mean_over_pairs(per_pair)

@@ -65,6 +65,7 @@ def pu_metric_risk(logits: torch.Tensor, labels: torch.Tensor, priors: ClassPrio
     pi, pi_u = priors.pi.to(logits.dtype), priors.pi_unlabeled.to(logits.dtype)
     positive_risk = priors.class_weight.to(logits.dtype) * pi * positive_target
     negative_risk = (1.0 - pi) / (1.0 - pi_u) * unlabelled_none - (pi_u - pi_u * pi) / (1.0 - pi_u) * positive_none
+    # Eq. 5's max(0, .). Departure: the authors' nnPU step instead trains on -negative_risk alone when it is < 0.
     return (positive_risk + negative_risk.clamp(min=0.0)).sum()
 
 

@@ -7,7 +7,29 @@ positive-none-class mixup. Variants as the paper's ablation names them:
 
 Logits are lambda * c_i . f(x) (column 0 the none-class proxy), so decoding c_i . f > c_0 . f is the
 shared threshold decode, and sigmoid(s_i - s_0), the shared probability, is Eq. 1's two-way softmax.
-The priors pi_labeled,i travel in the config (`class_priors`, from `estimate_priors` on the training data)."""
+The priors pi_labeled,i travel in the config (`class_priors`, from `estimate_priors` on the training data).
+
+The prior factor k (pi_i = k pi_labeled,i) follows the regime, as the paper's settings imply: k = 1 on fully
+labelled data (its Re-DocRED runs: pi_i = pi_labeled,i), k = 3 on DocRED, whose labels hold about a third to
+a half of Re-DocRED's. When a share h of the triples is hidden uniformly (--drop-labels h), the visible prior
+is (1 - h) times the true one, so k = 1 / (1 - h): 2 where half the labels are hidden. `prepare_priors` sets
+that from the share the trainer will hide, unless a k is given (data that is itself incomplete, such as
+DocRED, needs an explicit one: the engine cannot see the labels its annotators missed).
+
+Departures from the authors' code (www-Ye/P3M), each a reading of the paper's text:
+- Dropout augmentation (Eq. 7): the authors set the encoder's own attention and hidden dropout to the rate and
+  run the whole encoder twice. Here the encoder runs once (a head sees one PairRepresentation) and the dropout
+  acts on the pair features (head, tail, context) before f(x); the second pass redraws only that, on the
+  labelled pairs. The encoder keeps its own dropout, shared by both passes. Cheaper by one encoder pass.
+- Metric space: the authors project the grouped outer product to emb_size with a linear layer and embed the
+  proxies separately (an nn.Embedding through another linear layer). Here f(x) is the grouped outer product
+  itself, normalised, and the proxies are the normalised rows of a bias-free linear layer over it (NormFace):
+  ATLOP's classifier with its rows and inputs put on the unit sphere, no extra layer.
+- Mixup (Eq. 9): the authors score mu f + (1 - mu) c_0 as it is, a vector shorter than 1, so its cosine
+  scores shrink towards 0; Eq. 1 asks for normalised inputs, so here f_mix is renormalised.
+- Non-negative risk: the authors replace the loss by -gamma x (negative risk) when that falls below beta
+  (nnPU's gradient ascent, beta = 0, gamma = 1); here the negative risk is clamped at 0 (Eq. 5's max) and the
+  positive risk always counts."""
 from __future__ import annotations
 
 import logging
@@ -34,12 +56,14 @@ FALLBACK_PRIOR = 1e-3  # about Re-DocRED's mean share of ordered pairs per relat
 
 @dataclass
 class P3mConfig(MethodConfig):
-    """Defaults are the paper's incomplete-labelling settings; fully labelled data (Re-DocRED): prior_multiplier
-    1, mixup_strength 0.01, dropout 0.1."""
+    """Defaults are the paper's incomplete-labelling settings, with k from the regime; its fully labelled setting
+    (Re-DocRED) also has mixup_strength 0.01 and dropout 0.1."""
 
     variant: str = option("p3m", "'pm' (PU metric learning), 'p2m' (+ dropout-augmented positives) or 'p3m' (+ mixup)")
     scale: float = option(10.0, "lambda, scale of the cosine scores (Eq. 1)")
-    prior_multiplier: float = option(3.0, "k in pi_i = k * pi_labeled,i: 1 fully labelled, 3 DocRED-like, 12 extreme")
+    prior_multiplier: float = option(0.0, "k in pi_i = k * pi_labeled,i; 0 = from the regime: 1 / (1 - share of "
+                                          "triples hidden), i.e. 1 on fully labelled data, 2 with half hidden (set "
+                                          "when training starts); give 3 for DocRED-like data, 12 for extreme")
     class_priors: list[float] = field(default_factory=list, metadata={
         "help": "pi_labeled,i per relation (share of ordered entity pairs labelled i in the training data, from "
                 "engine.model.methods.p3m.method.estimate_priors); empty = a uniform 1e-3, with a warning"})
@@ -51,7 +75,8 @@ class P3mConfig(MethodConfig):
         super().validate()
         check(self.variant in VARIANTS, f"variant must be one of {VARIANTS}, got {self.variant!r}")
         check(self.scale > 0, f"scale must be > 0, got {self.scale}")
-        check(self.prior_multiplier >= 1.0, f"prior_multiplier must be >= 1 (pi_i >= pi_labeled,i), got {self.prior_multiplier}")
+        check(self.prior_multiplier == 0.0 or self.prior_multiplier >= 1.0,
+              f"prior_multiplier must be 0 (from the regime) or >= 1 (pi_i >= pi_labeled,i), got {self.prior_multiplier}")
         check(all(0.0 <= p < 1.0 for p in self.class_priors), "class_priors must be shares in [0, 1); recompute them "
               "with engine.model.methods.p3m.method.estimate_priors")
         check(0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}")
@@ -100,7 +125,8 @@ class P3mHead(MethodHead):
             log.warning("p3m: class_priors is empty, using a uniform prior of %g; estimate them with "
                         "engine.model.methods.p3m.method.estimate_priors on the training data", FALLBACK_PRIOR)
             self._warned = True
-        priors = ClassPriors.from_labeled(self.pi_labeled, cfg.prior_multiplier)
+        # k = 0 means "from the regime"; a head built without `prepare_priors` knows of no hidden triples: k = 1
+        priors = ClassPriors.from_labeled(self.pi_labeled, cfg.prior_multiplier or 1.0)
         logits = out.logits.float()
         if cfg.variant == "pm":
             return pu_metric_risk(logits, labels, priors)
@@ -117,12 +143,22 @@ class P3mHead(MethodHead):
         return risk + cfg.mixup_strength * positive_mixup_loss(self.metric.score(mixed).float(), mixed_labels, mu)
 
 
+def regime_prior_multiplier(hidden: float) -> float:
+    """k for data whose labels are complete but for a share `hidden` of its triples, hidden uniformly: the
+    visible prior is (1 - hidden) pi_i, so pi_i = pi_labeled,i / (1 - hidden)."""
+    return 1.0 / (1.0 - hidden)
+
+
 def prepare_priors(config: P3mConfig, documents: Sequence[Document], schema: RelationSchema, hidden: float) -> P3mConfig:
-    """Estimate pi_labeled from the training documents unless given. Hidden triples (--drop-labels) are
-    drawn uniformly, so the labels training sees have (1 - hidden) times the counted shares."""
-    if config.class_priors:
-        return config
-    return config.replace(class_priors=[p * (1.0 - hidden) for p in estimate_priors(documents, schema)])
+    """Before training: estimate pi_labeled from the training documents unless given, and k from the regime
+    unless given. Hidden triples (--drop-labels) are drawn uniformly, so the labels training sees have
+    (1 - hidden) times the counted shares, and k = 1 / (1 - hidden) restores the counted ones."""
+    changes: dict = {}
+    if not config.class_priors:
+        changes["class_priors"] = [p * (1.0 - hidden) for p in estimate_priors(documents, schema)]
+    if config.prior_multiplier == 0.0:
+        changes["prior_multiplier"] = regime_prior_multiplier(hidden)
+    return config.replace(**changes) if changes else config
 
 
 register(MethodSpec("p3m.v1", "P3M: normalised pair embedding vs relation proxies, PU metric learning, dropout-"

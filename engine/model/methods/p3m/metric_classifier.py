@@ -53,8 +53,10 @@ class MetricHead(nn.Module):
         head, tail, context = rep.head, rep.tail, rep.context  # (n_p, d) each
         if rows is not None:
             head, tail, context = head[rows], tail[rows], context[rows]  # (n, d)
-        # PairExtractor reads only head, tail and context.
+        # PairExtractor reads only head, tail and context. Departure: the authors' dropout is the encoder's own
+        # (attention and hidden), redrawn by a second full encoder pass; here it acts on these pair features.
         dropped = replace(rep, head=self.dropout(head), tail=self.dropout(tail), context=self.dropout(context))
+        # Departure: the metric space is the grouped outer product itself (the authors project it to emb_size first)
         return F.normalize(self.bilinear.outer(*self.extractor(dropped)), dim=-1)  # (n, emb * bs)
 
     def score(self, embedding: torch.Tensor) -> torch.Tensor:
@@ -62,7 +64,8 @@ class MetricHead(nn.Module):
         return self.scale * embedding @ self.bilinear.proxies.T
 
     def mix_with_none(self, embedding: torch.Tensor, mu: float | torch.Tensor) -> torch.Tensor:
-        """(n, D) unit f_mix = mu f + (1 - mu) c_0 (Eq. 9), renormalised because Eq. 1 needs unit inputs."""
+        """(n, D) unit f_mix = mu f + (1 - mu) c_0 (Eq. 9), renormalised because Eq. 1 needs unit inputs.
+        Departure: the authors score the unnormalised mix, whose norm (< 1) shrinks every cosine towards 0."""
         return F.normalize(mu * embedding + (1.0 - mu) * self.bilinear.proxies[0], dim=-1)
 
     def forward(self, rep: PairRepresentation) -> MetricOutput:

@@ -1,12 +1,14 @@
 """PAEE (Huang et al., 2022): Pair-Aware and Entity-Enhanced representations. No public code: built from
-the paper's equations, with the readings documented in engine/heads/pair_matrix.py and entity_enhance.py.
+the paper's equations, with the readings documented in this package's pair_matrix.py, entity_enhance.py and
+loss.py.
 
 Forward: V(e_s, e_o) (Eq. 3) -> potential-pair probability and its 0/1 result at lambda (Eq. 5);
 N x N matrix, sliding-window filling, U-Net standing in for TNet -> Y; Y_pair = [Y; 0/1] (Eq. 4);
 Transformer over entities and sentences -> H^e (Eq. 6); Cross Matching -> e_sub = [H^e; F_sub],
 e_obj = [H^e; F_obj] (Eq. 7); z_s = tanh(W_s e_sub + W_y Y_pair), z_o = tanh(W_o e_obj + W_y Y_pair) and a
-bilinear classifier (Eq. 8, ATLOP's grouped bilinear with a threshold class, trained with Eq. 9). Eq. 8
-adds Y_{s,o} (size D' + 1) to W_s e_sub (size d) without saying how the sizes meet: W_y maps Y_pair to d.
+bilinear classifier (Eq. 8, ATLOP's grouped bilinear with a threshold class), trained with Eq. 9 as printed:
+the balanced softmax, which is not ATLOP's loss for pairs with several relations (loss.py). Eq. 8 adds
+Y_{s,o} (size D' + 1) to W_s e_sub (size d) without saying how the sizes meet: W_y maps Y_pair to d.
 The 0/1 potential result is a hard threshold, so only Eq. 10 trains the potential classifier."""
 from __future__ import annotations
 

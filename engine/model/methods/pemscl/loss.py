@@ -9,8 +9,13 @@ contrastive learning for multi-label, long-tailed relations, and negative label 
   partner in the batch (a long-tail relation) only pushes the others away (Eq. 9). NA pairs are no anchors.
 - Negative label sampling (Eq. 12-13) keeps a uniform subset of the negative labels of NA pairs only.
 
-Batch reduction: means (over pairs for L_1, over anchors for L_2) rather than the printed sums, the
-convention of the shared trainer (ATLOP's loss is a mean too); it rescales the loss, not its minimiser."""
+Batch reduction. The paper sums both terms over the batch: L_1 over all pairs B (Eq. 7), L_2 over the anchors
+B_P (Eq. 10), and weighs them as L_1 + lambda L_2 (Eq. 11). Here both sums are divided by the same |B|, the
+number of entity pairs in the batch: L_1 becomes the mean over pairs that every method's loss is (ATLOP's too),
+and lambda keeps exactly the weight it has in the paper. This is also what the authors' code does (L_2 is a
+mean over all pairs, NA pairs contributing 0). Averaging L_2 over the anchors instead would multiply lambda by
+|B| / |B_P|, about 15 on Re-DocRED, where a labelled pair comes with some 15 NA pairs. A batch without pairs
+(documents of one entity) has loss 0, not the NaN of an empty mean."""
 from __future__ import annotations
 
 from typing import Literal
@@ -18,8 +23,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from engine.model.margins import NEG_INF
-from engine.model.margins import label_margin_nll
+from engine.model.margins import NEG_INF, label_margin_nll, mean_over_pairs
 
 EntropyWeighting = Literal["one", "count"]
 
@@ -61,14 +65,18 @@ def moving_threshold_loss(logits: torch.Tensor, labels: torch.Tensor, *, entropy
     em_pos, em_neg = (positives * entropy).sum(1), (negatives * entropy).sum(1)  # (n_p,)
     if entropy_weighting == "count":
         em_pos, em_neg = em_pos / positives.sum(1).clamp(min=1), em_neg / negatives.sum(1).clamp(min=1)
-    return (pmt + em_pos + em_neg).mean()
+    return mean_over_pairs(pmt + em_pos + em_neg)
 
 
 def multilabel_contrastive_loss(embeddings: torch.Tensor, labels: torch.Tensor, temperature: float) -> torch.Tensor:
-    """L_2 (Eq. 8-10), mean over anchors (pairs with >= 1 relation). embeddings: (n_pairs, d), normalised
-    here. An anchor with partners S (pairs sharing a relation) costs -log(mean_{p in S} e^{s_p} / sum_{d != a}
-    e^{s_d}) (Eq. 8, log outside the mean as printed); without partners log sum_{d != a} e^{s_d} (Eq. 9).
-    No anchor, or a batch of one pair: 0."""
+    """L_2 (Eq. 8-10): the sum over anchors (pairs with >= 1 relation, B_P) divided by the number of pairs
+    |B| (module docstring: lambda then weighs it as in the paper). embeddings: (n_pairs, d), normalised here.
+
+    An anchor with partners S (pairs sharing a relation) costs -log((1/|S|) sum_{p in S} e^{s_p} / sum_{d != a}
+    e^{s_d}) (Eq. 8): the log sits outside the mean over partners, as printed (Khosla et al.'s L_in). The
+    authors' code puts it inside, -(1/|S|) sum_p log(e^{s_p} / sum_d e^{s_d}) (L_out); by Jensen that is the
+    larger of the two, and equal when every partner is as similar. Without partners: log sum_{d != a} e^{s_d}
+    (Eq. 9). No anchor, or a batch of one pair: 0."""
     positives = labels[:, 1:] > 0  # (n_p, R)
     anchors = positives.any(1).nonzero().squeeze(1)  # (n_a,)
     if anchors.numel() == 0 or embeddings.shape[0] < 2:
@@ -82,8 +90,8 @@ def multilabel_contrastive_loss(embeddings: torch.Tensor, labels: torch.Tensor, 
     log_denominator = torch.logsumexp(sims.masked_fill(is_self, NEG_INF), dim=1)  # (n_a,) Eq. 9 as well
     n_partners = partners.sum(1)  # (n_a,)
     log_mean_partner = torch.logsumexp(sims.masked_fill(~partners, NEG_INF), dim=1) - n_partners.clamp(min=1).log()
-    per_anchor = torch.where(n_partners > 0, log_denominator - log_mean_partner, log_denominator)
-    return per_anchor.mean()
+    per_anchor = torch.where(n_partners > 0, log_denominator - log_mean_partner, log_denominator)  # (n_a,)
+    return per_anchor.sum() / embeddings.shape[0]  # Eq. 10's sum over B_P, over |B| like L_1
 
 
 def pemscl_loss(logits: torch.Tensor, embeddings: torch.Tensor, labels: torch.Tensor, *, temperature: float,

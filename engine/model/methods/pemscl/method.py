@@ -22,7 +22,9 @@ class PemsclConfig(MethodConfig):
     """Defaults are the paper's best Re-DocRED settings (Table 5); its DocRED ones: tau 2.0, lambda 2.0, "one"."""
 
     temperature: float = option(0.2, "tau of the supervised contrastive loss (Eq. 8-9)")
-    contrastive_weight: float = option(0.1, "lambda, weight of the contrastive loss L_2 (Eq. 11); 0 = off")
+    contrastive_weight: float = option(0.1, "lambda, weight of the contrastive loss L_2 (Eq. 11) as the paper weighs "
+                                            "it: both L_1 and L_2 summed over the batch, then divided by its number "
+                                            "of pairs; 0 = off")
     entropy_weighting: str = option("count", "gamma_1, gamma_2 of entropy minimisation (Eq. 6): 'one' = 1, "
                                              "'count' = |P| and |N| (each entropy sum becomes a mean)")
     negative_sample_ratio: float = option(1.0, "share of negative labels kept for NA pairs (Eq. 12); 1 keeps all, the "
