@@ -6,6 +6,8 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
+from app.services.review import ReviewFilters
+
 T = TypeVar("T")
 
 _ANNOTATOR = "docre.annotator"
@@ -161,17 +163,6 @@ def take_new_chart_pair(chart_key: str) -> tuple[int, int] | None:
 
 
 # ------------------------------------------------------------------ review
-
-@dataclass(frozen=True)
-class ReviewFilters:
-    """The Review queue's filters, each over a field the store knows; None means any."""
-
-    relation: str | None = None
-    document_id: int | None = None
-    run_id: int | None = None
-    state: str | None = None
-    open_for_me: bool = True  # only suggestions this annotator has not decided yet
-
 
 def review_filters() -> ReviewFilters:
     return _get(_FILTERS, ReviewFilters())

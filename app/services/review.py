@@ -3,15 +3,16 @@ and what an item shows (its sentences, mentions and key mention pairs)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from db import store
 from db.domain import STATES, AnnotatorInfo, RelationRate, ReviewProgress, ReviewRecord, SuggestionPage, SuggestionView
 from db.errors import AccountError, ReviewError
+from engine.curate.suggestions import Evidence, KeyMentionPair
 from engine.data.documents import Document
 from engine.settings import get_settings
 
-from ..state import ReviewFilters
 from .resources import session
 
 # STATES, AccountError and ReviewError are re-exported for pages (they never import db).
@@ -35,6 +36,17 @@ def _check_acting_as(s: Any, annotator: str) -> None:
     """Local mode: a session's name must still be a local one (an account may have been created since)."""
     if not team_mode():
         store.local_annotator(s, annotator)
+
+
+@dataclass(frozen=True)
+class ReviewFilters:
+    """The Review queue's filters, each over a field the store knows; None means any."""
+
+    relation: str | None = None
+    document_id: int | None = None
+    run_id: int | None = None
+    state: str | None = None
+    open_for_me: bool = True  # only suggestions this annotator has not decided yet
 
 
 def store_filters(filters: ReviewFilters, annotator: str | None) -> dict[str, Any]:
@@ -89,24 +101,29 @@ def relation_rates(dataset_id: int) -> list[RelationRate]:
         return store.relation_acceptance(s, dataset_id)
 
 
-def key_mention_pairs(view: SuggestionView) -> list[dict[str, Any]]:
-    """KMGRE key mention pairs from every model's evidence, best first."""
-    pairs = [dict(k) for ev in view.evidence.values() for k in ev.get("key_mention_pairs", ()) or ()]
-    return sorted(pairs, key=lambda k: -float(k.get("key_probability", 0.0)))
+def evidences(view: SuggestionView) -> list[Evidence]:
+    """The item's evidence, one `Evidence` per source that suggested it, read through Evidence.from_json."""
+    return [Evidence.from_json(ev) for ev in view.evidence.values()]
+
+
+def key_mention_pairs(view: SuggestionView) -> list[KeyMentionPair]:
+    """KMGRE key mention pairs from every source's evidence, best first."""
+    pairs = [k for ev in evidences(view) for k in ev.key_mention_pairs]
+    return sorted(pairs, key=lambda k: -k.key_probability)
 
 
 def key_mentions(view: SuggestionView) -> set[tuple[int, int]]:
     """(entity, mention) keys to outline: the mentions of the key mention pairs."""
     keys: set[tuple[int, int]] = set()
     for k in key_mention_pairs(view):
-        keys.add((view.h, int(k["head_mention"])))
-        keys.add((view.t, int(k["tail_mention"])))
+        keys.add((view.h, k.head_mention))
+        keys.add((view.t, k.tail_mention))
     return keys
 
 
 def evidence_sentences(view: SuggestionView) -> list[int]:
     """Sentences the models' evidence names (shared sentences of head and tail)."""
-    return sorted({int(s) for ev in view.evidence.values() for s in ev.get("sentences", ()) or ()})
+    return sorted({s for ev in evidences(view) for s in ev.sentences})
 
 
 def item_sentences(doc: Document, view: SuggestionView) -> list[int]:
@@ -114,8 +131,8 @@ def item_sentences(doc: Document, view: SuggestionView) -> list[int]:
     occur together, else the first mention of each."""
     head, tail = doc.entities[view.h], doc.entities[view.t]
     chosen = set(evidence_sentences(view))
-    chosen.update(int(k["head"]["sent_id"]) for k in key_mention_pairs(view) if "head" in k)
-    chosen.update(int(k["tail"]["sent_id"]) for k in key_mention_pairs(view) if "tail" in k)
+    for k in key_mention_pairs(view):
+        chosen.update((k.head_sent_id, k.tail_sent_id))
     if not chosen:
         chosen = {m.sent_id for m in head.mentions} & {m.sent_id for m in tail.mentions}
     if not chosen:
@@ -126,17 +143,18 @@ def item_sentences(doc: Document, view: SuggestionView) -> list[int]:
 def model_votes(view: SuggestionView) -> list[dict[str, Any]]:
     """One row per model: its margin and probability for the suggested triple."""
     votes: dict[str, dict[str, Any]] = {}
-    for ev in view.evidence.values():  # every source carries the votes of all models ranked together
-        for name, vote in (ev.get("models") or {}).items():
-            votes.setdefault(name, {"model": name, "margin": vote.get("margin"), "probability": vote.get("probability")})
+    for ev in evidences(view):  # every source carries the votes of all models ranked together
+        for name, vote in ev.models.items():
+            votes.setdefault(name, {"model": name, "margin": vote.margin, "probability": vote.probability})
     return list(votes.values())
 
 
 def evidence_summary(view: SuggestionView) -> Mapping[str, Any]:
     """Type fit and the relation-logic rules that fired, over all sources."""
-    fits = {ev.get("type_fit") for ev in view.evidence.values()}
-    rules = sorted({r for ev in view.evidence.values() for r in ev.get("rules", ()) or ()})
-    agreeing = max((int(ev.get("agreeing_models", 0)) for ev in view.evidence.values()), default=0)
+    found = evidences(view)
+    fits = {ev.type_fit for ev in found}
+    rules = sorted({r for ev in found for r in ev.rules})
+    agreeing = max((ev.agreeing_models for ev in found), default=0)
     return {"type_fit": None if len(fits) != 1 else next(iter(fits)), "rules": rules, "agreeing_models": agreeing}
 
 

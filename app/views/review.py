@@ -9,7 +9,8 @@ import streamlit as st
 from app import services, state, ui
 from app.components import colors
 from app.components.text import highlight_html, markdown_text, mention_rows
-from app.state import Keys, ReviewFilters
+from app.services.review import ReviewFilters
+from app.state import Keys
 
 ui.page_title("Review")
 annotator = state.annotator()
@@ -134,8 +135,8 @@ else:
                 st.caption("Also decided by: " + markdown_text(", ".join(others)))
         pairs = services.review.key_mention_pairs(item)
         if pairs:
-            st.dataframe(pd.DataFrame([{"head mention": k["head_mention"], "tail mention": k["tail_mention"],
-                                        "key probability": k["key_probability"]} for k in pairs]), hide_index=True)
+            st.dataframe(pd.DataFrame([{"head mention": k.head_mention, "tail mention": k.tail_mention,
+                                        "key probability": k.key_probability} for k in pairs]), hide_index=True)
 
 if undo:
     try:

@@ -287,7 +287,7 @@ def test_review_accept_undo_reject_and_blind(seeded: Path) -> None:
     total = services.review.progress(dataset_id).total
     assert total > 0 and f"0 of {total} suggestions reviewed" in at.get("progress")[0].proto.text
     assert "Suggested:" in texts(at) and "<mark" in at.html[0].value
-    first = services.review.queue(dataset_id, state.ReviewFilters(), "ada").items[0]
+    first = services.review.queue(dataset_id, services.review.ReviewFilters(), "ada").items[0]
     named = " ".join(f"[{i}]" for i in services.review.evidence_sentences(first)) or "none (an inter-sentence pair)"
     assert f"Sentences naming both: {named}" in texts(at)  # numbered as in the text, not read as a count
     at.button(key=Keys.ACCEPT).click().run()
@@ -330,7 +330,7 @@ def test_review_filters_by_relation_and_state(seeded: Path) -> None:
 
 def test_evaluate_page_metrics_agreement_acceptance(seeded: Path) -> None:
     dataset_id, _ = seed_ids()
-    items = services.review.queue(dataset_id, state.ReviewFilters(), None, limit=3).items
+    items = services.review.queue(dataset_id, services.review.ReviewFilters(), None, limit=3).items
     for name, decisions in (("ada", ("accept", "reject", "accept")), ("bob", ("accept", "reject", "reject"))):
         services.review.ensure_annotator(name)
         for item, decision in zip(items, decisions):
@@ -351,7 +351,7 @@ def test_export_page_and_round_trip(seeded: Path) -> None:
 
     dataset_id, _ = seed_ids()
     services.review.ensure_annotator("ada")
-    item = services.review.queue(dataset_id, state.ReviewFilters(), None, limit=1).items[0]
+    item = services.review.queue(dataset_id, services.review.ReviewFilters(), None, limit=1).items[0]
     services.review.decide(item.id, "ada", "accept", relation="P27")
     at = app("export", **{"docre.dataset_id": dataset_id})
     assert [m.value for m in at.metric][2] == "1"
@@ -373,7 +373,7 @@ def test_export_page_and_round_trip(seeded: Path) -> None:
 def test_csv_guards_formulas(seeded: Path) -> None:
     dataset_id, _ = seed_ids()
     services.review.ensure_annotator("=cmd")
-    item = services.review.queue(dataset_id, state.ReviewFilters(), None, limit=1).items[0]
+    item = services.review.queue(dataset_id, services.review.ReviewFilters(), None, limit=1).items[0]
     services.review.decide(item.id, "=cmd", "skip", note="+1")
     csv_text = services.export.review_log_csv(dataset_id).decode("utf-8")
     assert "'=cmd" in csv_text and "'+1" in csv_text
