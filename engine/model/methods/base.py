@@ -8,7 +8,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from engine.model.backbone import PairRepresentation
+from engine.model.backbone import EntityRepresentation, PairRepresentation
 from engine.config import ConfigBase, check, option
 from engine.data.documents import Document
 from engine.model.features import Batch
@@ -50,6 +50,25 @@ class HeadOutput:
     pair_potential: torch.Tensor | None = None  # (n_pairs,) PAEE
     mention_grids: list | None = None  # per pair MentionPairGrid, KMGRE
 
+    @classmethod
+    def concat(cls, parts: Sequence["HeadOutput"]) -> "HeadOutput":
+        """The outputs of consecutive pair chunks as one (inference: no loss)."""
+        potentials = [p.pair_potential for p in parts]
+        grids = [p.mention_grids for p in parts]
+        return cls(logits=torch.cat([p.logits for p in parts]),
+                   pair_potential=None if potentials[0] is None else torch.cat(potentials),
+                   mention_grids=None if grids[0] is None else [g for part in grids for g in part])
+
+
+    def rows(self, rows: slice) -> "HeadOutput":
+        """The outputs of pairs rows.start:rows.stop (views, no copies), to decode a huge output in parts."""
+        return HeadOutput(logits=self.logits[rows],
+                          pair_potential=None if self.pair_potential is None else self.pair_potential[rows],
+                          mention_grids=None if self.mention_grids is None else self.mention_grids[rows])
+
+
+PairView = Callable[[Batch], PairRepresentation]  # the pair representation of a batch's (chunk of) pairs
+
 
 class MethodHead(nn.Module):
     """Base head: threshold decoding and margin probabilities; methods override what their paper changes."""
@@ -60,6 +79,20 @@ class MethodHead(nn.Module):
 
     def forward(self, rep: PairRepresentation, batch: Batch) -> HeadOutput:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def infer(self, pairs: PairView, batch: Batch, chunks: Sequence[slice]) -> HeadOutput:
+        """Inference a chunk of pairs at a time, equal to forward on the whole batch (no labels): pairs are
+        scored independently, so each chunk is a batch of its own. Heads whose pairs interact override it."""
+        outputs = []
+        for rows in chunks:
+            sub = batch.select_pairs(rows)
+            outputs.append(self(pairs(sub), sub))
+        return HeadOutput.concat(outputs)
+
+    def floats_per_pair(self, batch: Batch, entities: EntityRepresentation) -> int:
+        """About how many values the head holds per pair of a chunk at inference, beyond the pair view
+        (DocREModel.infer sizes chunks by it): extractor inputs and outputs and the logits."""
+        return 4 * entities.entity.shape[-1] + 4 * self.config.emb_size + 256
 
     def on_train_progress(self, epoch: int, step: int) -> None:
         """Called by the trainer before every batch: heads with schedules (EM phases, warm-up) read it."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from engine.model.backbone import PairRepresentation
+from engine.model.backbone import EntityRepresentation, PairRepresentation
 from engine.config import EncoderConfig, check, option
 from engine.model.encoder import DocumentEncoder, load_hf
 from engine.errors import ConfigError
@@ -116,6 +116,15 @@ class KmgreHead(MethodHead):
         if not self.training:
             grids = to_mention_grids(index, batch, torch.sigmoid(key_logits), relation_probability)
         return HeadOutput(logits=fused, loss=loss, mention_grids=grids)
+
+
+    def floats_per_pair(self, batch: Batch, entities: EntityRepresentation) -> int:
+        """Per entity pair, its mention pairs' (heads, L) attention products (gathered twice, multiplied,
+        normalised) and features, plus build_mention_pairs' (k x k) distances and ranks."""
+        k = int(batch.entity_mention_mask.shape[1])
+        kept = min(k * k, self.config.max_mention_pairs) if self.config.max_mention_pairs else k * k
+        heads, length, hidden = entities.mention_attention.shape[1], entities.states.shape[1], entities.states.shape[2]
+        return 8 * k * k + kept * (4 * heads * length + 2 * length + 12 * hidden) + 256
 
 
 register(MethodSpec("kmgre.v1", "KMGRE: mention-level extractor and key-instance classifier trained by EM, "
