@@ -32,11 +32,16 @@ class ConfigBase:
 
     @classmethod
     def from_json(cls: type[C], data: dict[str, Any]) -> C:
+        """Build and validate; values of the wrong kind (text for a number, a number for a flag) are a
+        ConfigError naming the key, since they come from users (--option) and from checkpoint files."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"{cls.__name__}: expected an object of settings, got {type(data).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"{cls.__name__}: unknown keys {unknown}; known keys: {sorted(known)}")
-        config = cls(**data)
+        defaults = cls()
+        config = cls(**{key: _of_kind(key, value, getattr(defaults, key)) for key, value in data.items()})
         config.validate()
         return config
 
@@ -48,6 +53,31 @@ class ConfigBase:
     @classmethod
     def help(cls) -> dict[str, str]:
         return {f.name: f.metadata.get("help", "") for f in fields(cls)}
+
+
+def _of_kind(key: str, value: Any, default: Any) -> Any:
+    """value if it is of the default's kind (an int where a float goes becomes a float); else ConfigError."""
+    def is_number(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = is_number(value)
+        value = float(value) if ok else value
+    elif isinstance(default, str):
+        ok = isinstance(value, str)
+    elif isinstance(default, list):
+        ok = isinstance(value, list) and all(is_number(v) for v in value)  # the list options are numbers
+    else:
+        ok = True
+    if not ok:
+        kind = {bool: "true or false", int: "a whole number", float: "a number", str: "text",
+                list: "a list of numbers"}.get(type(default), type(default).__name__)
+        raise ConfigError(f"{key} must be {kind} (default {default!r}), got {value!r}")
+    return value
 
 
 def check(condition: bool, message: str) -> None:

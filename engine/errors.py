@@ -36,6 +36,10 @@ class DocumentError(DocreError):
         self.problem = problem
 
 
+class DocumentTooLargeError(DocreError):
+    """A document exceeds a configured inference limit (entities or tokens); the message names it and the limit."""
+
+
 class SchemaError(DocreError):
     """A relation id or schema does not match what the model or data expects."""
 

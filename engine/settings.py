@@ -1,12 +1,23 @@
 """Environment settings, read once here: DOCRE_DEVICE, DOCRE_PRECISION, DOCRE_DATA_DIR, DOCRE_DATABASE_URL,
-DOCRE_MODELS_DIR, DOCRE_AUTH."""
+DOCRE_MODELS_DIR, DOCRE_AUTH, DOCRE_MAX_ENTITIES, DOCRE_MAX_TOKENS, DOCRE_PAIR_MEMORY_MB, DOCRE_ALLOW_DOWNLOAD."""
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.errors import ConfigError
+
 ROOT = Path(__file__).resolve().parent.parent
+# Limits on one document at inference. Memory grows with entities squared (every ordered pair is scored and
+# its scores kept) and with tokens times mentions (attention rows); bench/memory.py measures peak memory by
+# entity count, bench/RESULTS.md has the figures these defaults come from. Re-DocRED's dev set has at most 36
+# entities and 631 word pieces per document (DocRED's largest: 42 entities), so real DocRED documents pass
+# both limits by far more than ten times.
+DEFAULT_MAX_ENTITIES = 1000
+DEFAULT_MAX_TOKENS = 16384  # word pieces with entity markers
+DEFAULT_PAIR_MEMORY_MB = 256  # what one chunk of pairs may hold at inference (DocREModel.infer)
+TRUE_WORDS = ("on", "1", "true", "yes")
 
 
 PRECISIONS = ("auto", "float32", "bfloat16", "int8")  # inference precisions (engine.serve.numeric_precision)
@@ -20,6 +31,10 @@ class Settings:
     models_dir: Path
     team_mode: bool = False  # DOCRE_AUTH=on: everyone logs in
     precision: str | None = None  # DOCRE_PRECISION: auto, float32, bfloat16 or int8 (inference)
+    max_entities: int = DEFAULT_MAX_ENTITIES  # DOCRE_MAX_ENTITIES: a larger document is refused, by name
+    max_tokens: int = DEFAULT_MAX_TOKENS  # DOCRE_MAX_TOKENS: likewise, in word pieces
+    pair_memory_mb: int = DEFAULT_PAIR_MEMORY_MB  # DOCRE_PAIR_MEMORY_MB: the budget pair chunks are sized by
+    allow_download: bool = False  # DOCRE_ALLOW_DOWNLOAD=1: encoders may come from the Hugging Face hub
 
     @property
     def default_model(self) -> Path:
@@ -29,6 +44,20 @@ class Settings:
         return self.models_dir / name
 
 
+def _positive_int(name: str, default: int) -> int:
+    """An integer environment variable, >= 1; anything else is a ConfigError naming the variable."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigError(f"{name} must be a whole number >= 1, got {raw!r}; unset it for the default {default}")
+    return value
+
+
 def get_settings() -> Settings:
     env = os.environ
     return Settings(
@@ -36,16 +65,33 @@ def get_settings() -> Settings:
         data_dir=Path(env.get("DOCRE_DATA_DIR", ROOT / "data")),
         database_url=env.get("DOCRE_DATABASE_URL") or None,
         models_dir=Path(env.get("DOCRE_MODELS_DIR", ROOT / "assets" / "models")),
-        team_mode=env.get("DOCRE_AUTH", "").strip().lower() in ("on", "1", "true", "yes"),
+        team_mode=env.get("DOCRE_AUTH", "").strip().lower() in TRUE_WORDS,
         precision=env.get("DOCRE_PRECISION") or None,
+        max_entities=_positive_int("DOCRE_MAX_ENTITIES", DEFAULT_MAX_ENTITIES),
+        max_tokens=_positive_int("DOCRE_MAX_TOKENS", DEFAULT_MAX_TOKENS),
+        pair_memory_mb=_positive_int("DOCRE_PAIR_MEMORY_MB", DEFAULT_PAIR_MEMORY_MB),
+        allow_download=env.get("DOCRE_ALLOW_DOWNLOAD", "").strip().lower() in TRUE_WORDS,
     )
 
 
 def pick_device(requested: str | None = None) -> str:
-    """An explicit request, then DOCRE_DEVICE, then CUDA when present, else CPU."""
+    """An explicit request, then DOCRE_DEVICE, then CUDA when present, else CPU. A device this machine does not
+    have is a ConfigError here, not a traceback from deep inside the first tensor moved there."""
     import torch  # noqa: PLC0415
 
     choice = requested or get_settings().device
-    if choice:
-        return choice
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    if not choice:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(choice)
+    except RuntimeError:
+        raise ConfigError(f"unknown device {choice!r}; use cpu, cuda or cuda:N (set by --device or DOCRE_DEVICE)") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if not count:
+            raise ConfigError(f"device {choice!r} was asked for but this machine has no CUDA GPU (or torch is built "
+                              "without CUDA); use --device cpu, or unset DOCRE_DEVICE")
+        if device.index is not None and device.index >= count:
+            raise ConfigError(f"device {choice!r} does not exist: this machine has {count} CUDA GPU(s), "
+                              f"cuda:0..cuda:{count - 1}")
+    return choice

@@ -58,3 +58,18 @@ def assert_reload_identical(loaded, tmp_path: Path, docs) -> None:
     for a, b in zip(before, after):
         np.testing.assert_allclose(a.logits, b.logits, rtol=1e-5, atol=1e-5)
         assert np.array_equal(a.decoded, b.decoded)
+
+
+def synthetic_document(n_entities: int, title: str = "synthetic"):
+    """A document of n_entities one-word entities, two per sentence ("X met Y ."): the size of a long text
+    that spaCy finds ~1,800 entities in, built without running spaCy on it."""
+    from engine.data.documents import Document, Entity, Mention
+
+    sents, entities = [], []
+    for i in range(0, n_entities, 2):
+        sent = []
+        for k in range(i, min(i + 2, n_entities)):
+            entities.append(Entity((Mention(f"name{k}", len(sents), len(sent), len(sent) + 1, "PER"),)))
+            sent += [f"name{k}", "met"]
+        sents.append(tuple(sent[:-1] + ["."]))
+    return Document(title, tuple(sents), tuple(entities))

@@ -80,29 +80,45 @@ def _dev_f1(config: dict) -> float | None:
     return None
 
 
+@dataclass(frozen=True)
+class ModelScan:
+    """The usable checkpoints under the models directory, and one line per directory that was skipped."""
+
+    models: tuple[ModelChoice, ...]
+    skipped: tuple[str, ...]
+
+
 @st.cache_data(show_spinner=False, ttl=30)
-def _scan_models(models_dir: str) -> list[ModelChoice]:
-    from engine.model.checkpoint import read_checkpoint_config  # noqa: PLC0415 - imports torch; only when needed
+def _scan_models(models_dir: str) -> ModelScan:
+    """Every sound checkpoint directory; a broken or tampered one is skipped, not fatal (check_checkpoint reads
+    config.json and the weights' header only, so a scan stays cheap)."""
+    from engine.model.checkpoint import check_checkpoint  # noqa: PLC0415 - imports torch; only when needed
 
     root = Path(models_dir)
-    found = []
+    found, skipped = [], []
     for directory in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
         if not (directory / "config.json").is_file():
             continue
         try:
-            config = read_checkpoint_config(directory)
+            config = check_checkpoint(directory)
         except CheckpointError as err:
             log.warning("skipping %s: %s", directory, err)
+            skipped.append(f"{directory.name}: {err}")
             continue
         names = (config.get("schema") or {}).get("names") or {}
         found.append(ModelChoice(directory.name, str(directory.resolve()), str(config.get("method", "?")),
                                  _dev_f1(config), tuple(sorted(names.items()))))
-    return found
+    return ModelScan(tuple(found), tuple(skipped))
 
 
 def available_models() -> list[ModelChoice]:
-    """Every checkpoint directory (one holding config.json) under DOCRE_MODELS_DIR, by name."""
-    return _scan_models(str(settings().models_dir))
+    """Every usable checkpoint directory (one holding config.json) under DOCRE_MODELS_DIR, by name."""
+    return list(_scan_models(str(settings().models_dir)).models)
+
+
+def skipped_models() -> list[str]:
+    """One line (directory: why) per checkpoint directory the scan skipped; pages listing models warn with it."""
+    return list(_scan_models(str(settings().models_dir)).skipped)
 
 
 def default_model_path() -> str | None:

@@ -77,6 +77,8 @@ def score_documents(factory_: sessionmaker[Session], dataset_id: int, doc_ids: S
     with session_scope(factory_) as s:
         loaded = store.load_documents(s, list(doc_ids))
     docs = [loaded[i] for i in doc_ids]
+    for _, model in models:  # every model's limits before the first run is stored: a refusal leaves no half job
+        model.check_limits(docs)
     total = len(docs) * len(models) + 1
     report = progress or (lambda done, all_, message: None)
     run_ids = []
@@ -139,6 +141,9 @@ def _worker(job_id: str, factory_: sessionmaker[Session], dataset_id: int, doc_i
                                      lambda done, total, message: jobs.update(job_id, done=done, total=total,
                                                                                message=message))
         jobs.update(job_id, run_ids=run_ids, n_suggestions=n, message="done", finished=True)
+    except DocreError as err:  # a refusal that says why and what to do (a document over a limit): no traceback
+        log.warning("scoring job %s refused: %s", job_id, err)
+        jobs.update(job_id, error=f"nothing was scored, the stored documents are kept. {err}", finished=True)
     except Exception as err:  # noqa: BLE001 - reported to the user on the page, logged in full here
         log.exception("scoring job %s failed", job_id)
         jobs.update(job_id, error=user_message(err), finished=True)

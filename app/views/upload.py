@@ -14,6 +14,8 @@ ui.page_title("Upload documents")
 
 
 def choose_models(key: str) -> list[str]:
+    for line in services.resources.skipped_models():  # a broken model directory is named, the others still work
+        st.warning(markdown_text(f"Model directory skipped, it cannot be used: {line}"))
     models = services.available_models()
     if not models:
         st.warning(markdown_text(f"No model found under {services.resources.settings().models_dir}: documents are "
@@ -90,6 +92,10 @@ with json_tab:
             loaded = None
         if loaded is not None:
             st.write(f"**{len(loaded.documents)}** valid document(s), **{len(loaded.problems)}** invalid.")
+            if loaded.warnings:  # stored all the same: the model reads the tokens, reviewers read the names
+                with st.expander(f"{len(loaded.warnings)} mention(s) whose name differs from its tokens (stored as is)"):
+                    st.dataframe(pd.DataFrame([{"document": w.doc_index, "title": w.title, "problem": w.message}
+                                               for w in loaded.warnings]), hide_index=True)
             if loaded.problems:
                 st.warning("Invalid documents are listed below and will not be stored.")
                 st.dataframe(pd.DataFrame([{"document": p.doc_index, "title": p.title, "field": p.field,

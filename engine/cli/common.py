@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from engine.data.documents import Document, read_documents
-from engine.errors import InputFileError
+from engine.errors import ConfigError, InputFileError
 
 log = logging.getLogger("engine")
 PRECISION_HELP = ("inference precision (default: DOCRE_PRECISION, else auto: the fastest the CPU or GPU runs natively, "
@@ -62,6 +62,25 @@ def parse_options(pairs: Sequence[str]) -> dict:
         except json.JSONDecodeError:
             out[key.replace("-", "_")] = value
     return out
+
+
+def check_output_file(path: str | None, flag: str = "--output") -> None:
+    """Refuse, before any work, an output file path that is a directory or whose directory does not exist:
+    otherwise the error comes only after scoring, and the scores are lost."""
+    if path is None:
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise ConfigError(f"{flag} {path} is a directory; give a file name, e.g. {target / 'predictions.json'}")
+    parent = target.parent
+    if not parent.is_dir():
+        raise ConfigError(f"{flag} {path}: its directory {parent} does not exist; create it first or choose another path")
+
+
+def at_least_one(value: int | None, flag: str) -> None:
+    """A count option that may be absent but, when given, is >= 1 (0 must not silently mean "all")."""
+    if value is not None and value < 1:
+        raise ConfigError(f"{flag} must be at least 1, got {value}")
 
 
 def progress_bar(desc: str, quiet: bool) -> Callable[[int, int], None]:

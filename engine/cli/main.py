@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from engine.cli.common import PRECISION_HELP, load_docs, parse_options, progress_bar
+from engine.cli.common import PRECISION_HELP, at_least_one, check_output_file, load_docs, parse_options, progress_bar
 from engine.cli.suggest import add_suggest_command
 from engine.config import DEFAULT_ENCODER, SAVE_DTYPES, EncoderConfig, TrainConfig
 
-from engine.errors import DocreError, InputFileError
+from engine.errors import ConfigError, DocreError, InputFileError
 from engine.settings import PRECISIONS
 from engine.data.schema import default_schema
 
@@ -40,13 +40,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     from engine.train.run_directory import RunDirectory  # noqa: PLC0415
     from engine.train.trainer import Trainer, data_hash, seed_everything  # noqa: PLC0415
 
+    at_least_one(args.max_train_docs, "--max-train-docs")
+    spec = get_method(args.method)
+    try:  # before reading data: a malformed --option fails in a second, with its name
+        method_config = spec.config_class.from_json({**spec.config_class().to_json(), **parse_options(args.option)})
+    except ConfigError as exc:
+        raise ConfigError(f"--option for {spec.name}: {exc}") from None
     schema = default_schema()
     train_docs = load_docs(args.train, args.train_split, schema)
     dev_docs = load_docs(args.dev, args.dev_split, schema) if args.dev else None
     if args.max_train_docs:
         train_docs = train_docs[:args.max_train_docs]
-    spec = get_method(args.method)
-    method_config = spec.config_class.from_json({**spec.config_class().to_json(), **parse_options(args.option)})
     train_config = TrainConfig(**{k: v for k, v in {
         "epochs": args.epochs, "batch_size": args.batch_size, "grad_accumulation": args.grad_accumulation,
         "lr_encoder": args.lr_encoder, "lr_head": args.lr_head, "warmup_ratio": args.warmup_ratio,
@@ -61,16 +65,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     if last is not None:
         from engine.model.checkpoint import load_checkpoint  # noqa: PLC0415
 
-        loaded = load_checkpoint(last, expect_schema=schema)
+        loaded = load_checkpoint(last, expect_schema=schema, allow_download=args.allow_download)
         if loaded.method != spec.name:
             raise InputFileError(f"{last} holds a {loaded.method} run; use another --output or --no-resume")
     else:
         seed_everything(train_config.seed)
-        loaded = build_model(spec.name, method_config, EncoderConfig(name=args.encoder), schema)
+        loaded = build_model(spec.name, method_config, EncoderConfig(name=args.encoder), schema,
+                             allow_download=args.allow_download)
         if args.init_from:
             from engine.model.checkpoint import warm_start  # noqa: PLC0415
 
-            warm_start(loaded, args.init_from)
+            warm_start(loaded, args.init_from, allow_download=args.allow_download)
     device = pick_device(args.device)
     features = [loaded.tokenizer.featurize(d, schema) for d in train_docs]
     log.info("training %s on %d documents (%s), dev %s, device %s", spec.name, len(features), args.train,
@@ -96,7 +101,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from engine.serve.calibrate import calibration_report  # noqa: PLC0415
     from engine.serve.ensemble import load_predictor  # noqa: PLC0415
 
-    predictor = load_predictor(args.checkpoint, args.device, precision=args.precision)
+    check_output_file(args.output)
+    predictor = load_predictor(args.checkpoint, args.device, precision=args.precision,
+                               allow_download=args.allow_download)
     gold = [d for d in load_docs(args.input, args.split, predictor.schema) if d.has_labels]
     if not gold:
         raise InputFileError(f"{args.input}: no document has labels to evaluate against")
@@ -135,7 +142,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     from engine.serve.ensemble import load_predictor  # noqa: PLC0415
 
-    predictor = load_predictor(args.checkpoint, args.device, precision=args.precision)
+    check_output_file(args.output)
+    check_output_file(args.scores_output, "--scores-output")
+    predictor = load_predictor(args.checkpoint, args.device, precision=args.precision,
+                               allow_download=args.allow_download)
     docs = load_docs(args.input, None, predictor.schema)
     scores = predictor.predict(docs, progress_bar("scoring", args.quiet))
     preds = [{"title": s.title, "h_idx": h, "t_idx": t, "r": r, "score": round(m, 4)}
@@ -157,7 +167,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
 
     if Path(args.output).resolve() == Path(args.checkpoint).resolve():
         raise InputFileError("compress: --output must differ from --checkpoint (the input is read while writing)")
-    loaded = load_checkpoint(args.checkpoint)
+    loaded = load_checkpoint(args.checkpoint, allow_download=args.allow_download)
     info = loaded.info
     kept = {k: v for k, v in info.items() if k in ("epoch", "history")}
     save_checkpoint(loaded, args.output, metrics=info.get("metrics"), data_hash=info.get("data_hash"),
@@ -170,6 +180,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from engine.data.documents import write_documents  # noqa: PLC0415
 
+    check_output_file(args.output)
     docs = load_docs(args.input)
     write_documents(docs, args.output)
     log.info("%s: %d sentences, %d entities -> %s", args.input, len(docs[0].sents), len(docs[0].entities), args.output)
@@ -180,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m engine", description="DocRE Studio engine")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("-v", "--verbose-log", action="store_true", help="debug logging")
+    parser.add_argument("--allow-download", action="store_const", const=True, default=None,
+                        help="let a checkpoint's or --encoder's encoder name be fetched from the Hugging Face hub "
+                             "(default: offline, local directories and the cache only; or DOCRE_ALLOW_DOWNLOAD=1)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("methods", help="list the registered methods")
@@ -261,6 +275,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for noisy in ("transformers", "httpx", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     try:
+        if getattr(args, "device", None):
+            from engine.settings import pick_device  # noqa: PLC0415 - imports torch
+
+            pick_device(args.device)  # a device this machine lacks is refused before any work
         return args.func(args)
     except DocreError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine.cli.common import load_docs, progress_bar
+from engine.cli.common import check_output_file, load_docs, progress_bar
 from engine.data.documents import Document
 from engine.errors import CheckpointError, InputFileError
 from engine.data.pair_scores import PairScores
@@ -22,12 +22,25 @@ CONFIG_FILE = "config.json"
 
 
 def discover_models(models_dir: Path | None = None) -> list[Path]:
-    """Every subdirectory of the shipped models directory that holds a checkpoint (config.json), sorted."""
+    """Every subdirectory of the shipped models directory that holds a sound checkpoint, sorted. One that
+    fails the checks (engine.model.checkpoint.check_checkpoint) is skipped with a warning, so a single
+    broken or tampered directory does not stop the others from being used."""
+    from engine.model.checkpoint import check_checkpoint  # noqa: PLC0415 - torch only when models are looked for
+
     models_dir = models_dir if models_dir is not None else get_settings().models_dir
-    found = sorted(p for p in models_dir.glob("*") if (p / CONFIG_FILE).is_file()) if models_dir.is_dir() else []
+    candidates = sorted(p for p in models_dir.glob("*") if (p / CONFIG_FILE).is_file()) if models_dir.is_dir() else []
+    found = []
+    for path in candidates:
+        try:
+            check_checkpoint(path)
+        except CheckpointError as err:
+            log.warning("skipping model %s: %s", path, err)
+            continue
+        found.append(path)
     if not found:
-        raise CheckpointError(f"no model found: no subdirectory of {models_dir} holds a {CONFIG_FILE}; "
-                              "pass --checkpoint DIR (a directory written by `train`) or set DOCRE_MODELS_DIR")
+        raise CheckpointError(f"no model found: no subdirectory of {models_dir} holds a usable checkpoint "
+                              f"({len(candidates)} skipped, see the warnings); pass --checkpoint DIR (a directory "
+                              "written by `train`) or set DOCRE_MODELS_DIR")
     return found
 
 
@@ -38,20 +51,20 @@ def model_names(paths: Sequence[Path]) -> list[str]:
 
 
 def score_documents(checkpoints: Sequence[Path], docs: Sequence[Document], device: str | None = None,
-                    quiet: bool = False) -> dict[str, list[PairScores]]:
+                    quiet: bool = False, allow_download: bool | None = None) -> dict[str, list[PairScores]]:
     """Each checkpoint's scores for every document, one model in memory at a time."""
     from engine.serve.predictor import Predictor  # noqa: PLC0415 - torch only when models run
 
     out: dict[str, list[PairScores]] = {}
     for name, path in zip(model_names(checkpoints), checkpoints):
-        predictor = Predictor.from_checkpoint(path, device)
+        predictor = Predictor.from_checkpoint(path, device, allow_download=allow_download)
         out[name] = predictor.predict(docs, progress_bar(f"scoring ({name})", quiet))
         del predictor
     return out
 
 
 def score_out_of_fold(checkpoints: Sequence[Path], docs: Sequence[Document], folds_file: str, device: str | None,
-                      quiet: bool) -> dict[str, list[PairScores | None]]:
+                      quiet: bool, allow_download: bool | None = None) -> dict[str, list[PairScores | None]]:
     """Checkpoint i scores the documents of part heldout_i of the folds file; together they are model "oof"."""
     try:
         split = json.loads(Path(folds_file).read_text(encoding="utf-8"))
@@ -65,7 +78,8 @@ def score_out_of_fold(checkpoints: Sequence[Path], docs: Sequence[Document], fol
     for i, (path, titles) in enumerate(zip(checkpoints, parts)):
         idx = [j for j, d in enumerate(docs) if d.title in titles]
         if idx:
-            for j, s in zip(idx, score_documents([path], [docs[j] for j in idx], device, quiet).popitem()[1]):
+            scored = score_documents([path], [docs[j] for j in idx], device, quiet, allow_download).popitem()[1]
+            for j, s in zip(idx, scored):
                 scores[j] = s
         log.info("fold %d: %s scored %d documents", i, path, len(idx))
     unscored = sum(s is None for s in scores)
@@ -93,16 +107,17 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 
     if args.band < 0 or (args.limit is not None and args.limit < 1):
         raise InputFileError(f"--band must be >= 0 and --limit >= 1 (got band {args.band}, limit {args.limit})")
+    check_output_file(args.output)
     checkpoints = [Path(p) for p in args.checkpoint] if args.checkpoint else discover_models()
     docs = [d for d in load_docs(args.input, args.split) if d.has_labels]
     if not docs:
         raise InputFileError(f"{args.input}: no document has labels; suggestions are triples missing from gold labels")
     type_stats = load_type_stats(args)
-    quiet = getattr(args, "quiet", False)
+    quiet, allow = getattr(args, "quiet", False), getattr(args, "allow_download", None)
     if args.folds:
-        scores = score_out_of_fold(checkpoints, docs, args.folds, args.device, quiet)
+        scores = score_out_of_fold(checkpoints, docs, args.folds, args.device, quiet, allow)
     else:
-        scores = score_documents(checkpoints, docs, args.device, quiet)
+        scores = score_documents(checkpoints, docs, args.device, quiet, allow)
     ranked = suggest(docs, scores, type_stats=type_stats, band=args.band, limit=args.limit)
     Path(args.output).write_text(json.dumps([s.to_json() for s in ranked], indent=1, ensure_ascii=False),
                                  encoding="utf-8")
@@ -112,6 +127,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 
 def cmd_folds(args: argparse.Namespace) -> int:
 
+    check_output_file(args.output)
     titles = [d.title for d in load_docs(args.input, args.split)]
     split = folds_to_split(out_of_fold_folds(titles, args.k, args.seed), args.seed)
     Path(args.output).write_text(json.dumps(split, indent=1, ensure_ascii=False), encoding="utf-8")

@@ -120,7 +120,7 @@ def scored_items(documents, scores) -> tuple[np.ndarray, np.ndarray]:
         gold = np.zeros(ps.margins.shape, dtype=np.float32)  # (n_pairs, R)
         col = {r: i for i, r in enumerate(ps.relation_ids)}
         for fact in doc.facts or ():
-            if fact.r in col and (fact.h, fact.t) in ps._pair_index:
+            if fact.r in col and fact.h != fact.t and max(fact.h, fact.t) < doc.num_entities:
                 gold[ps.pair(fact.h, fact.t), col[fact.r]] = 1.0
         margins.append(ps.margins.ravel())
         labels.append(gold.ravel())

@@ -15,7 +15,7 @@ from typing import Any
 
 from engine.errors import DocumentError, DocumentProblem, InputFileError
 from engine.data.schema import RelationSchema, default_schema
-from engine.data.docred_rules import Fault, check_document, json_kind
+from engine.data.docred_rules import Fault, check_document, json_kind, mention_name_faults
 
 logger = logging.getLogger(__name__)
 
@@ -91,10 +91,12 @@ class Document:
 
 @dataclass(frozen=True)
 class LoadResult:
-    """What a file yielded: its valid documents, and one problem per invalid document (which is skipped)."""
+    """What a file yielded: its valid documents, one problem per invalid document (which is skipped), and
+    warnings about valid ones (kept), such as a mention whose name differs from its tokens."""
 
     documents: tuple[Document, ...]
     problems: tuple[DocumentProblem, ...]
+    warnings: tuple[DocumentProblem, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -147,14 +149,19 @@ def parse_documents(data: Any, *, file: str = "<input>", schema: RelationSchema 
     schema = schema if schema is not None else default_schema()
     documents: list[Document] = []
     problems: list[DocumentProblem] = []
+    warnings: list[DocumentProblem] = []
     for i, obj in enumerate(data):
         try:
             documents.append(document_from_json(obj, file=file, doc_index=i, schema=schema))
         except DocumentError as err:
             problems.append(err.problem)
+            continue
+        warnings += [DocumentProblem(file, i, obj["title"], f.field, f.index, f.message) for f in mention_name_faults(obj)]
     if problems:
         logger.warning("%s: %d of %d documents are invalid and were skipped", file, len(problems), len(data))
-    return LoadResult(tuple(documents), tuple(problems))
+    for warning in warnings:
+        logger.warning("%s", warning)
+    return LoadResult(tuple(documents), tuple(problems), tuple(warnings))
 
 
 def loads_documents(text: str | bytes, *, file: str, schema: RelationSchema | None = None) -> LoadResult:

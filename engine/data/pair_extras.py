@@ -35,6 +35,11 @@ class PairExtra:
         """Ensemble members' values of the same extra as one."""
         raise NotImplementedError
 
+    @classmethod
+    def concat(cls, parts: Sequence["PairExtra"]) -> "PairExtra":
+        """Consecutive chunks of pairs (chunked inference) as one."""
+        raise NotImplementedError
+
 
 @dataclass(frozen=True)
 class PairValues(PairExtra):
@@ -53,6 +58,10 @@ class PairValues(PairExtra):
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "PairValues":
         return cls(str(data["label"]), np.asarray(data["values"], dtype=np.float32))
+
+    @classmethod
+    def concat(cls, parts: Sequence[PairExtra]) -> "PairValues":
+        return cls(parts[0].label, np.concatenate([p.values for p in parts if isinstance(p, PairValues)]))
 
     @classmethod
     def merge(cls, members: Sequence[PairExtra]) -> "PairValues":
@@ -98,6 +107,10 @@ class MentionGrids(PairExtra):
         return cls(str(data["label"]), tuple(MentionPairGrid.from_json(g) for g in data["grids"]))
 
     @classmethod
+    def concat(cls, parts: Sequence[PairExtra]) -> "MentionGrids":
+        return cls(parts[0].label, tuple(g for p in parts if isinstance(p, MentionGrids) for g in p.grids))
+
+    @classmethod
     def merge(cls, members: Sequence[PairExtra]) -> "MentionGrids":
         """Grids of the same document have the same shapes: their element-wise mean."""
         grids = [m.grids for m in members if isinstance(m, MentionGrids)]
@@ -138,3 +151,10 @@ def merge_extras(members: Sequence[Mapping[str, PairExtra]]) -> dict[str, PairEx
     keys = dict.fromkeys(k for m in members for k in m)
     return {k: type(first).merge([m[k] for m in members if k in m])
             for k in keys for first in [next(m[k] for m in members if k in m)]}
+
+
+def concat_extras(chunks: Sequence[Mapping[str, PairExtra]]) -> dict[str, PairExtra]:
+    """The extras of consecutive pair chunks as one set (every chunk has the same keys)."""
+    if not chunks or not chunks[0]:
+        return {}
+    return {k: type(v).concat([c[k] for c in chunks]) for k, v in chunks[0].items()}

@@ -11,11 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from engine.config import EncoderConfig
 from engine.model.encoder import DocumentEncoder, load_hf
 from engine.errors import CheckpointError
+from engine.model.checkpoint_checks import (CheckedConfig, check_config, check_head_fits, read_safetensors_header,
+                                            stored_shapes)
 from engine.model.features import Tokenizer
 from engine.model.methods import MethodConfig, ModelDims, get_method
 from engine.model.extractor import DocREModel
@@ -41,12 +44,15 @@ class LoadedModel:
 
 
 def build_model(method: str, method_config: MethodConfig | None, encoder_config: EncoderConfig,
-                schema: RelationSchema, *, pretrained_encoder: bool = True, fresh: bool = True) -> LoadedModel:
-    """A fresh model: the encoder's pre-trained weights plus a newly initialised head."""
+                schema: RelationSchema, *, pretrained_encoder: bool = True, fresh: bool = True,
+                allow_download: bool | None = None) -> LoadedModel:
+    """A fresh model: the encoder's pre-trained weights plus a newly initialised head. allow_download: see load_hf;
+    fresh=False: a checkpoint will fill the weights (a head's own second encoder then needs no pre-trained ones)."""
     spec = get_method(method)
     method_config = method_config or spec.config_class()
     method_config.validate()
-    hf_tokenizer, hf_model = load_hf(encoder_config.name, pretrained_weights=pretrained_encoder)
+    hf_tokenizer, hf_model = load_hf(encoder_config.name, pretrained_weights=pretrained_encoder,
+                                     allow_download=allow_download)
     encoder = DocumentEncoder(hf_model, encoder_config)
     # fresh=False: a checkpoint's weights will replace every trained part, so a head's own second encoder
     # (KMGRE's) needs no pre-trained weights
@@ -102,72 +108,111 @@ def weights_checkpoint_id(path: Path) -> str | None:
 
 
 def read_checkpoint_config(directory: str | Path) -> dict[str, Any]:
-    directory = Path(directory)
+    """config.json, parsed and with every field the engine reads type-checked (checkpoint_checks.py)."""
+    return _read_config(Path(directory)).raw
+
+
+def _read_config(directory: Path) -> CheckedConfig:
     path = directory / CONFIG_FILE
     if not path.is_file() or not (directory / WEIGHTS_FILE).is_file():
         raise CheckpointError(f"{directory} is not a checkpoint: it needs {CONFIG_FILE} and {WEIGHTS_FILE}")
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise CheckpointError(f"{path} is not valid JSON: {exc}") from exc
-    if config.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{directory}: checkpoint format {config.get('format')!r}, this engine "
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{path} is not valid JSON: {exc}") from None
+    if isinstance(config, dict) and config.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path}: field 'format': checkpoint format {config.get('format')!r}, this engine "
                               f"({ENGINE_VERSION}) reads format {CHECKPOINT_FORMAT}; retrain or convert it")
-    if config.get("checkpoint_id") is not None:
-        try:
-            weights_id = weights_checkpoint_id(directory / WEIGHTS_FILE)
-        except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types for a bad header
-            raise CheckpointError(f"{directory / WEIGHTS_FILE} is not a readable safetensors file: {exc}") from exc
-        if weights_id != config["checkpoint_id"]:
+    return check_config(config, path)
+
+
+def _check_same_save(checked: CheckedConfig, directory: Path) -> None:
+    """config.json and model.safetensors of one save (call after the header passed its checks). Weights
+    rewritten by another tool carry no id; a torn save leaves two different ones."""
+    expected = checked.raw.get("checkpoint_id")
+    if expected is not None:
+        weights_id = weights_checkpoint_id(directory / WEIGHTS_FILE)
+        if weights_id is not None and weights_id != expected:
             raise CheckpointError(f"{directory}: {CONFIG_FILE} and {WEIGHTS_FILE} come from different saves (the save "
                                   "was interrupted); use the run's last/ directory or retrain")
-    return config
+
+
+def check_checkpoint(directory: str | Path) -> dict[str, Any]:
+    """Everything that can be checked without building the model: config.json's fields, model.safetensors'
+    header, and the head the config describes against the tensors stored (model discovery uses this)."""
+    directory = Path(directory)
+    checked = _read_config(directory)
+    tensors = read_safetensors_header(directory / WEIGHTS_FILE)
+    _check_same_save(checked, directory)
+    check_head_fits(checked, tensors, directory / CONFIG_FILE, directory / WEIGHTS_FILE)
+    return checked.raw
 
 
 def load_checkpoint(directory: str | Path, *, device: str | torch.device = "cpu", expect_schema: RelationSchema | None = None,
-                    encoder_name: str | None = None) -> LoadedModel:
-    """Build the model the checkpoint describes and load its weights; a mismatch says what differs."""
+                    encoder_name: str | None = None, allow_download: bool | None = None) -> LoadedModel:
+    """Build the model the checkpoint describes and load its weights; a mismatch says what differs. Nothing is
+    built before the files are checked, so a tampered config cannot make it allocate what it asks for."""
     directory = Path(directory)
-    config = read_checkpoint_config(directory)
-    schema = RelationSchema.from_json(config["schema"])
+    checked = _read_config(directory)
+    weights = directory / WEIGHTS_FILE
+    tensors = read_safetensors_header(weights)
+    _check_same_save(checked, directory)
+    check_head_fits(checked, tensors, directory / CONFIG_FILE, weights)
+    config, schema = checked.raw, checked.schema
     if expect_schema is not None and expect_schema != schema:
         missing = sorted(set(expect_schema.relation_ids) - set(schema.relation_ids))
         extra = sorted(set(schema.relation_ids) - set(expect_schema.relation_ids))
         raise CheckpointError(f"{directory}: relation schema differs: the checkpoint lacks {missing[:5]} and has "
                               f"{extra[:5]} extra (order may differ too); use a checkpoint trained on this schema")
-    enc = config["encoder"]
-    encoder_config = EncoderConfig.from_json({k: v for k, v in enc.items() if k in EncoderConfig.help()})
+    encoder_config = checked.encoder_config
     if encoder_name is not None:
         encoder_config = encoder_config.replace(name=encoder_name)
-    spec = get_method(config["method"])
-    loaded = build_model(spec.name, spec.config_class.from_json(config["method_config"]), encoder_config, schema,
-                         pretrained_encoder=bool(enc.get("omitted_weights")), fresh=False)
-    encoder = loaded.model.encoder
-    if encoder.hidden_size != enc["hidden_size"] or int(encoder.model.config.vocab_size) != enc["vocab_size"]:
+    loaded = build_model(checked.method, checked.method_config, encoder_config, schema,
+                         pretrained_encoder=bool(checked.omitted_weights), allow_download=allow_download, fresh=False)
+    encoder, enc = loaded.model.encoder, config["encoder"]
+    if encoder.hidden_size != checked.hidden_size or int(encoder.model.config.vocab_size) != checked.vocab_size:
         raise CheckpointError(f"{directory}: encoder differs: checkpoint has hidden size {enc['hidden_size']} and vocabulary "
                               f"{enc['vocab_size']}, {encoder_config.name!r} has {encoder.hidden_size} and "
                               f"{encoder.model.config.vocab_size}")
-    if enc.get("omitted_weights") and encoder.word_embedding_fingerprint() != enc["word_embedding_fingerprint"]:
+    if checked.omitted_weights and encoder.word_embedding_fingerprint() != enc["word_embedding_fingerprint"]:
         raise CheckpointError(f"{directory}: encoder differs: the word embeddings of {encoder_config.name!r} are not the "
                               "ones this checkpoint was trained with; install or point --encoder at that encoder")
-    state = decode_state(load_file(str(directory / WEIGHTS_FILE)))
     own = loaded.model.state_dict()
-    unexpected = sorted(set(state) - set(own))
-    missing = sorted(set(own) - set(state) - set(enc.get("omitted_weights", [])))
+    stored = stored_shapes(tensors)
+    unexpected = sorted(set(stored) - set(own))
+    missing = sorted(set(own) - set(stored) - set(checked.omitted_weights))
     if unexpected or missing:
-        raise CheckpointError(f"{directory}: weights do not match method {spec.name}: missing {missing[:5]}, "
+        raise CheckpointError(f"{directory}: weights do not match method {checked.method}: missing {missing[:5]}, "
                               f"unexpected {unexpected[:5]}")
+    wrong = [k for k in stored if tuple(own[k].shape) != stored[k]]
+    if wrong:
+        raise CheckpointError(f"{weights}: tensor {wrong[0]!r} has shape {list(stored[wrong[0]])}, the model built from "
+                              f"{CONFIG_FILE} and encoder {encoder_config.name!r} has {list(own[wrong[0]].shape)}")
+    state = _load_weights(weights)
     loaded.model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=False)
     loaded.model.to(device).eval()
     loaded.info = config
     return loaded
 
 
-def warm_start(loaded: LoadedModel, directory: str | Path) -> list[str]:
+def _load_weights(path: Path) -> dict[str, torch.Tensor]:
+    """The stored state, decoded; unreadable data or a non-finite weight is a CheckpointError naming the file."""
+    try:
+        state = decode_state(load_file(str(path)))
+    except (SafetensorError, OSError, RuntimeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: the weights cannot be read ({exc}); the file is corrupt: copy it again") from None
+    for key, value in state.items():
+        if value.is_floating_point() and not torch.isfinite(value).all():
+            raise CheckpointError(f"{path}: tensor {key!r} holds NaN or infinite values; the file is corrupt, or "
+                                  "it was saved from a run that diverged")
+    return state
+
+
+def warm_start(loaded: LoadedModel, directory: str | Path, *, allow_download: bool | None = None) -> list[str]:
     """Copy into a fresh model every weight of another checkpoint with the same name and shape (the encoder
     and any shared head parts): a new method starts from a trained model instead of the bare encoder.
     Returns the names copied; the checkpoints must share relation schema and encoder."""
-    source = load_checkpoint(directory, expect_schema=loaded.schema)
+    source = load_checkpoint(directory, expect_schema=loaded.schema, allow_download=allow_download)
     if source.encoder_config.name != loaded.encoder_config.name:
         raise CheckpointError(f"{directory}: encoder {source.encoder_config.name!r} differs from "
                               f"{loaded.encoder_config.name!r}; warm-start only from a checkpoint on the same encoder")

@@ -14,6 +14,7 @@ from torch import nn
 from engine.config import DEFAULT_ENCODER, EncoderConfig
 from engine.errors import CheckpointError
 from engine.model.features import Batch, Tokenizer
+from engine.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +32,23 @@ def resolve_encoder_path(name: str) -> str:
     return name
 
 
-def load_hf(name: str, *, pretrained_weights: bool = True):
+def load_hf(name: str, *, pretrained_weights: bool = True, allow_download: bool | None = None):
     """(tokenizer, model) for an encoder name or path, with fused (SDPA) attention; DocumentEncoder
-    recomputes only the last-layer attention rows it needs (or falls back to eager attention)."""
+    recomputes only the last-layer attention rows it needs (or falls back to eager attention).
+
+    Offline unless allowed (allow_download, else DOCRE_ALLOW_DOWNLOAD): a checkpoint's config.json names its
+    encoder, and a tampered or foreign name must not make the app or the CLI fetch code and weights from the
+    hub. Offline, a name loads only from a local directory or the Hugging Face cache."""
     from transformers import AutoConfig, AutoModel, AutoTokenizer  # noqa: PLC0415 - heavy import
 
     path = resolve_encoder_path(name)
     local = Path(path).is_dir()
-    kwargs = {"local_files_only": True} if local or os.environ.get("HF_HUB_OFFLINE") else {}
+    if allow_download is None:
+        allow_download = get_settings().allow_download
+    if torch.get_default_device().type == "meta":  # checkpoint checks build heads on meta to learn their shapes
+        pretrained_weights = False
+    offline = local or not allow_download or bool(os.environ.get("HF_HUB_OFFLINE"))
+    kwargs = {"local_files_only": True} if offline else {}
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
         if pretrained_weights:
@@ -48,8 +58,11 @@ def load_hf(name: str, *, pretrained_weights: bool = True):
             config._attn_implementation = "sdpa"
             model = AutoModel.from_config(config)
     except OSError as exc:
+        hint = ("" if local or allow_download else " Downloads from the Hugging Face hub are off: pass --allow-download "
+                "or set DOCRE_ALLOW_DOWNLOAD=1 to fetch it.")
         raise CheckpointError(f"could not load encoder {name!r} (resolved to {path!r}): {exc}. Pass a local "
-                              "directory with config.json, tokenizer and weights, or a name in your Hugging Face cache.") from exc
+                              "directory with config.json, tokenizer and weights, or a name in your Hugging Face "
+                              f"cache.{hint}") from exc
     if getattr(model, "pooler", None) is not None:
         model.pooler = None  # the [CLS] pooler is unused: dropping it keeps checkpoints and optimiser smaller
     return tokenizer, model

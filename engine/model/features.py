@@ -2,6 +2,7 @@
 method (named tensors, no positional tuples). Tokenisation happens once per document; collation is cheap."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, fields
 from typing import Sequence
 
@@ -130,6 +131,20 @@ class Batch:
     @property
     def num_docs(self) -> int:
         return int(self.doc_length.shape[0])
+
+    @property
+    def num_pairs(self) -> int:
+        return int(self.pair_head.shape[0])
+
+    def select_pairs(self, rows: slice) -> "Batch":
+        """The same documents, mentions and entities with only the pairs rows.start:rows.stop (contiguous, so
+        still grouped by document): inference scores a huge document's pairs a chunk at a time."""
+        start, stop, _ = rows.indices(self.num_pairs)
+        offsets = (self.doc_pair_offsets - start).clamp(0, max(stop - start, 0))  # (n_docs + 1,)
+        return dataclasses.replace(
+            self, pair_doc=self.pair_doc[start:stop], pair_head=self.pair_head[start:stop],
+            pair_tail=self.pair_tail[start:stop], doc_pair_offsets=offsets,
+            labels=None if self.labels is None else self.labels[start:stop])
 
     def to(self, device: torch.device | str) -> "Batch":
         moved = {f.name: (v.to(device, non_blocking=True) if isinstance(v := getattr(self, f.name), torch.Tensor) else v)

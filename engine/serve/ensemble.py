@@ -82,7 +82,13 @@ class EnsemblePredictor:
     def schema(self) -> RelationSchema:
         return self.members[0].schema
 
+    def check_limits(self, documents: Sequence[Document]) -> None:
+        """Every member's document limits (Predictor.check_limits)."""
+        for member in self.members:
+            member.check_limits(documents)
+
     def predict(self, documents: Sequence[Document], progress: Progress | None = None) -> list[PairScores]:
+        self.check_limits(documents)  # before the first member spends its time
         n, total = len(self.members), len(documents)
         per_member = []
         for i, member in enumerate(self.members):

@@ -179,6 +179,44 @@ def test_score_stored_documents_with_another_model(seeded: Path, models_dir: Pat
     assert len(services.scoring.runs(dataset_id)) == before + 1
 
 
+def test_a_broken_model_directory_is_skipped_with_a_warning(seeded: Path, models_dir: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """One tampered checkpoint among the models: the page warns about it, the good models stay usable."""
+    mixed = tmp_path / "mixed_models"
+    mixed.mkdir()
+    (mixed / "tiny").symlink_to(models_dir / "tiny", target_is_directory=True)
+    (mixed / "DEFAULT").write_text("tiny", encoding="utf-8")
+    (mixed / "broken").mkdir()
+    (mixed / "broken" / "config.json").write_text("[1, 2]", encoding="utf-8")  # list-shaped
+    (mixed / "broken" / "model.safetensors").write_bytes(b"")
+    monkeypatch.setenv("DOCRE_MODELS_DIR", str(mixed))
+    at = app()
+    warnings = [w.value for w in at.warning]
+    assert any("broken" in w and "config.json" in w for w in warnings), warnings
+    chooser = at.multiselect(key=Keys.MODELS_STORED)
+    assert len(chooser.options) == 1 and [Path(p).name for p in chooser.value] == ["tiny"]
+    for page in ("document", "review", "evaluate"):  # pages that read the models' relation names
+        assert not app(page).exception
+
+
+def test_scoring_refuses_an_over_limit_document_and_keeps_what_is_stored(seeded: Path, models_dir: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.serve.predictor import Predictor
+
+    dataset_id, doc_ids = seed_ids()
+    before = len(services.scoring.runs(dataset_id))
+    limited = Predictor.from_checkpoint(models_dir / "tiny", "cpu", max_entities=3)
+    monkeypatch.setattr(services.scoring, "predictor", lambda path: limited)
+    job = services.scoring.wait(services.scoring.start_scoring(dataset_id, doc_ids, [str(models_dir / "tiny")]))
+    assert job is not None and job.finished and not job.run_ids
+    assert job.error.startswith("nothing was scored, the stored documents are kept.")
+    assert "entities, over the limit of 3 per document" in job.error and "DOCRE_MAX_ENTITIES" in job.error
+    assert "Error:" not in job.error  # a message, not an exception's class name
+    services.scoring.clear_caches()
+    assert len(services.scoring.runs(dataset_id)) == before
+    assert [d.id for d in services.documents.documents(dataset_id)] == doc_ids
+
+
 def test_entity_table_edits_are_validated() -> None:
     doc = hostile_document()
     rows = services.documents.mention_table(doc).to_dict("records")

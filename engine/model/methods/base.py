@@ -8,12 +8,12 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
-from engine.model.backbone import PairRepresentation
+from engine.model.backbone import EntityRepresentation, PairRepresentation
 from engine.config import ConfigBase, EncoderConfig, check, option
 from engine.data.documents import Document
 from engine.model.features import Batch
 from engine.model.thresholds import threshold_decode, threshold_probabilities
-from engine.data.pair_extras import PairExtra
+from engine.data.pair_extras import PairExtra, concat_extras
 from engine.data.schema import RelationSchema
 
 
@@ -53,6 +53,27 @@ class HeadOutput:
     logits: torch.Tensor
     loss: torch.Tensor | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    # the extras as PairExtra objects for every pair, filled at inference (MethodHead.infer) chunk by chunk
+    collected: dict[str, PairExtra] = field(default_factory=dict)
+
+    @classmethod
+    def concat(cls, parts: Sequence["HeadOutput"]) -> "HeadOutput":
+        """The outputs of consecutive pair chunks as one (inference: no loss). Raw extras that are per-pair
+        tensors (a decode rule may read them) are concatenated; others were consumed per chunk by
+        collect_extras, whose PairExtras are joined."""
+        per_pair = [k for k, v in parts[0].extras.items()
+                    if all(isinstance(p.extras.get(k), torch.Tensor) and p.extras[k].shape[:1] == p.logits.shape[:1]
+                           for p in parts)]
+        return cls(logits=torch.cat([p.logits for p in parts]),
+                   extras={k: torch.cat([p.extras[k] for p in parts]) for k in per_pair},
+                   collected=concat_extras([p.collected for p in parts]))
+
+    def rows(self, rows: slice) -> "HeadOutput":
+        """The outputs of pairs rows.start:rows.stop (views, no copies), to decode a huge output in parts."""
+        return HeadOutput(logits=self.logits[rows], extras={k: v[rows] for k, v in self.extras.items()})
+
+
+PairView = Callable[[Batch], PairRepresentation]  # the pair representation of a batch's (chunk of) pairs
 
 
 class MethodHead(nn.Module):
@@ -64,6 +85,22 @@ class MethodHead(nn.Module):
 
     def forward(self, rep: PairRepresentation, batch: Batch) -> HeadOutput:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def infer(self, pairs: PairView, batch: Batch, chunks: Sequence[slice]) -> HeadOutput:
+        """Inference a chunk of pairs at a time, equal to forward on the whole batch (no labels): pairs are
+        scored independently, so each chunk is a batch of its own. Heads whose pairs interact override it."""
+        outputs = []
+        for rows in chunks:
+            sub = batch.select_pairs(rows)
+            out = self(pairs(sub), sub)
+            out.collected = self.collect_extras(out, sub)
+            outputs.append(out)
+        return HeadOutput.concat(outputs)
+
+    def floats_per_pair(self, batch: Batch, entities: EntityRepresentation) -> int:
+        """About how many values the head holds per pair of a chunk at inference, beyond the pair view
+        (DocREModel.infer sizes chunks by it): extractor inputs and outputs and the logits."""
+        return 4 * entities.entity.shape[-1] + 4 * self.config.emb_size + 256
 
     def on_train_progress(self, epoch: int, step: int) -> None:
         """Called by the trainer before every batch: heads with schedules (EM phases, warm-up) read it."""

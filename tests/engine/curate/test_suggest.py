@@ -193,8 +193,9 @@ def test_suggest_without_shipped_models_says_how_to_fix(tmp_path, monkeypatch):
     with pytest.raises(CheckpointError, match="--checkpoint"):
         args.func(args)
     (tmp_path / "models" / "m2").mkdir()
-    (tmp_path / "models" / "m2" / "config.json").write_text("{}")
-    assert discover_models() == [tmp_path / "models" / "m2"]
+    (tmp_path / "models" / "m2" / "config.json").write_text("{}")  # not a checkpoint: skipped, and said so
+    with pytest.raises(CheckpointError, match="1 skipped"):
+        discover_models()
 
 
 def test_folds_command_writes_a_split_file(tmp_path):

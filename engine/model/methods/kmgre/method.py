@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from engine.data.pair_extras import MentionGrids, PairExtra
-from engine.model.backbone import PairRepresentation
+from engine.model.backbone import EntityRepresentation, PairRepresentation
 from engine.config import EncoderConfig, check, option
 from engine.model.encoder import DocumentEncoder, load_hf
 from engine.errors import ConfigError
@@ -176,6 +176,15 @@ class KmgreHead(MethodHead):
         raw = out.extras
         grids = to_mention_grids(raw["index"], batch, raw["key_probability"], raw["relation_probability"])
         return {"mention_grids": MentionGrids(GRIDS_LABEL, tuple(grids))}
+
+
+    def floats_per_pair(self, batch: Batch, entities: EntityRepresentation) -> int:
+        """Per entity pair, its mention pairs' (heads, L) attention products (gathered twice, multiplied,
+        normalised) and features, plus build_mention_pairs' (k x k) distances and ranks."""
+        k = int(batch.entity_mention_mask.shape[1])
+        kept = min(k * k, self.config.max_mention_pairs) if self.config.max_mention_pairs else k * k
+        heads, length, hidden = entities.mention_attention.shape[1], entities.states.shape[1], entities.states.shape[2]
+        return 8 * k * k + kept * (4 * heads * length + 2 * length + 12 * hidden) + 256
 
 
 DESCRIPTION = ("KMGRE: mention-level extractor and key-instance classifier trained by EM, logsumexp fusion of key "

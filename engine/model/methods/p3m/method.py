@@ -38,7 +38,7 @@ from typing import Sequence
 
 import torch
 
-from engine.model.backbone import PairRepresentation
+from engine.model.backbone import EntityRepresentation, PairRepresentation
 from engine.config import check, option
 from engine.data.documents import Document
 from engine.errors import ConfigError
@@ -117,6 +117,10 @@ class P3mHead(MethodHead):
         out = self.metric(rep)
         loss = self.loss(rep, out, batch.labels.float()) if batch.labels is not None else None
         return HeadOutput(logits=out.logits, loss=loss)
+
+    def floats_per_pair(self, batch: Batch, entities: EntityRepresentation) -> int:
+        """The normalised pair embedding (emb_size * block_size) is whole at inference too, and its copy."""
+        return super().floats_per_pair(batch, entities) + 2 * self.config.emb_size * self.config.block_size
 
     def loss(self, rep: PairRepresentation, out: MetricOutput, labels: torch.Tensor) -> torch.Tensor:
         """The variant's loss in float32; the augmented pass and mixup use the labelled rows only."""

@@ -13,12 +13,13 @@ The 0/1 potential result is a hard threshold, so only Eq. 10 trains the potentia
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import torch
 from torch import nn
 
 from engine.data.pair_extras import PairExtra, PairValues
-from engine.model.backbone import PairRepresentation
+from engine.model.backbone import EntityRepresentation, PairRepresentation
 from engine.config import check, option
 from engine.errors import ConfigError
 from engine.model.features import Batch
@@ -27,7 +28,7 @@ from engine.model.methods.paee.entity_enhance import CrossMatching, Representati
 from engine.model.methods.paee.pair_matrix import EntityPairFeatures, PairMatrix, PotentialPairClassifier, intra_sentence
 from engine.model.methods.paee.loss import paee_loss
 from engine.model.methods.registry import register
-from engine.model.methods.base import HeadOutput, MethodConfig, MethodHead, MethodSpec, ModelDims
+from engine.model.methods.base import HeadOutput, MethodConfig, MethodHead, MethodSpec, ModelDims, PairView
 
 POTENTIAL_LABEL = "pair potential"
 
@@ -92,21 +93,57 @@ class PaeeHead(MethodHead):
         v = self.pair_features(rep, batch, intra)  # (n_p, D) Eq. 3
         potential_logits = self.potential(rep, v, batch, intra)  # (n_p,) Eq. 5
         potential = torch.sigmoid(potential_logits.float())  # (n_p,)
-        candidate = (potential > cfg.potential_threshold).to(v.dtype)  # (n_p,) P'_pair, 0/1
-        y_pair = torch.cat([self.matrix(v, batch), candidate[:, None]], dim=-1)  # (n_p, D_out + 1) Eq. 4
-        entity = self.re_encoder(rep.entity, sentence_embeddings(rep.states, batch), batch)  # (n_e, d) Eq. 6
-        sub_logits, obj_logits = self.cross(entity)  # (n_e, R) each, Eq. 7
-        e_sub = torch.cat([entity, torch.sigmoid(sub_logits)], dim=-1)  # (n_e, d + R)
-        e_obj = torch.cat([entity, torch.sigmoid(obj_logits)], dim=-1)  # (n_e, d + R)
-        y = self.pair_projection(y_pair)  # (n_p, emb)
-        z_s = torch.tanh(self.sub_extractor(e_sub)[batch.pair_head] + y)  # (n_p, emb) Eq. 8
-        z_o = torch.tanh(self.obj_extractor(e_obj)[batch.pair_tail] + y)  # (n_p, emb)
-        logits = self.bilinear(z_s, z_o).logits  # (n_p, n_classes)
+        sub_logits, obj_logits, sub_side, obj_side = self._entity_sides(rep, batch)
+        logits = self._classify(self.matrix(v, batch), potential, sub_side, obj_side, batch)  # (n_p, n_classes)
         loss = None
         if batch.labels is not None:
             loss = paee_loss(logits, potential_logits, sub_logits, obj_logits, batch.labels, batch.pair_head,
                              batch.pair_tail, alpha=cfg.alpha, beta=cfg.beta, gamma=cfg.gamma).total
         return HeadOutput(logits=logits, loss=loss, extras={"pair_potential": potential})
+
+    def _entity_sides(self, rep: PairRepresentation, batch: Batch) -> tuple[torch.Tensor, ...]:
+        """Eq. 6-7 per entity: Cross Matching logits F_sub, F_obj (n_e, R) and W_s e_sub, W_o e_obj (n_e, emb)."""
+        entity = self.re_encoder(rep.entity, sentence_embeddings(rep.states, batch), batch)  # (n_e, d) Eq. 6
+        sub_logits, obj_logits = self.cross(entity)  # (n_e, R) each, Eq. 7
+        e_sub = torch.cat([entity, torch.sigmoid(sub_logits)], dim=-1)  # (n_e, d + R)
+        e_obj = torch.cat([entity, torch.sigmoid(obj_logits)], dim=-1)  # (n_e, d + R)
+        return sub_logits, obj_logits, self.sub_extractor(e_sub), self.obj_extractor(e_obj)
+
+    def _classify(self, matrix: torch.Tensor, potential: torch.Tensor, sub_side: torch.Tensor, obj_side: torch.Tensor,
+                  batch: Batch) -> torch.Tensor:
+        """Eq. 4 and 8: Y_pair = [Y; 0/1] (n_p, D_out + 1) -> z_s, z_o -> (n_p, n_classes) bilinear logits."""
+        candidate = (potential > self.config.potential_threshold).to(matrix.dtype)  # (n_p,) P'_pair, 0/1
+        y = self.pair_projection(torch.cat([matrix, candidate[:, None]], dim=-1))  # (n_p, emb)
+        z_s = torch.tanh(sub_side[batch.pair_head] + y)  # (n_p, emb) Eq. 8
+        z_o = torch.tanh(obj_side[batch.pair_tail] + y)  # (n_p, emb)
+        return self.bilinear(z_s, z_o).logits  # (n_p, n_classes)
+
+    def infer(self, pairs: PairView, batch: Batch, chunks: Sequence[slice]) -> HeadOutput:
+        """Two passes over the pair chunks, since Eq. 4's matrix sees every pair of a document at once. The
+        first builds the pair view (the costly localized contexts) and keeps only the matrix input W_2 V
+        (n_p, D') and the potentials (n_p,); the U-Net runs once; the second classifies chunk by chunk."""
+        reduced, potentials, rep = [], [], None
+        for rows in chunks:
+            sub = batch.select_pairs(rows)
+            rep = pairs(sub)
+            intra = intra_sentence(sub)  # (n_c,)
+            v = self.pair_features(rep, sub, intra)  # (n_c, D)
+            potentials.append(torch.sigmoid(self.potential(rep, v, sub, intra).float()))  # (n_c,)
+            reduced.append(self.matrix.reduce(v))  # (n_c, D')
+        potential = torch.cat(potentials)  # (n_p,)
+        matrix = self.matrix.from_reduced(torch.cat(reduced), batch)  # (n_p, D_out)
+        _, _, sub_side, obj_side = self._entity_sides(rep, batch)  # entity-level: any chunk's view holds them
+        logits = [self._classify(matrix[rows], potential[rows], sub_side, obj_side, batch.select_pairs(rows))
+                  for rows in chunks]
+        out = HeadOutput(logits=torch.cat(logits), extras={"pair_potential": potential})
+        out.collected = self.collect_extras(out, batch)
+        return out
+
+    def floats_per_pair(self, batch: Batch, entities: EntityRepresentation) -> int:
+        cfg = self.config
+        n_sents = int(batch.sent_start.shape[0])  # intra_sentence's (n_c, n_sents) booleans, a quarter value each
+        return (2 * entities.entity.shape[-1] + 6 * cfg.pair_dim + 3 * cfg.embed_dim + cfg.potential_hidden
+                + n_sents // 4 + 4 * cfg.emb_size + 256)
 
     def decode(self, out: HeadOutput) -> torch.Tensor:
         decoded = super().decode(out)  # (n_p, R)

@@ -187,10 +187,15 @@ class PairMatrix(nn.Module):
 
     def forward(self, pair_features: torch.Tensor, batch: Batch) -> torch.Tensor:
         """pair_features: (n_p, D) -> (n_p, out_dim)."""
+        return self.from_reduced(self.reduce(pair_features), batch)
+
+    def from_reduced(self, reduced: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """(n_p, D') pairs already through W_2 -> (n_p, out_dim). Inference reduces the pair features chunk by
+        chunk (D' is much smaller than D) and fills the matrix once from them."""
         _, counts = entity_offsets(batch)
         sizes = region_sizes(counts, self.unet.stride)  # (n_docs,)
         size = int(sizes.max()) if sizes.numel() else self.unet.stride
-        block = scatter_pairs(self.reduce(pair_features), batch)  # (n_docs, S, S, D')
+        block = scatter_pairs(reduced, batch)  # (n_docs, S, S, D')
         filled = sliding_window_fill(block, counts, size) if self.sliding_window else zero_fill(block, size)
         idx = torch.arange(size, device=block.device)
         inside = idx[None, :] < sizes[:, None]  # (n_docs, N)

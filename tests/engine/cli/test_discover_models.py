@@ -1,0 +1,35 @@
+"""Model discovery for the CLI (`suggest` without --checkpoint) skips a broken checkpoint directory with a
+warning naming it and why, and keeps the sound ones."""
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+
+from engine.cli.suggest import discover_models
+from tests.paths import ROOT
+
+
+def test_a_bad_directory_is_skipped_with_a_warning(tmp_path, caplog):
+    shipped = ROOT / "assets" / "models" / "atlop"
+    models = tmp_path / "models"
+    (models / "good").mkdir(parents=True)
+    for name in ("config.json", "model.safetensors"):
+        (models / "good" / name).symlink_to(shipped / name)
+    (models / "listed").mkdir()
+    (models / "listed" / "config.json").write_text("[]")
+    (models / "listed" / "model.safetensors").symlink_to(shipped / "model.safetensors")
+    fewer = models / "fewer"
+    fewer.mkdir()
+    config = json.loads((shipped / "config.json").read_text())
+    config["schema"]["relation_ids"] = config["schema"]["relation_ids"][:50]
+    (fewer / "config.json").write_text(json.dumps(config))
+    (fewer / "model.safetensors").symlink_to(shipped / "model.safetensors")
+    shutil.copytree(models / "good", models / "zcopy", symlinks=True)
+    with caplog.at_level(logging.WARNING):
+        found = discover_models(models)
+    assert found == [models / "good", models / "zcopy"]
+    skipped = [r.getMessage() for r in caplog.records if "skipping model" in r.getMessage()]
+    assert len(skipped) == 2
+    assert any(str(models / "listed" / "config.json") in m and "expected a JSON object" in m for m in skipped)
+    assert any(str(fewer / "model.safetensors") in m and "schema.relation_ids: 50 relations" in m for m in skipped)
