@@ -66,20 +66,6 @@ class ModelChoice:
         return f"{self.name} ({self.method}{f1})"
 
 
-def _dev_f1(config: dict) -> float | None:
-    metrics = config.get("metrics") or {}
-    for key in ("dev_f1", "f1"):
-        value = metrics.get(key)
-        if isinstance(value, (int, float)):
-            return float(value)
-    dev = metrics.get("dev")
-    if isinstance(dev, dict):
-        value = dev.get("f1", (dev.get("overall") or {}).get("f1") if isinstance(dev.get("overall"), dict) else None)
-        if isinstance(value, (int, float)):
-            return float(value)
-    return None
-
-
 @dataclass(frozen=True)
 class ModelScan:
     """The usable checkpoints under the models directory, and one line per directory that was skipped."""
@@ -90,25 +76,13 @@ class ModelScan:
 
 @st.cache_data(show_spinner=False, ttl=30)
 def _scan_models(models_dir: str) -> ModelScan:
-    """Every sound checkpoint directory; a broken or tampered one is skipped, not fatal (check_checkpoint reads
-    config.json and the weights' header only, so a scan stays cheap)."""
-    from engine.model.checkpoint import check_checkpoint  # noqa: PLC0415 - imports torch; only when needed
+    """The catalog's scan (engine.serve.model_catalog, shared with the CLI), as the app's choices; cached
+    briefly, since it reads every config.json and weights header."""
+    from engine.serve.model_catalog import scan_checkpoints  # noqa: PLC0415 - imports torch; only when needed
 
-    root = Path(models_dir)
-    found, skipped = [], []
-    for directory in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
-        if not (directory / "config.json").is_file():
-            continue
-        try:
-            config = check_checkpoint(directory)
-        except CheckpointError as err:
-            log.warning("skipping %s: %s", directory, err)
-            skipped.append(f"{directory.name}: {err}")
-            continue
-        names = (config.get("schema") or {}).get("names") or {}
-        found.append(ModelChoice(directory.name, str(directory.resolve()), str(config.get("method", "?")),
-                                 _dev_f1(config), tuple(sorted(names.items()))))
-    return ModelScan(tuple(found), tuple(skipped))
+    scan = scan_checkpoints(Path(models_dir))
+    return ModelScan(tuple(ModelChoice(i.name, str(i.path), i.method, i.dev_f1, i.relation_names) for i in scan.found),
+                     scan.skipped)
 
 
 def available_models() -> list[ModelChoice]:

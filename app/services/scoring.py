@@ -102,12 +102,21 @@ def score_documents(factory_: sessionmaker[Session], dataset_id: int, doc_ids: S
 
 
 def _type_stats() -> Any:
-    from engine.curate.suggestions import SuggestError, TypeStats  # noqa: PLC0415
+    """The shipped type statistics, or None with a warning in the log and on the page when the file is missing
+    or corrupt: the type rule is then neutral, as in the CLI, and the scoring job still stores its suggestions."""
+    from engine.curate.type_stats import load_default_type_stats  # noqa: PLC0415
 
-    try:
-        return TypeStats.load()
-    except SuggestError:
-        return None
+    stats, problem = load_default_type_stats()
+    if problem:
+        log.warning("%s", problem)
+    return stats
+
+
+def type_stats_warning() -> str | None:
+    """Why the type rule is neutral (the shipped statistics are missing or corrupt), for pages to show."""
+    from engine.curate.type_stats import load_default_type_stats  # noqa: PLC0415
+
+    return load_default_type_stats()[1]
 
 
 def refresh_suggestions(factory_: sessionmaker[Session], dataset_id: int, doc_ids: Sequence[int],

@@ -73,6 +73,9 @@ def scoring_progress() -> None:
     else:
         state.push_flash(f"Scored with {len(job.run_ids)} model(s); {job.n_suggestions} suggestion(s) in the "
                          "review queue. Open the Document or Review page.")
+        problem = services.scoring.type_stats_warning()
+        if problem:
+            state.push_flash(markdown_text(problem), "warning")
     st.rerun(scope="app")
 
 

@@ -15,33 +15,24 @@ from engine.errors import CheckpointError, InputFileError
 from engine.data.pair_scores import PairScores
 from engine.settings import get_settings
 from engine.curate.suggestions import folds_to_split, out_of_fold_folds, suggest
-from engine.curate.type_stats import DEFAULT_TYPE_STATS, TypeStats
+from engine.curate.type_stats import DEFAULT_TYPE_STATS, TypeStats, load_default_type_stats
 
 log = logging.getLogger(__name__)
 CONFIG_FILE = "config.json"
 
 
 def discover_models(models_dir: Path | None = None) -> list[Path]:
-    """Every subdirectory of the shipped models directory that holds a sound checkpoint, sorted. One that
-    fails the checks (engine.model.checkpoint.check_checkpoint) is skipped with a warning, so a single
-    broken or tampered directory does not stop the others from being used."""
-    from engine.model.checkpoint import check_checkpoint  # noqa: PLC0415 - torch only when models are looked for
+    """Every sound checkpoint under the models directory (engine.serve.model_catalog), sorted; a broken one is
+    skipped with a warning, and none at all is an error that says what to pass instead."""
+    from engine.serve.model_catalog import scan_checkpoints  # noqa: PLC0415 - torch only when models are looked for
 
     models_dir = models_dir if models_dir is not None else get_settings().models_dir
-    candidates = sorted(p for p in models_dir.glob("*") if (p / CONFIG_FILE).is_file()) if models_dir.is_dir() else []
-    found = []
-    for path in candidates:
-        try:
-            check_checkpoint(path)
-        except CheckpointError as err:
-            log.warning("skipping model %s: %s", path, err)
-            continue
-        found.append(path)
-    if not found:
+    scan = scan_checkpoints(models_dir)
+    if not scan.found:
         raise CheckpointError(f"no model found: no subdirectory of {models_dir} holds a usable checkpoint "
-                              f"({len(candidates)} skipped, see the warnings); pass --checkpoint DIR (a directory "
+                              f"({len(scan.skipped)} skipped, see the warnings); pass --checkpoint DIR (a directory "
                               "written by `train`) or set DOCRE_MODELS_DIR")
-    return found
+    return [info.path for info in scan.found]
 
 
 def model_names(paths: Sequence[Path]) -> list[str]:
@@ -97,10 +88,10 @@ def load_type_stats(args: argparse.Namespace) -> TypeStats | None:
         return TypeStats.from_documents(load_docs(args.train, args.train_split), source=args.train)
     if args.type_stats:
         return TypeStats.load(args.type_stats)
-    if DEFAULT_TYPE_STATS.is_file():
-        return TypeStats.load(DEFAULT_TYPE_STATS)
-    log.warning("no type statistics (%s is missing): the type rule is neutral", DEFAULT_TYPE_STATS)
-    return None
+    stats, problem = load_default_type_stats()
+    if problem:
+        log.warning("%s", problem)
+    return stats
 
 
 def cmd_suggest(args: argparse.Namespace) -> int:

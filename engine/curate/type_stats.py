@@ -57,3 +57,15 @@ class TypeStats:
         except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise InputFileError(f"{path}: not a type statistics file ({exc}); "
                                  "make one with TypeStats.from_documents(...).to_json()") from None
+
+
+def load_default_type_stats(path: str | Path = DEFAULT_TYPE_STATS) -> tuple[TypeStats | None, str | None]:
+    """The shipped statistics, or (None, why) when the file is missing or unreadable: the type rule is then
+    neutral. The CLI logs the reason and the app shows it; neither fails a scoring job over it."""
+    path = Path(path)
+    if not path.is_file():
+        return None, f"no type statistics ({path} is missing): the type rule is neutral"
+    try:
+        return TypeStats.load(path), None
+    except InputFileError as exc:
+        return None, f"{exc}; the type rule is neutral"

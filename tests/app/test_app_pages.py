@@ -217,6 +217,24 @@ def test_scoring_refuses_an_over_limit_document_and_keeps_what_is_stored(seeded:
     assert [d.id for d in services.documents.documents(dataset_id)] == doc_ids
 
 
+@pytest.mark.parametrize("content", [None, "{not json"])
+def test_scoring_survives_missing_or_corrupt_type_statistics(seeded: Path, models_dir: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch, content) -> None:
+    """The job used to die on the InputFileError after its runs were saved; now the type rule is neutral,
+    the suggestions are stored, and the page says why (the CLI does the same: tests/engine/curate)."""
+    from engine.curate import type_stats
+
+    path = tmp_path / "type_stats.json"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    monkeypatch.setattr(type_stats, "DEFAULT_TYPE_STATS", path)
+    monkeypatch.setattr(type_stats.load_default_type_stats, "__defaults__", (path,))
+    dataset_id, doc_ids = seed_ids()
+    job = services.scoring.wait(services.scoring.start_scoring(dataset_id, doc_ids, [str(models_dir / "tiny")]))
+    assert job is not None and job.finished and job.error is None and job.run_ids
+    assert "the type rule is neutral" in services.scoring.type_stats_warning()
+
+
 def test_entity_table_edits_are_validated() -> None:
     doc = hostile_document()
     rows = services.documents.mention_table(doc).to_dict("records")

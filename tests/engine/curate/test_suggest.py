@@ -244,3 +244,15 @@ def test_shipped_type_stats_come_from_the_train_documents():
     assert "400 train titles" in stats.source
     assert stats.fits("P569", "PER", "TIME") is True  # date of birth
     assert stats.fits("P569", "PER", "LOC") is False
+
+
+def test_default_type_stats_missing_or_corrupt_is_neutral_with_a_reason(tmp_path):
+    from engine.curate.type_stats import TypeStats, load_default_type_stats
+
+    stats, problem = load_default_type_stats()
+    assert isinstance(stats, TypeStats) and problem is None  # the shipped file
+    assert load_default_type_stats(tmp_path / "none.json") == (None, f"no type statistics ({tmp_path / 'none.json'} "
+                                                                      "is missing): the type rule is neutral")
+    (tmp_path / "bad.json").write_text("[1, 2", encoding="utf-8")
+    stats, problem = load_default_type_stats(tmp_path / "bad.json")
+    assert stats is None and "not a type statistics file" in problem and problem.endswith("the type rule is neutral")

@@ -1,0 +1,51 @@
+"""The checkpoints under a models directory, found once for the CLI and the app alike: each one that passes
+the checks (config.json fields and the weights' header, no model built) with its method and dev F1, and
+one line per directory skipped, so a single broken or tampered directory never hides the others."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.errors import CheckpointError
+from engine.model.checkpoint import CONFIG_FILE, check_checkpoint
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """A usable checkpoint directory: what it is, without loading it."""
+
+    name: str
+    path: Path
+    method: str
+    dev_f1: float | None  # metrics.dev.f1, as `train` records it
+    relation_names: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class CheckpointScan:
+    found: tuple[CheckpointInfo, ...]
+    skipped: tuple[str, ...]  # "directory: why", one per directory that failed the checks
+
+
+def scan_checkpoints(models_dir: Path) -> CheckpointScan:
+    """Every subdirectory holding config.json, checked; sorted by name."""
+    found, skipped = [], []
+    directories = sorted(p for p in models_dir.iterdir() if p.is_dir()) if models_dir.is_dir() else []
+    for directory in directories:
+        if not (directory / CONFIG_FILE).is_file():
+            continue
+        try:
+            config = check_checkpoint(directory)
+        except CheckpointError as err:
+            log.warning("skipping model %s: %s", directory, err)
+            skipped.append(f"{directory.name}: {err}")
+            continue
+        dev = (config.get("metrics") or {}).get("dev") or {}
+        f1 = dev.get("f1") if isinstance(dev, dict) else None
+        names = (config.get("schema") or {}).get("names") or {}
+        found.append(CheckpointInfo(directory.name, directory.resolve(), str(config.get("method", "?")),
+                                    float(f1) if isinstance(f1, (int, float)) else None, tuple(sorted(names.items()))))
+    return CheckpointScan(tuple(found), tuple(skipped))
