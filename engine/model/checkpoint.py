@@ -17,7 +17,7 @@ from safetensors.torch import load_file, save_file
 from engine.config import EncoderConfig
 from engine.model.encoder import DocumentEncoder, load_hf
 from engine.errors import CheckpointError
-from engine.model.checkpoint_checks import (CheckedConfig, check_config, check_head_fits, read_safetensors_header,
+from engine.model.checkpoint_checks import (CheckedConfig, canonical_name, check_config, check_head_fits, read_safetensors_header,
                                             stored_shapes)
 from engine.model.features import Tokenizer
 from engine.model.methods import MethodConfig, ModelDims, get_method
@@ -205,7 +205,7 @@ def _load_weights(path: Path) -> dict[str, torch.Tensor]:
         if value.is_floating_point() and not torch.isfinite(value).all():
             raise CheckpointError(f"{path}: tensor {key!r} holds NaN or infinite values; the file is corrupt, or "
                                   "it was saved from a run that diverged")
-    return state
+    return {canonical_name(k): v for k, v in state.items()}
 
 
 def warm_start(loaded: LoadedModel, directory: str | Path, *, allow_download: bool | None = None) -> list[str]:

@@ -158,17 +158,31 @@ def _parse(cls: type[ConfigBase], data: dict, path: Path, field: str) -> Any:
         raise CheckpointError(f"{path}: field {field!r}: {exc}") from None
 
 
+# Checkpoints saved before the classifier was called so name it `head` ("head" now means the head entity).
+LEGACY_PREFIXES = {"head.": "classifier."}
+
+
+def canonical_name(name: str) -> str:
+    """A stored tensor's name in today's model (legacy prefixes renamed)."""
+    for old, new in LEGACY_PREFIXES.items():
+        if name.startswith(old):
+            return new + name[len(old):]
+    return name
+
+
 def stored_shapes(tensors: dict[str, TensorInfo]) -> dict[str, tuple[int, ...]]:
-    """State-dict names and shapes the file holds (int8 scales belong to their matrix; the shape is the same)."""
-    return {name: info.shape for name, info in tensors.items() if not name.endswith(SCALE_SUFFIX)}
+    """State-dict names (canonical) and shapes the file holds (int8 scales belong to their matrix; same shape)."""
+    return {canonical_name(name): info.shape for name, info in tensors.items() if not name.endswith(SCALE_SUFFIX)}
 
 
 def _head_shapes(checked: CheckedConfig, hidden_size: int, num_classes: int) -> dict[str, tuple[int, ...]]:
     """The head's state-dict shapes, built on the meta device: sizes only, nothing allocated."""
-    dims = ModelDims(hidden_size, 1, num_classes, encoder_name=checked.encoder_config.name)  # no head's shapes use num_heads
+    # no classifier's shapes use num_heads; fresh=False: a second encoder (KMGRE's) needs no pre-trained weights
+    dims = ModelDims(hidden_size, 1, num_classes, encoder_name=checked.encoder_config.name,
+                     encoder=checked.encoder_config, fresh=False)
     with torch.device("meta"):
-        head = get_method(checked.method).build(checked.method_config, dims)
-    return {f"head.{k}": tuple(v.shape) for k, v in head.state_dict().items()}
+        classifier = get_method(checked.method).build(checked.method_config, dims)
+    return {f"classifier.{k}": tuple(v.shape) for k, v in classifier.state_dict().items()}
 
 
 def check_head_fits(checked: CheckedConfig, tensors: dict[str, TensorInfo], config_path: Path,
@@ -179,7 +193,7 @@ def check_head_fits(checked: CheckedConfig, tensors: dict[str, TensorInfo], conf
     except ConfigError as exc:
         raise CheckpointError(f"{config_path}: method_config, schema and encoder.hidden_size do not make a "
                               f"{checked.method} head: {exc}") from None
-    stored = {k: v for k, v in stored_shapes(tensors).items() if k.startswith("head.")}
+    stored = {k: v for k, v in stored_shapes(tensors).items() if k.startswith("classifier.")}
     missing, unexpected = sorted(set(expected) - set(stored)), sorted(set(stored) - set(expected))
     if missing or unexpected:
         raise CheckpointError(f"{weights_path}: head tensors do not match method {checked.method} of {config_path}: "

@@ -1,4 +1,5 @@
-"""The whole relation extractor: encoder -> ATLOP backbone -> a method's head."""
+"""The whole relation extractor: encoder -> ATLOP backbone -> the method's relation classifier. ("head" and
+"tail" always mean the two entities of a pair; the module on top of the backbone is the classifier.)"""
 from __future__ import annotations
 
 from torch import nn
@@ -6,38 +7,38 @@ from torch import nn
 from engine.model.backbone import AtlopBackbone, EntityRepresentation
 from engine.model.encoder import DocumentEncoder
 from engine.model.features import Batch
-from engine.model.methods import HeadOutput, MethodHead
+from engine.model.methods import ClassifierOutput, RelationClassifier
 
 
 class DocREModel(nn.Module):
-    def __init__(self, encoder: DocumentEncoder, head: MethodHead) -> None:
+    def __init__(self, encoder: DocumentEncoder, classifier: RelationClassifier) -> None:
         super().__init__()
         self.encoder = encoder
         self.backbone = AtlopBackbone()
-        self.head = head
+        self.classifier = classifier
 
-    def forward(self, batch: Batch) -> HeadOutput:
+    def forward(self, batch: Batch) -> ClassifierOutput:
         encoded = self.encoder(batch)
         rep = self.backbone(encoded, batch)
-        return self.head(rep, batch)
+        return self.classifier(rep, batch)
 
-    def infer(self, batch: Batch, memory_budget: int) -> HeadOutput:
+    def infer(self, batch: Batch, memory_budget: int) -> ClassifierOutput:
         """forward without labels, the pairs a chunk at a time so that the pair view and the head's per-pair
         tensors hold about memory_budget bytes whatever the document: a 1,800-entity text has 3.2 million
         ordered pairs, and its (n_pairs, L) attention products alone were tens of GB. Only the outputs,
-        (n_pairs, n_classes), are whole; the method's extras come back collected (HeadOutput.collected).
+        (n_pairs, n_classes), are whole; the method's extras come back collected (ClassifierOutput.collected).
         Equal to forward (tests/engine/model/test_chunked_inference.py)."""
         encoded = self.encoder(batch)
         entities = self.backbone.entities(encoded, batch)
         chunk = self.pair_chunk_size(batch, entities, memory_budget)
         n_pairs = batch.num_pairs
         chunks = [slice(start, min(start + chunk, n_pairs)) for start in range(0, n_pairs, chunk)] or [slice(0, 0)]
-        return self.head.infer(lambda sub: self.backbone.pairs(entities, sub), batch, chunks)
+        return self.classifier.infer(lambda sub: self.backbone.pairs(entities, sub), batch, chunks)
 
     def pair_chunk_size(self, batch: Batch, entities: EntityRepresentation, memory_budget: int) -> int:
         """Pairs per chunk so that one chunk holds about memory_budget bytes (at least one pair)."""
         length, hidden = entities.states.shape[1], entities.states.shape[2]
         # per pair: q and its per-head temporaries, the normalised copy, its padding and context_attention
         # (6 rows of L), head, tail and context states (4 of d), and what the head holds; 4 bytes a value
-        values = 6 * length + 4 * hidden + self.head.floats_per_pair(batch, entities)
+        values = 6 * length + 4 * hidden + self.classifier.floats_per_pair(batch, entities)
         return max(1, memory_budget // (4 * values))

@@ -89,7 +89,7 @@ class PairExtractor(nn.Module):
         return z_head, z_tail
 
 
-class BilinearHead(nn.Module):
+class BilinearClassifier(nn.Module):
     """PairExtractor + GroupedBilinear: the full ATLOP classifier."""
 
     def __init__(self, hidden_size: int, emb_size: int, block_size: int, num_classes: int) -> None:

@@ -15,7 +15,7 @@ from engine.model.checkpoint import LoadedModel, load_checkpoint
 from engine.data.documents import Document
 from engine.errors import DocumentTooLargeError
 from engine.model.features import DocFeatures, collate
-from engine.model.methods import HeadOutput
+from engine.model.methods import ClassifierOutput
 from engine.serve.numeric_precision import inference_autocast, resolve_precision
 from engine.data.schema import RelationSchema
 from engine.data.calibration import MarginCalibration
@@ -137,11 +137,11 @@ class Predictor:
                 progress(done, len(features))
         return [r for r in results if r is not None]
 
-    def _outputs(self, out: HeadOutput) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _outputs(self, out: ClassifierOutput) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(n_p, C) float32 logits and probabilities and (n_p, R) decoded relations, computed OUTPUT_ROWS pairs
         at a time into arrays allocated once: decoding 3.2 million pairs whole made five (n_p, C) temporaries
         (margins, float copies, sigmoid, concatenation), about 6 GB at 1,800 entities, on top of the outputs."""
-        head, n = self.loaded.model.head, out.logits.shape[0]
+        head, n = self.loaded.model.classifier, out.logits.shape[0]
         logits = np.empty(tuple(out.logits.shape), dtype=np.float32)
         probs = np.empty_like(logits)
         decoded = np.empty((n, max(logits.shape[1] - 1, 0)), dtype=bool)

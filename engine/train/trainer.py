@@ -113,9 +113,9 @@ class Trainer:
         encoders = [m for m in model.modules() if isinstance(m, DocumentEncoder)]
         encoder_params = [p for m in encoders for p in m.parameters() if p.requires_grad]
         encoder_ids = {id(p) for m in encoders for p in m.parameters()}
-        head_params = [p for p in model.parameters() if p.requires_grad and id(p) not in encoder_ids]
+        classifier_params = [p for p in model.parameters() if p.requires_grad and id(p) not in encoder_ids]
         self.optimizer = torch.optim.AdamW(
-            [{"params": encoder_params, "lr": self.config.lr_encoder}, {"params": head_params, "lr": self.config.lr_head}],
+            [{"params": encoder_params, "lr": self.config.lr_encoder}, {"params": classifier_params, "lr": self.config.lr_head}],
             weight_decay=self.config.weight_decay, eps=1e-6)
         per_epoch = math.ceil(math.ceil(len(self.train_features) / self.config.batch_size) / self.config.grad_accumulation)
         total = per_epoch * self.config.epochs
@@ -151,7 +151,7 @@ class Trainer:
             self._fire("on_epoch_begin")
             self.model.train()
             started, seen = time.perf_counter(), 0
-            classifier = self.unwrapped_model().head
+            classifier = self.unwrapped_model().classifier
             for b, idx in enumerate(batches):
                 classifier.on_train_progress(epoch, self.state.step)
                 batch = collate([self.train_features[i] for i in idx], self.loaded.tokenizer, max_window=enc_cfg.max_window,

@@ -45,7 +45,7 @@ class ModelDims:
 
 
 @dataclass
-class HeadOutput:
+class ClassifierOutput:
     """logits: (n_pairs, n_classes), column 0 the "no relation" threshold; loss only when labels were given;
     extras: the method's raw extra outputs (tensors, index structures), turned into `PairExtra`s on the serve
     side by `collect_extras`."""
@@ -53,11 +53,11 @@ class HeadOutput:
     logits: torch.Tensor
     loss: torch.Tensor | None = None
     extras: dict[str, Any] = field(default_factory=dict)
-    # the extras as PairExtra objects for every pair, filled at inference (MethodHead.infer) chunk by chunk
+    # the extras as PairExtra objects for every pair, filled at inference (RelationClassifier.infer) chunk by chunk
     collected: dict[str, PairExtra] = field(default_factory=dict)
 
     @classmethod
-    def concat(cls, parts: Sequence["HeadOutput"]) -> "HeadOutput":
+    def concat(cls, parts: Sequence["ClassifierOutput"]) -> "ClassifierOutput":
         """The outputs of consecutive pair chunks as one (inference: no loss). Raw extras that are per-pair
         tensors (a decode rule may read them) are concatenated; others were consumed per chunk by
         collect_extras, whose PairExtras are joined."""
@@ -68,25 +68,25 @@ class HeadOutput:
                    extras={k: torch.cat([p.extras[k] for p in parts]) for k in per_pair},
                    collected=concat_extras([p.collected for p in parts]))
 
-    def rows(self, rows: slice) -> "HeadOutput":
+    def rows(self, rows: slice) -> "ClassifierOutput":
         """The outputs of pairs rows.start:rows.stop (views, no copies), to decode a huge output in parts."""
-        return HeadOutput(logits=self.logits[rows], extras={k: v[rows] for k, v in self.extras.items()})
+        return ClassifierOutput(logits=self.logits[rows], extras={k: v[rows] for k, v in self.extras.items()})
 
 
 PairView = Callable[[Batch], PairRepresentation]  # the pair representation of a batch's (chunk of) pairs
 
 
-class MethodHead(nn.Module):
+class RelationClassifier(nn.Module):
     """Base head: threshold decoding and margin probabilities; methods override what their paper changes."""
 
     def __init__(self, config: MethodConfig) -> None:
         super().__init__()
         self.config = config
 
-    def forward(self, rep: PairRepresentation, batch: Batch) -> HeadOutput:  # pragma: no cover - abstract
+    def forward(self, rep: PairRepresentation, batch: Batch) -> ClassifierOutput:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def infer(self, pairs: PairView, batch: Batch, chunks: Sequence[slice]) -> HeadOutput:
+    def infer(self, pairs: PairView, batch: Batch, chunks: Sequence[slice]) -> ClassifierOutput:
         """Inference a chunk of pairs at a time, equal to forward on the whole batch (no labels): pairs are
         scored independently, so each chunk is a batch of its own. Heads whose pairs interact override it."""
         outputs = []
@@ -95,7 +95,7 @@ class MethodHead(nn.Module):
             out = self(pairs(sub), sub)
             out.collected = self.collect_extras(out, sub)
             outputs.append(out)
-        return HeadOutput.concat(outputs)
+        return ClassifierOutput.concat(outputs)
 
     def floats_per_pair(self, batch: Batch, entities: EntityRepresentation) -> int:
         """About how many values the head holds per pair of a chunk at inference, beyond the pair view
@@ -105,15 +105,15 @@ class MethodHead(nn.Module):
     def on_train_progress(self, epoch: int, step: int) -> None:
         """Called by the trainer before every batch: heads with schedules (EM phases, warm-up) read it."""
 
-    def decode(self, out: HeadOutput) -> torch.Tensor:
+    def decode(self, out: ClassifierOutput) -> torch.Tensor:
         """(n_pairs, R) bool predicted relations."""
         return threshold_decode(out.logits, self.config.top_k)
 
-    def probabilities(self, out: HeadOutput) -> torch.Tensor:
+    def probabilities(self, out: ClassifierOutput) -> torch.Tensor:
         """(n_pairs, n_classes) the method's probabilities."""
         return threshold_probabilities(out.logits)
 
-    def collect_extras(self, out: HeadOutput, batch: Batch) -> dict[str, PairExtra]:
+    def collect_extras(self, out: ClassifierOutput, batch: Batch) -> dict[str, PairExtra]:
         """The extras declared in the method's spec, for every pair of the batch (the predictor slices them
         per document); building them is output work, kept out of `forward`."""
         return {}
@@ -126,7 +126,7 @@ class MethodSpec:
     name: str
     description: str
     config_class: type[MethodConfig]
-    build: Callable[[MethodConfig, ModelDims], MethodHead]
+    build: Callable[[MethodConfig, ModelDims], RelationClassifier]
     # Fills data-dependent settings before the model is built: (config, training documents, schema,
     # share of triples hidden) -> config. P3M estimates its class priors here.
     prepare: Callable[[MethodConfig, Sequence[Document], RelationSchema, float], MethodConfig] | None = None

@@ -127,7 +127,7 @@ def test_warm_start_copies_encoder_and_shared_head_parts(saved, tiny_encoder_dir
                        EncoderConfig(name=str(tiny_encoder_dir)), default_schema())
     copied = warm_start(ncrl, path)
     src, own = source.model.state_dict(), ncrl.model.state_dict()
-    assert any(k.startswith("encoder.") for k in copied) and "head.classifier.bilinear.classifier.weight" in copied
+    assert any(k.startswith("encoder.") for k in copied) and "classifier.classifier.bilinear.classifier.weight" in copied
     for k in copied:
         assert torch.equal(own[k], src[k]), k
     paee = build_model("paee", None, EncoderConfig(name=str(tiny_encoder_dir)), default_schema())

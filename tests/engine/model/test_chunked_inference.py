@@ -44,7 +44,7 @@ def test_chunked_inference_equals_one_forward(method, tiny_encoder_dir, three_do
     model, batch = _model_and_batch(method, tiny_encoder_dir, three_docs)
     with torch.inference_mode():
         whole = model(batch)
-        whole_extras = model.head.collect_extras(whole, batch)
+        whole_extras = model.classifier.collect_extras(whole, batch)
         # 37 pairs a chunk: chunks straddle document boundaries and end mid-document
         monkeypatch.setattr(model, "pair_chunk_size", lambda *args: 37)
         chunked = model.infer(batch, memory_budget=1)
@@ -54,7 +54,7 @@ def test_chunked_inference_equals_one_forward(method, tiny_encoder_dir, three_do
     for out in (chunked, single):
         assert out.logits.shape == whole.logits.shape
         torch.testing.assert_close(out.logits, whole.logits, rtol=1e-4, atol=1e-5)
-        assert torch.equal(model.head.decode(out), model.head.decode(whole))
+        assert torch.equal(model.classifier.decode(out), model.classifier.decode(whole))
         assert set(out.collected) == set(whole_extras)
         if "pair_potential" in whole_extras:
             np.testing.assert_allclose(out.collected["pair_potential"].values, whole_extras["pair_potential"].values,

@@ -154,7 +154,7 @@ def test_forward_shapes_and_grids(tiny_encoder_dir, tiny_batch):
     model = loaded.model.eval()
     with torch.no_grad():
         out = model(tiny_batch)
-        grids = model.head.collect_extras(out, tiny_batch)["mention_grids"].grids
+        grids = model.classifier.collect_extras(out, tiny_batch)["mention_grids"].grids
     n_p = tiny_batch.pair_head.shape[0]
     assert out.logits.shape == (n_p, 97) and out.loss is not None and len(grids) == n_p
     counts = tiny_batch.entity_mention_mask.sum(1)
@@ -163,12 +163,12 @@ def test_forward_shapes_and_grids(tiny_encoder_dir, tiny_batch):
         assert grid.key_probability.shape == (n_h, n_t) and grid.relation_probability.shape == (n_h, n_t, 96)
         assert int((grid.key_probability > 0).sum()) == min(n_h * n_t, 4)  # dropped cells stay 0
         assert ((grid.key_probability >= 0) & (grid.key_probability <= 1)).all()
-    probs = model.head.probabilities(out)
-    assert probs.shape == (n_p, 97) and model.head.decode(out).shape == (n_p, 96)
+    probs = model.classifier.probabilities(out)
+    assert probs.shape == (n_p, 97) and model.classifier.decode(out).shape == (n_p, 96)
 
 
 def _grad_owners(model) -> dict[str, bool]:
-    head = model.head
+    head = model.classifier
     encoders = {"encoder": model.encoder, "extractor": head.extractor, "key": head.key_classifier.scorer}
     if head.key_classifier.encoder is not None:
         encoders["key_encoder"] = head.key_classifier.encoder
@@ -180,7 +180,7 @@ def _grad_owners(model) -> dict[str, bool]:
 def test_em_schedule_updates_the_right_module(tiny_encoder_dir, tiny_batch, key_encoder):
     loaded = _build(tiny_encoder_dir, key_encoder=key_encoder, warmup_epochs=2, tau_schedule="global_step",
                     tau_decay=0.9)
-    model, head = loaded.model.train(), loaded.model.head
+    model, head = loaded.model.train(), loaded.model.classifier
     expected = {  # phase -> which modules receive gradients
         (0, 0): dict(encoder=True, extractor=True, key=True, key_encoder=True),  # warm-up: both
         (2, 5): dict(encoder=False, extractor=False, key=True, key_encoder=True),  # E-step: omega only
@@ -202,8 +202,8 @@ def test_shared_key_classifier_never_reaches_the_encoder(tiny_encoder_dir, tiny_
     """In warm-up both losses run; the encoder's gradient equals that of the extractor's loss alone."""
     loaded = _build(tiny_encoder_dir, key_encoder="shared")
     model = loaded.model.eval()  # no dropout, so both passes see the same encoder states
-    model.head.train()
-    model.head.on_train_progress(0, 0)
+    model.classifier.train()
+    model.classifier.on_train_progress(0, 0)
     out = model(tiny_batch)
     out.loss.backward()
     both = [p.grad.clone() for p in model.encoder.parameters() if p.grad is not None]
@@ -284,7 +284,7 @@ def test_separate_key_encoder_is_saved_and_reloads(redocred_docs, tiny_encoder_d
 
     docs = small_docs(redocred_docs)
     loaded, _ = overfit("kmgre", tiny_encoder_dir, docs, epochs=3, options={"key_encoder": "separate"})
-    key_encoder = loaded.model.head.key_classifier.encoder
+    key_encoder = loaded.model.classifier.key_classifier.encoder
     assert key_encoder is not None and not torch.equal(key_encoder.model.encoder.layer[0].attention.self.query.weight,
                                                        loaded.model.encoder.model.encoder.layer[0].attention.self.query.weight)
     assert_reload_identical(loaded, tmp_path, docs)

@@ -13,7 +13,7 @@ import torch
 from engine.config import EncoderConfig
 from engine.errors import ConfigError
 from engine.model.methods import ModelDims, get_method
-from engine.model.methods.kmgre.method import KmgreConfig, KmgreHead, KmgreV1Config
+from engine.model.methods.kmgre.method import KmgreConfig, KmgreClassifier, KmgreV1Config
 from engine.model.methods.kmgre.schedule import EmSchedule, Phase, e_step_updates
 from tests.paths import ROOT
 
@@ -73,7 +73,7 @@ def test_versions_and_their_defaults():
     assert saved["method"] == "kmgre.v1" and "tau_schedule" not in saved["method_config"]
     shipped = get_method(saved["method"]).config_class.from_json(saved["method_config"])
     assert (shipped.key_encoder, shipped.key_mlp_hidden, shipped.tau_schedule) == ("shared", 0, "global_step")
-    head = KmgreHead(shipped, ModelDims(hidden_size=8, num_heads=2, num_classes=4))
+    head = KmgreClassifier(shipped, ModelDims(hidden_size=8, num_heads=2, num_classes=4))
     assert isinstance(head.key_classifier.scorer, torch.nn.Linear) and head.key_classifier.encoder is None
     assert set(head.state_dict()) == {"tau", "extractor.weight", "extractor.bias", "key_classifier.scorer.weight",
                                       "key_classifier.scorer.bias"}
@@ -86,7 +86,7 @@ def test_versions_and_their_defaults():
 
 def test_shared_key_classifier_is_an_mlp_on_detached_features():
     d, hidden = 8, 16
-    head = KmgreHead(KmgreConfig(key_encoder="shared", key_mlp_hidden=hidden), ModelDims(d, 2, 4))
+    head = KmgreClassifier(KmgreConfig(key_encoder="shared", key_mlp_hidden=hidden), ModelDims(d, 2, 4))
     scorer = head.key_classifier.scorer
     assert isinstance(scorer, torch.nn.Sequential) and head.key_classifier.encoder is None
     assert sum(p.numel() for p in scorer.parameters()) == 3 * d * hidden + hidden + hidden + 1  # not 3d + 1
@@ -117,9 +117,9 @@ def test_separate_key_encoder_takes_the_run_encoder_config_and_pretrained_weight
         if via == "dims":  # what ModelDims is to carry (encoder, fresh): see key_encoder_for
             dims = SimpleNamespace(hidden_size=32, num_heads=2, num_classes=97, encoder_name=str(tiny_encoder_dir),
                                    encoder=run, fresh=fresh)
-            heads[fresh] = KmgreHead(KmgreConfig(), dims)
+            heads[fresh] = KmgreClassifier(KmgreConfig(), dims)
         else:
-            heads[fresh] = KmgreHead(KmgreConfig(), ModelDims(32, 2, 97, encoder_name=str(tiny_encoder_dir)),
+            heads[fresh] = KmgreClassifier(KmgreConfig(), ModelDims(32, 2, 97, encoder_name=str(tiny_encoder_dir)),
                                      encoder_config=run, pretrained=fresh)
     for head in heads.values():
         key_encoder = head.key_classifier.encoder

@@ -50,7 +50,7 @@ def test_shipped_kmgre_scores_are_unchanged():
     from engine.model.checkpoint import load_checkpoint
 
     loaded = load_checkpoint(MODEL)
-    head = loaded.model.head
+    head = loaded.model.classifier
     assert loaded.method == "kmgre.v1" and head.key_classifier.encoder is None  # shared, as trained
     assert isinstance(head.key_classifier.scorer, torch.nn.Linear)  # v1's linear probe, not v2's MLP
     assert head.tau.item() == pytest.approx(0.1965, abs=1e-3)  # the tau it last trained with (global-step ramp)

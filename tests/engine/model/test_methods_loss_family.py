@@ -15,7 +15,7 @@ from engine.model.features import DocFeatures
 from engine.model.methods.ncrl.loss import ncrl_loss
 from engine.model.methods.p3m.loss import positive_mixup_loss
 from engine.model.methods.pemscl.loss import pemscl_loss
-from engine.model.methods import HeadOutput, ModelDims, get_method
+from engine.model.methods import ClassifierOutput, ModelDims, get_method
 from engine.model.methods.p3m.method import FALLBACK_PRIOR, estimate_priors
 from engine.data.schema import RelationSchema
 
@@ -58,7 +58,7 @@ def test_decode_is_relation_above_the_threshold_column(method):
     # NCRL, PEMSCL: f_i > f_0; P3M: c_i . f > c_0 . f, i.e. lambda c_i . f > lambda c_0 . f (logits column 0)
     head = build_head(method)
     logits = torch.tensor([[0.0, 1.0, -1.0, 0.5], [2.0, 1.0, 1.5, -3.0]])
-    out = HeadOutput(logits=logits)
+    out = ClassifierOutput(logits=logits)
     assert head.decode(out).tolist() == [[True, False, True], [False, False, False]]
     probs = head.probabilities(out)  # sigmoid(f_i - f_0): NCRL's P(y_i|x), PEMSCL's P^r(r), P3M's Eq. 1 softmax
     assert probs[0, 1].item() == pytest.approx(1 / (1 + math.exp(-1)), abs=1e-6)
@@ -96,7 +96,7 @@ def test_p3m_logits_are_scaled_cosines_against_hand_set_proxies():
     logits = head.metric.score(f)
     assert logits.tolist()[0] == pytest.approx([6.0, 8.0, 14 / math.sqrt(2), -6.0], abs=1e-5)
     assert logits.tolist()[1] == pytest.approx([10.0, 0.0, 10 / math.sqrt(2), -10.0], abs=1e-5)
-    assert head.decode(HeadOutput(logits=logits)).tolist() == [[True, True, False], [False, False, False]]
+    assert head.decode(ClassifierOutput(logits=logits)).tolist() == [[True, True, False], [False, False, False]]
     # the forward pass gives unit embeddings, so |logits| <= lambda
     head.eval()
     out = head.metric(fake_rep())

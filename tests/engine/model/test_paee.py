@@ -21,7 +21,7 @@ from engine.model.methods.paee.pair_matrix import (PairMatrix, gather_pairs, int
 from engine.model.adaptive_thresholding import adaptive_threshold_loss
 from engine.model.methods.paee.loss import (adaptive_softmax_loss, cross_matching_loss, entity_role_targets, paee_loss,
                                             potential_pair_loss)
-from engine.model.methods import HeadOutput, get_method
+from engine.model.methods import ClassifierOutput, get_method
 from engine.model.methods.paee.method import PaeeConfig
 from engine.serve.predictor import Predictor
 from engine.data.schema import default_schema
@@ -221,7 +221,7 @@ def test_shapes_on_uneven_documents(tiny_paee):
     assert ((out.extras["pair_potential"] >= 0) & (out.extras["pair_potential"] <= 1)).all()
     assert torch.isfinite(out.loss)
     out.loss.backward()
-    head = model.head
+    head = model.classifier
     for module in (head.matrix.unet, head.re_encoder, head.cross, head.potential, head.pair_features):
         assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in module.parameters()), module
     model.zero_grad()
@@ -232,8 +232,8 @@ def test_shapes_on_uneven_documents(tiny_paee):
 
 def test_decode_can_be_restricted_to_potential_pairs(tiny_paee):
     logits = torch.tensor([[0.0, 1.0, -1.0], [0.0, 2.0, 0.5]])
-    out = HeadOutput(logits=logits, extras={"pair_potential": torch.tensor([0.9, 0.1])})
-    head = tiny_paee.model.head
+    out = ClassifierOutput(logits=logits, extras={"pair_potential": torch.tensor([0.9, 0.1])})
+    head = tiny_paee.model.classifier
     assert head.decode(out).tolist() == [[True, False], [True, True]]
     head.config = head.config.replace(restrict_decode=True)
     try:

@@ -41,7 +41,7 @@ def test_gradient_of_a_short_last_group_matches_one_batch_step(redocred_docs, ti
     original_step = trainer._optimizer_step
 
     def record_step() -> None:
-        seen.append(float(sum(p.grad.abs().sum() for p in trainer.model.head.parameters() if p.grad is not None)))
+        seen.append(float(sum(p.grad.abs().sum() for p in trainer.model.classifier.parameters() if p.grad is not None)))
         original_step()
 
     trainer._optimizer_step = record_step
@@ -68,7 +68,7 @@ def test_gradient_of_a_short_last_group_matches_one_batch_step(redocred_docs, ti
                     num_classes=loaded.schema.num_classes, with_labels=True)
     loaded.model.eval()  # no dropout: the trainer's step had dropout, hence the tolerance below
     loaded.model(batch).loss.backward()
-    reference = float(sum(p.grad.abs().sum() for p in loaded.model.head.parameters() if p.grad is not None))
+    reference = float(sum(p.grad.abs().sum() for p in loaded.model.classifier.parameters() if p.grad is not None))
     assert len(seen) == 2
     # the old code divided by 2 here: half the reference
     assert seen[-1] == pytest.approx(reference, rel=0.25)

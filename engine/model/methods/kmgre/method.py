@@ -37,7 +37,7 @@ from engine.model.methods.kmgre.mention_pairs import KeyInstanceClassifier, buil
 from engine.model.methods.kmgre.loss import fuse_key_logits, key_focal_loss, key_pseudo_labels, split_key_pairs, threshold_class_loss
 from engine.model.methods.kmgre.schedule import Alternation, EmSchedule, Phase, TauSchedule
 from engine.model.methods.registry import register
-from engine.model.methods.base import HeadOutput, MethodConfig, MethodHead, MethodSpec, ModelDims
+from engine.model.methods.base import ClassifierOutput, MethodConfig, RelationClassifier, MethodSpec, ModelDims
 
 GRIDS_LABEL = "key mention pairs"
 KEY_ENCODERS = ("separate", "shared")
@@ -123,7 +123,7 @@ def key_encoder_for(dims: ModelDims, encoder_config: EncoderConfig | None = None
     return DocumentEncoder(load_hf(encoder_config.name, pretrained_weights=pretrained)[1], encoder_config)
 
 
-class KmgreHead(MethodHead):
+class KmgreClassifier(RelationClassifier):
     def __init__(self, config: KmgreConfig, dims: ModelDims, *, encoder_config: EncoderConfig | None = None,
                  pretrained: bool | None = None) -> None:
         super().__init__(config)
@@ -141,7 +141,7 @@ class KmgreHead(MethodHead):
         self.phase, tau = self.schedule(epoch, step)
         self.tau.fill_(tau)
 
-    def forward(self, rep: PairRepresentation, batch: Batch) -> HeadOutput:
+    def forward(self, rep: PairRepresentation, batch: Batch) -> ClassifierOutput:
         cfg = self.config
         index = build_mention_pairs(batch, cfg.max_mention_pairs)
         mask = index.mask  # (n_p, G)
@@ -170,9 +170,9 @@ class KmgreHead(MethodHead):
         extras = {}
         if not self.training:  # raw material for the key-mention view; collect_extras builds the grids
             extras = {"index": index, "key_probability": torch.sigmoid(key_logits), "relation_probability": relation_probability}
-        return HeadOutput(logits=fused, loss=loss, extras=extras)
+        return ClassifierOutput(logits=fused, loss=loss, extras=extras)
 
-    def collect_extras(self, out: HeadOutput, batch: Batch) -> dict[str, PairExtra]:
+    def collect_extras(self, out: ClassifierOutput, batch: Batch) -> dict[str, PairExtra]:
         raw = out.extras
         grids = to_mention_grids(raw["index"], batch, raw["key_probability"], raw["relation_probability"])
         return {"mention_grids": MentionGrids(GRIDS_LABEL, tuple(grids))}
@@ -191,6 +191,6 @@ DESCRIPTION = ("KMGRE: mention-level extractor and key-instance classifier train
                "mention pairs, adaptive-thresholding loss")
 EXTRAS = (("mention_grids", MentionGrids, "per pair, each mention pair's key-instance and relation probabilities"),)
 register(MethodSpec("kmgre.v1", DESCRIPTION + " (v1: shared encoder with a linear key probe, tau on the global step)",
-                    KmgreV1Config, KmgreHead, extras=EXTRAS))
+                    KmgreV1Config, KmgreClassifier, extras=EXTRAS))
 register(MethodSpec("kmgre.v2", DESCRIPTION + " (v2: the paper's separate key encoder, tau ramped on E-steps)",
-                    KmgreConfig, KmgreHead, extras=EXTRAS))
+                    KmgreConfig, KmgreClassifier, extras=EXTRAS))

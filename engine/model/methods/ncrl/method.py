@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from engine.model.backbone import PairRepresentation
 from engine.config import check, option
 from engine.model.features import Batch
-from engine.model.grouped_bilinear import BilinearHead
+from engine.model.grouped_bilinear import BilinearClassifier
 from engine.model.methods.ncrl.loss import ncrl_loss
 from engine.model.methods.registry import register
-from engine.model.methods.base import HeadOutput, MethodConfig, MethodHead, MethodSpec, ModelDims
+from engine.model.methods.base import ClassifierOutput, MethodConfig, RelationClassifier, MethodSpec, ModelDims
 
 
 @dataclass
@@ -28,19 +28,19 @@ class NcrlConfig(MethodConfig):
         check(0.0 <= self.margin_shift < 1.0, f"margin_shift must be in [0, 1), got {self.margin_shift}")
 
 
-class NcrlHead(MethodHead):
+class NcrlClassifier(RelationClassifier):
     def __init__(self, config: NcrlConfig, dims: ModelDims) -> None:
         super().__init__(config)
-        self.classifier = BilinearHead(dims.hidden_size, config.emb_size, config.block_size, dims.num_classes)
+        self.classifier = BilinearClassifier(dims.hidden_size, config.emb_size, config.block_size, dims.num_classes)
 
-    def forward(self, rep: PairRepresentation, batch: Batch) -> HeadOutput:
+    def forward(self, rep: PairRepresentation, batch: Batch) -> ClassifierOutput:
         logits = self.classifier(rep).logits  # (n_p, n_classes)
         loss = None
         if batch.labels is not None:
             loss = ncrl_loss(logits.float(), batch.labels.float(), shift=self.config.margin_shift,
                              margin_regularization=self.config.margin_regularization)
-        return HeadOutput(logits=logits, loss=loss)
+        return ClassifierOutput(logits=logits, loss=loss)
 
 
 register(MethodSpec("ncrl.v1", "NCRL: ATLOP classifier, none-class ranking loss with margin regularisation and shifting",
-                    NcrlConfig, NcrlHead))
+                    NcrlConfig, NcrlClassifier))

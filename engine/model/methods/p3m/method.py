@@ -43,11 +43,11 @@ from engine.config import check, option
 from engine.data.documents import Document
 from engine.errors import ConfigError
 from engine.model.features import Batch, DocFeatures
-from engine.model.methods.p3m.metric_classifier import MetricHead, MetricOutput
+from engine.model.methods.p3m.metric_classifier import MetricClassifier, MetricOutput
 from engine.model.methods.p3m.loss import ClassPriors, positive_mixup_loss, pu_metric_risk
 from engine.data.schema import RelationSchema
 from engine.model.methods.registry import register
-from engine.model.methods.base import HeadOutput, MethodConfig, MethodHead, MethodSpec, ModelDims
+from engine.model.methods.base import ClassifierOutput, MethodConfig, RelationClassifier, MethodSpec, ModelDims
 
 log = logging.getLogger(__name__)
 VARIANTS = ("pm", "p2m", "p3m")
@@ -99,24 +99,24 @@ def estimate_priors(data: Sequence[Document | DocFeatures], schema: RelationSche
     return [c / pairs if pairs else 0.0 for c in counts]
 
 
-class P3mHead(MethodHead):
+class P3mClassifier(RelationClassifier):
     def __init__(self, config: P3mConfig, dims: ModelDims) -> None:
         super().__init__(config)
         num_relations = dims.num_classes - 1
         if config.class_priors and len(config.class_priors) != num_relations:
             raise ConfigError(f"class_priors has {len(config.class_priors)} values for {num_relations} relations; "
                               "estimate them on this schema's training data with engine.model.methods.p3m.method.estimate_priors")
-        self.metric = MetricHead(dims.hidden_size, config.emb_size, config.block_size, dims.num_classes,
+        self.metric = MetricClassifier(dims.hidden_size, config.emb_size, config.block_size, dims.num_classes,
                                  scale=config.scale, dropout=config.dropout)
         priors = config.class_priors or [FALLBACK_PRIOR] * num_relations
         # Not persistent: the priors travel in the config, so checkpoints hold the same keys for every prior.
         self.register_buffer("pi_labeled", torch.tensor(priors, dtype=torch.float32), persistent=False)
         self._warned = False
 
-    def forward(self, rep: PairRepresentation, batch: Batch) -> HeadOutput:
+    def forward(self, rep: PairRepresentation, batch: Batch) -> ClassifierOutput:
         out = self.metric(rep)
         loss = self.loss(rep, out, batch.labels.float()) if batch.labels is not None else None
-        return HeadOutput(logits=out.logits, loss=loss)
+        return ClassifierOutput(logits=out.logits, loss=loss)
 
     def floats_per_pair(self, batch: Batch, entities: EntityRepresentation) -> int:
         """The normalised pair embedding (emb_size * block_size) is whole at inference too, and its copy."""
@@ -166,4 +166,4 @@ def prepare_priors(config: P3mConfig, documents: Sequence[Document], schema: Rel
 
 
 register(MethodSpec("p3m.v1", "P3M: normalised pair embedding vs relation proxies, PU metric learning, dropout-"
-                    "augmented positives, positive-none-class mixup", P3mConfig, P3mHead, prepare=prepare_priors))
+                    "augmented positives, positive-none-class mixup", P3mConfig, P3mClassifier, prepare=prepare_priors))

@@ -37,7 +37,7 @@ class ProxyBilinear(GroupedBilinear):
         return F.normalize(self.classifier.weight, dim=-1)
 
 
-class MetricHead(nn.Module):
+class MetricClassifier(nn.Module):
     """PairExtractor + normalised grouped outer product + proxy scores."""
 
     def __init__(self, hidden_size: int, emb_size: int, block_size: int, num_classes: int, *, scale: float,

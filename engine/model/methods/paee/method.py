@@ -28,7 +28,7 @@ from engine.model.methods.paee.entity_enhance import CrossMatching, Representati
 from engine.model.methods.paee.pair_matrix import EntityPairFeatures, PairMatrix, PotentialPairClassifier, intra_sentence
 from engine.model.methods.paee.loss import paee_loss
 from engine.model.methods.registry import register
-from engine.model.methods.base import HeadOutput, MethodConfig, MethodHead, MethodSpec, ModelDims, PairView
+from engine.model.methods.base import ClassifierOutput, MethodConfig, RelationClassifier, MethodSpec, ModelDims, PairView
 
 POTENTIAL_LABEL = "pair potential"
 
@@ -68,7 +68,7 @@ class PaeeConfig(MethodConfig):
         check(min(self.alpha, self.beta, self.gamma) >= 0, "loss weights alpha, beta, gamma must be >= 0")
 
 
-class PaeeHead(MethodHead):
+class PaeeClassifier(RelationClassifier):
     def __init__(self, config: PaeeConfig, dims: ModelDims) -> None:
         super().__init__(config)
         d, num_relations = dims.hidden_size, dims.num_classes - 1
@@ -87,7 +87,7 @@ class PaeeHead(MethodHead):
         self.obj_extractor = nn.Linear(d + num_relations, config.emb_size)  # W_o
         self.bilinear = GroupedBilinear(config.emb_size, config.block_size, dims.num_classes)
 
-    def forward(self, rep: PairRepresentation, batch: Batch) -> HeadOutput:
+    def forward(self, rep: PairRepresentation, batch: Batch) -> ClassifierOutput:
         cfg = self.config
         intra = intra_sentence(batch)  # (n_p,)
         v = self.pair_features(rep, batch, intra)  # (n_p, D) Eq. 3
@@ -99,7 +99,7 @@ class PaeeHead(MethodHead):
         if batch.labels is not None:
             loss = paee_loss(logits, potential_logits, sub_logits, obj_logits, batch.labels, batch.pair_head,
                              batch.pair_tail, alpha=cfg.alpha, beta=cfg.beta, gamma=cfg.gamma).total
-        return HeadOutput(logits=logits, loss=loss, extras={"pair_potential": potential})
+        return ClassifierOutput(logits=logits, loss=loss, extras={"pair_potential": potential})
 
     def _entity_sides(self, rep: PairRepresentation, batch: Batch) -> tuple[torch.Tensor, ...]:
         """Eq. 6-7 per entity: Cross Matching logits F_sub, F_obj (n_e, R) and W_s e_sub, W_o e_obj (n_e, emb)."""
@@ -118,7 +118,7 @@ class PaeeHead(MethodHead):
         z_o = torch.tanh(obj_side[batch.pair_tail] + y)  # (n_p, emb)
         return self.bilinear(z_s, z_o).logits  # (n_p, n_classes)
 
-    def infer(self, pairs: PairView, batch: Batch, chunks: Sequence[slice]) -> HeadOutput:
+    def infer(self, pairs: PairView, batch: Batch, chunks: Sequence[slice]) -> ClassifierOutput:
         """Two passes over the pair chunks, since Eq. 4's matrix sees every pair of a document at once. The
         first builds the pair view (the costly localized contexts) and keeps only the matrix input W_2 V
         (n_p, D') and the potentials (n_p,); the U-Net runs once; the second classifies chunk by chunk."""
@@ -135,7 +135,7 @@ class PaeeHead(MethodHead):
         _, _, sub_side, obj_side = self._entity_sides(rep, batch)  # entity-level: any chunk's view holds them
         logits = [self._classify(matrix[rows], potential[rows], sub_side, obj_side, batch.select_pairs(rows))
                   for rows in chunks]
-        out = HeadOutput(logits=torch.cat(logits), extras={"pair_potential": potential})
+        out = ClassifierOutput(logits=torch.cat(logits), extras={"pair_potential": potential})
         out.collected = self.collect_extras(out, batch)
         return out
 
@@ -145,17 +145,17 @@ class PaeeHead(MethodHead):
         return (2 * entities.entity.shape[-1] + 6 * cfg.pair_dim + 3 * cfg.embed_dim + cfg.potential_hidden
                 + n_sents // 4 + 4 * cfg.emb_size + 256)
 
-    def decode(self, out: HeadOutput) -> torch.Tensor:
+    def decode(self, out: ClassifierOutput) -> torch.Tensor:
         decoded = super().decode(out)  # (n_p, R)
         if self.config.restrict_decode and "pair_potential" in out.extras:
             decoded &= (out.extras["pair_potential"] > self.config.potential_threshold)[:, None]
         return decoded
 
-    def collect_extras(self, out: HeadOutput, batch: Batch) -> dict[str, PairExtra]:
+    def collect_extras(self, out: ClassifierOutput, batch: Batch) -> dict[str, PairExtra]:
         return {"pair_potential": PairValues(POTENTIAL_LABEL, out.extras["pair_potential"].float().cpu().numpy())}
 
 
 register(MethodSpec("paee.v1", "PAEE: entity-pair matrix with sliding-window filling and a U-Net (for TNet), potential-"
                     "pair prediction, entity/sentence Transformer, Cross Matching, adaptive-thresholding loss",
-                    PaeeConfig, PaeeHead,
+                    PaeeConfig, PaeeClassifier,
                     extras=(("pair_potential", PairValues, "per pair, the potential that it holds any relation (Eq. 5)"),)))

@@ -2,7 +2,7 @@
 entropy minimisation, supervised contrastive learning and (optionally) negative label sampling.
 
 The contrastive embedding x_{h,t} is, as the paper's Appendix D (Eq. 14) defines it, the grouped outer
-product z_h (x) z_t that the classifier reads (BilinearHead's pair_embedding), with no extra projection.
+product z_h (x) z_t that the classifier reads (BilinearClassifier's pair_embedding), with no extra projection.
 Decode as ATLOP; the probabilities sigmoid(f_r - f_eta) are the paper's P^r(r) (Eq. 3)."""
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from engine.model.backbone import PairRepresentation
 from engine.config import check, option
 from engine.model.features import Batch
-from engine.model.grouped_bilinear import BilinearHead
+from engine.model.grouped_bilinear import BilinearClassifier
 from engine.model.methods.pemscl.loss import pemscl_loss
 from engine.model.methods.registry import register
-from engine.model.methods.base import HeadOutput, MethodConfig, MethodHead, MethodSpec, ModelDims
+from engine.model.methods.base import ClassifierOutput, MethodConfig, RelationClassifier, MethodSpec, ModelDims
 
 
 @dataclass
@@ -40,12 +40,12 @@ class PemsclConfig(MethodConfig):
               f"negative_sample_ratio must be in [0, 1], got {self.negative_sample_ratio}")
 
 
-class PemsclHead(MethodHead):
+class PemsclClassifier(RelationClassifier):
     def __init__(self, config: PemsclConfig, dims: ModelDims) -> None:
         super().__init__(config)
-        self.classifier = BilinearHead(dims.hidden_size, config.emb_size, config.block_size, dims.num_classes)
+        self.classifier = BilinearClassifier(dims.hidden_size, config.emb_size, config.block_size, dims.num_classes)
 
-    def forward(self, rep: PairRepresentation, batch: Batch) -> HeadOutput:
+    def forward(self, rep: PairRepresentation, batch: Batch) -> ClassifierOutput:
         # logits (n_p, n_classes); pair_embedding (n_p, emb * bs) whenever the contrastive loss needs it
         out = self.classifier(rep, keep_pair=batch.labels is not None)
         loss = None
@@ -54,8 +54,8 @@ class PemsclHead(MethodHead):
             loss = pemscl_loss(out.logits.float(), out.pair_embedding, batch.labels.float(), temperature=cfg.temperature,
                                contrastive_weight=cfg.contrastive_weight, entropy_weighting=cfg.entropy_weighting,
                                negative_sample_ratio=cfg.negative_sample_ratio)
-        return HeadOutput(logits=out.logits, loss=loss)
+        return ClassifierOutput(logits=out.logits, loss=loss)
 
 
 register(MethodSpec("pemscl.v1", "PEMSCL: ATLOP classifier, pairwise moving-threshold loss, entropy minimisation, "
-                    "supervised contrastive loss, negative label sampling", PemsclConfig, PemsclHead))
+                    "supervised contrastive loss, negative label sampling", PemsclConfig, PemsclClassifier))
