@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Sequence
 
 from engine.cli.common import PRECISION_HELP, at_least_one, check_output_file, load_docs, parse_options, progress_bar
+from engine.cli.ranker import add_ranker_command
 from engine.cli.suggest import add_suggest_command
 from engine.config import DEFAULT_ENCODER, SAVE_DTYPES, EncoderConfig, TrainConfig
 
@@ -266,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", required=True)
     p.set_defaults(func=cmd_ingest)
     add_suggest_command(sub)
+    add_ranker_command(sub)
     return parser
 
 

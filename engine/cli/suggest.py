@@ -6,52 +6,26 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from engine.cli.common import check_output_file, load_docs, progress_bar
+from engine.cli.scoring import discover_models, model_names, score_documents  # noqa: F401 - re-exported
 from engine.data.documents import Document
-from engine.errors import CheckpointError, InputFileError
+from engine.errors import InputFileError
 from engine.data.pair_scores import PairScores
-from engine.settings import get_settings
-from engine.curate.suggestions import folds_to_split, out_of_fold_folds, suggest
+from engine.cli.score_cache import cached_scores
+from engine.curate.decisions import read_decisions
+from engine.curate.feedback import learn_from_decisions
+from engine.curate.ranker import DEFAULT_RANKER, Ranker
+from engine.curate.suggestions import default_ranker, default_relation_stats, folds_to_split, out_of_fold_folds, suggest
+from engine.curate.yield_estimates import estimate_queue
 from engine.curate.type_stats import DEFAULT_TYPE_STATS, TypeStats, load_default_type_stats
 
 log = logging.getLogger(__name__)
-CONFIG_FILE = "config.json"
-
-
-def discover_models(models_dir: Path | None = None) -> list[Path]:
-    """Every sound checkpoint under the models directory (engine.serve.model_catalog), sorted; a broken one is
-    skipped with a warning, and none at all is an error that says what to pass instead."""
-    from engine.serve.model_catalog import scan_checkpoints  # noqa: PLC0415 - torch only when models are looked for
-
-    models_dir = models_dir if models_dir is not None else get_settings().models_dir
-    scan = scan_checkpoints(models_dir)
-    if not scan.found:
-        raise CheckpointError(f"no model found: no subdirectory of {models_dir} holds a usable checkpoint "
-                              f"({len(scan.skipped)} skipped, see the warnings); pass --checkpoint DIR (a directory "
-                              "written by `train`) or set DOCRE_MODELS_DIR")
-    return [info.path for info in scan.found]
-
-
-def model_names(paths: Sequence[Path]) -> list[str]:
-    """Short names for the evidence: the directory name, or the whole path where two names clash."""
-    names = [p.name for p in paths]
-    return [p.name if names.count(p.name) == 1 else str(p) for p in paths]
-
-
-def score_documents(checkpoints: Sequence[Path], docs: Sequence[Document], device: str | None = None,
-                    quiet: bool = False, allow_download: bool | None = None) -> dict[str, list[PairScores]]:
-    """Each checkpoint's scores for every document, one model in memory at a time."""
-    from engine.serve.predictor import Predictor  # noqa: PLC0415 - torch only when models run
-
-    out: dict[str, list[PairScores]] = {}
-    for name, path in zip(model_names(checkpoints), checkpoints):
-        predictor = Predictor.from_checkpoint(path, device, allow_download=allow_download)
-        out[name] = predictor.predict(docs, progress_bar(f"scoring ({name})", quiet))
-        del predictor
-    return out
 
 
 def score_out_of_fold(checkpoints: Sequence[Path], docs: Sequence[Document], folds_file: str, device: str | None,
@@ -94,9 +68,16 @@ def load_type_stats(args: argparse.Namespace) -> TypeStats | None:
     return stats
 
 
+def load_ranker(args: argparse.Namespace) -> Ranker | None:
+    """--ranker DIR, else the shipped ranker (None, the formula, when it is absent or --no-ranker is given)."""
+    if args.no_ranker:
+        return None
+    return Ranker.load(args.ranker) if args.ranker else default_ranker()
+
+
 def cmd_suggest(args: argparse.Namespace) -> int:
 
-    if args.band < 0 or (args.limit is not None and args.limit < 1):
+    if (args.band is not None and args.band < 0) or (args.limit is not None and args.limit < 1):
         raise InputFileError(f"--band must be >= 0 and --limit >= 1 (got band {args.band}, limit {args.limit})")
     check_output_file(args.output)
     checkpoints = [Path(p) for p in args.checkpoint] if args.checkpoint else discover_models()
@@ -104,15 +85,35 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     if not docs:
         raise InputFileError(f"{args.input}: no document has labels; suggestions are triples missing from gold labels")
     type_stats = load_type_stats(args)
+    ranker = load_ranker(args)
+    decisions = read_decisions(args.feedback) if args.feedback else []
     quiet, allow = getattr(args, "quiet", False), getattr(args, "allow_download", None)
     if args.folds:
         scores = score_out_of_fold(checkpoints, docs, args.folds, args.device, quiet, allow)
+    elif args.scores_cache:
+        scores = cached_scores(checkpoints, docs, Path(args.scores_cache), args.device, quiet)
     else:
         scores = score_documents(checkpoints, docs, args.device, quiet, allow)
-    ranked = suggest(docs, scores, type_stats=type_stats, band=args.band, limit=args.limit)
+    relation_stats = default_relation_stats()
+    if decisions and ranker is not None:
+        start = time.perf_counter()
+        ranker = learn_from_decisions(docs, scores, decisions, ranker=ranker, type_stats=type_stats,
+                                      relation_stats=relation_stats)
+        log.info("ranker refitted with %d decisions (%d accepted) in %.1f s", ranker.info.get("decisions", 0),
+                 ranker.info.get("accepted", 0), time.perf_counter() - start)
+        if args.save_ranker:
+            ranker.save(args.save_ranker)
+    elif decisions:
+        log.warning("--feedback without a ranker: decided triples are left out, but the formula does not learn")
+    ranked = suggest(docs, scores, type_stats=type_stats, band=args.band, limit=args.limit, ranker=ranker,
+                     decisions=decisions, relation_stats=relation_stats)
     Path(args.output).write_text(json.dumps([s.to_json() for s in ranked], indent=1, ensure_ascii=False),
                                  encoding="utf-8")
-    log.info("%d suggestions from %d documents and %d models -> %s", len(ranked), len(docs), len(scores), args.output)
+    log.info("%d suggestions from %d documents and %d models (%s) -> %s", len(ranked), len(docs), len(scores),
+             "learned ranker" if ranker is not None else "formula", args.output)
+    if ranker is not None:
+        est = estimate_queue(np.array([s.score for s in ranked]))
+        log.info("expected missing labels among these suggestions: %.1f; %s", est.expected_missing, est.reason)
     return 0
 
 
@@ -135,14 +136,22 @@ def add_suggest_command(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", nargs="+", action="extend",
                    help="one or more checkpoint directories (default: every model under the shipped models directory)")
     p.add_argument("--split", help="FILE.json:PART keeps only the titles listed there")
-    p.add_argument("--band", type=float, default=1.0,
-                   help="also suggest triples whose margin is at most this far below the threshold (default 1.0)")
+    p.add_argument("--band", type=float,
+                   help="also suggest triples whose margin is at most this far below the threshold "
+                        "(default: the ranker's pool, 5.0 for the shipped one; 1.0 with the formula)")
     p.add_argument("--limit", type=int, help="keep only the N best suggestions")
     p.add_argument("--folds", help="folds file from `folds`: checkpoint i scores only the documents of heldout_i")
     p.add_argument("--train", help="training DocRED JSON whose entity types per relation decide type fit")
     p.add_argument("--train-split", help="FILE.json:PART for --train")
     p.add_argument("--type-stats", help=f"type statistics JSON (default: {DEFAULT_TYPE_STATS.name} shipped in assets)")
     p.add_argument("--no-type-stats", action="store_true", help="ignore entity types")
+    p.add_argument("--ranker", help=f"a ranker directory from `train-ranker` (default: {DEFAULT_RANKER.name}/ in assets)")
+    p.add_argument("--no-ranker", action="store_true", help="rank by the hand-weighted formula instead")
+    p.add_argument("--feedback", help="JSON list of decisions {title, h_idx, t_idx, r, decision: accept|reject}: the "
+                                      "ranker refits on them and decided triples are never suggested again")
+    p.add_argument("--save-ranker", help="with --feedback: save the refitted ranker to this directory")
+    p.add_argument("--scores-cache", help="directory caching the models' scores per document (made when absent), "
+                                          "so a re-run with new --feedback does not rescore")
     p.add_argument("--device", help="cpu, cuda, cuda:1 (default: DOCRE_DEVICE, else CUDA when present)")
     p.set_defaults(func=cmd_suggest)
 

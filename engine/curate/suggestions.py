@@ -1,11 +1,15 @@
 """Suspected false negatives: triples the gold labels lack but the models believe, ranked, with evidence.
 
-Pure NumPy over `PairScores`, so the app, the CLI and the benchmark rank the same way without torch.
+Pure NumPy (and LightGBM for the learned ranker) over `PairScores`, so the app, the CLI and the benchmark
+rank the same way without torch. Two rankings:
 
-Candidates. For a document with labels, every triple (h, t, r) absent from them whose margin (logit minus the
-threshold logit) is above -band for at least one model: above the threshold, or within the review band below.
+The learned ranker (`ranker=`, see engine.curate.ranker; the CLI uses the shipped one by default). Candidates
+are the ranker's pool (engine.curate.candidate_features.Pool: within its band of a threshold, or among a
+pair's top relations); the score is its calibrated probability that the triple is a missing label.
 
-Score (higher first), over the models M that scored the document and know r, with d_m the margin of model m:
+The formula, the fallback without a ranker file. Candidates: every triple (h, t, r) absent from the labels
+whose margin (logit minus the threshold logit) is above -band for at least one model. Score (higher first),
+over the models M that scored the document and know r, with d_m the margin of model m:
 
     score = mean_m sigmoid(d_m)                          # belief, 0..1, comparable across models
           + w_agree * (#{m : d_m > 0} / |M|)             # agreement: share of models above threshold
@@ -13,8 +17,11 @@ Score (higher first), over the models M that scored the document and know r, wit
           + w_logic * [a relation-logic rule fired]      # inverse / symmetric / chain counterpart labelled
 
 with ScoreWeights defaults w_agree = 0.25, w_type = 0.3, w_logic = 0.5. With one model and neither type
-statistics nor a rule firing, the order is that model's margin order. Ties break by mean margin, then document,
-head, tail and relation order, so rankings are reproducible.
+statistics nor a rule firing, the order is that model's margin order.
+
+Both: `decisions` (engine.curate.decisions) are never suggested again, and accepted ones count as labels
+(so their inverse or chain counterparts gain support). Ties break by mean margin, then document, head, tail
+and relation order, so rankings are reproducible. Each suggestion's evidence says which ranking scored it.
 
 Mining a labelled training set's own documents. A model has memorised its training labels, missing ones
 included, so score each document with a model that did not train on it (out-of-fold):
@@ -30,31 +37,33 @@ included, so score each document with a model that did not train on it (out-of-f
 from __future__ import annotations
 
 import logging
-import random
-from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from engine.data.documents import Document, Entity
-from engine.errors import DocreError
+from engine.curate.candidate_features import Pool, slot_scores
+from engine.curate.decisions import Decision, by_title
+from engine.curate.evidence import (KEY_MENTION_PAIRS, Evidence, KeyMentionPair, ModelVote, _key_mention_pairs,
+                                    build_evidence, shared_sentences)
+from engine.curate.folds import Fold, SuggestError, folds_to_split, out_of_fold_folds
+from engine.curate.queue import build_queue, rank_pending
+from engine.curate.ranker import DEFAULT_RANKER, Ranker, RankerError
 from engine.curate.relation_logic import RuleIndex
-from engine.data.pair_extras import MentionGrids
-from engine.data.pair_scores import PairScores
+from engine.curate.relation_stats import DEFAULT_RELATION_STATS, RelationStats
 from engine.curate.type_stats import DEFAULT_TYPE_STATS, TypeStats
+from engine.data.documents import Document
+from engine.data.pair_scores import PairScores
 
 log = logging.getLogger(__name__)
-KEY_MENTION_PAIRS = 3  # per model and suggestion
-
-
-class SuggestError(DocreError, ValueError):
-    """Scores and documents do not line up, or a fold request cannot be met."""
+Triple = tuple[int, int, str]
 
 
 @dataclass(frozen=True)
 class ScoreWeights:
-    """The weights of the ranking score (see the module docstring)."""
+    """The weights of the ranking formula (see the module docstring)."""
 
     agree: float = 0.25
     type_penalty: float = 0.3
@@ -62,71 +71,9 @@ class ScoreWeights:
 
 
 @dataclass(frozen=True)
-class ModelVote:
-    """One model's view of a candidate: margin (logit - threshold) and the method's probability."""
-
-    margin: float
-    probability: float
-
-
-@dataclass(frozen=True)
-class KeyMentionPair:
-    """A KMGRE key mention pair: mention indices within the head and tail entities, and where they are."""
-
-    model: str
-    head_mention: int
-    tail_mention: int
-    key_probability: float
-    relation_probability: float | None
-    head_sent_id: int
-    head_pos: tuple[int, int]
-    tail_sent_id: int
-    tail_pos: tuple[int, int]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"model": self.model, "head_mention": self.head_mention, "tail_mention": self.tail_mention,
-                "key_probability": round(self.key_probability, 5),
-                "relation_probability": None if self.relation_probability is None else round(self.relation_probability, 5),
-                "head": {"sent_id": self.head_sent_id, "pos": list(self.head_pos)},
-                "tail": {"sent_id": self.tail_sent_id, "pos": list(self.tail_pos)}}
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> "KeyMentionPair":
-        return cls(d["model"], d["head_mention"], d["tail_mention"], d["key_probability"], d["relation_probability"],
-                   d["head"]["sent_id"], tuple(d["head"]["pos"]), d["tail"]["sent_id"], tuple(d["tail"]["pos"]))
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """Why a triple is suggested: every model's vote, shared sentences, type fit, fired rules, key mentions."""
-
-    models: Mapping[str, ModelVote]
-    agreeing_models: int
-    sentences: tuple[int, ...]
-    type_fit: bool | None
-    rules: tuple[str, ...] = ()
-    key_mention_pairs: tuple[KeyMentionPair, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "models": {name: {"margin": round(v.margin, 4), "probability": round(v.probability, 5)}
-                       for name, v in self.models.items()},
-            "agreeing_models": self.agreeing_models, "sentences": list(self.sentences),
-            "type_fit": self.type_fit, "rules": list(self.rules)}
-        if self.key_mention_pairs:
-            out["key_mention_pairs"] = [k.to_json() for k in self.key_mention_pairs]
-        return out
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> "Evidence":
-        return cls({n: ModelVote(v["margin"], v["probability"]) for n, v in d["models"].items()},
-                   d["agreeing_models"], tuple(d["sentences"]), d["type_fit"], tuple(d["rules"]),
-                   tuple(KeyMentionPair.from_json(k) for k in d.get("key_mention_pairs", ())))
-
-
-@dataclass(frozen=True)
 class Suggestion:
-    """A suspected missing label (h, t, r) of the document `title`, with its ranking score and evidence."""
+    """A suspected missing label (h, t, r) of the document `title`, with its ranking score and evidence.
+    With the learned ranker the score is the calibrated probability that it is a missing label."""
 
     title: str
     h: int
@@ -149,27 +96,49 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
-def shared_sentences(head: Entity, tail: Entity) -> tuple[int, ...]:
-    """Sentence ids that hold a mention of both entities."""
-    return tuple(sorted({m.sent_id for m in head.mentions} & {m.sent_id for m in tail.mentions}))
+def default_ranker(path: str | Path = DEFAULT_RANKER) -> Ranker | None:
+    """The shipped ranker, or None (the formula ranks) when its file is absent; a file that exists but does
+    not match this code is an error, not a silent fallback."""
+    if not (Path(path) / "ranker.json").is_file():
+        log.warning("no ranker at %s: suggestions are ranked by the formula", path)
+        return None
+    return Ranker.load(path)
+
+
+def default_relation_stats() -> RelationStats | None:
+    """The shipped relation co-occurrence statistics, or None when absent."""
+    return RelationStats.load() if DEFAULT_RELATION_STATS.is_file() else None
 
 
 def suggest(documents: Sequence[Document], scores_by_model: Mapping[str, Sequence[PairScores | None]], *,
-            type_stats: TypeStats | None = None, band: float = 1.0, weights: ScoreWeights = ScoreWeights(),
-            limit: int | None = None) -> list[Suggestion]:
-    """Ranked suspected false negatives, best first; never a gold triple. Score lists align with `documents`
-    by position; None means that model did not score that document (out-of-fold scoring)."""
-    if band < 0:
+            type_stats: TypeStats | None = None, band: float | None = None, weights: ScoreWeights = ScoreWeights(),
+            limit: int | None = None, ranker: Ranker | None = None, decisions: Sequence[Decision] = (),
+            relation_stats: RelationStats | None = None) -> list[Suggestion]:
+    """Ranked suspected false negatives, best first; never a gold or decided triple. Score lists align with
+    `documents` by position; None means that model did not score that document (out-of-fold scoring).
+    `band` widens or narrows the candidate pool (default: the ranker's pool, or 1.0 for the formula)."""
+    if band is not None and band < 0:
         raise SuggestError(f"band must be >= 0 (a margin distance below the threshold), got {band}")
     for name, scores in scores_by_model.items():
         if len(scores) != len(documents):
             raise SuggestError(f"model {name!r} has scores for {len(scores)} documents, expected {len(documents)}")
+    if ranker is not None and not _any_slot(scores_by_model, ranker.slots):
+        log.warning("none of the models is of a kind the ranker knows (%s): ranking by the formula",
+                    ", ".join(ranker.slots))
+        ranker = None
+    if ranker is not None:
+        return _ranked_by_ranker(documents, scores_by_model, ranker, type_stats, band, limit, decisions,
+                                 relation_stats if relation_stats is not None else default_relation_stats())
+    accepted, decided = by_title(decisions, accepted=True), by_title(decisions)
+    band = 1.0 if band is None else band
     found: list[tuple[float, float, int, int, int, int, Suggestion]] = []
     for i, doc in enumerate(documents):
         if doc.facts is None:
             continue
         per_model = {name: scores[i] for name, scores in scores_by_model.items() if scores[i] is not None}
-        for order, sugg, mean_margin in _document_suggestions(doc, per_model, type_stats, band, weights):
+        for order, sugg, mean_margin in _document_suggestions(doc, per_model, type_stats, band, weights,
+                                                              accepted.get(doc.title, set()),
+                                                              decided.get(doc.title, set())):
             found.append((-sugg.score, -mean_margin, i, sugg.h, sugg.t, order, sugg))
     found.sort(key=lambda row: row[:6])
     log.debug("%d candidates within band %.2f of the threshold in %d documents", len(found), band, len(documents))
@@ -177,8 +146,40 @@ def suggest(documents: Sequence[Document], scores_by_model: Mapping[str, Sequenc
     return ranked[:limit] if limit is not None else ranked
 
 
+def _any_slot(scores_by_model: Mapping[str, Sequence[PairScores | None]], slots: Sequence[str]) -> bool:
+    return any(slot_scores({"m": ps}, slots) for scores in scores_by_model.values() for ps in scores if ps is not None)
+
+
+def _ranked_by_ranker(documents: Sequence[Document], scores_by_model: Mapping[str, Sequence[PairScores | None]],
+                      ranker: Ranker, type_stats: TypeStats | None, band: float | None, limit: int | None,
+                      decisions: Sequence[Decision], relation_stats: RelationStats | None) -> list[Suggestion]:
+    """The learned ranker's order: the pool's candidates by calibrated probability, evidence for the top ones."""
+    pool = ranker.pool if band is None else Pool(band, ranker.pool.top_k)
+    queue = build_queue(documents, scores_by_model, slots=ranker.slots, pool=pool, type_stats=type_stats,
+                        missing_rates=ranker.missing_rates, relation_stats=relation_stats)
+    ranked = rank_pending(queue, ranker, decisions)
+    keys = queue.keys()
+    accepted = by_title(decisions, accepted=True)
+    provenance = ranker.provenance()
+    rules: dict[int, RuleIndex] = {}
+    out = []
+    for row, p in zip(ranked.rows[:limit].tolist(), ranked.probabilities[:limit].tolist()):
+        i, h, t, r = keys[row]
+        doc = documents[i]
+        if i not in rules:
+            labels = {(f.h, f.t, f.r) for f in doc.facts or ()} | accepted.get(doc.title, set())
+            rules[i] = RuleIndex.from_labels(labels, tuple(e.type for e in doc.entities))
+        per_model = {name: scores[i] for name, scores in scores_by_model.items() if scores[i] is not None}
+        fit = type_stats.fits(r, doc.entities[h].type, doc.entities[t].type) if type_stats is not None else None
+        evidence = build_evidence(doc, per_model, h, t, r, fit, rules[i].rules_for(h, t, r),
+                                  {**provenance, "probability": round(p, 5)})
+        out.append(Suggestion(doc.title, h, t, r, round(float(p), 6), evidence))
+    return out
+
+
 def _document_suggestions(doc: Document, per_model: Mapping[str, PairScores], type_stats: TypeStats | None,
-                          band: float, weights: ScoreWeights) -> list[tuple[int, Suggestion, float]]:
+                          band: float, weights: ScoreWeights, accepted: set[Triple],
+                          decided: set[Triple]) -> list[tuple[int, Suggestion, float]]:
     if not per_model:
         return []
     names = list(per_model)
@@ -189,9 +190,10 @@ def _document_suggestions(doc: Document, per_model: Mapping[str, PairScores], ty
     mask = best > -band
     mask[np.arange(n_e), np.arange(n_e), :] = False
     rel_pos = {r: k for k, r in enumerate(relation_ids)}
-    for f in doc.facts or ():
-        if f.r in rel_pos:
-            mask[f.h, f.t, rel_pos[f.r]] = False
+    labels = {(f.h, f.t, f.r) for f in doc.facts or ()} | accepted
+    for h, t, r in labels | decided:
+        if r in rel_pos and max(h, t) < n_e:
+            mask[h, t, rel_pos[r]] = False
     hs, ts, rs = np.nonzero(mask)
     if len(hs) == 0:
         return []
@@ -203,7 +205,8 @@ def _document_suggestions(doc: Document, per_model: Mapping[str, PairScores], ty
     mean_margin = np.where(scored, np.nan_to_num(cand_m), 0.0).sum(axis=0) / n_scored
     agree = (np.nan_to_num(cand_m, nan=-np.inf) > 0).sum(axis=0)  # (n_cand,)
     types = tuple(e.type for e in doc.entities)
-    rules = RuleIndex.from_labels(((f.h, f.t, f.r) for f in doc.facts or ()), types)
+    rules = RuleIndex.from_labels(labels, types)
+    provenance = {"by": "formula", "weights": weights.__dict__}
     out = []
     for c, (h, t, k) in enumerate(zip(hs.tolist(), ts.tolist(), rs.tolist())):
         r = relation_ids[k]
@@ -213,7 +216,7 @@ def _document_suggestions(doc: Document, per_model: Mapping[str, PairScores], ty
                  - weights.type_penalty * (fit is False) + weights.logic * bool(fired))
         votes = {names[m]: ModelVote(float(cand_m[m, c]), float(cand_p[m, c])) for m in range(len(names)) if scored[m, c]}
         evidence = Evidence(votes, int(agree[c]), shared_sentences(doc.entities[h], doc.entities[t]), fit, fired,
-                            _key_mention_pairs(doc, per_model, h, t, r))
+                            _key_mention_pairs(doc, per_model, h, t, r), provenance)
         out.append((k, Suggestion(doc.title, h, t, r, score, evidence), float(mean_margin[c])))
     return out
 
@@ -238,57 +241,6 @@ def _dense_scores(doc: Document, per_model: Mapping[str, PairScores],
     return margins, probs
 
 
-def _key_mention_pairs(doc: Document, per_model: Mapping[str, PairScores], h: int, t: int,
-                       r: str) -> tuple[KeyMentionPair, ...]:
-    """The top KEY_MENTION_PAIRS mention pairs by key probability, for each model with mention-pair grids."""
-    out: list[KeyMentionPair] = []
-    head, tail = doc.entities[h].mentions, doc.entities[t].mentions
-    for name, ps in per_model.items():
-        grids = ps.extra(MentionGrids)
-        if grids is None or r not in ps.relation_ids:
-            continue
-        try:
-            grid = grids.grids[ps.pair(h, t)]
-        except KeyError:
-            continue
-        key = grid.key_probability  # (n_head_mentions, n_tail_mentions)
-        col = ps.relation_ids.index(r)  # grids hold one probability per relation, no threshold column
-        for flat in np.argsort(-key, axis=None, kind="stable")[:KEY_MENTION_PAIRS]:
-            i, j = np.unravel_index(flat, key.shape)
-            out.append(KeyMentionPair(name, int(i), int(j), float(key[i, j]), float(grid.relation_probability[i, j, col]),
-                                      head[i].sent_id, head[i].pos, tail[j].sent_id, tail[j].pos))
-    return tuple(out)
-
-
-@dataclass(frozen=True)
-class Fold:
-    """Fold `index` of out-of-fold scoring: train a model on `train`, score `heldout` with it."""
-
-    index: int
-    train: tuple[str, ...]
-    heldout: tuple[str, ...]
-
-
-def out_of_fold_folds(titles: Iterable[str], k: int, seed: int) -> list[Fold]:
-    """k folds over the distinct titles (shuffled with `seed`, dealt round-robin): every title is held out once."""
-    distinct = sorted(set(titles))
-    if k < 2 or k > len(distinct):
-        raise SuggestError(f"k must be between 2 and the number of distinct titles ({len(distinct)}), got {k}")
-    random.Random(seed).shuffle(distinct)
-    held = [sorted(distinct[i::k]) for i in range(k)]
-    return [Fold(i, tuple(sorted(t for j, part in enumerate(held) if j != i for t in part)), tuple(held[i]))
-            for i in range(k)]
-
-
-def folds_to_split(folds: Sequence[Fold], seed: int | None = None) -> dict[str, Any]:
-    """A split file for `--train-split FILE:train_i` and `suggest --folds FILE`: parts train_i and heldout_i."""
-    out: dict[str, Any] = {"k": len(folds), "seed": seed,
-                           "how": "engine.curate.suggestions.out_of_fold_folds: distinct titles sorted, shuffled with "
-                                  "random.Random(seed), dealt round-robin into k held-out parts"}
-    for fold in folds:
-        out[f"train_{fold.index}"], out[f"heldout_{fold.index}"] = list(fold.train), list(fold.heldout)
-    return out
-
-
-__all__ = ["DEFAULT_TYPE_STATS", "Evidence", "Fold", "KeyMentionPair", "ModelVote", "ScoreWeights", "Suggestion",
-           "SuggestError", "TypeStats", "folds_to_split", "out_of_fold_folds", "suggest"]
+__all__ = ["DEFAULT_RANKER", "DEFAULT_TYPE_STATS", "KEY_MENTION_PAIRS", "Evidence", "Fold", "KeyMentionPair",
+           "ModelVote", "Ranker", "RankerError", "ScoreWeights", "Suggestion", "SuggestError", "TypeStats",
+           "default_ranker", "default_relation_stats", "folds_to_split", "out_of_fold_folds", "suggest"]

@@ -1,0 +1,314 @@
+"""Candidate triples of a labelled document and the features the review ranker reads about each one.
+
+A candidate is a triple (h, t, r) absent from the labels that at least one model puts within `band` of
+its threshold, or among the `top_k` relations of its pair (a `Pool`). Its features come in two blocks:
+
+- static, from the scores and the text (computed once): per model slot the margin, the method's own
+  probability and the rank of r among the pair's relations; agreement (models above threshold) and the
+  mean / max / min / spread of margins; KMGRE's best key-mention probability and the relation probability
+  at that mention pair; PAEE's pair potential; entity types, mention counts, shared sentence and sentence
+  distance; type fit against training statistics; the relation and how often it goes missing;
+- label-dependent, from the labels as they stand (recomputed after every accepted decision, which is how
+  an accepted P150 lifts its inverse P131): labels already on the pair and on the reverse pair, the same
+  relation reversed, which relation-logic rules fire, and how labelled the two entities and the document are.
+
+Model slots are method families ("paee" for "paee.v1"), not directory names, so the app's run names
+("paee.v1#3") and the CLI's ("paee") meet the same ranker; two models of one family are averaged."""
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.curate.relation_logic import RuleIndex
+from engine.curate.relation_stats import LabelContext, RelationStats
+from engine.curate.type_stats import TypeStats
+from engine.data.documents import ENTITY_TYPES, Document
+from engine.data.pair_scores import PairScores
+from engine.data.schema import default_schema
+
+log = logging.getLogger(__name__)
+FEATURE_VERSION = 1
+DEFAULT_SLOTS: tuple[str, ...] = ("atlop", "kmgre", "ncrl", "paee")
+PER_SLOT = ("margin", "prob", "rank")
+STATIC_COMMON = ("n_scored", "n_above", "mean_margin", "max_margin", "min_margin", "std_margin", "mean_prob",
+                 "best_rank", "pair_best_margin", "gap_to_pair_best", "key_mention_max", "key_mention_rel_prob",
+                 "pair_potential", "head_type", "tail_type", "head_mentions", "tail_mentions", "same_sentence",
+                 "sentence_distance", "n_entities", "type_fit", "type_count", "relation_count", "relation",
+                 "relation_missing_rate")
+LABEL_FEATURES = ("pair_labels", "reverse_labels", "reverse_same_relation", "rule_inverse", "rule_symmetric",
+                  "rule_chain", "head_labels", "tail_labels", "head_same_relation", "tail_same_relation",
+                  "doc_relation_labels", "doc_labels_per_entity", "doc_label_agreement", "doc_unlabelled_predicted",
+                  "head_unlabelled_predicted", "tail_unlabelled_predicted", "context_pair", "context_reverse",
+                  "context_chain")
+CATEGORICAL = ("head_type", "tail_type", "relation")
+_RELATION_IDS = default_schema().relation_ids  # the relation feature's codes: DocRED's order in rel_info.json
+_RELATION_CODES = {r: i for i, r in enumerate(_RELATION_IDS)}
+Triple = tuple[int, int, str]
+
+
+def feature_names(slots: Sequence[str] = DEFAULT_SLOTS) -> tuple[str, ...]:
+    """The ranker's columns, in order, for these model slots."""
+    return (*(f"{f}:{s}" for s in slots for f in PER_SLOT), *STATIC_COMMON, *LABEL_FEATURES)
+
+
+def relation_of_code(code: float) -> str | None:
+    """The relation id a `relation` feature value stands for (None for NaN or an unknown code)."""
+    return _RELATION_IDS[int(code)] if code == code and 0 <= int(code) < len(_RELATION_IDS) else None
+
+
+def slot_of(method: str) -> str:
+    """Method family of a method name: "paee.v1" -> "paee"."""
+    return method.split(".")[0]
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Which triples become candidates: within `band` of a threshold, or among a pair's `top_k` relations."""
+
+    band: float = 4.0
+    top_k: int = 1
+
+    def to_json(self) -> dict[str, float]:
+        return {"band": self.band, "top_k": self.top_k}
+
+
+@dataclass(frozen=True)
+class DocumentCandidates:
+    """One document's candidates: entity indices, relation ids, and the static feature block."""
+
+    title: str
+    heads: np.ndarray  # (n,)
+    tails: np.ndarray  # (n,)
+    relations: tuple[str, ...]  # (n,)
+    static: np.ndarray  # (n, n_static) float32
+    mean_margin: np.ndarray  # (n,) the tie-break of the ranking
+    predicted: frozenset[Triple] = frozenset()  # every triple of the document the models' mean margin predicts
+
+    def __len__(self) -> int:
+        return len(self.relations)
+
+    def triples(self) -> list[Triple]:
+        return list(zip(self.heads.tolist(), self.tails.tolist(), self.relations))
+
+
+def slot_scores(per_model: Mapping[str, PairScores], slots: Sequence[str]) -> dict[str, list[PairScores]]:
+    """The document's scores grouped by model slot; models of other families are left out."""
+    out: dict[str, list[PairScores]] = {}
+    for ps in per_model.values():
+        if slot_of(ps.method) in slots:
+            out.setdefault(slot_of(ps.method), []).append(ps)
+    return out
+
+
+def document_candidates(doc: Document, per_model: Mapping[str, PairScores], *, slots: Sequence[str] = DEFAULT_SLOTS,
+                        pool: Pool = Pool(), type_stats: TypeStats | None = None,
+                        missing_rates: Mapping[str, float] | None = None, exclude: Iterable[Triple] = (),
+                        only: Iterable[Triple] | None = None) -> DocumentCandidates:
+    """The pool's candidates of one document (never a labelled or excluded triple), or exactly the triples
+    `only` (for decisions, whatever the pool); every model in `per_model` has scored `doc`."""
+    grid = _Grids.build(doc, slot_scores(per_model, slots), slots)
+    n_e = doc.num_entities
+    labelled = {(f.h, f.t, f.r) for f in doc.facts or ()}
+    rel_pos = {r: k for k, r in enumerate(grid.relation_ids)}
+    if only is not None:
+        picked = [(h, t, rel_pos[r]) for h, t, r in only if r in rel_pos and h != t and max(h, t) < n_e]
+        hs, ts, ks = (np.array(v, dtype=np.int64) for v in zip(*picked)) if picked else (np.zeros(0, np.int64),) * 3
+    else:
+        mask = (grid.best > -pool.band) | (grid.best_rank < pool.top_k)  # (n_e, n_e, n_rel)
+        mask[np.arange(n_e), np.arange(n_e), :] = False
+        for h, t, r in (*labelled, *exclude):
+            if r in rel_pos and max(h, t) < n_e:
+                mask[h, t, rel_pos[r]] = False
+        hs, ts, ks = np.nonzero(mask)
+    static = grid.static_features(doc, hs, ts, ks, type_stats, missing_rates or {})
+    mean_margin = np.nan_to_num(static[:, STATIC_COMMON.index("mean_margin") + 3 * len(slots)], nan=-np.inf)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ph, pt, pk = np.nonzero(np.nan_to_num(np.nanmean(grid.margins, axis=0), nan=-1.0) > 0)
+    predicted = frozenset((h, t, grid.relation_ids[k]) for h, t, k in zip(ph.tolist(), pt.tolist(), pk.tolist()))
+    return DocumentCandidates(doc.title, hs, ts, tuple(grid.relation_ids[k] for k in ks.tolist()), static, mean_margin,
+                              predicted)
+
+
+def label_features(doc: Document, cands: DocumentCandidates, labels: Iterable[Triple],
+                   relation_stats: RelationStats | None = None) -> np.ndarray:
+    """(n, len(LABEL_FEATURES)) from the labels as they stand (gold plus accepted decisions); the context
+    columns are NaN without relation statistics."""
+    labels = set(labels)
+    n_e = doc.num_entities
+    pair_n = np.zeros((n_e, n_e))
+    ent_n = np.zeros(n_e)
+    head_r: dict[tuple[int, str], int] = {}
+    tail_r: dict[tuple[int, str], int] = {}
+    rel_n: dict[str, int] = {}
+    for h, t, r in labels:
+        pair_n[h, t] += 1
+        ent_n[h] += 1
+        ent_n[t] += 1
+        head_r[(h, r)] = head_r.get((h, r), 0) + 1
+        tail_r[(t, r)] = tail_r.get((t, r), 0) + 1
+        rel_n[r] = rel_n.get(r, 0) + 1
+    rules = RuleIndex.from_labels(labels, tuple(e.type for e in doc.entities))
+    hs, ts = cands.heads, cands.tails
+    out = np.zeros((len(cands), len(LABEL_FEATURES)), dtype=np.float32)
+    out[:, 0] = pair_n[hs, ts]
+    out[:, 1] = pair_n[ts, hs]
+    out[:, 6] = ent_n[hs]
+    out[:, 7] = ent_n[ts]
+    out[:, 11] = len(labels) / max(n_e, 1)
+    # how complete the labels look where the models are confident: a document (or entity) whose confident
+    # predictions are mostly unlabelled is likely under-labelled
+    unlabelled = cands.predicted - labels
+    out[:, 12] = len(cands.predicted & labels) / len(cands.predicted) if cands.predicted else np.nan
+    out[:, 13] = len(unlabelled) / max(n_e, 1)
+    ent_u = np.zeros(n_e)
+    for h, t, _ in unlabelled:
+        ent_u[h] += 1
+        ent_u[t] += 1
+    out[:, 14] = ent_u[hs]
+    out[:, 15] = ent_u[ts]
+    ctx = LabelContext.from_labels(labels) if relation_stats is not None else None
+    if ctx is None:
+        out[:, 16:19] = np.nan
+    for c, (h, t, r) in enumerate(zip(hs.tolist(), ts.tolist(), cands.relations)):
+        fired = rules.rules_for(h, t, r)
+        out[c, 2] = (t, h, r) in labels
+        out[c, 3] = any(f.startswith("inverse:") for f in fired)
+        out[c, 4] = any(f.startswith("symmetric:") for f in fired)
+        out[c, 5] = any(f.startswith("chain:") for f in fired)
+        out[c, 8] = head_r.get((h, r), 0)
+        out[c, 9] = tail_r.get((t, r), 0)
+        out[c, 10] = rel_n.get(r, 0)
+        if ctx is not None:
+            out[c, 16:19] = relation_stats.context_probabilities(ctx, h, t, r)
+    return out
+
+
+def feature_matrix(doc: Document, cands: DocumentCandidates, labels: Iterable[Triple],
+                   relation_stats: RelationStats | None = None) -> np.ndarray:
+    """(n, n_features): the static block, then the label block."""
+    return np.concatenate([cands.static, label_features(doc, cands, labels, relation_stats)], axis=1)
+
+
+@dataclass(frozen=True)
+class _Grids:
+    """Every slot's margins, probabilities and ranks on one (slot, head, tail, relation) grid, NaN = unscored."""
+
+    relation_ids: tuple[str, ...]
+    margins: np.ndarray  # (n_slots, n_e, n_e, n_rel)
+    probs: np.ndarray  # (n_slots, n_e, n_e, n_rel)
+    ranks: np.ndarray  # (n_slots, n_e, n_e, n_rel), 0 = the pair's best relation for that slot
+    best: np.ndarray  # (n_e, n_e, n_rel) best margin over slots, -inf where none scored
+    best_rank: np.ndarray  # (n_e, n_e, n_rel) rank of r by the best margin
+    key_max: np.ndarray  # (n_e, n_e) KMGRE best key-mention probability, NaN where absent
+    key_rel: np.ndarray  # (n_e, n_e, n_rel) relation probability at that mention pair
+    potential: np.ndarray  # (n_e, n_e) PAEE pair potential, NaN where absent
+
+    @classmethod
+    def build(cls, doc: Document, by_slot: Mapping[str, Sequence[PairScores]], slots: Sequence[str]) -> "_Grids":
+        first = next((ps for group in by_slot.values() for ps in group), None)
+        relation_ids = first.relation_ids if first is not None else default_schema().relation_ids
+        n_e, n_rel = doc.num_entities, len(relation_ids)
+        shape = (len(slots), n_e, n_e, n_rel)
+        margins, probs = np.full(shape, np.nan), np.full(shape, np.nan)
+        key_max, potential = np.full((n_e, n_e), np.nan), np.full((n_e, n_e), np.nan)
+        key_rel = np.full((n_e, n_e, n_rel), np.nan)
+        rel_pos = {r: k for k, r in enumerate(relation_ids)}
+        for s, slot in enumerate(slots):
+            group = by_slot.get(slot, ())
+            for ps in group:
+                cols = np.array([rel_pos.get(r, -1) for r in ps.relation_ids])
+                keep = cols >= 0
+                h, t = ps.heads[:, None], ps.tails[:, None]  # (n_pairs, 1)
+                m = np.nan_to_num(margins[s, h, t, cols[keep][None, :]]) + ps.margins[:, keep] / len(group)
+                p = np.nan_to_num(probs[s, h, t, cols[keep][None, :]]) + ps.probabilities[:, 1:][:, keep] / len(group)
+                margins[s, h, t, cols[keep][None, :]] = m  # (n_pairs, n_kept) into the grid
+                probs[s, h, t, cols[keep][None, :]] = p
+                pair_values = ps.extra("pair_values")
+                if pair_values is not None and np.isnan(potential).all():
+                    potential[ps.heads, ps.tails] = pair_values.values
+                if ps.extra("mention_grids") is not None and np.isnan(key_max).all():
+                    _fill_key_mentions(ps, rel_pos, key_max, key_rel)
+        filled = np.where(np.isnan(margins), -np.inf, margins)
+        ranks = np.argsort(np.argsort(-filled, axis=-1, kind="stable"), axis=-1, kind="stable").astype(np.float64)
+        ranks[np.isnan(margins)] = np.nan
+        best = filled.max(axis=0)  # (n_e, n_e, n_rel)
+        best_rank = np.argsort(np.argsort(-best, axis=-1, kind="stable"), axis=-1, kind="stable")
+        return cls(relation_ids, margins, probs, ranks, best, best_rank, key_max, key_rel, potential)
+
+    def static_features(self, doc: Document, hs: np.ndarray, ts: np.ndarray, ks: np.ndarray,
+                        type_stats: TypeStats | None, missing_rates: Mapping[str, float]) -> np.ndarray:
+        n_slots = self.margins.shape[0]
+        out = np.full((len(hs), 3 * n_slots + len(STATIC_COMMON)), np.nan, dtype=np.float32)
+        m = self.margins[:, hs, ts, ks]  # (n_slots, n)
+        out[:, 0:3 * n_slots:3] = m.T
+        out[:, 1:3 * n_slots:3] = self.probs[:, hs, ts, ks].T
+        out[:, 2:3 * n_slots:3] = self.ranks[:, hs, ts, ks].T
+        c = {name: 3 * n_slots + i for i, name in enumerate(STATIC_COMMON)}
+        scored = ~np.isnan(m)
+        n_scored = scored.sum(axis=0)
+        out[:, c["n_scored"]] = n_scored
+        out[:, c["n_above"]] = (np.nan_to_num(m, nan=-np.inf) > 0).sum(axis=0)
+        with warnings.catch_warnings():  # a triple no slot scored (a decision outside the models) stays NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out[:, c["mean_margin"]] = np.nanmean(m, axis=0)
+            out[:, c["max_margin"]] = np.nanmax(m, axis=0)
+            out[:, c["min_margin"]] = np.nanmin(m, axis=0)
+            out[:, c["std_margin"]] = np.nanstd(m, axis=0)
+            out[:, c["mean_prob"]] = np.nanmean(self.probs[:, hs, ts, ks], axis=0)
+            out[:, c["best_rank"]] = np.nanmin(self.ranks[:, hs, ts, ks], axis=0)
+            pair_mean = np.nanmean(self.margins[:, hs, ts, :], axis=0)  # (n, n_rel)
+            out[:, c["pair_best_margin"]] = pair_mean.max(axis=1)
+            out[:, c["gap_to_pair_best"]] = out[:, c["mean_margin"]] - out[:, c["pair_best_margin"]]
+        out[:, c["key_mention_max"]] = self.key_max[hs, ts]
+        out[:, c["key_mention_rel_prob"]] = self.key_rel[hs, ts, ks]
+        out[:, c["pair_potential"]] = self.potential[hs, ts]
+        types = [e.type for e in doc.entities]
+        type_code = np.array([ENTITY_TYPES.index(t) if t in ENTITY_TYPES else np.nan for t in types])
+        n_mentions = np.array([len(e.mentions) for e in doc.entities], dtype=np.float64)
+        sents = [np.array(sorted({m.sent_id for m in e.mentions})) for e in doc.entities]
+        out[:, c["head_type"]] = type_code[hs]
+        out[:, c["tail_type"]] = type_code[ts]
+        out[:, c["head_mentions"]] = n_mentions[hs]
+        out[:, c["tail_mentions"]] = n_mentions[ts]
+        out[:, c["n_entities"]] = doc.num_entities
+        distance: dict[tuple[int, int], int] = {}
+        for i, (h, t, k) in enumerate(zip(hs.tolist(), ts.tolist(), ks.tolist())):
+            key = (min(h, t), max(h, t))
+            if key not in distance:
+                distance[key] = int(np.abs(sents[h][:, None] - sents[t][None, :]).min())
+            out[i, c["sentence_distance"]] = distance[key]
+            r = self.relation_ids[k]
+            out[i, c["relation"]] = _RELATION_CODES.get(r, np.nan)
+            out[i, c["relation_missing_rate"]] = missing_rates.get(r, np.nan)
+            if type_stats is not None:
+                seen = type_stats.counts.get(r)
+                if seen:
+                    n = seen.get((types[h], types[t]), 0)
+                    out[i, c["type_fit"]] = float(n > 0)
+                    out[i, c["type_count"]] = np.log1p(n)
+                    out[i, c["relation_count"]] = np.log1p(sum(seen.values()))
+                else:
+                    out[i, c["relation_count"]] = 0.0
+        out[:, c["same_sentence"]] = out[:, c["sentence_distance"]] == 0
+        return out
+
+
+def _fill_key_mentions(ps: PairScores, rel_pos: Mapping[str, int], key_max: np.ndarray, key_rel: np.ndarray) -> None:
+    """Per pair, KMGRE's best key-mention probability and the mention-level relation probabilities there."""
+    cols = np.array([rel_pos.get(r, -1) for r in ps.relation_ids])
+    keep = cols >= 0
+    grids = ps.extra("mention_grids").grids
+    for p, (h, t) in enumerate(zip(ps.heads.tolist(), ps.tails.tolist())):
+        grid = grids[p]
+        key = grid.key_probability  # (n_head_mentions, n_tail_mentions)
+        if key.size == 0:
+            continue
+        i, j = np.unravel_index(int(np.argmax(key)), key.shape)
+        key_max[h, t] = key[i, j]
+        rel = grid.relation_probability[i, j]  # (n_rel,)
+        key_rel[h, t, cols[keep]] = rel[keep]
