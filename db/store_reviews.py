@@ -68,18 +68,24 @@ def _undone_ids() -> Any:
     return select(m.Review.undoes_id).where(m.Review.undoes_id.is_not(None))
 
 
-def undo_last_review(session: Session, annotator: str, suggestion_id: int | None = None) -> ReviewRecord:
-    """Cancel the annotator's latest decision still in force (on one suggestion, or anywhere) by inserting an
-    "undo" row; their previous decision, if any, counts again. Returns the cancelled review."""
+def undo_last_review(session: Session, annotator: str, suggestion_id: int | None = None, *,
+                     dataset_id: int | None = None) -> ReviewRecord:
+    """Cancel the annotator's latest decision still in force (on one suggestion, in one dataset, or anywhere)
+    by inserting an "undo" row; their previous decision, if any, counts again. Returns the cancelled review.
+    The Review page passes its dataset: an undo there must never reach into another dataset."""
     reviewer = _annotator(session, annotator)
     query = (select(m.Review).where(m.Review.annotator_id == reviewer.id, m.Review.decision != m.UNDO,
                                     m.Review.id.not_in(_undone_ids()))
              .order_by(m.Review.id.desc()).limit(1))
     if suggestion_id is not None:
         query = query.where(m.Review.suggestion_id == suggestion_id)
+    if dataset_id is not None:
+        in_dataset = select(m.Suggestion.id).join(m.Document).where(m.Document.dataset_id == dataset_id)
+        query = query.where(m.Review.suggestion_id.in_(in_dataset))
     target = session.scalar(query)
     if target is None:
         where = f" on suggestion {suggestion_id}" if suggestion_id is not None else ""
+        where += " in this dataset" if dataset_id is not None else ""
         raise ReviewError(f"{annotator} has no decision{where} left to undo")
     cancelled = _record(target, annotator, undone=True)  # read now: a failed flush expires the row
     session.add(m.Review(suggestion_id=target.suggestion_id, annotator_id=reviewer.id, role=reviewer.role,

@@ -78,11 +78,12 @@ def decide(suggestion_id: int, annotator: str, decision: str, *, relation: str |
         return store.record_review(s, suggestion_id, annotator, decision, relation=relation, note=note)
 
 
-def undo(annotator: str, suggestion_id: int | None = None) -> ReviewRecord:
-    """Cancel the annotator's latest decision still in force."""
+def undo(annotator: str, dataset_id: int | None = None, suggestion_id: int | None = None) -> ReviewRecord:
+    """Cancel the annotator's latest decision still in force in this dataset (the Review page always names its
+    dataset, so undo never reaches another dataset's decision); None: anywhere."""
     with session() as s:
         _check_acting_as(s, annotator)
-        return store.undo_last_review(s, annotator, suggestion_id)
+        return store.undo_last_review(s, annotator, suggestion_id, dataset_id=dataset_id)
 
 
 def history(annotator: str, dataset_id: int, limit: int = 10) -> list[ReviewRecord]:

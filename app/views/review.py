@@ -140,7 +140,7 @@ else:
 
 if undo:
     try:
-        record = services.review.undo(annotator)
+        record = services.review.undo(annotator, dataset_id)
     except services.review.AccountError as err:
         ui.drop_identity(str(err))
     except services.review.ReviewError as err:

@@ -1,0 +1,39 @@
+"""Issue 16 in the store: undo stays in its dataset, gold-aware duplicate checks, curator adjudication."""
+from __future__ import annotations
+
+import pytest
+
+from db import store
+from db.errors import ReviewError
+from db.session import session_scope
+from tests.db_fixtures import db_url, db_engine, factory, seed, tiny_document  # noqa: F401
+
+TRIPLES = [(0, 1, "P551", 0.9), (0, 2, "P19", 0.8)]
+
+
+def _second_dataset(factory) -> int:  # noqa: F811
+    """Another dataset with one suggestion; returns that suggestion's id."""
+    with session_scope(factory) as session:
+        other = store.create_dataset(session, "other")
+        (doc_id,) = store.add_documents(session, other.id, [tiny_document("Other")]).added
+        run_id = store.record_run(session, other.id, checkpoint="runs/atlop", method="atlop.v1", version="0.1.0",
+                                  seconds=1.0)
+        (sid,) = store.add_suggestions(session, other.id, [{"doc_id": doc_id, "h_idx": 0, "t_idx": 1,
+                                                           "relation": "P27", "score": 0.5, "evidence": {}}],
+                                       run_ids=[run_id])
+    return sid
+
+
+def test_undo_acts_on_the_current_dataset_only(factory) -> None:  # noqa: F811
+    ids = seed(factory, TRIPLES)
+    other = _second_dataset(factory)
+    with session_scope(factory) as session:
+        store.record_review(session, ids["suggestions"][0], "ann", "accept")
+        store.record_review(session, other, "ann", "reject")  # the latest decision, in the other dataset
+    with session_scope(factory) as session:
+        undone = store.undo_last_review(session, "ann", dataset_id=ids["dataset"])
+    assert undone.suggestion_id == ids["suggestions"][0]
+    with session_scope(factory) as session:
+        assert store.get_suggestion(session, other).state == "rejected"
+        with pytest.raises(ReviewError, match="in this dataset"):
+            store.undo_last_review(session, "ann", dataset_id=ids["dataset"])
