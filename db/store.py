@@ -14,11 +14,13 @@ from .store_documents import (DOCUMENT_FILTERS, add_documents, content_hash, cre
 from .store_export import export_documents, get_document, reviewed_documents
 from .store_reviews import (REVIEW_LOG_COLUMNS, annotator_pairs, record_review, relation_acceptance,
                             review_history, review_log_rows, review_progress, undo_last_review)
+from .store_progress import AnnotatorProgress, annotator_progress
+from .store_labels import PairLabels, pair_labels
 from .store_runs import get_run, list_runs, load_pair_scores, record_run, save_pair_scores, scored_document_ids
 from .store_suggestions import SUGGESTION_FILTERS, add_suggestions, get_suggestion, list_suggestions
 
 __all__ = [
-    "DOCUMENT_FILTERS", "REVIEW_LOG_COLUMNS", "SUGGESTION_FILTERS",
+    "AnnotatorProgress", "annotator_progress", "DOCUMENT_FILTERS", "PairLabels", "pair_labels", "REVIEW_LOG_COLUMNS", "SUGGESTION_FILTERS",
     "add_documents", "add_suggestions", "annotator_pairs", "attempt_login", "authenticate", "cohen_kappa", "content_hash",
     "create_dataset", "create_user", "document_ids", "ensure_annotator", "export_documents", "fact_origin",
     "get_annotator", "get_dataset", "get_document", "get_run", "get_suggestion", "list_annotators",

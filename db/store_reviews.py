@@ -19,6 +19,7 @@ from .clock import as_utc, utc_now
 from .domain import ACCEPTED, CONFLICT, REJECT_LABEL, REJECTED, STATES, AnnotatorPair, RelationRate, ReviewProgress, ReviewRecord
 from .conflicts import REVIEW_UNDOES
 from .errors import NotFoundError, ReviewConflictError, ReviewError
+from .store_labels import check_not_duplicate
 from .review_state import VERDICTS, current_decisions, suggestion_states
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ def record_review(session: Session, suggestion_id: int, annotator: str, decision
             raise ReviewError(f"relation: expected a relation id like 'P17', got {relation!r}")
         if relation == suggestion.relation:
             relation = None  # accepting as suggested is not a correction
+    if decision == "accept":
+        check_not_duplicate(session, suggestion, relation or suggestion.relation)
     reviewer = _annotator(session, annotator)
     row = m.Review(suggestion_id=suggestion_id, annotator_id=reviewer.id, role=reviewer.role, decision=decision,
                    relation=relation, note=(note or "").strip() or None, created_at=utc_now())

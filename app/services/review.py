@@ -8,14 +8,25 @@ from typing import Any
 
 from db import store
 from db.domain import STATES, AnnotatorInfo, RelationRate, ReviewProgress, ReviewRecord, SuggestionPage, SuggestionView
-from db.errors import AccountError, ReviewError
+from db.errors import AccountError, DuplicateLabelError, ReviewError
+from db.store_labels import PairLabels
 from engine.curate.suggestions import Evidence, KeyMentionPair
 from engine.data.documents import Document
 from engine.settings import get_settings
 
 from .resources import session
 
-# STATES, AccountError and ReviewError are re-exported for pages (they never import db).
+# STATES, AccountError, DuplicateLabelError and ReviewError are re-exported for pages (they never import db).
+
+BLIND_HELP = ("Blind mode hides every signal that comes from a model or from another annotator, so none can "
+              "anchor your decision: the suggested relation and its score, the item's state (accepted, conflict), "
+              "the models' votes, fired rules and type fit, the models' evidence sentences and KMGRE key "
+              "mentions, other annotators' decisions and labels review added. The text, the pair and its "
+              "uploaded gold labels stay.")
+RULES_HELP = ("Relation-logic rules over the document's own labels that entail this triple: chain:A>B means the "
+              "head has A to some entity that has B to the tail (chain:P131>P17: the head is located in a place "
+              "whose country is the tail, so its country is the tail too); inverse:R means the labels hold the "
+              "reverse pair with R, this relation's inverse; symmetric:R means the labels hold tail R head.")
 
 
 def team_mode() -> bool:
@@ -86,6 +97,59 @@ def undo(annotator: str, dataset_id: int | None = None, suggestion_id: int | Non
         return store.undo_last_review(s, annotator, suggestion_id, dataset_id=dataset_id)
 
 
+def pair_labels(view: SuggestionView) -> PairLabels:
+    """The pair's labels right now: uploaded gold and accepted by review (this item's own acceptance left out)."""
+    with session() as s:
+        return store.pair_labels(s, view.document_id, view.h, view.t, exclude_suggestion=view.id)
+
+
+def decision_message(decision: str, view: SuggestionView, relation: str | None, names: Mapping[str, str]) -> str:
+    """What the flash says after a decision: the document, the pair and the triple, never internal ids."""
+    done = {"accept": "Accepted", "reject": "Rejected", "skip": "Skipped"}[decision]
+    r = relation or view.relation
+    return (f"{done}: {view.head_name} → {view.tail_name}, {names.get(r, r)} ({r})"
+            + (f" (corrected from {view.relation})" if relation and relation != view.relation else "")
+            + f", in “{view.document_title}”")
+
+
+def undo_message(record: ReviewRecord) -> str:
+    """The flash after an undo, naming the pair and document of the decision taken back."""
+    view = suggestion(record.suggestion_id)
+    r = record.relation or view.relation
+    return (f"Undid your {record.decision} of {view.head_name} → {view.tail_name}, {r}, "
+            f"in “{view.document_title}”.")
+
+
+def key_mention_rows(view: SuggestionView, doc: Document) -> list[dict[str, Any]]:
+    """One row per key mention pair (not one per model): each mention's text and sentence, and every model
+    that picked it with its key probability, formatted."""
+    grouped: dict[tuple[int, int], dict[str, float]] = {}
+    for k in key_mention_pairs(view):
+        models = grouped.setdefault((k.head_mention, k.tail_mention), {})
+        models[k.model] = max(models.get(k.model, 0.0), float(k.key_probability))
+
+    def mention(entity: int, index: int) -> tuple[str, str]:
+        mentions = doc.entities[entity].mentions
+        if not 0 <= index < len(mentions):
+            return f"mention {index} (not in this document)", ""
+        return mentions[index].name, f"[{mentions[index].sent_id}]"
+
+    rows = []
+    for (hm, tm), models in sorted(grouped.items(), key=lambda kv: -max(kv[1].values())):
+        head, head_sent = mention(view.h, hm)
+        tail, tail_sent = mention(view.t, tm)
+        rows.append({"head mention": head, "head sentence": head_sent, "tail mention": tail,
+                     "tail sentence": tail_sent, "best key probability": f"{max(models.values()):.3f}",
+                     "models": ", ".join(f"{name} {p:.3f}" for name, p in sorted(models.items(), key=lambda x: -x[1]))})
+    return rows
+
+
+def shared_sentences(doc: Document, view: SuggestionView) -> list[int]:
+    """Sentences naming both head and tail, from the text alone (no model involved)."""
+    head, tail = doc.entities[view.h], doc.entities[view.t]
+    return sorted({m.sent_id for m in head.mentions} & {m.sent_id for m in tail.mentions})
+
+
 def history(annotator: str, dataset_id: int, limit: int = 10) -> list[ReviewRecord]:
     with session() as s:
         return store.review_history(s, annotator, dataset_id=dataset_id, limit=limit)
@@ -94,6 +158,12 @@ def history(annotator: str, dataset_id: int, limit: int = 10) -> list[ReviewReco
 def progress(dataset_id: int) -> ReviewProgress:
     with session() as s:
         return store.review_progress(s, dataset_id)
+
+
+def annotator_progress(dataset_id: int) -> list[store.AnnotatorProgress]:
+    """Each annotator's decisions on the dataset (mine and the team's)."""
+    with session() as s:
+        return store.annotator_progress(s, dataset_id)
 
 
 def relation_rates(dataset_id: int) -> list[RelationRate]:
@@ -127,13 +197,15 @@ def evidence_sentences(view: SuggestionView) -> list[int]:
     return sorted({s for ev in evidences(view) for s in ev.sentences})
 
 
-def item_sentences(doc: Document, view: SuggestionView) -> list[int]:
-    """Sentences to show for an item: the evidence and key-mention sentences, else where both entities
-    occur together, else the first mention of each."""
+def item_sentences(doc: Document, view: SuggestionView, *, blind: bool = False) -> list[int]:
+    """Sentences to show for an item: the evidence and key-mention sentences (not in blind mode: the models
+    chose them), else where both entities occur together, else the first mention of each."""
     head, tail = doc.entities[view.h], doc.entities[view.t]
-    chosen = set(evidence_sentences(view))
-    for k in key_mention_pairs(view):
-        chosen.update((k.head_sent_id, k.tail_sent_id))
+    chosen: set[int] = set()
+    if not blind:
+        chosen.update(evidence_sentences(view))
+        for k in key_mention_pairs(view):
+            chosen.update((k.head_sent_id, k.tail_sent_id))
     if not chosen:
         chosen = {m.sent_id for m in head.mentions} & {m.sent_id for m in tail.mentions}
     if not chosen:

@@ -33,7 +33,7 @@ with st.sidebar:
     relations = [None] + [rate.relation for rate in services.review.relation_rates(dataset_id)]
     docs = {d.id: d.title for d in services.documents.documents(dataset_id)}
     runs = {r.id: services.scoring.run_label(r) for r in services.scoring.runs(dataset_id)}
-    blind = st.toggle("Blind mode", value=state.blind_mode(), help="Hide model scores and proposed relations.")
+    blind = st.toggle("Blind mode", value=state.blind_mode(), help=services.review.BLIND_HELP)
     filters = ReviewFilters(
         relation=None if blind else st.selectbox("Relation", relations, format_func=rel_label,
                                                  index=relations.index(current.relation) if current.relation in relations else 0),
@@ -41,8 +41,9 @@ with st.sidebar:
                                  index=([None, *docs].index(current.document_id) if current.document_id in docs else 0)),
         run_id=st.selectbox("Model", [None, *runs], format_func=lambda i: "any" if i is None else runs[i],
                             index=([None, *runs].index(current.run_id) if current.run_id in runs else 0)),
-        state=st.selectbox("State", [None, *services.review.STATES], format_func=lambda s: s or "any",
-                           index=([None, *services.review.STATES].index(current.state) if current.state else 0)),
+        state=None if blind else st.selectbox(
+            "State", [None, *services.review.STATES], format_func=lambda s: s or "any",
+            index=([None, *services.review.STATES].index(current.state) if current.state else 0)),
         open_for_me=st.checkbox("Only items I have not decided", value=current.open_for_me))
     if filters != current or blind != state.blind_mode():
         state.set_review_filters(filters)
@@ -53,8 +54,16 @@ with st.sidebar:
 # ------------------------------------------------------------------ progress
 progress = services.review.progress(dataset_id)
 if progress.total:
-    st.progress(progress.reviewed / progress.total, text=f"{progress.reviewed} of {progress.total} suggestions reviewed")
-    st.caption(" · ".join(f"{s}: {n}" for s, n in progress.counts.items()))
+    team = services.review.annotator_progress(dataset_id)
+    mine = next((p.decided for p in team if p.annotator == annotator), 0)
+    if blind:  # the states say what others decided
+        st.progress(mine / progress.total, text=f"You: {mine} of {progress.total} suggestions decided")
+    else:
+        st.progress(progress.reviewed / progress.total,
+                    text=f"Team: {progress.reviewed} of {progress.total} suggestions reviewed · you: {mine} decided")
+        st.caption(" · ".join(f"{s}: {n}" for s, n in progress.counts.items())
+                   + (" · by annotator: " + markdown_text(", ".join(f"{p.annotator} {p.decided}" for p in team))
+                      if team else ""))
 
 # ------------------------------------------------------------------ the item on screen
 offset = state.review_offset()
@@ -75,15 +84,23 @@ else:
     h, t = item.h, item.t
     where = "(brought back by undo)" if pinned is not None else f"{offset + 1} of {page.total}"
     st.markdown(f"#### {markdown_text(doc.entities[h].name)} → {markdown_text(doc.entities[t].name)}")
-    st.caption(f"Item {where} · document “{markdown_text(doc.title)}” · state {item.state}")
+    st.caption(f"Item {where} · document “{markdown_text(doc.title)}”"
+               + ("" if blind else f" · state {item.state}"))
     if not blind:
         st.markdown(f"Suggested: **{markdown_text(rel_label(item.relation))}** · score {item.score:.3f}")
+    labels = services.review.pair_labels(item)
+    have = list(labels.gold) + ([] if blind else [r for r, _ in labels.accepted if r not in labels.gold])
+    st.markdown("This pair already has: " + (", ".join(
+        f"**{markdown_text(rel_label(r))}** ({'gold' if r in labels.gold else 'accepted by review'})" for r in have)
+        or "no label yet"))
     st.html(highlight_html(doc, entity_colors={h: colors.HEAD_COLOR, t: colors.TAIL_COLOR},
-                           key_mentions=services.review.key_mentions(item),
-                           sentences=services.review.item_sentences(doc, item), only_colored=True))
-    st.caption("Head in amber, tail in green; key mentions outlined in red.")
+                           key_mentions=set() if blind else services.review.key_mentions(item),
+                           sentences=services.review.item_sentences(doc, item, blind=blind), only_colored=True))
+    st.caption("Head in amber, tail in green." if blind else "Head in amber, tail in green; KMGRE key mentions "
+               "outlined in red.")
 
-    options = sorted(names, key=lambda r: (r != item.relation, names[r]))
+    # blind: alphabetical, so the first option never gives the suggested relation away
+    options = sorted(names, key=lambda r: (False if blind else r != item.relation, names[r]))
     relation = st.selectbox("Relation (change it to correct the suggestion)", options, format_func=rel_label,
                             index=None if blind else 0, key=f"{Keys.RELATION}.{item.id}.{int(blind)}",
                             placeholder="Choose the relation the text states")
@@ -111,32 +128,41 @@ else:
             services.review.decide(item.id, annotator, decision, relation=chosen, note=note)
         except services.review.AccountError as err:  # local mode: the name became a team account meanwhile
             ui.drop_identity(str(err))
-        label = f" as {rel_label(chosen)}" if chosen and (blind or chosen != item.relation) else ""
-        done = {"accept": "Accepted", "reject": "Rejected", "skip": "Skipped"}[decision]
-        state.push_flash(markdown_text(f"{done}{label}: suggestion {item.id}"))
-        state.set_current_suggestion(None)
-        if pinned is None:
-            state.set_review_offset(services.review.next_offset(dataset_id, filters, annotator, offset, item.id))
-        st.rerun()
+        except services.review.DuplicateLabelError as err:
+            st.error(markdown_text(f"Not accepted: {err}."))
+        else:
+            state.push_flash(markdown_text(services.review.decision_message(decision, item, chosen, names)))
+            state.set_current_suggestion(None)
+            if pinned is None:
+                state.set_review_offset(services.review.next_offset(dataset_id, filters, annotator, offset, item.id))
+            st.rerun()
 
     with st.expander("Every mention of head and tail"):
         st.dataframe(pd.DataFrame(mention_rows(doc, [h, t], ["head", "tail"])), hide_index=True)
     with st.expander("Evidence", expanded=not blind):
-        summary = services.review.evidence_summary(item)
-        sentences = services.review.evidence_sentences(item)
         # As the text above numbers them ([0], [1], ...): a bare "0" read as a count of zero sentences.
-        st.write("Sentences naming both: " + (" ".join(f"[{i}]" for i in sentences) or "none (an inter-sentence pair)"))
-        if not blind:
+        if blind:  # from the text alone, not the models' evidence
+            shared = services.review.shared_sentences(doc, item)
+            st.write("Sentences naming both: " + (" ".join(f"[{i}]" for i in shared) or "none (an inter-sentence pair)"))
+        else:
+            summary = services.review.evidence_summary(item)
+            sentences = services.review.evidence_sentences(item)
+            st.write("Sentences naming both: " + (" ".join(f"[{i}]" for i in sentences) or "none (an inter-sentence pair)"))
             st.write(f"Models above their threshold: {summary['agreeing_models']} · type fit: {summary['type_fit']}"
                      + (" · rules: " + markdown_text(", ".join(summary["rules"])) if summary["rules"] else ""))
-            st.dataframe(pd.DataFrame(services.review.model_votes(item)), hide_index=True)
+            if summary["rules"]:
+                st.caption(markdown_text(services.review.RULES_HELP))
+            votes = services.review.model_votes(item)
+            st.dataframe(pd.DataFrame(votes), hide_index=True,
+                         column_config={"margin": st.column_config.NumberColumn(format="%+.3f"),
+                                        "probability": st.column_config.NumberColumn(format="%.3f")})
             others = services.review.decided_by(item, annotator)
             if others:
                 st.caption("Also decided by: " + markdown_text(", ".join(others)))
-        pairs = services.review.key_mention_pairs(item)
-        if pairs:
-            st.dataframe(pd.DataFrame([{"head mention": k.head_mention, "tail mention": k.tail_mention,
-                                        "key probability": k.key_probability} for k in pairs]), hide_index=True)
+            key_rows = services.review.key_mention_rows(item, doc)
+            if key_rows:
+                st.caption("KMGRE key mention pairs: the mentions the model weighs most for this pair.")
+                st.dataframe(pd.DataFrame(key_rows), hide_index=True)
 
 if undo:
     try:
@@ -146,7 +172,7 @@ if undo:
     except services.review.ReviewError as err:
         state.push_flash(markdown_text(str(err)), "warning")
     else:
-        state.push_flash(f"Undid your {record.decision} on suggestion {record.suggestion_id}.", "success")
+        state.push_flash(markdown_text(services.review.undo_message(record)), "success")
         state.set_current_suggestion(record.suggestion_id)
     st.rerun()
 

@@ -291,7 +291,7 @@ def test_review_accept_undo_reject_and_blind(seeded: Path) -> None:
     named = " ".join(f"[{i}]" for i in services.review.evidence_sentences(first)) or "none (an inter-sentence pair)"
     assert f"Sentences naming both: {named}" in texts(at)  # numbered as in the text, not read as a count
     at.button(key=Keys.ACCEPT).click().run()
-    assert f"Accepted: suggestion {first.id}" in texts(at)
+    assert f"Accepted: {first.head_name} → {first.tail_name}" in texts(at).replace("&lt;", "<").replace("&gt;", ">")
     assert services.review.suggestion(first.id).state == "accepted"
     assert list(at.dataframe[-2].value["decision"]) == ["accept"]  # recent decisions
     at.button(key=Keys.UNDO).click().run()

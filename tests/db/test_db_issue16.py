@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from db import store
-from db.errors import ReviewError
+from db.errors import DuplicateLabelError, ReviewError
 from db.session import session_scope
 from tests.db_fixtures import db_url, db_engine, factory, seed, tiny_document  # noqa: F401
 
@@ -37,3 +37,21 @@ def test_undo_acts_on_the_current_dataset_only(factory) -> None:  # noqa: F811
         assert store.get_suggestion(session, other).state == "rejected"
         with pytest.raises(ReviewError, match="in this dataset"):
             store.undo_last_review(session, "ann", dataset_id=ids["dataset"])
+
+
+def test_pair_labels_and_duplicate_accepts_are_refused(factory) -> None:  # noqa: F811
+    # tiny_document's gold: Paris (1) -P17-> France (2); suggestions on 1 -> 2 and twice on 0 -> 1
+    ids = seed(factory, [(1, 2, "P131", 0.9), (0, 1, "P551", 0.8), (0, 1, "P19", 0.7)])
+    correct_to_gold, first, second = ids["suggestions"]
+    with session_scope(factory) as session:
+        assert store.pair_labels(session, ids["doc"], 1, 2) == store.PairLabels(("P17",), ())
+        with pytest.raises(DuplicateLabelError, match="already has P17 as a gold label"):
+            store.record_review(session, correct_to_gold, "ann", "accept", relation="P17")
+    with session_scope(factory) as session:
+        store.record_review(session, first, "ann", "accept")
+    with session_scope(factory) as session:
+        assert store.pair_labels(session, ids["doc"], 0, 1).accepted == (("P551", first),)
+        with pytest.raises(DuplicateLabelError, match="accepted by review"):
+            store.record_review(session, second, "bob", "accept", relation="P551")
+        store.record_review(session, second, "bob", "accept")  # its own relation, P19, is new: fine
+        store.record_review(session, first, "bob", "accept")  # agreeing with an accept is no duplicate

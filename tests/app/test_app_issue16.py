@@ -1,0 +1,112 @@
+"""Issue 16 on the pages: undo per dataset, blind mode hides model and peer signals, the pair's existing
+labels, the key-mention table, identity across reloads, and the smaller page fixes."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit")
+
+from app import services  # noqa: E402
+from app.components.colors import KEY_BORDER  # noqa: E402
+from app.state import Keys  # noqa: E402
+from engine.curate.suggestions import KeyMentionPair  # noqa: E402
+from tests.app.test_app_pages import (app, env, models_dir, sample_docs, seed_ids, seeded, seeded_db,  # noqa: E402,F401
+                                      texts)
+from tests.db_fixtures import tiny_document  # noqa: E402
+
+
+def _html(at) -> str:
+    return "\n".join(e.proto.body for e in at.get("html"))
+
+
+def _first(dataset_id: int, annotator: str | None = None):
+    return services.review.queue(dataset_id, services.review.ReviewFilters(), annotator, limit=1).items[0]
+
+
+def test_undo_on_the_review_page_stays_in_the_current_dataset(seeded: Path) -> None:
+    dataset_id, _ = seed_ids()
+    services.review.ensure_annotator("ada")
+    first = _first(dataset_id)
+    services.review.decide(first.id, "ada", "reject")
+    other_id, result = services.documents.store_upload("other", [tiny_document("Other")])
+    from db import store  # noqa: PLC0415 - the test seeds a suggestion in the second dataset directly
+    from app.services.resources import session  # noqa: PLC0415
+
+    with session() as s:
+        run = store.record_run(s, other_id, checkpoint="x", method="atlop.v1", version="0", seconds=0.0)
+        (sid,) = store.add_suggestions(s, other_id, [{"doc_id": result.added[0], "h_idx": 0, "t_idx": 1,
+                                                      "relation": "P27", "score": 0.5, "evidence": {}}], run_ids=[run])
+    services.review.decide(sid, "ada", "accept")  # ada's latest decision, in "other"
+    at = app("review", **{"docre.annotator": "ada", "docre.dataset_id": dataset_id})
+    at.button(key=Keys.UNDO).click().run()
+    assert not at.exception
+    assert services.review.suggestion(sid).state == "accepted"  # the other dataset's decision stands
+    assert services.review.suggestion(first.id).state == "pending"
+
+
+def test_blind_mode_hides_state_peers_and_key_mentions(seeded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dataset_id, _ = seed_ids()
+    for name in ("ada", "bob"):
+        services.review.ensure_annotator(name)
+    item = _first(dataset_id)
+    services.review.decide(item.id, "bob", "accept")
+    doc = services.documents.document(item.document_id)
+    fake = KeyMentionPair("kmgre.v2", 0, 0, 0.4399999976158142, None, doc.entities[item.h].mentions[0].sent_id,
+                          (0, 1), doc.entities[item.t].mentions[0].sent_id, (0, 1))
+    monkeypatch.setattr(services.review, "key_mention_pairs", lambda view: [fake, fake])
+    seen = app("review", **{"docre.annotator": "ada", "docre.dataset_id": dataset_id})
+    shown = texts(seen)
+    assert "state accepted" in shown and "bob" in shown and KEY_BORDER in _html(seen)  # not blind: all there
+    blind = app("review", **{"docre.annotator": "ada", "docre.dataset_id": dataset_id, "docre.blind": True})
+    shown = texts(blind)
+    assert "state accepted" not in shown and "bob" not in shown and "score" not in shown
+    assert KEY_BORDER not in _html(blind)
+    assert "hides every signal" in blind.toggle[0].proto.help
+
+
+def test_key_mention_table_one_row_per_pair_with_text(seeded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dataset_id, _ = seed_ids()
+    item = _first(dataset_id)
+    doc = services.documents.document(item.document_id)
+    head = doc.entities[item.h].mentions[0]
+    pairs = [KeyMentionPair(model, 0, 0, p, None, head.sent_id, (0, 1), 0, (0, 1))
+             for model, p in (("kmgre#1", 0.4399999976158142), ("kmgre#2", 0.25))]
+    monkeypatch.setattr(services.review, "key_mention_pairs", lambda view: pairs)
+    rows = services.review.key_mention_rows(item, doc)
+    assert len(rows) == 1
+    assert rows[0]["head mention"] == head.name and rows[0]["head sentence"] == f"[{head.sent_id}]"
+    assert rows[0]["best key probability"] == "0.440" and rows[0]["models"] == "kmgre#1 0.440, kmgre#2 0.250"
+
+
+def test_review_shows_the_pairs_labels_and_refuses_a_duplicate(seeded: Path) -> None:
+    dataset_id, _ = seed_ids()
+    services.review.ensure_annotator("ada")
+    gold_item = None
+    for item in services.review.queue(dataset_id, services.review.ReviewFilters(), None, limit=200).items:
+        doc = services.documents.document(item.document_id)
+        gold = services.documents.gold_relations(doc, item.h, item.t)
+        if gold:
+            gold_item, relation = item, sorted(gold)[0]
+            break
+    assert gold_item is not None, "the seeded documents should have a suggestion on a labelled pair"
+    at = app("review", **{"docre.annotator": "ada", "docre.dataset_id": dataset_id,
+                          "docre.review_current": gold_item.id})
+    assert "This pair already has:" in texts(at) and f"({relation})** (gold)" in texts(at)
+    at.selectbox(key=f"{Keys.RELATION}.{gold_item.id}.0").set_value(relation)
+    at.button(key=Keys.ACCEPT).click().run()
+    assert "already has" in at.error[0].value and "gold label" in at.error[0].value
+    assert services.review.suggestion(gold_item.id).state == "pending"
+
+
+def test_flash_names_the_pair_and_document_not_ids(seeded: Path) -> None:
+    dataset_id, _ = seed_ids()
+    services.review.ensure_annotator("ada")
+    item = _first(dataset_id, "ada")
+    at = app("review", **{"docre.annotator": "ada", "docre.dataset_id": dataset_id})
+    at.button(key=Keys.REJECT).click().run()
+    message = at.success[0].value
+    assert message.startswith("Rejected") and "suggestion" not in message and "in “" in message
+    at.button(key=Keys.UNDO).click().run()
+    assert "suggestion" not in at.success[0].value and "Undid your reject" in at.success[0].value
