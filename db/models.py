@@ -82,6 +82,8 @@ class Document(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     sents: Mapped[list[list[str]]] = mapped_column(JSONType)
     extra: Mapped[dict[str, Any]] = mapped_column(JSONType)  # unknown top-level keys, kept for lossless export
+    # the document's JSON object as uploaded (every key, mention keys too); None for text uploads and older rows
+    source: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     has_labels: Mapped[bool] = mapped_column(Boolean)
     num_tokens: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,9 +26,10 @@ ATTEMPTS = 5
 
 
 def store_upload(factory: sessionmaker[Session], dataset_name: str, documents: Sequence[Document], *,
-                 attempts: int = ATTEMPTS, pause: Callable[[float], None] = time.sleep) -> tuple[DatasetInfo, AddResult]:
+                 sources: Sequence[Mapping[str, Any] | None] | None = None, attempts: int = ATTEMPTS, pause: Callable[[float], None] = time.sleep) -> tuple[DatasetInfo, AddResult]:
     """Store documents into the named dataset (created when new), all or nothing, retrying lost races.
 
+    `sources`: the JSON object each document was read from (kept for a lossless export).
     Raises ConflictError when every attempt lost a race (nothing of this upload is stored then)."""
     name = dataset_name.strip()
     for attempt in range(1, attempts + 1):
@@ -37,7 +39,7 @@ def store_upload(factory: sessionmaker[Session], dataset_name: str, documents: S
                     dataset = get_dataset(session, name)
                 except NotFoundError:
                     dataset = create_dataset(session, name)
-                result = add_documents(session, dataset.id, documents)
+                result = add_documents(session, dataset.id, documents, sources)
             return dataset, result
         except IntegrityError as err:
             if not any(key.matches(err) for key in UPLOAD_KEYS):

@@ -2,7 +2,9 @@
 valid documents, and read them back (cached by id, cleared after writes)."""
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -13,7 +15,7 @@ from db.domain import AddResult, DatasetInfo, DocumentInfo
 from db.errors import ConflictError, NotFoundError
 from engine.data.documents import (ENTITY_TYPES, Document, Entity, LoadResult, Mention, document_from_json,
                               document_to_json, loads_documents)
-from engine.errors import DocreError, DocumentError, InputFileError
+from engine.errors import DocreError, DocumentError, DocumentProblem, InputFileError
 
 from .resources import db_key, factory, session
 
@@ -36,17 +38,34 @@ def check_size(n_bytes: int, what: str) -> None:
                           "into smaller files (or raise server.maxUploadSize in .streamlit/config.toml)")
 
 
+@dataclass(frozen=True)
+class ParsedUpload:
+    """A DocRED JSON upload: its valid documents, one problem per invalid one, and each valid document's JSON
+    object as uploaded (stored with it, so export keeps every key)."""
+
+    documents: tuple[Document, ...]
+    problems: tuple[DocumentProblem, ...]
+    sources: tuple[dict[str, Any], ...]
+
+
 @st.cache_data(show_spinner=False, max_entries=4)
-def _parse(data: bytes, filename: str) -> LoadResult | str:
+def _parse(data: bytes, filename: str) -> ParsedUpload | str:
     try:
-        return loads_documents(data, file=filename)
+        result = loads_documents(data, file=filename)
     except InputFileError as err:
         return str(err)
+    raw = json.loads(data.decode("utf-8-sig"))  # valid JSON: the engine has just read it
+    if not raw:
+        return (f"{filename}: the file holds no documents (an empty JSON list); a DocRED file is a list of "
+                "documents: [ {\"title\": ..., \"sents\": ..., \"vertexSet\": ...}, ... ]")
+    invalid = {p.doc_index for p in result.problems}
+    return ParsedUpload(result.documents, result.problems,
+                        tuple(obj for i, obj in enumerate(raw) if i not in invalid))
 
 
-def parse_docred(data: bytes, filename: str) -> LoadResult:
-    """A DocRED JSON upload -> valid documents plus one problem per invalid one; unusable files raise.
-    Cached by content, so reruns of the page do not parse the file again."""
+def parse_docred(data: bytes, filename: str) -> ParsedUpload:
+    """A DocRED JSON upload -> valid documents plus one problem per invalid one; unusable files (an empty list
+    too) raise. Cached by content, so reruns of the page do not parse the file again."""
     check_size(len(data), filename)
     result = _parse(data, filename)
     if isinstance(result, str):
@@ -117,11 +136,13 @@ def document_from_table(doc: Document, rows: Sequence[Mapping[str, Any]], title:
         raise UploadError(str(err)) from None
 
 
-def store_upload(dataset_name: str, documents: Sequence[Document]) -> tuple[int, AddResult]:
+def store_upload(dataset_name: str, documents: Sequence[Document],
+                 sources: Sequence[Mapping[str, Any] | None] | None = None) -> tuple[int, AddResult]:
     """Store documents into a dataset (created when new); all or nothing, and safe against another upload into
-    the same dataset at the same moment (db.uploads retries). Returns (dataset id, result)."""
+    the same dataset at the same moment (db.uploads retries). `sources`: the JSON objects the documents were
+    read from, one each (export starts from them). Returns (dataset id, result)."""
     try:
-        dataset, result = uploads.store_upload(factory(), dataset_name, documents)
+        dataset, result = uploads.store_upload(factory(), dataset_name, documents, sources=sources)
     except ConflictError as err:
         raise UploadError(str(err)) from None
     clear_caches()

@@ -33,9 +33,9 @@ def start_scoring(dataset_id: int, doc_ids: list[int], model_paths: list[str]) -
         state.push_flash(markdown_text(f"A model could not be loaded, nothing was scored: {err}"), "error")
 
 
-def store_and_score(dataset: str, docs: list, model_paths: list[str]) -> None:
+def store_and_score(dataset: str, docs: list, model_paths: list[str], sources: list | None = None) -> None:
     try:
-        dataset_id, result = services.documents.store_upload(dataset, docs)
+        dataset_id, result = services.documents.store_upload(dataset, docs, sources)
     except (UploadError, ValueError) as err:
         st.error(markdown_text(f"Nothing was stored: {err}"))
         return
@@ -99,7 +99,7 @@ with json_tab:
                 paths = choose_models(Keys.MODELS_JSON)
                 if st.button(f"Store {len(loaded.documents)} document(s)" + (" and score" if paths else ""),
                              type="primary", key=Keys.STORE_JSON):
-                    store_and_score(dataset_name, list(loaded.documents), paths)
+                    store_and_score(dataset_name, list(loaded.documents), paths, list(loaded.sources))
 
 with text_tab:
     text_file = st.file_uploader("Text file (.txt, UTF-8)", type=["txt"],

@@ -2,6 +2,7 @@
 labels, the key-mention table, identity across reloads, and the smaller page fixes."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,52 @@ def test_flash_names_the_pair_and_document_not_ids(seeded: Path) -> None:
     assert message.startswith("Rejected") and "suggestion" not in message and "in “" in message
     at.button(key=Keys.UNDO).click().run()
     assert "suggestion" not in at.success[0].value and "Undid your reject" in at.success[0].value
+
+
+SAMPLES = Path(__file__).resolve().parents[2] / "assets" / "samples"
+
+
+def _extra_keys_file() -> bytes:
+    doc = {"title": "Extra keys", "sents": [["Ann", "Lee", "lives", "in", "Paris", "."], ["Paris", "is", "in", "France", "."]],
+           "vertexSet": [[{"name": "Ann Lee", "sent_id": 0, "pos": [0, 2], "type": "PER", "global_pos": [0, 2], "index": "0_0"}],
+                         [{"name": "Paris", "sent_id": 0, "pos": [4, 5], "type": "LOC", "global_pos": [4, 5], "index": "1_0"},
+                          {"name": "Paris", "sent_id": 1, "pos": [0, 1], "type": "LOC", "index": "1_1"}],
+                         [{"name": "France", "sent_id": 1, "pos": [3, 4], "type": "LOC"}]],
+           "labels": [{"h": 1, "t": 2, "r": "P17", "evidence": [1], "source": "curated"}, {"h": 0, "t": 1, "r": "P551"}],
+           "split": "dev", "meta": {"n": 1}}
+    return json.dumps([doc]).encode("utf-8")
+
+
+@pytest.mark.parametrize("name", ["redocred_heldout_sample.json", "extra_keys.json"])
+def test_export_keeps_every_original_key(env: Path, name: str) -> None:
+    data = (SAMPLES / name).read_bytes() if name != "extra_keys.json" else _extra_keys_file()
+    parsed = services.documents.parse_docred(data, name)
+    assert not parsed.problems
+    dataset_id, result = services.documents.store_upload("samples", list(parsed.documents), list(parsed.sources))
+    assert len(result.added) == len(parsed.documents)
+    assert json.loads(services.export.dataset_json(dataset_id)) == json.loads(data)
+
+
+def test_accepted_triple_gets_the_sentences_naming_both(env: Path) -> None:
+    parsed = services.documents.parse_docred(_extra_keys_file(), "extra.json")
+    dataset_id, result = services.documents.store_upload("one", list(parsed.documents), list(parsed.sources))
+    from db import store  # noqa: PLC0415
+    from app.services.resources import session  # noqa: PLC0415
+
+    with session() as s:
+        run = store.record_run(s, dataset_id, checkpoint="x", method="atlop.v1", version="0", seconds=0.0)
+        (sid,) = store.add_suggestions(s, dataset_id, [{"doc_id": result.added[0], "h_idx": 0, "t_idx": 1,
+                                                        "relation": "P27", "score": 0.5, "evidence": {}}], run_ids=[run])
+    services.review.ensure_annotator("ada")
+    services.review.decide(sid, "ada", "accept")
+    (doc,) = json.loads(services.export.dataset_json(dataset_id))
+    added = doc["labels"][-1]
+    assert (added["h"], added["t"], added["r"], added["evidence"]) == (0, 1, "P27", [0])
+    assert added["provenance"]["annotator"] == "ada"
+    assert doc["vertexSet"][0][0]["global_pos"] == [0, 2] and doc["labels"][0]["source"] == "curated"
+
+
+def test_an_empty_json_list_holds_no_documents(env: Path) -> None:
+    at = app()
+    at.file_uploader(key=f"{Keys.JSON_UPLOAD}.0").upload("empty.json", b"[]", "application/json").run()
+    assert "the file holds no documents" in at.error[0].value
