@@ -160,3 +160,19 @@ def test_an_empty_json_list_holds_no_documents(env: Path) -> None:
     at = app()
     at.file_uploader(key=f"{Keys.JSON_UPLOAD}.0").upload("empty.json", b"[]", "application/json").run()
     assert "the file holds no documents" in at.error[0].value
+
+
+def test_local_name_survives_a_reload_through_the_url(seeded: Path) -> None:
+    from streamlit.testing.v1 import AppTest  # noqa: PLC0415
+
+    from tests.app.test_app_pages import MAIN, TIMEOUT  # noqa: PLC0415
+
+    at = app("review")
+    at.text_input[0].input("ada")
+    at.button[0].click().run()
+    assert at.session_state["docre.annotator"] == "ada" and at.query_params["annotator"] in ("ada", ["ada"])
+    reloaded = AppTest.from_file(MAIN, default_timeout=TIMEOUT)  # a new browser session, same URL
+    reloaded.query_params["annotator"] = "ada"
+    reloaded.run()
+    assert not reloaded.exception and reloaded.session_state["docre.annotator"] == "ada"
+    assert "Annotating as **ada**" in texts(reloaded)
