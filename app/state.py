@@ -70,6 +70,7 @@ class Keys:
     TITLE_FILTER = "docre.w.title_filter"
     TOP_K = "docre.w.top_k"
     UNDO = "docre.w.undo"
+    UPLOAD_TAB = "docre.w.upload_tab"
     NAME_FORM = "docre.f.name"
     LOGIN_FORM = "docre.f.login"
 

@@ -73,6 +73,18 @@ def parse_docred(data: bytes, filename: str) -> ParsedUpload:
     return result
 
 
+def text_input_problem(has_file: bool, pasted: str) -> str | None:
+    """Why the Text tab's input cannot be read as given, or None: a file and pasted text at once (which one
+    was meant?), or pasted text that is only spaces and line breaks."""
+    if has_file and pasted.strip():
+        return ("Both a text file and pasted text are given; nothing was read. Remove the file (×) or clear the "
+                "pasted text, then press Find entities again.")
+    if not has_file and not pasted.strip():
+        return ("The pasted text is empty" + (" (only spaces or line breaks)" if pasted else "")
+                + "; paste some text or choose a .txt file.")
+    return None
+
+
 def ingest(data: bytes, filename: str) -> Document:
     """A .txt upload or pasted text -> a Document whose entities the engine found (spaCy)."""
     check_size(len(data), filename)

@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 import uuid
+from pathlib import Path
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -21,7 +22,7 @@ from engine.data.pair_scores import PairScores
 from engine.errors import DocreError
 from engine.version import ENGINE_VERSION
 
-from .resources import db_key, factory, predictor, session
+from .resources import db_key, default_model_path, factory, predictor, session
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]  # (steps done, steps in all, what is happening)
@@ -215,6 +216,16 @@ def _pair_scores(key: str, run_id: int, doc_id: int) -> PairScores:
 
 def pair_scores(run_id: int, doc_id: int) -> PairScores:
     return _pair_scores(db_key(), run_id, doc_id)
+
+
+def default_run_index(runs_: Sequence[RunInfo]) -> int:
+    """Which run a page opens on: the newest run of the default model, else the newest run (runs_ newest first)."""
+    default = default_model_path()
+    if default is not None:
+        for i, run in enumerate(runs_):
+            if Path(run.checkpoint).resolve() == Path(default).resolve():
+                return i
+    return 0
 
 
 def run_label(run: RunInfo) -> str:

@@ -19,7 +19,7 @@ st.caption(f"{len(doc.sents)} sentences · {doc.num_entities} entities · "
 
 if not runs:
     st.info("No model has scored this document yet: score it on the Upload page. The gold view still works.")
-run = ui.run_picker("Model run", runs, Keys.RUN)
+run = ui.run_picker("Model run", runs, Keys.RUN, default=services.scoring.default_run_index(runs))
 scores = services.scoring.pair_scores(run.id, doc_id) if run is not None else None
 
 chart_key = f"{Keys.MATRIX}.{doc_id}.{run.id if run is not None else 0}"  # a selection never leaks across documents

@@ -77,7 +77,8 @@ def scoring_progress() -> None:
 scoring_progress()
 dataset_name = st.text_input("Dataset", value="default", max_chars=200,
                              help="Documents go into this dataset (created when new).")
-json_tab, text_tab = st.tabs(["DocRED JSON", "Text"])
+# keyed and state-tracking, so storing a text (a rerun) stays on the Text tab instead of jumping to the first
+json_tab, text_tab = st.tabs(["DocRED JSON", "Text"], key=Keys.UPLOAD_TAB, on_change="rerun")
 
 with json_tab:
     upload = st.file_uploader("DocRED JSON file (a list of documents)", type=["json"],
@@ -107,13 +108,18 @@ with text_tab:
     pasted = st.text_area("…or paste text", height=160, key=Keys.PASTED)
     title = st.text_input("Title", value=text_file.name.rsplit(".", 1)[0] if text_file else "pasted text")
     if st.button("Find entities", key=Keys.INGEST):
+        problem = services.documents.text_input_problem(text_file is not None, pasted)
         data, name = (text_file.getvalue(), text_file.name) if text_file is not None else (pasted.encode("utf-8"), "pasted.txt")
-        try:
-            with st.spinner("Finding sentences and entities…"):
-                state.set_pending_text(services.documents.ingest(data, name))
-        except UploadError as err:
+        if problem:
+            st.error(problem)
             state.set_pending_text(None)
-            st.error(markdown_text(f"Nothing was stored. {err}"))
+        else:
+            try:
+                with st.spinner("Finding sentences and entities…"):
+                    state.set_pending_text(services.documents.ingest(data, name))
+            except UploadError as err:
+                state.set_pending_text(None)
+                st.error(markdown_text(f"Nothing was stored. {err}"))
     pending = state.pending_text()
     if pending is not None:
         st.subheader("Entities found: fix them before scoring")

@@ -176,3 +176,50 @@ def test_local_name_survives_a_reload_through_the_url(seeded: Path) -> None:
     reloaded.run()
     assert not reloaded.exception and reloaded.session_state["docre.annotator"] == "ada"
     assert "Annotating as **ada**" in texts(reloaded)
+
+
+def test_document_opens_on_the_default_models_run(seeded: Path, models_dir: Path) -> None:
+    dataset_id, doc_ids = seed_ids()
+    from app.services.resources import factory  # noqa: PLC0415
+    from engine.serve.predictor import Predictor  # noqa: PLC0415
+
+    other = models_dir / "tiny2"
+    services.scoring.score_documents(factory(), dataset_id, doc_ids[:1],
+                                     [(str(other), Predictor.from_checkpoint(other, "cpu"))])  # newest run: not default
+    services.scoring.clear_caches()
+    newest = services.scoring.runs(dataset_id)[0]
+    assert "tiny2" in newest.checkpoint
+    at = app("document", **{"docre.dataset_id": dataset_id, "docre.document_id": doc_ids[0]})
+    chosen = next(r for r in services.scoring.runs(dataset_id) if r.id == at.selectbox(key=Keys.RUN).value)
+    assert chosen.checkpoint.rstrip("/").endswith("tiny")
+
+
+def test_kappa_over_one_shared_item_is_warned_about(seeded: Path) -> None:
+    dataset_id, _ = seed_ids()
+    item = _first(dataset_id)
+    for name in ("ada", "bob"):
+        services.review.ensure_annotator(name)
+        services.review.decide(item.id, name, "reject")
+    at = app("evaluate", **{"docre.dataset_id": dataset_id})
+    assert any("Too few shared items" in w.value and "(1 item)" in w.value for w in at.warning)
+
+
+def test_whitespace_paste_is_empty_text_and_file_plus_paste_is_refused(env: Path) -> None:
+    at = app()
+    at.text_area(key=Keys.PASTED).input("   \n  ")
+    at.button(key=Keys.INGEST).click().run()
+    assert "pasted text is empty" in at.error[0].value and "file" not in at.error[0].value.split(";")[0]
+    at.file_uploader(key=f"{Keys.TEXT_UPLOAD}.0").upload("a.txt", b"Ann lives in Paris.", "text/plain")
+    at.text_area(key=Keys.PASTED).input("Bob lives in Rome.")
+    at.button(key=Keys.INGEST).click().run()
+    assert "Both a text file and pasted text" in at.error[0].value
+    assert at.session_state["docre.pending_text"] is None
+
+
+def test_storing_text_stays_on_the_text_tab(env: Path) -> None:
+    pytest.importorskip("spacy")
+    at = app(**{Keys.UPLOAD_TAB: "Text"})
+    at.text_area(key=Keys.PASTED).input("Barack Obama was born in Hawaii.")
+    at.button(key=Keys.INGEST).click().run()
+    at.button(key=Keys.STORE_TEXT).click().run()
+    assert not at.exception and at.session_state[Keys.UPLOAD_TAB] == "Text"
