@@ -1,4 +1,4 @@
-"""`python -m db upgrade | create-user NAME --role annotator|curator | set-password NAME | users`.
+"""`python -m db upgrade | create-user NAME --role annotator|curator | set-password NAME | set-role NAME --role R | users`.
 
 Passwords come from DOCRE_NEW_PASSWORD (for scripts) or a prompt typed twice; they are never arguments,
 so they stay out of shell history and process lists."""
@@ -15,7 +15,7 @@ from .auth import create_user, set_password
 from .passwords import MIN_PASSWORD_LENGTH
 from .errors import StoreError
 from .session import database_url, init_db, make_engine, session_factory, session_scope
-from .store_annotators import list_annotators
+from .store_annotators import list_annotators, set_role
 
 logger = logging.getLogger("db")
 PASSWORD_ENV = "DOCRE_NEW_PASSWORD"
@@ -45,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     user.add_argument("--role", choices=models.ROLES, required=True)
     password = commands.add_parser("set-password", help="change an account's password")
     password.add_argument("name")
+    role = commands.add_parser("set-role", help="make an annotator (local name or account) a curator, or not")
+    role.add_argument("name")
+    role.add_argument("--role", choices=models.ROLES, required=True)
     commands.add_parser("users", help="list annotators and their roles")
     return parser
 
@@ -64,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "create-user":
                 info = create_user(session, args.name, args.role, _password())
                 logger.info("created %s (%s)", info.name, info.role)
+            elif args.command == "set-role":
+                info = set_role(session, args.name, args.role)
+                logger.info("%s is now a %s", info.name, info.role)
             elif args.command == "set-password":
                 set_password(session, args.name, _password())
                 logger.info("password of %s changed", args.name)

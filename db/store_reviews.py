@@ -112,8 +112,9 @@ def _record(row: m.Review, annotator: str, *, undone: bool) -> ReviewRecord:
 
 
 def review_history(session: Session, annotator: str | None = None, *, dataset_id: int | None = None,
-                   limit: int = 50) -> list[ReviewRecord]:
-    """The log, newest first: undo rows included, cancelled decisions marked `undone`."""
+                   suggestion_id: int | None = None, limit: int = 50) -> list[ReviewRecord]:
+    """The log, newest first: undo rows included, cancelled decisions marked `undone`; `suggestion_id`: one
+    item's whole trail (every decision, undo and curator resolution)."""
     undo = aliased(m.Review)
     undone = exists().where(undo.undoes_id == m.Review.id)
     query = select(m.Review, m.Annotator.name, undone).join(m.Annotator).order_by(m.Review.id.desc()).limit(limit)
@@ -121,6 +122,8 @@ def review_history(session: Session, annotator: str | None = None, *, dataset_id
         query = query.where(m.Annotator.name == annotator)
     if dataset_id is not None:
         query = query.join(m.Suggestion).join(m.Document).where(m.Document.dataset_id == dataset_id)
+    if suggestion_id is not None:
+        query = query.where(m.Review.suggestion_id == suggestion_id)
     return [_record(row, name, undone=bool(flag)) for row, name, flag in session.execute(query)]
 
 

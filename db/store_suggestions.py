@@ -18,7 +18,8 @@ from .review_state import suggestion_states
 
 logger = logging.getLogger(__name__)
 
-SUGGESTION_FILTERS = ("relation", "document", "run", "method", "state", "reviewed_by", "unreviewed_by", "min_score")
+SUGGESTION_FILTERS = ("relation", "document", "run", "method", "state", "reviewed_by", "unreviewed_by", "min_score",
+                      "disputed")
 _ITEM_KEYS = {"doc_id", "h_idx", "t_idx", "relation", "r", "score", "evidence", "title"}
 
 
@@ -111,6 +112,8 @@ def _filtered(dataset_id: int, given: Mapping[str, Any]) -> Any:
         query = query.where(m.Suggestion.score >= float(given["min_score"]))
     if "state" in given:
         query = query.where(states.c.state == check_choice("state", given["state"], STATES))
+    if "disputed" in given:  # annotators disagree: open conflicts and those a curator resolved
+        query = query.where(states.c.disputed.is_(True) if given["disputed"] else states.c.disputed.is_(False))
     source = select(m.SuggestionSource.id).where(m.SuggestionSource.suggestion_id == m.Suggestion.id)
     if "run" in given:
         query = query.where(source.where(m.SuggestionSource.run_id == int(given["run"])).exists())
@@ -130,7 +133,8 @@ def _filtered(dataset_id: int, given: Mapping[str, Any]) -> Any:
 def list_suggestions(session: Session, dataset_id: int, filters: Mapping[str, Any] | None = None, *,
                      limit: int = 50, offset: int = 0) -> SuggestionPage:
     """One page of a dataset's suggestions, best score first. Filters: relation, document (id), run (id),
-    method, state (pending/skipped/accepted/rejected/conflict), reviewed_by and unreviewed_by (annotator
+    method, state (pending/skipped/accepted/rejected/conflict), disputed (bool: annotators disagree, resolved
+    or not), reviewed_by and unreviewed_by (annotator
     name; a skip counts as reviewed), min_score."""
     given = check_filters(filters, SUGGESTION_FILTERS, what="suggestion")
     check_paging(limit, offset)

@@ -223,3 +223,30 @@ def test_storing_text_stays_on_the_text_tab(env: Path) -> None:
     at.button(key=Keys.INGEST).click().run()
     at.button(key=Keys.STORE_TEXT).click().run()
     assert not at.exception and at.session_state[Keys.UPLOAD_TAB] == "Text"
+
+
+def test_adjudicate_page_resolves_a_conflict_for_the_export(seeded: Path) -> None:
+    dataset_id, _ = seed_ids()
+    item = _first(dataset_id)
+    for name in ("ada", "bob"):
+        services.review.ensure_annotator(name)
+    services.review.decide(item.id, "ada", "accept", note="clear in the text")
+    services.review.decide(item.id, "bob", "reject", note="not stated")
+    services.review.ensure_annotator("cat")
+    from db import store  # noqa: PLC0415
+    from app.services.resources import session  # noqa: PLC0415
+
+    with session() as s:
+        store.set_role(s, "cat", "curator")
+    reader = app("adjudicate", **{"docre.annotator": "ada", "docre.dataset_id": dataset_id})
+    assert "Only curators resolve conflicts" in texts(reader) and not reader.get("form")
+    at = app("adjudicate", **{"docre.annotator": "cat", "docre.role": "curator", "docre.dataset_id": dataset_id})
+    decisions = at.dataframe[0].value
+    assert list(decisions["annotator"]) == ["ada", "bob"] and "clear in the text" in list(decisions["note"])
+    at.button(key=f"FormSubmitter:docre.f.adjudicate.{item.id}-Resolve: accept").click().run()
+    assert not at.exception and "Resolved: Accepted" in at.success[0].value.replace("\\", "")
+    view = services.review.suggestion(item.id)
+    assert view.state == "accepted"
+    exported = json.loads(services.export.dataset_json(dataset_id))
+    assert any(label.get("provenance", {}).get("annotator") == "cat" for d in exported for label in d.get("labels", []))
+    assert len(services.adjudication.trail(item.id)) == 3  # the annotators' decisions stay in the log

@@ -55,3 +55,34 @@ def test_pair_labels_and_duplicate_accepts_are_refused(factory) -> None:  # noqa
             store.record_review(session, second, "bob", "accept", relation="P551")
         store.record_review(session, second, "bob", "accept")  # its own relation, P19, is new: fine
         store.record_review(session, first, "bob", "accept")  # agreeing with an accept is no duplicate
+
+
+def test_a_curator_resolves_a_conflict_and_the_log_keeps_everything(factory) -> None:  # noqa: F811
+    ids = seed(factory, TRIPLES)
+    target = ids["suggestions"][0]
+    with session_scope(factory) as session:
+        store.record_review(session, target, "ann", "accept", note="sentence 0 says so")
+        store.record_review(session, target, "bob", "reject", note="no")
+    with session_scope(factory) as session:
+        assert store.list_suggestions(session, ids["dataset"], {"disputed": True, "state": "conflict"}).total == 1
+        with pytest.raises(ReviewError, match="only a curator"):
+            store.resolve_conflict(session, target, "ann", "accept")
+    with session_scope(factory) as session:
+        store.resolve_conflict(session, target, "cat", "accept", relation="P19", note="final")
+    with session_scope(factory) as session:
+        view = store.get_suggestion(session, target)
+        assert (view.state, view.accepted_relation) == ("accepted", "P19")
+        assert store.list_suggestions(session, ids["dataset"], {"state": "conflict"}).total == 0
+        assert store.list_suggestions(session, ids["dataset"], {"disputed": True}).total == 1  # resolved, listed
+        trail = store.review_history(session, suggestion_id=target)
+        assert [(r.annotator, r.decision) for r in reversed(trail)] == [("ann", "accept"), ("bob", "reject"),
+                                                                         ("cat", "accept")]
+        (doc,) = store.export_json(session, ids["dataset"])
+    added = [label for label in doc["labels"] if "provenance" in label]
+    assert [(a["h"], a["t"], a["r"], a["provenance"]["annotator"]) for a in added] == [(0, 1, "P19", "cat")]
+
+
+def test_set_role_makes_a_curator(factory) -> None:  # noqa: F811
+    seed(factory, TRIPLES)
+    with session_scope(factory) as session:
+        assert store.set_role(session, "ann", "curator").role == "curator"
