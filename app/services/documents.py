@@ -2,9 +2,7 @@
 valid documents, and read them back (cached by id, cleared after writes)."""
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -12,10 +10,10 @@ import streamlit as st
 
 from db import store, uploads
 from db.domain import AddResult, DatasetInfo, DocumentInfo
+from db.uploads import ParsedUpload
 from db.errors import ConflictError, NotFoundError
-from engine.data.documents import (ENTITY_TYPES, Document, Entity, LoadResult, Mention, document_from_json,
-                              document_to_json, loads_documents)
-from engine.errors import DocreError, DocumentError, DocumentProblem, InputFileError
+from engine.data.documents import ENTITY_TYPES, Document, Entity, Mention, document_from_json, document_to_json
+from engine.errors import DocreError, DocumentError, InputFileError
 
 from .resources import db_key, factory, session
 
@@ -38,29 +36,12 @@ def check_size(n_bytes: int, what: str) -> None:
                           "into smaller files (or raise server.maxUploadSize in .streamlit/config.toml)")
 
 
-@dataclass(frozen=True)
-class ParsedUpload:
-    """A DocRED JSON upload: its valid documents, one problem per invalid one, and each valid document's JSON
-    object as uploaded (stored with it, so export keeps every key)."""
-
-    documents: tuple[Document, ...]
-    problems: tuple[DocumentProblem, ...]
-    sources: tuple[dict[str, Any], ...]
-
-
 @st.cache_data(show_spinner=False, max_entries=4)
 def _parse(data: bytes, filename: str) -> ParsedUpload | str:
     try:
-        result = loads_documents(data, file=filename)
+        return uploads.parse_upload(data, filename)
     except InputFileError as err:
         return str(err)
-    raw = json.loads(data.decode("utf-8-sig"))  # valid JSON: the engine has just read it
-    if not raw:
-        return (f"{filename}: the file holds no documents (an empty JSON list); a DocRED file is a list of "
-                "documents: [ {\"title\": ..., \"sents\": ..., \"vertexSet\": ...}, ... ]")
-    invalid = {p.doc_index for p in result.problems}
-    return ParsedUpload(result.documents, result.problems,
-                        tuple(obj for i, obj in enumerate(raw) if i not in invalid))
 
 
 def parse_docred(data: bytes, filename: str) -> ParsedUpload:
