@@ -63,6 +63,7 @@ class Keys:
     SCORE_DATASET = "docre.w.score_dataset"
     SCORE_STORED = "docre.w.score_stored"
     SKIP = "docre.w.skip"
+    SPLIT = "docre.w.split"
     STORE_JSON = "docre.w.store_json"
     STORE_TEXT = "docre.w.store_text"
     TAIL = "docre.w.tail"

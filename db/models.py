@@ -226,6 +226,19 @@ class Review(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class Assignment(Base):
+    """Whose share of the queue a suggestion is in: a curator splits a dataset's queue (by document or
+    round-robin); one annotator per suggestion at most. Changing it changes no decision."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("suggestion_id"), Index(None, "annotator_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    suggestion_id: Mapped[int] = mapped_column(ForeignKey("suggestions.id", ondelete="CASCADE"))
+    annotator_id: Mapped[int] = mapped_column(ForeignKey("annotators.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class LoginAttempt(Base):
     """One team-mode login attempt, kept for throttling and for curators to audit: the name typed (an account's or
     not), the client (the address the proxy or connection names, else the browser session) and the session."""

@@ -9,6 +9,7 @@ from .agreement import cohen_kappa
 from .auth import authenticate, create_user, set_password
 from .login_audit import attempt_login, list_login_attempts
 from .store_adjudication import resolve_conflict
+from .store_assignments import SPLIT_MODES, assignment_counts, split_queue
 from .store_annotators import ensure_annotator, get_annotator, list_annotators, local_annotator, set_role
 from .store_documents import (DOCUMENT_FILTERS, add_documents, content_hash, create_dataset, document_ids,
                               fact_origin, get_dataset, list_datasets, list_documents, load_document, load_documents)
@@ -28,5 +29,5 @@ __all__ = [
     "list_datasets", "list_documents", "list_login_attempts", "list_runs", "local_annotator", "list_suggestions", "load_document", "load_documents",
     "load_pair_scores", "record_review", "record_run", "relation_acceptance", "review_history",
     "review_log_rows", "review_progress", "reviewed_documents", "save_pair_scores", "scored_document_ids",
-    "resolve_conflict", "set_password", "set_role", "undo_last_review",
+    "resolve_conflict", "SPLIT_MODES", "assignment_counts", "split_queue", "set_password", "set_role", "undo_last_review",
 ]

@@ -19,7 +19,7 @@ from .review_state import suggestion_states
 logger = logging.getLogger(__name__)
 
 SUGGESTION_FILTERS = ("relation", "document", "run", "method", "state", "reviewed_by", "unreviewed_by", "min_score",
-                      "disputed")
+                      "disputed", "assigned_to")
 _ITEM_KEYS = {"doc_id", "h_idx", "t_idx", "relation", "r", "score", "evidence", "title"}
 
 
@@ -119,6 +119,10 @@ def _filtered(dataset_id: int, given: Mapping[str, Any]) -> Any:
         query = query.where(source.where(m.SuggestionSource.run_id == int(given["run"])).exists())
     if "method" in given:
         query = query.where(source.join(m.ModelRun).where(m.ModelRun.method == given["method"]).exists())
+    if "assigned_to" in given:  # an annotator's share of a split queue
+        query = query.where(select(m.Assignment.id).join(m.Annotator, m.Annotator.id == m.Assignment.annotator_id)
+                            .where(m.Assignment.suggestion_id == m.Suggestion.id,
+                                   m.Annotator.name == given["assigned_to"]).exists())
     undo = aliased(m.Review)
     mine = (select(m.Review.id).join(m.Annotator)
             .where(m.Review.suggestion_id == m.Suggestion.id, m.Review.decision != m.UNDO,
@@ -134,7 +138,7 @@ def list_suggestions(session: Session, dataset_id: int, filters: Mapping[str, An
                      limit: int = 50, offset: int = 0) -> SuggestionPage:
     """One page of a dataset's suggestions, best score first. Filters: relation, document (id), run (id),
     method, state (pending/skipped/accepted/rejected/conflict), disputed (bool: annotators disagree, resolved
-    or not), reviewed_by and unreviewed_by (annotator
+    or not), assigned_to (annotator name: their share of a split queue), reviewed_by and unreviewed_by (annotator
     name; a skip counts as reviewed), min_score."""
     given = check_filters(filters, SUGGESTION_FILTERS, what="suggestion")
     check_paging(limit, offset)

@@ -58,6 +58,7 @@ class ReviewFilters:
     run_id: int | None = None
     state: str | None = None
     open_for_me: bool = True  # only suggestions this annotator has not decided yet
+    only_my_share: bool = True  # when a curator split the queue: only the suggestions assigned to this annotator
 
 
 def store_filters(filters: ReviewFilters, annotator: str | None) -> dict[str, Any]:
@@ -71,9 +72,33 @@ def store_filters(filters: ReviewFilters, annotator: str | None) -> dict[str, An
 
 def queue(dataset_id: int, filters: ReviewFilters, annotator: str | None, *, limit: int = 1,
           offset: int = 0) -> SuggestionPage:
-    """One page of the queue, best score first."""
+    """One page of the queue, best score first; once a curator has split the queue, only the annotator's share
+    unless they asked for more (filters.only_my_share off)."""
     with session() as s:
-        return store.list_suggestions(s, dataset_id, store_filters(filters, annotator), limit=limit, offset=offset)
+        given = store_filters(filters, annotator)
+        if filters.only_my_share and annotator and store.assignment_counts(s, dataset_id):
+            given["assigned_to"] = annotator
+        return store.list_suggestions(s, dataset_id, given, limit=limit, offset=offset)
+
+
+def queue_is_split(dataset_id: int) -> dict[str, int]:
+    """Suggestions assigned per annotator (empty when the curator has not split the queue)."""
+    with session() as s:
+        return store.assignment_counts(s, dataset_id)
+
+
+def annotator_names() -> list[str]:
+    with session() as s:
+        return [a.name for a in store.list_annotators(s)]
+
+
+def split_queue(dataset_id: int, annotators: list[str], mode: str) -> dict[str, int]:
+    """A curator deals the dataset's undecided suggestions out to annotators (by document or round-robin)."""
+    with session() as s:
+        return store.split_queue(s, dataset_id, annotators, mode)
+
+
+SPLIT_MODES = store.SPLIT_MODES
 
 
 def suggestion(suggestion_id: int) -> SuggestionView:

@@ -44,7 +44,10 @@ with st.sidebar:
         state=None if blind else st.selectbox(
             "State", [None, *services.review.STATES], format_func=lambda s: s or "any",
             index=([None, *services.review.STATES].index(current.state) if current.state else 0)),
-        open_for_me=st.checkbox("Only items I have not decided", value=current.open_for_me))
+        open_for_me=st.checkbox("Only items I have not decided", value=current.open_for_me),
+        only_my_share=st.checkbox("Only my share", value=current.only_my_share,
+                                  help="A curator split this queue between annotators; untick to ask for more "
+                                       "(the whole queue).") if services.review.queue_is_split(dataset_id) else True)
     if filters != current or blind != state.blind_mode():
         state.set_review_filters(filters)
         state.set_blind_mode(blind)

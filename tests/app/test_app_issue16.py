@@ -250,3 +250,32 @@ def test_adjudicate_page_resolves_a_conflict_for_the_export(seeded: Path) -> Non
     exported = json.loads(services.export.dataset_json(dataset_id))
     assert any(label.get("provenance", {}).get("annotator") == "cat" for d in exported for label in d.get("labels", []))
     assert len(services.adjudication.trail(item.id)) == 3  # the annotators' decisions stay in the log
+
+
+def test_curator_splits_the_queue_and_an_annotator_sees_only_their_share(seeded: Path) -> None:
+    dataset_id, _ = seed_ids()
+    for name in ("ada", "bob", "cat"):
+        services.review.ensure_annotator(name)
+    from db import store  # noqa: PLC0415
+    from app.services.resources import session  # noqa: PLC0415
+
+    with session() as s:
+        store.set_role(s, "cat", "curator")
+    total = services.review.queue(dataset_id, services.review.ReviewFilters(), "ada").total
+    at = app("assign", **{"docre.annotator": "cat", "docre.role": "curator", "docre.dataset_id": dataset_id})
+    at.multiselect[0].set_value(["ada", "bob"])
+    at.radio[0].set_value("round-robin").run()
+    at.button(key=Keys.SPLIT).click().run()
+    assert not at.exception and "Queue split" in at.success[0].value
+    shares = services.review.queue_is_split(dataset_id)
+    assert sum(shares.values()) == total and abs(shares["ada"] - shares["bob"]) <= 1
+    assert services.review.queue(dataset_id, services.review.ReviewFilters(), "ada").total == shares["ada"]
+    more = services.review.ReviewFilters(only_my_share=False)
+    assert services.review.queue(dataset_id, more, "ada").total == total  # asking for more
+    first = _first(dataset_id, "ada")
+    services.review.decide(first.id, "ada", "reject")
+    table = app("assign", **{"docre.annotator": "cat", "docre.role": "curator",
+                             "docre.dataset_id": dataset_id}).dataframe[0].value
+    assert table.set_index("annotator").loc["ada", "decided"] == 1
+    review = app("review", **{"docre.annotator": "ada", "docre.dataset_id": dataset_id})
+    assert any(c.label == "Only my share" for c in review.checkbox)

@@ -410,7 +410,7 @@ def test_team_mode_requires_login(seeded: Path, monkeypatch: pytest.MonkeyPatch,
 
 
 def test_every_page_runs_on_an_empty_database(env: Path) -> None:
-    for page in ("upload", "document", "compare", "review", "adjudicate", "evaluate", "export"):
+    for page in ("upload", "document", "compare", "review", "adjudicate", "assign", "evaluate", "export"):
         at = app(page, **{"docre.annotator": "ada"})
         assert not at.exception, page
 
@@ -419,7 +419,7 @@ def test_views_are_not_a_streamlit_pages_folder() -> None:
     """Streamlit runs a `pages/` folder beside main.py by URL, without main.py's login: there must be none."""
     assert not (APP_DIR / "pages").exists()
     listed = re.findall(r'"(views/\w+\.py)"', Path(MAIN).read_text(encoding="utf-8"))
-    assert sorted(listed) == [f"views/{v}.py" for v in VIEWS] and len(VIEWS) == 7
+    assert sorted(listed) == [f"views/{v}.py" for v in VIEWS] and len(VIEWS) == 8
 
 
 @pytest.mark.parametrize("view", VIEWS)

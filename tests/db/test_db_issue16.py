@@ -86,3 +86,18 @@ def test_set_role_makes_a_curator(factory) -> None:  # noqa: F811
     seed(factory, TRIPLES)
     with session_scope(factory) as session:
         assert store.set_role(session, "ann", "curator").role == "curator"
+
+
+@pytest.mark.parametrize("mode", ["document", "round-robin"])
+def test_split_queue_between_annotators(factory, mode: str) -> None:  # noqa: F811
+    ids = seed(factory, [(0, 1, "P551", 0.9), (0, 2, "P19", 0.8), (1, 0, "P17", 0.7), (2, 0, "P27", 0.6)])
+    with session_scope(factory) as session:
+        store.record_review(session, ids["suggestions"][0], "ann", "reject")  # decided: not dealt out
+        counts = store.split_queue(session, ids["dataset"], ["ann", "bob"], mode)
+    assert counts == ({"ann": 3, "bob": 0} if mode == "document" else {"ann": 2, "bob": 1})
+    with session_scope(factory) as session:
+        assert store.assignment_counts(session, ids["dataset"]) == {k: v for k, v in counts.items() if v}
+        mine = store.list_suggestions(session, ids["dataset"], {"assigned_to": "ann"})
+        assert mine.total == counts["ann"] and ids["suggestions"][0] not in [s.id for s in mine.items]
+        with pytest.raises(ValueError, match="split mode"):
+            store.split_queue(session, ids["dataset"], ["ann"], "random")
