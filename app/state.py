@@ -63,6 +63,8 @@ class Keys:
     SCORE_DATASET = "docre.w.score_dataset"
     SCORE_STORED = "docre.w.score_stored"
     SKIP = "docre.w.skip"
+    QUEUE_PAGE = "docre.w.queue_page"
+    QUEUE_TABLE = "docre.w.queue_table"
     SPLIT = "docre.w.split"
     STORE_JSON = "docre.w.store_json"
     STORE_TEXT = "docre.w.store_text"
@@ -162,6 +164,20 @@ def take_new_chart_pair(chart_key: str) -> tuple[int, int] | None:
         return None
     st.session_state[seen_key] = pair
     return pair
+
+
+def take_new_table_row(table_key: str) -> int | None:
+    """The row last clicked in a single-row dataframe if the click is new (a decision afterwards must not
+    reopen the same row)."""
+    event = st.session_state.get(table_key)
+    rows = list(getattr(getattr(event, "selection", None), "rows", None) or
+                ((event or {}).get("selection", {}).get("rows", []) if isinstance(event, dict) else []))
+    row = rows[0] if rows else None
+    seen_key = f"{table_key}.seen"
+    if row == st.session_state.get(seen_key):
+        return None
+    st.session_state[seen_key] = row
+    return row
 
 
 # ------------------------------------------------------------------ review

@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import streamlit as st
+
 from db import store
 from db.domain import STATES, AnnotatorInfo, RelationRate, ReviewProgress, ReviewRecord, SuggestionPage, SuggestionView
 from db.errors import AccountError, DuplicateLabelError, ReviewError
@@ -59,12 +61,13 @@ class ReviewFilters:
     state: str | None = None
     open_for_me: bool = True  # only suggestions this annotator has not decided yet
     only_my_share: bool = True  # when a curator split the queue: only the suggestions assigned to this annotator
+    search: str = ""  # text in the document title or in a head or tail mention name
 
 
 def store_filters(filters: ReviewFilters, annotator: str | None) -> dict[str, Any]:
     """The page's filters as the store's (a whitelist of known fields)."""
     given: dict[str, Any] = {"relation": filters.relation, "document": filters.document_id, "run": filters.run_id,
-                             "state": filters.state}
+                             "state": filters.state, "search": filters.search.strip() or None}
     if filters.open_for_me and annotator:
         given["unreviewed_by"] = annotator
     return {k: v for k, v in given.items() if v is not None}
@@ -120,6 +123,27 @@ def undo(annotator: str, dataset_id: int | None = None, suggestion_id: int | Non
     with session() as s:
         _check_acting_as(s, annotator)
         return store.undo_last_review(s, annotator, suggestion_id, dataset_id=dataset_id)
+
+
+@st.cache_data(show_spinner=False)
+def _type_counts() -> dict[str, dict[tuple[str, str], int]]:
+    from engine.curate.suggestions import SuggestError, TypeStats  # noqa: PLC0415
+
+    try:
+        return {r: dict(c) for r, c in TypeStats.load().counts.items()}
+    except SuggestError:
+        return {}
+
+
+def relation_options(doc: Document, h: int, t: int, names: Mapping[str, str], *,
+                     first: str | None = None) -> tuple[list[str], set[str]]:
+    """Relation ids for the picker: `first` (the suggested one) if given, then the relations training saw with
+    this pair's (head type, tail type), most often first, then the rest by name. Also returns that compatible set."""
+    types = (doc.entities[h].type, doc.entities[t].type)
+    counts = {r: c.get(types, 0) for r, c in _type_counts().items()}
+    compatible = {r for r, n in counts.items() if n and r in names}
+    ordered = sorted(names, key=lambda r: (r != first if first else False, -counts.get(r, 0), names[r]))
+    return ordered, compatible
 
 
 def pair_labels(view: SuggestionView) -> PairLabels:

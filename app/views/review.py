@@ -41,6 +41,8 @@ with st.sidebar:
                                  index=([None, *docs].index(current.document_id) if current.document_id in docs else 0)),
         run_id=st.selectbox("Model", [None, *runs], format_func=lambda i: "any" if i is None else runs[i],
                             index=([None, *runs].index(current.run_id) if current.run_id in runs else 0)),
+        search=st.text_input("Search entity or title", value=current.search, max_chars=200,
+                             help="Items whose document title or head or tail name contains this text."),
         state=None if blind else st.selectbox(
             "State", [None, *services.review.STATES], format_func=lambda s: s or "any",
             index=([None, *services.review.STATES].index(current.state) if current.state else 0)),
@@ -85,7 +87,7 @@ if item is None:
 else:
     doc = services.documents.document(item.document_id)
     h, t = item.h, item.t
-    where = "(brought back by undo)" if pinned is not None else f"{offset + 1} of {page.total}"
+    where = "(opened from the queue or brought back by undo)" if pinned is not None else f"{offset + 1} of {page.total}"
     st.markdown(f"#### {markdown_text(doc.entities[h].name)} → {markdown_text(doc.entities[t].name)}")
     st.caption(f"Item {where} · document “{markdown_text(doc.title)}”"
                + ("" if blind else f" · state {item.state}"))
@@ -102,9 +104,12 @@ else:
     st.caption("Head in amber, tail in green." if blind else "Head in amber, tail in green; KMGRE key mentions "
                "outlined in red.")
 
-    # blind: alphabetical, so the first option never gives the suggested relation away
-    options = sorted(names, key=lambda r: (False if blind else r != item.relation, names[r]))
-    relation = st.selectbox("Relation (change it to correct the suggestion)", options, format_func=rel_label,
+    # type-compatible relations first; blind: the suggested one is not put first, so it is never given away
+    options, compatible = services.review.relation_options(doc, h, t, names, first=None if blind else item.relation)
+    relation = st.selectbox("Relation (change it to correct the suggestion)", options,
+                            format_func=lambda r: rel_label(r) + (" ✓ types fit" if r in compatible else ""),
+                            help="Relations seen in training with this pair's entity types "
+                                 f"({doc.entities[h].type} → {doc.entities[t].type}) come first, marked ✓.",
                             index=None if blind else 0, key=f"{Keys.RELATION}.{item.id}.{int(blind)}",
                             placeholder="Choose the relation the text states")
     note = st.text_input("Note (optional)", key=f"{Keys.NOTE}.{item.id}", max_chars=500)
@@ -187,7 +192,18 @@ if recent:
 else:
     st.caption("None yet.")
 st.subheader("Queue")
-upcoming = services.review.queue(dataset_id, filters, annotator, limit=20, offset=offset)
-rows = [{"document": s.document_title, "head": s.head_name, "tail": s.tail_name, "state": s.state}
-        | ({} if blind else {"relation": rel_label(s.relation), "score": round(s.score, 3)}) for s in upcoming.items]
-st.dataframe(pd.DataFrame(rows), hide_index=True)
+PAGE = 20
+n_pages = max(1, -(-page.total // PAGE))
+page_no = st.number_input(f"Page (of {n_pages}, {PAGE} items each)", 1, n_pages, value=min(offset // PAGE + 1, n_pages),
+                          key=f"{Keys.QUEUE_PAGE}.{dataset_id}")
+upcoming = services.review.queue(dataset_id, filters, annotator, limit=PAGE, offset=(page_no - 1) * PAGE)
+rows = [{"document": s.document_title, "head": s.head_name, "tail": s.tail_name}
+        | ({} if blind else {"state": s.state, "relation": rel_label(s.relation), "score": round(s.score, 3)})
+        for s in upcoming.items]
+table_key = f"{Keys.QUEUE_TABLE}.{dataset_id}.{page_no}"
+st.dataframe(pd.DataFrame(rows), hide_index=True, on_select="rerun", selection_mode="single-row", key=table_key)
+st.caption("Click a row to open that item.")
+clicked_row = state.take_new_table_row(table_key)
+if clicked_row is not None and clicked_row < len(upcoming.items):
+    state.set_current_suggestion(upcoming.items[clicked_row].id)
+    st.rerun()

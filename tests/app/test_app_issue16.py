@@ -279,3 +279,39 @@ def test_curator_splits_the_queue_and_an_annotator_sees_only_their_share(seeded:
     assert table.set_index("annotator").loc["ada", "decided"] == 1
     review = app("review", **{"docre.annotator": "ada", "docre.dataset_id": dataset_id})
     assert any(c.label == "Only my share" for c in review.checkbox)
+
+
+def test_search_by_entity_name_or_title(seeded: Path) -> None:
+    dataset_id, _ = seed_ids()
+    item = _first(dataset_id)
+    by_head = services.review.queue(dataset_id, services.review.ReviewFilters(search=item.head_name.upper()), None,
+                                    limit=200)
+    assert by_head.total and all(item.head_name.lower() in (s.head_name + s.tail_name).lower()
+                                 or s.document_id != item.document_id for s in by_head.items)
+    assert item.id in [s.id for s in by_head.items]
+    nothing = services.review.queue(dataset_id, services.review.ReviewFilters(search="no such name zzz"), None)
+    assert nothing.total == 0
+    at = app("review", **{"docre.annotator": "ada", "docre.dataset_id": dataset_id})
+    box = next(t for t in at.sidebar.text_input if t.label == "Search entity or title")
+    box.input("no such name zzz").run()
+    assert "queue is empty for these filters" in texts(at)
+
+
+def test_relation_picker_lists_type_compatible_relations_first(seeded: Path) -> None:
+    dataset_id, _ = seed_ids()
+    item = _first(dataset_id)
+    doc = services.documents.document(item.document_id)
+    names = services.relation_names()
+    options, compatible = services.review.relation_options(doc, item.h, item.t, names)
+    assert compatible and set(options) == set(names)
+    assert set(options[:len(compatible)]) == compatible  # every fitting relation before any other
+    first, _ = services.review.relation_options(doc, item.h, item.t, names, first=item.relation)
+    assert first[0] == item.relation
+
+
+def test_queue_table_is_paged(seeded: Path) -> None:
+    dataset_id, _ = seed_ids()
+    services.review.ensure_annotator("ada")
+    at = app("review", **{"docre.annotator": "ada", "docre.dataset_id": dataset_id})
+    pager = at.number_input(key=f"{Keys.QUEUE_PAGE}.{dataset_id}")
+    assert pager.value == 1 and "items each" in pager.label
