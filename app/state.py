@@ -66,6 +66,9 @@ class Keys:
     QUEUE_PAGE = "docre.w.queue_page"
     QUEUE_TABLE = "docre.w.queue_table"
     SPLIT = "docre.w.split"
+    MATRIX_TYPES = "docre.w.matrix_types"
+    MATRIX_ACTIVE = "docre.w.matrix_active"
+    OPEN_KMGRE = "docre.w.open_kmgre"
     STORE_JSON = "docre.w.store_json"
     STORE_TEXT = "docre.w.store_text"
     TAIL = "docre.w.tail"
@@ -164,6 +167,11 @@ def take_new_chart_pair(chart_key: str) -> tuple[int, int] | None:
         return None
     st.session_state[seen_key] = pair
     return pair
+
+
+def choose_run(picker_key: str, run_id: int) -> None:
+    """A button's on_click: move a run picker (callbacks run before the picker is drawn again)."""
+    st.session_state[picker_key] = run_id
 
 
 def take_new_table_row(table_key: str) -> int | None:

@@ -3,6 +3,7 @@ valid documents, and read them back (cached by id, cleared after writes)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -173,6 +174,23 @@ def _document(key: str, doc_id: int) -> Document:
 
 def document(doc_id: int) -> Document:
     return _document(db_key(), doc_id)
+
+
+@dataclass(frozen=True)
+class PairSentences:
+    """Where a pair is stated: sentences naming both, the gold labels' evidence, and what to show."""
+
+    shared: tuple[int, ...]
+    gold: tuple[int, ...]
+    shown: tuple[int, ...]
+
+
+def pair_sentences(doc: Document, h: int, t: int) -> PairSentences:
+    """The evidence sentences of a pair: those naming both entities and the gold evidence of its labels."""
+    shared = sorted({m.sent_id for m in doc.entities[h].mentions} & {m.sent_id for m in doc.entities[t].mentions})
+    gold = sorted({s for f in doc.facts or () if (f.h, f.t) == (h, t) for s in f.evidence})
+    shown = sorted(s for s in set(shared) | set(gold) if 0 <= s < len(doc.sents))
+    return PairSentences(tuple(shared), tuple(gold), tuple(shown))
 
 
 def gold_relations(doc: Document, h: int, t: int) -> set[str]:

@@ -165,6 +165,11 @@ def default_run_index(runs_: Sequence[RunInfo]) -> int:
     return 0
 
 
+def kmgre_run(runs_: Sequence[RunInfo]) -> RunInfo | None:
+    """The newest KMGRE run among a document's runs (the one with key mention pairs), if any."""
+    return next((r for r in runs_ if r.method.lower().startswith("kmgre")), None)
+
+
 def run_label(run: RunInfo) -> str:
     """'#3 atlop.v1 · atlop': how a run is named in selects and legends."""
     name = run.checkpoint.rstrip("/").rsplit("/", 1)[-1]

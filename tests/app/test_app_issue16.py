@@ -315,3 +315,55 @@ def test_queue_table_is_paged(seeded: Path) -> None:
     at = app("review", **{"docre.annotator": "ada", "docre.dataset_id": dataset_id})
     pager = at.number_input(key=f"{Keys.QUEUE_PAGE}.{dataset_id}")
     assert pager.value == 1 and "items each" in pager.label
+
+
+def test_matrix_filters_entities_and_reports_real_indices(seeded: Path) -> None:
+    from app.components import matrix  # noqa: PLC0415
+
+    dataset_id, doc_ids = seed_ids()
+    doc = services.documents.document(doc_ids[0])
+    cells = matrix.gold_cells(doc, services.relation_names())
+    kind = doc.entities[cells[0].head].type
+    shown = matrix.entities_shown(doc, cells, [kind])
+    assert shown and all(doc.entities[e].type == kind for e in shown)
+    active = matrix.entities_shown(doc, cells, None, with_cells_only=True)
+    assert set(active) == {x for c in cells for x in (c.head, c.tail)}
+    figure = matrix.matrix_figure(doc, cells, entities=active)
+    assert figure.data[0].z.shape == (len(active), len(active))
+    assert {tuple(p) for p in figure.data[-1].customdata} == {(h, t) for h in active for t in active if h != t}
+    assert "darker" in figure.layout.legend.title.text
+
+
+def test_compare_shares_one_logit_axis_and_shows_text_and_gold(seeded: Path) -> None:
+    dataset_id, doc_ids = seed_ids()
+    at = app("compare", **{"docre.dataset_id": dataset_id, "docre.document_id": doc_ids[0]})
+    charts = [f for f in (c for c in at.get("plotly_chart"))]
+    import json as _json  # noqa: PLC0415
+
+    specs = [_json.loads(c.proto.spec) for c in charts]
+    ranges = [s["layout"]["xaxis"]["range"] for s in specs[-2:]]  # the two logit charts, after the matrix
+    assert ranges[0] == ranges[1] and ranges[0][0] < ranges[0][1]
+    assert "Gold:" in texts(at) and any("<mark" in h.proto.body for h in at.get("html"))
+
+
+def test_document_shows_the_pairs_evidence_sentences(seeded: Path) -> None:
+    dataset_id, doc_ids = seed_ids()
+    doc = services.documents.document(doc_ids[0])
+    fact = doc.facts[0]
+    at = app("document", **{"docre.dataset_id": dataset_id, "docre.document_id": doc_ids[0],
+                            "docre.pair": (fact.h, fact.t), Keys.HEAD: fact.h, Keys.TAIL: fact.t})
+    evidence = services.documents.pair_sentences(doc, fact.h, fact.t)
+    assert "Sentences naming both:" in texts(at)
+    if evidence.gold:
+        assert "gold evidence: " + " ".join(f"[{i}]" for i in evidence.gold) in texts(at)
+
+
+def test_kmgre_run_is_offered_from_any_run() -> None:
+    from datetime import datetime, timezone  # noqa: PLC0415
+
+    from db.domain import RunInfo  # noqa: PLC0415
+
+    now = datetime.now(timezone.utc)
+    runs = [RunInfo(3, 1, "m/atlop", "atlop.v1", "0", 1.0, now), RunInfo(2, 1, "m/kmgre", "kmgre.v2", "0", 1.0, now)]
+    assert services.scoring.kmgre_run(runs).id == 2
+    assert services.scoring.kmgre_run(runs[:1]) is None
