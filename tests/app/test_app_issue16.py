@@ -216,15 +216,6 @@ def test_whitespace_paste_is_empty_text_and_file_plus_paste_is_refused(env: Path
     assert at.session_state["docre.pending_text"] is None
 
 
-def test_storing_text_stays_on_the_text_tab(env: Path) -> None:
-    pytest.importorskip("spacy")
-    at = app(**{Keys.UPLOAD_TAB: "Text"})
-    at.text_area(key=Keys.PASTED).input("Barack Obama was born in Hawaii.")
-    at.button(key=Keys.INGEST).click().run()
-    at.button(key=Keys.STORE_TEXT).click().run()
-    assert not at.exception and at.session_state[Keys.UPLOAD_TAB] == "Text"
-
-
 def test_adjudicate_page_resolves_a_conflict_for_the_export(seeded: Path) -> None:
     dataset_id, _ = seed_ids()
     item = _first(dataset_id)
