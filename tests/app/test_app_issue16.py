@@ -358,3 +358,31 @@ def test_kmgre_run_is_offered_from_any_run() -> None:
     runs = [RunInfo(3, 1, "m/atlop", "atlop.v1", "0", 1.0, now), RunInfo(2, 1, "m/kmgre", "kmgre.v2", "0", 1.0, now)]
     assert services.scoring.kmgre_run(runs).id == 2
     assert services.scoring.kmgre_run(runs[:1]) is None
+
+
+def test_clicking_a_queue_row_opens_that_item(seeded: Path) -> None:
+    dataset_id, _ = seed_ids()
+    services.review.ensure_annotator("ada")
+    second = services.review.queue(dataset_id, services.review.ReviewFilters(), "ada", limit=2).items[1]
+    at = app("review", **{"docre.annotator": "ada", "docre.dataset_id": dataset_id})
+    table_key = f"{Keys.QUEUE_TABLE}.{dataset_id}.1"
+    at.session_state[table_key] = {"selection": {"rows": [1], "columns": [], "cells": []}}  # as a click leaves it
+    at.run()
+    assert not at.exception and at.session_state["docre.review_current"] == second.id
+    assert f"{second.head_name} → {second.tail_name}" in texts(at).replace("&lt;", "<").replace("&gt;", ">")
+
+
+def test_review_progress_shows_mine_and_the_teams(seeded: Path) -> None:
+    dataset_id, _ = seed_ids()
+    for name in ("ada", "bob"):
+        services.review.ensure_annotator(name)
+    items = services.review.queue(dataset_id, services.review.ReviewFilters(), None, limit=3).items
+    services.review.decide(items[0].id, "ada", "reject")
+    services.review.decide(items[1].id, "bob", "reject")
+    services.review.decide(items[2].id, "bob", "skip")
+    at = app("review", **{"docre.annotator": "ada", "docre.dataset_id": dataset_id})
+    text = at.get("progress")[0].proto.text
+    assert "Team: 2 of" in text and "you: 1 decided" in text
+    assert "by annotator: bob 2, ada 1" in texts(at)
+    blind = app("review", **{"docre.annotator": "ada", "docre.dataset_id": dataset_id, "docre.blind": True})
+    assert "You: 1 of" in blind.get("progress")[0].proto.text and "bob" not in texts(blind)
