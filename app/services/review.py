@@ -90,18 +90,6 @@ def queue_is_split(dataset_id: int) -> dict[str, int]:
         return store.assignment_counts(s, dataset_id)
 
 
-def annotator_names() -> list[str]:
-    with session() as s:
-        return [a.name for a in store.list_annotators(s)]
-
-
-def split_queue(dataset_id: int, annotators: list[str], mode: str) -> dict[str, int]:
-    """A curator deals the dataset's undecided suggestions out to annotators (by document or round-robin)."""
-    with session() as s:
-        return store.split_queue(s, dataset_id, annotators, mode)
-
-
-SPLIT_MODES = store.SPLIT_MODES
 
 
 def suggestion(suggestion_id: int) -> SuggestionView:
@@ -207,12 +195,6 @@ def history(annotator: str, dataset_id: int, limit: int = 10) -> list[ReviewReco
 def progress(dataset_id: int) -> ReviewProgress:
     with session() as s:
         return store.review_progress(s, dataset_id)
-
-
-def annotator_progress(dataset_id: int) -> list[store.AnnotatorProgress]:
-    """Each annotator's decisions on the dataset (mine and the team's)."""
-    with session() as s:
-        return store.annotator_progress(s, dataset_id)
 
 
 def relation_rates(dataset_id: int) -> list[RelationRate]:

@@ -14,7 +14,7 @@ dataset_id = ui.require_dataset()
 is_curator = state.role() == "curator"
 
 shares = services.review.queue_is_split(dataset_id)
-team = services.review.annotator_progress(dataset_id)
+team = services.team.annotator_progress(dataset_id)
 agreement = services.evaluation.agreement(dataset_id)
 names = sorted(set(shares) | {p.annotator for p in team})
 rows = []
@@ -39,16 +39,16 @@ st.subheader("Split the queue")
 if not is_curator:
     st.info("Only curators split the queue.")
     st.stop()
-people = st.multiselect("Annotators", services.review.annotator_names(), default=[n for n in shares] or None,
+people = st.multiselect("Annotators", services.team.annotator_names(), default=[n for n in shares] or None,
                         help="Names appear once they have entered them (local mode) or have an account (team mode).")
-mode = st.radio("Split", services.review.SPLIT_MODES, horizontal=True,
+mode = st.radio("Split", services.team.SPLIT_MODES, horizontal=True,
                 format_func={"document": "by document (all of a document's items to one person)",
                              "round-robin": "round-robin (items dealt in queue order)"}.get)
 st.caption("Only undecided items (pending or skipped) are dealt out again; decided ones keep their owner. Each "
            "annotator then sees only their share, unless they untick “Only my share” on the Review page.")
 if st.button("Split the queue", type="primary", disabled=not people, key=Keys.SPLIT):
     try:
-        counts = services.review.split_queue(dataset_id, people, mode)
+        counts = services.team.split_queue(dataset_id, people, mode)
     except (services.review.ReviewError, ValueError, LookupError) as err:
         st.error(markdown_text(f"Not split: {err}."))
     else:

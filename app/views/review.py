@@ -59,7 +59,7 @@ with st.sidebar:
 # ------------------------------------------------------------------ progress
 progress = services.review.progress(dataset_id)
 if progress.total:
-    team = services.review.annotator_progress(dataset_id)
+    team = services.team.annotator_progress(dataset_id)
     mine = next((p.decided for p in team if p.annotator == annotator), 0)
     if blind:  # the states say what others decided
         st.progress(mine / progress.total, text=f"You: {mine} of {progress.total} suggestions decided")
