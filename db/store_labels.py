@@ -43,7 +43,6 @@ def check_not_duplicate(session: Session, suggestion: m.Suggestion, relation: st
     if relation in labels.gold:
         raise DuplicateLabelError(f"the pair already has {relation} as a gold label; nothing was recorded. "
                                   "Reject the suggestion, or choose a relation the pair does not have yet")
-    for accepted, other in labels.accepted:
-        if accepted == relation:
-            raise DuplicateLabelError(f"the pair already has {relation}, accepted by review (suggestion {other}); "
-                                      "nothing was recorded. Reject this one, or choose another relation")
+    if relation in {r for r, _ in labels.accepted}:
+        raise DuplicateLabelError(f"the pair already has {relation}, accepted in review of another suggestion; "
+                                  "nothing was recorded. Reject this one, or choose another relation")

@@ -81,7 +81,9 @@ pinned = state.current_suggestion()
 item = services.review.suggestion(pinned) if pinned is not None else (page.items[0] if page.items else None)
 
 if item is None:
-    st.success("Nothing to review here: the queue is empty for these filters." if progress.total else
+    st.success("Nothing to review here: the queue is empty for these filters."
+               + (" Untick “Only my share” to ask for more." if filters.only_my_share
+                  and services.review.queue_is_split(dataset_id) else "") if progress.total else
                "No suggestions yet: upload labelled documents and score them on the Upload page.")
     undo = st.button("Undo last", shortcut="U", key=Keys.UNDO)
 else:

@@ -51,7 +51,7 @@ def test_pair_labels_and_duplicate_accepts_are_refused(factory) -> None:  # noqa
         store.record_review(session, first, "ann", "accept")
     with session_scope(factory) as session:
         assert store.pair_labels(session, ids["doc"], 0, 1).accepted == (("P551", first),)
-        with pytest.raises(DuplicateLabelError, match="accepted by review"):
+        with pytest.raises(DuplicateLabelError, match="accepted in review of another suggestion"):
             store.record_review(session, second, "bob", "accept", relation="P551")
         store.record_review(session, second, "bob", "accept")  # its own relation, P19, is new: fine
         store.record_review(session, first, "bob", "accept")  # agreeing with an accept is no duplicate
