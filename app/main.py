@@ -23,6 +23,8 @@ PAGES = (
     ("views/document.py", "Document", ":material/grid_on:"),
     ("views/compare.py", "Compare", ":material/compare_arrows:"),
     ("views/review.py", "Review", ":material/rule:"),
+    ("views/adjudicate.py", "Adjudicate", ":material/gavel:"),
+    ("views/assign.py", "Assign", ":material/group:"),
     ("views/evaluate.py", "Evaluate", ":material/query_stats:"),
     ("views/export.py", "Export", ":material/download:"),
 )

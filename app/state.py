@@ -63,6 +63,12 @@ class Keys:
     SCORE_DATASET = "docre.w.score_dataset"
     SCORE_STORED = "docre.w.score_stored"
     SKIP = "docre.w.skip"
+    QUEUE_PAGE = "docre.w.queue_page"
+    QUEUE_TABLE = "docre.w.queue_table"
+    SPLIT = "docre.w.split"
+    MATRIX_TYPES = "docre.w.matrix_types"
+    MATRIX_ACTIVE = "docre.w.matrix_active"
+    OPEN_KMGRE = "docre.w.open_kmgre"
     STORE_JSON = "docre.w.store_json"
     STORE_TEXT = "docre.w.store_text"
     TAIL = "docre.w.tail"
@@ -70,6 +76,7 @@ class Keys:
     TITLE_FILTER = "docre.w.title_filter"
     TOP_K = "docre.w.top_k"
     UNDO = "docre.w.undo"
+    UPLOAD_TAB = "docre.w.upload_tab"
     NAME_FORM = "docre.f.name"
     LOGIN_FORM = "docre.f.login"
 
@@ -160,6 +167,25 @@ def take_new_chart_pair(chart_key: str) -> tuple[int, int] | None:
         return None
     st.session_state[seen_key] = pair
     return pair
+
+
+def choose_run(picker_key: str, run_id: int) -> None:
+    """A button's on_click: move a run picker (callbacks run before the picker is drawn again)."""
+    st.session_state[picker_key] = run_id
+
+
+def take_new_table_row(table_key: str) -> int | None:
+    """The row last clicked in a single-row dataframe if the click is new (a decision afterwards must not
+    reopen the same row)."""
+    event = st.session_state.get(table_key)
+    rows = list(getattr(getattr(event, "selection", None), "rows", None) or
+                ((event or {}).get("selection", {}).get("rows", []) if isinstance(event, dict) else []))
+    row = rows[0] if rows else None
+    seen_key = f"{table_key}.seen"
+    if row == st.session_state.get(seen_key):
+        return None
+    st.session_state[seen_key] = row
+    return row
 
 
 # ------------------------------------------------------------------ review

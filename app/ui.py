@@ -33,14 +33,37 @@ def show_flash() -> None:
         {"success": st.success, "warning": st.warning, "error": st.error}.get(kind, st.info)(message)
 
 
+NAME_PARAM = "annotator"  # local mode: the name rides in the URL, so a reload (or a bookmark) keeps it
+
+
+def remember_name() -> None:
+    """Local mode: take the name from the URL when the session has none (a reload), and keep it in the URL
+    (page switches drop query parameters). Team mode never trusts a name from the URL."""
+    if services.review.team_mode():
+        return
+    name = state.annotator()
+    if name is None and st.query_params.get(NAME_PARAM):
+        try:
+            info = services.review.ensure_annotator(st.query_params[NAME_PARAM])
+        except (services.review.AccountError, ValueError):
+            st.query_params.pop(NAME_PARAM, None)
+        else:
+            state.set_annotator(info.name, info.role)
+            name = info.name
+    if name is not None and st.query_params.get(NAME_PARAM) != name:
+        st.query_params[NAME_PARAM] = name
+
+
 def identity_sidebar() -> None:
     """Local mode: the annotator's name, asked once and editable; team mode: who is logged in."""
+    remember_name()
     with st.sidebar:
         name = state.annotator()
         if name:
             st.caption(f"Annotating as **{markdown_text(name)}** ({state.role()})")
             if not services.review.team_mode() and st.button("Change name", key=Keys.CHANGE_NAME):
                 state.set_annotator(None)
+                st.query_params.pop(NAME_PARAM, None)
                 st.rerun()
             elif services.review.team_mode() and st.button("Log out", key=Keys.LOGOUT):
                 state.set_annotator(None)
@@ -52,6 +75,7 @@ def identity_sidebar() -> None:
 def drop_identity(reason: str) -> None:
     """Forget who is annotating (the name can no longer be used), say why, and start the page again."""
     state.set_annotator(None)
+    st.query_params.pop(NAME_PARAM, None)
     state.push_flash(markdown_text(reason), "error")
     st.rerun()
 
@@ -74,6 +98,7 @@ def ask_name(where: str = "sidebar") -> None:
                 st.error(markdown_text(str(err)))
                 return
             state.set_annotator(info.name, info.role)
+            st.query_params[NAME_PARAM] = info.name
             st.rerun()
 
 

@@ -1,4 +1,5 @@
-"""`python -m db upgrade | create-user NAME --role annotator|curator | set-password NAME | users`.
+"""`python -m db upgrade | create-user NAME --role annotator|curator | set-password NAME | set-role NAME --role R | users
+| import FILE --dataset NAME [--score] | export --dataset NAME --output FILE`.
 
 Passwords come from DOCRE_NEW_PASSWORD (for scripts) or a prompt typed twice; they are never arguments,
 so they stay out of shell history and process lists."""
@@ -6,16 +7,23 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import logging
 import os
 import sys
+from pathlib import Path
+
+from engine.errors import DocreError, InputFileError
 
 from . import models
 from .auth import create_user, set_password
 from .passwords import MIN_PASSWORD_LENGTH
-from .errors import StoreError
+from .pipeline import score_documents
+from .store_documents import get_dataset
+from .store_export import export_json
+from .uploads import parse_upload, store_upload
 from .session import database_url, init_db, make_engine, session_factory, session_scope
-from .store_annotators import list_annotators
+from .store_annotators import list_annotators, set_role
 
 logger = logging.getLogger("db")
 PASSWORD_ENV = "DOCRE_NEW_PASSWORD"
@@ -45,8 +53,68 @@ def _parser() -> argparse.ArgumentParser:
     user.add_argument("--role", choices=models.ROLES, required=True)
     password = commands.add_parser("set-password", help="change an account's password")
     password.add_argument("name")
+    role = commands.add_parser("set-role", help="make an annotator (local name or account) a curator, or not")
+    role.add_argument("name")
+    role.add_argument("--role", choices=models.ROLES, required=True)
     commands.add_parser("users", help="list annotators and their roles")
+    load = commands.add_parser("import", help="store a DocRED JSON file into a dataset (the Upload page's checks)")
+    load.add_argument("file")
+    load.add_argument("--dataset", required=True, help="dataset name (created when new)")
+    load.add_argument("--score", action="store_true", help="score the new documents with the default model "
+                                                           "(DOCRE_MODELS_DIR/DEFAULT) and refresh the review queue")
+    dump = commands.add_parser("export", help="write a dataset as DocRED JSON with the review applied (the Export "
+                                              "page's file)")
+    dump.add_argument("--dataset", required=True)
+    dump.add_argument("--output", required=True, help="file to write ('-' for standard output)")
     return parser
+
+
+def _import(factory, args: argparse.Namespace) -> int:
+    """Read, validate (listing every invalid document as the Upload page does), store, optionally score."""
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise InputFileError(f"{path}: cannot be read: {err.strerror}") from None
+    parsed = parse_upload(data, path.name)
+    logger.info("%d valid document(s), %d invalid.", len(parsed.documents), len(parsed.problems))
+    for p in parsed.problems:
+        logger.warning("invalid, not stored: document %d “%s”, field %s%s: %s", p.doc_index, p.title, p.field,
+                       "" if p.index is None else f" [{p.index}]", p.message)
+    if not parsed.documents:
+        logger.error("Nothing was stored: the file holds no valid document.")
+        return 2
+    dataset, result = store_upload(factory, args.dataset, parsed.documents, sources=parsed.sources)
+    message = f"Stored {len(result.added)} document(s) in “{dataset.name}”."
+    if result.skipped:
+        message += f" {len(result.skipped)} already stored (same text and entities) were skipped."
+    logger.info("%s", message)
+    if args.score and result.added:
+        from engine.serve.predictor import Predictor  # noqa: PLC0415 - torch only when scoring
+        from engine.settings import get_settings  # noqa: PLC0415
+
+        checkpoint = get_settings().default_model
+        model = Predictor.from_checkpoint(checkpoint)
+        run_ids, n = score_documents(factory, dataset.id, list(result.added), [(str(checkpoint.resolve()), model)])
+        logger.info("Scored with %s (run %s); %d suggestion(s) in the review queue.", checkpoint.name,
+                    ", ".join(map(str, run_ids)), n)
+    return 0
+
+
+def _export(factory, args: argparse.Namespace) -> int:
+    with session_scope(factory) as session:
+        dataset = get_dataset(session, args.dataset)
+        objects = export_json(session, dataset.id)
+    payload = json.dumps(objects, ensure_ascii=False)
+    if args.output == "-":
+        sys.stdout.write(payload)
+    else:
+        out = Path(args.output)
+        tmp = out.with_name(f".{out.name}.tmp")
+        tmp.write_text(payload, encoding="utf-8")
+        os.replace(tmp, out)
+    logger.info("wrote %d document(s) of “%s” to %s", len(objects), dataset.name, args.output)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,10 +128,17 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         init_db(engine)  # accounts need the tables; migrating is idempotent
         factory = session_factory(engine)
+        if args.command == "import":
+            return _import(factory, args)
+        if args.command == "export":
+            return _export(factory, args)
         with session_scope(factory) as session:
             if args.command == "create-user":
                 info = create_user(session, args.name, args.role, _password())
                 logger.info("created %s (%s)", info.name, info.role)
+            elif args.command == "set-role":
+                info = set_role(session, args.name, args.role)
+                logger.info("%s is now a %s", info.name, info.role)
             elif args.command == "set-password":
                 set_password(session, args.name, _password())
                 logger.info("password of %s changed", args.name)
@@ -71,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
                 for info in list_annotators(session):
                     sys.stdout.write(f"{info.name}\t{info.role}\t{'password' if info.has_password else '-'}\n")
         return 0
-    except (StoreError, ValueError) as err:
+    except (DocreError, ValueError) as err:
         logger.error("%s", err)
         return 2
     finally:

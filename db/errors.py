@@ -30,3 +30,7 @@ class ConflictError(StoreError):
 
 class ReviewConflictError(ReviewError, ConflictError):
     """A review raced another one (the same undo from two tabs); the message says what happened instead."""
+
+
+class DuplicateLabelError(ReviewError):
+    """An accept would add a label the pair already has (a gold label, or one review accepted already)."""

@@ -82,6 +82,8 @@ class Document(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     sents: Mapped[list[list[str]]] = mapped_column(JSONType)
     extra: Mapped[dict[str, Any]] = mapped_column(JSONType)  # unknown top-level keys, kept for lossless export
+    # the document's JSON object as uploaded (every key, mention keys too); None for text uploads and older rows
+    source: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     has_labels: Mapped[bool] = mapped_column(Boolean)
     num_tokens: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -221,6 +223,19 @@ class Review(Base):
     relation: Mapped[str | None] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
     undoes_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Assignment(Base):
+    """Whose share of the queue a suggestion is in: a curator splits a dataset's queue (by document or
+    round-robin); one annotator per suggestion at most. Changing it changes no decision."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("suggestion_id"), Index(None, "annotator_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    suggestion_id: Mapped[int] = mapped_column(ForeignKey("suggestions.id", ondelete="CASCADE"))
+    annotator_id: Mapped[int] = mapped_column(ForeignKey("annotators.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

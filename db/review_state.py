@@ -43,7 +43,8 @@ def current_decisions() -> Any:
 
 
 def suggestion_states() -> Any:
-    """Subquery (suggestion_id, state, accepted_relation) for every suggestion; see the module docstring."""
+    """Subquery (suggestion_id, state, accepted_relation, disputed) for every suggestion; see the module
+    docstring. `disputed`: two or more annotators' answers differ, whether or not a curator has resolved it."""
     cur = current_decisions()
     verdict = cur.c.decision.in_(VERDICTS)
     curator = cur.c.role == CURATOR
@@ -72,9 +73,10 @@ def suggestion_states() -> Any:
         (curated, case((final.decision == "accept", func.coalesce(final.relation, m.Suggestion.relation)))),
         (and_(agg.c.n_answers == 1, agg.c.answer != "reject"), agg.c.relation),
     )
+    disputed = func.coalesce(agg.c.n_answers, 0) > 1  # annotators disagree (a curator may have resolved it)
     return (
         select(m.Suggestion.id.label("suggestion_id"), state.label("state"),
-               accepted_relation.label("accepted_relation"))
+               accepted_relation.label("accepted_relation"), disputed.label("disputed"))
         .outerjoin(agg, agg.c.suggestion_id == m.Suggestion.id)
         .outerjoin(final, final.id == agg.c.curator_review_id)
         .subquery("suggestion_states")

@@ -8,22 +8,26 @@ from __future__ import annotations
 from .agreement import cohen_kappa
 from .auth import authenticate, create_user, set_password
 from .login_audit import attempt_login, list_login_attempts
-from .store_annotators import ensure_annotator, get_annotator, list_annotators, local_annotator
+from .store_adjudication import resolve_conflict
+from .store_assignments import SPLIT_MODES, assignment_counts, split_queue
+from .store_annotators import ensure_annotator, get_annotator, list_annotators, local_annotator, set_role
 from .store_documents import (DOCUMENT_FILTERS, add_documents, content_hash, create_dataset, document_ids,
                               fact_origin, get_dataset, list_datasets, list_documents, load_document, load_documents)
-from .store_export import export_documents, get_document, reviewed_documents
+from .store_export import export_documents, export_json, get_document, reviewed_documents
 from .store_reviews import (REVIEW_LOG_COLUMNS, annotator_pairs, record_review, relation_acceptance,
                             review_history, review_log_rows, review_progress, undo_last_review)
+from .store_progress import AnnotatorProgress, annotator_progress
+from .store_labels import PairLabels, pair_labels
 from .store_runs import get_run, list_runs, load_pair_scores, record_run, save_pair_scores, scored_document_ids
 from .store_suggestions import SUGGESTION_FILTERS, add_suggestions, get_suggestion, list_suggestions
 
 __all__ = [
-    "DOCUMENT_FILTERS", "REVIEW_LOG_COLUMNS", "SUGGESTION_FILTERS",
+    "AnnotatorProgress", "annotator_progress", "DOCUMENT_FILTERS", "PairLabels", "pair_labels", "REVIEW_LOG_COLUMNS", "SUGGESTION_FILTERS",
     "add_documents", "add_suggestions", "annotator_pairs", "attempt_login", "authenticate", "cohen_kappa", "content_hash",
-    "create_dataset", "create_user", "document_ids", "ensure_annotator", "export_documents", "fact_origin",
+    "create_dataset", "create_user", "document_ids", "ensure_annotator", "export_documents", "export_json", "fact_origin",
     "get_annotator", "get_dataset", "get_document", "get_run", "get_suggestion", "list_annotators",
     "list_datasets", "list_documents", "list_login_attempts", "list_runs", "local_annotator", "list_suggestions", "load_document", "load_documents",
     "load_pair_scores", "record_review", "record_run", "relation_acceptance", "review_history",
     "review_log_rows", "review_progress", "reviewed_documents", "save_pair_scores", "scored_document_ids",
-    "set_password", "undo_last_review",
+    "resolve_conflict", "SPLIT_MODES", "assignment_counts", "split_queue", "set_password", "set_role", "undo_last_review",
 ]

@@ -71,3 +71,14 @@ def get_annotator(session: Session, name: str) -> AnnotatorInfo:
 
 def list_annotators(session: Session) -> list[AnnotatorInfo]:
     return [to_info(row) for row in session.scalars(select(m.Annotator).order_by(m.Annotator.name))]
+
+
+def set_role(session: Session, name: str, role: str) -> AnnotatorInfo:
+    """Change an annotator's role (local names and team accounts alike); later decisions carry the new role."""
+    role = check_role(role)
+    row = session.scalar(select(m.Annotator).where(m.Annotator.name == name))
+    if row is None:
+        raise NotFoundError(f"no annotator named {name!r}; `python -m db users` lists them")
+    row.role = role
+    session.flush()
+    return to_info(row)

@@ -88,8 +88,10 @@ def _insert(session: Session, model: type[m.Base], rows: list[dict[str, Any]]) -
         session.execute(insert(model), rows)
 
 
-def add_documents(session: Session, dataset_id: int, documents: Iterable[Document]) -> AddResult:
+def add_documents(session: Session, dataset_id: int, documents: Iterable[Document],
+                  sources: Sequence[Mapping[str, Any] | None] | None = None) -> AddResult:
     """Store an upload; documents whose content the dataset already holds are skipped, not stored twice.
+    `sources`, one per document, are the JSON objects they were read from (kept for a lossless export).
 
     Nothing is committed here: if any document fails, the caller's rollback (session_scope) drops the
     whole upload."""
@@ -104,6 +106,9 @@ def add_documents(session: Session, dataset_id: int, documents: Iterable[Documen
     rows: list[dict[str, Any]] = []
     skipped: list[SkippedDocument] = []
     now = utc_now()
+    documents = list(documents)
+    if sources is not None and len(sources) != len(documents):
+        raise ValueError(f"sources: expected one per document ({len(documents)}), got {len(sources)}")
     for index, doc in enumerate(documents):
         digest = content_hash(doc)
         if digest in known:
@@ -113,7 +118,8 @@ def add_documents(session: Session, dataset_id: int, documents: Iterable[Documen
         fresh.append(doc)
         rows.append({"dataset_id": dataset_id, "position": position + len(rows), "title": doc.title,
                      "content_hash": digest, "sents": [list(s) for s in doc.sents], "extra": dict(doc.extra),
-                     "has_labels": doc.facts is not None, "num_tokens": doc.num_tokens, "created_at": now})
+                     "has_labels": doc.facts is not None, "num_tokens": doc.num_tokens, "created_at": now,
+                     "source": None if sources is None or sources[index] is None else dict(sources[index])})
     doc_ids = _insert_returning_ids(session, m.Document, rows)
     entity_ids = _insert_returning_ids(session, m.Entity, [
         {"document_id": doc_id, "idx": i} for doc_id, doc in zip(doc_ids, fresh, strict=True)
@@ -162,6 +168,13 @@ def load_documents(session: Session, doc_ids: Sequence[int]) -> dict[int, Docume
     if missing:
         raise NotFoundError(f"no document with id {missing[0]}" + (f" (and {len(missing) - 1} more)" if missing[1:] else ""))
     return found
+
+
+def load_sources(session: Session, doc_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The uploaded JSON objects of those documents that have one, by id."""
+    return {i: src for i, src in session.execute(
+        select(m.Document.id, m.Document.source).where(m.Document.id.in_(list(doc_ids)), m.Document.source.is_not(None)))
+        if src is not None}
 
 
 def load_document(session: Session, doc_id: int) -> Document:

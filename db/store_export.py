@@ -6,6 +6,7 @@ an extra label key, and uploading that file again stores the label with origin "
 suggestion of a triple the gold labels hold removes that label."""
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
@@ -14,12 +15,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.data.documents import Document, Fact
+from engine.data.documents import Document, Fact, document_to_json
 
 from . import models as m
 from .domain import ACCEPTED, REJECTED
 from .review_state import suggestion_states
-from .store_documents import document_ids, load_documents
+from .store_documents import document_ids, load_documents, load_sources
 from .store_suggestions import current_decisions_of
 
 ORIGIN_REVIEW = "review"  # what store_documents.fact_origin reads back
@@ -55,14 +56,27 @@ def _outcomes(session: Session, doc_ids: Sequence[int]) -> tuple[dict[int, list[
             methods[suggestion_id].append(method)
     accepted: dict[int, list[Fact]] = defaultdict(list)
     rejected: dict[int, set[tuple[int, int, str]]] = defaultdict(set)
+    # an accepted triple's evidence: the sentences naming both entities (empty for an inter-sentence pair)
+    shared = _mention_sentences(session, sorted({row[0].document_id for row in rows}))
     for suggestion, state, relation in rows:
         if state == REJECTED:
             rejected[suggestion.document_id].add((suggestion.h, suggestion.t, suggestion.relation))
             continue
         provenance = _provenance(suggestion, relation, decisions[suggestion.id], methods[suggestion.id])
-        accepted[suggestion.document_id].append(Fact(suggestion.h, suggestion.t, relation, (),
+        evidence = shared[(suggestion.document_id, suggestion.h)] & shared[(suggestion.document_id, suggestion.t)]
+        accepted[suggestion.document_id].append(Fact(suggestion.h, suggestion.t, relation, tuple(sorted(evidence)),
                                                      {"provenance": provenance}))
     return accepted, rejected
+
+
+def _mention_sentences(session: Session, doc_ids: Sequence[int]) -> dict[tuple[int, int], set[int]]:
+    """(document id, entity idx) -> the sentences its mentions are in."""
+    out: dict[tuple[int, int], set[int]] = defaultdict(set)
+    for doc_id, idx, sent_id in session.execute(
+            select(m.Entity.document_id, m.Entity.idx, m.Mention.sent_id).join(m.Mention)
+            .where(m.Entity.document_id.in_(list(doc_ids)))):
+        out[(doc_id, idx)].add(sent_id)
+    return out
 
 
 def _apply(doc: Document, accepted: Sequence[Fact], rejected: set[tuple[int, int, str]]) -> Document:
@@ -99,3 +113,36 @@ def export_documents(session: Session, dataset_id: int) -> list[Document]:
     """The whole dataset in upload order, ready for engine.data.documents.write_documents."""
     return reviewed_documents(session, document_ids(session, dataset_id))
 
+
+
+def _label_json(fact: Fact) -> dict[str, Any]:
+    return {"h": fact.h, "t": fact.t, "r": fact.r, "evidence": list(fact.evidence)} | {
+        k: v for k, v in fact.extra.items() if k not in ("h", "t", "r", "evidence")}
+
+
+def export_json(session: Session, dataset_id: int) -> list[dict[str, Any]]:
+    """The dataset as DocRED JSON objects with the review applied, in upload order. Each document starts from
+    the object it was uploaded as (every key kept: unknown document, label and mention keys alike); review
+    drops the labels it rejected and appends the ones it accepted. A document review did not touch comes out
+    equal to its upload."""
+    ids = document_ids(session, dataset_id)
+    docs = load_documents(session, ids)
+    sources = load_sources(session, ids)
+    accepted, rejected = _outcomes(session, ids)
+    out = []
+    for i in ids:
+        obj = copy.deepcopy(sources[i]) if i in sources else document_to_json(docs[i])
+        gone, new = rejected.get(i, set()), accepted.get(i, [])
+        if gone or new:
+            labels = obj.get("labels")
+            kept = [label for label in labels or [] if (label["h"], label["t"], label["r"]) not in gone]
+            have = {(label["h"], label["t"], label["r"]) for label in kept}
+            added = []
+            for fact in new:
+                if (fact.h, fact.t, fact.r) not in have:
+                    have.add((fact.h, fact.t, fact.r))
+                    added.append(_label_json(fact))
+            if labels is not None or added:
+                obj["labels"] = kept + added
+        out.append(obj)
+    return out

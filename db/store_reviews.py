@@ -19,6 +19,7 @@ from .clock import as_utc, utc_now
 from .domain import ACCEPTED, CONFLICT, REJECT_LABEL, REJECTED, STATES, AnnotatorPair, RelationRate, ReviewProgress, ReviewRecord
 from .conflicts import REVIEW_UNDOES
 from .errors import NotFoundError, ReviewConflictError, ReviewError
+from .store_labels import check_not_duplicate
 from .review_state import VERDICTS, current_decisions, suggestion_states
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ def record_review(session: Session, suggestion_id: int, annotator: str, decision
             raise ReviewError(f"relation: expected a relation id like 'P17', got {relation!r}")
         if relation == suggestion.relation:
             relation = None  # accepting as suggested is not a correction
+    if decision == "accept":
+        check_not_duplicate(session, suggestion, relation or suggestion.relation)
     reviewer = _annotator(session, annotator)
     row = m.Review(suggestion_id=suggestion_id, annotator_id=reviewer.id, role=reviewer.role, decision=decision,
                    relation=relation, note=(note or "").strip() or None, created_at=utc_now())
@@ -68,18 +71,24 @@ def _undone_ids() -> Any:
     return select(m.Review.undoes_id).where(m.Review.undoes_id.is_not(None))
 
 
-def undo_last_review(session: Session, annotator: str, suggestion_id: int | None = None) -> ReviewRecord:
-    """Cancel the annotator's latest decision still in force (on one suggestion, or anywhere) by inserting an
-    "undo" row; their previous decision, if any, counts again. Returns the cancelled review."""
+def undo_last_review(session: Session, annotator: str, suggestion_id: int | None = None, *,
+                     dataset_id: int | None = None) -> ReviewRecord:
+    """Cancel the annotator's latest decision still in force (on one suggestion, in one dataset, or anywhere)
+    by inserting an "undo" row; their previous decision, if any, counts again. Returns the cancelled review.
+    The Review page passes its dataset: an undo there must never reach into another dataset."""
     reviewer = _annotator(session, annotator)
     query = (select(m.Review).where(m.Review.annotator_id == reviewer.id, m.Review.decision != m.UNDO,
                                     m.Review.id.not_in(_undone_ids()))
              .order_by(m.Review.id.desc()).limit(1))
     if suggestion_id is not None:
         query = query.where(m.Review.suggestion_id == suggestion_id)
+    if dataset_id is not None:
+        in_dataset = select(m.Suggestion.id).join(m.Document).where(m.Document.dataset_id == dataset_id)
+        query = query.where(m.Review.suggestion_id.in_(in_dataset))
     target = session.scalar(query)
     if target is None:
         where = f" on suggestion {suggestion_id}" if suggestion_id is not None else ""
+        where += " in this dataset" if dataset_id is not None else ""
         raise ReviewError(f"{annotator} has no decision{where} left to undo")
     cancelled = _record(target, annotator, undone=True)  # read now: a failed flush expires the row
     session.add(m.Review(suggestion_id=target.suggestion_id, annotator_id=reviewer.id, role=reviewer.role,
@@ -103,8 +112,9 @@ def _record(row: m.Review, annotator: str, *, undone: bool) -> ReviewRecord:
 
 
 def review_history(session: Session, annotator: str | None = None, *, dataset_id: int | None = None,
-                   limit: int = 50) -> list[ReviewRecord]:
-    """The log, newest first: undo rows included, cancelled decisions marked `undone`."""
+                   suggestion_id: int | None = None, limit: int = 50) -> list[ReviewRecord]:
+    """The log, newest first: undo rows included, cancelled decisions marked `undone`; `suggestion_id`: one
+    item's whole trail (every decision, undo and curator resolution)."""
     undo = aliased(m.Review)
     undone = exists().where(undo.undoes_id == m.Review.id)
     query = select(m.Review, m.Annotator.name, undone).join(m.Annotator).order_by(m.Review.id.desc()).limit(limit)
@@ -112,6 +122,8 @@ def review_history(session: Session, annotator: str | None = None, *, dataset_id
         query = query.where(m.Annotator.name == annotator)
     if dataset_id is not None:
         query = query.join(m.Suggestion).join(m.Document).where(m.Document.dataset_id == dataset_id)
+    if suggestion_id is not None:
+        query = query.where(m.Review.suggestion_id == suggestion_id)
     return [_record(row, name, undone=bool(flag)) for row, name, flag in session.execute(query)]
 
 

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy import exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from . import models as m
@@ -18,7 +18,8 @@ from .review_state import suggestion_states
 
 logger = logging.getLogger(__name__)
 
-SUGGESTION_FILTERS = ("relation", "document", "run", "method", "state", "reviewed_by", "unreviewed_by", "min_score")
+SUGGESTION_FILTERS = ("relation", "document", "run", "method", "state", "reviewed_by", "unreviewed_by", "min_score",
+                      "disputed", "assigned_to", "search")
 _ITEM_KEYS = {"doc_id", "h_idx", "t_idx", "relation", "r", "score", "evidence", "title"}
 
 
@@ -111,11 +112,24 @@ def _filtered(dataset_id: int, given: Mapping[str, Any]) -> Any:
         query = query.where(m.Suggestion.score >= float(given["min_score"]))
     if "state" in given:
         query = query.where(states.c.state == check_choice("state", given["state"], STATES))
+    if "disputed" in given:  # annotators disagree: open conflicts and those a curator resolved
+        query = query.where(states.c.disputed.is_(True) if given["disputed"] else states.c.disputed.is_(False))
     source = select(m.SuggestionSource.id).where(m.SuggestionSource.suggestion_id == m.Suggestion.id)
     if "run" in given:
         query = query.where(source.where(m.SuggestionSource.run_id == int(given["run"])).exists())
     if "method" in given:
         query = query.where(source.join(m.ModelRun).where(m.ModelRun.method == given["method"]).exists())
+    if "search" in given and str(given["search"]).strip():  # a document title or a head/tail mention name
+        needle = str(given["search"]).strip().lower()
+        named = (select(m.Mention.id).join(m.Entity, m.Entity.id == m.Mention.entity_id)
+                 .where(m.Entity.document_id == m.Suggestion.document_id,
+                        or_(m.Entity.idx == m.Suggestion.h, m.Entity.idx == m.Suggestion.t),
+                        func.lower(m.Mention.name).contains(needle, autoescape=True)).exists())
+        query = query.where(or_(func.lower(m.Document.title).contains(needle, autoescape=True), named))
+    if "assigned_to" in given:  # an annotator's share of a split queue
+        query = query.where(select(m.Assignment.id).join(m.Annotator, m.Annotator.id == m.Assignment.annotator_id)
+                            .where(m.Assignment.suggestion_id == m.Suggestion.id,
+                                   m.Annotator.name == given["assigned_to"]).exists())
     undo = aliased(m.Review)
     mine = (select(m.Review.id).join(m.Annotator)
             .where(m.Review.suggestion_id == m.Suggestion.id, m.Review.decision != m.UNDO,
@@ -130,7 +144,9 @@ def _filtered(dataset_id: int, given: Mapping[str, Any]) -> Any:
 def list_suggestions(session: Session, dataset_id: int, filters: Mapping[str, Any] | None = None, *,
                      limit: int = 50, offset: int = 0) -> SuggestionPage:
     """One page of a dataset's suggestions, best score first. Filters: relation, document (id), run (id),
-    method, state (pending/skipped/accepted/rejected/conflict), reviewed_by and unreviewed_by (annotator
+    method, state (pending/skipped/accepted/rejected/conflict), disputed (bool: annotators disagree, resolved
+    or not), assigned_to (annotator name: their share of a split queue), search (text in the
+    document title or a head or tail mention name, any case), reviewed_by and unreviewed_by (annotator
     name; a skip counts as reviewed), min_score."""
     given = check_filters(filters, SUGGESTION_FILTERS, what="suggestion")
     check_paging(limit, offset)

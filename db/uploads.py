@@ -6,12 +6,17 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.data.documents import Document
+import json
+from dataclasses import dataclass
+
+from engine.data.documents import Document, loads_documents
+from engine.errors import DocumentProblem, InputFileError
 
 from .conflicts import UPLOAD_KEYS
 from .domain import AddResult, DatasetInfo
@@ -21,13 +26,37 @@ from .store_documents import add_documents, create_dataset, get_dataset
 
 logger = logging.getLogger(__name__)
 
+
+@dataclass(frozen=True)
+class ParsedUpload:
+    """A DocRED JSON upload: its valid documents, one problem per invalid one, and each valid document's JSON
+    object as uploaded (stored with it, so export keeps every key)."""
+
+    documents: tuple[Document, ...]
+    problems: tuple[DocumentProblem, ...]
+    sources: tuple[dict[str, Any], ...]
+
+
+def parse_upload(data: bytes, filename: str) -> ParsedUpload:
+    """The Upload page's and `python -m db import`'s reading of a DocRED JSON file: InputFileError when the
+    file cannot be used at all (not UTF-8, not JSON, not a list, an empty list), else valid documents and
+    one problem per invalid one."""
+    result = loads_documents(data, file=filename)
+    raw = json.loads(data.decode("utf-8-sig"))  # valid JSON: the engine has just read it
+    if not raw:
+        raise InputFileError(f"{filename}: the file holds no documents (an empty JSON list); a DocRED file is a "
+                             'list of documents: [ {"title": ..., "sents": ..., "vertexSet": ...}, ... ]')
+    invalid = {p.doc_index for p in result.problems}
+    return ParsedUpload(result.documents, result.problems, tuple(obj for i, obj in enumerate(raw) if i not in invalid))
+
 ATTEMPTS = 5
 
 
 def store_upload(factory: sessionmaker[Session], dataset_name: str, documents: Sequence[Document], *,
-                 attempts: int = ATTEMPTS, pause: Callable[[float], None] = time.sleep) -> tuple[DatasetInfo, AddResult]:
+                 sources: Sequence[Mapping[str, Any] | None] | None = None, attempts: int = ATTEMPTS, pause: Callable[[float], None] = time.sleep) -> tuple[DatasetInfo, AddResult]:
     """Store documents into the named dataset (created when new), all or nothing, retrying lost races.
 
+    `sources`: the JSON object each document was read from (kept for a lossless export).
     Raises ConflictError when every attempt lost a race (nothing of this upload is stored then)."""
     name = dataset_name.strip()
     for attempt in range(1, attempts + 1):
@@ -37,7 +66,7 @@ def store_upload(factory: sessionmaker[Session], dataset_name: str, documents: S
                     dataset = get_dataset(session, name)
                 except NotFoundError:
                     dataset = create_dataset(session, name)
-                result = add_documents(session, dataset.id, documents)
+                result = add_documents(session, dataset.id, documents, sources)
             return dataset, result
         except IntegrityError as err:
             if not any(key.matches(err) for key in UPLOAD_KEYS):

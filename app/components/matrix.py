@@ -166,10 +166,25 @@ def _banded_scale(colors: Sequence[str]) -> list[list]:
     return scale
 
 
+def entities_shown(doc: Document, cells: Sequence[MatrixCell], types: Sequence[str] | None = None,
+                   with_cells_only: bool = False) -> list[int]:
+    """Entity indices to draw: those of the chosen types, and (with_cells_only) only those in a coloured cell
+    other than "below threshold" / "same decision" (e.g. has a prediction); every entity when nothing is chosen."""
+    chosen = [e for e in range(doc.num_entities) if not types or doc.entities[e].type in types]
+    if with_cells_only:
+        active = {x for c in cells if c.category not in (BELOW, SAME) for x in (c.head, c.tail)}
+        chosen = [e for e in chosen if e in active]
+    return chosen
+
+
 def matrix_figure(doc: Document, cells: Sequence[MatrixCell], *, selected: tuple[int, int] | None = None,
-                  title: str = "") -> go.Figure:
-    """Draw cells over the document's n x n entity grid (heads down, tails across)."""
-    n = doc.num_entities
+                  title: str = "", entities: Sequence[int] | None = None) -> go.Figure:
+    """Draw cells over the entity grid (heads down, tails across): every entity, or only `entities` (a filter
+    that keeps 20-50 entity documents readable); clicks still report real entity indices."""
+    shown = list(range(doc.num_entities)) if entities is None else sorted(set(entities))
+    at = {e: k for k, e in enumerate(shown)}  # entity index -> grid position
+    n = len(shown)
+    cells = [c for c in cells if c.head in at and c.tail in at]
     cell_by_pair = {(c.head, c.tail): c for c in cells}
     z = np.full((n, n), np.nan)
     continuous = any(c.category == CONTINUOUS for c in cells)
@@ -177,7 +192,7 @@ def matrix_figure(doc: Document, cells: Sequence[MatrixCell], *, selected: tuple
     colors: list[str] = []
     if continuous:
         for c in cells:
-            z[c.head, c.tail] = c.strength
+            z[at[c.head], at[c.tail]] = c.strength
         heat = go.Heatmap(z=z, colorscale="Viridis", hoverinfo="skip", colorbar={"title": {"text": "potential"}})
     else:
         for c in cells:
@@ -185,7 +200,7 @@ def matrix_figure(doc: Document, cells: Sequence[MatrixCell], *, selected: tuple
                 categories.append(c.category)
                 colors.append(c.color)
         for c in cells:
-            z[c.head, c.tail] = categories.index(c.category) + min(max(c.strength, 0.0), 0.999)
+            z[at[c.head], at[c.tail]] = categories.index(c.category) + min(max(c.strength, 0.0), 0.999)
         heat = go.Heatmap(z=z, colorscale=_banded_scale(colors or [NEUTRAL]), zmin=0, zmax=max(len(categories), 1),
                           showscale=False, hoverinfo="skip", xgap=1, ygap=1)
     fig = go.Figure(heat)
@@ -193,23 +208,24 @@ def matrix_figure(doc: Document, cells: Sequence[MatrixCell], *, selected: tuple
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=plotly_text(category, 40),
                                  marker={"symbol": "square", "size": 12, "color": color}, hoverinfo="skip"))
     heads, tails, hovers = [], [], []
-    labels = [plotly_text(entity_label(doc, e, limit=22)) for e in range(n)]
-    for h in range(n):
-        for t in range(n):
+    labels = [plotly_text(entity_label(doc, e, limit=22)) for e in shown]
+    for h in shown:
+        for t in shown:
             if h == t:
                 continue
             heads.append(h)
             tails.append(t)
             lines = cell_by_pair[(h, t)].hover if (h, t) in cell_by_pair else ()
-            hovers.append("<br>".join([f"{labels[h]} → {labels[t]}"] + [plotly_text(x) for x in lines]))
+            hovers.append("<br>".join([f"{labels[at[h]]} → {labels[at[t]]}"] + [plotly_text(x) for x in lines]))
     cell_px = max(14, min(40, 720 // max(n, 1)))
     fig.add_trace(go.Scatter(
-        x=tails, y=heads, mode="markers", customdata=np.stack([heads, tails], axis=1) if heads else None,
+        x=[at[t] for t in tails], y=[at[h] for h in heads], mode="markers",
+        customdata=np.stack([heads, tails], axis=1) if heads else None,
         hovertext=hovers, hovertemplate="%{hovertext}<extra></extra>", showlegend=False, name="pairs",
         marker={"symbol": "square", "size": cell_px - 2, "color": "rgba(0,0,0,0)"},
         selected={"marker": {"color": "rgba(17,24,39,0.35)"}}, unselected={"marker": {"opacity": 1}}))
-    if selected is not None:
-        h, t = selected
+    if selected is not None and selected[0] in at and selected[1] in at:
+        h, t = at[selected[0]], at[selected[1]]
         fig.add_shape(type="rect", x0=t - 0.5, x1=t + 0.5, y0=h - 0.5, y1=h + 0.5,
                       line={"color": "#111827", "width": 3})
     ticks = {"tickmode": "array", "tickvals": list(range(n)), "ticktext": labels, "showgrid": False, "zeroline": False,
@@ -221,7 +237,8 @@ def matrix_figure(doc: Document, cells: Sequence[MatrixCell], *, selected: tuple
                "constrain": "domain"},
         yaxis={**ticks, "title": {"text": "head"}, "range": [n - 0.5, -0.5], "scaleanchor": "x", "scaleratio": 1,
                "constrain": "domain"},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.02, "xanchor": "left", "x": 0},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.02, "xanchor": "left", "x": 0,
+                "title": {"text": "colour: category · darker: stronger (see below)"} if categories else None},
         plot_bgcolor="#ffffff")
     return fig
 
@@ -236,5 +253,14 @@ def selected_pair(event: object) -> tuple[int, int] | None:
             return int(custom[0]), int(custom[1])
         x, y = point.get("x"), point.get("y")
         if isinstance(x, (int, float)) and isinstance(y, (int, float)) and round(x) != round(y):
-            return int(round(y)), int(round(x))
+            return int(round(y)), int(round(x))  # only right when every entity is drawn (no customdata)
     return None
+
+
+INTENSITY_HELP: dict[str, str] = {
+    "predicted": "Colour: the pair's best predicted relation (grey: nothing above the threshold). Darker: a larger "
+                 "margin over the learned threshold (grey cells: darker is closer to it).",
+    "gold": "Colour: the pair's first gold relation; every gold cell is drawn at full strength.",
+    "disagreement": "Colour: missed (gold, not predicted), extra (predicted, not gold) or a wrong relation.",
+    "potential": "Colour scale: the run's per-pair value (PAEE's pair potential), low to high.",
+}

@@ -36,7 +36,8 @@ def _status(predicted: bool, gold: bool) -> str:
 
 
 def _bars(scores: PairScores, row: int, relations: Sequence[str], names: Mapping[str, str], gold: Collection[str],
-          values: np.ndarray, zero: float, title: str, axis: str) -> go.Figure:
+          values: np.ndarray, zero: float, title: str, axis: str,
+          x_range: tuple[float, float] | None = None) -> go.Figure:
     """Horizontal bars per relation, coloured by status, with a vertical reference line at `zero`."""
     index = {r: i for i, r in enumerate(scores.relation_ids)}
     labels = [plotly_text(f"{'★ ' if r in gold else ''}{names.get(r, r)} ({r})", 48) for r in relations]
@@ -69,19 +70,33 @@ def _bars(scores: PairScores, row: int, relations: Sequence[str], names: Mapping
         title={"text": plotly_text(title)} if title else None, barmode="overlay", height=max(260, 26 * len(relations) + 110),
         margin={"l": 10, "r": 10, "t": 50 if title else 30, "b": 10},
         yaxis={"categoryorder": "array", "categoryarray": labels, "autorange": "reversed"},
-        xaxis={"title": {"text": "logit" if axis == "logit" else "margin (logit − threshold)"}, "zeroline": axis != "logit"},
+        xaxis={"title": {"text": "logit" if axis == "logit" else "margin (logit − threshold)"}, "zeroline": axis != "logit",
+               **({"range": list(x_range), "autorange": False} if x_range else {})},
         legend={"orientation": "h", "y": -0.15})
     return fig
 
 
 def logits_figure(scores: PairScores, row: int, relations: Sequence[str], names: Mapping[str, str],
-                  gold: Collection[str] = (), title: str = "") -> go.Figure:
+                  gold: Collection[str] = (), title: str = "", x_range: tuple[float, float] | None = None) -> go.Figure:
     """Each relation's logit as a bar from the threshold logit (the dashed line): bars crossing to the
-    right of it are above "no relation". ★ and an outline mark gold relations."""
+    right of it are above "no relation". ★ and an outline mark gold relations. `x_range` fixes the axis (two
+    models side by side on one scale: shared_logit_range)."""
     index = {r: i for i, r in enumerate(scores.relation_ids)}
     threshold = float(scores.logits[row, 0])
     values = np.array([scores.logits[row, index[r] + 1] - threshold if r in index else 0.0 for r in relations])
-    return _bars(scores, row, relations, names, gold, values, threshold, title, "logit")
+    return _bars(scores, row, relations, names, gold, values, threshold, title, "logit", x_range)
+
+
+def shared_logit_range(rows: Sequence[tuple[PairScores, int]], relations: Sequence[str]) -> tuple[float, float]:
+    """One logit axis range covering every model's threshold and charted logits, padded by 5%."""
+    values: list[float] = []
+    for scores, row in rows:
+        index = {r: i for i, r in enumerate(scores.relation_ids)}
+        values.append(float(scores.logits[row, 0]))
+        values.extend(float(scores.logits[row, index[r] + 1]) for r in relations if r in index)
+    lo, hi = min(values), max(values)
+    pad = 0.05 * (hi - lo) or 0.5
+    return lo - pad, hi + pad
 
 
 def margins_figure(scores: PairScores, row: int, relations: Sequence[str], names: Mapping[str, str],

@@ -3,6 +3,7 @@ valid documents, and read them back (cached by id, cleared after writes)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -10,9 +11,9 @@ import streamlit as st
 
 from db import store, uploads
 from db.domain import AddResult, DatasetInfo, DocumentInfo
+from db.uploads import ParsedUpload
 from db.errors import ConflictError, NotFoundError
-from engine.data.documents import (ENTITY_TYPES, Document, Entity, LoadResult, Mention, document_from_json,
-                              document_to_json, loads_documents)
+from engine.data.documents import ENTITY_TYPES, Document, Entity, Mention, document_from_json, document_to_json
 from engine.errors import DocreError, DocumentError, InputFileError
 
 from .resources import db_key, factory, session
@@ -37,21 +38,33 @@ def check_size(n_bytes: int, what: str) -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _parse(data: bytes, filename: str) -> LoadResult | str:
+def _parse(data: bytes, filename: str) -> ParsedUpload | str:
     try:
-        return loads_documents(data, file=filename)
+        return uploads.parse_upload(data, filename)
     except InputFileError as err:
         return str(err)
 
 
-def parse_docred(data: bytes, filename: str) -> LoadResult:
-    """A DocRED JSON upload -> valid documents plus one problem per invalid one; unusable files raise.
-    Cached by content, so reruns of the page do not parse the file again."""
+def parse_docred(data: bytes, filename: str) -> ParsedUpload:
+    """A DocRED JSON upload -> valid documents plus one problem per invalid one; unusable files (an empty list
+    too) raise. Cached by content, so reruns of the page do not parse the file again."""
     check_size(len(data), filename)
     result = _parse(data, filename)
     if isinstance(result, str):
         raise UploadError(result)
     return result
+
+
+def text_input_problem(has_file: bool, pasted: str) -> str | None:
+    """Why the Text tab's input cannot be read as given, or None: a file and pasted text at once (which one
+    was meant?), or pasted text that is only spaces and line breaks."""
+    if has_file and pasted.strip():
+        return ("Both a text file and pasted text are given; nothing was read. Remove the file (×) or clear the "
+                "pasted text, then press Find entities again.")
+    if not has_file and not pasted.strip():
+        return ("The pasted text is empty" + (" (only spaces or line breaks)" if pasted else "")
+                + "; paste some text or choose a .txt file.")
+    return None
 
 
 def ingest(data: bytes, filename: str) -> Document:
@@ -117,11 +130,13 @@ def document_from_table(doc: Document, rows: Sequence[Mapping[str, Any]], title:
         raise UploadError(str(err)) from None
 
 
-def store_upload(dataset_name: str, documents: Sequence[Document]) -> tuple[int, AddResult]:
+def store_upload(dataset_name: str, documents: Sequence[Document],
+                 sources: Sequence[Mapping[str, Any] | None] | None = None) -> tuple[int, AddResult]:
     """Store documents into a dataset (created when new); all or nothing, and safe against another upload into
-    the same dataset at the same moment (db.uploads retries). Returns (dataset id, result)."""
+    the same dataset at the same moment (db.uploads retries). `sources`: the JSON objects the documents were
+    read from, one each (export starts from them). Returns (dataset id, result)."""
     try:
-        dataset, result = uploads.store_upload(factory(), dataset_name, documents)
+        dataset, result = uploads.store_upload(factory(), dataset_name, documents, sources=sources)
     except ConflictError as err:
         raise UploadError(str(err)) from None
     clear_caches()
@@ -159,6 +174,23 @@ def _document(key: str, doc_id: int) -> Document:
 
 def document(doc_id: int) -> Document:
     return _document(db_key(), doc_id)
+
+
+@dataclass(frozen=True)
+class PairSentences:
+    """Where a pair is stated: sentences naming both, the gold labels' evidence, and what to show."""
+
+    shared: tuple[int, ...]
+    gold: tuple[int, ...]
+    shown: tuple[int, ...]
+
+
+def pair_sentences(doc: Document, h: int, t: int) -> PairSentences:
+    """The evidence sentences of a pair: those naming both entities and the gold evidence of its labels."""
+    shared = sorted({m.sent_id for m in doc.entities[h].mentions} & {m.sent_id for m in doc.entities[t].mentions})
+    gold = sorted({s for f in doc.facts or () if (f.h, f.t) == (h, t) for s in f.evidence})
+    shown = sorted(s for s in set(shared) | set(gold) if 0 <= s < len(doc.sents))
+    return PairSentences(tuple(shared), tuple(gold), tuple(shown))
 
 
 def gold_relations(doc: Document, h: int, t: int) -> set[str]:

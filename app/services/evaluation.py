@@ -50,6 +50,9 @@ class Agreement:
     kappa: float
 
 
+MIN_KAPPA_ITEMS = 10  # below this many shared items, kappa is shown with a warning
+
+
 def agreement(dataset_id: int) -> list[Agreement]:
     with session() as s:
         pairs = store.annotator_pairs(s, dataset_id)

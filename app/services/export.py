@@ -56,6 +56,13 @@ def docred_json(docs: Sequence[Document]) -> bytes:
     return json.dumps([document_to_json(d) for d in docs], ensure_ascii=False).encode("utf-8")
 
 
+def dataset_json(dataset_id: int) -> bytes:
+    """The Export page's (and `python -m db export`'s) file: every uploaded key kept, review applied."""
+    with session() as s:
+        objects = store.export_json(s, dataset_id)
+    return json.dumps(objects, ensure_ascii=False).encode("utf-8")
+
+
 def _cell(value: object) -> object:
     """Spreadsheet formula injection guard: text starting like a formula gets a leading apostrophe."""
     if isinstance(value, str) and value.startswith(_FORMULA_START):

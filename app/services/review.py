@@ -6,16 +6,29 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import streamlit as st
+
 from db import store
 from db.domain import STATES, AnnotatorInfo, RelationRate, ReviewProgress, ReviewRecord, SuggestionPage, SuggestionView
-from db.errors import AccountError, ReviewError
+from db.errors import AccountError, DuplicateLabelError, ReviewError
+from db.store_labels import PairLabels
 from engine.curate.suggestions import Evidence, KeyMentionPair
 from engine.data.documents import Document
 from engine.settings import get_settings
 
 from .resources import session
 
-# STATES, AccountError and ReviewError are re-exported for pages (they never import db).
+# STATES, AccountError, DuplicateLabelError and ReviewError are re-exported for pages (they never import db).
+
+BLIND_HELP = ("Blind mode hides every signal that comes from a model or from another annotator, so none can "
+              "anchor your decision: the suggested relation and its score, the item's state (accepted, conflict), "
+              "the models' votes, fired rules and type fit, the models' evidence sentences and KMGRE key "
+              "mentions, other annotators' decisions and labels review added. The text, the pair and its "
+              "uploaded gold labels stay.")
+RULES_HELP = ("Relation-logic rules over the document's own labels that entail this triple: chain:A>B means the "
+              "head has A to some entity that has B to the tail (chain:P131>P17: the head is located in a place "
+              "whose country is the tail, so its country is the tail too); inverse:R means the labels hold the "
+              "reverse pair with R, this relation's inverse; symmetric:R means the labels hold tail R head.")
 
 
 def team_mode() -> bool:
@@ -47,12 +60,14 @@ class ReviewFilters:
     run_id: int | None = None
     state: str | None = None
     open_for_me: bool = True  # only suggestions this annotator has not decided yet
+    only_my_share: bool = True  # when a curator split the queue: only the suggestions assigned to this annotator
+    search: str = ""  # text in the document title or in a head or tail mention name
 
 
 def store_filters(filters: ReviewFilters, annotator: str | None) -> dict[str, Any]:
     """The page's filters as the store's (a whitelist of known fields)."""
     given: dict[str, Any] = {"relation": filters.relation, "document": filters.document_id, "run": filters.run_id,
-                             "state": filters.state}
+                             "state": filters.state, "search": filters.search.strip() or None}
     if filters.open_for_me and annotator:
         given["unreviewed_by"] = annotator
     return {k: v for k, v in given.items() if v is not None}
@@ -60,9 +75,21 @@ def store_filters(filters: ReviewFilters, annotator: str | None) -> dict[str, An
 
 def queue(dataset_id: int, filters: ReviewFilters, annotator: str | None, *, limit: int = 1,
           offset: int = 0) -> SuggestionPage:
-    """One page of the queue, best score first."""
+    """One page of the queue, best score first; once a curator has split the queue, only the annotator's share
+    unless they asked for more (filters.only_my_share off)."""
     with session() as s:
-        return store.list_suggestions(s, dataset_id, store_filters(filters, annotator), limit=limit, offset=offset)
+        given = store_filters(filters, annotator)
+        if filters.only_my_share and annotator and store.assignment_counts(s, dataset_id):
+            given["assigned_to"] = annotator
+        return store.list_suggestions(s, dataset_id, given, limit=limit, offset=offset)
+
+
+def queue_is_split(dataset_id: int) -> dict[str, int]:
+    """Suggestions assigned per annotator (empty when the curator has not split the queue)."""
+    with session() as s:
+        return store.assignment_counts(s, dataset_id)
+
+
 
 
 def suggestion(suggestion_id: int) -> SuggestionView:
@@ -78,11 +105,86 @@ def decide(suggestion_id: int, annotator: str, decision: str, *, relation: str |
         return store.record_review(s, suggestion_id, annotator, decision, relation=relation, note=note)
 
 
-def undo(annotator: str, suggestion_id: int | None = None) -> ReviewRecord:
-    """Cancel the annotator's latest decision still in force."""
+def undo(annotator: str, dataset_id: int | None = None, suggestion_id: int | None = None) -> ReviewRecord:
+    """Cancel the annotator's latest decision still in force in this dataset (the Review page always names its
+    dataset, so undo never reaches another dataset's decision); None: anywhere."""
     with session() as s:
         _check_acting_as(s, annotator)
-        return store.undo_last_review(s, annotator, suggestion_id)
+        return store.undo_last_review(s, annotator, suggestion_id, dataset_id=dataset_id)
+
+
+@st.cache_data(show_spinner=False)
+def _type_counts() -> dict[str, dict[tuple[str, str], int]]:
+    from engine.curate.suggestions import SuggestError, TypeStats  # noqa: PLC0415
+
+    try:
+        return {r: dict(c) for r, c in TypeStats.load().counts.items()}
+    except SuggestError:
+        return {}
+
+
+def relation_options(doc: Document, h: int, t: int, names: Mapping[str, str], *,
+                     first: str | None = None) -> tuple[list[str], set[str]]:
+    """Relation ids for the picker: `first` (the suggested one) if given, then the relations training saw with
+    this pair's (head type, tail type), most often first, then the rest by name. Also returns that compatible set."""
+    types = (doc.entities[h].type, doc.entities[t].type)
+    counts = {r: c.get(types, 0) for r, c in _type_counts().items()}
+    compatible = {r for r, n in counts.items() if n and r in names}
+    ordered = sorted(names, key=lambda r: (r != first if first else False, -counts.get(r, 0), names[r]))
+    return ordered, compatible
+
+
+def pair_labels(view: SuggestionView) -> PairLabels:
+    """The pair's labels right now: uploaded gold and accepted by review (this item's own acceptance left out)."""
+    with session() as s:
+        return store.pair_labels(s, view.document_id, view.h, view.t, exclude_suggestion=view.id)
+
+
+def decision_message(decision: str, view: SuggestionView, relation: str | None, names: Mapping[str, str]) -> str:
+    """What the flash says after a decision: the document, the pair and the triple, never internal ids."""
+    done = {"accept": "Accepted", "reject": "Rejected", "skip": "Skipped"}[decision]
+    r = relation or view.relation
+    return (f"{done}: {view.head_name} → {view.tail_name}, {names.get(r, r)} ({r})"
+            + (f" (corrected from {view.relation})" if relation and relation != view.relation else "")
+            + f", in “{view.document_title}”")
+
+
+def undo_message(record: ReviewRecord) -> str:
+    """The flash after an undo, naming the pair and document of the decision taken back."""
+    view = suggestion(record.suggestion_id)
+    r = record.relation or view.relation
+    return (f"Undid your {record.decision} of {view.head_name} → {view.tail_name}, {r}, "
+            f"in “{view.document_title}”.")
+
+
+def key_mention_rows(view: SuggestionView, doc: Document) -> list[dict[str, Any]]:
+    """One row per key mention pair (not one per model): each mention's text and sentence, and every model
+    that picked it with its key probability, formatted."""
+    grouped: dict[tuple[int, int], dict[str, float]] = {}
+    for k in key_mention_pairs(view):
+        models = grouped.setdefault((k.head_mention, k.tail_mention), {})
+        models[k.model] = max(models.get(k.model, 0.0), float(k.key_probability))
+
+    def mention(entity: int, index: int) -> tuple[str, str]:
+        mentions = doc.entities[entity].mentions
+        if not 0 <= index < len(mentions):
+            return f"mention {index} (not in this document)", ""
+        return mentions[index].name, f"[{mentions[index].sent_id}]"
+
+    rows = []
+    for (hm, tm), models in sorted(grouped.items(), key=lambda kv: -max(kv[1].values())):
+        head, head_sent = mention(view.h, hm)
+        tail, tail_sent = mention(view.t, tm)
+        rows.append({"head mention": head, "head sentence": head_sent, "tail mention": tail,
+                     "tail sentence": tail_sent, "best key probability": f"{max(models.values()):.3f}",
+                     "models": ", ".join(f"{name} {p:.3f}" for name, p in sorted(models.items(), key=lambda x: -x[1]))})
+    return rows
+
+
+def shared_sentences(doc: Document, view: SuggestionView) -> list[int]:
+    """Sentences naming both head and tail, from the text alone (no model involved)."""
+    head, tail = doc.entities[view.h], doc.entities[view.t]
+    return sorted({m.sent_id for m in head.mentions} & {m.sent_id for m in tail.mentions})
 
 
 def history(annotator: str, dataset_id: int, limit: int = 10) -> list[ReviewRecord]:
@@ -126,13 +228,15 @@ def evidence_sentences(view: SuggestionView) -> list[int]:
     return sorted({s for ev in evidences(view) for s in ev.sentences})
 
 
-def item_sentences(doc: Document, view: SuggestionView) -> list[int]:
-    """Sentences to show for an item: the evidence and key-mention sentences, else where both entities
-    occur together, else the first mention of each."""
+def item_sentences(doc: Document, view: SuggestionView, *, blind: bool = False) -> list[int]:
+    """Sentences to show for an item: the evidence and key-mention sentences (not in blind mode: the models
+    chose them), else where both entities occur together, else the first mention of each."""
     head, tail = doc.entities[view.h], doc.entities[view.t]
-    chosen = set(evidence_sentences(view))
-    for k in key_mention_pairs(view):
-        chosen.update((k.head_sent_id, k.tail_sent_id))
+    chosen: set[int] = set()
+    if not blind:
+        chosen.update(evidence_sentences(view))
+        for k in key_mention_pairs(view):
+            chosen.update((k.head_sent_id, k.tail_sent_id))
     if not chosen:
         chosen = {m.sent_id for m in head.mentions} & {m.sent_id for m in tail.mentions}
     if not chosen:

@@ -6,7 +6,8 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from pathlib import Path
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -15,16 +16,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db import store
 from db.domain import RunInfo
-from db.session import session_scope
-from engine.data.documents import Document
+# the pipeline itself lives in db.pipeline (no Streamlit there): `python -m db import --score` takes the same path
+from db.pipeline import Progress, refresh_suggestions, score_documents  # noqa: F401 - re-exported
 from engine.data.pair_scores import PairScores
 from engine.errors import DocreError
-from engine.version import ENGINE_VERSION
 
-from .resources import db_key, factory, predictor, session
+from .resources import db_key, default_model_path, factory, predictor, session
 
 log = logging.getLogger(__name__)
-Progress = Callable[[int, int, str], None]  # (steps done, steps in all, what is happening)
 
 
 @dataclass
@@ -70,76 +69,11 @@ def _jobs() -> _Jobs:
     return _Jobs()
 
 
-def score_documents(factory_: sessionmaker[Session], dataset_id: int, doc_ids: Sequence[int],
-                    models: Sequence[tuple[str, Any]], progress: Progress | None = None) -> tuple[list[int], int]:
-    """Score stored documents with each (checkpoint path, Predictor), save runs and pair scores, then refresh
-    the dataset's suggestions from every run that scored them. Returns (new run ids, suggestions stored)."""
-    with session_scope(factory_) as s:
-        loaded = store.load_documents(s, list(doc_ids))
-    docs = [loaded[i] for i in doc_ids]
-    for _, model in models:  # every model's limits before the first run is stored: a refusal leaves no half job
-        model.check_limits(docs)
-    total = len(docs) * len(models) + 1
-    report = progress or (lambda done, all_, message: None)
-    run_ids = []
-    for k, (path, model) in enumerate(models):
-        offset = k * len(docs)
-        report(offset, total, f"scoring with {model.method} ({k + 1}/{len(models)})")
-        start = time.perf_counter()
-        scores = model.predict(docs, progress=lambda done, _n, o=offset, m=model.method: report(
-            o + done, total, f"scoring with {m}: {done}/{len(docs)} documents"))
-        seconds = time.perf_counter() - start
-        with session_scope(factory_) as s:
-            run_id = store.record_run(s, dataset_id, checkpoint=path, method=model.method, version=ENGINE_VERSION,
-                                           seconds=seconds, details={"documents": len(docs), "device": str(model.device)})
-            for doc_id, sc in zip(doc_ids, scores):
-                store.save_pair_scores(s, run_id, doc_id, sc)
-        run_ids.append(run_id)
-    report(total - 1, total, "ranking suspected false negatives")
-    n = refresh_suggestions(factory_, dataset_id, doc_ids, docs)
-    report(total, total, "done")
-    return run_ids, n
-
-
-def _type_stats() -> Any:
-    """The shipped type statistics, or None with a warning in the log and on the page when the file is missing
-    or corrupt: the type rule is then neutral, as in the CLI, and the scoring job still stores its suggestions."""
-    from engine.curate.type_stats import load_default_type_stats  # noqa: PLC0415
-
-    stats, problem = load_default_type_stats()
-    if problem:
-        log.warning("%s", problem)
-    return stats
-
-
 def type_stats_warning() -> str | None:
     """Why the type rule is neutral (the shipped statistics are missing or corrupt), for pages to show."""
     from engine.curate.type_stats import load_default_type_stats  # noqa: PLC0415
 
     return load_default_type_stats()[1]
-
-
-def refresh_suggestions(factory_: sessionmaker[Session], dataset_id: int, doc_ids: Sequence[int],
-                        docs: Sequence[Document]) -> int:
-    """Rank every run's scores of these documents together (engine.curate.suggestions) and store the result.
-    Unlabelled documents count as labelled-empty: every confident prediction becomes a suggestion."""
-    from engine.curate.suggestions import suggest  # noqa: PLC0415
-
-    stats = _type_stats()
-    stored = 0
-    with session_scope(factory_) as s:
-        runs = store.list_runs(s, dataset_id)
-        scored = {run.id: set(store.scored_document_ids(s, run.id)) for run in runs}
-        for doc_id, doc in zip(doc_ids, docs):
-            mine = [run for run in runs if doc_id in scored[run.id]]
-            if not mine:
-                continue
-            by_model = {f"{run.method}#{run.id}": [store.load_pair_scores(s, run.id, doc_id)] for run in mine}
-            target = doc if doc.has_labels else replace(doc, facts=())
-            items = [{**sg.to_json(), "doc_id": doc_id} for sg in suggest([target], by_model, type_stats=stats)]
-            if items:
-                stored += len(store.add_suggestions(s, dataset_id, items, run_ids=[r.id for r in mine]))
-    return stored
 
 
 def _worker(job_id: str, factory_: sessionmaker[Session], dataset_id: int, doc_ids: list[int],
@@ -229,6 +163,21 @@ def _pair_scores(key: str, run_id: int, doc_id: int) -> PairScores:
 
 def pair_scores(run_id: int, doc_id: int) -> PairScores:
     return _pair_scores(db_key(), run_id, doc_id)
+
+
+def default_run_index(runs_: Sequence[RunInfo]) -> int:
+    """Which run a page opens on: the newest run of the default model, else the newest run (runs_ newest first)."""
+    default = default_model_path()
+    if default is not None:
+        for i, run in enumerate(runs_):
+            if Path(run.checkpoint).resolve() == Path(default).resolve():
+                return i
+    return 0
+
+
+def kmgre_run(runs_: Sequence[RunInfo]) -> RunInfo | None:
+    """The newest KMGRE run among a document's runs (the one with key mention pairs), if any."""
+    return next((r for r in runs_ if r.method.lower().startswith("kmgre")), None)
 
 
 def run_label(run: RunInfo) -> str:

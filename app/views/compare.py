@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from app import services, state, ui
-from app.components import matrix, pair
-from app.components.text import markdown_text
+from app.components import colors, matrix, pair
+from app.components.text import highlight_html, markdown_text
 from app.state import Keys
 
 ui.page_title("Compare models")
@@ -49,10 +49,21 @@ if chosen is not None:
     ra, rb = a.pair(h, t), b.pair(h, t)
     rels = pair.chart_relations([(a, ra), (b, rb)], gold, top_k=8)
     st.markdown(f"**{markdown_text(doc.entities[h].name)}** → **{markdown_text(doc.entities[t].name)}**")
+    st.caption("Gold: " + (", ".join(markdown_text(f"{names.get(r, r)} ({r})") for r in gold) or "none")
+               if doc.has_labels else "Gold: unlabelled document")
+    with st.container(height=min(260, 60 + 34 * len(doc.sents)), border=True):
+        evidence = services.documents.pair_sentences(doc, h, t)
+        st.html(highlight_html(doc, entity_colors={h: colors.HEAD_COLOR, t: colors.TAIL_COLOR},
+                               key_mentions={(h, i) for i, m in enumerate(doc.entities[h].mentions)
+                                             if m.sent_id in evidence.shared}))
+    st.caption("The document, head in amber and tail in green (outlined where a sentence names both).")
+    x_range = pair.shared_logit_range([(a, ra), (b, rb)], rels)
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(pair.logits_figure(a, ra, rels, names, gold, title=f"{label_a}: {a.method}"), key=Keys.CMP_A)
+        st.plotly_chart(pair.logits_figure(a, ra, rels, names, gold, title=f"{label_a}: {a.method}", x_range=x_range),
+                        key=Keys.CMP_A)
     with right:
-        st.plotly_chart(pair.logits_figure(b, rb, rels, names, gold, title=f"{label_b}: {b.method}"), key=Keys.CMP_B)
-    st.caption("Each model's bars start at its own learned threshold (dashed): the same relation can pass one "
-               "model's threshold and not the other's.")
+        st.plotly_chart(pair.logits_figure(b, rb, rels, names, gold, title=f"{label_b}: {b.method}", x_range=x_range),
+                        key=Keys.CMP_B)
+    st.caption("Both charts share one logit axis. Each model's bars start at its own learned threshold (dashed): "
+               "the same relation can pass one model's threshold and not the other's. ★ = gold.")

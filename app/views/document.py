@@ -19,7 +19,7 @@ st.caption(f"{len(doc.sents)} sentences · {doc.num_entities} entities · "
 
 if not runs:
     st.info("No model has scored this document yet: score it on the Upload page. The gold view still works.")
-run = ui.run_picker("Model run", runs, Keys.RUN)
+run = ui.run_picker("Model run", runs, Keys.RUN, default=services.scoring.default_run_index(runs))
 scores = services.scoring.pair_scores(run.id, doc_id) if run is not None else None
 
 chart_key = f"{Keys.MATRIX}.{doc_id}.{run.id if run is not None else 0}"  # a selection never leaks across documents
@@ -58,9 +58,21 @@ with left:
                     f"{markdown_text(scores.method)}.")
         if mode == "disagreement" and not doc.has_labels:
             st.info("Disagreement needs gold labels; this document has none.")
-    fig = matrix.matrix_figure(doc, cells, selected=selected)
+    with st.expander(f"Entities shown ({doc.num_entities} in the document)", expanded=doc.num_entities > 20):
+        types = sorted({e.type for e in doc.entities})
+        chosen_types = st.multiselect("Entity types", types, default=[], placeholder="all types",
+                                      key=f"{Keys.MATRIX_TYPES}.{doc_id}")
+        active_only = st.checkbox("Only entities in a coloured cell (e.g. with a prediction)", value=False,
+                                  key=f"{Keys.MATRIX_ACTIVE}.{doc_id}")
+    shown = matrix.entities_shown(doc, cells, chosen_types, active_only)
+    if len(shown) < 2:
+        st.info("Fewer than two entities pass the filter; showing every entity.")
+        shown = list(range(doc.num_entities))
+    fig = matrix.matrix_figure(doc, cells, selected=selected, entities=shown)
     st.plotly_chart(fig, on_select="rerun", selection_mode="points", key=chart_key, config={"displayModeBar": False})
-    st.caption("Rows are heads, columns tails. Click a cell to open the pair.")
+    st.caption("Rows are heads, columns tails. Click a cell to open the pair. "
+               + matrix.INTENSITY_HELP.get(mode, "")
+               + (f" Showing {len(shown)} of {doc.num_entities} entities." if len(shown) < doc.num_entities else ""))
 
 with right:
     chosen = ui.pair_picker(doc)
@@ -70,6 +82,13 @@ with right:
         st.markdown(f"**{markdown_text(doc.entities[h].name)}** → **{markdown_text(doc.entities[t].name)}**")
         st.caption("Gold: " + (", ".join(markdown_text(f"{names.get(r, r)} ({r})") for r in gold) or "none")
                    if doc.has_labels else "Gold: unlabelled document")
+        evidence = services.documents.pair_sentences(doc, h, t)
+        st.caption("Sentences naming both: " + (" ".join(f"[{i}]" for i in evidence.shared) or "none (an "
+                   "inter-sentence pair)") + (" · gold evidence: " + " ".join(f"[{i}]" for i in evidence.gold)
+                                              if evidence.gold else ""))
+        if evidence.shown:
+            st.html(highlight_html(doc, entity_colors={h: colors.HEAD_COLOR, t: colors.TAIL_COLOR},
+                                   sentences=evidence.shown, only_colored=True))
         if scores is None:
             st.info("Score the document to see logits.")
         else:
@@ -87,6 +106,10 @@ with right:
                 if grid is None:
                     st.info("Key mention pairs come from KMGRE models; this run's method is "
                             f"{markdown_text(scores.method)}.")
+                    kmgre = services.scoring.kmgre_run(runs)
+                    if kmgre is not None:
+                        st.button(f"Open the KMGRE run ({services.scoring.run_label(kmgre)})", key=Keys.OPEN_KMGRE,
+                                  on_click=state.choose_run, args=(Keys.RUN, kmgre.id))
                 else:
                     st.plotly_chart(pair.mention_grid_figure(doc, h, t, grid, scores.relation_ids, names,
                                                              [(i, j) for i, j, _ in key_cells]), key=Keys.GRID)

@@ -8,6 +8,7 @@ import streamlit as st
 
 from app import services, ui
 from app.components import evaluation
+from app.components.text import markdown_text
 from app.state import Keys
 
 ui.page_title("Evaluate")
@@ -43,6 +44,13 @@ else:
                                for a in agreement]), hide_index=True)
     st.caption("Labels compared: the relation accepted (a correction counts as a different answer) or “reject”; "
                "skips are left out.")
+    few = [a for a in agreement if a.items < services.evaluation.MIN_KAPPA_ITEMS]
+    if few:
+        st.warning(markdown_text(
+            "Too few shared items for a meaningful kappa: " + ", ".join(
+                f"{a.annotator_a} and {a.annotator_b} ({a.items} item{'s' if a.items != 1 else ''})" for a in few)
+            + f". Kappa over fewer than {services.evaluation.MIN_KAPPA_ITEMS} items both decided swings wildly "
+              "(over a single item it is 1 or 0 by construction); read it as anecdote."))
 
 st.subheader("Acceptance in review")
 rates = services.review.relation_rates(dataset_id)

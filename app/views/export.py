@@ -22,11 +22,12 @@ cols[0].metric("Documents", summary.documents)
 cols[1].metric("Labels", summary.labels)
 cols[2].metric("Added by review", summary.added_by_review)
 
-st.download_button("Download DocRED JSON", services.export.docred_json(docs), file_name=f"{stem}.reviewed.json",
+st.download_button("Download DocRED JSON", services.export.dataset_json(dataset_id), file_name=f"{stem}.reviewed.json",
                    mime="application/json", type="primary", icon=":material/download:", key=Keys.DL_JSON)
 st.caption("Gold labels plus every accepted suggestion (with the corrected relation where the reviewer corrected "
            "it) and minus gold triples a review rejected. Each added label carries a `provenance` key: annotator, "
-           "role, time, score, models. Unknown keys of the uploaded file are kept, so the file reads back unchanged.")
+           "role, time, score, models, and `evidence`: the sentences naming both entities. Every key of the uploaded "
+           "file is kept (documents, labels and mentions alike): a document review did not touch comes out as uploaded.")
 st.download_button("Download review log (CSV)", services.export.review_log_csv(dataset_id),
                    file_name=f"{stem}.review-log.csv", mime="text/csv", icon=":material/table:", key=Keys.DL_CSV)
 st.caption("Every decision and undo, oldest first: who, when (UTC), decision, relation, note, score.")

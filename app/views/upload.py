@@ -35,9 +35,9 @@ def start_scoring(dataset_id: int, doc_ids: list[int], model_paths: list[str]) -
         state.push_flash(markdown_text(f"A model could not be loaded, nothing was scored: {err}"), "error")
 
 
-def store_and_score(dataset: str, docs: list, model_paths: list[str]) -> None:
+def store_and_score(dataset: str, docs: list, model_paths: list[str], sources: list | None = None) -> None:
     try:
-        dataset_id, result = services.documents.store_upload(dataset, docs)
+        dataset_id, result = services.documents.store_upload(dataset, docs, sources)
     except (UploadError, ValueError) as err:
         st.error(markdown_text(f"Nothing was stored: {err}"))
         return
@@ -82,7 +82,8 @@ def scoring_progress() -> None:
 scoring_progress()
 dataset_name = st.text_input("Dataset", value="default", max_chars=200,
                              help="Documents go into this dataset (created when new).")
-json_tab, text_tab = st.tabs(["DocRED JSON", "Text"])
+# keyed and state-tracking, so storing a text (a rerun) stays on the Text tab instead of jumping to the first
+json_tab, text_tab = st.tabs(["DocRED JSON", "Text"], key=Keys.UPLOAD_TAB, on_change="rerun")
 
 with json_tab:
     upload = st.file_uploader("DocRED JSON file (a list of documents)", type=["json"],
@@ -108,7 +109,7 @@ with json_tab:
                 paths = choose_models(Keys.MODELS_JSON)
                 if st.button(f"Store {len(loaded.documents)} document(s)" + (" and score" if paths else ""),
                              type="primary", key=Keys.STORE_JSON):
-                    store_and_score(dataset_name, list(loaded.documents), paths)
+                    store_and_score(dataset_name, list(loaded.documents), paths, list(loaded.sources))
 
 with text_tab:
     text_file = st.file_uploader("Text file (.txt, UTF-8)", type=["txt"],
@@ -116,13 +117,18 @@ with text_tab:
     pasted = st.text_area("…or paste text", height=160, key=Keys.PASTED)
     title = st.text_input("Title", value=text_file.name.rsplit(".", 1)[0] if text_file else "pasted text")
     if st.button("Find entities", key=Keys.INGEST):
+        problem = services.documents.text_input_problem(text_file is not None, pasted)
         data, name = (text_file.getvalue(), text_file.name) if text_file is not None else (pasted.encode("utf-8"), "pasted.txt")
-        try:
-            with st.spinner("Finding sentences and entities…"):
-                state.set_pending_text(services.documents.ingest(data, name))
-        except UploadError as err:
+        if problem:
+            st.error(problem)
             state.set_pending_text(None)
-            st.error(markdown_text(f"Nothing was stored. {err}"))
+        else:
+            try:
+                with st.spinner("Finding sentences and entities…"):
+                    state.set_pending_text(services.documents.ingest(data, name))
+            except UploadError as err:
+                state.set_pending_text(None)
+                st.error(markdown_text(f"Nothing was stored. {err}"))
     pending = state.pending_text()
     if pending is not None:
         st.subheader("Entities found: fix them before scoring")

@@ -347,7 +347,7 @@ def test_review_accept_undo_reject_and_blind(seeded: Path) -> None:
     named = " ".join(f"[{i}]" for i in services.review.evidence_sentences(first)) or "none (an inter-sentence pair)"
     assert f"Sentences naming both: {named}" in texts(at)  # numbered as in the text, not read as a count
     at.button(key=Keys.ACCEPT).click().run()
-    assert f"Accepted: suggestion {first.id}" in texts(at)
+    assert f"Accepted: {first.head_name} → {first.tail_name}" in texts(at).replace("&lt;", "<").replace("&gt;", ">")
     assert services.review.suggestion(first.id).state == "accepted"
     assert list(at.dataframe[-2].value["decision"]) == ["accept"]  # recent decisions
     at.button(key=Keys.UNDO).click().run()
@@ -466,7 +466,7 @@ def test_team_mode_requires_login(seeded: Path, monkeypatch: pytest.MonkeyPatch,
 
 
 def test_every_page_runs_on_an_empty_database(env: Path) -> None:
-    for page in ("upload", "document", "compare", "review", "evaluate", "export"):
+    for page in ("upload", "document", "compare", "review", "adjudicate", "assign", "evaluate", "export"):
         at = app(page, **{"docre.annotator": "ada"})
         assert not at.exception, page
 
@@ -475,7 +475,7 @@ def test_views_are_not_a_streamlit_pages_folder() -> None:
     """Streamlit runs a `pages/` folder beside main.py by URL, without main.py's login: there must be none."""
     assert not (APP_DIR / "pages").exists()
     listed = re.findall(r'"(views/\w+\.py)"', Path(MAIN).read_text(encoding="utf-8"))
-    assert sorted(listed) == [f"views/{v}.py" for v in VIEWS] and len(VIEWS) == 6
+    assert sorted(listed) == [f"views/{v}.py" for v in VIEWS] and len(VIEWS) == 8
 
 
 @pytest.mark.parametrize("view", VIEWS)

@@ -108,7 +108,7 @@ def test_an_upload_that_keeps_losing_gives_up_cleanly(factory, monkeypatch) -> N
 
     calls: list[int] = []
 
-    def always_lose(session, dataset_id, documents):
+    def always_lose(session, dataset_id, documents, sources=None):
         calls.append(dataset_id)
         raise IntegrityError("INSERT INTO documents", {}, sqlite3.IntegrityError(
             "UNIQUE constraint failed: documents.dataset_id, documents.position"))
@@ -119,7 +119,7 @@ def test_an_upload_that_keeps_losing_gives_up_cleanly(factory, monkeypatch) -> N
         uploads.store_upload(factory, "busy", [tiny_document()], attempts=3, pause=pauses.append)
     assert len(calls) == 3 and len(pauses) == 3
 
-    def broken(session, dataset_id, documents):
+    def broken(session, dataset_id, documents, sources=None):
         raise IntegrityError("INSERT INTO mentions", {}, sqlite3.IntegrityError("CHECK constraint failed: span"))
 
     monkeypatch.setattr(uploads, "add_documents", broken)

@@ -75,6 +75,19 @@ def _suggestion(db: Path, suggestion_id: int):
         engine.dispose()
 
 
+def _latest(db: Path, annotator: str):
+    """The annotator's newest review row."""
+    from db import store
+    from db.session import make_engine, session_factory, session_scope
+
+    engine = make_engine(f"sqlite:///{db}")
+    try:
+        with session_scope(session_factory(engine)) as s:
+            return store.review_history(s, annotator, limit=1)[0]
+    finally:
+        engine.dispose()
+
+
 def test_full_flow(server: dict, browser_page, redocred_docs) -> None:
     page = browser_page
     upload = server["tmp"] / "upload.json"
@@ -112,16 +125,20 @@ def test_full_flow(server: dict, browser_page, redocred_docs) -> None:
     main.get_by_role("textbox", name="Your name").fill("e2e annotator")
     main.get_by_role("button", name="Start annotating").click()
     page.get_by_text("Suggested:").wait_for()
+    # a reload keeps the name (local mode: it rides in the URL)
+    page.reload()
+    page.get_by_text("Suggested:").wait_for()
+    page.get_by_text("Annotating as").first.wait_for()
     _press(page, "a")
-    first = int(re.search(r"Accepted: suggestion (\d+)", page.get_by_text(re.compile("Accepted: suggestion")).first
-                          .inner_text()).group(1))
+    page.get_by_text(re.compile("^Accepted: ")).first.wait_for()  # the pair and document, no internal id
+    first = _latest(server["db"], "e2e annotator").suggestion_id
     _press(page, "u")
-    page.get_by_text(f"Undid your accept on suggestion {first}").wait_for()
+    page.get_by_text(re.compile("^Undid your accept of ")).first.wait_for()
     _press(page, "n")
     page.get_by_text("brought back by undo").wait_for(state="detached")
     _press(page, "a")
-    second = int(re.search(r"Accepted: suggestion (\d+)", page.get_by_text(re.compile("Accepted: suggestion")).first
-                           .inner_text()).group(1))
+    page.get_by_text(re.compile("^Accepted: ")).first.wait_for()
+    second = _latest(server["db"], "e2e annotator").suggestion_id
     assert second != first
     assert _suggestion(server["db"], first).state == "pending"
     accepted = _suggestion(server["db"], second)

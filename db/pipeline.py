@@ -1,0 +1,86 @@
+"""Score stored documents and refresh their suggestions: the one path the Upload page's scoring jobs and
+`python -m db import --score` both take (no Streamlit here)."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.data.documents import Document
+from engine.version import ENGINE_VERSION
+
+from . import store
+from .session import session_scope
+
+Progress = Callable[[int, int, str], None]  # (steps done, steps in all, what is happening)
+
+
+def score_documents(factory_: sessionmaker[Session], dataset_id: int, doc_ids: Sequence[int],
+                    models: Sequence[tuple[str, Any]], progress: Progress | None = None) -> tuple[list[int], int]:
+    """Score stored documents with each (checkpoint path, Predictor), save runs and pair scores, then refresh
+    the dataset's suggestions from every run that scored them. Returns (new run ids, suggestions stored)."""
+    with session_scope(factory_) as s:
+        loaded = store.load_documents(s, list(doc_ids))
+    docs = [loaded[i] for i in doc_ids]
+    for _, model in models:  # every model's limits before the first run is stored: a refusal leaves no half job
+        model.check_limits(docs)
+    total = len(docs) * len(models) + 1
+    report = progress or (lambda done, all_, message: None)
+    run_ids = []
+    for k, (path, model) in enumerate(models):
+        offset = k * len(docs)
+        report(offset, total, f"scoring with {model.method} ({k + 1}/{len(models)})")
+        start = time.perf_counter()
+        scores = model.predict(docs, progress=lambda done, _n, o=offset, m=model.method: report(
+            o + done, total, f"scoring with {m}: {done}/{len(docs)} documents"))
+        seconds = time.perf_counter() - start
+        with session_scope(factory_) as s:
+            run_id = store.record_run(s, dataset_id, checkpoint=path, method=model.method, version=ENGINE_VERSION,
+                                           seconds=seconds, details={"documents": len(docs), "device": str(model.device)})
+            for doc_id, sc in zip(doc_ids, scores):
+                store.save_pair_scores(s, run_id, doc_id, sc)
+        run_ids.append(run_id)
+    report(total - 1, total, "ranking suspected false negatives")
+    n = refresh_suggestions(factory_, dataset_id, doc_ids, docs)
+    report(total, total, "done")
+    return run_ids, n
+
+
+def _type_stats() -> Any:
+    """The shipped type statistics, or None with a warning in the log and on the page when the file is missing
+    or corrupt: the type rule is then neutral, as in the CLI, and the scoring job still stores its suggestions."""
+    from engine.curate.type_stats import load_default_type_stats  # noqa: PLC0415
+
+    stats, problem = load_default_type_stats()
+    if problem:
+        log.warning("%s", problem)
+    return stats
+
+
+def refresh_suggestions(factory_: sessionmaker[Session], dataset_id: int, doc_ids: Sequence[int],
+                        docs: Sequence[Document]) -> int:
+    """Rank every run's scores of these documents together (engine.curate.suggestions) and store the result.
+    Unlabelled documents count as labelled-empty: every confident prediction becomes a suggestion."""
+    from engine.curate.suggestions import suggest  # noqa: PLC0415
+
+    stats = _type_stats()
+    stored = 0
+    with session_scope(factory_) as s:
+        runs = store.list_runs(s, dataset_id)
+        scored = {run.id: set(store.scored_document_ids(s, run.id)) for run in runs}
+        for doc_id, doc in zip(doc_ids, docs):
+            mine = [run for run in runs if doc_id in scored[run.id]]
+            if not mine:
+                continue
+            by_model = {f"{run.method}#{run.id}": [store.load_pair_scores(s, run.id, doc_id)] for run in mine}
+            target = doc if doc.has_labels else replace(doc, facts=())
+            items = [{**sg.to_json(), "doc_id": doc_id} for sg in suggest([target], by_model, type_stats=stats)]
+            if items:
+                stored += len(store.add_suggestions(s, dataset_id, items, run_ids=[r.id for r in mine]))
+    return stored
+
+
+
