@@ -2,6 +2,7 @@
 `python -m db import --score` both take (no Streamlit here)."""
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -15,6 +16,7 @@ from engine.version import ENGINE_VERSION
 from . import store
 from .session import session_scope
 
+log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]  # (steps done, steps in all, what is happening)
 
 

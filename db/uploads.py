@@ -35,6 +35,7 @@ class ParsedUpload:
     documents: tuple[Document, ...]
     problems: tuple[DocumentProblem, ...]
     sources: tuple[dict[str, Any], ...]
+    warnings: tuple[DocumentProblem, ...] = ()  # about valid documents (kept), e.g. a mention name unlike its tokens
 
 
 def parse_upload(data: bytes, filename: str) -> ParsedUpload:
@@ -47,7 +48,8 @@ def parse_upload(data: bytes, filename: str) -> ParsedUpload:
         raise InputFileError(f"{filename}: the file holds no documents (an empty JSON list); a DocRED file is a "
                              'list of documents: [ {"title": ..., "sents": ..., "vertexSet": ...}, ... ]')
     invalid = {p.doc_index for p in result.problems}
-    return ParsedUpload(result.documents, result.problems, tuple(obj for i, obj in enumerate(raw) if i not in invalid))
+    return ParsedUpload(result.documents, result.problems, tuple(obj for i, obj in enumerate(raw) if i not in invalid),
+                        result.warnings)
 
 ATTEMPTS = 5
 

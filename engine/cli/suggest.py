@@ -112,7 +112,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     log.info("%d suggestions from %d documents and %d models (%s) -> %s", len(ranked), len(docs), len(scores),
              "learned ranker" if ranker is not None else "formula", args.output)
     if ranker is not None:
-        est = estimate_queue(np.array([s.score for s in ranked]))
+        est = estimate_queue(np.array([s.ranking_score for s in ranked]))
         log.info("expected missing labels among these suggestions: %.1f; %s", est.expected_missing, est.reason)
     return 0
 

@@ -82,26 +82,6 @@ class Evidence:
                    tuple(KeyMentionPair.from_json(k) for k in d.get("key_mention_pairs", ())), d.get("ranking"))
 
 
-@dataclass(frozen=True)
-class Suggestion:
-    """A suspected missing label (h, t, r) of the document `title`, with its ranking score and evidence."""
-
-    title: str
-    h: int
-    t: int
-    r: str
-    score: float
-    evidence: Evidence = field(compare=False)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"title": self.title, "h_idx": self.h, "t_idx": self.t, "r": self.r, "score": self.score,
-                "evidence": self.evidence.to_json()}
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> "Suggestion":
-        return cls(d["title"], d["h_idx"], d["t_idx"], d["r"], d["score"], Evidence.from_json(d["evidence"]))
-
-
 def shared_sentences(head: Entity, tail: Entity) -> tuple[int, ...]:
     """Sentence ids that hold a mention of both entities."""
     return tuple(sorted({m.sent_id for m in head.mentions} & {m.sent_id for m in tail.mentions}))

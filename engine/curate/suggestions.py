@@ -73,17 +73,18 @@ class ScoreWeights:
 @dataclass(frozen=True)
 class Suggestion:
     """A suspected missing label (h, t, r) of the document `title`, with its ranking score and evidence.
-    With the learned ranker the score is the calibrated probability that it is a missing label."""
+    With the learned ranker the ranking score is the calibrated probability that it is a missing label
+    (named apart from PairScores and metric scores; the JSON key stays "score")."""
 
     title: str
     h: int
     t: int
     r: str
-    score: float
+    ranking_score: float
     evidence: Evidence = field(compare=False)
 
     def to_json(self) -> dict[str, Any]:
-        return {"title": self.title, "h_idx": self.h, "t_idx": self.t, "r": self.r, "score": self.score,
+        return {"title": self.title, "h_idx": self.h, "t_idx": self.t, "r": self.r, "score": self.ranking_score,
                 "evidence": self.evidence.to_json()}
 
     @classmethod
@@ -139,7 +140,7 @@ def suggest(documents: Sequence[Document], scores_by_model: Mapping[str, Sequenc
         for order, sugg, mean_margin in _document_suggestions(doc, per_model, type_stats, band, weights,
                                                               accepted.get(doc.title, set()),
                                                               decided.get(doc.title, set())):
-            found.append((-sugg.score, -mean_margin, i, sugg.h, sugg.t, order, sugg))
+            found.append((-sugg.ranking_score, -mean_margin, i, sugg.h, sugg.t, order, sugg))
     found.sort(key=lambda row: row[:6])
     log.debug("%d candidates within band %.2f of the threshold in %d documents", len(found), band, len(documents))
     ranked = [row[-1] for row in found]

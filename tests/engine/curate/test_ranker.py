@@ -136,10 +136,10 @@ def test_decided_triples_never_come_back(ranker):
 def test_ranker_scores_are_probabilities_with_provenance(ranker):
     docs, sc = corpus(2, "p")
     out = suggest(docs, sc, ranker=ranker, limit=5)
-    assert len(out) == 5 and all(0.0 <= s.score <= 1.0 for s in out)
-    assert [s.score for s in out] == sorted((s.score for s in out), reverse=True)
+    assert len(out) == 5 and all(0.0 <= s.ranking_score <= 1.0 for s in out)
+    assert [s.ranking_score for s in out] == sorted((s.ranking_score for s in out), reverse=True)
     assert out[0].evidence.ranking["by"] == "ranker"
-    assert out[0].evidence.ranking["probability"] == pytest.approx(out[0].score, abs=1e-5)
+    assert out[0].evidence.ranking["probability"] == pytest.approx(out[0].ranking_score, abs=1e-5)
     assert set(out[0].evidence.models) == {"paee"}
     formula = suggest(docs, sc, limit=5)
     assert formula[0].evidence.ranking["by"] == "formula"

@@ -66,7 +66,7 @@ def run(**kw) -> list[Suggestion]:
 def test_ranking_scores_and_evidence_match_hand_computation():
     out = run()
     assert [(s.h, s.t, s.r) for s in out] == [(0, 1, "P131"), (0, 1, "P17"), (2, 1, "P17")]
-    assert [s.score for s in out] == pytest.approx([SCORE_P131, SCORE_P17, SCORE_MARIE], abs=1e-6)
+    assert [s.ranking_score for s in out] == pytest.approx([SCORE_P131, SCORE_P17, SCORE_MARIE], abs=1e-6)
     top = out[0].evidence
     assert top.models["a"].margin == pytest.approx(2.0) and top.models["b"].margin == pytest.approx(-1.0)
     assert top.models["a"].probability == pytest.approx(0.8807971, abs=1e-6)
@@ -95,12 +95,12 @@ def test_one_model_without_types_or_rules_keeps_its_margin_order():
     margins = {(0, 1, "P17"): 0.3, (1, 0, "P17"): -0.2, (2, 1, "P131"): 1.7, (1, 2, "P150"): -0.9}
     out = suggest([doc], {"a": [scores("D", 3, margins)]})
     assert [(s.h, s.t, s.r) for s in out] == [(2, 1, "P131"), (0, 1, "P17"), (1, 0, "P17"), (1, 2, "P150")]
-    assert out[1].score == pytest.approx(0.5744425 + 0.25, abs=1e-6)  # s(0.3) + agreement of 1 / 1
+    assert out[1].ranking_score == pytest.approx(0.5744425 + 0.25, abs=1e-6)  # s(0.3) + agreement of 1 / 1
 
 
 def test_custom_weights_change_the_score():
     out = run(weights=ScoreWeights(agree=0.0, type_penalty=0.0, logic=0.0))
-    assert [s.score for s in out] == pytest.approx([0.6767590, 0.5748692, 0.2124833], abs=1e-6)
+    assert [s.ranking_score for s in out] == pytest.approx([0.6767590, 0.5748692, 0.2124833], abs=1e-6)
     assert out[0].r == "P17"  # without the bonuses the unanimous P17 comes first
 
 
@@ -108,7 +108,7 @@ def test_a_model_that_did_not_score_a_document_does_not_vote():
     out = suggest([DOC], {"a": [scores("D", 3, MODEL_A)], "b": [None]}, type_stats=None)
     top = out[0]
     assert (top.r, set(top.evidence.models), top.evidence.type_fit) == ("P131", {"a"}, None)
-    assert top.score == pytest.approx(0.8807971 + 0.25 + 0.5, abs=1e-6)
+    assert top.ranking_score == pytest.approx(0.8807971 + 0.25 + 0.5, abs=1e-6)
 
 
 def test_unlabelled_documents_are_skipped_and_misaligned_scores_refused():

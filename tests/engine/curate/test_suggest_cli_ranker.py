@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(not (DEFAULT_RANKER / "ranker.json").is_file(), 
 N_E = 7
 
 
-def fake_scores(checkpoints, docs, device=None, quiet=False):
+def fake_scores(checkpoints, docs, device=None, quiet=False, allow_download=None):
     """paee and atlop margins spread over every chain pair and its reverse, seeded per title."""
     out = {"paee": [], "atlop": []}
     for doc in docs:
