@@ -16,20 +16,7 @@ from engine.data.pair_scores import PairScores
 from engine.curate.suggestions import (ScoreWeights, Suggestion, SuggestError, TypeStats, folds_to_split,
                             out_of_fold_folds, suggest)
 
-RELS = ("P17", "P131", "P150")
-
-
-def ent(type_: str, *mentions: tuple[str, int, int, int]) -> Entity:
-    return Entity(tuple(Mention(name, sent, start, end, type_) for name, sent, start, end in mentions))
-
-
-# 0 Paris (s0), 1 France (s0 and s1), 2 Marie (s1). Gold: France contains Paris (P150).
-DOC = Document("D", (("Paris", "is", "in", "France", "."), ("Marie", "left", "France", ".")),
-               (ent("LOC", ("Paris", 0, 0, 1)), ent("LOC", ("France", 0, 3, 4), ("France", 1, 2, 3)),
-                ent("PER", ("Marie", 1, 0, 1))),
-               (Fact(1, 0, "P150"),))
-TRAIN = Document("T", (("x",),), (ent("LOC", ("a", 0, 0, 1)), ent("LOC", ("b", 0, 0, 1))),
-                 (Fact(0, 1, "P17"), Fact(0, 1, "P131"), Fact(1, 0, "P150")))
+from tests.engine.curate.synthetic import DOC, RELS, TRAIN, ent  # noqa: E402,F401 - the shared toy documents
 
 
 def scores(title: str, n_e: int, margins: dict[tuple[int, int, str], float], grids: bool = False) -> PairScores:
