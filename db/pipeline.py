@@ -66,9 +66,11 @@ def refresh_suggestions(factory_: sessionmaker[Session], dataset_id: int, doc_id
                         docs: Sequence[Document]) -> int:
     """Rank every run's scores of these documents together (engine.curate.suggestions) and store the result.
     Unlabelled documents count as labelled-empty: every confident prediction becomes a suggestion."""
-    from engine.curate.suggestions import suggest  # noqa: PLC0415
+    from engine.curate.suggestions import default_ranker, default_relation_stats, suggest  # noqa: PLC0415
 
     stats = _type_stats()
+    # the shipped learned ranker, as `python -m engine suggest` uses by default (the formula without one)
+    ranker, relation_stats = default_ranker(), default_relation_stats()
     stored = 0
     with session_scope(factory_) as s:
         runs = store.list_runs(s, dataset_id)
@@ -79,7 +81,8 @@ def refresh_suggestions(factory_: sessionmaker[Session], dataset_id: int, doc_id
                 continue
             by_model = {f"{run.method}#{run.id}": [store.load_pair_scores(s, run.id, doc_id)] for run in mine}
             target = doc if doc.has_labels else replace(doc, facts=())
-            items = [{**sg.to_json(), "doc_id": doc_id} for sg in suggest([target], by_model, type_stats=stats)]
+            items = [{**sg.to_json(), "doc_id": doc_id} for sg in suggest([target], by_model, type_stats=stats, ranker=ranker,
+                                                                         relation_stats=relation_stats)]
             if items:
                 stored += len(store.add_suggestions(s, dataset_id, items, run_ids=[r.id for r in mine]))
     return stored

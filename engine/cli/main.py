@@ -29,6 +29,8 @@ def cmd_methods(args: argparse.Namespace) -> int:
             defaults = spec.config_class().to_json()
             for name, help_text in spec.config_class.help().items():
                 print(f"    {name} = {defaults[name]!r}: {help_text}")
+            for key, kind, meaning in spec.extras:
+                print(f"    extra {key} ({kind.kind}): {meaning}")
     return 0
 
 
@@ -227,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="F1, Ign F1, P, R and breakdowns of a checkpoint on labelled documents")
     p.add_argument("--checkpoint", nargs="+", help="checkpoint directory (default: the shipped model); several: "
-                   "their ensemble (mean margin over the learned thresholds)")
+                   "their ensemble (mean calibrated probability against the members' thresholds)")
     p.add_argument("--input", required=True, help="DocRED JSON with labels")
     p.add_argument("--split", help="FILE.json:PART for --input")
     p.add_argument("--train", help="training DocRED JSON, for Ign F1 and head/mid/tail groups")
@@ -250,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", required=True, help="DocRED JSON (labels optional) or UTF-8 .txt")
     p.add_argument("--output", required=True, help="predictions in DocRED result format")
     p.add_argument("--checkpoint", nargs="+", help="checkpoint directory (default: the shipped model); several: "
-                   "their ensemble (mean margin over the learned thresholds)")
+                   "their ensemble (mean calibrated probability against the members' thresholds)")
     p.add_argument("--scores-output", help="also write every pair's logits, threshold, margins and probabilities")
     p.add_argument("--device")
     p.add_argument("--precision", choices=PRECISIONS, help=PRECISION_HELP)

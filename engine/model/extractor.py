@@ -23,7 +23,7 @@ class DocREModel(nn.Module):
         return self.classifier(rep, batch)
 
     def infer(self, batch: Batch, memory_budget: int) -> ClassifierOutput:
-        """forward without labels, the pairs a chunk at a time so that the pair view and the head's per-pair
+        """forward without labels, the pairs a chunk at a time so that the pair view and the classifier's per-pair
         tensors hold about memory_budget bytes whatever the document: a 1,800-entity text has 3.2 million
         ordered pairs, and its (n_pairs, L) attention products alone were tens of GB. Only the outputs,
         (n_pairs, n_classes), are whole; the method's extras come back collected (ClassifierOutput.collected).
@@ -39,6 +39,6 @@ class DocREModel(nn.Module):
         """Pairs per chunk so that one chunk holds about memory_budget bytes (at least one pair)."""
         length, hidden = entities.states.shape[1], entities.states.shape[2]
         # per pair: q and its per-head temporaries, the normalised copy, its padding and context_attention
-        # (6 rows of L), head, tail and context states (4 of d), and what the head holds; 4 bytes a value
+        # (6 rows of L), head, tail and context states (4 of d), and what the classifier holds; 4 bytes a value
         values = 6 * length + 4 * hidden + self.classifier.floats_per_pair(batch, entities)
         return max(1, memory_budget // (4 * values))

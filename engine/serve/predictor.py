@@ -141,7 +141,7 @@ class Predictor:
         """(n_p, C) float32 logits and probabilities and (n_p, R) decoded relations, computed OUTPUT_ROWS pairs
         at a time into arrays allocated once: decoding 3.2 million pairs whole made five (n_p, C) temporaries
         (margins, float copies, sigmoid, concatenation), about 6 GB at 1,800 entities, on top of the outputs."""
-        head, n = self.loaded.model.classifier, out.logits.shape[0]
+        classifier, n = self.loaded.model.classifier, out.logits.shape[0]
         logits = np.empty(tuple(out.logits.shape), dtype=np.float32)
         probs = np.empty_like(logits)
         decoded = np.empty((n, max(logits.shape[1] - 1, 0)), dtype=bool)
@@ -149,8 +149,8 @@ class Predictor:
             rows = slice(start, min(start + OUTPUT_ROWS, n))
             part = out.rows(rows)
             logits[rows] = part.logits.float().cpu().numpy()
-            probs[rows] = head.probabilities(part).float().cpu().numpy()
-            decoded[rows] = head.decode(part).cpu().numpy()
+            probs[rows] = classifier.probabilities(part).float().cpu().numpy()
+            decoded[rows] = classifier.decode(part).cpu().numpy()
         return logits, probs, decoded
 
 

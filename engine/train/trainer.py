@@ -1,4 +1,4 @@
-"""One training loop for every method: AdamW with encoder and head learning rates, linear warm-up and
+"""One training loop for every method: AdamW with encoder and classifier learning rates, linear warm-up and
 decay, clipping, real gradient accumulation, seeding, bf16 autocast on CUDA, Accelerate when launched on
 several GPUs. The trainer owns the state and history, evaluates and saves when its `TrainerControl` says so;
 callbacks (progress display, early stopping) observe and steer through hooks. The loop knows no method."""

@@ -235,6 +235,15 @@ def test_scoring_survives_missing_or_corrupt_type_statistics(seeded: Path, model
     assert "the type rule is neutral" in services.scoring.type_stats_warning()
 
 
+def test_app_scoring_ranks_with_the_shipped_ranker(seeded: Path) -> None:
+    """Like `python -m engine suggest`, the app's scoring orders the queue by the shipped learned ranker: each
+    item's score is its calibrated probability and its evidence names the ranker."""
+    dataset_id, _ = seed_ids()
+    items = services.review.queue(dataset_id, services.review.ReviewFilters(), None, limit=5).items
+    assert items and all(0.0 <= item.score <= 1.0 for item in items)
+    assert all("ranking" in ev for item in items for ev in item.evidence.values())
+
+
 def test_entity_table_edits_are_validated() -> None:
     doc = hostile_document()
     rows = services.documents.mention_table(doc).to_dict("records")
@@ -354,7 +363,9 @@ def test_review_accept_undo_reject_and_blind(seeded: Path) -> None:
     assert "Undid your accept" in texts(at) and "brought back by undo" in texts(at)
     assert services.review.suggestion(first.id).state == "pending"
     # correct the relation and accept the item undo brought back
-    at.selectbox(key=f"{Keys.RELATION}.{first.id}.0").set_value("P131" if first.relation != "P131" else "P17").run()
+    taken = services.review.pair_labels(first).all() | {first.relation}  # a relation the pair does not have yet
+    other = next(r for r in ("P131", "P17", "P150", "P27", "P19") if r not in taken)
+    at.selectbox(key=f"{Keys.RELATION}.{first.id}.0").set_value(other).run()
     at.button(key=Keys.ACCEPT).click().run()
     view = services.review.suggestion(first.id)
     assert view.state == "accepted" and view.accepted_relation != first.relation

@@ -1,4 +1,4 @@
-"""What every method provides: a config, a head over the shared pair representation, its loss and its
+"""What every method provides: a config, a relation classifier over the shared pair representation, its loss and its
 decode rule. The trainer, checkpoints, predictor and CLI only ever see this interface."""
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ class MethodConfig(ConfigBase):
 
 @dataclass(frozen=True)
 class ModelDims:
-    """Sizes a head is built for."""
+    """Sizes a relation classifier is built for."""
 
     hidden_size: int
     num_heads: int
@@ -77,7 +77,7 @@ PairView = Callable[[Batch], PairRepresentation]  # the pair representation of a
 
 
 class RelationClassifier(nn.Module):
-    """Base head: threshold decoding and margin probabilities; methods override what their paper changes."""
+    """Base relation classifier: threshold decoding and margin probabilities; methods override what their paper changes."""
 
     def __init__(self, config: MethodConfig) -> None:
         super().__init__()
@@ -98,7 +98,7 @@ class RelationClassifier(nn.Module):
         return ClassifierOutput.concat(outputs)
 
     def floats_per_pair(self, batch: Batch, entities: EntityRepresentation) -> int:
-        """About how many values the head holds per pair of a chunk at inference, beyond the pair view
+        """About how many values the classifier holds per pair of a chunk at inference, beyond the pair view
         (DocREModel.infer sizes chunks by it): extractor inputs and outputs and the logits."""
         return 4 * entities.entity.shape[-1] + 4 * self.config.emb_size + 256
 
@@ -130,5 +130,5 @@ class MethodSpec:
     # Fills data-dependent settings before the model is built: (config, training documents, schema,
     # share of triples hidden) -> config. P3M estimates its class priors here.
     prepare: Callable[[MethodConfig, Sequence[Document], RelationSchema, float], MethodConfig] | None = None
-    # The extras the head's collect_extras returns: key -> (PairExtra kind, what it means), for `methods --verbose`.
+    # The extras the classifier's collect_extras returns: key -> (PairExtra kind, what it means), for `methods --verbose`.
     extras: tuple[tuple[str, type[PairExtra], str], ...] = ()

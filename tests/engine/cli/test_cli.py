@@ -20,6 +20,8 @@ def test_methods_lists_atlop(capsys):
     assert main(["methods", "--verbose"]) == 0
     out = capsys.readouterr().out
     assert "atlop.v1" in out and "top_k" in out
+    # the extras each method declares are listed with their kind
+    assert "extra mention_grids (mention_grids)" in out and "extra pair_potential (pair_values)" in out
 
 
 def test_train_evaluate_predict(two_docs, tiny_encoder_dir, tmp_path, capsys):
