@@ -3,8 +3,9 @@
 Prints a table: documents/s and p50/p95 ms per document for `predict` with a checkpoint at the default
 precision (`auto`: bf16 with an int8 classifier, or bf16, where the hardware runs them natively), next to
 bf16 and fp32; peak memory; the bare default encoder's forward pass over the same documents (entity
-markers included, longest-first batches, fp32): the limit for any model on it; training documents/s; a
-single ~200-word document's p95. Throughputs are medians over rounds that each time every precision and
+markers included, longest-first batches, fused attention) in fp32 and at the best precision the hardware
+runs natively (bf16 with AVX512-BF16, AMX or CUDA): the limit for any model on it; training documents/s in
+fp32 and bf16 autocast, paired round by round on the same documents; a single ~200-word document's p95. Throughputs are medians over rounds that each time every precision and
 then the bare encoder, and each ratio is the median of per-round ratios. With `--device cuda` the same
 figures come from the GPU (bf16).
 
@@ -35,9 +36,9 @@ def synchronize(device) -> None:
         torch.cuda.synchronize(device)
 
 
-def bare_encoder_timer(predictor, docs) -> Callable[[], float]:
+def bare_encoder_timer(predictor, docs, precision: str) -> Callable[[], float]:
     """A function timing one pass of the encoder alone (fused attention, no attentions returned) over the
-    same windows and batches as predict, in documents/s."""
+    same windows and batches as predict, in documents/s, at `precision` (float32 or bfloat16 autocast)."""
     import torch
 
     from engine.model.encoder import load_hf
@@ -55,8 +56,7 @@ def bare_encoder_timer(predictor, docs) -> Callable[[], float]:
                for idx in length_batches([f.length + 2 for f in feats], predictor.token_budget, predictor.max_docs)]
 
     def one_pass() -> float:
-        # fp32 on CPU (the limit the issue defines); bf16 on a GPU, as predict runs there
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+        autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16")
         with torch.inference_mode(), autocast:
             synchronize(device)
             start = time.perf_counter()
@@ -98,16 +98,18 @@ def single_200_word_p95(predictor, docs) -> float:
     return times[int(0.95 * (len(times) - 1))]
 
 
-def training_docs_per_s(method: str, docs, n: int, device: str) -> float:
+def training_docs_per_s(method: str, docs, n: int, device: str, precision: str) -> float:
+    """One epoch over `n` documents from a fresh model (same seed each time), in documents/s."""
     from engine.model.checkpoint import build_model
     from engine.config import EncoderConfig, TrainConfig
     from engine.data.schema import default_schema
-    from engine.train.trainer import Trainer
+    from engine.train.trainer import Trainer, seed_everything
 
+    seed_everything(66)
     schema = default_schema()
     loaded = build_model(method, None, EncoderConfig(), schema)
     feats = [loaded.tokenizer.featurize(d, schema) for d in docs[:n]]
-    trainer = Trainer(loaded, TrainConfig(epochs=1, batch_size=4), feats, device=device)
+    trainer = Trainer(loaded, TrainConfig(epochs=1, batch_size=4, precision=precision), feats, device=device)
     start = time.perf_counter()
     trainer.train()
     return len(feats) / (time.perf_counter() - start)
@@ -116,6 +118,7 @@ def training_docs_per_s(method: str, docs, n: int, device: str) -> float:
 def main() -> None:
     import torch
 
+    from engine.serve.numeric_precision import resolve_training_precision
     from engine.serve.predictor import Predictor
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -126,6 +129,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="score the held-out documents this many times (GPU: more)")
     parser.add_argument("--docs", type=int, default=100, help="use the first N held-out documents (quick checks)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of predict-then-bare-encoder timing (medians)")
+    parser.add_argument("--train-rounds", type=int, default=2, help="rounds of fp32-then-bf16 training timing")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     docs = heldout_docs()[:args.docs] * args.repeat
@@ -135,32 +139,40 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # loading and predicting, default precision
     others = COMPARED_WITH[predictor.precision]
     predictors = {predictor.precision: predictor, **{p: Predictor(predictor.loaded, args.device, precision=p) for p in others}}
-    bare_pass = bare_encoder_timer(predictor, docs)
+    best = resolve_training_precision("auto", predictor.device)  # the best float precision computed natively
+    bare_passes = {p: bare_encoder_timer(predictor, docs, p) for p in dict.fromkeys(["float32", best])}
     # Rounds, each timing every precision and then the bare encoder: a ratio within one round holds while a
     # shared machine's speed drifts, where one long run of each would not. Medians are reported.
     speeds: dict[str, list[float]] = {p: [] for p in predictors}
-    bare_speeds: list[float] = []
+    bare_speeds: dict[str, list[float]] = {p: [] for p in bare_passes}
     for _ in range(args.rounds):
         for p, pred in predictors.items():
             speeds[p].append(predict_docs_per_s(pred, docs))
-        bare_speeds.append(bare_pass())
-    ratios = {p: statistics.median(v / b for v, b in zip(vs, bare_speeds)) for p, vs in speeds.items()}
-    bare = statistics.median(bare_speeds)
+        for p, one_pass in bare_passes.items():
+            bare_speeds[p].append(one_pass())
+    ratios = {p: statistics.median(v / b for v, b in zip(vs, bare_speeds[best])) for p, vs in speeds.items()}
     latency = latency_ms(predictor, docs)
     p95_single = single_200_word_p95(predictor, docs)
-    train = training_docs_per_s(predictor.method, docs, args.train_docs, args.device) if args.train_docs else float("nan")
+    train: dict[str, list[float]] = {p: [] for p in dict.fromkeys(["float32", best])}
+    for _ in range(args.train_rounds if args.train_docs else 0):
+        for p in train:
+            train[p].append(training_docs_per_s(predictor.method, docs, args.train_docs, args.device, p))
     print(f"machine: {machine(args.threads)}")
     print(f"command: {command_line()}")
     print(f"model: {predictor.method} ({args.checkpoint or 'shipped default'}), {len(docs)} held-out documents, "
           f"device {args.device}, predict precision {predictor.precision}, medians of {args.rounds} rounds")
     print(f"{'figure':48s} {'value':>10s}")
     rows = [*((f"predict documents/s ({p})", statistics.median(vs)) for p, vs in speeds.items()),
-            ("bare encoder forward documents/s (the limit)", bare),
-            *((f"predict ({p}) / bare encoder", r) for p, r in ratios.items()),
+            *((f"bare encoder forward documents/s ({p})", statistics.median(v)) for p, v in bare_speeds.items()),
+            *((f"predict ({p}) / bare encoder ({best}, the limit)", r) for p, r in ratios.items()),
             (f"predict p50 ms/document ({predictor.precision})", latency["p50_ms"]),
             (f"predict p95 ms/document ({predictor.precision})", latency["p95_ms"]),
             ("single ~200-word document p95 ms", p95_single), ("peak memory MB (load + predict)", peak_mb),
-            (f"training documents/s ({args.train_docs} docs, batch 4)", train)]
+            *((f"training documents/s ({args.train_docs} docs, batch 4, {p})", statistics.median(v) if v else float("nan"))
+              for p, v in train.items())]
+    if len(train) == 2 and all(train.values()):
+        rows.append((f"training {best} / float32 (median of per-round ratios)",
+                     statistics.median(b / f for f, b in zip(train["float32"], train[best]))))
     for name, value in rows:
         print(f"{name:48s} {value:10.2f}")
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
 from engine.errors import ConfigError
+from engine.settings import TRAIN_PRECISIONS
 
 SAVE_DTYPES = ("float32", "float16", "bfloat16", "int8")  # storage of checkpoint weights (weight_codec.py)
 
@@ -117,6 +118,8 @@ class TrainConfig(ConfigBase):
     max_grad_norm: float = option(1.0, "gradient clipping norm (0 = off)")
     seed: int = option(66, "random seed for initialisation, shuffling and label dropping")
     drop_labels: float = option(0.0, "share of training triples hidden (incomplete-labelling experiments)")
+    precision: str = option("auto", "training autocast: auto (bf16 on CUDA and on CPUs with native bf16, "
+                            "AVX512-BF16 or AMX; fp32 elsewhere), float32 or bfloat16; weights and optimiser stay fp32")
     save_dtype: str = option("float32", "storage of saved weights: float32, float16, bfloat16, or int8 (large "
                              "matrices as int8 with fp16 scales per 128 values, the rest fp16)")
 
@@ -127,4 +130,6 @@ class TrainConfig(ConfigBase):
         check(0.0 <= self.warmup_ratio < 1.0, f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         check(0.0 <= self.drop_labels < 1.0, f"drop_labels must be in [0, 1), got {self.drop_labels}")
         check(self.lr_encoder >= 0 and self.lr_head > 0, "learning rates must be positive")
+        check(self.precision in TRAIN_PRECISIONS,
+              f"unknown training precision {self.precision!r}: expected one of {', '.join(TRAIN_PRECISIONS)}")
         check(self.save_dtype in SAVE_DTYPES, f"unknown save_dtype {self.save_dtype!r}: expected one of {SAVE_DTYPES}")

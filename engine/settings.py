@@ -21,6 +21,7 @@ TRUE_WORDS = ("on", "1", "true", "yes")
 
 
 PRECISIONS = ("auto", "float32", "bfloat16", "int8")  # inference precisions (engine.serve.numeric_precision)
+TRAIN_PRECISIONS = ("auto", "float32", "bfloat16")  # training autocast (int8 is inference only)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from engine.cli.suggest import add_suggest_command
 from engine.config import DEFAULT_ENCODER, SAVE_DTYPES, EncoderConfig, TrainConfig
 
 from engine.errors import ConfigError, DocreError, InputFileError
-from engine.settings import PRECISIONS
+from engine.settings import PRECISIONS, TRAIN_PRECISIONS
 from engine.data.schema import default_schema
 
 log = logging.getLogger("engine")
@@ -58,7 +58,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "epochs": args.epochs, "batch_size": args.batch_size, "grad_accumulation": args.grad_accumulation,
         "lr_encoder": args.lr_encoder, "lr_head": args.lr_head, "warmup_ratio": args.warmup_ratio,
         "max_grad_norm": args.max_grad_norm, "seed": args.seed, "drop_labels": args.drop_labels,
-        "save_dtype": args.save_dtype}.items() if v is not None})
+        "save_dtype": args.save_dtype, "precision": args.precision}.items() if v is not None})
     train_config.validate()
     if spec.prepare is not None:
         method_config = spec.prepare(method_config, train_docs, schema, train_config.drop_labels)
@@ -217,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("lr_encoder", "lr_head", "warmup_ratio", "max_grad_norm", "drop_labels"):
         p.add_argument("--" + name.replace("_", "-"), type=float, help=help_[name])
     p.add_argument("--save-dtype", choices=SAVE_DTYPES, help=help_["save_dtype"])
+    p.add_argument("--precision", choices=TRAIN_PRECISIONS, help=help_["precision"])
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="a method option (see `methods --verbose`)")
     p.add_argument("--max-train-docs", type=int, help="use only the first N training documents (quick runs)")
     p.add_argument("--no-resume", action="store_true", help="start afresh even if OUTPUT/last exists")

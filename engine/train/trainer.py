@@ -1,5 +1,5 @@
 """One training loop for every method: AdamW with encoder and classifier learning rates, linear warm-up and
-decay, clipping, real gradient accumulation, seeding, bf16 autocast on CUDA, Accelerate when launched on
+decay, clipping, real gradient accumulation, seeding, bf16 autocast where the hardware computes bf16 natively (CUDA, AVX512-BF16 or AMX CPUs), Accelerate when launched on
 several GPUs. The trainer owns the state and history, evaluates and saves when its `TrainerControl` says so;
 callbacks (progress display, early stopping) observe and steer through hooks. The loop knows no method."""
 from __future__ import annotations
@@ -23,6 +23,7 @@ from engine.config import TrainConfig
 from engine.data.documents import Document
 from engine.model.encoder import DocumentEncoder
 from engine.model.features import DocFeatures, collate
+from engine.serve.numeric_precision import resolve_training_precision, training_autocast
 from engine.train.callbacks import EpochFlow, TrainerCallback
 from engine.train.run_directory import RunDirectory
 from engine.train.state import TrainerControl, TrainState, load_training_state
@@ -108,6 +109,8 @@ class Trainer:
         self.accelerator = _maybe_accelerator(self.device)
         if self.accelerator is not None:
             self.device = str(self.accelerator.device)
+        self.precision = resolve_training_precision(self.config.precision, torch.device(self.device))
+        log.info("training precision %s on %s", self.precision, self.device)
         model = self.loaded.model.to(self.device)
         # every encoder (KMGRE's separate key encoder too) trains at the encoder rate
         encoders = [m for m in model.modules() if isinstance(m, DocumentEncoder)]
@@ -130,10 +133,8 @@ class Trainer:
             self.state = load_training_state(self.resume_dir, self.optimizer, self.scheduler)
             log.info("resumed from %s after epoch %d", self.resume_dir, self.state.epoch)
 
-    def _autocast(self):
-        if torch.device(self.device).type == "cuda":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        return training_autocast(torch.device(self.device), self.precision)
 
     def _fire(self, hook: str, **kwargs) -> None:
         for cb in self.callbacks:
@@ -229,6 +230,7 @@ def _maybe_accelerator(device: str):
         return None
     from accelerate import Accelerator, DistributedDataParallelKwargs  # noqa: PLC0415 - only for multi-GPU runs
 
-    # EM phases (KMGRE) and frozen parts leave some parameters without gradients in a step
-    return Accelerator(mixed_precision="bf16" if torch.cuda.is_available() else "no",
+    # EM phases (KMGRE) and frozen parts leave some parameters without gradients in a step; the trainer's own
+    # autocast (TrainConfig.precision) is the one source of mixed precision, so Accelerate adds none
+    return Accelerator(mixed_precision="no",
                        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])

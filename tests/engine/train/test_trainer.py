@@ -101,3 +101,52 @@ def test_callbacks_get_config_state_control_and_can_stop(tiny_encoder_dir, redoc
     assert state.epoch == 1 and [e[0] for e in events] == ["step", "step", "epoch"]
     assert set(state.history[0]) >= {"epoch", "train_loss", "docs_per_second"}
     assert state.history[0]["train_loss"] > 0
+
+
+@pytest.mark.parametrize(("requested", "native", "device", "expected"), [
+    ("auto", True, "cpu", "bfloat16"), ("auto", False, "cpu", "float32"), ("auto", False, "cuda", "bfloat16"),
+    ("float32", True, "cpu", "float32"), ("bfloat16", False, "cpu", "bfloat16")])
+def test_training_precision_auto_follows_the_hardware(monkeypatch, requested, native, device, expected) -> None:
+    from engine.serve import numeric_precision
+
+    monkeypatch.setattr(numeric_precision, "cpu_has_native_bf16", lambda: native)
+    assert numeric_precision.resolve_training_precision(requested, torch.device(device)) == expected
+
+
+def test_an_unknown_training_precision_is_refused_by_name() -> None:
+    from engine.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="training precision 'int8'"):
+        TrainConfig(precision="int8").validate()
+
+
+@pytest.mark.parametrize("precision", ["bfloat16", "float32"])
+def test_bf16_training_computes_in_bf16_over_fp32_weights(tiny_encoder_dir, redocred_docs, precision) -> None:
+    """The encoder's matmuls run in the chosen precision; weights and their gradients stay fp32 either way."""
+    loaded = _tiny(tiny_encoder_dir)
+    feats = [loaded.tokenizer.featurize(d, loaded.schema) for d in small_docs(redocred_docs, 2)]
+    seen: set[torch.dtype] = set()
+    first_linear = next(m for m in loaded.model.encoder.modules() if isinstance(m, torch.nn.Linear))
+    first_linear.register_forward_hook(lambda module, inputs, output: seen.add(output.dtype))
+    before = [p.detach().clone() for p in loaded.model.parameters()]
+    state = Trainer(loaded, TrainConfig(epochs=1, batch_size=1, precision=precision), feats).train()
+    assert seen == {torch.bfloat16 if precision == "bfloat16" else torch.float32}
+    assert all(p.dtype == torch.float32 for p in loaded.model.parameters())
+    assert any(not torch.equal(a, p) for a, p in zip(before, loaded.model.parameters()))
+    assert state.history[0]["train_loss"] > 0 and torch.isfinite(torch.tensor(state.history[0]["train_loss"]))
+
+
+@pytest.mark.parametrize("method", ["atlop", "ncrl", "pemscl", "p3m", "paee", "kmgre"])
+def test_every_method_trains_to_a_finite_loss_in_bf16(tiny_encoder_dir, redocred_docs, method) -> None:
+    """Masks at -inf and log-sum-exps must survive bf16 autocast in each method's loss."""
+    loaded = _tiny(tiny_encoder_dir, method)
+    feats = [loaded.tokenizer.featurize(d, loaded.schema) for d in small_docs(redocred_docs, 2)]
+    losses: list[float] = []
+
+    class Record(TrainerCallback):
+        def on_step_end(self, config, state, control) -> None:
+            losses.append(state.loss)
+
+    Trainer(loaded, TrainConfig(epochs=2, batch_size=1, precision="bfloat16"), feats, callbacks=[Record()]).train()
+    assert len(losses) == 4 and all(torch.isfinite(torch.tensor(losses)))
+    assert all(torch.isfinite(p).all() for p in loaded.model.parameters())
