@@ -1,0 +1,159 @@
+"""Issue 16's team flow in real Chromium (DOCRE_AUTH=on): a curator splits the queue between two annotators,
+each in their own browser session decides the same item differently (accept vs reject) in blind mode and sees
+nothing of the other's decision, the curator resolves the conflict, and the export holds the resolved triple.
+
+Run: pytest -m e2e tests/e2e/test_team_flow.py."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.browser_support import CHROMIUM, idle, launch_chromium, log_in, new_page
+from tests.server_support import free_port, running_server
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "a long enough passphrase"
+CURATOR, ANN, BOB = "carol", "ann", "bob"
+# the suggestion both annotators decide: Ann Lee -country of citizenship-> France (no gold label on that pair)
+H, T, RELATION = 0, 2, "P27"
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """A server on a new database: three accounts, one dataset with one document and one suggestion."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    pytest.importorskip("playwright")
+    from db import store
+    from db.session import init_db, make_engine, session_factory, session_scope
+    from tests.db_fixtures import tiny_document
+
+    tmp = tmp_path_factory.mktemp("team-flow")
+    url = f"sqlite:///{tmp / 'team.sqlite'}"
+    engine = make_engine(url)
+    init_db(engine)
+    with session_scope(session_factory(engine)) as s:
+        store.create_user(s, CURATOR, "curator", PASSWORD)
+        store.create_user(s, ANN, "annotator", PASSWORD)
+        store.create_user(s, BOB, "annotator", PASSWORD)
+        dataset = store.create_dataset(s, "team flow")
+        (doc_id,) = store.add_documents(s, dataset.id, [tiny_document()]).added
+        run_id = store.record_run(s, dataset.id, checkpoint="runs/atlop", method="atlop.v1", version="0.1.0",
+                                  seconds=1.0)
+        store.add_suggestions(s, dataset.id, [{"doc_id": doc_id, "h_idx": H, "t_idx": T, "relation": RELATION,
+                                               "score": 0.987, "evidence": {"sentences": [0]}},
+                                              {"doc_id": doc_id, "h_idx": T, "t_idx": H, "relation": "P1376",
+                                               "score": 0.5, "evidence": {"sentences": [0]}}], run_ids=[run_id])
+    engine.dispose()
+    port = free_port()
+    env = {**os.environ, "DOCRE_DATABASE_URL": url, "DOCRE_DATA_DIR": str(tmp), "DOCRE_AUTH": "on",
+           "HF_HUB_OFFLINE": "1"}
+    argv = [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
+            "--server.headless", "true"]
+    with running_server(argv, env, tmp / "server.log", port) as base:
+        yield {"url": base}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        yield browser
+        browser.close()
+
+
+def _blind_review(page) -> None:
+    """Blind mode on, the whole queue (not only the share), then the item is on screen."""
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_text("Blind mode").click()
+    idle(page)
+    _whole_queue(page)
+    page.get_by_text("Ann Lee → France").first.wait_for()
+
+
+def _whole_queue(page) -> None:
+    """Untick “Only my share”: the items the split dealt to someone else too."""
+    sidebar = page.get_by_test_id("stSidebar")
+    share = sidebar.get_by_role("checkbox", name="Only my share")
+    if share.count() and share.is_checked():
+        sidebar.get_by_text("Only my share").click()
+        idle(page)
+
+
+def _open(page, name: str) -> None:
+    """Go to a page through the sidebar: the same session (a new URL or a reload would need a new login)."""
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=name).click()
+    page.get_by_role("heading", name=name, exact=True).wait_for()
+    idle(page)
+
+
+def _rerun(page) -> None:
+    """Run the Review page again, to see what others changed meanwhile."""
+    _open(page, "Review")
+    page.get_by_role("heading", name="Your recent decisions").wait_for()
+    idle(page)
+
+
+def _shows_nothing_of_others(page, other: str) -> None:
+    body = page.get_by_test_id("stMain").inner_text()
+    for hidden in ("Suggested:", "score", "0.987", "state accepted", "state conflict", "conflict", "Also decided by",
+                   other, "KMGRE key mention pairs", "accepted by review"):
+        assert hidden not in body, hidden
+
+
+def test_two_annotators_conflict_and_the_curator_resolves_it(team: dict, browser) -> None:
+    curator = new_page(browser, accept_downloads=True)
+    log_in(curator, team["url"], "assign", CURATOR, PASSWORD)
+    curator.get_by_role("heading", name="Assign", exact=True).wait_for()
+    main = curator.get_by_test_id("stMain")
+    for name in (ANN, BOB):
+        main.get_by_role("combobox").first.click()
+        curator.get_by_role("option", name=name, exact=True).click()
+        idle(curator)
+    curator.keyboard.press("Escape")
+    main.get_by_role("button", name="Split the queue").click()
+    curator.get_by_text("Queue split:").wait_for()
+
+    ann, bob = new_page(browser), new_page(browser)
+    for page, name in ((ann, ANN), (bob, BOB)):
+        log_in(page, team["url"], "review", name, PASSWORD)
+        _blind_review(page)
+
+    # ann accepts (choosing the relation herself: blind mode proposes none)
+    ann.get_by_role("combobox", name="Relation (change it to correct the suggestion)").click()
+    ann.get_by_role("option", name=f"({RELATION})").first.click()
+    idle(ann)
+    ann.get_by_role("button", name="Accept").click()
+    ann.get_by_text("Accepted:").first.wait_for()
+    _rerun(bob)
+    _shows_nothing_of_others(bob, ANN)
+    bob.get_by_role("button", name="Reject").click()
+    bob.get_by_text("Rejected:").first.wait_for()
+    _shows_nothing_of_others(bob, ANN)
+    _rerun(ann)
+    _shows_nothing_of_others(ann, BOB)
+
+    # the curator sees the conflict and resolves it: accept
+    _open(curator, "Adjudicate")
+    curator.get_by_role("button", name="Resolve: accept").wait_for()
+    idle(curator)
+    assert "1 conflict(s) to resolve" in curator.get_by_test_id("stMain").inner_text()
+    curator.get_by_role("button", name="Resolve: accept").click()
+    curator.get_by_text("No conflicts").wait_for()
+
+    _open(curator, "Export")
+    with curator.expect_download() as download:
+        curator.get_by_role("button", name="Download DocRED JSON").click()
+    (exported,) = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    triples = {(lab["h"], lab["t"], lab["r"]) for lab in exported["labels"]}
+    assert triples == {(1, 2, "P17"), (H, T, RELATION)}  # gold plus the resolved accept, nothing else
+    added = next(lab for lab in exported["labels"] if "provenance" in lab)
+    assert added["provenance"]["annotator"] == CURATOR
+
