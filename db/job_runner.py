@@ -19,22 +19,28 @@ from .session import session_scope
 
 log = logging.getLogger(__name__)
 LoadModel = Callable[[str], Any]  # checkpoint path -> Predictor
+OnProgress = Callable[[int, int], None]  # (steps done, steps in all)
 
 
-def run_job(factory_: sessionmaker[Session], job: JobInfo, worker_id: str, load_model: LoadModel) -> None:
-    """Score the job to the end and mark it done, or mark it failed with a message for users."""
+def run_job(factory_: sessionmaker[Session], job: JobInfo, worker_id: str, load_model: LoadModel,
+            on_progress: OnProgress | None = None) -> int | None:
+    """Score the job to the end and mark it done (returns the suggestions stored), or mark it failed with a
+    message for users (returns None)."""
     try:
-        _score(factory_, job, worker_id, load_model)
+        return _score(factory_, job, worker_id, load_model, on_progress or (lambda done, total: None))
     except store_jobs.JobLostError as err:
         log.warning("%s", err)
+        return None
     except Exception as err:  # noqa: BLE001 - recorded on the job for the page, logged in full here
         log.exception("scoring job %s failed", job.id)
         message = str(err) if isinstance(err, DocreError) else "an internal error stopped it; the log has details"
         with session_scope(factory_) as s:
             store_jobs.fail_job(s, job.id, f"scoring job {job.id} failed: {message}")
+        return None
 
 
-def _score(factory_: sessionmaker[Session], job: JobInfo, worker_id: str, load_model: LoadModel) -> None:
+def _score(factory_: sessionmaker[Session], job: JobInfo, worker_id: str, load_model: LoadModel,
+           on_progress: OnProgress) -> int:
     doc_ids = list(job.document_ids)
     with session_scope(factory_) as s:
         loaded = store.load_documents(s, doc_ids)
@@ -64,6 +70,8 @@ def _score(factory_: sessionmaker[Session], job: JobInfo, worker_id: str, load_m
                 store.save_pair_scores(s, run_ids[k], doc_id, scores)
                 store.add_run_seconds(s, run_ids[k], time.perf_counter() - start)
                 store_jobs.report_progress(s, job.id, worker_id, done=done)
-    refresh_suggestions(factory_, job.dataset_id, doc_ids, docs)
+            on_progress(done, job.total)
+    n = refresh_suggestions(factory_, job.dataset_id, doc_ids, docs)
     with session_scope(factory_) as s:
         store_jobs.finish_job(s, job.id, worker_id)
+    return n

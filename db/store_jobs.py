@@ -47,22 +47,30 @@ def enqueue_job(session: Session, dataset_id: int, doc_ids: Sequence[int], check
 
 
 def claim_next_job(session: Session, worker_id: str) -> JobInfo | None:
-    """Take the oldest queued job for this worker, or None. The conditional UPDATE (status still 'queued')
-    is the lock: of two workers racing for a job, one updates a row and the other none, on any backend."""
+    """Take the oldest queued job for this worker, or None (another worker may win a race: try the next)."""
     while True:
         job_id = session.scalar(select(m.ScoringJob.id).where(m.ScoringJob.status == "queued")
                                 .order_by(m.ScoringJob.id).limit(1))
         if job_id is None:
             return None
-        now = utc_now()
-        claimed = session.execute(
-            update(m.ScoringJob).where(m.ScoringJob.id == job_id, m.ScoringJob.status == "queued")
-            .values(status="running", worker_id=worker_id, started_at=now, heartbeat_at=now)
-            .execution_options(synchronize_session=False))
-        if claimed.rowcount == 1:
-            session.commit()  # publish the claim now: the other worker's UPDATE then matches no row
-            return get_job(session, job_id)
+        job = claim_job(session, job_id, worker_id)
+        if job is not None:
+            return job
+
+
+def claim_job(session: Session, job_id: int, worker_id: str) -> JobInfo | None:
+    """Take this job if it is still queued, else None. The conditional UPDATE (status still 'queued') is the
+    lock: of two workers racing for a job, one updates a row and the other none, on any backend."""
+    now = utc_now()
+    claimed = session.execute(
+        update(m.ScoringJob).where(m.ScoringJob.id == job_id, m.ScoringJob.status == "queued")
+        .values(status="running", worker_id=worker_id, started_at=now, heartbeat_at=now)
+        .execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
         session.rollback()
+        return None
+    session.commit()  # publish the claim now: the other worker's UPDATE then matches no row
+    return get_job(session, job_id)
 
 
 def _running(session: Session, job_id: int, worker_id: str) -> m.ScoringJob:
