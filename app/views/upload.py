@@ -30,7 +30,8 @@ def choose_models(key: str) -> list[str]:
 def start_scoring(dataset_id: int, doc_ids: list[int], model_paths: list[str]) -> None:
     try:
         with st.spinner("Loading models…"):
-            state.set_scoring_job(services.scoring.start_scoring(dataset_id, doc_ids, model_paths))
+            state.set_scoring_job(services.scoring.start_scoring(dataset_id, doc_ids, model_paths,
+                                                                   state.annotator() or "local"))
     except services.resources.ModelError as err:
         state.push_flash(markdown_text(f"A model could not be loaded, nothing was scored: {err}"), "error")
 
