@@ -33,9 +33,10 @@ def run_job(factory_: sessionmaker[Session], job: JobInfo, worker_id: str, load_
         return None
     except Exception as err:  # noqa: BLE001 - recorded on the job for the page, logged in full here
         log.exception("scoring job %s failed", job.id)
-        message = str(err) if isinstance(err, DocreError) else "an internal error stopped it; the server log has the details"
+        message = (f"nothing was scored, the stored documents are kept. {err}" if isinstance(err, DocreError)
+                   else f"scoring job {job.id} failed: an internal error stopped it; the server log has the details")
         with session_scope(factory_) as s:
-            store_jobs.fail_job(s, job.id, f"scoring job {job.id} failed: {message}")
+            store_jobs.fail_job(s, job.id, message)
         return None
 
 
