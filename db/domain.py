@@ -208,3 +208,28 @@ class LoginOutcome:
     account: AnnotatorInfo | None
     delay_seconds: float = 0.0
     locked_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """A scoring job as the app and workers see it; `done`/`total` count (model, document) steps."""
+
+    id: int
+    dataset_id: int
+    document_ids: tuple[int, ...]
+    checkpoints: tuple[str, ...]
+    run_ids: tuple[int, ...]
+    requested_by: str
+    status: str
+    done: int
+    total: int
+    error: str | None
+    worker_id: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    heartbeat_at: datetime | None
+
+    @property
+    def fraction(self) -> float:
+        return min(self.done / self.total, 1.0) if self.total else 1.0

@@ -259,6 +259,38 @@ class LoginAttempt(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+
+JOB_STATUSES: tuple[str, ...] = ("queued", "running", "done", "failed")
+
+
+class ScoringJob(Base):
+    """A request to score documents with models, run by a worker (a thread of the app or `python -m app.worker`).
+    `done`/`total` count (model, document) steps; `run_ids` holds one model run per checkpoint once created, so
+    a resumed job adds to the same runs; `heartbeat_at` tells a live worker from a dead one."""
+
+    __tablename__ = "scoring_jobs"
+    __table_args__ = (
+        CheckConstraint(_in("status", JOB_STATUSES), name="status"),
+        Index(None, "status", "id"),
+        Index(None, "dataset_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    document_ids: Mapped[list[int]] = mapped_column(JSONType)
+    checkpoints: Mapped[list[str]] = mapped_column(JSONType)
+    run_ids: Mapped[list[int]] = mapped_column(JSONType)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16))
+    done: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    worker_id: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
 def guard_insert_only(session: Session, _context: Any, _instances: Any) -> None:
     """Refuse to change or delete a review through the ORM: the log is the source of every state."""
     for obj in (*session.dirty, *session.deleted):

@@ -89,3 +89,12 @@ def scored_document_ids(session: Session, run_id: int) -> list[int]:
     """Documents a run has scores for."""
     return list(session.scalars(select(m.PairScoreBlob.document_id).where(m.PairScoreBlob.run_id == run_id)
                                 .order_by(m.PairScoreBlob.document_id)))
+
+
+def add_run_seconds(session: Session, run_id: int, seconds: float) -> None:
+    """Count more scoring time on a run that a job fills document by document."""
+    row = session.get(m.ModelRun, run_id)
+    if row is None:
+        raise NotFoundError(f"no model run with id {run_id}; record_run() first")
+    row.seconds = float(row.seconds) + max(float(seconds), 0.0)
+    session.flush()

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db import store
 from db.domain import RunInfo
+from db.job_runner import run_job
+from db.session import session_scope
 # the pipeline itself lives in db.pipeline (no Streamlit there): `python -m db import --score` takes the same path
 from db.pipeline import Progress, refresh_suggestions, score_documents  # noqa: F401 - re-exported
 from engine.data.pair_scores import PairScores
@@ -76,20 +78,29 @@ def type_stats_warning() -> str | None:
     return load_default_type_stats()[1]
 
 
-def _worker(job_id: str, factory_: sessionmaker[Session], dataset_id: int, doc_ids: list[int],
-            models: list[tuple[str, Any]]) -> None:
+def _worker(job_id: str, factory_: sessionmaker[Session], store_job: int, models: dict[str, Any]) -> None:
+    """Run the store's job here when no other worker took it first, else follow that worker's progress."""
     jobs = _jobs()
-    try:
-        run_ids, n = score_documents(factory_, dataset_id, doc_ids, models,
-                                     lambda done, total, message: jobs.update(job_id, done=done, total=total,
-                                                                               message=message))
-        jobs.update(job_id, run_ids=run_ids, n_suggestions=n, message="done", finished=True)
-    except DocreError as err:  # a refusal that says why and what to do (a document over a limit): no traceback
-        log.warning("scoring job %s refused: %s", job_id, err)
-        jobs.update(job_id, error=f"nothing was scored, the stored documents are kept. {err}", finished=True)
-    except Exception as err:  # noqa: BLE001 - reported to the user on the page, logged in full here
-        log.exception("scoring job %s failed", job_id)
-        jobs.update(job_id, error=user_message(err), finished=True)
+    me = f"app-thread:{job_id}"
+    with session_scope(factory_) as s:
+        claimed = store.claim_job(s, store_job, me)
+    if claimed is not None:
+        n = run_job(factory_, claimed, me, models.__getitem__,
+                    lambda done, total: jobs.update(job_id, done=done, total=total + 1,
+                                                    message=f"scoring: {done}/{total} steps"))
+        jobs.update(job_id, n_suggestions=n or 0)
+    while True:
+        with session_scope(factory_) as s:
+            row = store.get_job(s, store_job)
+        if row.status in ("done", "failed"):
+            break
+        jobs.update(job_id, done=row.done, total=row.total + 1, message=f"{row.status}: {row.done}/{row.total} steps")
+        time.sleep(0.2)
+    if row.status == "failed":
+        log.warning("scoring job %s failed: %s", store_job, row.error)
+        jobs.update(job_id, error=row.error, finished=True)
+    else:
+        jobs.update(job_id, run_ids=list(row.run_ids), message="done", done=row.total + 1, finished=True)
 
 
 def user_message(err: Exception) -> str:
@@ -100,14 +111,18 @@ def user_message(err: Exception) -> str:
     return "an internal error stopped it; the server log has the details"
 
 
-def start_scoring(dataset_id: int, doc_ids: Sequence[int], model_paths: Sequence[str]) -> str:
-    """Load the models (cached) here, then score in a worker thread; returns the job id to poll."""
-    models = [(path, predictor(path)) for path in model_paths]
+def start_scoring(dataset_id: int, doc_ids: Sequence[int], model_paths: Sequence[str],
+                  requested_by: str = "local") -> str:
+    """Load the models (cached) here, record the job in the store, and run it in a thread (or follow the
+    external worker that claims it first); returns the job id to poll."""
+    models = {path: predictor(path) for path in model_paths}
+    with session() as s:
+        store_job = store.enqueue_job(s, dataset_id, doc_ids, model_paths, requested_by)
     job = Job(uuid.uuid4().hex[:12], dataset_id, total=len(doc_ids) * len(models) + 1)
     jobs = _jobs()
     with jobs.lock:
         jobs.jobs[job.id] = job
-    threading.Thread(target=_worker, args=(job.id, factory(), dataset_id, list(doc_ids), models),
+    threading.Thread(target=_worker, args=(job.id, factory(), store_job, models),
                      name=f"docre-score-{job.id}", daemon=True).start()
     return job.id
 

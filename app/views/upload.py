@@ -30,7 +30,8 @@ def choose_models(key: str) -> list[str]:
 def start_scoring(dataset_id: int, doc_ids: list[int], model_paths: list[str]) -> None:
     try:
         with st.spinner("Loading models…"):
-            state.set_scoring_job(services.scoring.start_scoring(dataset_id, doc_ids, model_paths))
+            state.set_scoring_job(services.scoring.start_scoring(dataset_id, doc_ids, model_paths,
+                                                                   state.annotator() or "local"))
     except services.resources.ModelError as err:
         state.push_flash(markdown_text(f"A model could not be loaded, nothing was scored: {err}"), "error")
 
@@ -79,7 +80,24 @@ def scoring_progress() -> None:
     st.rerun(scope="app")
 
 
+def _jobs_running() -> bool:
+    current = state.dataset_id()
+    return current is not None and any(j.status in ("queued", "running") for j in services.jobs.jobs(current))
+
+
+@st.fragment(run_every=2.0 if _jobs_running() else None)  # refreshes only while a job is queued or running
+def jobs_table() -> None:
+    current = state.dataset_id()
+    listed = services.jobs.jobs(current) if current is not None else []
+    if not listed:
+        return
+    st.subheader("Scoring jobs")
+    st.dataframe(pd.DataFrame(services.jobs.job_rows(listed)), hide_index=True, column_config={
+        "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0, format="percent")})
+
+
 scoring_progress()
+jobs_table()
 dataset_name = st.text_input("Dataset", value="default", max_chars=200,
                              help="Documents go into this dataset (created when new).")
 # keyed and state-tracking, so storing a text (a rerun) stays on the Text tab instead of jumping to the first

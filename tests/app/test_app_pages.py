@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from app import services, state  # noqa: E402
 from app.state import Keys  # noqa: E402
+from db import store  # noqa: E402
 from tests.app_support import EVIL_SCRIPT, docred_bytes, hostile_document, small_labelled  # noqa: E402
 
 from tests.paths import ROOT  # noqa: E402
@@ -603,13 +604,18 @@ def test_a_failed_scoring_job_shows_no_internals(seeded: Path) -> None:
     class Broken:
         method, device = "atlop.v1", "cpu"
 
+        def check_limits(self, docs):
+            pass
+
         def predict(self, docs, progress=None):
             raise RuntimeError("cannot open /srv/secret/weights.bin")
 
     job = scoring.Job("failing-job", dataset_id, total=2)
     with scoring._jobs().lock:
         scoring._jobs().jobs[job.id] = job
-    scoring._worker(job.id, services.resources.factory(), dataset_id, doc_ids[:1], [("m", Broken())])
+    with services.resources.session() as s:
+        store_job = store.enqueue_job(s, dataset_id, doc_ids[:1], ["m"], "ann")
+    scoring._worker(job.id, services.resources.factory(), store_job, {"m": Broken()})
     state_now = scoring.job(job.id)
     assert state_now.finished and "/srv/secret" not in state_now.error and "RuntimeError" not in state_now.error
     assert "server log" in state_now.error

@@ -1,0 +1,33 @@
+"""`python -m app.worker`: a scoring worker as its own process (teams run one or more beside the app, with
+DOCRE_WORKER=external set for the app). It re-queues jobs a dead worker left, then runs queued jobs."""
+from __future__ import annotations
+
+import argparse
+import logging
+import threading
+
+from app.services.worker_loop import STALE_SECONDS, drain, open_factory, recover, serve, worker_id
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app.worker", description=__doc__)
+    parser.add_argument("--database", help="database URL (default: DOCRE_DATABASE_URL, else the app's SQLite file)")
+    parser.add_argument("--once", action="store_true", help="run the queued jobs, then exit")
+    parser.add_argument("--stale-seconds", type=float, default=STALE_SECONDS,
+                        help="a running job whose heartbeat is older belongs to a dead worker (default %(default)s)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    factory_ = open_factory(args.database)
+    if args.once:
+        recover(factory_, args.stale_seconds)
+        drain(factory_, worker_id())
+        return 0
+    try:
+        serve(factory_, threading.Event(), args.stale_seconds)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,157 @@
+"""Scoring jobs in the store: enqueue, atomic claim, progress, fail, stale re-queue; a job interrupted mid-way
+resumes and ends done with no duplicate scores; two users' jobs both finish. SQLite, and PostgreSQL when set."""
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from db import models as m
+from db import store
+from db.clock import utc_now
+from db.job_runner import run_job
+from db.session import session_scope
+from db.store_jobs import JobLostError
+from tests.db_fixtures import db_url, db_engine, factory, tiny_document  # noqa: F401
+
+
+def dataset_with_docs(factory, n: int = 3) -> tuple[int, list[int]]:  # noqa: F811
+    with session_scope(factory) as s:
+        dataset = store.create_dataset(s, "jobs")
+        added = store.add_documents(s, dataset.id, [tiny_document(f"Doc {i}") for i in range(n)]).added
+    return dataset.id, list(added)
+
+
+def test_enqueue_claim_progress_finish_and_fail(factory) -> None:  # noqa: F811
+    dataset_id, docs = dataset_with_docs(factory)
+    with session_scope(factory) as s:
+        first = store.enqueue_job(s, dataset_id, docs, ["m1", "m2"], "ann")
+        second = store.enqueue_job(s, dataset_id, docs[:1], ["m1"], "bob")
+        with pytest.raises(ValueError, match="needs documents and models"):
+            store.enqueue_job(s, dataset_id, [], ["m1"], "ann")
+    with session_scope(factory) as s:
+        job = store.claim_next_job(s, "w1")
+        assert (job.id, job.status, job.worker_id, job.total) == (first, "running", "w1", 6)
+        store.report_progress(s, first, "w1", done=2)
+        with pytest.raises(JobLostError, match=f"scoring job {first} is no longer this worker's"):
+            store.report_progress(s, first, "w2", done=3)
+    with session_scope(factory) as s:
+        assert store.get_job(s, first).done == 2
+        store.finish_job(s, first, "w1")
+        assert store.claim_next_job(s, "w1").id == second
+        store.fail_job(s, second, "model missing")
+        assert store.claim_next_job(s, "w1") is None
+        jobs = store.list_jobs(s, dataset_id)
+    assert [(j.id, j.status, j.fraction, j.error) for j in jobs] == [
+        (second, "failed", 0.0, "model missing"), (first, "done", 1.0, None)]
+
+
+def test_two_workers_never_claim_one_job(factory) -> None:  # noqa: F811
+    dataset_id, docs = dataset_with_docs(factory, 1)
+    with session_scope(factory) as s:
+        ids = {store.enqueue_job(s, dataset_id, docs, ["m"], f"user{i}") for i in range(6)}
+    claimed: dict[str, list[int]] = {"a": [], "b": []}
+
+    def work(name: str) -> None:
+        while True:
+            with session_scope(factory) as s:
+                job = store.claim_next_job(s, name)
+            if job is None:
+                return
+            claimed[name].append(job.id)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in claimed]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(claimed["a"] + claimed["b"]) == sorted(ids)
+
+
+def test_stale_running_jobs_are_requeued_or_failed_by_name(factory) -> None:  # noqa: F811
+    dataset_id, docs = dataset_with_docs(factory, 1)
+    with session_scope(factory) as s:
+        live, stale, orphan = (store.enqueue_job(s, dataset_id, docs, ["m"], "ann") for _ in range(3))
+        run_id = store.record_run(s, dataset_id, checkpoint="m", method="x", version="1", seconds=0)
+    for _ in range(3):
+        with session_scope(factory) as s:
+            store.claim_next_job(s, "dead")
+    with session_scope(factory) as s:
+        store.report_progress(s, orphan, "dead", run_ids=[run_id + 100])
+        old = utc_now() - timedelta(seconds=120)
+        s.execute(update(m.ScoringJob).where(m.ScoringJob.id.in_([stale, orphan])).values(heartbeat_at=old))
+    with session_scope(factory) as s:
+        recovered = {j.id: j for j in store.recover_stale_jobs(s, stale_seconds=60)}
+    assert set(recovered) == {stale, orphan}
+    assert recovered[stale].status == "queued" and recovered[stale].worker_id is None
+    assert recovered[orphan].status == "failed"
+    assert f"scoring job {orphan} cannot resume" in recovered[orphan].error
+    with session_scope(factory) as s:
+        assert store.get_job(s, live).status == "running"
+
+
+class Killed(BaseException):
+    """Stands in for SIGKILL: nothing after it runs, not even the job's failure handler."""
+
+
+class DiesAfter:
+    """A Predictor that dies once the worker has scored `budget[0]` documents (over all its models)."""
+
+    def __init__(self, model, budget: list[int]) -> None:
+        self.model, self.budget = model, budget
+
+    def __getattr__(self, name: str):
+        return getattr(self.model, name)
+
+    def predict(self, docs, progress=None):
+        if self.budget[0] == 0:
+            raise Killed
+        self.budget[0] -= 1
+        return self.model.predict(docs)
+
+
+def test_interrupted_job_resumes_and_ends_done_without_duplicates(factory, tiny_models_dir) -> None:  # noqa: F811
+    from app.services.worker_loop import load_model
+
+    dataset_id, docs = dataset_with_docs(factory, 3)
+    paths = [str(tiny_models_dir / "tiny"), str(tiny_models_dir / "tiny2")]
+    with session_scope(factory) as s:
+        job_id = store.enqueue_job(s, dataset_id, docs, paths, "ann")
+        job = store.claim_next_job(s, "w1")
+    with pytest.raises(Killed):
+        run_job(factory, job, "w1", lambda p, budget=[4]: DiesAfter(load_model(p), budget))
+    with session_scope(factory) as s:
+        assert store.get_job(s, job_id).done == 4 and store.get_job(s, job_id).status == "running"
+        s.execute(update(m.ScoringJob).values(heartbeat_at=utc_now() - timedelta(seconds=300)))
+    with session_scope(factory) as s:
+        store.recover_stale_jobs(s)
+        job = store.claim_next_job(s, "w2")
+    predicted: list[int] = []
+
+    class Counting(DiesAfter):
+        def predict(self, docs, progress=None):
+            predicted.append(1)
+            return self.model.predict(docs)
+
+    run_job(factory, job, "w2", lambda p: Counting(load_model(p), [0]))
+    with session_scope(factory) as s:
+        final = store.get_job(s, job_id)
+        blobs = s.scalar(select(func.count()).select_from(m.PairScoreBlob))
+        runs = store.list_runs(s, dataset_id)
+    assert (final.status, final.done, final.total, final.error) == ("done", 6, 6, None)
+    assert len(predicted) == 2  # only the documents the dead worker had not stored
+    assert blobs == 6 and len(runs) == 2 and sorted(final.run_ids) == sorted(r.id for r in runs)
+
+
+def test_two_users_jobs_both_finish(factory, tiny_models_dir) -> None:  # noqa: F811
+    from app.services.worker_loop import drain
+
+    dataset_id, docs = dataset_with_docs(factory, 2)
+    with session_scope(factory) as s:
+        a = store.enqueue_job(s, dataset_id, docs, [str(tiny_models_dir / "tiny")], "ann")
+        b = store.enqueue_job(s, dataset_id, docs[:1], [str(tiny_models_dir / "tiny2")], "bob")
+    assert drain(factory, "w") == 2
+    with session_scope(factory) as s:
+        assert {j.id: (j.status, j.requested_by) for j in store.list_jobs(s)} == {a: ("done", "ann"), b: ("done", "bob")}
