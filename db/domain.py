@@ -233,3 +233,31 @@ class JobInfo:
     @property
     def fraction(self) -> float:
         return min(self.done / self.total, 1.0) if self.total else 1.0
+
+
+DEFAULT_REFIT_EVERY = 25  # re-rank the queue after this many new decisions on a dataset
+DEFAULT_STOP_BELOW = 10.0  # call the queue done when the next 100 items are expected to hold fewer missing labels
+
+
+@dataclass(frozen=True)
+class ReviewSettings:
+    """A dataset's review knobs (the defaults until a curator saves others; `updated_at` None then)."""
+
+    dataset_id: int
+    refit_every: int = DEFAULT_REFIT_EVERY
+    stop_below: float = DEFAULT_STOP_BELOW
+    updated_by: str | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RefitInfo:
+    """One refit of the ranker on a dataset's decisions (see db.models.RankerRefit)."""
+
+    id: int
+    dataset_id: int
+    decisions: int
+    accepted: int
+    rescored: int
+    seconds: float
+    created_at: datetime

@@ -291,6 +291,40 @@ class ScoringJob(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+class ReviewSettings(Base):
+    """A dataset's review knobs, set by a curator (anyone in local mode): re-rank after every `refit_every`
+    decisions, and call the queue done when the next 100 items are expected to hold fewer than `stop_below`
+    missing labels. No row means the defaults (db.store_learning)."""
+
+    __tablename__ = "review_settings"
+    __table_args__ = (
+        CheckConstraint("refit_every >= 1", name="refit_every"),
+        CheckConstraint("stop_below >= 0", name="stop_below"),
+    )
+
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
+    refit_every: Mapped[int] = mapped_column(Integer)
+    stop_below: Mapped[float] = mapped_column(Float)
+    updated_by: Mapped[str | None] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RankerRefit(Base):
+    """One refit of the ranker on a dataset's decisions: how many decisions (annotators' current accepts and
+    rejects) it learned from, how many of them accepts, how many pending suggestions it re-scored, how long."""
+
+    __tablename__ = "ranker_refits"
+    __table_args__ = (Index(None, "dataset_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    decisions: Mapped[int] = mapped_column(Integer)
+    accepted: Mapped[int] = mapped_column(Integer)
+    rescored: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 def guard_insert_only(session: Session, _context: Any, _instances: Any) -> None:
     """Refuse to change or delete a review through the ORM: the log is the source of every state."""
     for obj in (*session.dirty, *session.deleted):

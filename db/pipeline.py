@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.data.documents import Document
+from engine.data.pair_scores import PairScores
 from engine.version import ENGINE_VERSION
 
 from . import store
@@ -51,7 +52,7 @@ def score_documents(factory_: sessionmaker[Session], dataset_id: int, doc_ids: S
     return run_ids, n
 
 
-def _type_stats() -> Any:
+def shipped_type_stats() -> Any:
     """The shipped type statistics, or None with a warning in the log and on the page when the file is missing
     or corrupt: the type rule is then neutral, as in the CLI, and the scoring job still stores its suggestions."""
     from engine.curate.type_stats import load_default_type_stats  # noqa: PLC0415
@@ -62,30 +63,42 @@ def _type_stats() -> Any:
     return stats
 
 
+def review_target(doc: Document) -> Document:
+    """The document as suggestions see it: an unlabelled one counts as labelled-empty, so every confident
+    prediction becomes a suggestion."""
+    return doc if doc.has_labels else replace(doc, facts=())
+
+
+def document_scores(s: Session, dataset_id: int,
+                    doc_ids: Sequence[int]) -> Iterator[tuple[int, dict[str, PairScores], list[int]]]:
+    """Per document that some run scored: (document id, {"method#run id": its PairScores}, those run ids).
+    The one way suggestions combine runs, for the first ranking and for every re-ranking after a refit."""
+    runs = store.list_runs(s, dataset_id)
+    scored = {run.id: set(store.scored_document_ids(s, run.id)) for run in runs}
+    for doc_id in doc_ids:
+        mine = [run for run in runs if doc_id in scored[run.id]]
+        if mine:
+            yield (doc_id, {f"{run.method}#{run.id}": store.load_pair_scores(s, run.id, doc_id) for run in mine},
+                   [run.id for run in mine])
+
+
 def refresh_suggestions(factory_: sessionmaker[Session], dataset_id: int, doc_ids: Sequence[int],
-                        docs: Sequence[Document]) -> int:
+                        docs: Sequence[Document], ranker: Any = None) -> int:
     """Rank every run's scores of these documents together (engine.curate.suggestions) and store the result.
-    Unlabelled documents count as labelled-empty: every confident prediction becomes a suggestion."""
+    `ranker`: an engine.curate.ranker.Ranker (default: the shipped one, the formula without its file)."""
     from engine.curate.suggestions import default_ranker, default_relation_stats, suggest  # noqa: PLC0415
 
-    stats = _type_stats()
+    stats = shipped_type_stats()
     # the shipped learned ranker, as `python -m engine suggest` uses by default (the formula without one)
-    ranker, relation_stats = default_ranker(), default_relation_stats()
+    ranker, relation_stats = ranker if ranker is not None else default_ranker(), default_relation_stats()
+    doc_of = dict(zip(doc_ids, docs))
     stored = 0
     with session_scope(factory_) as s:
-        runs = store.list_runs(s, dataset_id)
-        scored = {run.id: set(store.scored_document_ids(s, run.id)) for run in runs}
-        for doc_id, doc in zip(doc_ids, docs):
-            mine = [run for run in runs if doc_id in scored[run.id]]
-            if not mine:
-                continue
-            by_model = {f"{run.method}#{run.id}": [store.load_pair_scores(s, run.id, doc_id)] for run in mine}
-            target = doc if doc.has_labels else replace(doc, facts=())
-            items = [{**sg.to_json(), "doc_id": doc_id} for sg in suggest([target], by_model, type_stats=stats, ranker=ranker,
-                                                                         relation_stats=relation_stats)]
+        for doc_id, per_run, run_ids in document_scores(s, dataset_id, doc_ids):
+            by_model = {name: [ps] for name, ps in per_run.items()}
+            items = [{**sg.to_json(), "doc_id": doc_id}
+                     for sg in suggest([review_target(doc_of[doc_id])], by_model, type_stats=stats, ranker=ranker,
+                                       relation_stats=relation_stats)]
             if items:
-                stored += len(store.add_suggestions(s, dataset_id, items, run_ids=[r.id for r in mine]))
+                stored += len(store.add_suggestions(s, dataset_id, items, run_ids=run_ids))
     return stored
-
-
-

@@ -20,7 +20,10 @@ from .store_progress import AnnotatorProgress, annotator_progress
 from .store_labels import PairLabels, pair_labels
 from .store_jobs import claim_job, claim_next_job, enqueue_job, fail_job, finish_job, get_job, list_jobs, recover_stale_jobs, report_progress
 from .store_runs import add_run_seconds, get_run, list_runs, load_pair_scores, record_run, save_pair_scores, scored_document_ids
-from .store_suggestions import SUGGESTION_FILTERS, add_suggestions, get_suggestion, list_suggestions
+from .store_learning import (decision_count, decision_items, latest_refit, list_refits, record_refit, refit_due,
+                             review_settings, set_review_settings)
+from .store_suggestions import (SUGGESTION_FILTERS, add_suggestions, get_suggestion, list_suggestions,
+                                rescore_suggestions, undecided_scores)
 
 __all__ = [
     "add_run_seconds", "claim_job", "claim_next_job", "enqueue_job", "fail_job", "finish_job", "get_job", "list_jobs", "recover_stale_jobs", "report_progress",
@@ -31,5 +34,6 @@ __all__ = [
     "list_datasets", "list_documents", "list_login_attempts", "list_runs", "local_annotator", "list_suggestions", "load_document", "load_documents",
     "load_pair_scores", "record_review", "record_run", "relation_acceptance", "review_history",
     "review_log_rows", "review_progress", "reviewed_documents", "save_pair_scores", "scored_document_ids",
-    "resolve_conflict", "SPLIT_MODES", "assignment_counts", "split_queue", "set_password", "set_role", "undo_last_review",
+    "resolve_conflict", "decision_count", "decision_items", "latest_refit", "list_refits", "record_refit",
+    "refit_due", "rescore_suggestions", "review_settings", "set_review_settings", "undecided_scores", "SPLIT_MODES", "assignment_counts", "split_queue", "set_password", "set_role", "undo_last_review",
 ]

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, aliased
 
 from . import models as m
 from .clock import as_utc, utc_now
-from .domain import STATES, DecisionView, SourceView, SuggestionPage, SuggestionView
+from .domain import PENDING, SKIPPED, STATES, DecisionView, SourceView, SuggestionPage, SuggestionView
 from .errors import NotFoundError
 from .filters import check_choice, check_filters, check_paging
 from .review_state import suggestion_states
@@ -203,3 +203,30 @@ def _views(session: Session, dataset_id: int, rows: Sequence[Any]) -> list[Sugge
                        decisions.get(s.id, ()), tuple(sources[s.id]))
         for s, title, state, accepted_relation in rows
     ]
+
+
+def rescore_suggestions(session: Session, dataset_id: int,
+                        scores: Mapping[tuple[int, int, int, str], float]) -> int:
+    """Set the score of the dataset's suggestions named by (document id, head, tail, relation) to a re-ranked
+    value, up or down (a refit's calibrated probability); unknown triples are ignored. Returns how many
+    changed. Reviews are untouched: a decision made meanwhile stands."""
+    if not scores:
+        return 0
+    rows = session.execute(
+        select(m.Suggestion.id, m.Suggestion.document_id, m.Suggestion.h, m.Suggestion.t, m.Suggestion.relation,
+               m.Suggestion.score).join(m.Document).where(m.Document.dataset_id == dataset_id))
+    changed = [{"id": sid, "score": float(scores[(d, h, t, r)])} for sid, d, h, t, r, old in rows
+               if (d, h, t, r) in scores and float(scores[(d, h, t, r)]) != old]
+    if changed:
+        session.execute(update(m.Suggestion), changed)
+    return len(changed)
+
+
+def undecided_scores(session: Session, dataset_id: int) -> list[float]:
+    """Scores of the dataset's suggestions still in the queue (pending or skipped), best first: with the learned
+    ranker, calibrated probabilities that each is a missing label."""
+    states = suggestion_states()
+    query = (select(m.Suggestion.score).join(m.Document).join(states, states.c.suggestion_id == m.Suggestion.id)
+             .where(m.Document.dataset_id == dataset_id, states.c.state.in_((PENDING, SKIPPED)))
+             .order_by(m.Suggestion.score.desc()))
+    return [float(s) for s in session.scalars(query)]
