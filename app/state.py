@@ -79,6 +79,11 @@ class Keys:
     UPLOAD_TAB = "docre.w.upload_tab"
     NAME_FORM = "docre.f.name"
     LOGIN_FORM = "docre.f.login"
+    LEARNING_FORM = "docre.f.learning"
+    REFIT_EVERY = "docre.w.refit_every"
+    STOP_BELOW = "docre.w.stop_below"
+    YIELD_RELATION = "docre.w.yield_relation"
+    YIELD_CHART = "docre.w.yield_chart"
 
 
 def _get(key: str, default: T) -> T:

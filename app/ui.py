@@ -2,11 +2,12 @@
 pair pickers. They read and write `app.state`, call `app.services`, and escape every user string."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import streamlit as st
 
 from . import services, state
+from .components import review_yield
 from .components.text import entity_label, markdown_text
 from .state import Keys
 
@@ -224,3 +225,84 @@ def pair_picker(doc) -> tuple[int, int] | None:
         return None
     state.set_selected_pair((h, t), move_pickers=False)
     return h, t
+
+
+# ------------------------------------------------------------------ the learning queue and when to stop (Review, Evaluate)
+
+def review_settings_form(dataset_id: int, where: str) -> None:
+    """The dataset's re-ranking interval and stopping threshold: editable by curators (anyone in local mode)."""
+    current = services.learning.settings(dataset_id)
+    allowed = services.learning.can_configure(state.role())
+    with st.form(f"{Keys.LEARNING_FORM}.{where}", border=False):
+        every = st.number_input("Re-rank the queue after every N decisions", 1, 10_000, value=current.refit_every,
+                                step=1, disabled=not allowed, key=f"{Keys.REFIT_EVERY}.{where}",
+                                help="After every N accepts or rejects on this dataset the ranker refits on "
+                                     "them in the background and the pending queue re-orders.")
+        stop = st.number_input("Stop when the next 100 items are expected to hold fewer than K missing labels",
+                               0.0, 100.0, value=float(current.stop_below), step=1.0, disabled=not allowed,
+                               key=f"{Keys.STOP_BELOW}.{where}")
+        if st.form_submit_button("Save settings", disabled=not allowed):
+            try:
+                services.learning.save_settings(dataset_id, state.annotator(), refit_every=int(every),
+                                                stop_below=float(stop))
+            except (services.review.AccountError, ValueError) as err:
+                st.error(markdown_text(f"Not saved: {err}."))
+            else:
+                state.push_flash(f"Saved: re-rank after every {int(every)} decisions, stop below {stop:g}.")
+                st.rerun()
+    if not allowed:
+        st.caption("Only curators change these settings.")
+
+
+@st.fragment(run_every=2)
+def _refit_progress(dataset_id: int) -> None:
+    """Polls the background refit; when it is done the whole page reruns, so the queue shows its new order."""
+    run = services.learning.running(dataset_id)
+    if run is None:
+        st.rerun(scope="app")
+    with st.status(f"Re-ranking the queue from this dataset's decisions… ({run.seconds:.0f} s)", state="running"):
+        st.write("The ranker refits in the background; keep reviewing, every decision is kept and counts "
+                 "towards the next re-ranking.")
+
+
+def refit_status(dataset_id: int) -> None:
+    """The last re-ranking of the queue, or a live status while one runs."""
+    if services.learning.running(dataset_id) is not None:
+        _refit_progress(dataset_id)
+        return
+    error = services.learning.last_error(dataset_id)
+    if error:
+        st.warning(error)
+    info = services.learning.latest_refit(dataset_id)
+    if info is not None:
+        st.caption(services.learning.refit_message(info))
+
+
+def stop_message(dataset_id: int) -> None:
+    """Whether review still pays: st.success once the dataset's stopping threshold is reached, else st.info."""
+    check = services.stopping.stop_check(dataset_id, services.learning.settings(dataset_id).stop_below)
+    if check.estimate.pending:
+        (st.success if check.reached else st.info)(check.message())
+
+
+def yield_chart(dataset_id: int, names: Mapping[str, str], where: str) -> None:
+    """Accepted share per 100 reviewed, overall or for one relation, with the pending queue's expected yield."""
+    log = services.stopping.decided(dataset_id)
+    if not log:
+        st.caption("The yield curve appears once items are accepted or rejected.")
+        return
+    relations: list[str | None] = [None, *services.stopping.decided_relations(log)]
+    relation = st.selectbox("Yield of", relations, key=f"{Keys.YIELD_RELATION}.{where}",
+                            format_func=lambda r: "all relations" if r is None else f"{names.get(r, r)} ({r})")
+    expected = ()
+    if relation is None:
+        check = services.stopping.stop_check(dataset_id, services.learning.settings(dataset_id).stop_below)
+        expected = services.stopping.expected_shares(list(check.scores))
+    st.plotly_chart(review_yield.accepted_share_figure(
+        services.stopping.shares(log, relation), block=services.stopping.BLOCK,
+        n_decided=services.stopping.count(log, relation), expected=expected,
+        label="all relations" if relation is None else f"{names.get(relation, relation)} ({relation})"),
+        key=f"{Keys.YIELD_CHART}.{where}")
+    st.caption("Accepted share of each successive 100 accepts and rejects (oldest first): it falls as the ranked "
+               "queue runs out of missing labels. Dotted: the share the pending queue is expected to hold, from "
+               "the ranker's calibrated probabilities.")

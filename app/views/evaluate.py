@@ -1,6 +1,6 @@
 """Evaluate: each model run's metrics on the labelled documents, F1 per relation, agreement between
-annotators (Cohen's kappa on the items both decided) and each relation's acceptance rate in review; for
-curators in team mode, recent log-in attempts."""
+annotators (Cohen's kappa on the items both decided), each relation's acceptance rate in review, the review's
+yield per 100 items with the stopping threshold; for curators in team mode, recent log-in attempts."""
 from __future__ import annotations
 
 import pandas as pd
@@ -65,3 +65,10 @@ else:
     if decided:
         st.plotly_chart(evaluation.acceptance_figure([row for row in rows if row["accepted"] + row["rejected"]]),
                         key=Keys.ACCEPTANCE)
+
+st.subheader("Yield of the review")
+ui.stop_message(dataset_id)
+ui.refit_status(dataset_id)
+ui.yield_chart(dataset_id, names, "evaluate")
+with st.expander("Re-ranking and stopping settings"):
+    ui.review_settings_form(dataset_id, "evaluate")

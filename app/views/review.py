@@ -1,6 +1,8 @@
 """Review: the queue of suspected false negatives across documents, best score first, filtered by relation,
 document, model and state. Accept (optionally correcting the relation), reject or skip with the keyboard
-(A, X, S; U undoes), the annotator's recent decisions, progress, and a blind mode."""
+(A, X, S; U undoes), the annotator's recent decisions, progress, and a blind mode. Every N decisions the
+ranker refits on them in the background and the queue re-orders; the yield curve and the stopping threshold
+say when review stops paying."""
 from __future__ import annotations
 
 import pandas as pd
@@ -69,6 +71,9 @@ if progress.total:
         st.caption(" · ".join(f"{s}: {n}" for s, n in progress.counts.items())
                    + (" · by annotator: " + markdown_text(", ".join(f"{p.annotator} {p.decided}" for p in team))
                       if team else ""))
+
+ui.refit_status(dataset_id)
+ui.stop_message(dataset_id)
 
 # ------------------------------------------------------------------ the item on screen
 offset = state.review_offset()
@@ -142,6 +147,7 @@ else:
             st.error(markdown_text(f"Not accepted: {err}."))
         else:
             state.push_flash(markdown_text(services.review.decision_message(decision, item, chosen, names)))
+            services.learning.after_decision(dataset_id)  # every N decisions: refit in the background
             state.set_current_suggestion(None)
             if pinned is None:
                 state.set_review_offset(services.review.next_offset(dataset_id, filters, annotator, offset, item.id))
@@ -209,3 +215,8 @@ clicked_row = state.take_new_table_row(table_key)
 if clicked_row is not None and clicked_row < len(upcoming.items):
     state.set_current_suggestion(upcoming.items[clicked_row].id)
     st.rerun()
+
+with st.expander("Yield, re-ranking and when to stop"):
+    if not blind:  # the curve shows what the team accepted
+        ui.yield_chart(dataset_id, names, "review")
+    ui.review_settings_form(dataset_id, "review")
