@@ -36,11 +36,10 @@ def refit_dataset(factory_: sessionmaker[Session], dataset_id: int, *, ranker: A
     base = ranker if ranker is not None else default_ranker()
     with session_scope(factory_) as s:
         items = store.decision_items(s, dataset_id)
-        doc_ids = store.document_ids(s, dataset_id)
-        scored = list(document_scores(s, dataset_id, doc_ids))
+        if base is None or not items:
+            return None
+        scored = list(document_scores(s, dataset_id, store.document_ids(s, dataset_id)))
         loaded = store.load_documents(s, [doc_id for doc_id, _, _ in scored])
-    if base is None or not items:
-        return None
     decisions = decisions_from_json(items, source=f"dataset {dataset_id} reviews")
     documents = [review_target(loaded[doc_id]) for doc_id, _, _ in scored]
     names = sorted({name for _, per_run, _ in scored for name in per_run})
@@ -52,9 +51,10 @@ def refit_dataset(factory_: sessionmaker[Session], dataset_id: int, *, ranker: A
                                     weighting=weighting if weighting is not None else FeedbackWeighting())
     ranked = rank_pending(queue, refitted, decisions)
     keys = queue.keys()
-    new_scores = {(scored[i][0], h, t, r): round(float(p), 6)
-                  for (i, h, t, r), p in ((keys[row], p) for row, p in zip(ranked.rows.tolist(),
-                                                                          ranked.probabilities.tolist()))}
+    new_scores: dict[tuple[int, int, int, str], float] = {}
+    for row, p in zip(ranked.rows.tolist(), ranked.probabilities.tolist()):
+        i, h, t, r = keys[row]  # i: position in `scored`
+        new_scores[(scored[i][0], h, t, r)] = round(p, 6)  # as engine.curate.suggestions stores them
     with session_scope(factory_) as s:
         rescored = store.rescore_suggestions(s, dataset_id, new_scores)
         info = store.record_refit(s, dataset_id, decisions=len(items), accepted=sum(i["decision"] == "accept"
