@@ -85,6 +85,7 @@ def refresh_suggestions(factory_: sessionmaker[Session], dataset_id: int, doc_id
                                                                          relation_stats=relation_stats)]
             if items:
                 stored += len(store.add_suggestions(s, dataset_id, items, run_ids=[r.id for r in mine]))
+        store.sync_controls(s, dataset_id)  # a grown queue gets its share of control items (none when off)
     return stored
 
 
