@@ -32,6 +32,9 @@ class Keys:
     ACCEPTANCE = "docre.w.acceptance"
     CHANGE_NAME = "docre.w.change_name"
     CMP_A = "docre.w.cmp_a"
+    CONTROL_ALL = "docre.w.control_all"
+    CONTROL_DOCS = "docre.w.control_docs"
+    CONTROL_RATE = "docre.w.control_rate"
     CMP_B = "docre.w.cmp_b"
     DATASET = "docre.w.dataset"
     DIFF_MATRIX = "docre.w.diff_matrix"
@@ -78,6 +81,7 @@ class Keys:
     UNDO = "docre.w.undo"
     UPLOAD_TAB = "docre.w.upload_tab"
     NAME_FORM = "docre.f.name"
+    CONTROL_FORM = "docre.f.controls"
     LOGIN_FORM = "docre.f.login"
 
 

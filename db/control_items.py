@@ -32,7 +32,7 @@ from .store_runs import list_runs, load_pair_scores, scored_document_ids
 from .store_suggestions import add_suggestions
 
 log = logging.getLogger(__name__)
-PER_DOCUMENT = 4  # candidates kept per document and kind, so controls spread over documents
+PER_DOCUMENT = 4  # at least this many candidates per document and kind (more when the need is larger)
 Triple = tuple[int, int, str]
 
 
@@ -59,14 +59,16 @@ def sync_controls(session: Session, dataset_id: int) -> ControlSync:
     turned off, or when their document is no longer vouched fully labelled. Decided controls always stay."""
     settings = control_settings(session, dataset_id)
     in_dataset = select(m.Suggestion.id).join(m.Document).where(m.Document.dataset_id == dataset_id)
-    real = session.execute(select(m.Suggestion.id, m.Suggestion.score)
-                           .where(m.Suggestion.id.in_(in_dataset), m.Suggestion.id.not_in(control_ids()))
-                           .order_by(m.Suggestion.score.desc(), m.Suggestion.id)).all()
     reviewed = exists().where(m.Review.suggestion_id == m.ControlItem.suggestion_id)
     controls = session.execute(
         select(m.ControlItem.suggestion_id, m.ControlItem.kind, m.Suggestion.document_id, reviewed)
         .join(m.Suggestion, m.Suggestion.id == m.ControlItem.suggestion_id)
         .where(m.Suggestion.id.in_(in_dataset)).order_by(m.ControlItem.suggestion_id.desc())).all()
+    if not settings.enabled and not controls:
+        return ControlSync(0, 0, 0)  # off, as by default: nothing to read
+    real = session.execute(select(m.Suggestion.id, m.Suggestion.score)
+                           .where(m.Suggestion.id.in_(in_dataset), m.Suggestion.id.not_in(control_ids()))
+                           .order_by(m.Suggestion.score.desc(), m.Suggestion.id)).all()
     full = set(settings.fully_labelled)
     stale = [sid for sid, kind, doc, decided in controls if not decided and kind == ABSENT and doc not in full]
     kept = [row for row in controls if row[0] not in stale]
@@ -102,12 +104,13 @@ def _add(session: Session, dataset_id: int, real: Sequence[Any], full: set[int],
     taken = set(session.execute(select(m.Suggestion.document_id, m.Suggestion.h, m.Suggestion.t, m.Suggestion.relation)
                                 .where(m.Suggestion.document_id.in_(doc_ids))).tuples().all())
     rng = random.Random(seed)
+    per_doc = max(PER_DOCUMENT, -(-n // len(doc_ids)))  # so controls spread over documents
     pool: dict[str, list[_Candidate]] = {GOLD: [], ABSENT: []}
     per_model: dict[int, dict[str, Any]] = {}
     for doc_id in doc_ids:  # the models named as db.pipeline.refresh_suggestions names them
         per_model[doc_id] = {f"{run.method}#{run.id}": load_pair_scores(session, run.id, doc_id)
                              for run in runs if doc_id in scored[run.id]}
-        for c in _candidates(doc_id, docs[doc_id], per_model[doc_id], taken, fully_labelled=doc_id in full):
+        for c in _candidates(doc_id, docs[doc_id], per_model[doc_id], taken, per_doc, fully_labelled=doc_id in full):
             pool[c.kind].append(c)
     for kind in pool:
         rng.shuffle(pool[kind])
@@ -122,15 +125,21 @@ def _add(session: Session, dataset_id: int, real: Sequence[Any], full: set[int],
 
     stats, _ = load_default_type_stats()
     run_ids = {doc_id: [run.id for run in runs if doc_id in scored[run.id]] for doc_id in doc_ids}
+    owners = _owners(session, dataset_id)
     for candidate, (score, rank) in zip(chosen, scores, strict=True):
         doc_id = candidate.document_id
-        _store(session, dataset_id, candidate, docs[doc_id], per_model[doc_id], run_ids[doc_id], stats, score,
-               ranking.get(neighbours[rank]))
+        sid = _store(session, dataset_id, candidate, docs[doc_id], per_model[doc_id], run_ids[doc_id], stats, score,
+                     ranking.get(neighbours[rank]))
+        if owners:  # a split queue shows each annotator only their share: deal it to whoever holds the fewest
+            fewest = min(owners, key=lambda a: (owners[a], a))
+            owners[fewest] += 1
+            session.execute(insert(m.Assignment), [{"suggestion_id": sid, "annotator_id": fewest,
+                                                    "created_at": utc_now()}])
     return len(chosen)
 
 
-def _candidates(doc_id: int, doc: Any, per_model: Mapping[str, Any], taken: set[tuple[int, int, int, str]], *,
-                fully_labelled: bool) -> list[_Candidate]:
+def _candidates(doc_id: int, doc: Any, per_model: Mapping[str, Any], taken: set[tuple[int, int, int, str]],
+                per_doc: int, *, fully_labelled: bool) -> list[_Candidate]:
     """The document's gold labels and (when vouched complete) absent triples nearest some model's threshold."""
     gold = {(f.h, f.t, f.r) for f in doc.facts or ()}
     free = lambda x: x[0] != x[1] and (doc_id, *x) not in taken  # noqa: E731
@@ -147,15 +156,18 @@ def _candidates(doc_id: int, doc: Any, per_model: Mapping[str, Any], taken: set[
                 near_gold[(h, t, r)] = min(value, near_gold.get((h, t, r), np.inf))
         if not fully_labelled or not closeness.size:
             continue
-        k = min(closeness.size, 8 * PER_DOCUMENT + len(gold))  # enough to survive the gold and taken ones
-        flat = np.argpartition(closeness, k - 1, axis=None)[:k]  # (k,) flat indices of the smallest |margin|
-        for p, j in zip(*np.unravel_index(flat, closeness.shape)):
+        found = 0
+        for flat in np.argsort(closeness, axis=None, kind="stable"):  # nearest the threshold first
+            p, j = divmod(int(flat), closeness.shape[1])
             x = (int(ps.heads[p]), int(ps.tails[p]), ps.relation_ids[j])
-            if x not in gold and free(x):
+            if x not in gold and free(x):  # most near ones are suggestions already: skip on to the next
                 near_absent[x] = min(float(closeness[p, j]), near_absent.get(x, np.inf))
+                found += 1
+                if found == per_doc:
+                    break
     out = []
     for kind, near in ((GOLD, near_gold), (ABSENT, near_absent)):
-        ranked = sorted(near.items(), key=lambda item: (item[1], item[0]))[:PER_DOCUMENT]
+        ranked = sorted(near.items(), key=lambda item: (item[1], item[0]))[:per_doc]
         out += [_Candidate(doc_id, x, kind, value) for x, value in ranked]
     return out
 
@@ -183,8 +195,8 @@ def _rankings(session: Session, suggestion_ids: Sequence[int]) -> dict[int, dict
 
 
 def _store(session: Session, dataset_id: int, c: _Candidate, doc: Any, per_model: Mapping[str, Any],
-           run_ids: Sequence[int], stats: Any, score: float, ranking: Mapping[str, Any] | None) -> None:
-    """One control as an ordinary suggestion (same path, same fields), then its mark and, in a split queue, an owner."""
+           run_ids: Sequence[int], stats: Any, score: float, ranking: Mapping[str, Any] | None) -> int:
+    """One control as an ordinary suggestion (same path, same fields) and its mark; returns its id."""
     from engine.curate.evidence import build_evidence  # noqa: PLC0415 - engine.curate only when controls are made
     from engine.curate.relation_logic import RuleIndex  # noqa: PLC0415
 
@@ -199,19 +211,14 @@ def _store(session: Session, dataset_id: int, c: _Candidate, doc: Any, per_model
     (sid,) = add_suggestions(session, dataset_id, [{"doc_id": c.document_id, "h_idx": h, "t_idx": t, "relation": r,
                                                     "score": score, "evidence": evidence.to_json()}], run_ids=run_ids)
     session.execute(insert(m.ControlItem), [{"suggestion_id": sid, "kind": c.kind, "created_at": utc_now()}])
-    _assign_like_the_rest(session, dataset_id, sid)
+    return sid
 
 
-def _assign_like_the_rest(session: Session, dataset_id: int, suggestion_id: int) -> None:
-    """A split queue shows each annotator only their share: deal the control to whoever holds the fewest."""
-    owners = session.execute(
-        select(m.Assignment.annotator_id).join(m.Suggestion, m.Suggestion.id == m.Assignment.suggestion_id)
-        .join(m.Document).where(m.Document.dataset_id == dataset_id)).scalars().all()
-    if not owners:
-        return
-    counts: dict[int, int] = defaultdict(int)
-    for owner in owners:
-        counts[owner] += 1
-    fewest = min(counts, key=lambda a: (counts[a], a))
-    session.execute(insert(m.Assignment), [{"suggestion_id": suggestion_id, "annotator_id": fewest,
-                                            "created_at": utc_now()}])
+def _owners(session: Session, dataset_id: int) -> dict[int, int]:
+    """Suggestions assigned per annotator id in the dataset (empty: the queue is not split)."""
+    owners: dict[int, int] = defaultdict(int)
+    for owner in session.scalars(select(m.Assignment.annotator_id)
+                                 .join(m.Suggestion, m.Suggestion.id == m.Assignment.suggestion_id)
+                                 .join(m.Document).where(m.Document.dataset_id == dataset_id)):
+        owners[owner] += 1
+    return owners

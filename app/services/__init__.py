@@ -4,8 +4,8 @@ Long-lived objects (session factory, predictors) are `st.cache_resource`; read-o
 `st.cache_data` keyed by the database and ids, and the writers clear what they invalidate."""
 from __future__ import annotations
 
-from . import adjudication, auth, documents, evaluation, export, jobs, resources, review, scoring, team
+from . import adjudication, auth, controls, documents, evaluation, export, jobs, resources, review, scoring, team
 from .resources import available_models, relation_names
 
-__all__ = ["adjudication", "auth", "available_models", "documents", "evaluation", "export", "jobs", "relation_names", "resources", "review",
+__all__ = ["adjudication", "auth", "controls", "available_models", "documents", "evaluation", "export", "jobs", "relation_names", "resources", "review",
            "scoring", "team"]
