@@ -100,3 +100,21 @@ def test_a_control_on_review_looks_like_any_item(seeded: Path) -> None:
     assert services.review.suggestion(gold.id).state == "accepted"
     services.review.decide(controls["gold"][1].id, "ada", "reject")  # a gold label rejected: still exported
     assert json.loads(services.export.dataset_json(dataset_id)) == before
+
+
+def test_in_team_mode_only_curators_set_up_controls(seeded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from db import store  # noqa: PLC0415
+
+    password = "a long enough passphrase"
+    with services.resources.session() as s:
+        store.create_user(s, "carol", "curator", password)
+        store.create_user(s, "dan", "annotator", password)
+    monkeypatch.setenv("DOCRE_AUTH", "on")
+    dataset_id, _ = seed_ids()
+    for name, role, allowed in (("dan", "annotator", False), ("carol", "curator", True)):
+        at = app("evaluate", **{"docre.annotator": name, "docre.role": role, "docre.dataset_id": dataset_id})
+        assert any(b.label == "Save" for b in at.button) is allowed
+        assert "Control items are off for this dataset" in texts(at)
+    with pytest.raises(services.review.AccountError, match="only curators"):
+        services.controls.configure(dataset_id, 0.01, None, by="dan")
+    assert services.controls.settings(dataset_id).rate == 0.0
