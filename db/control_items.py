@@ -92,22 +92,33 @@ def _remove(session: Session, suggestion_ids: Sequence[int]) -> None:
 
 
 def _add(session: Session, dataset_id: int, real: Sequence[Any], full: set[int], n: int, *, seed: str) -> int:
-    """Store up to n new controls spread through the queue's score order; returns how many were stored."""
+    """Store up to n new controls spread through the queue's score order; returns how many were stored.
+    Documents are visited in a random order and only until enough candidates are found, so a top-up after
+    scoring a few documents of a large dataset does not read every document's scores."""
+    from engine.curate.type_stats import load_default_type_stats  # noqa: PLC0415 - engine.curate only here
+
     runs = list_runs(session, dataset_id)
     scored = {run.id: set(scored_document_ids(session, run.id)) for run in runs}
-    labelled = set(session.scalars(select(m.Document.id).where(m.Document.dataset_id == dataset_id,
-                                                               m.Document.has_labels.is_(True))))
-    doc_ids = sorted(i for i in labelled if any(i in s for s in scored.values()))
+    labelled = session.scalars(select(m.Document.id).where(m.Document.dataset_id == dataset_id,
+                                                           m.Document.has_labels.is_(True)).order_by(m.Document.id))
+    doc_ids = [i for i in labelled if any(i in s for s in scored.values())]
     if not doc_ids or not real:
         return 0
-    docs = load_documents(session, doc_ids)
-    taken = set(session.execute(select(m.Suggestion.document_id, m.Suggestion.h, m.Suggestion.t, m.Suggestion.relation)
-                                .where(m.Suggestion.document_id.in_(doc_ids))).tuples().all())
     rng = random.Random(seed)
-    per_doc = max(PER_DOCUMENT, -(-n // len(doc_ids)))  # so controls spread over documents
+    rng.shuffle(doc_ids)
+    taken = set(session.execute(select(m.Suggestion.document_id, m.Suggestion.h, m.Suggestion.t, m.Suggestion.relation)
+                                .join(m.Document).where(m.Document.dataset_id == dataset_id)).tuples().all())
+    per_doc = max(PER_DOCUMENT, -(-n // len(doc_ids)))  # few documents: more from each
     pool: dict[str, list[_Candidate]] = {GOLD: [], ABSENT: []}
+    docs: dict[int, Any] = {}
     per_model: dict[int, dict[str, Any]] = {}
-    for doc_id in doc_ids:  # the models named as db.pipeline.refresh_suggestions names them
+    run_ids: dict[int, list[int]] = {}
+    for doc_id in doc_ids:
+        if len(pool[GOLD]) >= n and (len(pool[ABSENT]) >= n or not full):
+            break
+        docs[doc_id] = load_documents(session, [doc_id])[doc_id]
+        run_ids[doc_id] = [run.id for run in runs if doc_id in scored[run.id]]
+        # the models named as db.pipeline.refresh_suggestions names them, so the evidence reads the same
         per_model[doc_id] = {f"{run.method}#{run.id}": load_pair_scores(session, run.id, doc_id)
                              for run in runs if doc_id in scored[run.id]}
         for c in _candidates(doc_id, docs[doc_id], per_model[doc_id], taken, per_doc, fully_labelled=doc_id in full):
@@ -118,18 +129,13 @@ def _add(session: Session, dataset_id: int, real: Sequence[Any], full: set[int],
     chosen = pool[ABSENT][:n_absent] + pool[GOLD][:n - n_absent]
     chosen += pool[ABSENT][n_absent:n_absent + n - len(chosen)]  # too few gold ones: more absent ones
     rng.shuffle(chosen)
-    scores = spread_scores([score for _, score in real], len(chosen))
-    neighbours = [sid for sid, _ in real]
-    ranking = _rankings(session, neighbours)
-    from engine.curate.type_stats import load_default_type_stats  # noqa: PLC0415 - engine.curate only here
-
+    placed = spread_scores([score for _, score in real], len(chosen))
+    ranking = _rankings(session, [real[rank][0] for _, rank in placed])
     stats, _ = load_default_type_stats()
-    run_ids = {doc_id: [run.id for run in runs if doc_id in scored[run.id]] for doc_id in doc_ids}
     owners = _owners(session, dataset_id)
-    for candidate, (score, rank) in zip(chosen, scores, strict=True):
-        doc_id = candidate.document_id
-        sid = _store(session, dataset_id, candidate, docs[doc_id], per_model[doc_id], run_ids[doc_id], stats, score,
-                     ranking.get(neighbours[rank]))
+    for c, (score, rank) in zip(chosen, placed, strict=True):
+        sid = _store(session, dataset_id, c, docs[c.document_id], per_model[c.document_id], run_ids[c.document_id],
+                     stats, score, ranking.get(real[rank][0]))
         if owners:  # a split queue shows each annotator only their share: deal it to whoever holds the fewest
             fewest = min(owners, key=lambda a: (owners[a], a))
             owners[fewest] += 1
