@@ -131,8 +131,9 @@ def set_control_rate(session: Session, dataset_id: int, rate: float, by: str) ->
 
 
 def set_fully_labelled(session: Session, dataset_id: int, document_ids: Sequence[int] | None, by: str) -> tuple[int, ...]:
-    """Vouch that these labelled documents' labels are complete (None: every labelled document of the dataset),
-    replacing the earlier choice; returns the ids now vouched."""
+    """Vouch that these labelled documents' labels are complete (None: every labelled document of the dataset
+    now), replacing the earlier choice; returns the ids now vouched. Per document, not a dataset flag: nobody
+    vouches for documents uploaded later without having looked, so those need the setting saved again."""
     docs = _dataset_documents(session, dataset_id)
     chosen = sorted({i for i, labelled in docs.items() if labelled} if document_ids is None else set(document_ids))
     wrong = [i for i in chosen if not docs.get(i)]
