@@ -239,6 +239,45 @@ class Assignment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+CONTROL_KINDS: tuple[str, ...] = ("gold", "absent")  # expected answer: accept the triple / reject it
+
+
+class ControlSetting(Base):
+    """A dataset's control items: `rate` is the share of its review queue that is controls. No row means
+    off (the default); a curator (team mode) or anyone (local mode) sets it (db.store_controls)."""
+
+    __tablename__ = "control_settings"
+    __table_args__ = (CheckConstraint("rate >= 0 AND rate <= 0.5", name="rate"),)
+
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
+    rate: Mapped[float] = mapped_column(Float)
+    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FullyLabelledDocument(Base):
+    """A labelled document whose labels a curator vouches are complete, so a triple they lack is known absent:
+    the only documents absent-triple controls come from."""
+
+    __tablename__ = "fully_labelled_documents"
+
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
+    marked_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ControlItem(Base):
+    """Marks a suggestion as a control whose truth is known ("gold": accept; "absent": reject). The suggestion
+    row itself is like any other, so the queue shows it like any other; decisions on it never reach the export."""
+
+    __tablename__ = "control_items"
+    __table_args__ = (CheckConstraint(_in("kind", CONTROL_KINDS), name="kind"),)
+
+    suggestion_id: Mapped[int] = mapped_column(ForeignKey("suggestions.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class LoginAttempt(Base):
     """One team-mode login attempt, kept for throttling and for curators to audit: the name typed (an account's or
     not), the client (the address the proxy or connection names, else the browser session) and the session."""

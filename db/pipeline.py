@@ -101,4 +101,10 @@ def refresh_suggestions(factory_: sessionmaker[Session], dataset_id: int, doc_id
                                        relation_stats=relation_stats)]
             if items:
                 stored += len(store.add_suggestions(s, dataset_id, items, run_ids=run_ids))
+    try:  # a grown queue gets its share of control items (none when off), in a transaction of its own
+        with session_scope(factory_) as s:
+            store.sync_controls(s, dataset_id)
+    except Exception:  # noqa: BLE001 - the suggestions are stored; a failed top-up must not fail the scoring job
+        log.exception("dataset %d: control items not brought in step; save the setting on Evaluate to retry",
+                      dataset_id)
     return stored

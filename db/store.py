@@ -10,6 +10,9 @@ from .auth import authenticate, create_user, set_password
 from .login_audit import attempt_login, list_login_attempts
 from .store_adjudication import resolve_conflict
 from .store_assignments import SPLIT_MODES, assignment_counts, split_queue
+from .control_items import ControlSync, sync_controls
+from .store_controls import (ControlScore, ControlSettings, control_counts, control_scores, control_settings,
+                             set_control_rate, set_fully_labelled)
 from .store_annotators import ensure_annotator, get_annotator, list_annotators, local_annotator, set_role
 from .store_documents import (DOCUMENT_FILTERS, add_documents, content_hash, create_dataset, document_ids,
                               fact_origin, get_dataset, list_datasets, list_documents, load_document, load_documents)
@@ -27,7 +30,8 @@ from .store_suggestions import (SUGGESTION_FILTERS, add_suggestions, get_suggest
 
 __all__ = [
     "add_run_seconds", "claim_job", "claim_next_job", "enqueue_job", "fail_job", "finish_job", "get_job", "list_jobs", "recover_stale_jobs", "report_progress",
-    "AnnotatorProgress", "annotator_progress", "DOCUMENT_FILTERS", "PairLabels", "pair_labels", "REVIEW_LOG_COLUMNS", "SUGGESTION_FILTERS",
+    "AnnotatorProgress", "annotator_progress", "ControlScore", "ControlSettings", "ControlSync", "control_counts",
+    "control_scores", "control_settings", "set_control_rate", "set_fully_labelled", "sync_controls", "DOCUMENT_FILTERS", "PairLabels", "pair_labels", "REVIEW_LOG_COLUMNS", "SUGGESTION_FILTERS",
     "add_documents", "add_suggestions", "annotator_pairs", "attempt_login", "authenticate", "cohen_kappa", "content_hash",
     "create_dataset", "create_user", "document_ids", "ensure_annotator", "export_documents", "export_json", "fact_origin",
     "get_annotator", "get_dataset", "get_document", "get_run", "get_suggestion", "list_annotators",

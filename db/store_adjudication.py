@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from . import models as m
 from .errors import NotFoundError, ReviewError
 from .review_state import CURATOR, VERDICTS
+from .store_controls import control_kind
 from .store_reviews import record_review
 
 
@@ -25,4 +26,7 @@ def resolve_conflict(session: Session, suggestion_id: int, curator: str, decisio
                           f"{curator} --role curator` makes one)")
     if decision not in VERDICTS:
         raise ReviewError(f"a resolution is accept or reject, got {decision!r}")
+    if control_kind(session, suggestion_id) is not None:  # its answer is known; disagreement there is a score
+        raise ReviewError(f"suggestion {suggestion_id} is a control item: it is never adjudicated (the Evaluate "
+                          "page scores each annotator's answer on it)")
     return record_review(session, suggestion_id, curator, decision, relation=relation, note=note)

@@ -20,6 +20,7 @@ from engine.data.documents import Document, Fact, document_to_json
 from . import models as m
 from .domain import ACCEPTED, REJECTED
 from .review_state import suggestion_states
+from .store_controls import control_ids
 from .store_documents import document_ids, load_documents, load_sources
 from .store_suggestions import current_decisions_of
 
@@ -39,12 +40,14 @@ def _provenance(suggestion: m.Suggestion, relation: str, decisions: Sequence[Any
 
 
 def _outcomes(session: Session, doc_ids: Sequence[int]) -> tuple[dict[int, list[Fact]], dict[int, set[tuple[int, int, str]]]]:
-    """Per document: facts accepted by review, and (h, t, relation) triples rejected by review."""
+    """Per document: facts accepted by review, and (h, t, relation) triples rejected by review. Control items
+    (db.store_controls) are left out: a decision on one measures the annotator and never changes a label."""
     states = suggestion_states()
     rows = session.execute(
         select(m.Suggestion, states.c.state, states.c.accepted_relation)
         .join(states, states.c.suggestion_id == m.Suggestion.id)
-        .where(m.Suggestion.document_id.in_(doc_ids), states.c.state.in_((ACCEPTED, REJECTED)))
+        .where(m.Suggestion.document_id.in_(doc_ids), states.c.state.in_((ACCEPTED, REJECTED)),
+               m.Suggestion.id.not_in(control_ids()))
         .order_by(m.Suggestion.document_id, m.Suggestion.id)).all()
     ids = [row[0].id for row in rows]
     decisions = current_decisions_of(session, ids)

@@ -11,6 +11,7 @@ from . import models as m
 from .domain import ACCEPTED
 from .errors import DuplicateLabelError
 from .review_state import suggestion_states
+from .store_controls import GOLD, control_ids, control_kind
 
 
 @dataclass(frozen=True)
@@ -25,13 +26,18 @@ class PairLabels:
 
 
 def pair_labels(session: Session, document_id: int, h: int, t: int, *, exclude_suggestion: int | None = None) -> PairLabels:
-    """The pair's current labels; `exclude_suggestion` leaves out what that suggestion's own acceptance added."""
-    gold = session.scalars(select(m.GoldFact.relation).where(
-        m.GoldFact.document_id == document_id, m.GoldFact.h == h, m.GoldFact.t == t).order_by(m.GoldFact.position))
+    """The pair's current labels; `exclude_suggestion` leaves out what that suggestion's own acceptance added.
+    Control items never count as labels added by review; and for a gold control, `exclude_suggestion` also
+    leaves out the gold label it asks about, so the item does not give its answer away (nor refuse it)."""
+    gold = list(session.scalars(select(m.GoldFact.relation).where(
+        m.GoldFact.document_id == document_id, m.GoldFact.h == h, m.GoldFact.t == t).order_by(m.GoldFact.position)))
+    if exclude_suggestion is not None and control_kind(session, exclude_suggestion) == GOLD:
+        asked = session.scalar(select(m.Suggestion.relation).where(m.Suggestion.id == exclude_suggestion))
+        gold = [r for r in gold if r != asked]
     states = suggestion_states()
     query = (select(states.c.accepted_relation, m.Suggestion.id).join(states, states.c.suggestion_id == m.Suggestion.id)
              .where(m.Suggestion.document_id == document_id, m.Suggestion.h == h, m.Suggestion.t == t,
-                    states.c.state == ACCEPTED).order_by(m.Suggestion.id))
+                    states.c.state == ACCEPTED, m.Suggestion.id.not_in(control_ids())).order_by(m.Suggestion.id))
     if exclude_suggestion is not None:
         query = query.where(m.Suggestion.id != exclude_suggestion)
     return PairLabels(tuple(dict.fromkeys(gold)), tuple((r, i) for r, i in session.execute(query) if r))

@@ -13,6 +13,7 @@ from .clock import as_utc, utc_now
 from .domain import DEFAULT_REFIT_EVERY, DEFAULT_STOP_BELOW, RefitInfo, ReviewSettings
 from .errors import NotFoundError
 from .review_state import VERDICTS, current_decisions
+from .store_controls import control_ids
 
 logger = logging.getLogger(__name__)
 
@@ -20,13 +21,16 @@ MAX_REFIT_EVERY = 10_000
 
 
 def _verdicts(dataset_id: int, *, ordered: bool = False) -> Any:
-    """Each annotator's current accept or reject on the dataset's suggestions (in decision order)."""
+    """Each annotator's current accept or reject on the dataset's real suggestions (in decision order). Control
+    items are left out: a gold control is a label the data already has, so teaching the ranker that it is
+    a missing one would skew it, and an absent control was picked by us, not by the ranker's queue."""
     cur = current_decisions()
     query = (select(cur.c.id, cur.c.decision, cur.c.relation, m.Suggestion.h, m.Suggestion.t,
                     m.Suggestion.relation.label("suggested"), m.Document.title)
              .join(m.Suggestion, m.Suggestion.id == cur.c.suggestion_id)
              .join(m.Document, m.Document.id == m.Suggestion.document_id)
-             .where(m.Document.dataset_id == dataset_id, cur.c.decision.in_(VERDICTS)))
+             .where(m.Document.dataset_id == dataset_id, cur.c.decision.in_(VERDICTS),
+                    m.Suggestion.id.not_in(control_ids())))
     return query.order_by(cur.c.id) if ordered else query
 
 

@@ -21,6 +21,7 @@ from .conflicts import REVIEW_UNDOES
 from .errors import NotFoundError, ReviewConflictError, ReviewError
 from .store_labels import check_not_duplicate
 from .review_state import VERDICTS, current_decisions, suggestion_states
+from .store_controls import control_ids
 
 logger = logging.getLogger(__name__)
 
@@ -127,23 +128,26 @@ def review_history(session: Session, annotator: str | None = None, *, dataset_id
     return [_record(row, name, undone=bool(flag)) for row, name, flag in session.execute(query)]
 
 
-def _dataset_states(dataset_id: int) -> Any:
+def _dataset_states(dataset_id: int, *, include_controls: bool = True) -> Any:
     states = suggestion_states()
-    return (select(m.Suggestion.relation, states.c.state)
-            .join(states, states.c.suggestion_id == m.Suggestion.id)
-            .join(m.Document).where(m.Document.dataset_id == dataset_id))
+    query = (select(m.Suggestion.relation, states.c.state)
+             .join(states, states.c.suggestion_id == m.Suggestion.id)
+             .join(m.Document).where(m.Document.dataset_id == dataset_id))
+    return query if include_controls else query.where(m.Suggestion.id.not_in(control_ids()))
 
 
 def review_progress(session: Session, dataset_id: int) -> ReviewProgress:
-    """How many of a dataset's suggestions are in each state."""
+    """How many of a dataset's suggestions are in each state (control items too: the queue holds them, and
+    counting them apart would tell annotators which items they are)."""
     rows = _dataset_states(dataset_id).subquery()
     counts = dict(session.execute(select(rows.c.state, func.count()).group_by(rows.c.state)).tuples().all())
     return ReviewProgress(sum(counts.values()), {state: counts.get(state, 0) for state in STATES})
 
 
-def relation_acceptance(session: Session, dataset_id: int) -> list[RelationRate]:
-    """Per suggested relation: accepted, rejected, in conflict, and all; most suggested first."""
-    rows = _dataset_states(dataset_id).subquery()
+def relation_acceptance(session: Session, dataset_id: int, *, include_controls: bool = False) -> list[RelationRate]:
+    """Per suggested relation: accepted, rejected, in conflict, and all; most suggested first. The yield of
+    real suggestions: control items only with include_controls (the Review page's relation choices)."""
+    rows = _dataset_states(dataset_id, include_controls=include_controls).subquery()
     tally: dict[str, Counter[str]] = defaultdict(Counter)
     for relation, state, n in session.execute(
             select(rows.c.relation, rows.c.state, func.count()).group_by(rows.c.relation, rows.c.state)):
@@ -154,13 +158,15 @@ def relation_acceptance(session: Session, dataset_id: int) -> list[RelationRate]
 
 def annotator_pairs(session: Session, dataset_id: int) -> list[AnnotatorPair]:
     """For every two annotators, their current labels on the suggestions both accepted or rejected: the
-    accepted relation, or "reject". Skips are no judgement and are left out. Feed to agreement.cohen_kappa."""
+    accepted relation, or "reject". Skips are no judgement and are left out, and so are control items (their
+    truth is known: db.store_controls scores them). Feed to agreement.cohen_kappa."""
     cur = current_decisions()
     rows = session.execute(
         select(cur.c.suggestion_id, m.Annotator.name, cur.c.decision, cur.c.relation)
         .join(m.Annotator, m.Annotator.id == cur.c.annotator_id)
         .join(m.Suggestion, m.Suggestion.id == cur.c.suggestion_id).join(m.Document)
-        .where(m.Document.dataset_id == dataset_id, cur.c.decision.in_(VERDICTS)))
+        .where(m.Document.dataset_id == dataset_id, cur.c.decision.in_(VERDICTS),
+               cur.c.suggestion_id.not_in(control_ids())))
     labels: dict[str, dict[int, str]] = defaultdict(dict)
     for suggestion_id, name, decision, relation in rows:
         labels[name][suggestion_id] = REJECT_LABEL if decision == "reject" else relation
@@ -174,14 +180,15 @@ def annotator_pairs(session: Session, dataset_id: int) -> list[AnnotatorPair]:
 
 
 def review_log_rows(session: Session, dataset_id: int) -> list[dict[str, Any]]:
-    """The dataset's whole review log, oldest first, one flat dict per row (keys: REVIEW_LOG_COLUMNS) for CSV."""
+    """The dataset's whole review log, oldest first, one flat dict per row (keys: REVIEW_LOG_COLUMNS) for CSV.
+    Decisions on control items are left out, so the Export page's files are the same with or without them."""
     undo = aliased(m.Review)
     query = (select(m.Review, m.Annotator.name, m.Suggestion, m.Document.title,
                     exists().where(undo.undoes_id == m.Review.id))
              .join(m.Annotator, m.Annotator.id == m.Review.annotator_id)
              .join(m.Suggestion, m.Suggestion.id == m.Review.suggestion_id)
              .join(m.Document, m.Document.id == m.Suggestion.document_id)
-             .where(m.Document.dataset_id == dataset_id).order_by(m.Review.id))
+             .where(m.Document.dataset_id == dataset_id, m.Suggestion.id.not_in(control_ids())).order_by(m.Review.id))
     out = []
     for review, name, suggestion, title, undone in session.execute(query):
         accepted = review.decision == "accept"

@@ -15,11 +15,12 @@ from .domain import PENDING, SKIPPED, STATES, DecisionView, SourceView, Suggesti
 from .errors import NotFoundError
 from .filters import check_choice, check_filters, check_paging
 from .review_state import suggestion_states
+from .store_controls import control_ids
 
 logger = logging.getLogger(__name__)
 
 SUGGESTION_FILTERS = ("relation", "document", "run", "method", "state", "reviewed_by", "unreviewed_by", "min_score",
-                      "disputed", "assigned_to", "search")
+                      "disputed", "assigned_to", "search", "control")
 _ITEM_KEYS = {"doc_id", "h_idx", "t_idx", "relation", "r", "score", "evidence", "title"}
 
 
@@ -112,6 +113,9 @@ def _filtered(dataset_id: int, given: Mapping[str, Any]) -> Any:
         query = query.where(m.Suggestion.score >= float(given["min_score"]))
     if "state" in given:
         query = query.where(states.c.state == check_choice("state", given["state"], STATES))
+    if "control" in given:  # control items (db.store_controls) or, False, real suggestions only
+        query = query.where(m.Suggestion.id.in_(control_ids()) if given["control"]
+                            else m.Suggestion.id.not_in(control_ids()))
     if "disputed" in given:  # annotators disagree: open conflicts and those a curator resolved
         query = query.where(states.c.disputed.is_(True) if given["disputed"] else states.c.disputed.is_(False))
     source = select(m.SuggestionSource.id).where(m.SuggestionSource.suggestion_id == m.Suggestion.id)
@@ -145,7 +149,8 @@ def list_suggestions(session: Session, dataset_id: int, filters: Mapping[str, An
                      limit: int = 50, offset: int = 0) -> SuggestionPage:
     """One page of a dataset's suggestions, best score first. Filters: relation, document (id), run (id),
     method, state (pending/skipped/accepted/rejected/conflict), disputed (bool: annotators disagree, resolved
-    or not), assigned_to (annotator name: their share of a split queue), search (text in the
+    or not), assigned_to (annotator name: their share of a split queue), control (bool: control items only, or
+    real suggestions only; the Review queue never passes it, so controls look like any item), search (text in the
     document title or a head or tail mention name, any case), reviewed_by and unreviewed_by (annotator
     name; a skip counts as reviewed), min_score."""
     given = check_filters(filters, SUGGESTION_FILTERS, what="suggestion")
@@ -223,10 +228,12 @@ def rescore_suggestions(session: Session, dataset_id: int,
 
 
 def undecided_scores(session: Session, dataset_id: int) -> list[float]:
-    """Scores of the dataset's suggestions still in the queue (pending or skipped), best first: with the learned
-    ranker, calibrated probabilities that each is a missing label."""
+    """Scores of the dataset's real suggestions still in the queue (pending or skipped), best first: with the
+    learned ranker, calibrated probabilities that each is a missing label. Control items are left out: their
+    scores are placed to blend in, not estimates of anything."""
     states = suggestion_states()
     query = (select(m.Suggestion.score).join(m.Document).join(states, states.c.suggestion_id == m.Suggestion.id)
-             .where(m.Document.dataset_id == dataset_id, states.c.state.in_((PENDING, SKIPPED)))
+             .where(m.Document.dataset_id == dataset_id, states.c.state.in_((PENDING, SKIPPED)),
+                    m.Suggestion.id.not_in(control_ids()))
              .order_by(m.Suggestion.score.desc()))
     return [float(s) for s in session.scalars(query)]

@@ -12,8 +12,9 @@ from .resources import session
 
 
 def conflicts(dataset_id: int, *, include_resolved: bool = False, limit: int = 20, offset: int = 0) -> SuggestionPage:
-    """Open conflicts (state "conflict"); with include_resolved, also those a curator has resolved."""
-    filters: dict[str, Any] = {"disputed": True}
+    """Open conflicts (state "conflict"); with include_resolved, also those a curator has resolved. Control
+    items are never conflicts to resolve: their answer is known, and the Evaluate page scores it."""
+    filters: dict[str, Any] = {"disputed": True, "control": False}
     if not include_resolved:
         filters["state"] = "conflict"
     with session() as s:

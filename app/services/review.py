@@ -197,10 +197,11 @@ def progress(dataset_id: int) -> ReviewProgress:
         return store.review_progress(s, dataset_id)
 
 
-def relation_rates(dataset_id: int) -> list[RelationRate]:
-    """Per suggested relation: totals and decisions (also the Review page's relation filter choices)."""
+def relation_rates(dataset_id: int, *, include_controls: bool = False) -> list[RelationRate]:
+    """Per suggested relation: totals and decisions of real suggestions (the yield); with include_controls,
+    control items too (the Review page's relation filter, so a control's relation is offered like any)."""
     with session() as s:
-        return store.relation_acceptance(s, dataset_id)
+        return store.relation_acceptance(s, dataset_id, include_controls=include_controls)
 
 
 def evidences(view: SuggestionView) -> list[Evidence]:
@@ -276,7 +277,8 @@ def next_offset(dataset_id: int, filters: ReviewFilters, annotator: str, offset:
 
 def history_rows(records: Iterable[ReviewRecord], names: Mapping[str, str]) -> list[dict[str, Any]]:
     """The annotator's recent log as table rows: what was decided on which pair (undo rows say which
-    review they cancelled; an accept shows the relation accepted, corrected or as suggested)."""
+    review they cancelled; an accept shows the relation accepted, corrected or as suggested). No suggestion
+    id: control items are made after the suggestions they are mixed in with, so their ids would tell."""
     records = list(records)
     with session() as s:
         views = {i: store.get_suggestion(s, i) for i in {r.suggestion_id for r in records}}
@@ -289,5 +291,5 @@ def history_rows(records: Iterable[ReviewRecord], names: Mapping[str, str]) -> l
                      "pair": f"{view.head_name} → {view.tail_name}",
                      "relation": f"{names.get(relation, relation)} ({relation})" if relation else "",
                      "corrected": r.relation is not None, "document": view.document_title,
-                     "review": r.id, "suggestion": r.suggestion_id, "undone": r.undone})
+                     "review": r.id, "undone": r.undone})
     return rows

@@ -1,12 +1,13 @@
 """Evaluate: each model run's metrics on the labelled documents, F1 per relation, agreement between
-annotators (Cohen's kappa on the items both decided), each relation's acceptance rate in review, the review's
-yield per 100 items with the stopping threshold; for curators in team mode, recent log-in attempts."""
+annotators (Cohen's kappa on the items both decided), control items (their setting, and each annotator's
+recall and precision on them), each relation's acceptance rate in review, the review's yield per 100 items
+with the stopping threshold; for curators in team mode, recent log-in attempts."""
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from app import services, ui
+from app import services, state, ui
 from app.components import evaluation
 from app.components.text import markdown_text
 from app.state import Keys
@@ -51,6 +52,55 @@ else:
                 f"{a.annotator_a} and {a.annotator_b} ({a.items} item{'s' if a.items != 1 else ''})" for a in few)
             + f". Kappa over fewer than {services.evaluation.MIN_KAPPA_ITEMS} items both decided swings wildly "
               "(over a single item it is 1 or 0 by construction); read it as anecdote."))
+
+st.subheader("Control items")
+controls = services.controls.settings(dataset_id)
+in_queue = services.controls.counts(dataset_id)
+if controls.enabled:
+    st.caption(f"On: {controls.rate:.0%} of the review queue is control items ({in_queue['gold']} gold labels to "
+               f"accept, {in_queue['absent']} absent triples to reject, from {len(controls.fully_labelled)} document(s) "
+               "vouched fully labelled). They look like any item; decisions on them never reach the export.")
+else:
+    st.info("Control items are off for this dataset. When on, the review queue mixes in triples whose answer is "
+            "known (gold labels, and triples a fully labelled document lacks) to measure each annotator; they "
+            "never change the export.")
+if services.controls.may_configure(state.role()):
+    labelled = {d.id: d.title for d in services.documents.documents(dataset_id) if d.has_labels}
+    with st.expander("Set up control items", expanded=False), st.form(Keys.CONTROL_FORM):
+        rate = st.number_input("Share of the queue that is control items (0 = off; 0.05 = one in 20)", 0.0,
+                               services.controls.MAX_RATE, value=float(controls.rate), step=0.01, format="%.2f",
+                               key=Keys.CONTROL_RATE)
+        every = st.checkbox("Every labelled document is fully labelled", key=Keys.CONTROL_ALL,
+                            value=bool(labelled) and set(controls.fully_labelled) == set(labelled),
+                            help="Vouch that the labels list every true triple: a triple they lack is then known "
+                                 "to be absent, the controls precision needs. Without it, controls are gold only.")
+        chosen = st.multiselect("Or only these documents are fully labelled", list(labelled),
+                                default=[i for i in controls.fully_labelled if i in labelled],
+                                format_func=lambda i: labelled[i], key=Keys.CONTROL_DOCS)
+        if st.form_submit_button("Save"):
+            try:
+                sync = services.controls.configure(dataset_id, rate, None if every else chosen,
+                                                   by=state.annotator() or "local")
+            except (services.review.AccountError, ValueError) as err:
+                st.error(markdown_text(str(err)))
+            else:
+                state.push_flash(f"Control items saved: {sync.added} added, {sync.removed} removed, "
+                                 f"{sync.total} in the queue.", "success")
+                st.rerun()
+scores = services.controls.scores(dataset_id)
+if scores:
+    st.dataframe(pd.DataFrame(services.controls.score_rows(scores)), hide_index=True)
+    st.caption("Each annotator's current decisions on control items. Recall: gold labels accepted (with their "
+               "relation) of those accepted or rejected. Precision: of the controls accepted, the gold ones with "
+               "their relation. Skips are no judgement.")
+    few = services.controls.few(scores)
+    if few:
+        st.warning(markdown_text(
+            "Few control items judged: " + ", ".join(f"{c.annotator} ({c.judged})" for c in few)
+            + f". Below {services.controls.MIN_CONTROL_ITEMS} the figures move a lot with each decision; read "
+              "them as a first sign, not a measure."))
+elif controls.enabled:
+    st.caption("No control item decided yet.")
 
 st.subheader("Acceptance in review")
 rates = services.review.relation_rates(dataset_id)

@@ -32,7 +32,7 @@ def rel_label(r: str | None) -> str:
 with st.sidebar:
     st.subheader("Queue")
     current = state.review_filters()
-    relations = [None] + [rate.relation for rate in services.review.relation_rates(dataset_id)]
+    relations = [None] + [rate.relation for rate in services.review.relation_rates(dataset_id, include_controls=True)]
     docs = {d.id: d.title for d in services.documents.documents(dataset_id)}
     runs = {r.id: services.scoring.run_label(r) for r in services.scoring.runs(dataset_id)}
     blind = st.toggle("Blind mode", value=state.blind_mode(), help=services.review.BLIND_HELP)
