@@ -232,7 +232,7 @@ def pair_picker(doc) -> tuple[int, int] | None:
 def review_settings_form(dataset_id: int, where: str) -> None:
     """The dataset's re-ranking interval and stopping threshold: editable by curators (anyone in local mode)."""
     current = services.learning.settings(dataset_id)
-    allowed = services.learning.can_configure(state.role())
+    allowed = services.team.may_configure(state.role())
     with st.form(f"{Keys.LEARNING_FORM}.{where}", border=False):
         every = st.number_input("Re-rank the queue after every N decisions", 1, 10_000, value=current.refit_every,
                                 step=1, disabled=not allowed, key=f"{Keys.REFIT_EVERY}.{where}",

@@ -6,20 +6,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from db import store
-from db.errors import AccountError
 from db.store_controls import MAX_RATE
 
 from .resources import session
-from .review import team_mode
+from .team import require_curator
 
 MIN_CONTROL_ITEMS = 10  # below this many controls judged, an annotator's figures are shown with a warning
-__all__ = ["MAX_RATE", "MIN_CONTROL_ITEMS", "configure", "counts", "few", "may_configure", "score_rows", "scores",
+__all__ = ["MAX_RATE", "MIN_CONTROL_ITEMS", "configure", "counts", "few", "score_rows", "scores",
            "settings"]
-
-
-def may_configure(role: str) -> bool:
-    """Curators set control items in team mode; in local mode anyone does (as with everything there)."""
-    return not team_mode() or role == "curator"
 
 
 def settings(dataset_id: int) -> store.ControlSettings:
@@ -31,8 +25,7 @@ def configure(dataset_id: int, rate: float, fully_labelled: Sequence[int] | None
     """Save the rate and the documents vouched fully labelled (None: every labelled one), then bring the queue's
     controls in step. Team mode checks the stored role, not the page's: only a curator may."""
     with session() as s:
-        if team_mode() and store.get_annotator(s, by).role != "curator":
-            raise AccountError(f"{by} is not a curator: only curators set control items in team mode")
+        require_curator(s, by, "set control items")
         store.set_control_rate(s, dataset_id, rate, by)
         store.set_fully_labelled(s, dataset_id, fully_labelled, by)
         return store.sync_controls(s, dataset_id)

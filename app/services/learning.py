@@ -13,11 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db import store
 from db.domain import RefitInfo, ReviewSettings
-from db.errors import AccountError
 from db.learning import refit_dataset
 
 from .resources import factory, session
-from .review import team_mode
+from .team import require_curator
 
 log = logging.getLogger(__name__)
 
@@ -132,17 +131,11 @@ def settings(dataset_id: int) -> ReviewSettings:
         return store.review_settings(s, dataset_id)
 
 
-def can_configure(role: str) -> bool:
-    """Who may change a dataset's review settings: curators in team mode, anyone in local mode."""
-    return not team_mode() or role == "curator"
-
-
 def save_settings(dataset_id: int, annotator: str | None, *, refit_every: int, stop_below: float) -> ReviewSettings:
     """Save the dataset's settings (AccountError unless the person may, ValueError on values out of range),
     then refit at once if the new N is already reached."""
     with session() as s:
-        if team_mode() and (annotator is None or store.get_annotator(s, annotator).role != "curator"):
-            raise AccountError("only curators change a dataset's review settings")
+        require_curator(s, annotator, "change a dataset's review settings")
         saved = store.set_review_settings(s, dataset_id, refit_every=int(refit_every), stop_below=float(stop_below),
                                           by=annotator)
     after_decision(dataset_id)

@@ -64,7 +64,7 @@ else:
     st.info("Control items are off for this dataset. When on, the review queue mixes in triples whose answer is "
             "known (gold labels, and triples a fully labelled document lacks) to measure each annotator; they "
             "never change the export.")
-if services.controls.may_configure(state.role()):
+if services.team.may_configure(state.role()):
     labelled = {d.id: d.title for d in services.documents.documents(dataset_id) if d.has_labels}
     with st.expander("Set up control items", expanded=False), st.form(Keys.CONTROL_FORM):
         rate = st.number_input("Share of the queue that is control items (0 = off; 0.05 = one in 20)", 0.0,

@@ -107,8 +107,8 @@ def test_only_curators_change_settings_in_team_mode(seeded: Path, monkeypatch: p
     with session() as s:
         store.ensure_annotator(s, "ann")
         store.ensure_annotator(s, "cat", role="curator")
-    monkeypatch.setattr(services.learning, "team_mode", lambda: True)
-    assert not services.learning.can_configure("annotator") and services.learning.can_configure("curator")
+    monkeypatch.setenv("DOCRE_AUTH", "on")
+    assert not services.team.may_configure("annotator") and services.team.may_configure("curator")
     with pytest.raises(services.review.AccountError, match="only curators"):
         services.learning.save_settings(dataset_id, "ann", refit_every=5, stop_below=1.0)
     assert services.learning.save_settings(dataset_id, "cat", refit_every=5, stop_below=1.0).refit_every == 5
