@@ -97,7 +97,7 @@ class Killed(BaseException):
 
 
 class DiesAfter:
-    """A Predictor that dies once the worker has scored `budget[0]` documents (over all its models)."""
+    """A Predictor that dies once the worker has made `budget[0]` predict calls (over all its models)."""
 
     def __init__(self, model, budget: list[int]) -> None:
         self.model, self.budget = model, budget
@@ -112,8 +112,12 @@ class DiesAfter:
         return self.model.predict(docs)
 
 
-def test_interrupted_job_resumes_and_ends_done_without_duplicates(factory, tiny_models_dir) -> None:  # noqa: F811
+def test_interrupted_job_resumes_and_ends_done_without_duplicates(factory, tiny_models_dir,  # noqa: F811
+                                                                 monkeypatch) -> None:
     from app.services.worker_loop import load_model
+    from db import job_runner
+
+    monkeypatch.setattr(job_runner, "CHUNK_DOCS", 2)  # 3 documents: a chunk of 2 and one of 1 per model
 
     dataset_id, docs = dataset_with_docs(factory, 3)
     paths = [str(tiny_models_dir / "tiny"), str(tiny_models_dir / "tiny2")]
@@ -121,9 +125,9 @@ def test_interrupted_job_resumes_and_ends_done_without_duplicates(factory, tiny_
         job_id = store.enqueue_job(s, dataset_id, docs, paths, "ann")
         job = store.claim_next_job(s, "w1")
     with pytest.raises(Killed):
-        run_job(factory, job, "w1", lambda p, budget=[4]: DiesAfter(load_model(p), budget))
-    with session_scope(factory) as s:
-        assert store.get_job(s, job_id).done == 4 and store.get_job(s, job_id).status == "running"
+        run_job(factory, job, "w1", lambda p, budget=[3]: DiesAfter(load_model(p), budget))
+    with session_scope(factory) as s:  # the first model's 3 documents and a chunk of 2 of the second's
+        assert store.get_job(s, job_id).done == 5 and store.get_job(s, job_id).status == "running"
         s.execute(update(m.ScoringJob).values(heartbeat_at=utc_now() - timedelta(seconds=300)))
     with session_scope(factory) as s:
         store.recover_stale_jobs(s)
@@ -132,7 +136,7 @@ def test_interrupted_job_resumes_and_ends_done_without_duplicates(factory, tiny_
 
     class Counting(DiesAfter):
         def predict(self, docs, progress=None):
-            predicted.append(1)
+            predicted.append(len(docs))
             return self.model.predict(docs)
 
     run_job(factory, job, "w2", lambda p: Counting(load_model(p), [0]))
@@ -141,7 +145,7 @@ def test_interrupted_job_resumes_and_ends_done_without_duplicates(factory, tiny_
         blobs = s.scalar(select(func.count()).select_from(m.PairScoreBlob))
         runs = store.list_runs(s, dataset_id)
     assert (final.status, final.done, final.total, final.error) == ("done", 6, 6, None)
-    assert len(predicted) == 2  # only the documents the dead worker had not stored
+    assert predicted == [1]  # only the document the dead worker had not stored
     assert blobs == 6 and len(runs) == 2 and sorted(final.run_ids) == sorted(r.id for r in runs)
 
 
