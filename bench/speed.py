@@ -70,6 +70,25 @@ def bare_encoder_timer(predictor, docs, precision: str) -> Callable[[], float]:
     return one_pass
 
 
+def multiply_adds_per_document(predictor, docs) -> tuple[float, float]:
+    """Mean multiply-adds per document, in G: the encoder's (dense layers plus attention, a document as one
+    window) and every grouped bilinear classifier's (one (n_pairs, emb * block) x (emb * block, classes)
+    matmul). Why predict cannot reach the bare encoder's speed: for ATLOP's classifier on DocRED-sized
+    documents the second is about 0.56 of the first, so even at int8's twice-bf16 rate it adds over a quarter."""
+    from engine.model.grouped_bilinear import GroupedBilinear
+
+    config = predictor.loaded.model.encoder.model.config
+    d, ff, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
+    bilinears = [m for m in predictor.loaded.model.modules() if isinstance(m, GroupedBilinear)]
+    per_pair = sum(b.emb_size * b.block_size * b.classifier.out_features for b in bilinears)
+    encoder = classifier = 0
+    for f in predictor.featurize(docs):
+        n = f.length + 2
+        encoder += layers * (n * (4 * d * d + 2 * d * ff) + 2 * n * n * d)
+        classifier += f.num_entities * (f.num_entities - 1) * per_pair
+    return encoder / len(docs) / 1e9, classifier / len(docs) / 1e9
+
+
 def predict_docs_per_s(predictor, docs) -> float:
     start = time.perf_counter()
     predictor.predict(docs)
@@ -152,6 +171,7 @@ def main() -> None:
             bare_speeds[p].append(one_pass())
     ratios = {p: statistics.median(v / b for v, b in zip(vs, bare_speeds[best])) for p, vs in speeds.items()}
     latency = latency_ms(predictor, docs)
+    encoder_gmac, classifier_gmac = multiply_adds_per_document(predictor, docs)
     p95_single = single_200_word_p95(predictor, docs)
     train: dict[str, list[float]] = {p: [] for p in dict.fromkeys(["float32", best])}
     for _ in range(args.train_rounds if args.train_docs else 0):
@@ -165,6 +185,8 @@ def main() -> None:
     rows = [*((f"predict documents/s ({p})", statistics.median(vs)) for p, vs in speeds.items()),
             *((f"bare encoder forward documents/s ({p})", statistics.median(v)) for p, v in bare_speeds.items()),
             *((f"predict ({p}) / bare encoder ({best}, the limit)", r) for p, r in ratios.items()),
+            ("encoder multiply-adds per document (G)", encoder_gmac),
+            ("classifier multiply-adds per document (G)", classifier_gmac),
             (f"predict p50 ms/document ({predictor.precision})", latency["p50_ms"]),
             (f"predict p95 ms/document ({predictor.precision})", latency["p95_ms"]),
             ("single ~200-word document p95 ms", p95_single), ("peak memory MB (load + predict)", peak_mb),
