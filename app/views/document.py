@@ -42,7 +42,9 @@ with st.container(height=min(320, 60 + 34 * len(doc.sents)), border=True):
 st.caption("Entities are coloured by type; the selected head is amber, the tail green; key mentions (KMGRE) are "
            "outlined in red. Hover a mention for its entity.")
 
-left, right = st.columns([3, 2], gap="large")
+# a big matrix takes the full width (its pair panel follows below): beside the panel its labels would overlap
+left, right = ((st.container(), st.container()) if matrix.needs_full_width(doc.num_entities)
+               else st.columns([3, 2], gap="large"))
 with left:
     modes = [m for m in matrix.MATRIX_MODES if scores is not None or m == "gold"]
     mode = st.segmented_control("Matrix view", modes, format_func=matrix.MATRIX_MODES.get, default=modes[0],
