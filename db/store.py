@@ -18,12 +18,12 @@ from .store_reviews import (REVIEW_LOG_COLUMNS, annotator_pairs, record_review, 
                             review_history, review_log_rows, review_progress, undo_last_review)
 from .store_progress import AnnotatorProgress, annotator_progress
 from .store_labels import PairLabels, pair_labels
-from .store_jobs import claim_job, claim_next_job, enqueue_job, fail_job, finish_job, get_job, list_jobs, recover_stale_jobs, report_progress
+from .store_jobs import claim_job, claim_next_job, enqueue_job, fail_job, finish_job, get_job, list_jobs, recover_stale_jobs, report_progress, unfinished_run_ids
 from .store_runs import add_run_seconds, get_run, list_runs, load_pair_scores, record_run, save_pair_scores, scored_document_ids
 from .store_suggestions import SUGGESTION_FILTERS, add_suggestions, get_suggestion, list_suggestions
 
 __all__ = [
-    "add_run_seconds", "claim_job", "claim_next_job", "enqueue_job", "fail_job", "finish_job", "get_job", "list_jobs", "recover_stale_jobs", "report_progress",
+    "add_run_seconds", "claim_job", "claim_next_job", "enqueue_job", "fail_job", "finish_job", "get_job", "list_jobs", "recover_stale_jobs", "report_progress", "unfinished_run_ids",
     "AnnotatorProgress", "annotator_progress", "DOCUMENT_FILTERS", "PairLabels", "pair_labels", "REVIEW_LOG_COLUMNS", "SUGGESTION_FILTERS",
     "add_documents", "add_suggestions", "annotator_pairs", "attempt_login", "authenticate", "cohen_kappa", "content_hash",
     "create_dataset", "create_user", "document_ids", "ensure_annotator", "export_documents", "export_json", "fact_origin",
