@@ -50,7 +50,7 @@ def running_server(argv: Sequence[str], env: dict[str, str], log_path: Path, por
 
 @contextmanager
 def app_server(database_url: str, data_dir: Path, *, team_mode: bool,
-               extra_env: Mapping[str, str] | None = None) -> Iterator[str]:
+               extra_env: Mapping[str, str] | None = None, timeout_s: float = 120) -> Iterator[str]:
     """The app (`streamlit run app/main.py`) on a free port over this store, offline, with team mode on or off
     as asked (never inherited from the caller's shell); yields its base URL, its log in data_dir/server.log."""
     env = {**os.environ, "DOCRE_DATABASE_URL": database_url, "DOCRE_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1",
@@ -61,5 +61,5 @@ def app_server(database_url: str, data_dir: Path, *, team_mode: bool,
     port = free_port()
     argv = [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
             "--server.headless", "true"]
-    with running_server(argv, env, Path(data_dir) / "server.log", port) as url:
+    with running_server(argv, env, Path(data_dir) / "server.log", port, timeout_s) as url:
         yield url

@@ -66,9 +66,9 @@ def idle(page: Any) -> None:
     page.get_by_test_id("stStatusWidget").wait_for(state="hidden")
 
 
-def new_page(browser: Any, **options: Any) -> Any:
+def new_page(browser: Any, width: int = 1400, height: int = 1400, **options: Any) -> Any:
     """A page in its own browser context (its own session and cookies), so several people can be logged in."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1400}, **options)
+    context = browser.new_context(viewport={"width": width, "height": height}, **options)
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
     return page
