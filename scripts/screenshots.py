@@ -2,10 +2,10 @@
 
 Builds a fresh SQLite store in a temporary directory (team accounts: a curator and two annotators), stores the
 shipped sample documents plus one held-out Re-DocRED document with about 30 entities, scores them with shipped
-models (assets/models), lets the two annotators disagree on one suggestion, starts the app in team mode on that
-store and saves 1400x1000 PNGs of every page (and the Upload page's Text tab) from Chromium (Playwright, as the browser tests launch it). Reuses the test
-helpers (tests/server_support.py, tests/e2e/browser_support.py), so it needs the dev requirements and Chromium;
-takes a few minutes on CPU."""
+models (assets/models) as one scoring job, lets the two annotators disagree on one suggestion, starts the app
+in team mode on that store and saves 1400x1000 PNGs of every page (and the Upload page's Text tab) from
+Chromium, launched as the browser tests launch it. Reuses the test helpers (tests/server_support.py,
+tests/e2e/browser_support.py), so it needs the dev requirements and Chromium; about a minute on CPU."""
 from __future__ import annotations
 
 import argparse
@@ -14,6 +14,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `python scripts/screenshots.py` puts scripts/ on the path, not the project root
@@ -76,19 +77,19 @@ def build_store(url: str) -> None:
     engine.dispose()
 
 
-def _open(page, name: str, heading: str | None = None) -> None:
+def _open(page: Any, name: str, heading: str | None = None) -> None:
     """A page through the sidebar (the logged-in session lives in this tab)."""
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=name).click()
     page.get_by_role("heading", name=heading or name, exact=True).wait_for()
     idle(page)
 
 
-def _to_top(locator) -> None:
+def _to_top(locator: Any) -> None:
     """Scroll the page so this element is at the top of the shot."""
     locator.evaluate("element => element.scrollIntoView({block: 'start'})")
 
 
-def _shoot(page, out: Path, name: str, top=None) -> None:  # noqa: ANN001 - Playwright objects
+def _shoot(page: Any, out: Path, name: str, top: Any = None) -> None:
     """Save the viewport once the page has settled, scrolled so `top` (a locator) starts the shot if given."""
     page.mouse.move(0, HEIGHT - 1)  # no hover toolbar or tooltip in the shot
     idle(page)
