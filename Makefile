@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup app predict-sample test test-fast system-deps
+.PHONY: setup app predict-sample test test-fast system-deps screenshots
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,3 +28,6 @@ test: setup system-deps
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not e2e and not slow"
+
+screenshots: setup system-deps
+	$(PY) scripts/screenshots.py

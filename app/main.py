@@ -34,6 +34,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     # a local icon: page icons would otherwise make the browser fetch a favicon from Google's font CDN
     st.set_page_config(page_title="DocRE Studio", page_icon=str(ROOT / "assets" / "favicon.png"), layout="wide")
+    services.jobs.start_up()  # once per process: jobs a stopped server left running are re-queued and resumed
     if services.review.team_mode() and state.annotator() is None:
         # st.navigation is always called, so no page (not even by URL) runs before the login. Each page's URL
         # leads to the login form too (no "page not found" over it), and after the login to that page.

@@ -21,7 +21,7 @@ from .store_reviews import (REVIEW_LOG_COLUMNS, annotator_pairs, record_review, 
                             review_history, review_log_rows, review_progress, undo_last_review)
 from .store_progress import AnnotatorProgress, annotator_progress
 from .store_labels import PairLabels, pair_labels
-from .store_jobs import claim_job, claim_next_job, enqueue_job, fail_job, finish_job, get_job, list_jobs, recover_stale_jobs, report_progress
+from .store_jobs import claim_job, claim_next_job, enqueue_job, fail_job, finish_job, get_job, list_jobs, recover_stale_jobs, report_progress, unfinished_run_ids
 from .store_runs import add_run_seconds, get_run, list_runs, load_pair_scores, record_run, save_pair_scores, scored_document_ids
 from .store_learning import (decision_count, decision_items, latest_refit, list_refits, record_refit, refit_due,
                              review_settings, set_review_settings)
@@ -29,9 +29,11 @@ from .store_suggestions import (SUGGESTION_FILTERS, add_suggestions, get_suggest
                                 rescore_suggestions, undecided_scores)
 
 __all__ = [
-    "add_run_seconds", "claim_job", "claim_next_job", "enqueue_job", "fail_job", "finish_job", "get_job", "list_jobs", "recover_stale_jobs", "report_progress",
+    "add_run_seconds", "claim_job", "claim_next_job", "enqueue_job", "fail_job", "finish_job", "get_job", "list_jobs",
+    "recover_stale_jobs", "report_progress", "unfinished_run_ids",
     "AnnotatorProgress", "annotator_progress", "ControlScore", "ControlSettings", "ControlSync", "control_counts",
-    "control_scores", "control_settings", "set_control_rate", "set_fully_labelled", "sync_controls", "DOCUMENT_FILTERS", "PairLabels", "pair_labels", "REVIEW_LOG_COLUMNS", "SUGGESTION_FILTERS",
+    "control_scores", "control_settings", "set_control_rate", "set_fully_labelled", "sync_controls", "DOCUMENT_FILTERS",
+    "PairLabels", "pair_labels", "REVIEW_LOG_COLUMNS", "SUGGESTION_FILTERS",
     "add_documents", "add_suggestions", "annotator_pairs", "attempt_login", "authenticate", "cohen_kappa", "content_hash",
     "create_dataset", "create_user", "document_ids", "ensure_annotator", "export_documents", "export_json", "fact_origin",
     "get_annotator", "get_dataset", "get_document", "get_run", "get_suggestion", "list_annotators",

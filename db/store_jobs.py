@@ -125,6 +125,15 @@ def list_jobs(session: Session, dataset_id: int | None = None) -> list[JobInfo]:
     return [_to_job(row) for row in session.scalars(query)]
 
 
+def unfinished_run_ids(session: Session, dataset_id: int | None = None) -> set[int]:
+    """Runs that a job not yet done is filling (queued to resume, running or failed): they hold only some of the
+    job's documents, so pages must not show them as a model's finished run."""
+    query = select(m.ScoringJob.run_ids).where(m.ScoringJob.status != "done")
+    if dataset_id is not None:
+        query = query.where(m.ScoringJob.dataset_id == dataset_id)
+    return {int(r) for run_ids in session.scalars(query) for r in run_ids or ()}
+
+
 def recover_stale_jobs(session: Session, stale_seconds: float = STALE_SECONDS) -> list[JobInfo]:
     """Re-queue running jobs whose worker stopped beating (they resume, skipping documents already scored);
     a job whose runs were deleted cannot resume and fails with a message naming it and why."""

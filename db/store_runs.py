@@ -15,6 +15,7 @@ from . import models as m
 from .clock import as_utc, utc_now
 from .domain import RunInfo
 from .errors import NotFoundError
+from .store_jobs import unfinished_run_ids
 
 ZLIB_LEVEL = 6
 
@@ -43,12 +44,14 @@ def _to_run(row: m.ModelRun, n_scored: int) -> RunInfo:
                    as_utc(row.created_at), dict(row.details), n_scored)
 
 
-def list_runs(session: Session, dataset_id: int | None = None) -> list[RunInfo]:
-    """Runs, newest first, optionally of one dataset."""
+def list_runs(session: Session, dataset_id: int | None = None, *, finished_only: bool = False) -> list[RunInfo]:
+    """Runs, newest first, optionally of one dataset; finished_only leaves out the runs of scoring jobs not
+    done yet (they hold only the documents scored so far)."""
     query = _run_query().order_by(m.ModelRun.id.desc())
     if dataset_id is not None:
         query = query.where(m.ModelRun.dataset_id == dataset_id)
-    return [_to_run(run, n) for run, n in session.execute(query)]
+    hidden = unfinished_run_ids(session, dataset_id) if finished_only else set()
+    return [_to_run(run, n) for run, n in session.execute(query) if run.id not in hidden]
 
 
 def get_run(session: Session, run_id: int) -> RunInfo:

@@ -3,6 +3,7 @@ DocRED JSON upload, and a hostile document whose text tries to inject markup."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from engine.data.documents import Document, Entity, Fact, Mention, document_to_json
@@ -11,9 +12,11 @@ EVIL_SCRIPT = "<script>window.__pwned=1</script>"
 EVIL_IMG = "<img src=x onerror=window.__pwned=2>"
 
 
-def build_models_dir(encoder_dir: Path, root: Path, names: tuple[str, ...] = ("tiny",)) -> Path:
-    """root/<name>/ checkpoints of a randomly initialised ATLOP over the tiny encoder (one per name,
-    different seeds so two models disagree); root/DEFAULT names the first."""
+def build_models_dir(encoder_dir: Path, root: Path, names: tuple[str, ...] = ("tiny",),
+                     methods: Mapping[str, str] | None = None) -> Path:
+    """root/<name>/ checkpoints of a randomly initialised model over the tiny encoder (one per name, ATLOP
+    unless `methods` names another method for it, different seeds so two models disagree); root/DEFAULT
+    names the first."""
     import torch
 
     from engine.model.checkpoint import build_model, save_checkpoint
@@ -21,13 +24,14 @@ def build_models_dir(encoder_dir: Path, root: Path, names: tuple[str, ...] = ("t
     from engine.model.methods import get_method
     from engine.data.schema import default_schema
 
-    spec = get_method("atlop")
-    config = spec.config_class.from_json({**spec.config_class().to_json(), "emb_size": 32, "block_size": 8})
     schema = default_schema()
     for seed, name in enumerate(names):
+        method = (methods or {}).get(name, "atlop")
+        spec = get_method(method)
+        config = spec.config_class.from_json({**spec.config_class().to_json(), "emb_size": 32, "block_size": 8})
         torch.manual_seed(seed)
-        loaded = build_model("atlop", config, EncoderConfig(name=str(encoder_dir), max_window=128, window_overlap=32,
-                                                            freeze_word_embeddings=False), schema)
+        loaded = build_model(method, config, EncoderConfig(name=str(encoder_dir), max_window=128, window_overlap=32,
+                                                           freeze_word_embeddings=False), schema)
         _steer(loaded.model, schema, seed)
         save_checkpoint(loaded, root / name, metrics={"dev": {"f1": 0.1 * (seed + 1)}}, save_dtype="float16")
     (root / "DEFAULT").write_text(names[0], encoding="utf-8")

@@ -1,11 +1,13 @@
 """Start a Streamlit server in a subprocess and wait until it answers its health check."""
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -44,3 +46,20 @@ def running_server(argv: Sequence[str], env: dict[str, str], log_path: Path, por
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+@contextmanager
+def app_server(database_url: str, data_dir: Path, *, team_mode: bool,
+               extra_env: Mapping[str, str] | None = None, timeout_s: float = 120) -> Iterator[str]:
+    """The app (`streamlit run app/main.py`) on a free port over this store, offline, with team mode on or off
+    as asked (never inherited from the caller's shell); yields its base URL, its log in data_dir/server.log."""
+    env = {**os.environ, "DOCRE_DATABASE_URL": database_url, "DOCRE_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1",
+           **(extra_env or {})}
+    env.pop("DOCRE_AUTH", None)
+    if team_mode:
+        env["DOCRE_AUTH"] = "on"
+    port = free_port()
+    argv = [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
+            "--server.headless", "true"]
+    with running_server(argv, env, Path(data_dir) / "server.log", port, timeout_s) as url:
+        yield url

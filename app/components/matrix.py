@@ -28,6 +28,9 @@ MATRIX_MODES: dict[str, str] = {
 BELOW = "below threshold"
 SAME = "same decision"
 CONTINUOUS = "pair potential"
+# From this many entities a side-column matrix (about 500 px) leaves cells narrower than a tick label's line,
+# so the labels overlap: pages draw it across the full width instead (needs_full_width).
+FULL_WIDTH_FROM = 16
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,19 @@ def entities_shown(doc: Document, cells: Sequence[MatrixCell], types: Sequence[s
     return chosen
 
 
+def needs_full_width(n_entities: int) -> bool:
+    """Whether a matrix of this many entities needs the page's whole width to keep its labels apart."""
+    return n_entities >= FULL_WIDTH_FROM
+
+
+def _tick_font(n: int) -> tuple[int, int]:
+    """(font px, x label angle): labels slanted at -60 degrees stand only cell * sin(60) apart, so from
+    FULL_WIDTH_FROM entities on they stand upright (-90) and smaller, one line per cell."""
+    if n < FULL_WIDTH_FROM:
+        return 12, -60
+    return (11 if n <= 40 else 9), -90
+
+
 def matrix_figure(doc: Document, cells: Sequence[MatrixCell], *, selected: tuple[int, int] | None = None,
                   title: str = "", entities: Sequence[int] | None = None) -> go.Figure:
     """Draw cells over the entity grid (heads down, tails across): every entity, or only `entities` (a filter
@@ -193,7 +209,10 @@ def matrix_figure(doc: Document, cells: Sequence[MatrixCell], *, selected: tuple
     if continuous:
         for c in cells:
             z[at[c.head], at[c.tail]] = c.strength
-        heat = go.Heatmap(z=z, colorscale="Viridis", hoverinfo="skip", colorbar={"title": {"text": "potential"}})
+        # the colour bar lies under the grid: on the right it covered the last slanted tail labels
+        heat = go.Heatmap(z=z, colorscale="Viridis", hoverinfo="skip",
+                          colorbar={"title": {"text": "potential", "side": "top"}, "orientation": "h", "x": 0,
+                                    "xanchor": "left", "y": -0.02, "yanchor": "top", "len": 0.6, "thickness": 14})
     else:
         for c in cells:
             if c.category not in categories:
@@ -228,12 +247,13 @@ def matrix_figure(doc: Document, cells: Sequence[MatrixCell], *, selected: tuple
         h, t = at[selected[0]], at[selected[1]]
         fig.add_shape(type="rect", x0=t - 0.5, x1=t + 0.5, y0=h - 0.5, y1=h + 0.5,
                       line={"color": "#111827", "width": 3})
+    font_px, angle = _tick_font(n)
     ticks = {"tickmode": "array", "tickvals": list(range(n)), "ticktext": labels, "showgrid": False, "zeroline": False,
-             "automargin": True, "ticklabeloverflow": "allow"}
+             "automargin": True, "ticklabeloverflow": "allow", "tickfont": {"size": font_px}}
     fig.update_layout(
         title={"text": plotly_text(title)} if title else None, height=n * cell_px + 290,
         margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10}, clickmode="event+select", dragmode=False,
-        xaxis={**ticks, "title": {"text": "tail"}, "side": "top", "tickangle": -60, "range": [-0.5, n - 0.5],
+        xaxis={**ticks, "title": {"text": "tail"}, "side": "top", "tickangle": angle, "range": [-0.5, n - 0.5],
                "constrain": "domain"},
         yaxis={**ticks, "title": {"text": "head"}, "range": [n - 0.5, -0.5], "scaleanchor": "x", "scaleratio": 1,
                "constrain": "domain"},

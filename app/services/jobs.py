@@ -36,6 +36,24 @@ def ensure_worker() -> None:
         _worker(db_key())
 
 
+@st.cache_resource(show_spinner=False)
+def _started(key: str) -> tuple[JobInfo, ...]:
+    _ = key
+    with session() as s:
+        recovered = tuple(store.recover_stale_jobs(s))
+        waiting = any(j.status == "queued" for j in store.list_jobs(s))
+    if waiting:
+        ensure_worker()
+    return recovered
+
+
+def start_up() -> tuple[JobInfo, ...]:
+    """Once per server process and database (app start-up): re-queue the jobs a stopped server or worker left
+    running, and resume them (and any queued job) in the in-process worker unless DOCRE_WORKER=external. Without
+    this, a job whose thread died with the old server stayed "running" in the jobs table for ever."""
+    return _started(db_key())
+
+
 def enqueue(dataset_id: int, doc_ids: Sequence[int], model_paths: Sequence[str], requested_by: str) -> int:
     with session() as s:
         job_id = store.enqueue_job(s, dataset_id, doc_ids, model_paths, requested_by)
@@ -49,7 +67,19 @@ def jobs(dataset_id: int) -> list[JobInfo]:
         return store.list_jobs(s, dataset_id)
 
 
+def status_label(job: JobInfo) -> str:
+    """The status a user reads: a queued job that had started was stopped (e.g. by a restart) and resumes."""
+    if job.status == "queued" and job.started_at is not None:
+        return "queued to resume"
+    return job.status
+
+
 def job_rows(jobs_: Sequence[JobInfo]) -> list[dict[str, object]]:
     """Plain cells for a dataframe (never HTML): the text a user typed stays text."""
-    return [{"job": j.id, "status": j.status, "progress": j.fraction, "done": f"{j.done}/{j.total}",
+    return [{"job": j.id, "status": status_label(j), "progress": j.fraction, "done": f"{j.done}/{j.total}",
              "requested by": j.requested_by, "models": len(j.checkpoints), "error": j.error or ""} for j in jobs_]
+
+
+def unfinished_job_for(dataset_id: int, doc_id: int) -> JobInfo | None:
+    """The newest job not done yet that scores this document (its scores show once it is done)."""
+    return next((j for j in jobs(dataset_id) if j.status != "done" and doc_id in j.document_ids), None)

@@ -149,14 +149,19 @@ def clear_caches() -> None:
 
 
 @st.cache_data(show_spinner=False)
-def _runs(key: str, dataset_id: int) -> list[RunInfo]:
+def _runs(key: str, dataset_id: int, jobs_state: tuple[tuple[int, str], ...]) -> list[RunInfo]:
+    _ = jobs_state  # part of the cache key only
     with session() as s:
-        return store.list_runs(s, dataset_id)
+        return store.list_runs(s, dataset_id, finished_only=True)
 
 
 def runs(dataset_id: int) -> list[RunInfo]:
-    """A dataset's model runs, newest first."""
-    return _runs(db_key(), dataset_id)
+    """A dataset's finished model runs, newest first. A scoring job's runs appear once the job is done (before,
+    they hold only some documents); keyed by the jobs' states, so a job that a worker thread, a resumed job or
+    an external worker finishes shows without a restart."""
+    with session() as s:
+        jobs_state = tuple((j.id, j.status) for j in store.list_jobs(s, dataset_id))
+    return _runs(db_key(), dataset_id, jobs_state)
 
 
 @st.cache_data(show_spinner=False)

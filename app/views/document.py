@@ -11,13 +11,19 @@ from app.components.text import highlight_html, markdown_text
 from app.state import Keys
 
 ui.page_title("Document")
-_, doc_id, doc, runs = ui.document_header()
+dataset_id, doc_id, doc, runs = ui.document_header()
 names = services.relation_names()
 st.caption(f"{len(doc.sents)} sentences · {doc.num_entities} entities · "
            + (f"{len(doc.facts)} gold triples" if doc.has_labels else "no gold labels")
            + f" · scored by {len(runs)} model run(s)")
 
-if not runs:
+unfinished = services.jobs.unfinished_job_for(dataset_id, doc_id)
+if unfinished is not None:
+    st.info(f"Scoring job {unfinished.id} for this document is {services.jobs.status_label(unfinished)} "
+            f"({unfinished.done}/{unfinished.total} steps"
+            + (f"; {markdown_text(unfinished.error)}" if unfinished.error else "")
+            + "): its model runs show here once it is done.")
+elif not runs:
     st.info("No model has scored this document yet: score it on the Upload page. The gold view still works.")
 run = ui.run_picker("Model run", runs, Keys.RUN, default=services.scoring.default_run_index(runs))
 scores = services.scoring.pair_scores(run.id, doc_id) if run is not None else None
@@ -42,7 +48,9 @@ with st.container(height=min(320, 60 + 34 * len(doc.sents)), border=True):
 st.caption("Entities are coloured by type; the selected head is amber, the tail green; key mentions (KMGRE) are "
            "outlined in red. Hover a mention for its entity.")
 
-left, right = st.columns([3, 2], gap="large")
+# a big matrix takes the full width (its pair panel follows below): beside the panel its labels would overlap
+left, right = ((st.container(), st.container()) if matrix.needs_full_width(doc.num_entities)
+               else st.columns([3, 2], gap="large"))
 with left:
     modes = [m for m in matrix.MATRIX_MODES if scores is not None or m == "gold"]
     mode = st.segmented_control("Matrix view", modes, format_func=matrix.MATRIX_MODES.get, default=modes[0],

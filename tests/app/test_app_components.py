@@ -146,6 +146,26 @@ def test_potential_view(doc: Document) -> None:
     assert len(cells) == 12 and fig.data[0].colorscale is not None
 
 
+def test_potential_colour_bar_lies_under_the_grid(doc: Document) -> None:
+    """On the right it covered the last slanted tail labels (seen in a 10-entity document's screenshot)."""
+    cells = matrix.view_cells("potential", doc, make_scores(doc, potential=True), NAMES)
+    bar = matrix.matrix_figure(doc, cells).data[0].colorbar
+    assert bar.orientation == "h" and bar.y < 0 and bar.yanchor == "top"
+
+
+def test_big_matrix_takes_the_full_width_with_upright_labels() -> None:
+    """30 entities slanted at -60 degrees in a side column overlapped (matrix_30_entities.png)."""
+    from tests.model_helpers import synthetic_document  # noqa: PLC0415
+
+    small, big = make_doc(), synthetic_document(30)
+    assert not matrix.needs_full_width(small.num_entities) and matrix.needs_full_width(big.num_entities)
+    small_fig = matrix.matrix_figure(small, matrix.gold_cells(small, NAMES))
+    big_fig = matrix.matrix_figure(big, [])
+    assert small_fig.layout.xaxis.tickangle == -60
+    assert big_fig.layout.xaxis.tickangle == -90 and big_fig.layout.xaxis.tickfont.size <= 11
+    assert big_fig.layout.yaxis.tickfont.size == big_fig.layout.xaxis.tickfont.size
+
+
 def test_difference_matrix(doc: Document) -> None:
     a, b = make_scores(doc, 0), make_scores(doc, 1)
     cells = [c for c in matrix.difference_cells(a, b, NAMES, "A", "B") if c.category != matrix.SAME]

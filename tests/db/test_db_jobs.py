@@ -159,3 +159,23 @@ def test_two_users_jobs_both_finish(factory, tiny_models_dir) -> None:  # noqa: 
     assert drain(factory, "w") == 2
     with session_scope(factory) as s:
         assert {j.id: (j.status, j.requested_by) for j in store.list_jobs(s)} == {a: ("done", "ann"), b: ("done", "bob")}
+
+
+def test_runs_of_a_job_not_done_are_left_out_of_finished_runs(factory) -> None:  # noqa: F811
+    dataset_id, docs = dataset_with_docs(factory, 2)
+    with session_scope(factory) as s:
+        plain = store.record_run(s, dataset_id, checkpoint="cli", method="atlop.v1", version="0", seconds=0.0)
+        job_id = store.enqueue_job(s, dataset_id, docs, ["m/a"], "ann")
+        store.claim_job(s, job_id, "w1")
+        partial = store.record_run(s, dataset_id, checkpoint="m/a", method="atlop.v1", version="0", seconds=0.0)
+        store.report_progress(s, job_id, "w1", done=1, run_ids=[partial])
+    with session_scope(factory) as s:
+        assert store.unfinished_run_ids(s, dataset_id) == {partial}
+        assert [r.id for r in store.list_runs(s, dataset_id, finished_only=True)] == [plain]  # no job: finished
+        assert {r.id for r in store.list_runs(s, dataset_id)} == {plain, partial}
+        store.fail_job(s, job_id, "stopped")
+    with session_scope(factory) as s:
+        assert [r.id for r in store.list_runs(s, dataset_id, finished_only=True)] == [plain]  # failed: still partial
+        s.execute(update(m.ScoringJob).values(status="done"))
+    with session_scope(factory) as s:
+        assert {r.id for r in store.list_runs(s, dataset_id, finished_only=True)} == {plain, partial}

@@ -1,16 +1,63 @@
-"""What the browser tests share: where Chromium is, how it is launched, and how to wait for a script run."""
+"""What the browser tests share: where Chromium is, how it is launched, a store with team accounts, how to
+wait for a script run, and how to log in."""
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 WAIT_MS = 120_000  # a busy 2-core machine: model loading and reruns can take a while
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
+def require_browser() -> None:
+    """Skip, naming the fix, where this machine has no Chromium or no Playwright."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    pytest.importorskip("playwright")
+
+
 def launch_chromium(playwright: Any) -> Any:
     """The system Chromium, headless, with no network of its own beyond the app."""
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """One browser for a module's tests, closed (with Playwright) when they are done."""
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 - optional: require_browser() skips without it
+
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def team_store(tmp: Path, accounts: Mapping[str, str], password: str) -> Iterator[tuple[str, Any]]:
+    """For a team-mode browser test: skip without a browser, else a new SQLite store at tmp/team.sqlite holding
+    these accounts (name -> role, one password for all). Yields the store's URL and an open session for the
+    test's own data (committed on exit); the engine is disposed before the server process opens the file."""
+    require_browser()
+    from db import store  # noqa: PLC0415 - the store only once the test is known to run
+    from db.session import init_db, make_engine, session_factory, session_scope  # noqa: PLC0415
+
+    url = f"sqlite:///{tmp / 'team.sqlite'}"
+    engine = make_engine(url)
+    try:
+        init_db(engine)
+        with session_scope(session_factory(engine)) as s:
+            for name, role in accounts.items():
+                store.create_user(s, name, role, password)
+            yield url, s
+    finally:
+        engine.dispose()
 
 
 def idle(page: Any) -> None:
@@ -19,9 +66,9 @@ def idle(page: Any) -> None:
     page.get_by_test_id("stStatusWidget").wait_for(state="hidden")
 
 
-def new_page(browser: Any, **options: Any) -> Any:
+def new_page(browser: Any, width: int = 1400, height: int = 1400, **options: Any) -> Any:
     """A page in its own browser context (its own session and cookies), so several people can be logged in."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1400}, **options)
+    context = browser.new_context(viewport={"width": width, "height": height}, **options)
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
     return page

@@ -6,15 +6,13 @@ Run: pytest -m e2e tests/e2e/test_team_flow.py."""
 from __future__ import annotations
 
 import json
-import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.browser_support import CHROMIUM, idle, launch_chromium, log_in, new_page
-from tests.server_support import free_port, running_server
+from tests.e2e.browser_support import chromium, idle, log_in, new_page, team_store
+from tests.server_support import app_server
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "a long enough passphrase"
@@ -26,21 +24,11 @@ H, T, RELATION = 0, 2, "P27"
 @pytest.fixture(scope="module")
 def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """A server on a new database: three accounts, one dataset with one document and one suggestion."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    pytest.importorskip("playwright")
     from db import store
-    from db.session import init_db, make_engine, session_factory, session_scope
     from tests.db_fixtures import tiny_document
 
     tmp = tmp_path_factory.mktemp("team-flow")
-    url = f"sqlite:///{tmp / 'team.sqlite'}"
-    engine = make_engine(url)
-    init_db(engine)
-    with session_scope(session_factory(engine)) as s:
-        store.create_user(s, CURATOR, "curator", PASSWORD)
-        store.create_user(s, ANN, "annotator", PASSWORD)
-        store.create_user(s, BOB, "annotator", PASSWORD)
+    with team_store(tmp, {CURATOR: "curator", ANN: "annotator", BOB: "annotator"}, PASSWORD) as (url, s):
         dataset = store.create_dataset(s, "team flow")
         (doc_id,) = store.add_documents(s, dataset.id, [tiny_document()]).added
         run_id = store.record_run(s, dataset.id, checkpoint="runs/atlop", method="atlop.v1", version="0.1.0",
@@ -49,24 +37,14 @@ def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
                                                "score": 0.987, "evidence": {"sentences": [0]}},
                                               {"doc_id": doc_id, "h_idx": T, "t_idx": H, "relation": "P1376",
                                                "score": 0.5, "evidence": {"sentences": [0]}}], run_ids=[run_id])
-    engine.dispose()
-    port = free_port()
-    env = {**os.environ, "DOCRE_DATABASE_URL": url, "DOCRE_DATA_DIR": str(tmp), "DOCRE_AUTH": "on",
-           "HF_HUB_OFFLINE": "1"}
-    argv = [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
-            "--server.headless", "true"]
-    with running_server(argv, env, tmp / "server.log", port) as base:
+    with app_server(url, tmp, team_mode=True) as base:
         yield {"url": base}
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def _blind_review(page) -> None:

@@ -5,15 +5,12 @@ the page; no name form ever appears, so typing a curator's name cannot act as th
 Run: pytest -m e2e tests/e2e/test_team_mode.py."""
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.e2e.browser_support import CHROMIUM, WAIT_MS, idle, launch_chromium
-from tests.server_support import free_port, running_server
+from tests.e2e.browser_support import WAIT_MS, chromium, idle, team_store
+from tests.server_support import app_server
 
 pytestmark = pytest.mark.e2e
 CURATOR, PASSWORD = "carol", "a long enough passphrase"
@@ -25,40 +22,21 @@ PAGES = {"upload": "Upload documents", "document": "Document", "compare": "Compa
 @pytest.fixture(scope="module")
 def team_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A new server process on a new database holding one curator account; nobody has opened it yet."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    pytest.importorskip("playwright")
     from db import store
-    from db.session import init_db, make_engine, session_factory, session_scope
+    from tests.db_fixtures import tiny_document
 
     tmp = tmp_path_factory.mktemp("team")
-    url = f"sqlite:///{tmp / 'team.sqlite'}"
-    engine = make_engine(url)
-    init_db(engine)
-    with session_scope(session_factory(engine)) as s:
-        store.create_user(s, CURATOR, "curator", PASSWORD)
+    with team_store(tmp, {CURATOR: "curator"}, PASSWORD) as (url, s):
         dataset = store.create_dataset(s, "secret dataset")
-        from tests.db_fixtures import tiny_document
-
         store.add_documents(s, dataset.id, [tiny_document()])
-    engine.dispose()
-    port = free_port()
-    env = {**os.environ, "DOCRE_DATABASE_URL": url, "DOCRE_DATA_DIR": str(tmp), "DOCRE_AUTH": "on",
-           "HF_HUB_OFFLINE": "1"}
-    argv = [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
-            "--server.headless", "true"]
-    with running_server(argv, env, tmp / "server.log", port) as base:
+    with app_server(url, tmp, team_mode=True) as base:
         yield base
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def _shows_only_the_login(page, heading: str) -> None:
