@@ -14,6 +14,7 @@ from sqlalchemy import update
 from app import services
 from app.services.worker_loop import drain
 from app.state import Keys
+from db import job_runner
 from db import models as m
 from db import store
 from db.clock import utc_now
@@ -58,7 +59,8 @@ def _job_killed_mid_way(dataset_id: int, doc_ids: list[int], model: str) -> tupl
     job_id = services.jobs.enqueue(dataset_id, doc_ids, [model], "ann")
     with session_scope(factory) as s:
         job = store.claim_job(s, job_id, "old-server")
-    with pytest.raises(Killed):
+    with pytest.raises(Killed), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(job_runner, "CHUNK_DOCS", 1)  # one predict call per document, so it dies after one
         run_job(factory, job, "old-server", lambda p: DiesAfter(services.resources.predictor(p), [1]))
     with session_scope(factory) as s:
         s.execute(update(m.ScoringJob).where(m.ScoringJob.id == job_id)
