@@ -14,12 +14,15 @@ POSITIVE = "#16a34a"  # predicted / above the threshold
 MISSED = "#f97316"  # gold but not predicted
 NEGATIVE = "#9ca3af"
 
-_RELATION_PALETTE: tuple[str, ...] = tuple(qualitative.Dark24) + tuple(qualitative.Light24) + tuple(qualitative.Alphabet)
+# Well separated first: a matrix rarely shows more than 24 relations, and by schema index two neighbouring
+# reds (date of birth, place of death) could meet in one figure.
+_DISTINCT_PALETTE: tuple[str, ...] = tuple(qualitative.Dark24) + tuple(qualitative.Alphabet)
 
 
-def relation_color(index: int) -> str:
-    """A stable colour per relation index in the schema (the palette repeats after 74 relations)."""
-    return _RELATION_PALETTE[index % len(_RELATION_PALETTE)]
+def distinct_colors(categories: list[str]) -> dict[str, str]:
+    """One clearly different colour per category, in the order given (most frequent first, say): within one
+    figure distinctness matters more than a relation keeping its colour from document to document."""
+    return {c: _DISTINCT_PALETTE[i % len(_DISTINCT_PALETTE)] for i, c in enumerate(dict.fromkeys(categories))}
 
 
 def entity_type_color(entity_type: str) -> str:

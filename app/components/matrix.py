@@ -7,14 +7,15 @@ the cell centres that carries the hover text and makes cells selectable (`st.plo
 clicks on scatter points, not on heatmap cells): a selected point's customdata is [head, tail]."""
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import plotly.graph_objects as go
 
-from .colors import MISSED, NEGATIVE, NEUTRAL, POSITIVE, relation_color
+from .colors import MISSED, NEGATIVE, NEUTRAL, POSITIVE, distinct_colors
 from .text import entity_label, plotly_text
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -54,6 +55,13 @@ def _names(ids: Sequence[str], names: Mapping[str, str]) -> str:
     return ", ".join(f"{names.get(r, r)} ({r})" for r in ids) or "none"
 
 
+def _recoloured(cells: list[MatrixCell]) -> list[MatrixCell]:
+    """Relation cells coloured from a well-separated palette, the most frequent relation first."""
+    counts = Counter(c.category for c in cells if c.category != BELOW)
+    palette = distinct_colors([category for category, _ in counts.most_common()])
+    return [replace(c, color=palette[c.category]) if c.category in palette else c for c in cells]
+
+
 def predicted_cells(scores: PairScores, names: Mapping[str, str]) -> list[MatrixCell]:
     """Each pair's best margin; coloured by its best predicted relation, grey when nothing passes."""
     margins = scores.margins  # (n_pairs, n_rel)
@@ -67,23 +75,21 @@ def predicted_cells(scores: PairScores, names: Mapping[str, str]) -> list[Matrix
         hover = (f"best: {names.get(rel, rel)} ({rel}) margin {margins[p, r]:+.2f}",
                  f"predicted: {_names([scores.relation_ids[i] for i in decoded], names)}")
         if len(decoded):
-            cells.append(MatrixCell(h, t, names.get(rel, rel), relation_color(r), float(strength[p]), hover))
+            cells.append(MatrixCell(h, t, names.get(rel, rel), NEUTRAL, float(strength[p]), hover))
         else:
             cells.append(MatrixCell(h, t, BELOW, NEGATIVE, float(1.15 - strength[p]) * 0.6, hover))
-    return cells
+    return _recoloured(cells)
 
 
-def gold_cells(doc: Document, names: Mapping[str, str], relation_ids: Sequence[str] = ()) -> list[MatrixCell]:
+def gold_cells(doc: Document, names: Mapping[str, str]) -> list[MatrixCell]:
     """Pairs with gold labels, coloured by their first gold relation."""
-    index = {r: i for i, r in enumerate(relation_ids)}
     by_pair: dict[tuple[int, int], list[str]] = {}
     for fact in doc.facts or ():
         by_pair.setdefault((fact.h, fact.t), []).append(fact.r)
     cells = []
     for (h, t), rels in sorted(by_pair.items()):
-        color = relation_color(index.get(rels[0], sum(map(ord, rels[0]))))
-        cells.append(MatrixCell(h, t, names.get(rels[0], rels[0]), color, 1.0, (f"gold: {_names(rels, names)}",)))
-    return cells
+        cells.append(MatrixCell(h, t, names.get(rels[0], rels[0]), NEUTRAL, 1.0, (f"gold: {_names(rels, names)}",)))
+    return _recoloured(cells)
 
 
 def disagreement_cells(doc: Document, scores: PairScores, names: Mapping[str, str]) -> list[MatrixCell]:
@@ -143,7 +149,7 @@ def difference_cells(a: PairScores, b: PairScores, names: Mapping[str, str], lab
 def view_cells(mode: MatrixMode, doc: Document, scores: PairScores, names: Mapping[str, str]) -> list[MatrixCell]:
     """The cells of one Document-page view."""
     if mode == "gold":
-        return gold_cells(doc, names, scores.relation_ids)
+        return gold_cells(doc, names)
     if mode == "disagreement":
         return disagreement_cells(doc, scores, names) if doc.has_labels else []
     if mode == "potential":

@@ -56,7 +56,7 @@ with left:
     mode = st.segmented_control("Matrix view", modes, format_func=matrix.MATRIX_MODES.get, default=modes[0],
                                 key=f"{Keys.MATRIX_MODE}.{len(modes)}") or modes[0]  # the key follows the choices
     if mode == "gold":
-        cells = matrix.gold_cells(doc, names, scores.relation_ids if scores is not None else ())
+        cells = matrix.gold_cells(doc, names)
         if not doc.has_labels:
             st.info("This document has no gold labels.")
     else:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -228,3 +229,21 @@ def test_evaluation_views(doc: Document) -> None:
     assert len(fig.data) == 2 and "<script" not in fig.data[1].name
     acc = evaluation.acceptance_figure([{"relation": "P17", "name": "country", "accepted": 2, "rejected": 1}])
     assert list(acc.data[0].y) == [2]
+
+
+def test_relations_in_one_matrix_get_distinct_colours_most_frequent_first() -> None:
+    """The schema-index palette gave date of birth and place of death near-identical reds in one figure; each
+    relation now takes the next colour of a well-separated palette, by frequency in that figure."""
+    from plotly.colors import qualitative  # noqa: PLC0415
+
+    n = 8
+    entities = tuple(Entity((Mention(f"E{i}", 0, i, i + 1, "PER"),)) for i in range(n))
+    relations = ["P569", "P20", "P710", "P27", "P19", "P570", "P17", "P131", "P495", "P175", "P161", "P50"]
+    facts = tuple(Fact(h, t, relations[(h * n + t) % len(relations)], ())
+                  for h in range(n) for t in range(n) if h != t and (h + t) % 2)
+    doc = Document("many relations", (tuple(f"E{i}" for i in range(n)),), entities, facts)
+    cells = matrix.gold_cells(doc, {})
+    colour_of = {c.category: c.color for c in cells}
+    assert len(colour_of) == len(set(colour_of.values())) > 10
+    by_frequency = [r for r, _ in Counter(c.category for c in cells).most_common()]
+    assert [colour_of[r] for r in by_frequency] == list(qualitative.Dark24[:len(by_frequency)])
