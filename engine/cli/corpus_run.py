@@ -1,7 +1,7 @@
 """Scoring a corpus of any size in windows: shared by `predict` and `suggest`.
 
-Documents stream from the input; this process (engine.serve.shards) takes document i when i % N is its
-rank, gathers a window of them, has them scored (the predictor sorts a window longest first, so batches pad
+Documents stream from the input in windows of consecutive documents; this process (engine.serve.shards)
+takes window k when k % N is its rank and has it scored (the predictor sorts a window longest first, so batches pad
 little while memory stays bounded by the window, not the corpus) and appends one line per document to each
 of its work files. `--resume` keeps the whole windows already in those files and scores the rest: windows
 are cut at the same places in every run, so the resumed output equals an uninterrupted one exactly.
@@ -41,11 +41,11 @@ def check_window(window: int) -> None:
 
 
 def owned_windows(documents: Iterable[Document], shard: Shard, size: int) -> Iterator[tuple[list[int], list[Document]]]:
-    """This process's documents, `size` at a time, with their indices in the whole input."""
+    """This process's windows of `size` consecutive documents, with their indices in the whole input."""
     idx: list[int] = []
     docs: list[Document] = []
     for i, doc in enumerate(documents):
-        if shard.owns(i):
+        if shard.owns(i // size):
             idx.append(i)
             docs.append(doc)
             if len(docs) == size:
@@ -93,16 +93,17 @@ def run_windows(documents: Iterable[Document], shard: Shard, paths: Sequence[Pat
     return scored, kept
 
 
-def merged_lines(target: Path, world: int) -> Iterator[str]:
-    """Every process's lines for `target` in input order: line j of part r is document j * world + r."""
+def merged_lines(target: Path, world: int, window: int) -> Iterator[str]:
+    """Every process's lines for `target` in input order: part r holds windows r, r + world, ..."""
     handles = [part_path(target, r, world).open("r", encoding="utf-8") for r in range(world)]
     try:
         while True:
             for fh in handles:
-                line = fh.readline()
-                if not line:
-                    return  # this part is done, so are the later ones (they never hold more lines)
-                yield line.rstrip("\n")
+                for k in range(window):
+                    line = fh.readline()
+                    if not line:
+                        return  # a short window is the input's last: the later parts are done too
+                    yield line.rstrip("\n")
     finally:
         for fh in handles:
             fh.close()

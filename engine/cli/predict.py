@@ -3,7 +3,7 @@
 Output by suffix: `.jsonl` gets one line per document, {"title", "predictions": [{h_idx, t_idx, r, score}]},
 written as windows finish (so `--resume` can continue it); `.json` gets the DocRED result list as before,
 byte for byte, written once every document is scored. Under `accelerate launch` each process scores
-documents i % N == rank and rank 0 merges the parts in input order."""
+every N-th window and rank 0 merges the parts in input order."""
 from __future__ import annotations
 
 import argparse
@@ -65,7 +65,7 @@ def json_array_text(lines: Iterable[str]) -> Iterator[str]:
     yield "]"
 
 
-def finish_output(target: Path, world: int, predictions: bool) -> int:
+def finish_output(target: Path, world: int, window: int, predictions: bool) -> int:
     """Rank 0: the parts merged into `target` in its format, the parts removed; the number of relations."""
     count = 0
 
@@ -75,7 +75,7 @@ def finish_output(target: Path, world: int, predictions: bool) -> int:
             count += len(json.loads(line)["predictions"]) if predictions else 0
             yield line
 
-    lines = counted(merged_lines(target, world))
+    lines = counted(merged_lines(target, world, window))
     if target.suffix.lower() == ".jsonl":
         write_atomically(target, (line + "\n" for line in lines))
     elif predictions:
@@ -124,7 +124,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if not shard.is_main:
         return 0
     merged = [t for t in targets if work_path(t, shard) != t]
-    counts = {t: finish_output(t, shard.world, t == targets[0]) for t in merged}
+    counts = {t: finish_output(t, shard.world, args.window, t == targets[0]) for t in merged}
     relations = counts[targets[0]] if targets[0] in counts else relations_in(targets[0])
     if text_input:
         from engine.data.documents import write_documents  # noqa: PLC0415

@@ -1,6 +1,9 @@
-"""Which documents this process scores when `accelerate launch` starts several: document i goes to process
-i % N, so every process reads the same input and no one hands documents out. A plain run is process 0 of 1
-and imports nothing from Accelerate (as the trainer's `_maybe_accelerator`)."""
+"""Which documents this process scores when `accelerate launch` starts several: the input is cut into
+windows of consecutive documents and window k goes to process k % N, so every process reads the same input
+and no one hands documents out. Whole windows rather than single documents, so each batch holds the same
+documents as in a one-process run and the merged output equals that run's exactly (batch composition moves
+float results in the last bits). A plain run is process 0 of 1 and imports nothing from Accelerate (as the
+trainer's `_maybe_accelerator`)."""
 from __future__ import annotations
 
 import os
@@ -20,8 +23,8 @@ class Shard:
     def is_main(self) -> bool:
         return self.rank == 0
 
-    def owns(self, index: int) -> bool:
-        return index % self.world == self.rank
+    def owns(self, window: int) -> bool:
+        return window % self.world == self.rank
 
     def wait_for_everyone(self) -> None:
         """Block until every process gets here (no-op alone): rank 0 merges only once every part is written."""
