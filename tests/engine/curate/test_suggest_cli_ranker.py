@@ -68,3 +68,13 @@ def test_feedback_changes_the_order_and_decided_triples_never_come_back(tmp_path
     assert [key(s) for s in after] != rest  # the order moved
     assert after[0]["evidence"]["ranking"]["decisions"] == 40
     assert (tmp_path / "r" / "ranker.json").is_file()
+
+
+@pytest.mark.parametrize("extra", [(), ("--no-ranker",), ("--limit", "7")])
+def test_windows_of_one_document_rank_as_one_window(tmp_path, monkeypatch, extra):
+    """Each window's suggestions carry their sort key, so the merged ranking does not depend on --window."""
+    whole = run(tmp_path, monkeypatch, *extra)
+    assert whole and run(tmp_path, monkeypatch, "--window", "1", *extra) == whole
+    if extra == ("--limit", "7"):
+        assert len(whole) == 7
+    assert not list(tmp_path.glob(".*part*"))
