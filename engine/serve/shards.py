@@ -32,8 +32,9 @@ class Shard:
             self.state.wait_for_everyone()
 
     def device(self, requested: str | None) -> str | None:
-        """--device when given, else this process's own GPU (cuda:LOCAL_RANK) under Accelerate, else the default."""
-        if requested or self.state is None:
+        """Under Accelerate, this process's own GPU (cuda:LOCAL_RANK) unless --device names one (plain `cuda`
+        would put every process on GPU 0); alone, --device or the default."""
+        if self.state is None or (requested and requested != "cuda"):
             return requested
         return "cpu" if self.state.device.type == "cpu" else str(self.state.device)
 
