@@ -15,6 +15,7 @@ from pathlib import Path
 from engine.cli.line_log import LineLog, read_titles
 from engine.data.documents import Document
 from engine.errors import ConfigError, InputFileError
+from engine.serve.native_memory import release_freed_memory
 from engine.serve.shards import Shard
 
 log = logging.getLogger("engine")
@@ -82,6 +83,7 @@ def run_windows(documents: Iterable[Document], shard: Shard, paths: Sequence[Pat
                 log_.append(lines)
             scored += len(docs)
             position += len(docs)
+            release_freed_memory()  # the window's tensors: without it the heap only grows (native_memory)
             if progress is not None:
                 progress(len(docs))
     finally:

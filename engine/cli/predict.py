@@ -18,6 +18,7 @@ from engine.cli.corpus_run import DEFAULT_WINDOW, check_window, merged_lines, re
 from engine.data.documents import Document
 from engine.data.pair_scores import PairScores
 from engine.errors import DocumentTooLargeError
+from engine.serve.native_memory import bound_kernel_caches
 from engine.serve.shards import current_shard
 from engine.settings import PRECISIONS
 
@@ -97,6 +98,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     check_output_file(args.output)
     check_output_file(args.scores_output, "--scores-output")
     check_window(args.window)
+    bound_kernel_caches()  # before the first matmul: memory flat over a corpus (engine.serve.native_memory)
     shard = current_shard()
     predictor = load_predictor(args.checkpoint, shard.device(args.device), precision=args.precision,
                                allow_download=args.allow_download)

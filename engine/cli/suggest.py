@@ -29,6 +29,7 @@ from engine.curate.feedback import learn_from_decisions
 from engine.curate.ranker import DEFAULT_RANKER, Ranker
 from engine.curate.suggestions import (default_ranker, default_relation_stats, folds_to_split, keyed_suggestions,
                                        out_of_fold_folds)
+from engine.serve.native_memory import bound_kernel_caches
 from engine.serve.shards import current_shard
 from engine.curate.yield_estimates import estimate_queue
 from engine.curate.type_stats import DEFAULT_TYPE_STATS, TypeStats, load_default_type_stats
@@ -131,6 +132,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         raise InputFileError(f"--band must be >= 0 and --limit >= 1 (got band {args.band}, limit {args.limit})")
     check_output_file(args.output)
     check_window(args.window)
+    bound_kernel_caches()  # before the first matmul: memory flat over a corpus (engine.serve.native_memory)
     shard = current_shard()
     checkpoints = [Path(p) for p in args.checkpoint] if args.checkpoint else discover_models()
     type_stats = load_type_stats(args)
