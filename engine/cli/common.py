@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 from engine.data.documents import Document, read_documents
 from engine.errors import ConfigError, InputFileError
@@ -15,20 +15,27 @@ PRECISION_HELP = ("inference precision (default: DOCRE_PRECISION, else auto: the
                   "int8 = bf16 with an int8 classifier, CPU only)")
 
 
-def select_titles(documents: Sequence[Document], split: str | None) -> list[Document]:
-    """`SPLIT.json:part` keeps the documents whose titles that JSON lists under `part`."""
+def split_titles(split: str | None) -> set[str] | None:
+    """The titles `SPLIT.json:part` lists under `part` (None without --split)."""
     if not split:
-        return list(documents)
+        return None
     path, _, part = split.rpartition(":")
     if not path:
         raise InputFileError(f"--split expects FILE.json:PART (for example split.json:train), got {split!r}")
     try:
-        titles = set(json.loads(Path(path).read_text(encoding="utf-8"))[part])
+        return set(json.loads(Path(path).read_text(encoding="utf-8"))[part])
     except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
         raise InputFileError(f"cannot read part {part!r} of split file {path}: {exc}") from exc
+
+
+def select_titles(documents: Sequence[Document], split: str | None) -> list[Document]:
+    """`SPLIT.json:part` keeps the documents whose titles that JSON lists under `part`."""
+    titles = split_titles(split)
+    if titles is None:
+        return list(documents)
     chosen = [d for d in documents if d.title in titles]
     if not chosen:
-        raise InputFileError(f"no document title matches part {part!r} of {path}")
+        raise InputFileError(f"no document title matches part {split.rpartition(':')[2]!r} of {split.rpartition(':')[0]}")
     return chosen
 
 
@@ -48,6 +55,27 @@ def load_docs(path: str, split: str | None = None, schema=None) -> list[Document
     if not result.documents:
         raise InputFileError(f"{p}: no valid document ({len(result.problems)} rejected)")
     return select_titles(result.documents, split)
+
+
+def stream_documents(path: str, split: str | None = None, schema=None,
+                     labelled_only: bool = False) -> Iterator[Document]:
+    """The documents of a DocRED JSON or JSON Lines file one at a time (engine.data.streaming), so a corpus of
+    any size is read in constant memory; a .txt file is one ingested document. Invalid documents are logged and
+    skipped; a file that yields none is an error (raised once the file is read through)."""
+    if Path(path).suffix.lower() == ".txt":
+        yield from load_docs(path, split, schema)
+        return
+    from engine.data.streaming import iter_documents  # noqa: PLC0415
+
+    titles = split_titles(split)
+    kept = 0
+    for doc in iter_documents(path, schema):
+        if (titles is None or doc.title in titles) and (doc.has_labels or not labelled_only):
+            kept += 1
+            yield doc
+    if not kept:
+        what = "has labels" if labelled_only else "is valid"
+        raise InputFileError(f"{path}: no document {what}" + (f" among the titles of --split {split}" if split else ""))
 
 
 def parse_options(pairs: Sequence[str]) -> dict:
@@ -97,3 +125,10 @@ def progress_bar(desc: str, quiet: bool) -> Callable[[int, int], None]:
         if done >= total:
             bar.close()
     return update
+
+
+def count_bar(desc: str, quiet: bool):
+    """A tqdm bar counting documents of a stream whose length is unknown (use as a context manager)."""
+    from tqdm.auto import tqdm  # noqa: PLC0415
+
+    return tqdm(desc=desc, unit="doc", disable=quiet)

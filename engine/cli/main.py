@@ -1,4 +1,5 @@
-"""`python -m engine train|evaluate|predict|suggest|folds|ingest|compress|methods`: the command line over the engine."""
+"""`python -m engine train|evaluate|predict|suggest|folds|ingest|compress|methods`: the command line over the engine
+(predict in engine.cli.predict, suggest and folds in engine.cli.suggest)."""
 from __future__ import annotations
 
 import argparse
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Sequence
 
 from engine.cli.common import PRECISION_HELP, at_least_one, check_output_file, load_docs, parse_options, progress_bar
+from engine.cli.predict import add_predict_command
 from engine.cli.ranker import add_ranker_command
 from engine.cli.suggest import add_suggest_command
 from engine.config import DEFAULT_ENCODER, SAVE_DTYPES, EncoderConfig, TrainConfig
@@ -142,28 +144,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_predict(args: argparse.Namespace) -> int:
-    from engine.serve.ensemble import load_predictor  # noqa: PLC0415
-
-    check_output_file(args.output)
-    check_output_file(args.scores_output, "--scores-output")
-    predictor = load_predictor(args.checkpoint, args.device, precision=args.precision,
-                               allow_download=args.allow_download)
-    docs = load_docs(args.input, None, predictor.schema)
-    scores = predictor.predict(docs, progress_bar("scoring", args.quiet))
-    preds = [{"title": s.title, "h_idx": h, "t_idx": t, "r": r, "score": round(m, 4)}
-             for s in scores for h, t, r, m in s.predicted_triples()]
-    Path(args.output).write_text(json.dumps(preds, indent=1, ensure_ascii=False), encoding="utf-8")
-    if args.scores_output:
-        Path(args.scores_output).write_text(json.dumps([s.to_json() for s in scores]), encoding="utf-8")
-    if Path(args.input).suffix.lower() == ".txt":
-        from engine.data.documents import write_documents  # noqa: PLC0415
-
-        write_documents(docs, Path(args.output).with_suffix(".docs.json"))
-    log.info("%d relations predicted in %d documents -> %s", len(preds), len(docs), args.output)
-    return 0
-
-
 def cmd_compress(args: argparse.Namespace) -> int:
     """Rewrite a checkpoint's weights in another storage dtype; config, metrics and history are kept."""
     from engine.model.checkpoint import WEIGHTS_FILE, load_checkpoint, save_checkpoint  # noqa: PLC0415
@@ -249,15 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=PRECISIONS, help=PRECISION_HELP)
     p.set_defaults(func=cmd_calibrate)
 
-    p = sub.add_parser("predict", help="relations for DocRED JSON or a .txt file")
-    p.add_argument("--input", required=True, help="DocRED JSON (labels optional) or UTF-8 .txt")
-    p.add_argument("--output", required=True, help="predictions in DocRED result format")
-    p.add_argument("--checkpoint", nargs="+", help="checkpoint directory (default: the shipped model); several: "
-                   "their ensemble (mean calibrated probability against the members' thresholds)")
-    p.add_argument("--scores-output", help="also write every pair's logits, threshold, margins and probabilities")
-    p.add_argument("--device")
-    p.add_argument("--precision", choices=PRECISIONS, help=PRECISION_HELP)
-    p.set_defaults(func=cmd_predict)
+    add_predict_command(sub)
 
     p = sub.add_parser("compress", help="rewrite a checkpoint's weights as float16, bfloat16 or int8 (smaller files)")
     p.add_argument("--checkpoint", required=True, help="checkpoint directory to read")

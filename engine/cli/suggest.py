@@ -1,31 +1,41 @@
 """`python -m engine suggest` (ranked suspected missing labels) and `python -m engine folds` (out-of-fold splits).
 
+`suggest` reads its input as a stream, window by window (engine.cli.corpus_run): each window's scores become
+keyed suggestions (engine.curate.suggestions.keyed_suggestions), kept one line per document in a hidden part
+beside the output, and the parts merge by key into the one ranking over the corpus, so only the suggestions,
+not every pair's scores, grow with the corpus; under `accelerate launch` each process does every N-th window.
 Hooked into engine.cli.main's parser by `add_suggest_command(sub)`; torch is imported only when models run."""
 from __future__ import annotations
 
 import argparse
+import heapq
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from engine.cli.common import check_output_file, load_docs, progress_bar
+from engine.cli.common import check_output_file, count_bar, load_docs, stream_documents
+from engine.cli.corpus_run import check_window, part_path, remove_parts, run_windows
 from engine.cli.scoring import discover_models, model_names, score_documents  # noqa: F401 - re-exported
 from engine.data.documents import Document
 from engine.errors import InputFileError
 from engine.data.pair_scores import PairScores
 from engine.cli.score_cache import cached_scores
-from engine.curate.decisions import read_decisions
+from engine.curate.decisions import Decision, read_decisions
 from engine.curate.feedback import learn_from_decisions
 from engine.curate.ranker import DEFAULT_RANKER, Ranker
-from engine.curate.suggestions import default_ranker, default_relation_stats, folds_to_split, out_of_fold_folds, suggest
+from engine.curate.suggestions import (default_ranker, default_relation_stats, folds_to_split, keyed_suggestions,
+                                       out_of_fold_folds)
+from engine.serve.native_memory import bound_kernel_caches
+from engine.serve.shards import current_shard
 from engine.curate.yield_estimates import estimate_queue
 from engine.curate.type_stats import DEFAULT_TYPE_STATS, TypeStats, load_default_type_stats
 
 log = logging.getLogger(__name__)
+SUGGEST_WINDOW = 1024
 
 
 def score_out_of_fold(checkpoints: Sequence[Path], docs: Sequence[Document], folds_file: str, device: str | None,
@@ -46,7 +56,7 @@ def score_out_of_fold(checkpoints: Sequence[Path], docs: Sequence[Document], fol
             scored = score_documents([path], [docs[j] for j in idx], device, quiet, allow_download).popitem()[1]
             for j, s in zip(idx, scored):
                 scores[j] = s
-        log.info("fold %d: %s scored %d documents", i, path, len(idx))
+        log.debug("fold %d: %s scored %d documents", i, path, len(idx))
     unscored = sum(s is None for s in scores)
     if unscored:
         log.warning("%d documents are in no heldout part of %s and get no suggestions", unscored, folds_file)
@@ -75,44 +85,96 @@ def load_ranker(args: argparse.Namespace) -> Ranker | None:
     return Ranker.load(args.ranker) if args.ranker else default_ranker()
 
 
+def window_scorer(args: argparse.Namespace, checkpoints: Sequence[Path],
+                  device: str | None) -> Callable[[list[Document]], dict[str, list[PairScores | None]]]:
+    """How one window of documents gets every model's scores: out of fold, through the cache, or directly.
+    Each call loads the models one after the other, so one model is in memory at a time (a load is about a
+    second, against minutes to score a window of SUGGEST_WINDOW documents on CPU)."""
+    allow = getattr(args, "allow_download", None)
+    if args.folds:
+        return lambda docs: score_out_of_fold(checkpoints, docs, args.folds, device, True, allow)
+    if args.scores_cache:
+        return lambda docs: cached_scores(checkpoints, docs, Path(args.scores_cache), device, True)
+    return lambda docs: score_documents(checkpoints, docs, device, True, allow)
+
+
+def refit_ranker(args: argparse.Namespace, ranker: Ranker, decisions: Sequence[Decision], score, type_stats,
+                 relation_stats, save: bool) -> Ranker:
+    """The ranker refitted on the decisions; only the decided documents are scored for it (a refit reads no
+    other), in a first pass over the input."""
+    titles = {d.title for d in decisions}
+    docs = [d for d in stream_documents(args.input, args.split, labelled_only=True) if d.title in titles]
+    start = time.perf_counter()
+    ranker = learn_from_decisions(docs, score(docs) if docs else {}, decisions, ranker=ranker, type_stats=type_stats,
+                                  relation_stats=relation_stats)
+    log.info("ranker refitted with %d decisions (%d accepted) in %.1f s", ranker.info.get("decisions", 0),
+             ranker.info.get("accepted", 0), time.perf_counter() - start)
+    if save and args.save_ranker:
+        ranker.save(args.save_ranker)
+    return ranker
+
+
+def merged_suggestions(output: Path, world: int, limit: int | None) -> list[dict]:
+    """Every process's keyed suggestions, best first (the `limit` best), as JSON objects."""
+    def rows() -> Iterator[list]:
+        for rank in range(world):
+            with part_path(output, rank, world).open(encoding="utf-8") as fh:
+                for line in fh:
+                    yield from json.loads(line)["suggestions"]
+
+    best = heapq.nsmallest(limit, rows(), key=lambda row: row[0]) if limit else sorted(rows(), key=lambda row: row[0])
+    return [row[1] for row in best]
+
+
 def cmd_suggest(args: argparse.Namespace) -> int:
 
     if (args.band is not None and args.band < 0) or (args.limit is not None and args.limit < 1):
         raise InputFileError(f"--band must be >= 0 and --limit >= 1 (got band {args.band}, limit {args.limit})")
     check_output_file(args.output)
+    check_window(args.window)
+    bound_kernel_caches()  # before the first matmul: memory flat over a corpus (engine.serve.native_memory)
+    shard = current_shard()
     checkpoints = [Path(p) for p in args.checkpoint] if args.checkpoint else discover_models()
-    docs = [d for d in load_docs(args.input, args.split) if d.has_labels]
-    if not docs:
-        raise InputFileError(f"{args.input}: no document has labels; suggestions are triples missing from gold labels")
     type_stats = load_type_stats(args)
     ranker = load_ranker(args)
     decisions = read_decisions(args.feedback) if args.feedback else []
-    quiet, allow = getattr(args, "quiet", False), getattr(args, "allow_download", None)
-    if args.folds:
-        scores = score_out_of_fold(checkpoints, docs, args.folds, args.device, quiet, allow)
-    elif args.scores_cache:
-        scores = cached_scores(checkpoints, docs, Path(args.scores_cache), args.device, quiet)
-    else:
-        scores = score_documents(checkpoints, docs, args.device, quiet, allow)
+    score = window_scorer(args, checkpoints, shard.device(args.device))
     relation_stats = default_relation_stats()
     if decisions and ranker is not None:
-        start = time.perf_counter()
-        ranker = learn_from_decisions(docs, scores, decisions, ranker=ranker, type_stats=type_stats,
-                                      relation_stats=relation_stats)
-        log.info("ranker refitted with %d decisions (%d accepted) in %.1f s", ranker.info.get("decisions", 0),
-                 ranker.info.get("accepted", 0), time.perf_counter() - start)
-        if args.save_ranker:
-            ranker.save(args.save_ranker)
+        ranker = refit_ranker(args, ranker, decisions, score, type_stats, relation_stats, shard.is_main)
     elif decisions:
         log.warning("--feedback without a ranker: decided triples are left out, but the formula does not learn")
-    ranked = suggest(docs, scores, type_stats=type_stats, band=args.band, limit=args.limit, ranker=ranker,
-                     decisions=decisions, relation_stats=relation_stats)
-    Path(args.output).write_text(json.dumps([s.to_json() for s in ranked], indent=1, ensure_ascii=False),
-                                 encoding="utf-8")
-    log.info("%d suggestions from %d documents and %d models (%s) -> %s", len(ranked), len(docs), len(scores),
+    n_models = 0
+
+    def suggest_window(idx: list[int], docs: list[Document]) -> list[list[str]]:
+        nonlocal n_models
+        scores = score(docs)
+        n_models = len(scores)
+        keyed = keyed_suggestions(docs, scores, indices=idx, type_stats=type_stats, band=args.band, limit=args.limit,
+                                  ranker=ranker, decisions=decisions, relation_stats=relation_stats)
+        per_doc: dict[int, list] = {i: [] for i in idx}
+        for key, sugg in keyed:
+            per_doc[key[2]].append([list(key), sugg.to_json()])  # key[2]: the document's index in the input
+        return [[json.dumps({"title": d.title, "suggestions": per_doc[i]}, ensure_ascii=False)
+                 for i, d in zip(idx, docs)]]
+
+    output = Path(args.output)
+    documents = stream_documents(args.input, args.split, labelled_only=True)
+    with count_bar("scoring", getattr(args, "quiet", False) or not shard.is_main) as bar:
+        scored, kept = run_windows(documents, shard, [part_path(output, shard.rank, shard.world)], suggest_window,
+                                   window=args.window, resume=args.resume, progress=bar.update)
+    log.info("process %d/%d scored %d documents%s", shard.rank, shard.world, scored,
+             f" ({kept} kept from the earlier run)" if kept else "")
+    shard.wait_for_everyone()
+    if not shard.is_main:
+        return 0
+    ranked = merged_suggestions(output, shard.world, args.limit)
+    output.write_text(json.dumps(ranked, indent=1, ensure_ascii=False), encoding="utf-8")
+    remove_parts(output, shard.world)
+    log.info("%d suggestions from %d models (%s) -> %s", len(ranked), n_models or len(checkpoints),
              "learned ranker" if ranker is not None else "formula", args.output)
     if ranker is not None:
-        est = estimate_queue(np.array([s.ranking_score for s in ranked]))
+        est = estimate_queue(np.array([s["score"] for s in ranked]))
         log.info("expected missing labels among these suggestions: %.1f; %s", est.expected_missing, est.reason)
     return 0
 
@@ -152,6 +214,11 @@ def add_suggest_command(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--save-ranker", help="with --feedback: save the refitted ranker to this directory")
     p.add_argument("--scores-cache", help="directory caching the models' scores per document (made when absent), "
                                           "so a re-run with new --feedback does not rescore")
+    p.add_argument("--window", type=int, default=SUGGEST_WINDOW,
+                   help=f"documents read and scored at a time (default {SUGGEST_WINDOW}): memory follows the window, "
+                        "not the corpus; each window keeps its --limit best")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the windows an interrupted run already scored (same input and options) and do the rest")
     p.add_argument("--device", help="cpu, cuda, cuda:1 (default: DOCRE_DEVICE, else CUDA when present)")
     p.set_defaults(func=cmd_suggest)
 

@@ -58,6 +58,9 @@ from engine.data.documents import Document
 from engine.data.pair_scores import PairScores
 
 log = logging.getLogger(__name__)
+# what sorts suggestions across documents and windows: smaller first (negated score, then tie-breaks down to
+# the document's index in the corpus), so keyed lists merge into one order
+SortKey = tuple[float | int, ...]
 Triple = tuple[int, int, str]
 
 
@@ -118,21 +121,36 @@ def suggest(documents: Sequence[Document], scores_by_model: Mapping[str, Sequenc
     """Ranked suspected false negatives, best first; never a gold or decided triple. Score lists align with
     `documents` by position; None means that model did not score that document (out-of-fold scoring).
     `band` widens or narrows the candidate pool (default: the ranker's pool, or 1.0 for the formula)."""
+    return [s for _, s in keyed_suggestions(documents, scores_by_model, type_stats=type_stats, band=band,
+                                            weights=weights, limit=limit, ranker=ranker, decisions=decisions,
+                                            relation_stats=relation_stats)]
+
+
+def keyed_suggestions(documents: Sequence[Document], scores_by_model: Mapping[str, Sequence[PairScores | None]], *,
+                      indices: Sequence[int] | None = None, type_stats: TypeStats | None = None,
+                      band: float | None = None, weights: ScoreWeights = ScoreWeights(), limit: int | None = None,
+                      ranker: Ranker | None = None, decisions: Sequence[Decision] = (),
+                      relation_stats: RelationStats | None = None) -> list[tuple[SortKey, Suggestion]]:
+    """`suggest`'s list, best first, each with the key it is sorted by. documents[k] is document indices[k] of
+    the whole corpus (default k), so lists of windows scored apart (a stream, or several processes) merge by
+    key into `suggest`'s order over the corpus; with `limit` each keeps its `limit` best, which hold the
+    corpus's `limit` best."""
     if band is not None and band < 0:
         raise SuggestError(f"band must be >= 0 (a margin distance below the threshold), got {band}")
     for name, scores in scores_by_model.items():
         if len(scores) != len(documents):
             raise SuggestError(f"model {name!r} has scores for {len(scores)} documents, expected {len(documents)}")
+    indices = range(len(documents)) if indices is None else indices
     if ranker is not None and not _any_slot(scores_by_model, ranker.slots):
         log.warning("none of the models is of a kind the ranker knows (%s): ranking by the formula",
                     ", ".join(ranker.slots))
         ranker = None
     if ranker is not None:
-        return _ranked_by_ranker(documents, scores_by_model, ranker, type_stats, band, limit, decisions,
+        return _ranked_by_ranker(documents, scores_by_model, indices, ranker, type_stats, band, limit, decisions,
                                  relation_stats if relation_stats is not None else default_relation_stats())
     accepted, decided = by_title(decisions, accepted=True), by_title(decisions)
     band = 1.0 if band is None else band
-    found: list[tuple[float, float, int, int, int, int, Suggestion]] = []
+    found: list[tuple[SortKey, Suggestion]] = []
     for i, doc in enumerate(documents):
         if doc.facts is None:
             continue
@@ -140,11 +158,10 @@ def suggest(documents: Sequence[Document], scores_by_model: Mapping[str, Sequenc
         for order, sugg, mean_margin in _document_suggestions(doc, per_model, type_stats, band, weights,
                                                               accepted.get(doc.title, set()),
                                                               decided.get(doc.title, set())):
-            found.append((-sugg.ranking_score, -mean_margin, i, sugg.h, sugg.t, order, sugg))
-    found.sort(key=lambda row: row[:6])
+            found.append(((-sugg.ranking_score, -mean_margin, indices[i], sugg.h, sugg.t, order), sugg))
+    found.sort(key=lambda row: row[0])
     log.debug("%d candidates within band %.2f of the threshold in %d documents", len(found), band, len(documents))
-    ranked = [row[-1] for row in found]
-    return ranked[:limit] if limit is not None else ranked
+    return found[:limit] if limit is not None else found
 
 
 def _any_slot(scores_by_model: Mapping[str, Sequence[PairScores | None]], slots: Sequence[str]) -> bool:
@@ -152,14 +169,16 @@ def _any_slot(scores_by_model: Mapping[str, Sequence[PairScores | None]], slots:
 
 
 def _ranked_by_ranker(documents: Sequence[Document], scores_by_model: Mapping[str, Sequence[PairScores | None]],
-                      ranker: Ranker, type_stats: TypeStats | None, band: float | None, limit: int | None,
-                      decisions: Sequence[Decision], relation_stats: RelationStats | None) -> list[Suggestion]:
-    """The learned ranker's order: the pool's candidates by calibrated probability, evidence for the top ones."""
+                      indices: Sequence[int], ranker: Ranker, type_stats: TypeStats | None, band: float | None,
+                      limit: int | None, decisions: Sequence[Decision],
+                      relation_stats: RelationStats | None) -> list[tuple[SortKey, Suggestion]]:
+    """The learned ranker's order: the pool's candidates by calibrated probability, evidence for the top ones.
+    Keys follow `ranked_order` (probability, mean margin, queue row as (document index, row within it))."""
     pool = ranker.pool if band is None else Pool(band, ranker.pool.top_k)
     queue = build_queue(documents, scores_by_model, slots=ranker.slots, pool=pool, type_stats=type_stats,
                         missing_rates=ranker.missing_rates, relation_stats=relation_stats)
     ranked = rank_pending(queue, ranker, decisions)
-    keys = queue.keys()
+    keys, mean_margins = queue.keys(), queue.mean_margins()
     accepted = by_title(decisions, accepted=True)
     provenance = ranker.provenance()
     rules: dict[int, RuleIndex] = {}
@@ -174,7 +193,8 @@ def _ranked_by_ranker(documents: Sequence[Document], scores_by_model: Mapping[st
         fit = type_stats.fits(r, doc.entities[h].type, doc.entities[t].type) if type_stats is not None else None
         evidence = build_evidence(doc, per_model, h, t, r, fit, rules[i].rules_for(h, t, r),
                                   {**provenance, "probability": round(p, 5)})
-        out.append(Suggestion(doc.title, h, t, r, round(float(p), 6), evidence))
+        key = (-p, -float(mean_margins[row]), indices[i], row - int(queue.offsets[i]))
+        out.append((key, Suggestion(doc.title, h, t, r, round(float(p), 6), evidence)))
     return out
 
 
@@ -244,4 +264,5 @@ def _dense_scores(doc: Document, per_model: Mapping[str, PairScores],
 
 __all__ = ["DEFAULT_RANKER", "DEFAULT_TYPE_STATS", "KEY_MENTION_PAIRS", "Evidence", "Fold", "KeyMentionPair",
            "ModelVote", "Ranker", "RankerError", "ScoreWeights", "Suggestion", "SuggestError", "TypeStats",
-           "default_ranker", "default_relation_stats", "folds_to_split", "out_of_fold_folds", "suggest"]
+           "default_ranker", "default_relation_stats", "folds_to_split", "keyed_suggestions", "out_of_fold_folds",
+           "suggest", "SortKey"]

@@ -31,8 +31,8 @@ def fake_scores(checkpoints, docs, device=None, quiet=False, allow_download=None
     return out
 
 
-def run(tmp_path, monkeypatch, *extra: str) -> list[dict]:
-    monkeypatch.setattr(suggest_cli, "score_documents", fake_scores)
+def run(tmp_path, monkeypatch, *extra: str, scorer=fake_scores) -> list[dict]:
+    monkeypatch.setattr(suggest_cli, "score_documents", scorer)
     monkeypatch.setattr(suggest_cli, "discover_models", lambda: [tmp_path / "paee", tmp_path / "atlop"])
     docs = [line_document(f"doc{i}", N_E, (Fact(0, 1, "P131"), Fact(2, 3, "P17"))) for i in range(3)]
     write_documents(docs, tmp_path / "in.json")
@@ -68,3 +68,31 @@ def test_feedback_changes_the_order_and_decided_triples_never_come_back(tmp_path
     assert [key(s) for s in after] != rest  # the order moved
     assert after[0]["evidence"]["ranking"]["decisions"] == 40
     assert (tmp_path / "r" / "ranker.json").is_file()
+
+
+@pytest.mark.parametrize("extra", [(), ("--no-ranker",), ("--limit", "7")])
+def test_windows_of_one_document_rank_as_one_window(tmp_path, monkeypatch, extra):
+    """Each window's suggestions carry their sort key, so the merged ranking does not depend on --window."""
+    whole = run(tmp_path, monkeypatch, *extra)
+    assert whole and run(tmp_path, monkeypatch, "--window", "1", *extra) == whole
+    if extra == ("--limit", "7"):
+        assert len(whole) == 7
+    assert not list(tmp_path.glob(".*part*"))
+
+
+def test_resume_after_a_crash_scores_only_the_windows_left(tmp_path, monkeypatch):
+    whole = run(tmp_path, monkeypatch, "--window", "1")
+    calls = []
+
+    def crashing(checkpoints, docs, *args, **kwargs):
+        calls.append([d.title for d in docs])
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # the third window never finishes
+        return fake_scores(checkpoints, docs)
+
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path, monkeypatch, "--window", "1", scorer=crashing)
+    assert len(list(tmp_path.glob(".out.json.part0-of-1.jsonl"))) == 1  # the two windows done are kept
+    calls.clear()
+    assert run(tmp_path, monkeypatch, "--window", "1", "--resume", scorer=crashing) == whole
+    assert calls == [["doc2"]]
