@@ -17,6 +17,9 @@ if str(ROOT) not in sys.path:  # `streamlit run app/main.py` puts app/ on the pa
 import streamlit as st  # noqa: E402
 
 from app import services, state, ui  # noqa: E402
+from engine.serve.native_memory import bound_kernel_caches  # noqa: E402
+
+bound_kernel_caches()  # before any model runs: a long-lived server scores many shapes (see native_memory)
 
 PAGES = (
     ("views/upload.py", "Upload", ":material/upload_file:"),

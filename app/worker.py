@@ -7,9 +7,11 @@ import logging
 import threading
 
 from app.services.worker_loop import STALE_SECONDS, drain, open_factory, recover, serve, worker_id
+from engine.serve.native_memory import bound_kernel_caches
 
 
 def main(argv: list[str] | None = None) -> int:
+    bound_kernel_caches()  # before any model runs: a worker scores corpus after corpus (see native_memory)
     parser = argparse.ArgumentParser(prog="python -m app.worker", description=__doc__)
     parser.add_argument("--database", help="database URL (default: DOCRE_DATABASE_URL, else the app's SQLite file)")
     parser.add_argument("--once", action="store_true", help="run the queued jobs, then exit")

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.errors import DocreError
+from engine.serve.native_memory import release_freed_memory
 from engine.version import ENGINE_VERSION
 
 from . import store, store_jobs
@@ -83,6 +84,7 @@ def _score(factory_: sessionmaker[Session], job: JobInfo, worker_id: str, load_m
                 done += len(chunk)
                 store_jobs.report_progress(s, job.id, worker_id, done=done)
             on_progress(done, job.total)
+            release_freed_memory()  # the chunk's tensors are gone; give their pages back (see native_memory)
     n = refresh_suggestions(factory_, job.dataset_id, doc_ids, docs)
     with session_scope(factory_) as s:
         store_jobs.finish_job(s, job.id, worker_id)
