@@ -3,6 +3,7 @@ default encoder's tokenizer) built once per session, so model tests run in secon
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Exact-value tests must not depend on whether the CI machine's CPU has native bf16; test_precision.py
 # covers the bf16 path explicitly.
 os.environ.setdefault("DOCRE_PRECISION", "float32")
+# Anything that reaches for the default SQLite file (a test that forgets DOCRE_DATABASE_URL, a child process)
+# lands in a scratch directory, never in the user's data/ of this checkout.
+os.environ.setdefault("DOCRE_DATA_DIR", tempfile.mkdtemp(prefix="docre-test-data-"))
 
 
 def pytest_configure(config: pytest.Config) -> None:

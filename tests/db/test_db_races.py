@@ -4,6 +4,8 @@ is lost, and document positions stay unique."""
 from __future__ import annotations
 
 import multiprocessing
+import sys
+import types
 from typing import Any
 
 import pytest
@@ -23,8 +25,15 @@ def collide(target: Any, *per_process: tuple[Any, ...]) -> list[tuple[Any, ...]]
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(len(per_process)), ctx.Queue()
     procs = [ctx.Process(target=target, args=(*args, barrier, results)) for args in per_process]
-    for proc in procs:
-        proc.start()
+    # spawn re-runs the parent's __main__ in each child, and after an AppTest that is app/main.py, whose start-up
+    # opens the configured database: both children then raced to create its schema. Start them from a bare one.
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        for proc in procs:
+            proc.start()
+    finally:
+        sys.modules["__main__"] = main
     try:
         out = [results.get(timeout=180) for _ in procs]
     finally:

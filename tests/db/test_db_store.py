@@ -194,7 +194,7 @@ def test_listing_sorts_pages_and_filters(factory) -> None:  # noqa: F811
         assert store.list_suggestions(session, ds, {"reviewed_by": "ann"}).total == 1
         assert store.list_suggestions(session, ds, {"unreviewed_by": "ann"}).total == 3
         assert store.list_suggestions(session, ds, {"state": "skipped"}).items[0].id == ids["suggestions"][0]
-        with pytest.raises(ValueError, match="allowed: assigned_to, disputed, document, method, min_score, relation"):
+        with pytest.raises(ValueError, match="allowed: assigned_to, control, disputed, document, method, min_score, relation"):
             store.list_suggestions(session, ds, {"sql": "1=1"})
         with pytest.raises(ValueError, match="state"):
             store.list_suggestions(session, ds, {"state": "done"})

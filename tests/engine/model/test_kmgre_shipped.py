@@ -60,7 +60,9 @@ def test_shipped_kmgre_scores_are_unchanged():
     for g, e in zip(got, expected):
         assert g["argmax"] == e["argmax"]
         for key in ("threshold", "best", "sum", "sum_sq", "key_sum", "relation_sum"):
-            np.testing.assert_allclose(g[key], e[key], rtol=1e-6, atol=1e-5, err_msg=f"{g['title']}: {key}")
+            # rtol 2e-5: fp32 sums of 96 logits come out up to 5e-6 apart (relative) on another CPU's kernels
+            # (the reference was written on another machine; this AMD EPYC differs so at the same commit)
+            np.testing.assert_allclose(g[key], e[key], rtol=2e-5, atol=1e-5, err_msg=f"{g['title']}: {key}")
 
 
 if __name__ == "__main__":
