@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -136,20 +136,23 @@ def recipe_data(real_incomplete: Sequence[Document], real_complete: Sequence[Doc
                 real_scores: Mapping[str, Sequence[PairScores | None]], sim_complete: Sequence[Document],
                 sim_scores: Mapping[str, Sequence[PairScores | None]], *, recipe: TrainingRecipe = TrainingRecipe(),
                 slots: Sequence[str] = DEFAULT_SLOTS, type_stats: TypeStats | None = None,
-                relation_stats: RelationStats | None = None) -> tuple[TrainingData, dict[str, float]]:
+                relation_stats: RelationStats | None = None,
+                make_examples: Callable[..., TrainingData] = examples) -> tuple[TrainingData, dict[str, float]]:
     """Rows from real label pairs plus simulated ones, and the relation missing rates they imply.
 
     The simulated documents hide each gold triple with its relation's real missing rate, so the simulation
-    resembles the real incompleteness; they must be scored by models that never trained on them."""
+    resembles the real incompleteness; they must be scored by models that never trained on them.
+    `make_examples` (same signature as `examples`) lets a recipe search pass a per-document cache: nested
+    cross-validation rebuilds the rows of the same documents hundreds of times."""
     rates = missing_rates(real_incomplete, real_complete) if real_incomplete else {}
     kw = {"slots": slots, "pool": recipe.pool, "type_stats": type_stats, "rates": rates,
           "relation_stats": relation_stats}
     parts = []
     if real_incomplete:
-        parts.append(examples(real_incomplete, real_complete, real_scores, **kw))
+        parts.append(make_examples(real_incomplete, real_complete, real_scores, **kw))
     if sim_complete:
         hidden = hide_labels(sim_complete, recipe.hide, recipe.seed, rates or None)
-        sim = examples(hidden, sim_complete, sim_scores, **kw)
+        sim = make_examples(hidden, sim_complete, sim_scores, **kw)
         parts.append(TrainingData(sim.features, sim.labels, sim.weights * recipe.sim_weight, sim.groups,
                                   sim.feature_names))
     return downsample_negatives(TrainingData.concat(parts), recipe.neg_ratio, recipe.seed), rates
