@@ -94,7 +94,8 @@ def add_ranker_command(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--top-k", type=int, default=d.pool.top_k, help=f"also each pair's top-k relations (default {d.pool.top_k})")
     p.add_argument("--hide", type=float, default=d.hide, help=f"hiding rate for relations without a real rate ({d.hide})")
     p.add_argument("--sim-weight", type=float, default=d.sim_weight, help=f"weight of a simulated row ({d.sim_weight})")
-    p.add_argument("--neg-ratio", type=float, default=d.neg_ratio, help=f"negatives kept per positive ({d.neg_ratio})")
+    p.add_argument("--neg-ratio", type=float, default=d.neg_ratio,
+                   help="negatives kept per positive, weighted back up (default: every negative)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--type-stats", help=f"type statistics JSON (default {DEFAULT_TYPE_STATS.name})")
     p.add_argument("--relation-stats", help=f"relation statistics JSON (default {DEFAULT_RELATION_STATS.name})")
