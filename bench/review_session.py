@@ -143,7 +143,7 @@ def cross_validate(documents: Sequence[Document], scores: Scores, sources: Train
                                   **({"make_examples": cache.examples} if cache else {}))
         start = time.perf_counter()
         rankers.append(fit_ranker(data, slots=DEFAULT_SLOTS, pool=recipe.pool, missing_rates=rates, config=config,
-                                  info={"fold": f}))
+                                  info={"fold": f}, keep_training=recipe.refit_rows(data)))
         fits.append(time.perf_counter() - start)
     cv = CrossValidated(queue, [np.nonzero(row_fold == f)[0] for f in range(k)], rankers, np.zeros(len(queue)), fits)
     start = time.perf_counter()

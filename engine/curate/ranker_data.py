@@ -129,10 +129,17 @@ class TrainingRecipe:
     # bench/ranker_recipes.py), and the full pool is still only tens of thousands of rows
     neg_ratio: float | None = None
     seed: int = 0
+    # the rows a refit with decisions starts from (training.npz) keep this many negatives per positive:
+    # every negative doubles a refit's time (about 10 s against 4 s here), past the 5 s a refit may take
+    refit_neg_ratio: float | None = 8.0
 
     def to_json(self) -> dict[str, object]:
         return {"pool": self.pool.to_json(), "hide": self.hide, "sim_weight": self.sim_weight,
-                "neg_ratio": self.neg_ratio, "seed": self.seed}
+                "neg_ratio": self.neg_ratio, "seed": self.seed, "refit_neg_ratio": self.refit_neg_ratio}
+
+    def refit_rows(self, data: TrainingData) -> TrainingData:
+        """What a ranker fitted on `data` keeps for its refits (kept negatives weighted up, see downsample_negatives)."""
+        return data if self.refit_neg_ratio is None else downsample_negatives(data, self.refit_neg_ratio, self.seed)
 
 
 def recipe_data(real_incomplete: Sequence[Document], real_complete: Sequence[Document],
