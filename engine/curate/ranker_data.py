@@ -138,7 +138,7 @@ class TrainingRecipe:
                 "neg_ratio": self.neg_ratio, "seed": self.seed, "refit_neg_ratio": self.refit_neg_ratio}
 
     def refit_rows(self, data: TrainingData) -> TrainingData:
-        """What a ranker fitted on `data` keeps for its refits (kept negatives weighted up, see downsample_negatives)."""
+        """The rows a ranker fitted on `data` keeps for its refits (see downsample_negatives)."""
         return data if self.refit_neg_ratio is None else downsample_negatives(data, self.refit_neg_ratio, self.seed)
 
 
