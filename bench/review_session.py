@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.curate.candidate_features import DEFAULT_SLOTS, feature_names
+from engine.curate.candidate_features import DEFAULT_SLOTS, Pool, feature_names
 from engine.curate.decisions import Decision, by_title
 from engine.curate.feedback import FeedbackWeighting, decision_rows, refit_with_decisions
 from engine.curate.queue import CandidateQueue, build_queue, ranked_order
-from engine.curate.ranker import Ranker, RankerConfig, fit_ranker
-from engine.curate.ranker_data import TrainingRecipe, recipe_data, set_missing_rates, with_missing_rates
+from engine.curate.ranker import Ranker, RankerConfig, TrainingData, fit_ranker
+from engine.curate.ranker_data import (TrainingRecipe, examples, recipe_data, set_missing_rates, triples,
+                                       with_missing_rates)
 from engine.curate.relation_stats import RelationStats
 from engine.curate.type_stats import TypeStats
 from engine.data.documents import Document
@@ -82,14 +83,55 @@ class CrossValidated:
         return out
 
 
-def cross_validate(documents: Sequence[Document], scores: Scores, sources: TrainingSources, *, k: int, seed: int,
-                   type_stats: TypeStats | None, relation_stats: RelationStats | None,
-                   recipe: TrainingRecipe = TrainingRecipe(), config: RankerConfig = RankerConfig()) -> CrossValidated:
+class RowCache:
+    """Per-document training rows and whole test queues, kept between cross-validations of one process.
+
+    A recipe search cross-validates the same documents many times; what it rebuilds is the same rows
+    (a document's candidates depend only on its labels and the pool). Rows are kept per (title, labels,
+    pool) with the relation_missing_rate column rewritten per call, since the rates change with the fold."""
+
+    def __init__(self, type_stats: TypeStats | None, relation_stats: RelationStats | None) -> None:
+        self.type_stats, self.relation_stats = type_stats, relation_stats
+        self._rows: dict[tuple, TrainingData] = {}
+        self._queues: dict[tuple, CandidateQueue] = {}
+
+    def examples(self, incomplete: Sequence[Document], complete: Sequence[Document], scores: Scores, *,
+                 slots: Sequence[str], pool: Pool, rates: Mapping[str, float] | None, **_: object) -> TrainingData:
+        """`ranker_data.examples`, one document at a time through the cache."""
+        by_title = {d.title: d for d in complete}
+        parts = []
+        for i, doc in enumerate(incomplete):
+            key = (doc.title, frozenset(triples(doc)), pool, tuple(slots))
+            if key not in self._rows:
+                self._rows[key] = examples([doc], [by_title[doc.title]], subset(scores, [i]), slots=slots, pool=pool,
+                                           type_stats=self.type_stats, relation_stats=self.relation_stats)
+            parts.append(self._rows[key])
+        return with_missing_rates(TrainingData.concat(parts), rates or {})
+
+    def queue(self, documents: Sequence[Document], scores: Scores, pool: Pool) -> CandidateQueue:
+        key = (tuple(d.title for d in documents), pool)
+        if key not in self._queues:
+            self._queues[key] = build_queue(documents, scores, slots=DEFAULT_SLOTS, pool=pool,
+                                            type_stats=self.type_stats, relation_stats=self.relation_stats)
+        return self._queues[key]
+
+
+def deal_folds(documents: Sequence[Document], k: int, seed: int) -> dict[str, int]:
+    """Title -> fold: sorted titles shuffled by `seed`, dealt round-robin (the same folds for the same seed,
+    so a recipe search can hold out exactly the documents the cross-validation will test on)."""
     titles = sorted({d.title for d in documents})
     random.Random(seed).shuffle(titles)
-    fold_of = {t: i % k for i, t in enumerate(titles)}
-    queue = build_queue(documents, scores, slots=DEFAULT_SLOTS, pool=recipe.pool, type_stats=type_stats,
-                        relation_stats=relation_stats)
+    return {t: i % k for i, t in enumerate(titles)}
+
+
+def cross_validate(documents: Sequence[Document], scores: Scores, sources: TrainingSources, *, k: int, seed: int,
+                   type_stats: TypeStats | None, relation_stats: RelationStats | None,
+                   recipe: TrainingRecipe = TrainingRecipe(), config: RankerConfig = RankerConfig(),
+                   cache: RowCache | None = None) -> CrossValidated:
+    """Out-of-fold probabilities (see the module docstring); `cache` only saves time, never changes a row."""
+    fold_of = deal_folds(documents, k, seed)
+    queue = cache.queue(documents, scores, recipe.pool) if cache else build_queue(
+        documents, scores, slots=DEFAULT_SLOTS, pool=recipe.pool, type_stats=type_stats, relation_stats=relation_stats)
     row_fold = np.concatenate([[fold_of[queue.documents[i].title]] * len(c) for i, c in enumerate(queue.candidates)]
                               ).astype(int) if len(queue) else np.zeros(0, int)
     rankers, fits = [], []
@@ -97,10 +139,11 @@ def cross_validate(documents: Sequence[Document], scores: Scores, sources: Train
         held = {t for t, g in fold_of.items() if g == f}
         src = sources.without(held)
         data, rates = recipe_data(src.real_incomplete, src.real_complete, src.real_scores, src.sim_complete,
-                                  src.sim_scores, recipe=recipe, type_stats=type_stats, relation_stats=relation_stats)
+                                  src.sim_scores, recipe=recipe, type_stats=type_stats, relation_stats=relation_stats,
+                                  **({"make_examples": cache.examples} if cache else {}))
         start = time.perf_counter()
         rankers.append(fit_ranker(data, slots=DEFAULT_SLOTS, pool=recipe.pool, missing_rates=rates, config=config,
-                                  info={"fold": f}))
+                                  info={"fold": f}, keep_training=recipe.refit_rows(data)))
         fits.append(time.perf_counter() - start)
     cv = CrossValidated(queue, [np.nonzero(row_fold == f)[0] for f in range(k)], rankers, np.zeros(len(queue)), fits)
     start = time.perf_counter()

@@ -57,7 +57,8 @@ def cmd_train_ranker(args: argparse.Namespace) -> int:
                   if args.type_stats or DEFAULT_TYPE_STATS.is_file() else None)
     relation_stats = (RelationStats.load(args.relation_stats or DEFAULT_RELATION_STATS)
                       if args.relation_stats or DEFAULT_RELATION_STATS.is_file() else None)
-    recipe = TrainingRecipe(Pool(args.band, args.top_k), args.hide, args.sim_weight, args.neg_ratio, args.seed)
+    recipe = TrainingRecipe(Pool(args.band, args.top_k), args.hide, args.sim_weight, args.neg_ratio, args.seed,
+                            args.refit_neg_ratio)
     data, rates = recipe_data(incomplete, complete, scores_for(args, checkpoints, incomplete) if incomplete else {},
                               sim, scores_for(args, checkpoints, sim) if sim else {}, recipe=recipe,
                               slots=DEFAULT_SLOTS, type_stats=type_stats, relation_stats=relation_stats)
@@ -72,7 +73,7 @@ def cmd_train_ranker(args: argparse.Namespace) -> int:
             "type_stats": type_stats.source if type_stats else None,
             "relation_stats": relation_stats.source if relation_stats else None}
     ranker = fit_ranker(data, slots=DEFAULT_SLOTS, pool=recipe.pool, missing_rates=rates, config=RankerConfig(),
-                        info=info)
+                        info=info, keep_training=recipe.refit_rows(data))
     ranker.save(args.output)
     log.info("ranker: %d rows (%d missing labels) from %d real and %d simulated documents -> %s", len(data),
              int(data.labels.sum()), len(incomplete), len(sim), args.output)
@@ -94,7 +95,10 @@ def add_ranker_command(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--top-k", type=int, default=d.pool.top_k, help=f"also each pair's top-k relations (default {d.pool.top_k})")
     p.add_argument("--hide", type=float, default=d.hide, help=f"hiding rate for relations without a real rate ({d.hide})")
     p.add_argument("--sim-weight", type=float, default=d.sim_weight, help=f"weight of a simulated row ({d.sim_weight})")
-    p.add_argument("--neg-ratio", type=float, default=d.neg_ratio, help=f"negatives kept per positive ({d.neg_ratio})")
+    p.add_argument("--neg-ratio", type=float, default=d.neg_ratio,
+                   help="negatives kept per positive, weighted back up (default: every negative)")
+    p.add_argument("--refit-neg-ratio", type=float, default=d.refit_neg_ratio,
+                   help=f"negatives per positive kept in training.npz, the rows refits start from ({d.refit_neg_ratio})")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--type-stats", help=f"type statistics JSON (default {DEFAULT_TYPE_STATS.name})")
     p.add_argument("--relation-stats", help=f"relation statistics JSON (default {DEFAULT_RELATION_STATS.name})")

@@ -47,9 +47,12 @@ class RankerConfig:
     seed: int = 13
     num_threads: int = 1  # LightGBM's OpenMP threads spin when cores are shared: one thread is steadier
     monotone: bool = True  # more belief never lowers the score: with ~2k positives it keeps trees honest
+    # "binary" scores every candidate on one scale, which a queue over many documents needs; "lambdarank"
+    # (groups = runs of rows of one document) only orders candidates within a document, left to try
+    objective: str = "binary"
 
     def lgb_params(self) -> dict[str, Any]:
-        return {"objective": "binary", "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
+        return {"objective": self.objective, "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
                 "min_data_in_leaf": self.min_child_samples, "feature_fraction": self.feature_fraction,
                 "bagging_fraction": self.bagging_fraction, "bagging_freq": 1, "lambda_l2": self.reg_lambda,
                 "seed": self.seed, "num_threads": self.num_threads, "verbosity": -1, "deterministic": True,
@@ -208,12 +211,19 @@ def _train_booster(data: TrainingData, config: RankerConfig) -> Any:
     names = _lgb_names(data.feature_names)
     cats = [names[data.feature_names.index(c)] for c in CATEGORICAL if c in data.feature_names]
     ds = lgb.Dataset(data.features, label=data.labels, weight=data.weights, feature_name=names,
-                     categorical_feature=cats, free_raw_data=True, params={"verbosity": -1})
+                     categorical_feature=cats, free_raw_data=True, params={"verbosity": -1},
+                     group=_group_runs(data.groups) if config.objective == "lambdarank" else None)
     params = config.lgb_params()
     if config.monotone:
         params["monotone_constraints"] = [_monotone(n) for n in data.feature_names]
         params["monotone_constraints_method"] = "intermediate"
     return lgb.train(params, ds, num_boost_round=config.n_estimators)
+
+
+def _group_runs(groups: np.ndarray) -> np.ndarray:
+    """Lengths of the runs of equal consecutive titles: LightGBM's ranking queries (rows come per document)."""
+    starts = np.concatenate([[0], np.nonzero(groups[1:] != groups[:-1])[0] + 1, [len(groups)]])
+    return np.diff(starts)
 
 
 def _monotone(name: str) -> int:

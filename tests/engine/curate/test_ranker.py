@@ -13,7 +13,7 @@ from engine.curate.decisions import Decision, DecisionError, decisions_from_json
 from engine.curate.feedback import decision_rows, learn_from_decisions, refit_with_decisions
 from engine.curate.queue import build_queue, rank_pending
 from engine.curate.ranker import DEFAULT_RANKER, Ranker, RankerConfig, RankerError, TrainingData, fit_ranker
-from engine.curate.ranker_data import queue_labels
+from engine.curate.ranker_data import TrainingRecipe, queue_labels, recipe_data
 from engine.curate.suggestions import suggest
 from engine.curate.yield_estimates import (estimate_queue, expected_missing, expected_yield, reviews_to_find,
                                            yield_curve)
@@ -202,3 +202,18 @@ def test_shipped_ranker_loads_with_its_training_rows():
     assert shipped.slots == ("atlop", "kmgre", "ncrl", "paee") and shipped.training is not None
     assert shipped.feature_names == feature_names(shipped.slots)
     assert "real label pairs" in shipped.info["trained_on"]
+
+
+def test_recipe_keeps_every_negative_and_refits_start_from_fewer():
+    """The ranker learns from every negative (down-sampling cost recall); the rows kept for refits are
+    down-sampled so a refit stays fast, each kept negative weighted up so the weighted counts stay about
+    those of the full pool."""
+    docs, sc = corpus(30, "rec")
+    full = complete(docs, sc, lambda m, r: m > 0.5)
+    recipe = TrainingRecipe(pool=POOL, refit_neg_ratio=0.3)
+    data, _ = recipe_data(docs, full, sc, [], {}, recipe=recipe)
+    every = build_queue(docs, sc, pool=POOL)
+    assert len(data) == len(every) and np.all(data.weights == 1)
+    kept = recipe.refit_rows(data)
+    assert kept.labels.sum() == data.labels.sum() and len(kept) < len(data)
+    assert np.all(kept.weights[kept.labels == 1] == 1) and np.all(kept.weights[kept.labels == 0] > 2)
