@@ -2,9 +2,11 @@
 machine line and the command line every bench prints above its table."""
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -59,3 +61,13 @@ def command_line(argv: list[str] | None = None) -> str:
     except ValueError:
         script_text = argv[0]
     return shlex.join(["python", script_text, *argv[1:]])
+
+
+def run_child(argv: list[str], **kwargs) -> dict | str:
+    """Run a measuring child process (peak RSS is only clean in a fresh process): the JSON object its last
+    stdout line holds, or, when it failed, a one-line reason for the table."""
+    done = subprocess.run(argv, capture_output=True, text=True, **kwargs)
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["?"])[-1]
+        return f"failed (exit {done.returncode}): {tail}"
+    return json.loads(done.stdout.strip().splitlines()[-1])

@@ -17,13 +17,12 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, command_line, heldout_docs, machine  # noqa: E402  - bench scripts run as files
+from common import ROOT, command_line, heldout_docs, machine, run_child  # noqa: E402  - bench scripts run as files
 
 
 def write_corpus(path: Path, n: int) -> None:
@@ -76,13 +75,10 @@ def main() -> None:
         argv = ["--quiet", "predict", "--input", str(corpus), "--output", str(out)]
         argv += ["--checkpoint", args.checkpoint] if args.checkpoint else []
         argv += ["--window", str(args.window)] if args.window else []
-        done = subprocess.run([sys.executable, __file__, "--child", *argv], capture_output=True, text=True, env=env,
-                              cwd=ROOT)
-        if done.returncode != 0:
-            tail = (done.stderr.strip().splitlines() or ["?"])[-1]
-            print(f"| {n:,} | | | failed (exit {done.returncode}): {tail} | | |", flush=True)
+        r = run_child([sys.executable, __file__, "--child", *argv], env=env, cwd=ROOT)
+        if isinstance(r, str):
+            print(f"| {n:,} | | | {r} | | |", flush=True)
             continue
-        r = json.loads(done.stdout.strip().splitlines()[-1])
         print(f"| {n:,} | {corpus.stat().st_size / 1e6:,.1f} | {out.stat().st_size / 1e6:,.1f} | {r['peak_mb']:,.0f} | "
               f"{r['seconds']:,.1f} | {n / r['seconds']:.2f} |", flush=True)
 

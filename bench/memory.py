@@ -16,13 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import command_line, machine  # noqa: E402  - bench scripts run as files
+from common import command_line, machine, run_child  # noqa: E402  - bench scripts run as files
 
 NAMES = ("paris", "london", "berlin", "smith", "john", "mary", "river", "france", "china", "india", "james", "george",
          "texas", "ohio", "boston", "dallas", "rome", "egypt", "peter", "david", "anna", "maria", "japan", "spain")
@@ -91,12 +90,10 @@ def main() -> None:
     for n in args.entities:
         child = [sys.executable, __file__, "--child", str(n), "--pair-memory-mb", str(args.pair_memory_mb),
                  "--threads", str(args.threads)] + (["--checkpoint", args.checkpoint] if args.checkpoint else [])
-        done = subprocess.run(child, capture_output=True, text=True)
-        if done.returncode != 0:
-            tail = (done.stderr.strip().splitlines() or ["?"])[-1]
-            print(f"| {n:,} | | | | failed (exit {done.returncode}): {tail} | | |", flush=True)
+        r = run_child(child)
+        if isinstance(r, str):
+            print(f"| {n:,} | | | | {r} | | |", flush=True)
             continue
-        r = json.loads(done.stdout.strip().splitlines()[-1])
         print(f"| {r['entities']:,} | {r['pairs']:,} | {r['tokens']:,} | {r['loaded_mb']:,.0f} | {r['peak_mb']:,.0f} | "
               f"{r['seconds']:.1f} | {r['method']}, {r['precision']} |", flush=True)
 

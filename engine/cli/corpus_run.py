@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
+from engine.cli.common import count_bar
 from engine.cli.line_log import LineLog, read_titles
 from engine.data.documents import Document
 from engine.errors import ConfigError, InputFileError
@@ -93,6 +94,18 @@ def run_windows(documents: Iterable[Document], shard: Shard, paths: Sequence[Pat
         raise InputFileError(f"{paths[0]} holds {kept} documents but the input gives this process only {position}; "
                              "remove it or drop --resume")
     return scored, kept
+
+
+def score_corpus(documents: Iterable[Document], shard: Shard, paths: Sequence[Path], score: ScoreWindow, *,
+                 window: int, resume: bool, quiet: bool) -> bool:
+    """run_windows with a progress bar (rank 0's) and each process's `process R/N scored K documents` line,
+    then a wait for every process; True in the process that merges the parts (rank 0)."""
+    with count_bar("scoring", quiet or not shard.is_main) as bar:
+        scored, kept = run_windows(documents, shard, paths, score, window=window, resume=resume, progress=bar.update)
+    log.info("process %d/%d scored %d documents%s", shard.rank, shard.world, scored,
+             f" ({kept} kept from the earlier run)" if kept else "")
+    shard.wait_for_everyone()
+    return shard.is_main
 
 
 def merged_lines(target: Path, world: int, window: int) -> Iterator[str]:

@@ -13,8 +13,8 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from engine.cli.common import PRECISION_HELP, check_output_file, count_bar, load_docs, stream_documents
-from engine.cli.corpus_run import DEFAULT_WINDOW, check_window, merged_lines, remove_parts, run_windows, work_path
+from engine.cli.common import PRECISION_HELP, check_output_file, load_docs, stream_documents
+from engine.cli.corpus_run import DEFAULT_WINDOW, check_window, merged_lines, remove_parts, score_corpus, work_path
 from engine.data.documents import Document
 from engine.data.pair_scores import PairScores
 from engine.errors import DocumentTooLargeError
@@ -117,13 +117,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
             lines.append([json.dumps(s.to_json()) for s in scores])
         return lines
 
-    with count_bar("scoring", args.quiet or not shard.is_main) as bar:
-        scored, kept = run_windows(documents, shard, [work_path(t, shard) for t in targets], score,
-                                   window=args.window, resume=args.resume, progress=bar.update)
-    log.info("process %d/%d scored %d documents%s", shard.rank, shard.world, scored,
-             f" ({kept} kept from the earlier run)" if kept else "")
-    shard.wait_for_everyone()
-    if not shard.is_main:
+    if not score_corpus(documents, shard, [work_path(t, shard) for t in targets], score, window=args.window,
+                        resume=args.resume, quiet=args.quiet):
         return 0
     merged = [t for t in targets if work_path(t, shard) != t]
     counts = {t: finish_output(t, shard.world, args.window, t == targets[0]) for t in merged}

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.cli.common import check_output_file, count_bar, load_docs, stream_documents
-from engine.cli.corpus_run import check_window, part_path, remove_parts, run_windows
+from engine.cli.common import check_output_file, load_docs, stream_documents
+from engine.cli.corpus_run import check_window, part_path, remove_parts, score_corpus
 from engine.cli.scoring import discover_models, model_names, score_documents  # noqa: F401 - re-exported
 from engine.data.documents import Document
 from engine.errors import InputFileError
@@ -160,13 +160,8 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 
     output = Path(args.output)
     documents = stream_documents(args.input, args.split, labelled_only=True)
-    with count_bar("scoring", getattr(args, "quiet", False) or not shard.is_main) as bar:
-        scored, kept = run_windows(documents, shard, [part_path(output, shard.rank, shard.world)], suggest_window,
-                                   window=args.window, resume=args.resume, progress=bar.update)
-    log.info("process %d/%d scored %d documents%s", shard.rank, shard.world, scored,
-             f" ({kept} kept from the earlier run)" if kept else "")
-    shard.wait_for_everyone()
-    if not shard.is_main:
+    if not score_corpus(documents, shard, [part_path(output, shard.rank, shard.world)], suggest_window,
+                        window=args.window, resume=args.resume, quiet=getattr(args, "quiet", False)):
         return 0
     ranked = merged_suggestions(output, shard.world, args.limit)
     output.write_text(json.dumps(ranked, indent=1, ensure_ascii=False), encoding="utf-8")
