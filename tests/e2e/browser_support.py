@@ -80,5 +80,5 @@ def log_in(page: Any, base_url: str, path: str, name: str, password: str) -> Non
     page.get_by_role("textbox", name="User name").fill(name)
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Log in").click()
-    page.get_by_text(f"Annotating as {name}").wait_for()
+    page.get_by_text(f"Annotating as {name}").first.wait_for()
     idle(page)

@@ -96,13 +96,13 @@ def test_full_flow(server: dict, browser_page, redocred_docs) -> None:
 
     # Upload: a DocRED JSON file, stored and scored
     page.goto(server["url"])
-    page.get_by_role("heading", name="Upload documents").wait_for()
+    page.get_by_role("heading", name="Upload documents").first.wait_for()
     _idle(page)
     page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(str(upload))
-    page.get_by_text("valid document(s)").wait_for()
+    page.get_by_text("valid document(s)").first.wait_for()
     _idle(page)
     page.get_by_role("button", name="Store 2 document(s) and score").click()
-    page.get_by_text("in the review queue").wait_for()
+    page.get_by_text("in the review queue").first.wait_for()
 
     # Document: click a matrix cell, the pair opens with its logits against the threshold
     _nav(page, "Document")
@@ -124,10 +124,10 @@ def test_full_flow(server: dict, browser_page, redocred_docs) -> None:
     main = page.get_by_test_id("stMain")
     main.get_by_role("textbox", name="Your name").fill("e2e annotator")
     main.get_by_role("button", name="Start annotating").click()
-    page.get_by_text("Suggested:").wait_for()
+    page.get_by_text("Suggested:").first.wait_for()
     # a reload keeps the name (local mode: it rides in the URL)
     page.reload()
-    page.get_by_text("Suggested:").wait_for()
+    page.get_by_text("Suggested:").first.wait_for()
     page.get_by_text("Annotating as").first.wait_for()
     _press(page, "a")
     page.get_by_text(re.compile("^Accepted: ")).first.wait_for()  # the pair and document, no internal id

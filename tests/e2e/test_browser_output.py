@@ -51,8 +51,8 @@ def test_a_failing_script_shows_no_details_and_logs_them(browser, tmp_path: Path
     with running_server(argv, _env(tmp_path), log, port) as url:
         page = _new_page(browser)
         page.goto(url)
-        page.get_by_role("heading", name="About to fail").wait_for()
-        page.get_by_test_id("stException").wait_for()
+        page.get_by_role("heading", name="About to fail").first.wait_for()
+        page.get_by_test_id("stException").first.wait_for()
         idle(page)
         shown = page.get_by_test_id("stMain").inner_text()
         assert "error" in shown.lower()  # a generic message says something went wrong ...
@@ -99,7 +99,7 @@ def test_url_like_names_and_titles_render_as_text(browser, tmp_path: Path) -> No
     with running_server(argv, env, tmp_path / "server.log", port) as url:
         page = _new_page(browser)
         page.goto(f"{url}/document")
-        page.get_by_role("heading", name="Document", exact=True).wait_for()
+        page.get_by_role("heading", name="Document", exact=True).first.wait_for()
         page.get_by_text("→").first.wait_for()
         idle(page)
         shown = _no_live_links(page)
@@ -109,7 +109,7 @@ def test_url_like_names_and_titles_render_as_text(browser, tmp_path: Path) -> No
         main = page.get_by_test_id("stMain")
         main.get_by_role("textbox", name="Your name").fill("linda")
         main.get_by_role("button", name="Start annotating").click()
-        page.get_by_text("Suggested:").wait_for()
+        page.get_by_text("Suggested:").first.wait_for()
         idle(page)
         shown = _no_live_links(page)
         assert f"{URL_HEAD} → {URL_TAIL}" in shown and URL_TITLE in shown

@@ -52,11 +52,11 @@ def test_curator_clicks_a_row_of_the_whole_queue(server: str) -> None:
     with chromium() as browser:
         page = new_page(browser)
         log_in(page, server, "review", CURATOR, PASSWORD)
-        page.get_by_text("the queue is empty for these filters").wait_for()  # a curator holds no share
+        page.get_by_text("the queue is empty for these filters").first.wait_for()  # a curator holds no share
         page.get_by_test_id("stSidebar").get_by_text("Only my share").click()
         idle(page)
         first_h, first_t, _, _ = SUGGESTIONS[0]
-        page.get_by_role("heading", name=_heading(first_h, first_t)).wait_for()
+        page.get_by_role("heading", name=_heading(first_h, first_t)).first.wait_for()
         table = page.get_by_test_id("stDataFrame").last  # the queue: the page's last table
         table.scroll_into_view_if_needed()
         box = table.bounding_box()
@@ -65,5 +65,5 @@ def test_curator_clicks_a_row_of_the_whole_queue(server: str) -> None:
         page.mouse.click(box["x"] + 20, box["y"] + HEADER_PX + row * ROW_PX + ROW_PX / 2)  # its row selector
         idle(page)
         h, t, _, _ = SUGGESTIONS[row]
-        page.get_by_role("heading", name=_heading(h, t)).wait_for()
+        page.get_by_role("heading", name=_heading(h, t)).first.wait_for()
         assert "opened from the queue" in page.get_by_test_id("stMain").inner_text()

@@ -68,14 +68,14 @@ def _whole_queue(page) -> None:
 def _open(page, name: str) -> None:
     """Go to a page through the sidebar: the same session (a new URL or a reload would need a new login)."""
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=name).click()
-    page.get_by_role("heading", name=name, exact=True).wait_for()
+    page.get_by_role("heading", name=name, exact=True).first.wait_for()
     idle(page)
 
 
 def _rerun(page) -> None:
     """Run the Review page again, to see what others changed meanwhile."""
     _open(page, "Review")
-    page.get_by_role("heading", name="Your recent decisions").wait_for()
+    page.get_by_role("heading", name="Your recent decisions").first.wait_for()
     idle(page)
 
 
@@ -89,7 +89,7 @@ def _shows_nothing_of_others(page, other: str) -> None:
 def test_two_annotators_conflict_and_the_curator_resolves_it(team: dict, browser) -> None:
     curator = new_page(browser, accept_downloads=True)
     log_in(curator, team["url"], "assign", CURATOR, PASSWORD)
-    curator.get_by_role("heading", name="Assign", exact=True).wait_for()
+    curator.get_by_role("heading", name="Assign", exact=True).first.wait_for()
     main = curator.get_by_test_id("stMain")
     for name in (ANN, BOB):
         main.get_by_role("combobox").first.click()
@@ -97,7 +97,7 @@ def test_two_annotators_conflict_and_the_curator_resolves_it(team: dict, browser
         idle(curator)
     curator.keyboard.press("Escape")
     main.get_by_role("button", name="Split the queue").click()
-    curator.get_by_text("Queue split:").wait_for()
+    curator.get_by_text("Queue split:").first.wait_for()
 
     ann, bob = new_page(browser), new_page(browser)
     for page, name in ((ann, ANN), (bob, BOB)):
@@ -120,11 +120,11 @@ def test_two_annotators_conflict_and_the_curator_resolves_it(team: dict, browser
 
     # the curator sees the conflict and resolves it: accept
     _open(curator, "Adjudicate")
-    curator.get_by_role("button", name="Resolve: accept").wait_for()
+    curator.get_by_role("button", name="Resolve: accept").first.wait_for()
     idle(curator)
     assert "1 conflict(s) to resolve" in curator.get_by_test_id("stMain").inner_text()
     curator.get_by_role("button", name="Resolve: accept").click()
-    curator.get_by_text("No conflicts").wait_for()
+    curator.get_by_text("No conflicts").first.wait_for()
 
     _open(curator, "Export")
     with curator.expect_download() as download:

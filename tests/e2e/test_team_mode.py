@@ -77,7 +77,7 @@ def test_login_then_pages_open(team_server: str, browser) -> None:
     page.get_by_role("textbox", name="User name").fill(CURATOR)
     page.get_by_role("textbox", name="Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.get_by_text(f"Annotating as {CURATOR}").wait_for()
-    page.get_by_test_id("stSidebarNav").wait_for()
-    page.get_by_role("heading", name="Review", exact=True).wait_for()  # the page the link asked for
+    page.get_by_text(f"Annotating as {CURATOR}").first.wait_for()
+    page.get_by_test_id("stSidebarNav").first.wait_for()
+    page.get_by_role("heading", name="Review", exact=True).first.wait_for()  # the page the link asked for
     context.close()
