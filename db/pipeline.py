@@ -107,4 +107,22 @@ def refresh_suggestions(factory_: sessionmaker[Session], dataset_id: int, doc_id
     except Exception:  # noqa: BLE001 - the suggestions are stored; a failed top-up must not fail the scoring job
         log.exception("dataset %d: control items not brought in step; save the setting on Evaluate to retry",
                       dataset_id)
+    if stored:
+        keep_learned_order(factory_, dataset_id, ranker)
     return stored
+
+
+def keep_learned_order(factory_: sessionmaker[Session], dataset_id: int, ranker: Any = None) -> None:
+    """Once a dataset's ranker has been refitted on its decisions, new suggestions scored by the shipped ranker
+    would sit in one queue with items the refitted ranker scored, two scales in one order: refit again (from
+    every decision so far, seconds), so every pending item carries the refitted ranker's probability."""
+    from .learning import refit_dataset  # noqa: PLC0415 - learning builds on this module
+
+    with session_scope(factory_) as s:
+        if store.latest_refit(s, dataset_id) is None:
+            return
+    try:
+        refit_dataset(factory_, dataset_id, ranker=ranker)
+    except Exception:  # noqa: BLE001 - the new suggestions are stored with the shipped ranker's scores
+        log.exception("dataset %d: the new suggestions keep the shipped ranker's scores until the next refit",
+                      dataset_id)

@@ -134,6 +134,43 @@ def test_refit_on_decisions_moves_accepted_alike_pending_items_up(factory: sessi
         assert store.latest_refit(s, dataset.id) == info
 
 
+def test_documents_scored_after_a_refit_join_the_queue_with_refitted_scores(
+        factory: sessionmaker[Session]) -> None:  # noqa: F811
+    """A dataset whose ranker was refitted (accept P131, reject P17) gets more documents: their suggestions
+    must carry the refitted ranker's scores too (P131 ahead), not the shipped ranker's, which scores them level."""
+    from tests.engine.curate.test_ranker import base_ranker, corpus
+
+    ranker = base_ranker()
+    docs, scores = corpus(30, "review")
+    later_docs, later_scores = corpus(10, "later")
+    with session_scope(factory) as s:
+        dataset = store.create_dataset(s, "chains")
+        doc_ids = list(store.add_documents(s, dataset.id, docs).added)
+        run_id = store.record_run(s, dataset.id, checkpoint="runs/paee", method="paee.v1", version="0", seconds=1.0)
+        for doc_id, ps in zip(doc_ids, scores["paee"]):
+            store.save_pair_scores(s, run_id, doc_id, ps)
+        store.ensure_annotator(s, "ann")
+    refresh_suggestions(factory, dataset.id, doc_ids, docs, ranker=ranker)
+    with session_scope(factory) as s:
+        for item in store.list_suggestions(s, dataset.id, limit=10_000).items:
+            if item.h < 3:
+                store.record_review(s, item.id, "ann", "accept" if item.relation == "P131" else "reject")
+    assert refit_dataset(factory, dataset.id, ranker=ranker) is not None
+    with session_scope(factory) as s:  # a second scoring job: new documents, scored by a new run
+        later_ids = list(store.add_documents(s, dataset.id, later_docs).added)
+        later_run = store.record_run(s, dataset.id, checkpoint="runs/paee", method="paee.v1", version="0",
+                                     seconds=1.0)
+        for doc_id, ps in zip(later_ids, later_scores["paee"]):
+            store.save_pair_scores(s, later_run, doc_id, ps)
+    assert refresh_suggestions(factory, dataset.id, later_ids, later_docs, ranker=ranker) > 0
+    with session_scope(factory) as s:
+        new = [v for v in store.list_suggestions(s, dataset.id, {"state": "pending"}, limit=10_000).items
+               if v.document_id in set(later_ids)]
+        assert len(store.list_refits(s, dataset.id)) == 2  # the new documents brought a refit with them
+    by_relation = {r: float(np.mean([v.score for v in new if v.relation == r])) for r in ("P131", "P17")}
+    assert by_relation["P131"] > by_relation["P17"] + 0.2
+
+
 def test_refit_without_decisions_changes_nothing(factory: sessionmaker[Session]) -> None:  # noqa: F811
     ids = seed(factory, SUGGESTIONS)
     assert refit_dataset(factory, ids["dataset"]) is None
