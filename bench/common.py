@@ -38,8 +38,18 @@ def machine(threads: int | None = None) -> str:
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
     cpu = _cpu_name() or platform.processor() or platform.machine()
     threads = threads if threads is not None else torch.get_num_threads()
-    return (f"{platform.node()}: {cpu}, {os.cpu_count()} CPUs, {threads} torch threads, {gpu}, "
+    return (f"{platform.node()}: {cpu} ({cpu_features()}), {os.cpu_count()} CPUs, {threads} torch threads, {gpu}, "
             f"torch {torch.__version__}, Python {platform.python_version()}")
+
+
+def cpu_features() -> str:
+    """The instruction sets that decide which precision runs natively: two "AMD EPYC" VMs of this project
+    differ (one has AVX512-BF16 and VNNI, another AVX2 only), and their figures are not comparable."""
+    from engine.serve.numeric_precision import cpu_flag_names  # noqa: PLC0415
+
+    wanted = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+    present = [flag.upper().replace("_", "-") for flag in wanted if flag in cpu_flag_names()]
+    return ", ".join(present) or "none of AVX2, AVX512, AMX"
 
 
 def _cpu_name() -> str | None:

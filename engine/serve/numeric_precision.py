@@ -28,14 +28,24 @@ def _cpu_flags() -> str:
         return ""
 
 
+def cpu_flag_names() -> frozenset[str]:
+    """The CPU's feature flags as /proc/cpuinfo lists them (empty where there is none)."""
+    return frozenset(re.findall(r"[a-z0-9_]+", _flags_line()))
+
+
+def _flags_line() -> str:
+    match = re.search(r"^flags\s*:(.*)$", _cpu_flags(), re.MULTILINE)
+    return match.group(1) if match else ""
+
+
 def cpu_has_native_bf16() -> bool:
     """True when /proc/cpuinfo lists AVX512-BF16 or AMX-BF16 (Linux x86; other systems: False)."""
-    return re.search(r"\b(avx512_bf16|amx_bf16)\b", _cpu_flags()) is not None
+    return not cpu_flag_names().isdisjoint({"avx512_bf16", "amx_bf16"})
 
 
 def cpu_has_fast_int8() -> bool:
     """True when /proc/cpuinfo lists AVX512-VNNI or AMX-INT8: int8 matmuls at twice the bf16 rate."""
-    return re.search(r"\b(avx512_vnni|amx_int8)\b", _cpu_flags()) is not None
+    return not cpu_flag_names().isdisjoint({"avx512_vnni", "amx_int8"})
 
 
 def resolve_precision(requested: str | None, device: torch.device) -> str:

@@ -25,6 +25,19 @@ def test_auto_picks_what_the_cpu_runs_natively(monkeypatch, bf16, int8, expected
     assert precision.resolve_precision(None, torch.device("cuda")) == "bfloat16"
 
 
+@pytest.mark.parametrize(("flags", "bf16", "int8"), [
+    ("fpu avx2 fma", False, False),  # the AVX2-only EPYC: fp32 is native
+    ("avx2 avx512f avx512_vnni avx512_bf16", True, True),
+    ("avx2 amx_bf16 amx_tile amx_int8", True, True),
+    ("avx512f avx512_vnni", False, True)])
+def test_native_precision_is_read_from_the_cpu_flags_line(monkeypatch, flags, bf16, int8):
+    """Only whole flag names on the flags line count (not a substring of another field)."""
+    cpuinfo = f"processor\t: 0\nmodel name\t: avx512_bf16 lookalike\nflags\t\t: {flags}\nbugs\t\t: amx_int8x\n"
+    monkeypatch.setattr(precision, "_cpu_flags", lambda: cpuinfo)
+    assert (precision.cpu_has_native_bf16(), precision.cpu_has_fast_int8()) == (bf16, int8)
+    assert "avx2" in precision.cpu_flag_names() or "avx2" not in flags
+
+
 def test_int8_is_refused_off_the_cpu():
     with pytest.raises(DocreError, match="int8 is for CPU"):
         precision.resolve_precision("int8", torch.device("cuda"))
