@@ -36,6 +36,7 @@ class Settings:
     max_tokens: int = DEFAULT_MAX_TOKENS  # DOCRE_MAX_TOKENS: likewise, in word pieces
     pair_memory_mb: int = DEFAULT_PAIR_MEMORY_MB  # DOCRE_PAIR_MEMORY_MB: the budget pair chunks are sized by
     allow_download: bool = False  # DOCRE_ALLOW_DOWNLOAD=1: encoders may come from the Hugging Face hub
+    lean_encoder: bool = True  # DOCRE_LEAN_ENCODER=0: inference loads BERT encoders through transformers too
 
     @property
     def default_model(self) -> Path:
@@ -72,6 +73,7 @@ def get_settings() -> Settings:
         max_tokens=_positive_int("DOCRE_MAX_TOKENS", DEFAULT_MAX_TOKENS),
         pair_memory_mb=_positive_int("DOCRE_PAIR_MEMORY_MB", DEFAULT_PAIR_MEMORY_MB),
         allow_download=env.get("DOCRE_ALLOW_DOWNLOAD", "").strip().lower() in TRUE_WORDS,
+        lean_encoder=env.get("DOCRE_LEAN_ENCODER", "1").strip().lower() in TRUE_WORDS,
     )
 
 

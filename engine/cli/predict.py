@@ -13,7 +13,8 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from engine.cli.common import PRECISION_HELP, check_output_file, load_docs, stream_documents
+from engine.cli.background_ingest import TextIngestion
+from engine.cli.common import PRECISION_HELP, check_output_file, stream_documents
 from engine.cli.corpus_run import DEFAULT_WINDOW, check_window, merged_lines, remove_parts, score_corpus, work_path
 from engine.data.documents import Document
 from engine.data.pair_scores import PairScores
@@ -93,18 +94,20 @@ def relations_in(path: Path) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from engine.serve.ensemble import load_predictor  # noqa: PLC0415 - torch only when a model runs
-
     check_output_file(args.output)
     check_output_file(args.scores_output, "--scores-output")
     check_window(args.window)
+    text_input = Path(args.input).suffix.lower() == ".txt"
+    # spaCy's start-up overlaps torch's and the model's (engine.cli.background_ingest): fork before torch loads
+    ingestion = TextIngestion(args.input).start() if text_input else None
+    from engine.serve.ensemble import load_predictor  # noqa: PLC0415 - torch only when a model runs
+
     bound_kernel_caches()  # before the first matmul: memory flat over a corpus (engine.serve.native_memory)
     shard = current_shard()
     predictor = load_predictor(args.checkpoint, shard.device(args.device), precision=args.precision,
                                allow_download=args.allow_download)
     targets = [Path(args.output)] + ([Path(args.scores_output)] if args.scores_output else [])
-    text_input = Path(args.input).suffix.lower() == ".txt"
-    ingested: list[Document] = load_docs(args.input, None, predictor.schema) if text_input else []
+    ingested: list[Document] = ingestion.documents() if ingestion is not None else []
     documents = ingested or stream_documents(args.input, None, predictor.schema)
 
     def score(idx: list[int], docs: list[Document]) -> list[list[str]]:

@@ -20,6 +20,7 @@ from engine.config import ConfigBase, EncoderConfig
 from engine.data.docred_rules import json_kind
 from engine.data.schema import RelationSchema
 from engine.errors import CheckpointError, ConfigError, DocreError, UnknownMethodError
+from engine.model.meta_build import shapes_only
 from engine.model.methods import MethodConfig, ModelDims, get_method
 from engine.model.weight_codec import SCALE_SUFFIX
 
@@ -180,7 +181,7 @@ def _head_shapes(checked: CheckedConfig, hidden_size: int, num_classes: int) -> 
     # no classifier's shapes use num_heads; fresh=False: a second encoder (KMGRE's) needs no pre-trained weights
     dims = ModelDims(hidden_size, 1, num_classes, encoder_name=checked.encoder_config.name,
                      encoder=checked.encoder_config, fresh=False)
-    with torch.device("meta"):
+    with shapes_only():
         classifier = get_method(checked.method).build(checked.method_config, dims)
     return {f"classifier.{k}": tuple(v.shape) for k, v in classifier.state_dict().items()}
 

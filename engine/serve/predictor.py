@@ -67,7 +67,7 @@ class Predictor:
                         allow_download: bool | None = None, **kwargs) -> "Predictor":
         """A checkpoint directory; None means the shipped default model. allow_download: see load_hf."""
         directory = Path(directory) if directory is not None else get_settings().default_model
-        return cls(load_checkpoint(directory, device="cpu", allow_download=allow_download), device, **kwargs)
+        return cls(load_checkpoint(directory, device="cpu", allow_download=allow_download, lean=True), device, **kwargs)
 
     @property
     def method(self) -> str:

@@ -1,0 +1,53 @@
+"""Text ingestion beside the model load: a forked child before torch is imported, inline after; the same
+documents either way, and the child's errors reach the caller unchanged."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.cli.background_ingest import TextIngestion
+from engine.data.documents import document_to_json
+from engine.errors import InputFileError
+
+ROOT = Path(__file__).resolve().parents[3]
+SAMPLE = ROOT / "assets" / "samples" / "sample.txt"
+CHILD = """
+import json, sys
+from engine.cli.background_ingest import TextIngestion
+from engine.data.documents import document_to_json
+ingestion = TextIngestion(sys.argv[1]).start()
+try:
+    docs = ingestion.documents()
+    print(json.dumps({"background": ingestion.in_background, "torch": "torch" in sys.modules,
+                      "docs": [document_to_json(d) for d in docs]}))
+except Exception as exc:
+    print(json.dumps({"background": ingestion.in_background, "error": type(exc).__name__, "message": str(exc)}))
+"""
+
+
+def _run(path: Path) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD, str(path)], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_a_fresh_process_ingests_in_a_child_and_gets_what_inline_ingestion_gives():
+    background = _run(SAMPLE)
+    assert background["background"] and not background["torch"]
+    inline = TextIngestion(str(SAMPLE)).start()  # pytest has imported torch: no fork here
+    assert not inline.in_background
+    assert background["docs"] == [document_to_json(d) for d in inline.documents()]
+
+
+def test_the_childs_error_reaches_the_caller(tmp_path):
+    bad = tmp_path / "latin1.txt"
+    bad.write_bytes("caf\xe9 au lait".encode("latin-1"))
+    result = _run(bad)
+    assert result["background"] and result["error"] == "InputFileError"
+    assert "latin1.txt: the file must be UTF-8 text, but byte 3 (0xe9)" in result["message"]
+    with pytest.raises(InputFileError, match="byte 3"):
+        TextIngestion(str(bad)).start().documents()
