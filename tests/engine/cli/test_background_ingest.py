@@ -51,3 +51,15 @@ def test_the_childs_error_reaches_the_caller(tmp_path):
     assert "latin1.txt: the file must be UTF-8 text, but byte 3 (0xe9)" in result["message"]
     with pytest.raises(InputFileError, match="byte 3"):
         TextIngestion(str(bad)).start().documents()
+
+
+def test_ingestion_runs_without_importing_torch():
+    """spaCy's thinc imports torch when it can; the child refuses it, and ingestion needs none of it."""
+    code = ("import sys\n"
+            "from engine.cli.background_ingest import _WithoutTorch, _ingest\n"
+            "sys.meta_path.insert(0, _WithoutTorch())\n"
+            "docs = _ingest(sys.argv[1])\n"
+            "print(len(docs[0].entities) > 0, 'torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code, str(SAMPLE)], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "True False"
