@@ -87,6 +87,27 @@ def test_rescore_moves_scores_both_ways_within_the_dataset(factory: sessionmaker
     assert left == [0.6, 0.2, 0.1]  # the accepted one has left the queue
 
 
+def _score_documents(factory: sessionmaker[Session], dataset_id: int, docs: list, scores: list) -> list[int]:  # noqa: F811
+    """Store documents and one paee run's pair scores for them; their ids."""
+    with session_scope(factory) as s:
+        doc_ids = list(store.add_documents(s, dataset_id, docs).added)
+        run_id = store.record_run(s, dataset_id, checkpoint="runs/paee", method="paee.v1", version="0", seconds=1.0)
+        for doc_id, ps in zip(doc_ids, scores):
+            store.save_pair_scores(s, run_id, doc_id, ps)
+    return doc_ids
+
+
+def _accept_p131_reject_p17(factory: sessionmaker[Session], dataset_id: int) -> list:  # noqa: F811
+    """The annotator's decisions on the first pairs of each document; every suggestion as it was."""
+    with session_scope(factory) as s:
+        store.ensure_annotator(s, "ann")
+        items = store.list_suggestions(s, dataset_id, limit=10_000).items
+        for item in items:
+            if item.h < 3:
+                store.record_review(s, item.id, "ann", "accept" if item.relation == "P131" else "reject")
+    return items
+
+
 def test_refit_on_decisions_moves_accepted_alike_pending_items_up(factory: sessionmaker[Session]) -> None:  # noqa: F811
     """Stored documents whose chain pairs carry P17 and P131 at one margin: the ranker cannot tell them apart.
     The annotator accepts P131 and rejects P17 on the first pairs of each document; after the refit, the
@@ -97,17 +118,9 @@ def test_refit_on_decisions_moves_accepted_alike_pending_items_up(factory: sessi
     docs, scores = corpus(30, "review")
     with session_scope(factory) as s:
         dataset = store.create_dataset(s, "chains")
-        doc_ids = list(store.add_documents(s, dataset.id, docs).added)
-        run_id = store.record_run(s, dataset.id, checkpoint="runs/paee", method="paee.v1", version="0", seconds=1.0)
-        for doc_id, ps in zip(doc_ids, scores["paee"]):
-            store.save_pair_scores(s, run_id, doc_id, ps)
-        store.ensure_annotator(s, "ann")
+    doc_ids = _score_documents(factory, dataset.id, docs, scores["paee"])
     assert refresh_suggestions(factory, dataset.id, doc_ids, docs, ranker=ranker) > 0
-    with session_scope(factory) as s:
-        items = store.list_suggestions(s, dataset.id, limit=10_000).items
-        for item in items:
-            if item.h < 3:
-                store.record_review(s, item.id, "ann", "accept" if item.relation == "P131" else "reject")
+    items = _accept_p131_reject_p17(factory, dataset.id)
     decided = {item.id for item in items if item.h < 3}
 
     def pending() -> dict[tuple[int, int, int, str], float]:
@@ -145,23 +158,11 @@ def test_documents_scored_after_a_refit_join_the_queue_with_refitted_scores(
     later_docs, later_scores = corpus(10, "later")
     with session_scope(factory) as s:
         dataset = store.create_dataset(s, "chains")
-        doc_ids = list(store.add_documents(s, dataset.id, docs).added)
-        run_id = store.record_run(s, dataset.id, checkpoint="runs/paee", method="paee.v1", version="0", seconds=1.0)
-        for doc_id, ps in zip(doc_ids, scores["paee"]):
-            store.save_pair_scores(s, run_id, doc_id, ps)
-        store.ensure_annotator(s, "ann")
+    doc_ids = _score_documents(factory, dataset.id, docs, scores["paee"])
     refresh_suggestions(factory, dataset.id, doc_ids, docs, ranker=ranker)
-    with session_scope(factory) as s:
-        for item in store.list_suggestions(s, dataset.id, limit=10_000).items:
-            if item.h < 3:
-                store.record_review(s, item.id, "ann", "accept" if item.relation == "P131" else "reject")
+    _accept_p131_reject_p17(factory, dataset.id)
     assert refit_dataset(factory, dataset.id, ranker=ranker) is not None
-    with session_scope(factory) as s:  # a second scoring job: new documents, scored by a new run
-        later_ids = list(store.add_documents(s, dataset.id, later_docs).added)
-        later_run = store.record_run(s, dataset.id, checkpoint="runs/paee", method="paee.v1", version="0",
-                                     seconds=1.0)
-        for doc_id, ps in zip(later_ids, later_scores["paee"]):
-            store.save_pair_scores(s, later_run, doc_id, ps)
+    later_ids = _score_documents(factory, dataset.id, later_docs, later_scores["paee"])  # a second scoring job
     assert refresh_suggestions(factory, dataset.id, later_ids, later_docs, ranker=ranker) > 0
     with session_scope(factory) as s:
         new = [v for v in store.list_suggestions(s, dataset.id, {"state": "pending"}, limit=10_000).items
