@@ -9,6 +9,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -29,6 +30,7 @@ from engine.model.weight_codec import decode_state, encode_state
 
 log = logging.getLogger(__name__)
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
+ENCODER_PREFIX = "encoder.model."  # DocREModel.encoder (DocumentEncoder).model: the pre-trained encoder
 
 
 @dataclass
@@ -46,14 +48,15 @@ class LoadedModel:
 
 def build_model(method: str, method_config: MethodConfig | None, encoder_config: EncoderConfig,
                 schema: RelationSchema, *, pretrained_encoder: bool = True, fresh: bool = True,
-                allow_download: bool | None = None, lean: bool = False) -> LoadedModel:
+                allow_download: bool | None = None, lean: bool = False,
+                pretrained_only: frozenset[str] | None = None) -> LoadedModel:
     """A fresh model: the encoder's pre-trained weights plus a newly initialised head. allow_download: see load_hf;
     fresh=False: a checkpoint will fill the weights (a head's own second encoder then needs no pre-trained ones)."""
     spec = get_method(method)
     method_config = method_config or spec.config_class()
     method_config.validate()
     hf_tokenizer, hf_model = load_encoder(encoder_config.name, pretrained_weights=pretrained_encoder,
-                                          allow_download=allow_download, lean=lean)
+                                          allow_download=allow_download, lean=lean, pretrained_only=pretrained_only)
     encoder = DocumentEncoder(hf_model, encoder_config)
     # fresh=False: a checkpoint's weights will replace every trained part, so a head's own second encoder
     # (KMGRE's) needs no pre-trained weights
@@ -172,7 +175,7 @@ def load_checkpoint(directory: str | Path, *, device: str | torch.device = "cpu"
         encoder_config = encoder_config.replace(name=encoder_name)
     loaded = build_model(checked.method, checked.method_config, encoder_config, schema,
                          pretrained_encoder=bool(checked.omitted_weights), allow_download=allow_download, fresh=False,
-                         lean=lean)
+                         lean=lean, pretrained_only=_encoder_names(checked.omitted_weights))
     encoder, enc = loaded.model.encoder, config["encoder"]
     if encoder.hidden_size != checked.hidden_size or int(encoder.model.config.vocab_size) != checked.vocab_size:
         raise CheckpointError(f"{directory}: encoder differs: checkpoint has hidden size {enc['hidden_size']} and vocabulary "
@@ -197,6 +200,11 @@ def load_checkpoint(directory: str | Path, *, device: str | torch.device = "cpu"
     loaded.model.to(device).eval()
     loaded.info = config
     return loaded
+
+
+def _encoder_names(state_keys: Sequence[str]) -> frozenset[str]:
+    """The encoder's own parameter names of model state-dict keys (encoder.model.<name>)."""
+    return frozenset(k.removeprefix(ENCODER_PREFIX) for k in state_keys if k.startswith(ENCODER_PREFIX))
 
 
 def all_finite(tensor: torch.Tensor) -> bool:

@@ -33,16 +33,17 @@ def resolve_encoder_path(name: str) -> str:
 
 
 def load_encoder(name: str, *, pretrained_weights: bool = True, allow_download: bool | None = None,
-                 lean: bool = False):
+                 lean: bool = False, pretrained_only: frozenset[str] | None = None):
     """(tokenizer, model). lean=True (inference): a local BERT encoder loads without transformers
-    (engine.model.lean_bert, a cold start seconds shorter) unless DOCRE_LEAN_ENCODER=0; anything it does not
-    cover, and every training run, loads through transformers (load_hf)."""
+    (engine.model.lean_bert, a cold start seconds shorter) unless DOCRE_LEAN_ENCODER=0, reading only the
+    pre-trained weights named in pretrained_only when given (a checkpoint holds the rest); anything it does
+    not cover, and every training run, loads through transformers (load_hf)."""
     path = Path(resolve_encoder_path(name))
     if lean and get_settings().lean_encoder and path.is_dir():
         from engine.model.lean_bert import load_lean  # noqa: PLC0415
 
         meta = torch.get_default_device().type == "meta"  # checkpoint checks: shapes only, no weights
-        found = load_lean(path, pretrained_weights=pretrained_weights and not meta)
+        found = load_lean(path, pretrained_weights=pretrained_weights and not meta, only=pretrained_only)
         if found is not None:
             return found
     return load_hf(name, pretrained_weights=pretrained_weights, allow_download=allow_download)

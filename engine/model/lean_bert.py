@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from engine.errors import CheckpointError
-from engine.model.meta_build import shapes_only
+from engine.model.meta_build import allocate_uninitialised, shapes_only
 
 ACTIVATIONS = {"gelu": F.gelu, "relu": F.relu}  # transformers' ACT2FN for these names: exact erf GELU, ReLU
 SPECIAL_TOKENS = ("cls_token", "sep_token", "pad_token", "bos_token", "eos_token")
@@ -192,30 +192,32 @@ class LeanBertModel(nn.Module):
             states.append(x)
         return LeanOutput(last_hidden_state=x, hidden_states=tuple(states) if output_hidden_states else None)
 
-    def load_pretrained(self, directory: Path) -> None:
+    def load_pretrained(self, directory: Path, only: frozenset[str] | None = None) -> None:
         """The encoder's own weights from model.safetensors (keys with or without a `bert.` prefix; the pooler
-        and old position_ids buffers are not part of this model)."""
-        from safetensors.torch import load_file  # noqa: PLC0415
+        and old position_ids buffers are not part of this model), assigned as the parameters. only: read just
+        these names (the weights a checkpoint omits); the others must come from the checkpoint."""
+        from safetensors import safe_open  # noqa: PLC0415
 
         path = directory / "model.safetensors"
+        own = self.state_dict()
+        wanted = set(own) if only is None else set(only)
+        state = {}
         try:
-            stored = load_file(str(path))
+            with safe_open(str(path), "pt") as f:
+                for key in f.keys():  # noqa: SIM118 - safe_open is not a mapping
+                    name = key.removeprefix("bert.")
+                    if name in wanted:
+                        state[name] = f.get_tensor(key).to(own[name].dtype)
         except (OSError, ValueError, RuntimeError) as exc:
             raise CheckpointError(f"cannot read the encoder weights {path}: {exc}") from exc
-        own = self.state_dict()
-        state = {}
-        for key, value in stored.items():
-            name = key.removeprefix("bert.")
-            if name in own:
-                state[name] = value.to(own[name].dtype)
-        missing = sorted(set(own) - set(state))
+        missing = sorted(wanted - set(state))
         if missing:
             raise CheckpointError(f"{path}: not a BERT encoder's weights: missing {missing[:5]}")
         wrong = [k for k in state if state[k].shape != own[k].shape]
         if wrong:
             raise CheckpointError(f"{path}: tensor {wrong[0]!r} has shape {list(state[wrong[0]].shape)}, its "
                                   f"config.json makes {list(own[wrong[0]].shape)}")
-        self.load_state_dict(state, assign=True)  # the file's tensors become the parameters (on meta: no copy)
+        self.load_state_dict(state, strict=only is None, assign=True)  # the file's tensors become the parameters
 
 
 class LeanTokenizer:
@@ -276,15 +278,20 @@ def _token_text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def load_lean(directory: Path, *, pretrained_weights: bool) -> tuple[LeanTokenizer, LeanBertModel] | None:
-    """(tokenizer, model) for a local BERT encoder directory this module covers, else None."""
+def load_lean(directory: Path, *, pretrained_weights: bool,
+              only: frozenset[str] | None = None) -> tuple[LeanTokenizer, LeanBertModel] | None:
+    """(tokenizer, model) for a local BERT encoder directory this module covers, else None. only: of the
+    pre-trained weights, read just these; the rest is allocated uninitialised for a checkpoint to fill (the
+    caller checks that it holds every one of them)."""
     config = LeanBertConfig.read(directory)
     tokenizer = LeanTokenizer.read(directory) if config is not None else None
     if config is None or tokenizer is None:
         return None
     if not pretrained_weights:
         return tokenizer, LeanBertModel(config).eval()
-    with shapes_only():  # every weight comes from the file: no initialisation, no copy
+    with shapes_only():  # weights come from the files: no initialisation, no copy
         model = LeanBertModel(config)
-    model.load_pretrained(directory)
+    if only is not None:
+        allocate_uninitialised(model)
+    model.load_pretrained(directory, only)
     return tokenizer, model.eval()

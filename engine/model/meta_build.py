@@ -34,3 +34,18 @@ def shapes_only() -> Iterator[None]:
     """Within this block, modules are created on the meta device, uninitialised (no memory, no random draws)."""
     with torch.device("meta"), _SkipInitOnMeta():
         yield
+
+
+def allocate_uninitialised(module: torch.nn.Module, device: str | torch.device = "cpu") -> torch.nn.Module:
+    """Module.to_empty without its detour: every meta parameter and buffer becomes uninitialised memory on
+    `device`, for weights loaded next to fill. (to_empty runs empty_like through torch's Python references,
+    which import sympy.)"""
+    for sub in module.modules():
+        for name, param in list(sub._parameters.items()):
+            if param is not None and param.is_meta:
+                sub._parameters[name] = torch.nn.Parameter(torch.empty(param.shape, dtype=param.dtype, device=device),
+                                                           requires_grad=param.requires_grad)
+        for name, buffer in list(sub._buffers.items()):
+            if buffer is not None and buffer.is_meta:
+                sub._buffers[name] = torch.empty(buffer.shape, dtype=buffer.dtype, device=device)
+    return module

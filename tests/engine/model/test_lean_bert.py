@@ -113,3 +113,15 @@ def test_the_shipped_model_predicts_without_transformers_or_dynamo():
                          timeout=300, check=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["pairs"] > 0 and result["heavy"] == []
+
+
+def test_only_the_weights_a_checkpoint_omits_are_read(tiny_encoder_dir):
+    from engine.errors import CheckpointError
+
+    _, hf_model = load_hf(str(tiny_encoder_dir))
+    name = "embeddings.word_embeddings.weight"
+    _, model = load_lean(tiny_encoder_dir, pretrained_weights=True, only=frozenset({name}))
+    assert not any(p.is_meta for p in model.parameters())  # the rest is allocated for the checkpoint to fill
+    torch.testing.assert_close(model.state_dict()[name], hf_model.state_dict()[name], rtol=0, atol=0)
+    with pytest.raises(CheckpointError, match="missing \\['encoder.layer.9.output.dense.weight'\\]"):
+        load_lean(tiny_encoder_dir, pretrained_weights=True, only=frozenset({"encoder.layer.9.output.dense.weight"}))
