@@ -77,7 +77,9 @@ RECIPES: dict[str, Recipe] = {
     "bag5_ff5": Recipe(config=RankerConfig(n_models=5, feature_fraction=0.5)),
     "l2_10": Recipe(config=RankerConfig(reg_lambda=10.0)),
     "hess1": Recipe(config=RankerConfig(min_sum_hessian=1.0)),
+    "pos_w2": Recipe(config=RankerConfig(scale_pos_weight=2.0)),
     "pos_w3": Recipe(config=RankerConfig(scale_pos_weight=3.0)),
+    "pos_w5": Recipe(config=RankerConfig(scale_pos_weight=5.0)),
 }
 
 

@@ -51,6 +51,9 @@ class RankerConfig:
     # boosters averaged (seeds seed, seed + 1, ...): each sees its own row and feature samples, and the
     # average of their raw scores has less of the variance that ~2k positives leave in one booster
     n_models: int = 1
+    # boosters a refit with decisions grows: each one costs a refit's time again (3-4 s here for one on the
+    # 8-per-positive rows), and a refit in the app must stay under 5 s
+    refit_models: int = 1
     calibration_folds: int = 3
     seed: int = 13
     num_threads: int = 1  # LightGBM's OpenMP threads spin when cores are shared: one thread is steadier

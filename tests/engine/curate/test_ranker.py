@@ -77,8 +77,8 @@ def test_save_load_round_trip_gives_identical_probabilities(ranker, tmp_path):
 
 
 def test_a_bag_of_boosters_saves_as_text_and_loads_to_the_same_probabilities(ranker, tmp_path):
-    """A bag averages its boosters' raw scores, saves one LightGBM text model each under format 2, and a
-    smaller ranker saved over it leaves none of the bag's extra boosters behind."""
+    """A bag averages its boosters' raw scores, saves one LightGBM text model each under format 2, a
+    smaller ranker saved over it leaves none of the bag's extra boosters behind, and it refits as one."""
     bag = fit_ranker(ranker.training, slots=ranker.slots, pool=POOL, missing_rates={},
                      config=replace(FAST, n_models=3))
     assert len(bag.boosters) == 3
@@ -95,6 +95,9 @@ def test_a_bag_of_boosters_saves_as_text_and_loads_to_the_same_probabilities(ran
     ranker.save(tmp_path / "r")
     assert not list((tmp_path / "r").glob("ranker.*.lgb.txt"))
     assert len(Ranker.load(tmp_path / "r").boosters) == 1
+    docs, sc = corpus(5, "bagrefit")  # a refit grows refit_models boosters (one): it must take seconds
+    decisions = [Decision(docs[0].title, 0, 1, "P131", True), Decision(docs[0].title, 1, 2, "P17", False)]
+    assert len(learn_from_decisions(docs, sc, decisions, ranker=back).boosters) == 1
 
 
 def test_load_says_what_differs(ranker, tmp_path):
