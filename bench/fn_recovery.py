@@ -239,7 +239,9 @@ def timing(ranker: Ranker, docs: Sequence[Document], scores: dict[str, list[Pair
         start = time.perf_counter()
         learn_from_decisions(docs[:take], sub, decisions, ranker=ranker, queue=queue)
         reps.append(time.perf_counter() - start)
-    out.append(f"refit of the ranker ({len(ranker.boosters)} booster(s), {len(ranker.training)} training rows) with 200 decisions "
+    grown = min(ranker.config.n_models, ranker.config.refit_models)
+    out.append(f"refit of the ranker ({len(ranker.boosters)} booster(s), refitted as {grown}; "
+               f"{len(ranker.training)} training rows) with 200 decisions "
                f"({sum(d.accept for d in decisions)} accepted): median {statistics.median(reps):.2f} s of 3")
     return out
 

@@ -73,8 +73,6 @@ RECIPES: dict[str, Recipe] = {
     # searched from "shipped" (every negative) for issue 14: variance reduction and regularisation
     "bag3": Recipe(config=RankerConfig(n_models=3)),
     "bag5": Recipe(config=RankerConfig(n_models=5)),
-    "bag5_half": Recipe(config=RankerConfig(n_models=5, bagging_fraction=0.5)),
-    "bag5_ff5": Recipe(config=RankerConfig(n_models=5, feature_fraction=0.5)),
     "l2_10": Recipe(config=RankerConfig(reg_lambda=10.0)),
     "hess1": Recipe(config=RankerConfig(min_sum_hessian=1.0)),
     "pos_w2": Recipe(config=RankerConfig(scale_pos_weight=2.0)),
