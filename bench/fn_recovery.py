@@ -239,7 +239,9 @@ def timing(ranker: Ranker, docs: Sequence[Document], scores: dict[str, list[Pair
         start = time.perf_counter()
         learn_from_decisions(docs[:take], sub, decisions, ranker=ranker, queue=queue)
         reps.append(time.perf_counter() - start)
-    out.append(f"refit of the shipped ranker ({len(ranker.training)} training rows) with 200 decisions "
+    grown = min(ranker.config.n_models, ranker.config.refit_models)
+    out.append(f"refit of the ranker ({len(ranker.boosters)} booster(s), refitted as {grown}; "
+               f"{len(ranker.training)} training rows) with 200 decisions "
                f"({sum(d.accept for d in decisions)} accepted): median {statistics.median(reps):.2f} s of 3")
     return out
 
@@ -259,6 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="score cache directory (scored once, reused); '' to score every run")
     p.add_argument("--no-session", action="store_true", help="skip the simulated review sessions (minutes)")
     p.add_argument("--speed-only", action="store_true", help="only the shipped ranker's re-rank and refit times")
+    p.add_argument("--ranker", default=str(DEFAULT_RANKER), help="with --speed-only: the ranker directory to time")
     p.add_argument("--plot", default=str(ROOT / "bench" / "fn_recovery_curves.png"))
     p.add_argument("--device")
     args = p.parse_args(argv)
@@ -286,7 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"model {name}: {path}")
     revisit = revisit_setting(data, args.max_docs)
     if args.speed_only:
-        for line in timing(Ranker.load(DEFAULT_RANKER), revisit.documents, scored(revisit.documents), revisit,
+        for line in timing(Ranker.load(args.ranker), revisit.documents, scored(revisit.documents), revisit,
                            type_stats, relation_stats):
             print(f"- {line}")
         return 0

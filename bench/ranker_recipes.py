@@ -70,6 +70,14 @@ RECIPES: dict[str, Recipe] = {
     "colsample": Recipe(NEG8, RankerConfig(feature_fraction=0.5)),
     "lambdarank": Recipe(NEG8, RankerConfig(objective="lambdarank")),
     "all_neg_slow": Recipe(config=RankerConfig(n_estimators=400, learning_rate=0.025)),
+    # searched from "shipped" (every negative) for issue 14: variance reduction and regularisation
+    "bag3": Recipe(config=RankerConfig(n_models=3)),
+    "bag5": Recipe(config=RankerConfig(n_models=5)),
+    "l2_10": Recipe(config=RankerConfig(reg_lambda=10.0)),
+    "hess1": Recipe(config=RankerConfig(min_sum_hessian=1.0)),
+    "pos_w2": Recipe(config=RankerConfig(scale_pos_weight=2.0)),
+    "pos_w3": Recipe(config=RankerConfig(scale_pos_weight=3.0)),
+    "pos_w5": Recipe(config=RankerConfig(scale_pos_weight=5.0)),
 }
 
 

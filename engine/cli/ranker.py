@@ -72,7 +72,8 @@ def cmd_train_ranker(args: argparse.Namespace) -> int:
             "slots_present": sorted({slot_of(m) for m in methods.values() if m} & set(DEFAULT_SLOTS)),
             "type_stats": type_stats.source if type_stats else None,
             "relation_stats": relation_stats.source if relation_stats else None}
-    ranker = fit_ranker(data, slots=DEFAULT_SLOTS, pool=recipe.pool, missing_rates=rates, config=RankerConfig(),
+    ranker = fit_ranker(data, slots=DEFAULT_SLOTS, pool=recipe.pool, missing_rates=rates,
+                        config=RankerConfig(n_models=args.models),
                         info=info, keep_training=recipe.refit_rows(data))
     ranker.save(args.output)
     log.info("ranker: %d rows (%d missing labels) from %d real and %d simulated documents -> %s", len(data),
@@ -100,6 +101,9 @@ def add_ranker_command(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--refit-neg-ratio", type=float, default=d.refit_neg_ratio,
                    help=f"negatives per positive kept in training.npz, the rows refits start from ({d.refit_neg_ratio})")
     p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--models", type=int, default=RankerConfig().n_models,
+                   help=f"boosters averaged (a bag; refits grow {RankerConfig().refit_models}) "
+                        f"(default {RankerConfig().n_models})")
     p.add_argument("--type-stats", help=f"type statistics JSON (default {DEFAULT_TYPE_STATS.name})")
     p.add_argument("--relation-stats", help=f"relation statistics JSON (default {DEFAULT_RELATION_STATS.name})")
     p.add_argument("--device")

@@ -1,5 +1,7 @@
 """Learning from review decisions: refit the ranker on its default training rows plus the annotator's
 decisions, so that the pending queue re-orders around what this annotator, on these documents, accepts.
+A ranker that is a bag of boosters is refitted as `refit_models` of them (one by default): each booster
+costs a refit's time again, and a refit must take seconds.
 
 Why up-weight: the default rows number in the tens of thousands and a session's decisions in the tens or
 hundreds, so at weight 1 a refit would barely move. Each decision weighs `share * W / max(n, floor)`,
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -110,7 +112,8 @@ def refit_with_decisions(ranker: Ranker, rows: TrainingData,
     calibration = np.concatenate([base.weights, np.ones(len(rows), np.float32)])
     info = {**ranker.info, "decisions": len(rows), "accepted": int(rows.labels.sum()), "decision_weight": round(w, 3)}
     return fit_ranker(data, slots=ranker.slots, pool=ranker.pool, missing_rates=ranker.missing_rates,
-                      config=ranker.config, info=info, calibration_weights=calibration, keep_training=base)
+                      config=replace(ranker.config, n_models=min(ranker.config.n_models, ranker.config.refit_models)),
+                      info=info, calibration_weights=calibration, keep_training=base)
 
 
 def learn_from_decisions(documents: Sequence[Document], scores_by_model: Mapping[str, Sequence[PairScores | None]],

@@ -1,11 +1,13 @@
 """The learned review ranker: gradient-boosted trees (LightGBM) over candidate features, calibrated by
 isotonic regression on out-of-fold predictions, so its score reads as "probability this is a missing label".
 
-Saved as a pair of text files and never as a pickle: `ranker.json` (format, feature version, feature
-list, model slots, candidate pool, calibration, relation missing rates, provenance) and `ranker.lgb.txt`
-(LightGBM's own text model). Loading checks the format, the feature version and the feature list against
-this code and says what differs. The training rows it learned from can ship beside it (`training.npz`,
-NumPy arrays, loaded without pickle) so that it can be refitted with an annotator's decisions."""
+Saved as text files and never as a pickle: `ranker.json` (format, feature version, feature list, model
+slots, candidate pool, calibration, relation missing rates, provenance) and `ranker.lgb.txt` (LightGBM's
+own text model; a bag of boosters, whose raw scores are averaged, adds `ranker.1.lgb.txt`, ... and is
+saved as format 2 so that code which reads one booster refuses it instead of using a part of it).
+Loading checks the format, the feature version and the feature list against this code and says what
+differs. The training rows it learned from can ship beside it (`training.npz`, NumPy arrays, loaded
+without pickle) so that it can be refitted with an annotator's decisions."""
 from __future__ import annotations
 
 import json
@@ -23,7 +25,8 @@ from engine.curate.candidate_features import CATEGORICAL, FEATURE_VERSION, Pool,
 from engine.errors import DocreError
 
 log = logging.getLogger(__name__)
-RANKER_FORMAT = 1
+RANKER_FORMAT = 1  # one booster
+BAG_FORMAT = 2  # several boosters, raw scores averaged
 DEFAULT_RANKER = Path(__file__).resolve().parents[2] / "assets" / "ranker"
 META_FILE, MODEL_FILE, TRAINING_FILE = "ranker.json", "ranker.lgb.txt", "training.npz"
 
@@ -43,6 +46,14 @@ class RankerConfig:
     feature_fraction: float = 0.8
     bagging_fraction: float = 0.8
     reg_lambda: float = 1.0
+    min_sum_hessian: float = 1e-3  # LightGBM's default
+    scale_pos_weight: float = 1.0
+    # boosters averaged (seeds seed, seed + 1, ...): each sees its own row and feature samples, and the
+    # average of their raw scores has less of the variance that ~2k positives leave in one booster
+    n_models: int = 1
+    # boosters a refit with decisions grows: each one costs a refit's time again (3-4 s here for one on the
+    # 8-per-positive rows), and a refit in the app must stay under 5 s
+    refit_models: int = 1
     calibration_folds: int = 3
     seed: int = 13
     num_threads: int = 1  # LightGBM's OpenMP threads spin when cores are shared: one thread is steadier
@@ -55,6 +66,7 @@ class RankerConfig:
         return {"objective": self.objective, "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
                 "min_data_in_leaf": self.min_child_samples, "feature_fraction": self.feature_fraction,
                 "bagging_fraction": self.bagging_fraction, "bagging_freq": 1, "lambda_l2": self.reg_lambda,
+                "min_sum_hessian_in_leaf": self.min_sum_hessian, "scale_pos_weight": self.scale_pos_weight,
                 "seed": self.seed, "num_threads": self.num_threads, "verbosity": -1, "deterministic": True,
                 "force_row_wise": True, "max_cat_to_onehot": 8, "cat_smooth": 20.0, "min_data_per_group": 50}
 
@@ -106,7 +118,7 @@ class TrainingData:
 class Ranker:
     """A fitted ranker: `probability(X)` is the calibrated chance that each candidate is a missing label."""
 
-    booster: Any  # lightgbm.Booster
+    boosters: tuple[Any, ...]  # lightgbm.Booster, one or a bag whose raw scores are averaged
     feature_names: tuple[str, ...]
     slots: tuple[str, ...]
     pool: Pool
@@ -120,7 +132,7 @@ class Ranker:
         """(n,) the trees' log-odds, before calibration."""
         if len(features) == 0:
             return np.zeros(0)
-        return self.booster.predict(features, raw_score=True, num_threads=self.config.num_threads)
+        return _bag_predict(self.boosters, features, self.config.num_threads)
 
     def probability(self, features: np.ndarray) -> np.ndarray:
         """(n,) calibrated probabilities."""
@@ -128,15 +140,26 @@ class Ranker:
 
     def provenance(self) -> dict[str, Any]:
         """What a suggestion's evidence says about the ranker that scored it."""
-        return {"by": "ranker", "format": RANKER_FORMAT, "feature_version": FEATURE_VERSION,
+        return {"by": "ranker", "format": self.format, "feature_version": FEATURE_VERSION,
                 "trained_on": self.info.get("trained_on"), "decisions": self.info.get("decisions", 0)}
 
+    @property
+    def format(self) -> int:
+        return RANKER_FORMAT if len(self.boosters) == 1 else BAG_FORMAT
+
     def save(self, directory: str | Path, with_training: bool = True) -> None:
-        """ranker.json + ranker.lgb.txt (+ training.npz): text and arrays, nothing executable."""
+        """ranker.json + ranker.lgb.txt (+ ranker.1.lgb.txt ... for a bag, + training.npz): text and arrays,
+        nothing executable."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / MODEL_FILE).write_text(self.booster.model_to_string(), encoding="utf-8")
-        meta = {"format": RANKER_FORMAT, "feature_version": FEATURE_VERSION, "model_file": MODEL_FILE,
+        files = [_model_file(k) for k in range(len(self.boosters))]
+        for stale in directory.glob("ranker.*.lgb.txt"):  # a previous, bigger bag's boosters
+            if stale.name not in files:
+                stale.unlink()
+        for name, booster in zip(files, self.boosters):
+            (directory / name).write_text(booster.model_to_string(), encoding="utf-8")
+        meta = {"format": self.format, "feature_version": FEATURE_VERSION, "model_file": MODEL_FILE,
+                **({"model_files": files} if len(files) > 1 else {}),
                 "feature_names": list(self.feature_names), "categorical": [c for c in CATEGORICAL],
                 "slots": list(self.slots), "pool": self.pool.to_json(), "calibration": self.calibrator.to_json(),
                 "missing_rates": {r: round(v, 5) for r, v in sorted(self.missing_rates.items())},
@@ -157,23 +180,26 @@ class Ranker:
         except (OSError, json.JSONDecodeError) as exc:
             raise RankerError(f"{directory / META_FILE}: cannot read the ranker ({exc}); train one with "
                               "`python -m engine train-ranker` or pass --no-ranker for the formula") from None
-        if meta.get("format") != RANKER_FORMAT:
-            raise RankerError(f"{directory}: ranker format {meta.get('format')!r}, this code reads {RANKER_FORMAT}; "
-                              "retrain it with `python -m engine train-ranker`")
+        if meta.get("format") not in (RANKER_FORMAT, BAG_FORMAT):
+            raise RankerError(f"{directory}: ranker format {meta.get('format')!r}, this code reads {RANKER_FORMAT} "
+                              f"and {BAG_FORMAT}; retrain it with `python -m engine train-ranker`")
         slots = tuple(meta["slots"])
         names = tuple(meta["feature_names"])
         _check_features(str(directory / META_FILE), int(meta.get("feature_version", -1)), names, feature_names(slots))
-        try:
-            booster = lgb.Booster(model_str=(directory / meta["model_file"]).read_text(encoding="utf-8"))
-        except (OSError, lgb.basic.LightGBMError) as exc:
-            raise RankerError(f"{directory / meta['model_file']}: not a LightGBM text model ({exc})") from None
-        if tuple(booster.feature_name()) != tuple(_lgb_names(names)):
-            raise RankerError(f"{directory}: the LightGBM model's features differ from {META_FILE}'s list")
+        files = meta["model_files"] if meta["format"] == BAG_FORMAT else [meta["model_file"]]
+        boosters = []
+        for name in files:
+            try:
+                boosters.append(lgb.Booster(model_str=(directory / name).read_text(encoding="utf-8")))
+            except (OSError, lgb.basic.LightGBMError) as exc:
+                raise RankerError(f"{directory / name}: not a LightGBM text model ({exc})") from None
+            if tuple(boosters[-1].feature_name()) != tuple(_lgb_names(names)):
+                raise RankerError(f"{directory / name}: the LightGBM model's features differ from {META_FILE}'s list")
         training = None
         if meta.get("training_file") and (directory / meta["training_file"]).is_file():
             training = TrainingData.load(directory / meta["training_file"], names)
         config = RankerConfig(**{k: v for k, v in meta.get("config", {}).items() if k in RankerConfig.__dataclass_fields__})
-        return cls(booster, names, slots, Pool(**meta["pool"]), IsotonicCalibrator.from_json(meta["calibration"]),
+        return cls(tuple(boosters), names, slots, Pool(**meta["pool"]), IsotonicCalibrator.from_json(meta["calibration"]),
                    dict(meta.get("missing_rates", {})), dict(meta.get("info", {})), config, training)
 
 
@@ -203,6 +229,21 @@ def _check_features(where: str, version: int, names: Sequence[str], expected: Se
 def _lgb_names(names: Sequence[str]) -> list[str]:
     """LightGBM refuses some characters in feature names; ':' becomes '__'."""
     return [n.replace(":", "__") for n in names]
+
+
+def _model_file(k: int) -> str:
+    """The text model of a bag's k-th booster: the first keeps the one-booster name."""
+    return MODEL_FILE if k == 0 else MODEL_FILE.replace(".lgb.txt", f".{k}.lgb.txt")
+
+
+def _bag_predict(boosters: Sequence[Any], features: np.ndarray, num_threads: int) -> np.ndarray:
+    """(n,) the mean of the boosters' raw scores."""
+    return np.mean([b.predict(features, raw_score=True, num_threads=num_threads) for b in boosters], axis=0)
+
+
+def _train_bag(data: TrainingData, config: RankerConfig) -> tuple[Any, ...]:
+    """`config.n_models` boosters, the k-th grown with seed `config.seed + k`."""
+    return tuple(_train_booster(data, replace(config, seed=config.seed + k)) for k in range(config.n_models))
 
 
 def _train_booster(data: TrainingData, config: RankerConfig) -> Any:
@@ -257,13 +298,13 @@ def fit_ranker(data: TrainingData, *, slots: Sequence[str], pool: Pool, missing_
         test = folds == k
         if test.all() or not test.any():
             continue
-        oof[test] = _train_booster(data.subset(np.nonzero(~test)[0]), config).predict(
-            data.features[test], raw_score=True, num_threads=config.num_threads)
-    booster = _train_booster(data, config)
+        oof[test] = _bag_predict(_train_bag(data.subset(np.nonzero(~test)[0]), config), data.features[test],
+                                 config.num_threads)
+    boosters = _train_bag(data, config)
     calibrator = fit_isotonic(oof, data.labels, data.weights if calibration_weights is None else calibration_weights)
     log.info("ranker fitted on %d rows (%d missing labels) in %.2f s", len(data), int(data.labels.sum()),
              time.perf_counter() - start)
-    return Ranker(booster, data.feature_names, tuple(slots), pool, calibrator, dict(missing_rates),
+    return Ranker(boosters, data.feature_names, tuple(slots), pool, calibrator, dict(missing_rates),
                   dict(info or {}), config, keep_training if keep_training is not None else data)
 
 

@@ -3,6 +3,7 @@ truth the tests choose, so that a ranker that ignored its input would fail them.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -73,6 +74,30 @@ def test_save_load_round_trip_gives_identical_probabilities(ranker, tmp_path):
     assert np.allclose(back.probability(X), ranker.probability(X))
     assert back.feature_names == ranker.feature_names and back.pool == POOL
     assert np.array_equal(back.training.labels, ranker.training.labels)
+
+
+def test_a_bag_of_boosters_saves_as_text_and_loads_to_the_same_probabilities(ranker, tmp_path):
+    """A bag averages its boosters' raw scores, saves one LightGBM text model each under format 2, a
+    smaller ranker saved over it leaves none of the bag's extra boosters behind, and it refits as one."""
+    bag = fit_ranker(ranker.training, slots=ranker.slots, pool=POOL, missing_rates={},
+                     config=replace(FAST, n_models=3))
+    assert len(bag.boosters) == 3
+    X = ranker.training.features[:200]
+    members = [b.predict(X, raw_score=True) for b in bag.boosters]
+    assert np.allclose(bag.raw_score(X), np.mean(members, axis=0)) and not np.allclose(members[0], members[1])
+    bag.save(tmp_path / "r")
+    assert {p.name for p in (tmp_path / "r").iterdir()} == {"ranker.json", "ranker.lgb.txt", "ranker.1.lgb.txt",
+                                                            "ranker.2.lgb.txt", "training.npz"}
+    assert json.loads((tmp_path / "r" / "ranker.json").read_text())["format"] == 2
+    back = Ranker.load(tmp_path / "r")
+    assert len(back.boosters) == 3 and back.config.n_models == 3
+    assert np.allclose(back.probability(X), bag.probability(X))
+    ranker.save(tmp_path / "r")
+    assert not list((tmp_path / "r").glob("ranker.*.lgb.txt"))
+    assert len(Ranker.load(tmp_path / "r").boosters) == 1
+    docs, sc = corpus(5, "bagrefit")  # a refit grows refit_models boosters (one): it must take seconds
+    decisions = [Decision(docs[0].title, 0, 1, "P131", True), Decision(docs[0].title, 1, 2, "P17", False)]
+    assert len(learn_from_decisions(docs, sc, decisions, ranker=back).boosters) == 1
 
 
 def test_load_says_what_differs(ranker, tmp_path):
