@@ -68,6 +68,7 @@ def test_chunked_bilinear_logits_equal_full_outer_product():
     assert torch.allclose(kept.logits, full, atol=1e-5)
     assert empty.logits.shape == (0, 5)
     assert bilinear(z_head, z_tail).pair_embedding is not None  # training path materialises it for contrastive losses
+    assert torch.equal(bilinear.broadcast_outer(z_head, z_tail), bilinear.outer(z_head, z_tail))
 
 
 def test_mean_head_product_equals_gather_and_mean_with_gradients():
