@@ -39,7 +39,10 @@ def _child(path: str, conn: Connection) -> None:
     try:
         conn.send(("ok", _ingest(path)))
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent, which raises it
-        conn.send(("error", exc))
+        try:
+            conn.send(("error", exc))
+        except Exception:  # noqa: BLE001 - an error that does not pickle still reaches the parent, as text
+            conn.send(("error", RuntimeError(f"ingesting {path} failed: {type(exc).__name__}: {exc}")))
     finally:
         conn.close()
 

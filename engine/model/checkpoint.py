@@ -4,12 +4,12 @@ installed encoder, checked by fingerprint, which keeps shipped models small."""
 from __future__ import annotations
 
 import json
-import math
 import logging
+import math
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Any
 
 import torch

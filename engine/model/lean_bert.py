@@ -206,7 +206,7 @@ class LeanBertModel(nn.Module):
             with safe_open(str(path), "pt") as f:
                 for key in f.keys():  # noqa: SIM118 - safe_open is not a mapping
                     name = key.removeprefix("bert.")
-                    if name in wanted:
+                    if name in wanted and name in own:
                         state[name] = f.get_tensor(key).to(own[name].dtype)
         except (OSError, ValueError, RuntimeError) as exc:
             raise CheckpointError(f"cannot read the encoder weights {path}: {exc}") from exc

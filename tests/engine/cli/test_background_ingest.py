@@ -63,3 +63,25 @@ def test_ingestion_runs_without_importing_torch():
     out = subprocess.run([sys.executable, "-c", code, str(SAMPLE)], cwd=ROOT, capture_output=True, text=True,
                          timeout=300, check=True)
     assert out.stdout.strip().splitlines()[-1] == "True False"
+
+
+def test_an_error_that_does_not_pickle_still_reaches_the_caller(tmp_path, monkeypatch):
+    """The child's send of an unpicklable exception falls back to its text."""
+    import multiprocessing
+
+    from engine.cli import background_ingest
+
+    class Unpicklable(Exception):
+        def __reduce__(self):
+            raise TypeError("not picklable")
+
+    def failing(path: str):
+        raise Unpicklable("spaCy broke")
+
+    monkeypatch.setattr(background_ingest, "_ingest", failing)
+    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))  # the child's torch guard stays in this test
+    receive, send = multiprocessing.Pipe(duplex=False)
+    background_ingest._child(str(SAMPLE), send)  # in this process: the child's own code path
+    status, error = receive.recv()
+    assert status == "error" and isinstance(error, RuntimeError)
+    assert "Unpicklable: spaCy broke" in str(error) and str(SAMPLE) in str(error)

@@ -63,22 +63,24 @@ def test_token_ids_equal_the_fast_tokenizer(tiny_encoder_dir, redocred_docs):
 @pytest.mark.parametrize("change", [{"model_type": "roberta"}, {"position_embedding_type": "relative_key"},
                                     {"hidden_act": "gelu_new"}, {"is_decoder": True}])
 def test_what_it_does_not_cover_loads_through_transformers(tiny_encoder_dir, tmp_path, change):
-    if change.get("model_type") == "roberta":
-        pytest.importorskip("transformers")
     path = _copy(tiny_encoder_dir, tmp_path / "enc", **change)
     assert load_lean(path, pretrained_weights=True) is None
     _, model = load_encoder(str(path), lean=True)
     assert not isinstance(model, LeanBertModel)
 
 
-def test_a_tokenizer_config_that_disagrees_with_tokenizer_json_loads_through_transformers(tiny_encoder_dir, tmp_path):
-    path = _copy(tiny_encoder_dir, tmp_path / "enc")
-    settings = json.loads((path / "tokenizer_config.json").read_text(encoding="utf-8"))
-    (path / "tokenizer_config.json").write_text(json.dumps({**settings, "do_lower_case": False}), encoding="utf-8")
-    assert LeanTokenizer.read(path) is None
-    (path / "tokenizer.json").unlink()
-    assert LeanTokenizer.read(_copy(tiny_encoder_dir, tmp_path / "no_json")) is not None
-    assert LeanTokenizer.read(path) is None
+def test_a_tokenizer_it_cannot_reproduce_loads_through_transformers(tiny_encoder_dir, tmp_path):
+    """A tokenizer_config.json that disagrees with tokenizer.json's normaliser, or no tokenizer.json at all."""
+    assert LeanTokenizer.read(tiny_encoder_dir) is not None
+    disagreeing = _copy(tiny_encoder_dir, tmp_path / "disagreeing")
+    settings = json.loads((disagreeing / "tokenizer_config.json").read_text(encoding="utf-8"))
+    (disagreeing / "tokenizer_config.json").write_text(json.dumps({**settings, "do_lower_case": False}),
+                                                       encoding="utf-8")
+    no_json = _copy(tiny_encoder_dir, tmp_path / "no_json")
+    (no_json / "tokenizer.json").unlink()
+    for path in (disagreeing, no_json):
+        assert LeanTokenizer.read(path) is None
+        assert not isinstance(load_encoder(str(path), lean=True)[1], LeanBertModel)
 
 
 def test_training_and_the_switch_keep_transformers(tiny_encoder_dir, monkeypatch):
