@@ -43,6 +43,7 @@ from engine.data.documents import read_documents  # noqa: E402
 
 INNER_K = (50, 200)
 NEG8 = TrainingRecipe(neg_ratio=8.0)  # the shipped recipe before this search: 8 negatives per positive
+SINGLE = RankerConfig(n_models=1)  # every recipe below but the bags was measured with one booster
 
 
 @dataclass(frozen=True)
@@ -54,30 +55,34 @@ class Recipe:
 
 
 RECIPES: dict[str, Recipe] = {
-    "shipped": Recipe(),  # every negative, since this search (neg8 until then)
-    "neg8": Recipe(NEG8),
-    "neg4": Recipe(TrainingRecipe(neg_ratio=4.0)),
-    "neg16": Recipe(TrainingRecipe(neg_ratio=16.0)),
+    "shipped": Recipe(),  # every negative (neg8 until the first search), a bag of 3 since the rule margins
+    "single": Recipe(config=SINGLE),  # the shipped recipe before the bag: one booster
+    "neg8": Recipe(NEG8, SINGLE),
+    "neg4": Recipe(TrainingRecipe(neg_ratio=4.0), SINGLE),
+    "neg16": Recipe(TrainingRecipe(neg_ratio=16.0), SINGLE),
     # the rest were searched from neg8 (the shipped recipe then)
-    "sim10": Recipe(replace(NEG8, sim_weight=0.1)),
-    "sim25": Recipe(replace(NEG8, sim_weight=0.25)),
-    "sim100": Recipe(replace(NEG8, sim_weight=1.0)),
-    "band6": Recipe(replace(NEG8, pool=Pool(band=6.0, top_k=0))),
-    "small_trees": Recipe(NEG8, RankerConfig(num_leaves=7, min_child_samples=50, n_estimators=300)),
-    "big_leaves": Recipe(NEG8, RankerConfig(min_child_samples=60)),
-    "slow": Recipe(NEG8, RankerConfig(n_estimators=400, learning_rate=0.025)),
-    "no_monotone": Recipe(NEG8, RankerConfig(monotone=False)),
-    "colsample": Recipe(NEG8, RankerConfig(feature_fraction=0.5)),
-    "lambdarank": Recipe(NEG8, RankerConfig(objective="lambdarank")),
-    "all_neg_slow": Recipe(config=RankerConfig(n_estimators=400, learning_rate=0.025)),
-    # searched from "shipped" (every negative) for issue 14: variance reduction and regularisation
-    "bag3": Recipe(config=RankerConfig(n_models=3)),
+    "sim10": Recipe(replace(NEG8, sim_weight=0.1), SINGLE),
+    "sim25": Recipe(replace(NEG8, sim_weight=0.25), SINGLE),
+    "sim100": Recipe(replace(NEG8, sim_weight=1.0), SINGLE),
+    "band6": Recipe(replace(NEG8, pool=Pool(band=6.0, top_k=0)), SINGLE),
+    "small_trees": Recipe(NEG8, replace(SINGLE, num_leaves=7, min_child_samples=50, n_estimators=300)),
+    "big_leaves": Recipe(NEG8, replace(SINGLE, min_child_samples=60)),
+    "slow": Recipe(NEG8, replace(SINGLE, n_estimators=400, learning_rate=0.025)),
+    "no_monotone": Recipe(NEG8, replace(SINGLE, monotone=False)),
+    "colsample": Recipe(NEG8, replace(SINGLE, feature_fraction=0.5)),
+    "lambdarank": Recipe(NEG8, replace(SINGLE, objective="lambdarank")),
+    "all_neg_slow": Recipe(config=replace(SINGLE, n_estimators=400, learning_rate=0.025)),
+    # searched from "single" (every negative, one booster) for issue 14: variance reduction and regularisation
+    "bag3": Recipe(config=RankerConfig(n_models=3)),  # shipped since feature version 2
     "bag5": Recipe(config=RankerConfig(n_models=5)),
-    "l2_10": Recipe(config=RankerConfig(reg_lambda=10.0)),
-    "hess1": Recipe(config=RankerConfig(min_sum_hessian=1.0)),
-    "pos_w2": Recipe(config=RankerConfig(scale_pos_weight=2.0)),
-    "pos_w3": Recipe(config=RankerConfig(scale_pos_weight=3.0)),
-    "pos_w5": Recipe(config=RankerConfig(scale_pos_weight=5.0)),
+    "l2_10": Recipe(config=replace(SINGLE, reg_lambda=10.0)),
+    "hess1": Recipe(config=replace(SINGLE, min_sum_hessian=1.0)),
+    "pos_w2": Recipe(config=replace(SINGLE, scale_pos_weight=2.0)),
+    "pos_w3": Recipe(config=replace(SINGLE, scale_pos_weight=3.0)),
+    "pos_w5": Recipe(config=replace(SINGLE, scale_pos_weight=5.0)),
+    # from "single" with the rule margins (feature version 2)
+    "draws3": Recipe(TrainingRecipe(sim_draws=3), SINGLE),
+    "draws5": Recipe(TrainingRecipe(sim_draws=5), SINGLE),
 }
 
 

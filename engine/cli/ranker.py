@@ -57,8 +57,9 @@ def cmd_train_ranker(args: argparse.Namespace) -> int:
                   if args.type_stats or DEFAULT_TYPE_STATS.is_file() else None)
     relation_stats = (RelationStats.load(args.relation_stats or DEFAULT_RELATION_STATS)
                       if args.relation_stats or DEFAULT_RELATION_STATS.is_file() else None)
-    recipe = TrainingRecipe(Pool(args.band, args.top_k), args.hide, args.sim_weight, args.neg_ratio, args.seed,
-                            args.refit_neg_ratio)
+    recipe = TrainingRecipe(pool=Pool(args.band, args.top_k), hide=args.hide, sim_weight=args.sim_weight,
+                            sim_draws=args.sim_draws, neg_ratio=args.neg_ratio, seed=args.seed,
+                            refit_neg_ratio=args.refit_neg_ratio)
     data, rates = recipe_data(incomplete, complete, scores_for(args, checkpoints, incomplete) if incomplete else {},
                               sim, scores_for(args, checkpoints, sim) if sim else {}, recipe=recipe,
                               slots=DEFAULT_SLOTS, type_stats=type_stats, relation_stats=relation_stats)
@@ -96,6 +97,8 @@ def add_ranker_command(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--top-k", type=int, default=d.pool.top_k, help=f"also each pair's top-k relations (default {d.pool.top_k})")
     p.add_argument("--hide", type=float, default=d.hide, help=f"hiding rate for relations without a real rate ({d.hide})")
     p.add_argument("--sim-weight", type=float, default=d.sim_weight, help=f"weight of a simulated row ({d.sim_weight})")
+    p.add_argument("--sim-draws", type=int, default=d.sim_draws,
+                   help=f"hiding draws per simulated document, each weighted 1/draws (default {d.sim_draws})")
     p.add_argument("--neg-ratio", type=float, default=d.neg_ratio,
                    help="negatives kept per positive, weighted back up (default: every negative)")
     p.add_argument("--refit-neg-ratio", type=float, default=d.refit_neg_ratio,

@@ -7,7 +7,9 @@ its threshold, or among the `top_k` relations of its pair (a `Pool`). Its featur
   probability and the rank of r among the pair's relations; agreement (models above threshold) and the
   mean / max / min / spread of margins; KMGRE's best key-mention probability and the relation probability
   at that mention pair; PAEE's pair potential; entity types, mention counts, shared sentence and sentence
-  distance; type fit against training statistics; the relation and how often it goes missing;
+  distance; type fit against training statistics; the relation and how often it goes missing; the models'
+  own support through relation logic (the mean margin of a reverse triple or of the weaker link of a chain
+  that would entail the candidate);
 - label-dependent, from the labels as they stand (recomputed after every accepted decision, which is how
   an accepted P150 lifts its inverse P131): labels already on the pair and on the reverse pair, the same
   relation reversed, which relation-logic rules fire, and how labelled the two entities and the document are.
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.curate.relation_logic import RuleIndex
+from engine.curate.relation_logic import RuleIndex, chain_support, reverse_support
 from engine.curate.relation_stats import LabelContext, RelationStats
 from engine.curate.type_stats import TypeStats
 from engine.data.documents import ENTITY_TYPES, Document
@@ -31,14 +33,14 @@ from engine.data.pair_scores import PairScores
 from engine.data.schema import default_schema
 
 log = logging.getLogger(__name__)
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2  # 2: reverse_rule_margin and chain_rule_margin
 DEFAULT_SLOTS: tuple[str, ...] = ("atlop", "kmgre", "ncrl", "paee")
 PER_SLOT = ("margin", "prob", "rank")
 STATIC_COMMON = ("n_scored", "n_above", "mean_margin", "max_margin", "min_margin", "std_margin", "mean_prob",
                  "best_rank", "pair_best_margin", "gap_to_pair_best", "key_mention_max", "key_mention_rel_prob",
                  "pair_potential", "head_type", "tail_type", "head_mentions", "tail_mentions", "same_sentence",
                  "sentence_distance", "n_entities", "type_fit", "type_count", "relation_count", "relation",
-                 "relation_missing_rate")
+                 "relation_missing_rate", "reverse_rule_margin", "chain_rule_margin")
 LABEL_FEATURES = ("pair_labels", "reverse_labels", "reverse_same_relation", "rule_inverse", "rule_symmetric",
                   "rule_chain", "head_labels", "tail_labels", "head_same_relation", "tail_same_relation",
                   "doc_relation_labels", "doc_labels_per_entity", "doc_label_agreement", "doc_unlabelled_predicted",
@@ -295,7 +297,40 @@ class _Grids:
                 else:
                     out[i, c["relation_count"]] = 0.0
         out[:, c["same_sentence"]] = out[:, c["sentence_distance"]] == 0
+        self._rule_margins(hs, ts, ks, out[:, c["reverse_rule_margin"]], out[:, c["chain_rule_margin"]])
         return out
+
+    def _rule_margins(self, hs: np.ndarray, ts: np.ndarray, ks: np.ndarray, reverse: np.ndarray,
+                      chain: np.ndarray) -> None:
+        """The models' own support for a candidate through relation logic (the label-free twin of the rule_*
+        features): the best mean margin of a reverse triple that entails it, and over intermediate entities m
+        the best min(margin(h, m, a), margin(m, t, b)) of a chain that entails it. NaN where no rule applies."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nan_to_num(np.nanmean(self.margins, axis=0), nan=-np.inf)  # (n_e, n_e, n_rel)
+        rel_pos = {r: k for k, r in enumerate(self.relation_ids)}
+        n_e = mean.shape[0]
+        for k in np.unique(ks).tolist():
+            rows = np.nonzero(ks == k)[0]
+            h, t = hs[rows], ts[rows]
+            relation = self.relation_ids[k]
+            inverse = [rel_pos[r] for r in reverse_support(relation) if r in rel_pos]
+            if inverse:
+                reverse[rows] = _finite_or_nan(mean[t, h][:, inverse].max(axis=1))
+            chains = [(rel_pos[a], rel_pos[b]) for a, b in chain_support(relation) if a in rel_pos and b in rel_pos]
+            if chains and n_e > 2:
+                best = np.full(len(rows), -np.inf)
+                for a, b in chains:
+                    via = np.minimum(mean[h, :, a], mean[:, t, b].T)  # (n, n_e): through each entity m
+                    via[np.arange(len(rows)), h] = -np.inf
+                    via[np.arange(len(rows)), t] = -np.inf
+                    best = np.maximum(best, via.max(axis=1))
+                chain[rows] = _finite_or_nan(best)
+
+
+def _finite_or_nan(values: np.ndarray) -> np.ndarray:
+    """-inf (nothing scored there) as NaN, the ranker's missing value."""
+    return np.where(np.isfinite(values), values, np.nan)
 
 
 def _fill_key_mentions(ps: PairScores, rel_pos: Mapping[str, int], key_max: np.ndarray, key_rel: np.ndarray) -> None:

@@ -112,7 +112,8 @@ def refit_with_decisions(ranker: Ranker, rows: TrainingData,
     calibration = np.concatenate([base.weights, np.ones(len(rows), np.float32)])
     info = {**ranker.info, "decisions": len(rows), "accepted": int(rows.labels.sum()), "decision_weight": round(w, 3)}
     return fit_ranker(data, slots=ranker.slots, pool=ranker.pool, missing_rates=ranker.missing_rates,
-                      config=replace(ranker.config, n_models=min(ranker.config.n_models, ranker.config.refit_models)),
+                      config=replace(ranker.config, n_models=min(ranker.config.n_models, ranker.config.refit_models),
+                                     num_threads=ranker.config.refit_threads),
                       info=info, calibration_weights=calibration, keep_training=base)
 
 

@@ -49,14 +49,19 @@ class RankerConfig:
     min_sum_hessian: float = 1e-3  # LightGBM's default
     scale_pos_weight: float = 1.0
     # boosters averaged (seeds seed, seed + 1, ...): each sees its own row and feature samples, and the
-    # average of their raw scores has less of the variance that ~2k positives leave in one booster
-    n_models: int = 1
+    # average of their raw scores has less of the variance that ~2k positives leave in one booster. Three
+    # since the rule-margin features (feature version 2): revisit CV R@1117 over seeds 0-4 38.1 against 37.9
+    # for one booster, chosen on the inner split (bench/RESULTS.md, "Issue 14: rule margins")
+    n_models: int = 3
     # boosters a refit with decisions grows: each one costs a refit's time again (3-4 s here for one on the
     # 8-per-positive rows), and a refit in the app must stay under 5 s
     refit_models: int = 1
     calibration_folds: int = 3
     seed: int = 13
     num_threads: int = 1  # LightGBM's OpenMP threads spin when cores are shared: one thread is steadier
+    # threads of a refit with decisions, which an annotator waits for: on this project's 2-core VM two threads
+    # take a refit of the shipped bag from 5.3 s to 3.3 s (bench/fn_recovery.py --speed-only)
+    refit_threads: int = 2
     monotone: bool = True  # more belief never lowers the score: with ~2k positives it keeps trees honest
     # "binary" scores every candidate on one scale, which a queue over many documents needs; "lambdarank"
     # (groups = runs of rows of one document) only orders candidates within a document, left to try

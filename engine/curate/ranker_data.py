@@ -124,6 +124,9 @@ class TrainingRecipe:
     pool: Pool = Pool(band=5.0, top_k=0)
     hide: float = 0.6  # simulated hiding rate for relations the real pairs never show
     sim_weight: float = 0.5  # a simulated row counts half a real one: real misses are the target
+    # independent hiding draws per simulated document (seeds seed, seed + 1, ...), each weighted
+    # sim_weight / sim_draws: the same documents teach several patterns of what goes missing
+    sim_draws: int = 1
     # negatives kept per positive (weighted back up); None keeps every one: down-sampling to 4 / 8 / 16 per
     # positive cost recall deep in the queue (nested-CV R@miss 35.3 / 36.1 / 36.4 against 36.9 for all,
     # bench/ranker_recipes.py), and the full pool is still only tens of thousands of rows
@@ -135,7 +138,8 @@ class TrainingRecipe:
 
     def to_json(self) -> dict[str, object]:
         return {"pool": self.pool.to_json(), "hide": self.hide, "sim_weight": self.sim_weight,
-                "neg_ratio": self.neg_ratio, "seed": self.seed, "refit_neg_ratio": self.refit_neg_ratio}
+                "sim_draws": self.sim_draws, "neg_ratio": self.neg_ratio, "seed": self.seed,
+                "refit_neg_ratio": self.refit_neg_ratio}
 
     def refit_rows(self, data: TrainingData) -> TrainingData:
         """The rows a ranker fitted on `data` keeps for its refits (see downsample_negatives)."""
@@ -160,11 +164,11 @@ def recipe_data(real_incomplete: Sequence[Document], real_complete: Sequence[Doc
     parts = []
     if real_incomplete:
         parts.append(make_examples(real_incomplete, real_complete, real_scores, **kw))
-    if sim_complete:
-        hidden = hide_labels(sim_complete, recipe.hide, recipe.seed, rates or None)
+    for draw in range(recipe.sim_draws if sim_complete else 0):
+        hidden = hide_labels(sim_complete, recipe.hide, recipe.seed + draw, rates or None)
         sim = make_examples(hidden, sim_complete, sim_scores, **kw)
-        parts.append(TrainingData(sim.features, sim.labels, sim.weights * recipe.sim_weight, sim.groups,
-                                  sim.feature_names))
+        parts.append(TrainingData(sim.features, sim.labels, sim.weights * (recipe.sim_weight / recipe.sim_draws),
+                                  sim.groups, sim.feature_names))
     data = TrainingData.concat(parts)
     if recipe.neg_ratio is not None:
         data = downsample_negatives(data, recipe.neg_ratio, recipe.seed)

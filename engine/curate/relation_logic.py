@@ -48,6 +48,17 @@ TYPE_CONSTRAINTS: Mapping[str, tuple[str, str]] = {"P22": ("PER", "PER"), "P25":
                                                    "P26": ("PER", "PER"), "P3373": ("PER", "PER")}
 
 
+def reverse_support(relation: str) -> tuple[str, ...]:
+    """Relations r' whose triple (t, h, r') entails (h, t, relation): its inverses, and itself if symmetric."""
+    out = [r2 for r2, implied in INVERSE.items() if relation in implied]
+    return (*out, relation) if relation in SYMMETRIC else tuple(out)
+
+
+def chain_support(relation: str) -> tuple[tuple[str, str], ...]:
+    """(first, second) relation pairs whose chain (h, m, first), (m, t, second) entails (h, t, relation)."""
+    return tuple(pair for pair, implied in CHAIN.items() if implied == relation)
+
+
 @dataclass(frozen=True)
 class RuleIndex:
     """Every triple the labels of one document entail, with the names of the rules that entail it."""

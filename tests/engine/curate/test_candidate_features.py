@@ -47,6 +47,8 @@ def test_feature_builder_matches_a_hand_computed_case():
         "same_sentence": 1, "sentence_distance": 0, "n_entities": 3,
         "type_fit": 1, "type_count": math.log1p(1), "relation_count": math.log1p(1),
         "relation": 27, "relation_missing_rate": 0.78,  # P131 is rel_info.json's 28th relation
+        # (1, 0, P150) entails it: mean margin (3 - 5) / 2; the P131 chain through Marie: min(-5, -5)
+        "reverse_rule_margin": -1.0, "chain_rule_margin": -5.0,
         "pair_labels": 0, "reverse_labels": 1, "reverse_same_relation": 0,
         "rule_inverse": 1, "rule_symmetric": 0, "rule_chain": 0,  # France contains Paris -> Paris in France
         "head_labels": 1, "tail_labels": 1, "head_same_relation": 0, "tail_same_relation": 0,
@@ -61,6 +63,12 @@ def test_feature_builder_matches_a_hand_computed_case():
             assert math.isnan(f[name]), name
         else:
             assert f[name] == pytest.approx(value, abs=1e-4), name  # statistics are saved to 4 decimals
+
+
+def test_rule_margins_are_missing_where_no_rule_applies():
+    f = features_of((0, 1, "P17"))  # no inverse of P17; P131 > P17 through Marie: min(mean -5, mean -5)
+    assert math.isnan(f["reverse_rule_margin"])
+    assert f["chain_rule_margin"] == pytest.approx(-5.0)
 
 
 def test_pool_band_and_top_k_and_exclusions():

@@ -9,19 +9,19 @@ import numpy as np
 import pytest
 
 from engine.curate.calibration import expected_calibration_error, fit_isotonic, reliability_table
-from engine.curate.candidate_features import Pool, feature_names
+from engine.curate.candidate_features import FEATURE_VERSION, Pool, feature_names
 from engine.curate.decisions import Decision, DecisionError, decisions_from_json, read_decisions
 from engine.curate.feedback import decision_rows, learn_from_decisions, refit_with_decisions
 from engine.curate.queue import build_queue, rank_pending
 from engine.curate.ranker import DEFAULT_RANKER, Ranker, RankerConfig, RankerError, TrainingData, fit_ranker
-from engine.curate.ranker_data import TrainingRecipe, queue_labels, recipe_data
+from engine.curate.ranker_data import TrainingRecipe, hide_labels, queue_labels, recipe_data
 from engine.curate.suggestions import suggest
 from engine.curate.yield_estimates import (estimate_queue, expected_missing, expected_yield, reviews_to_find,
                                            yield_curve)
 from engine.data.documents import Document, Fact
 from tests.engine.curate.synthetic import line_document, scores
 
-FAST = RankerConfig(n_estimators=40, num_leaves=7, min_child_samples=5)
+FAST = RankerConfig(n_estimators=40, num_leaves=7, min_child_samples=5, n_models=1)
 N_E = 6
 POOL = Pool(band=3.0, top_k=0)
 
@@ -97,7 +97,9 @@ def test_a_bag_of_boosters_saves_as_text_and_loads_to_the_same_probabilities(ran
     assert len(Ranker.load(tmp_path / "r").boosters) == 1
     docs, sc = corpus(5, "bagrefit")  # a refit grows refit_models boosters (one): it must take seconds
     decisions = [Decision(docs[0].title, 0, 1, "P131", True), Decision(docs[0].title, 1, 2, "P17", False)]
-    assert len(learn_from_decisions(docs, sc, decisions, ranker=back).boosters) == 1
+    refitted = learn_from_decisions(docs, sc, decisions, ranker=back)
+    assert len(refitted.boosters) == 1
+    assert refitted.config.num_threads == back.config.refit_threads != back.config.num_threads  # waited for
 
 
 def test_load_says_what_differs(ranker, tmp_path):
@@ -112,9 +114,9 @@ def test_load_says_what_differs(ranker, tmp_path):
     meta["feature_names"] = feature_names()
     meta["feature_version"] = 0
     meta_path.write_text(json.dumps(meta))
-    with pytest.raises(RankerError, match="feature version 0, this code builds version 1"):
+    with pytest.raises(RankerError, match=f"feature version 0, this code builds version {FEATURE_VERSION}"):
         Ranker.load(tmp_path / "r")
-    meta["feature_version"], meta["format"] = 1, 99
+    meta["feature_version"], meta["format"] = FEATURE_VERSION, 99
     meta_path.write_text(json.dumps(meta))
     with pytest.raises(RankerError, match="format 99"):
         Ranker.load(tmp_path / "r")
@@ -242,3 +244,18 @@ def test_recipe_keeps_every_negative_and_refits_start_from_fewer():
     kept = recipe.refit_rows(data)
     assert kept.labels.sum() == data.labels.sum() and len(kept) < len(data)
     assert np.all(kept.weights[kept.labels == 1] == 1) and np.all(kept.weights[kept.labels == 0] > 2)
+
+
+def test_simulated_draws_hide_different_triples_and_keep_the_simulated_weight():
+    """Each draw hides its own triples of the same documents (seeds 0, 1, 2); together the draws weigh what
+    one draw does, so more draws add patterns of missingness, not weight against the real rows."""
+    docs, sc = corpus(12, "draw")
+    full = complete(docs, sc, lambda m, r: m > 0.0)
+    draws = [recipe_data([], [], {}, full, sc, recipe=TrainingRecipe(pool=POOL, hide=0.5, seed=s))[0] for s in range(3)]
+    three, _ = recipe_data([], [], {}, full, sc, recipe=TrainingRecipe(pool=POOL, hide=0.5, sim_draws=3))
+    kept = [tuple(d.facts for d in hide_labels(full, 0.5, s)) for s in range(3)]
+    assert len(set(kept)) == 3  # the seeds hide different triples
+    assert len(three) == sum(len(d) for d in draws)
+    assert np.array_equal(three.labels, np.concatenate([d.labels for d in draws]))
+    assert np.array_equal(three.features, np.concatenate([d.features for d in draws]), equal_nan=True)
+    assert np.allclose(three.weights, 0.5 / 3) and np.allclose(draws[0].weights, 0.5)
