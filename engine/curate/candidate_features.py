@@ -128,9 +128,7 @@ def document_candidates(doc: Document, per_model: Mapping[str, PairScores], *, s
         hs, ts, ks = np.nonzero(mask)
     static = grid.static_features(doc, hs, ts, ks, type_stats, missing_rates or {})
     mean_margin = np.nan_to_num(static[:, STATIC_COMMON.index("mean_margin") + 3 * len(slots)], nan=-np.inf)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        ph, pt, pk = np.nonzero(np.nan_to_num(np.nanmean(grid.margins, axis=0), nan=-1.0) > 0)
+    ph, pt, pk = np.nonzero(grid.mean > 0)
     predicted = frozenset((h, t, grid.relation_ids[k]) for h, t, k in zip(ph.tolist(), pt.tolist(), pk.tolist()))
     return DocumentCandidates(doc.title, hs, ts, tuple(grid.relation_ids[k] for k in ks.tolist()), static, mean_margin,
                               predicted)
@@ -209,6 +207,7 @@ class _Grids:
     key_max: np.ndarray  # (n_e, n_e) KMGRE best key-mention probability, NaN where absent
     key_rel: np.ndarray  # (n_e, n_e, n_rel) relation probability at that mention pair
     potential: np.ndarray  # (n_e, n_e) PAEE pair potential, NaN where absent
+    mean: np.ndarray  # (n_e, n_e, n_rel) mean margin over the slots that scored, -inf where none did
 
     @classmethod
     def build(cls, doc: Document, by_slot: Mapping[str, Sequence[PairScores]], slots: Sequence[str]) -> "_Grids":
@@ -240,7 +239,10 @@ class _Grids:
         ranks[np.isnan(margins)] = np.nan
         best = filled.max(axis=0)  # (n_e, n_e, n_rel)
         best_rank = np.argsort(np.argsort(-best, axis=-1, kind="stable"), axis=-1, kind="stable")
-        return cls(relation_ids, margins, probs, ranks, best, best_rank, key_max, key_rel, potential)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nan_to_num(np.nanmean(margins, axis=0), nan=-np.inf)
+        return cls(relation_ids, margins, probs, ranks, best, best_rank, key_max, key_rel, potential, mean)
 
     def static_features(self, doc: Document, hs: np.ndarray, ts: np.ndarray, ks: np.ndarray,
                         type_stats: TypeStats | None, missing_rates: Mapping[str, float]) -> np.ndarray:
@@ -305,9 +307,7 @@ class _Grids:
         """The models' own support for a candidate through relation logic (the label-free twin of the rule_*
         features): the best mean margin of a reverse triple that entails it, and over intermediate entities m
         the best min(margin(h, m, a), margin(m, t, b)) of a chain that entails it. NaN where no rule applies."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mean = np.nan_to_num(np.nanmean(self.margins, axis=0), nan=-np.inf)  # (n_e, n_e, n_rel)
+        mean = self.mean
         rel_pos = {r: k for k, r in enumerate(self.relation_ids)}
         n_e = mean.shape[0]
         for k in np.unique(ks).tolist():
