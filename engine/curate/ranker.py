@@ -51,7 +51,7 @@ class RankerConfig:
     # boosters averaged (seeds seed, seed + 1, ...): each sees its own row and feature samples, and the
     # average of their raw scores has less of the variance that ~2k positives leave in one booster. Three
     # since the rule-margin features (feature version 2): revisit CV R@1117 over seeds 0-4 38.1 against 37.9
-    # for one booster, chosen on the inner split (bench/RESULTS.md, "Issue 14: rule margins")
+    # for one booster, chosen on the inner split (bench/RESULTS.md, "Issue 14, session 9")
     n_models: int = 3
     # boosters a refit with decisions grows: each one costs a refit's time again (3-4 s here for one on the
     # 8-per-positive rows), and a refit in the app must stay under 5 s

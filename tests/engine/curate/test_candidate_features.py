@@ -71,6 +71,17 @@ def test_rule_margins_are_missing_where_no_rule_applies():
     assert f["chain_rule_margin"] == pytest.approx(-5.0)
 
 
+def test_chain_rule_margin_is_the_weaker_link_through_the_best_entity():
+    """(0, 1, P17) through Marie (2): paee's links (0, 2, P131) 3 and (2, 1, P17) 1, atlop's -5 and -5."""
+    per_model = {"a": scores("D", 3, ATLOP, "atlop.v1"),
+                 "p": scores("D", 3, {**PAEE, (0, 2, "P131"): 3.0, (2, 1, "P17"): 1.0}, "paee.v1")}
+    cands = document_candidates(DOC, per_model, pool=Pool(band=0.0, top_k=0))
+    row = cands.triples().index((0, 1, "P17"))
+    names = feature_names(DEFAULT_SLOTS)
+    x = feature_matrix(DOC, cands, {(f.h, f.t, f.r) for f in DOC.facts})[row]
+    assert x[names.index("chain_rule_margin")] == pytest.approx(min((3 - 5) / 2, (1 - 5) / 2))
+
+
 def test_pool_band_and_top_k_and_exclusions():
     per_model = {"p": scores("D", 3, PAEE, "paee.v1")}
     got = document_candidates(DOC, per_model, pool=Pool(band=0.0, top_k=0)).triples()
