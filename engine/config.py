@@ -118,6 +118,8 @@ class TrainConfig(ConfigBase):
     max_grad_norm: float = option(1.0, "gradient clipping norm (0 = off)")
     seed: int = option(66, "random seed for initialisation, shuffling and label dropping")
     drop_labels: float = option(0.0, "share of training triples hidden (incomplete-labelling experiments)")
+    label_seed: int = option(-1, "seed of the hidden-triple draw (-1: the run's seed); fix it so that runs of several "
+                             "seeds, and the warm start they continue, hide the same triples")
     precision: str = option("auto", "training autocast: auto (bf16 on CUDA and on CPUs with native bf16, "
                             "AVX512-BF16 or AMX; fp32 elsewhere), float32 or bfloat16; weights and optimiser stay fp32")
     save_dtype: str = option("float32", "storage of saved weights: float32, float16, bfloat16, or int8 (large "
@@ -133,3 +135,9 @@ class TrainConfig(ConfigBase):
         check(self.precision in TRAIN_PRECISIONS,
               f"unknown training precision {self.precision!r}: expected one of {', '.join(TRAIN_PRECISIONS)}")
         check(self.save_dtype in SAVE_DTYPES, f"unknown save_dtype {self.save_dtype!r}: expected one of {SAVE_DTYPES}")
+        check(self.label_seed >= -1, f"label_seed must be -1 (the run's seed) or a seed >= 0, got {self.label_seed}")
+
+    @property
+    def hidden_triples_seed(self) -> int:
+        """The seed that draws the hidden triples (--drop-labels): label_seed when set, else the run's seed."""
+        return self.seed if self.label_seed < 0 else self.label_seed

@@ -60,6 +60,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "epochs": args.epochs, "batch_size": args.batch_size, "grad_accumulation": args.grad_accumulation,
         "lr_encoder": args.lr_encoder, "lr_head": args.lr_head, "warmup_ratio": args.warmup_ratio,
         "max_grad_norm": args.max_grad_norm, "seed": args.seed, "drop_labels": args.drop_labels,
+        "label_seed": args.label_seed,
         "save_dtype": args.save_dtype, "precision": args.precision}.items() if v is not None})
     train_config.validate()
     if spec.prepare is not None:
@@ -192,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dev-split", help="FILE.json:PART for --dev")
     p.add_argument("--output", required=True, help="checkpoint directory")
     p.add_argument("--encoder", default=DEFAULT_ENCODER, help="Hugging Face encoder name or local path")
-    for name in ("epochs", "batch_size", "grad_accumulation", "seed"):
+    for name in ("epochs", "batch_size", "grad_accumulation", "seed", "label_seed"):
         p.add_argument("--" + name.replace("_", "-"), type=int, help=help_[name])
     for name in ("lr_encoder", "lr_head", "warmup_ratio", "max_grad_norm", "drop_labels"):
         p.add_argument("--" + name.replace("_", "-"), type=float, help=help_[name])

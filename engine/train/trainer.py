@@ -127,7 +127,7 @@ class Trainer:
         self.model = model
         if self.accelerator is not None:
             self.model, self.optimizer, self.scheduler = self.accelerator.prepare(model, self.optimizer, self.scheduler)
-        self.hidden = hidden_triples(self.train_features, self.config.drop_labels, self.config.seed)
+        self.hidden = hidden_triples(self.train_features, self.config.drop_labels, self.config.hidden_triples_seed)
         self.state = TrainState()
         if self.resume_dir is not None and (self.resume_dir / "optimizer.safetensors").is_file():
             self.state = load_training_state(self.resume_dir, self.optimizer, self.scheduler)
