@@ -1,363 +1,287 @@
-"""Every method on the same data, epochs and seed: held-out quality, false-negative recovery and cost.
+"""The methods grid (issue 23): every paper's method continuing the same warm start under the same budget,
+each finished run recorded as one JSON in a committed ledger, and the RESULTS table rendered from it.
 
-For each setting (full: all training triples; half: `--drop-labels 0.5`, a seeded half of the training
-triples hidden) and each method (atlop, ncrl, pemscl, the three P3M variants pm/p2m/p3m, kmgre, paee), one
-`python -m engine train` subprocess trains on the `train` titles of shared/data/redocred/split.json
-(documents from dev_revised.json) into RUNS/<setting>/<method>/, without dev evaluation (the last epoch
-is the checkpoint: nothing is chosen on held-out documents). A run whose config.json already has the
-requested epoch and no `last/` directory is finished and skipped; an unfinished one resumes from `last/`.
-Wall time and peak resident memory of each training process come from os.wait4 on that process (its own
-rusage, not the RUSAGE_CHILDREN maximum over every child); CUDA peak memory is written by the child itself.
-"train s/doc" is the trainer's own per-epoch step time (history in config.json), so it leaves out model
-loading, featurising and checkpoint writing, which the wall time includes.
+    python bench/methods.py                  # runs only what the ledger lacks (resumes a killed run), then stops
+    python bench/methods.py --commit         # ... and commits each record (and a rebuilt warm start) as it lands
+    python bench/methods.py --table          # the table from the committed ledger alone, into bench/RESULTS.md
+    python bench/methods.py --dry-run        # what would run, in order
 
-Then, in this process, each checkpoint scores the `heldout` titles: F1, Ign F1, P, R, F1 of the head/mid/tail
-relation-frequency groups, Rela (PAEE's pair detection accuracy), and prediction documents/s; Ign F1 and the
-groups use the full labels of the training documents in both settings. And the revisit false-negative
-recovery of bench/fn_recovery.py: the model's margin ranking of every non-gold triple of
-revisit/docred_labels.json against the triples only revisit/scratch_labels.json holds (1,117), P and R at
-K = 50, 100, 200 and K = the number missing.
-
-Compare with (shared/data/README.md): ATLOP with the default MiniLM encoder, 30 epochs on the 400 train
-documents, reaches F1 54-56 on heldout; a plain ATLOP margin ranking recovers a little under a third of the
-revisit missing triples at K = 1,117. Prints Markdown tables for bench/RESULTS.md; never pass/fail.
-
-    python bench/methods.py [--methods atlop,ncrl,...] [--settings full,half] [--epochs 30] [--seed 66]
-        [--device cuda] [--runs-dir runs/bench] [--skip-train]
-    smoke: python bench/methods.py --epochs 1 --max-train-docs 4 --max-eval-docs 4 --encoder TINY --runs-dir /tmp/x
+The protocol (warm starts, budget, order) is in bench/grid/plan.py; what a record holds in bench/grid/ledger.py
+and bench/grid/measure.py; the table and its paired bootstrap in bench/grid/table.py. Training runs as
+`python -m engine train` subprocesses (their commands are in every record), so a kill of this script at any
+moment loses at most the epoch in flight: the next call resumes that run from its `last/` state.
+Smoke run: python bench/methods.py --encoder TINY --warm-full TINY_ATLOP --max-train-docs 4 --max-eval-docs 3
+    --epochs 1 --runs-dir /tmp/grid --ledger /tmp/ledger --settings full --seeds 0
 """
 from __future__ import annotations
 
 import argparse
-import gc
+import hashlib
 import json
+import logging
 import os
+import re
 import shlex
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, ROOT, command_line, machine  # noqa: E402
+from common import DATA, ROOT, machine  # noqa: E402
 
-from engine.config import DEFAULT_ENCODER, TrainConfig  # noqa: E402
+from grid.ledger import commit, read_ledger, read_record, write_record  # noqa: E402
+from grid.plan import (METHODS, SEEDS, SETTINGS, Budget, GridRun, Paths, WarmStartRecipe, plan,  # noqa: E402
+                       train_args, warm_start_args)
+from grid.table import missing_cells, render  # noqa: E402
 
-# bench name -> (registered method, --option values)
-METHODS: dict[str, tuple[str, dict[str, Any]]] = {
-    "atlop": ("atlop", {}), "ncrl": ("ncrl", {}), "pemscl": ("pemscl", {}),
-    "p3m-pm": ("p3m", {"variant": "pm"}), "p3m-p2m": ("p3m", {"variant": "p2m"}), "p3m-p3m": ("p3m", {"variant": "p3m"}),
-    "kmgre": ("kmgre", {}), "paee": ("paee", {}),
-}
-ALIASES = {"p3m": ("p3m-pm", "p3m-p2m", "p3m-p3m")}
-SETTINGS = {"full": 0.0, "half": 0.5}  # setting -> share of training triples hidden
-FIXED_K = (50, 100, 200)
-BENCH_FILE = "bench.json"  # per run: one entry per training session this script ran
-BASELINE = "atlop"
-
-# The training subprocess: `python -m engine ...` plus the CUDA peak written to argv[1] at the end.
-CHILD = ("import json, sys\n"
-         "from engine.cli.main import main\n"
-         "rc = main(sys.argv[2:])\n"
-         "import torch\n"
-         "if torch.cuda.is_available():\n"
-         "    open(sys.argv[1], 'w').write(json.dumps({'cuda_peak_mb': torch.cuda.max_memory_allocated() / 2**20}))\n"
-         "sys.exit(rc)\n")
+log = logging.getLogger("bench.methods")
+LEDGER = ROOT / "bench" / "ledger" / "methods"
+WARM_HALF = ROOT / "bench" / "ledger" / "warm" / "half-atlop"
+RESULTS = ROOT / "bench" / "RESULTS.md"
+BEGIN, END = "<!-- methods-ledger:begin -->", "<!-- methods-ledger:end -->"
+SESSIONS_FILE = "sessions.json"  # per run directory: one entry per training process this script started
+# train_config keys that identify a run; a directory holding another run is moved aside, never mixed in
+IDENTITY_KEYS = ("epochs", "seed", "lr_encoder", "lr_head", "drop_labels", "label_seed", "init_from", "batch_size")
 
 
-@dataclass
-class Run:
-    setting: str
-    name: str
-    directory: Path
-    engine_args: list[str]
-    status: str = ""  # done / resumed / trained / failed / missing
-    note: str = ""
-    quality: dict[str, float] = field(default_factory=dict)
-    fn: list[tuple[float, float]] = field(default_factory=list)
-    cost: dict[str, float | None] = field(default_factory=dict)
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
 
 
-def parse_list(text: str, known: Sequence[str], what: str, aliases: dict | None = None) -> list[str]:
-    out: list[str] = []
-    for item in (s.strip() for s in text.split(",") if s.strip()):
-        names = (aliases or {}).get(item, (item,))
-        for name in names:
-            if name not in known:
-                raise SystemExit(f"unknown {what} {item!r}; known: {', '.join([*known, *(aliases or {})])}")
-            if name not in out:
-                out.append(name)
-    return out
+def checkpoint_config(directory: Path) -> dict[str, Any] | None:
+    path = directory / "config.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
-def engine_train_args(args: argparse.Namespace, name: str, drop: float, output: Path) -> list[str]:
-    """Arguments of `python -m engine` for one run (the same for a fresh start and a resume)."""
-    method, options = METHODS[name]
-    data = Path(args.data)
-    out = ["--quiet", "train", "--method", method, "--train", str(data / "redocred" / "dev_revised.json"),
-           "--train-split", f"{data / 'redocred' / 'split.json'}:train", "--output", str(output),
-           "--encoder", args.encoder, "--epochs", str(args.epochs), "--seed", str(args.seed)]
-    if drop:
-        out += ["--drop-labels", str(drop)]
-    if args.batch_size:
-        out += ["--batch-size", str(args.batch_size)]
-    if args.max_train_docs:
-        out += ["--max-train-docs", str(args.max_train_docs)]
-    if args.device:
-        out += ["--device", args.device]
-    for key, value in options.items():
-        out += ["--option", f"{key}={value}"]
-    return out
-
-
-def run_state(run: Run, args: argparse.Namespace, drop: float, expected_hash: str) -> str:
-    """"done" (finished with these settings), "resume" (last/ holds an unfinished run), "new" (nothing there);
-    SystemExit where the directory holds a run with other settings, which this script will not overwrite."""
-    config_path, last = run.directory / "config.json", run.directory / "last"
-    source = last / "config.json" if (last / "optimizer.safetensors").is_file() else config_path
-    if not source.is_file():
+def run_state(directory: Path, expected: dict[str, Any], epochs: int) -> str:
+    """"done" (a finished checkpoint of exactly this run), "resume" (an unfinished one to continue) or "new";
+    a directory that holds any other run is renamed aside first, with a warning naming what differs."""
+    last = directory / "last"
+    config = checkpoint_config(last) or checkpoint_config(directory)
+    if config is None:
         return "new"
-    config = json.loads(source.read_text(encoding="utf-8"))
-    method, options = METHODS[run.name]
-    tc = config.get("train_config") or {}
-    wanted = {"method": config.get("method", "").split(".")[0] == method,
-              "encoder": (config.get("encoder") or {}).get("name") == args.encoder,
-              "seed": tc.get("seed") == args.seed, "drop_labels": float(tc.get("drop_labels", -1)) == drop,
-              "epochs": tc.get("epochs") == args.epochs,
-              "batch_size": tc.get("batch_size") == (args.batch_size or TrainConfig().batch_size),
-              "training documents (data hash)": config.get("data_hash") == expected_hash,
-              **{f"option {k}": (config.get("method_config") or {}).get(k) == v for k, v in options.items()}}
-    differ = [k for k, ok in wanted.items() if not ok]
+    saved = config.get("train_config") or {}
+    differ = [k for k in IDENTITY_KEYS if saved.get(k, -1 if k == "label_seed" else None) != expected.get(k)]
     if differ:
-        raise SystemExit(f"{run.directory} holds a run with other settings ({', '.join(differ)} differ); "
-                         "use another --runs-dir or remove it")
-    if source == config_path:
-        if config.get("epoch") == args.epochs and not last.exists():
-            return "done"
-        raise SystemExit(f"{run.directory}: config.json at epoch {config.get('epoch')} of {args.epochs} and no resumable "
-                         "last/; remove it to train again")
-    return "resume"
+        aside = directory.with_name(f"{directory.name}.stale-{int(time.time())}")
+        log.warning("%s holds another run (%s differ): moved to %s", directory,
+                    ", ".join(f"{k}: {saved.get(k)!r} != {expected.get(k)!r}" for k in differ), aside)
+        directory.rename(aside)
+        return "new"
+    if last.exists():
+        return "resume"
+    return "done" if config.get("epoch") == epochs else "new"
 
 
-def train(run: Run, threads: int | None) -> None:
-    """One training subprocess; its wall time and peak memory are appended to RUN/bench.json."""
-    run.directory.mkdir(parents=True, exist_ok=True)
-    peak_file = run.directory / ".cuda_peak.json"
-    peak_file.unlink(missing_ok=True)
-    before = _epoch_of(run.directory)
-    env = dict(os.environ)
-    if threads:
-        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
-    cmd = [sys.executable, "-c", CHILD, str(peak_file), *run.engine_args]
-    print(f"[{run.setting}/{run.name}] {'resuming' if before else 'training'}: python -m engine "
-          f"{shlex.join(run.engine_args)}", file=sys.stderr, flush=True)
-    with open(run.directory / "train.log", "a", encoding="utf-8") as log:
+def expected_identity(run: GridRun, budget: Budget, paths: Paths) -> dict[str, Any]:
+    args = train_args(run, budget, paths, encoder="")
+    value = {flag: args[i + 1] for i, flag in enumerate(args) if flag.startswith("--") and i + 1 < len(args)}
+    from engine.config import TrainConfig  # noqa: PLC0415
+
+    default = TrainConfig()
+    return {"epochs": budget.epochs, "seed": run.seed, "lr_encoder": budget.lr_encoder, "lr_head": budget.lr_head,
+            "drop_labels": run.drop_labels, "label_seed": int(value.get("--label-seed", -1)),
+            "init_from": value["--init-from"], "batch_size": default.batch_size}
+
+
+def train(command: list[str], directory: Path, name: str) -> None:
+    """One `python -m engine` process; its wall time and peak memory (os.wait4: this child's own rusage)
+    are appended to DIRECTORY/sessions.json. SystemExit when it fails, naming its log."""
+    directory.mkdir(parents=True, exist_ok=True)
+    before = _epoch_of(directory)
+    log.info("[%s] %s: python -m engine %s", name, "resuming" if before else "training", shlex.join(command))
+    with open(directory / "train.log", "a", encoding="utf-8") as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage (ru_maxrss in KiB on Linux)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc = subprocess.Popen([sys.executable, "-m", "engine", *command], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
-    cuda = json.loads(peak_file.read_text())["cuda_peak_mb"] if peak_file.is_file() else None
-    peak_file.unlink(missing_ok=True)
-    record = _bench_record(run.directory)
-    record["sessions"].append({"epochs": [before, _epoch_of(run.directory)], "wall_s": wall,
-                               "peak_rss_mb": usage.ru_maxrss / 1024, "cuda_peak_mb": cuda, "returncode": proc.returncode,
-                               "command": "python -m engine " + shlex.join(run.engine_args)})
-    (run.directory / BENCH_FILE).write_text(json.dumps(record, indent=1), encoding="utf-8")
-    if proc.returncode != 0:
-        run.status, run.note = "failed", f"exit {proc.returncode}, see {run.directory / 'train.log'}"
-        print(f"[{run.setting}/{run.name}] FAILED ({run.note}):\n" + _tail(run.directory / "train.log"),
-              file=sys.stderr, flush=True)
-    else:
-        run.status = "resumed" if before else "trained"
+    code = os.waitstatus_to_exitcode(status)
+    sessions = _sessions(directory)
+    sessions.append({"epochs": [before, _epoch_of(directory)], "wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024,
+                     "returncode": code})
+    (directory / SESSIONS_FILE).write_text(json.dumps(sessions, indent=1), encoding="utf-8")
+    if code != 0:
+        tail = "\n".join((directory / "train.log").read_text(encoding="utf-8", errors="replace").splitlines()[-12:])
+        raise SystemExit(f"[{name}] training failed (exit {code}); log {directory / 'train.log'}:\n{tail}")
 
 
 def _epoch_of(directory: Path) -> int:
-    for path in (directory / "last" / "config.json", directory / "config.json"):
-        if path.is_file():
-            return int(json.loads(path.read_text(encoding="utf-8")).get("epoch", 0))
-    return 0
+    config = checkpoint_config(directory / "last") or checkpoint_config(directory) or {}
+    return int(config.get("epoch", 0))
 
 
-def _bench_record(directory: Path) -> dict:
-    path = directory / BENCH_FILE
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"sessions": []}
+def _sessions(directory: Path) -> list[dict[str, Any]]:
+    path = directory / SESSIONS_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
 
 
-def _tail(path: Path, lines: int = 15) -> str:
-    return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+def _flag(command: Sequence[str], name: str) -> str | None:
+    return command[command.index(name) + 1] if name in command[:-1] else None
 
 
-def cost_figures(run: Run, n_docs: int) -> dict[str, float | None]:
-    """Training s/doc from the trainer's per-epoch history; wall time and peak memory from bench.json."""
-    config = json.loads((run.directory / "config.json").read_text(encoding="utf-8"))
+def provenance(directory: Path, command: list[str]) -> dict[str, Any]:
+    """How and where the run ran: differs between sessions, so kept apart from the result."""
+    import torch  # noqa: PLC0415
+
+    from engine.serve.numeric_precision import resolve_training_precision  # noqa: PLC0415
+
+    config = checkpoint_config(directory) or {}
     history = [h for h in config.get("history", []) if h.get("docs_per_second")]
-    sessions = _bench_record(run.directory)["sessions"]  # interrupted ones too: their finished epochs count
-    # the wall time is complete only when bench.json saw every epoch from 0
+    sessions = _sessions(directory)
     covered = sum(s["epochs"][1] - s["epochs"][0] for s in sessions) == config.get("epoch")
-    cuda = [s["cuda_peak_mb"] for s in sessions if s.get("cuda_peak_mb") is not None]
-    return {"epochs": config.get("epoch"), "interrupted": any(s["returncode"] != 0 for s in sessions),
-            "train_s_per_doc": sum(1 / h["docs_per_second"] for h in history) / len(history) if history else None,
-            "wall_min": sum(s["wall_s"] for s in sessions) / 60 if sessions and covered else None,
-            "wall_s_per_doc_epoch": (sum(s["wall_s"] for s in sessions) / (n_docs * config["epoch"])
-                                     if sessions and covered else None),
+    commit_id = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                               text=True).stdout.strip()
+    return {"git_commit": commit_id, "machine": re.sub(r"^[^:]*: ", "", machine()),
+            "training_precision": resolve_training_precision(_flag(command, "--precision") or "auto",
+                                                             torch.device(_flag(command, "--device") or "cpu")),
+            "train_s_per_doc": (sum(1 / h["docs_per_second"] for h in history) / len(history)) if history else None,
+            "wall_s": sum(s["wall_s"] for s in sessions) if sessions and covered else None,
             "peak_rss_mb": max(s["peak_rss_mb"] for s in sessions) if sessions else None,
-            "cuda_peak_mb": max(cuda) if cuda else None}
+            "training_processes": len(sessions), "finished": time.strftime("%Y-%m-%d %H:%M"),
+            "command": "python -m engine " + shlex.join(command)}
 
 
-def evaluate_run(run: Run, heldout, train_docs, revisit, device: str | None) -> None:
-    """Held-out quality, prediction speed and revisit FN recovery of one checkpoint, in this process."""
-    from fn_recovery import at_k, margin_ranking  # noqa: PLC0415
-
-    from engine.data.metrics import evaluate  # noqa: PLC0415
-    from engine.serve.predictor import Predictor  # noqa: PLC0415
-
-    predictor = Predictor.from_checkpoint(run.directory, device)
-    predictor.predict(heldout[:2])  # warm-up
-    start = time.perf_counter()
-    scores = predictor.predict(heldout)
-    docs_per_s = len(heldout) / (time.perf_counter() - start)
-    report = evaluate(heldout, [[(h, t, r) for h, t, r, _ in s.predicted_triples()] for s in scores], train_docs)
-    o, g = report.overall, report.groups
-    run.quality = {"f1": o.f1, "ign_f1": report.ign_f1, "precision": o.precision, "recall": o.recall,
-                   "head": g["head"].f1, "mid": g["mid"].f1, "tail": g["tail"].f1,
-                   "rela": report.pair_detection.accuracy}
-    run.cost["predict_docs_per_s"] = docs_per_s
-    ks = (*FIXED_K, len(revisit.missing))
-    ranking = margin_ranking(revisit.documents, predictor.predict(revisit.documents), max(ks))
-    run.fn = at_k([key for _, key in ranking], revisit.missing, ks)
-    del predictor, scores
-    gc.collect()
+def ensure_warm_half(paths: Paths, recipe: WarmStartRecipe, do_commit: bool) -> None:
+    """Build the half setting's warm start when it is missing: train (resumable), compress to int8, commit."""
+    if (paths.warm_half / "model.safetensors").is_file():
+        return
+    scratch = paths.runs / "warm" / "half-atlop"
+    command = warm_start_args(recipe, paths, scratch)
+    if _epoch_of(scratch) != recipe.epochs or (scratch / "last").exists():
+        train(command, scratch, "warm start half-atlop")
+    log.info("compressing the half warm start into %s", paths.warm_half)
+    subprocess.run([sys.executable, "-m", "engine", "--quiet", "compress", "--checkpoint", str(scratch),
+                    "--output", str(paths.warm_half), "--save-dtype", "int8"], cwd=ROOT, check=True)
+    (paths.warm_half / "BUILT_BY.txt").write_text("python -m engine " + shlex.join(command) + "\n", encoding="utf-8")
+    if do_commit:
+        commit(sorted(paths.warm_half.iterdir()), "methods grid: the half setting's warm start (atlop on half labels, "
+               "int8)", ROOT)
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f}"
+def do_run(run: GridRun, budget: Budget, paths: Paths, data, do_commit: bool, device: str | None) -> dict[str, Any]:
+    """Train (or resume) one run, measure it, write (and commit) its record."""
+    from grid.measure import measure_checkpoint  # noqa: PLC0415
+
+    warm = paths.warm_start(run.setting)
+    warm_config = checkpoint_config(warm)
+    if warm_config is None:
+        raise SystemExit(f"{warm}: no checkpoint there to warm-start the {run.setting} setting from")
+    command = train_args(run, budget, paths, encoder=warm_config["encoder"]["name"])
+    directory = paths.run_dir(run)
+    if run_state(directory, expected_identity(run, budget, paths), budget.epochs) != "done":
+        train(command, directory, run.key)
+    log.info("[%s] measuring", run.key)
+    config = checkpoint_config(directory) or {}
+    record = {"key": run.key, "setting": run.setting, "method": run.method, "seed": run.seed,
+              "method_version": config.get("method"), "method_config": config.get("method_config"),
+              "budget": {**asdict(budget), "train_documents": None}, "data_hash": config.get("data_hash"),
+              "warm_start": {"path": str(warm.resolve().relative_to(ROOT)) if warm.resolve().is_relative_to(ROOT)
+                             else str(warm), "weights_sha256": file_digest(warm / "model.safetensors")},
+              "result": measure_checkpoint(directory, data, device),
+              "provenance": provenance(directory, command)}
+    record["budget"]["train_documents"] = len(data.train)
+    record["budget"]["document_steps"] = len(data.train) * budget.epochs
+    path = paths.record(run)
+    write_record(path, record)
+    log.info("[%s] F1 %.1f, revisit R@miss %.1f -> %s", run.key, 100 * record["result"]["heldout"]["f1"],
+             100 * record["result"]["revisit"]["r@missing"], path)
+    if do_commit:
+        commit([path], f"ledger: {run.key} (held-out F1 {100 * record['result']['heldout']['f1']:.1f})", ROOT)
+    return record
 
 
-def _num(value: float | None, fmt: str) -> str:
-    return "-" if value is None else format(value, fmt)
+def write_table(ledger: Path, results: Path) -> str:
+    """Render the ledger's table and put it between the markers in RESULTS (appended under a heading when absent)."""
+    block = render(read_ledger(ledger))
+    text = results.read_text(encoding="utf-8") if results.is_file() else ""
+    section = f"{BEGIN}\n{block}{END}"
+    if BEGIN in text and END in text:
+        text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip() + "\n\n## Methods grid (`bench/methods.py`, ledger `bench/ledger/methods/`)\n\n" + section + "\n"
+    results.write_text(text, encoding="utf-8")
+    return block
 
 
-def _ratio(value: float | None, base: float | None) -> str:
-    return "-" if value is None or not base else f"{value / base:.2f}x"
-
-
-def print_setting(setting: str, drop: float, runs: Sequence[Run], n_train: int, n_heldout: int, revisit) -> None:
-    print(f"\n## {setting}: " + (f"{drop:.0%} of the training triples hidden (--drop-labels {drop})" if drop
-                                 else "all training triples"))
-    print(f"\n{n_train} training documents, {n_heldout} held-out documents. Scores in percent.\n")
-    print("| method | F1 | Ign F1 | P | R | head F1 | mid F1 | tail F1 | Rela |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for run in runs:
-        q = run.quality
-        if not q:
-            print(f"| {run.name} | {run.status}: {run.note} |" + " |" * 7)
-            continue
-        print(f"| {run.name} | " + " | ".join(_pct(q[k]) for k in
-                                              ("f1", "ign_f1", "precision", "recall", "head", "mid", "tail", "rela")) + " |")
-    miss = len(revisit.missing)
-    print(f"\nFalse-negative recovery, revisit ({len(revisit.documents)} documents, {miss} missing triples): "
-          "each model's margin ranking of the non-gold triples.\n")
-    print("| method | " + " | ".join(f"P@{k} | R@{k}" for k in FIXED_K) + f" | P@miss={miss} | R@miss={miss} |")
-    print("|---|" + "---|---|" * (len(FIXED_K) + 1))
-    for run in runs:
-        if run.fn:
-            print(f"| {run.name} | " + " | ".join(f"{_pct(p)} | {_pct(r)}" for p, r in run.fn) + " |")
-    base = next((r.cost for r in runs if r.name == BASELINE and r.quality), {})
-    print(f"\nCost. train s/doc: the trainer's step time per document and epoch; wall: the whole training "
-          f"process(es), * where an interrupted process's time is included; peak RSS: of the training process (os.wait4); "
-          f"x {BASELINE}: ratio to {BASELINE}; predict docs/s: held-out documents, after a warm-up.\n")
-    print(f"| method | epochs | train s/doc | x {BASELINE} | wall s/doc/epoch | wall min | peak RSS MB | x {BASELINE} | "
-          "CUDA peak MB | predict docs/s |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for run in runs:
-        c = run.cost
-        if not run.quality:
-            continue
-        print(f"| {run.name} | {c.get('epochs')} | {_num(c['train_s_per_doc'], '.3f')} | "
-              f"{_ratio(c['train_s_per_doc'], base.get('train_s_per_doc'))} | {_num(c['wall_s_per_doc_epoch'], '.3f')} | "
-              f"{_num(c['wall_min'], '.1f')}{' *' if c.get('interrupted') else ''} | {_num(c['peak_rss_mb'], '.0f')} | "
-              f"{_ratio(c['peak_rss_mb'], base.get('peak_rss_mb'))} | {_num(c['cuda_peak_mb'], '.0f')} | "
-              f"{_num(c['predict_docs_per_s'], '.2f')} |")
-    print("\ntraining commands:\n")
-    for run in runs:
-        print(f"- {run.name} ({run.status}): `python -m engine {shlex.join(run.engine_args)}`")
+def parse_list(text: str, known: Sequence[str], what: str) -> list[str]:
+    items = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = [s for s in items if s not in known]
+    if unknown:
+        raise SystemExit(f"unknown {what} {', '.join(unknown)}; known: {', '.join(known)}")
+    return items
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--methods", default=",".join(METHODS),
-                   help=f"comma-separated, from {', '.join(METHODS)} ('p3m' = its three variants); default all")
-    p.add_argument("--settings", default="full,half", help="comma-separated: full, half (--drop-labels 0.5)")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--seed", type=int, default=TrainConfig().seed)
-    p.add_argument("--batch-size", type=int, help=f"default: the engine's ({TrainConfig().batch_size})")
-    p.add_argument("--encoder", default=DEFAULT_ENCODER, help="encoder name or local path (smoke runs: a tiny one)")
-    p.add_argument("--device", help="cpu, cuda, ... for training and evaluation (default: the engine's choice)")
-    p.add_argument("--threads", type=int, help="torch threads here and OMP_NUM_THREADS of the training processes")
-    p.add_argument("--runs-dir", default=str(ROOT / "runs" / "bench"), help="checkpoints go to RUNS/<setting>/<method>/")
-    p.add_argument("--data", default=str(DATA), help="the shared data directory")
-    p.add_argument("--skip-train", action="store_true", help="only evaluate finished checkpoints already there")
-    p.add_argument("--max-train-docs", type=int, help="only the first N training documents (smoke runs)")
-    p.add_argument("--max-eval-docs", type=int, help="only the first N held-out and revisit documents (smoke runs)")
-    p.add_argument("--json", help="also write every figure here as JSON")
+    p.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated, from {', '.join(METHODS)}")
+    p.add_argument("--settings", default=",".join(SETTINGS), help="comma-separated: full, half")
+    p.add_argument("--seeds", default=",".join(map(str, SEEDS)), help="comma-separated run seeds")
+    p.add_argument("--table", action="store_true", help="only render the table from the ledger into --results")
+    p.add_argument("--dry-run", action="store_true", help="list the missing runs in order and stop")
+    p.add_argument("--commit", action="store_true", help="git-commit each record (and a rebuilt warm start) as it lands")
+    p.add_argument("--limit", type=int, help="stop after this many runs")
+    p.add_argument("--ledger", default=str(LEDGER))
+    p.add_argument("--results", default=str(RESULTS), help="the Markdown file whose ledger block --table rewrites")
+    p.add_argument("--runs-dir", default=str(ROOT / "runs" / "grid"), help="checkpoints and resume state")
+    p.add_argument("--data", default=str(DATA))
+    p.add_argument("--warm-full", default=str(ROOT / "assets" / "models" / "atlop"))
+    p.add_argument("--warm-half", default=str(WARM_HALF))
+    p.add_argument("--encoder", default="", help="encoder of a warm start built from scratch (smoke runs: a tiny one)")
+    p.add_argument("--device", help="cpu, cuda, ... for training and scoring")
+    p.add_argument("--precision", help="training autocast (default: the engine's auto; tests: float32)")
+    p.add_argument("--epochs", type=int, default=Budget().epochs, help="the budget (changing it starts another grid)")
+    p.add_argument("--warm-epochs", type=int, default=WarmStartRecipe().epochs)
+    p.add_argument("--max-train-docs", type=int, help="smoke runs and tests only")
+    p.add_argument("--max-eval-docs", type=int, help="smoke runs and tests only")
     args = p.parse_args(argv)
-    names = parse_list(args.methods, list(METHODS), "method", ALIASES)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    ledger = Path(args.ledger)
+    if args.table:
+        print(write_table(ledger, Path(args.results)), end="")
+        return 0
     settings = parse_list(args.settings, list(SETTINGS), "setting")
+    methods = parse_list(args.methods, list(METHODS), "method")
+    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    budget = Budget(epochs=args.epochs, max_train_docs=args.max_train_docs)
+    recipe = WarmStartRecipe(epochs=args.warm_epochs, max_train_docs=args.max_train_docs)
+    paths = Paths(root=ROOT, data=Path(args.data), runs=Path(args.runs_dir), ledger=ledger,
+                  warm_full=Path(args.warm_full), warm_half=Path(args.warm_half), encoder=args.encoder,
+                  extra_train_args=(*(("--device", args.device) if args.device else ()),
+                                    *(("--precision", args.precision) if args.precision else ())))
+    todo = [run for run in plan(settings, methods, seeds) if read_record(paths.record(run)) is None]
+    if not todo:
+        print(f"nothing missing: the ledger {ledger} holds every requested run "
+              f"({len(settings)} settings x {len(methods)} methods x {len(seeds)} seeds)")
+        return 0
+    if args.dry_run:
+        print("\n".join(f"{run.key}: {paths.run_dir(run)}" for run in todo))
+        return 0
+    data = load_evaluation_data(Path(args.data), args.max_train_docs, args.max_eval_docs)
+    for n, run in enumerate(todo[:args.limit] if args.limit else todo, 1):
+        log.info("run %d of %d missing: %s", n, len(todo), run.key)
+        if run.setting == "half":
+            ensure_warm_half(paths, recipe, args.commit)
+        do_run(run, budget, paths, data, args.commit, args.device)
+    remaining = missing_cells(read_ledger(ledger), settings, methods, len(seeds))
+    print("grid complete" if not remaining else f"cells still short of {len(seeds)} seeds: {', '.join(remaining)}")
+    return 0
 
-    import torch  # noqa: PLC0415
+
+def load_evaluation_data(data: Path, max_train_docs: int | None, max_eval_docs: int | None):
     from common import redocred_part  # noqa: PLC0415
     from fn_recovery import revisit_setting  # noqa: PLC0415
+    from grid.measure import EvaluationData  # noqa: PLC0415
 
-    from engine.train.trainer import data_hash  # noqa: PLC0415
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    data = Path(args.data)
-    train_docs = redocred_part("train", data)[:args.max_train_docs]
-    heldout = redocred_part("heldout", data)[:args.max_eval_docs]
-    revisit = revisit_setting(data, args.max_eval_docs)
-    expected_hash = data_hash(train_docs)
-
-    all_runs: dict[str, list[Run]] = {}
-    for setting in settings:  # check every directory before the first hour of training
-        drop = SETTINGS[setting]
-        all_runs[setting] = []
-        for name in names:
-            directory = Path(args.runs_dir) / setting / name
-            run = Run(setting, name, directory, engine_train_args(args, name, drop, directory))
-            state = run_state(run, args, drop, expected_hash)
-            run.status = {"done": "done", "resume": "to resume", "new": "to train"}[state]
-            if args.skip_train and state != "done":
-                run.status, run.note = "missing", "not finished (--skip-train)"
-            all_runs[setting].append(run)
-    for setting in settings:
-        for run in all_runs[setting]:
-            if run.status in ("to resume", "to train"):
-                train(run, args.threads)
-            if run.status in ("done", "resumed", "trained"):
-                print(f"[{setting}/{run.name}] evaluating", file=sys.stderr, flush=True)
-                run.cost = cost_figures(run, len(train_docs))
-                evaluate_run(run, heldout, train_docs, revisit, args.device)
-
-    print("# Methods: held-out quality, false-negative recovery, cost\n")
-    print(f"machine: {machine(torch.get_num_threads())}")
-    print(f"command: {command_line()}")
-    print(f"encoder {args.encoder}, {args.epochs} epochs, seed {args.seed}, batch size "
-          f"{args.batch_size or TrainConfig().batch_size}, other training settings the engine's defaults; runs in "
-          f"{args.runs_dir}")
-    print("compare with (shared/data/README.md): atlop, MiniLM, 30 epochs on the 400 train documents: heldout F1 54-56 "
-          "(GPU, bf16); plain ATLOP margin ranking on revisit: R@1117 a little under 1/3")
-    for setting in settings:
-        print_setting(setting, SETTINGS[setting], all_runs[setting], len(train_docs), len(heldout), revisit)
-    if args.json:
-        Path(args.json).write_text(json.dumps({s: [{"method": r.name, "status": r.status, "note": r.note,
-                                                      "quality": r.quality, "fn_recovery": r.fn, "cost": r.cost,
-                                                      "directory": str(r.directory)} for r in runs]
-                                               for s, runs in all_runs.items()}, indent=1), encoding="utf-8")
-    return 0
+    return EvaluationData(heldout=redocred_part("heldout", data)[:max_eval_docs],
+                          train=redocred_part("train", data)[:max_train_docs],
+                          revisit=revisit_setting(data, max_eval_docs))
 
 
 if __name__ == "__main__":

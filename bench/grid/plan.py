@@ -1,0 +1,143 @@
+"""The methods grid's protocol: which runs exist, in which order, and the exact `python -m engine train`
+arguments of each, so that any session (and any CPU) continues the same experiment.
+
+Protocol (issue 23), chosen for 2-core CPUs:
+- Every method continues a warm start with the same budget, counted in document-steps: `Budget.epochs` passes
+  over the 400 `train` titles of shared/data/redocred/split.json, encoder rate 3e-5, classifier rate 1e-4, the
+  engine's batch size and warm-up. atlop continuing under the same budget is the baseline.
+- The warm start is per labelling setting: `full` continues the shipped atlop (assets/models/atlop); `half`
+  continues an atlop trained once, from the bare encoder, on the half-label `train` set (`--drop-labels 0.5
+  --label-seed 0`), so that no hidden label leaks into that setting. Every run of the half setting hides the
+  same triples as that warm start (`--label-seed 0`), whatever its own seed.
+- No dev set: the last epoch is the checkpoint, so nothing is chosen on held-out documents. Each paper's own
+  settings are the defaults of its method config (from the paper; `methods --verbose` lists them).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+SETTINGS: dict[str, float] = {"full": 0.0, "half": 0.5}  # setting -> share of training triples hidden
+LABEL_SEED = 0  # the hidden-triple draw of the half setting, shared by its warm start and every run
+METHODS: tuple[str, ...] = ("atlop", "ncrl", "pemscl", "p3m", "paee", "kmgre")
+BASELINE = "atlop"
+SEEDS: tuple[int, ...] = (0, 1, 2)
+# Per method, --option values that differ from the method config's defaults (none: every paper's own defaults).
+METHOD_OPTIONS: dict[str, dict[str, Any]] = {}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What every run of the grid gets, warm starts excepted."""
+
+    epochs: int = 4
+    lr_encoder: float = 3e-5
+    lr_head: float = 1e-4
+    max_train_docs: int | None = None  # smoke runs and tests only
+
+    def engine_args(self) -> list[str]:
+        out = ["--epochs", str(self.epochs), "--lr-encoder", str(self.lr_encoder), "--lr-head", str(self.lr_head)]
+        if self.max_train_docs:
+            out += ["--max-train-docs", str(self.max_train_docs)]
+        return out
+
+
+@dataclass(frozen=True)
+class WarmStartRecipe:
+    """How the half setting's warm start is built when it is missing: atlop from the bare encoder on the
+    half-label train set, the shipped atlop's rates, then compressed to int8 (`engine compress`) so that it
+    can be committed and every later session continues the very same weights."""
+
+    epochs: int = 10
+    lr_encoder: float = 1e-4
+    lr_head: float = 1e-4
+    seed: int = 66
+    max_train_docs: int | None = None
+
+    def engine_args(self) -> list[str]:
+        out = ["--method", "atlop", "--epochs", str(self.epochs), "--lr-encoder", str(self.lr_encoder),
+               "--lr-head", str(self.lr_head), "--seed", str(self.seed), "--drop-labels", str(SETTINGS["half"]),
+               "--label-seed", str(LABEL_SEED)]
+        if self.max_train_docs:
+            out += ["--max-train-docs", str(self.max_train_docs)]
+        return out
+
+
+@dataclass(frozen=True)
+class GridRun:
+    """One cell and seed of the grid."""
+
+    setting: str
+    method: str
+    seed: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.setting}-{self.method}-s{self.seed}"
+
+    @property
+    def drop_labels(self) -> float:
+        return SETTINGS[self.setting]
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where the grid reads and writes."""
+
+    root: Path
+    data: Path
+    runs: Path  # checkpoints and resume state (ignored by git)
+    ledger: Path  # one JSON per finished run (committed)
+    warm_full: Path  # the full setting's warm start
+    warm_half: Path  # the half setting's compact warm start (committed beside the ledger)
+    encoder: str = ""  # the encoder of a warm start built from scratch ("" = the engine's default)
+    extra_train_args: tuple[str, ...] = field(default=())  # e.g. --device
+
+    def warm_start(self, setting: str) -> Path:
+        return self.warm_full if setting == "full" else self.warm_half
+
+    def run_dir(self, run: GridRun) -> Path:
+        return self.runs / run.setting / f"{run.method}-s{run.seed}"
+
+    def record(self, run: GridRun) -> Path:
+        return self.ledger / f"{run.key}.json"
+
+
+def plan(settings: Sequence[str], methods: Sequence[str], seeds: Sequence[int]) -> list[GridRun]:
+    """Runs in the order that makes the ledger useful soonest: seed by seed (a whole first seed of every
+    method before any second seed), and within a seed the full setting first."""
+    return [GridRun(setting, method, seed) for seed in seeds for setting in settings for method in methods]
+
+
+def data_args(paths: Paths) -> list[str]:
+    redocred = paths.data / "redocred"
+    return ["--train", str(redocred / "dev_revised.json"), "--train-split", f"{redocred / 'split.json'}:train"]
+
+
+def train_args(run: GridRun, budget: Budget, paths: Paths, encoder: str) -> list[str]:
+    """`python -m engine` arguments of one grid run (the same for a fresh start and a resume); `encoder` is
+    the warm start's, whose weights the run continues."""
+    out = ["--quiet", "train", "--method", run.method, *data_args(paths), "--output", str(paths.run_dir(run)),
+           "--seed", str(run.seed), "--init-from", _relative(paths.warm_start(run.setting), paths.root),
+           "--encoder", encoder, *budget.engine_args(), *paths.extra_train_args]
+    if run.drop_labels:
+        out += ["--drop-labels", str(run.drop_labels), "--label-seed", str(LABEL_SEED)]
+    for key, value in METHOD_OPTIONS.get(run.method, {}).items():
+        out += ["--option", f"{key}={value}"]
+    return out
+
+
+def warm_start_args(recipe: WarmStartRecipe, paths: Paths, output: Path) -> list[str]:
+    out = ["--quiet", "train", *recipe.engine_args(), *data_args(paths), "--output", str(output),
+           *paths.extra_train_args]
+    return out + (["--encoder", paths.encoder] if paths.encoder else [])
+
+
+def _relative(path: Path, root: Path) -> str:
+    """A path as the training config records it: relative to the project root where it lies inside, so a
+    run directory means the same on every checkout."""
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)

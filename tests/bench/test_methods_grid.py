@@ -1,0 +1,124 @@
+"""The methods grid's ledger: a killed grid resumes to exactly the records of an uninterrupted one, a full
+ledger means nothing to do, the table is rendered from the ledger alone (the committed one matches
+bench/RESULTS.md), and the paired bootstrap and per-document counts compute what they claim."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.paths import ROOT
+
+BENCH = ROOT / "bench"
+sys.path.insert(0, str(BENCH))
+
+from grid.ledger import read_ledger  # noqa: E402
+from grid.measure import document_counts  # noqa: E402
+from grid.table import f1_of, paired_bootstrap, render  # noqa: E402
+
+
+def grid_command(tiny_encoder_dir: Path, warm: Path, out: Path) -> list[str]:
+    return [sys.executable, str(BENCH / "methods.py"), "--encoder", str(tiny_encoder_dir), "--warm-full", str(warm),
+            "--max-train-docs", "3", "--max-eval-docs", "2", "--epochs", "3", "--precision", "float32",
+            "--settings", "full", "--seeds", "0", "--methods", "atlop,ncrl",
+            "--runs-dir", str(out / "runs"), "--ledger", str(out / "ledger")]
+
+
+def comparable(record: dict) -> dict:
+    """A record less its provenance (commit, machine, times), which differs between sessions by design."""
+    return {k: v for k, v in record.items() if k != "provenance"}
+
+
+def test_a_killed_grid_resumes_to_the_records_of_an_uninterrupted_one(tiny_encoder_dir, tiny_models_dir, tmp_path,
+                                                                       shared_data):
+    env = {**os.environ, "DOCRE_PRECISION": "float32"}
+    warm = tiny_models_dir / "tiny"
+    whole = tmp_path / "whole"
+    subprocess.run(grid_command(tiny_encoder_dir, warm, whole), check=True, env=env, capture_output=True, timeout=600)
+
+    cut = tmp_path / "cut"
+    resume_state = cut / "runs" / "full" / "ncrl-s0" / "last" / "optimizer.safetensors"
+    proc = subprocess.Popen(grid_command(tiny_encoder_dir, warm, cut), env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 600
+    while not resume_state.is_file() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert resume_state.is_file(), "the second run never saved a resume state: the grid was not cut mid-run"
+    os.killpg(proc.pid, signal.SIGKILL)  # the runner and its training process, as a session's end does
+    proc.wait()
+    assert sorted(p.name for p in (cut / "ledger").glob("*.json")) == ["full-atlop-s0.json"]
+
+    done = subprocess.run(grid_command(tiny_encoder_dir, warm, cut), check=True, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert "resuming" in done.stderr  # ncrl continued from its saved epoch instead of starting again
+    whole_records = {r["key"]: comparable(r) for r in read_ledger(whole / "ledger")}
+    cut_records = {r["key"]: comparable(r) for r in read_ledger(cut / "ledger")}
+    assert set(cut_records) == {"full-atlop-s0", "full-ncrl-s0"}
+    for key in cut_records:  # run directories differ, so commands do; the result and identity must not
+        assert cut_records[key] == whole_records[key], key
+    resumed = json.loads((cut / "ledger" / "full-ncrl-s0.json").read_text())["provenance"]
+    assert resumed["training_processes"] == 2 and resumed["wall_s"] is not None
+
+    again = subprocess.run(grid_command(tiny_encoder_dir, warm, cut), check=True, env=env, capture_output=True,
+                           text=True, timeout=600)
+    assert "nothing missing" in again.stdout
+
+
+def _record(setting: str, method: str, seed: int, counts: list[list[int]]) -> dict:
+    counts_array = np.asarray(counts)
+    f1 = float(f1_of(counts_array.sum(axis=0)))
+    return {"key": f"{setting}-{method}-s{seed}", "setting": setting, "method": method, "seed": seed,
+            "method_version": f"{method}.v1",
+            "result": {"heldout": {"f1": f1}, "revisit": {"p@200": 0.5, "r@missing": 0.3},
+                       "heldout_documents": {"titles": [f"d{i}" for i in range(len(counts))], "counts": counts}},
+            "provenance": {"machine": "test CPU", "wall_s": 3600.0, "train_s_per_doc": 0.5, "peak_rss_mb": 2048.0}}
+
+
+def test_the_bootstrap_interval_holds_zero_for_equal_runs_and_excludes_it_for_a_uniformly_better_one():
+    rng = np.random.default_rng(1)
+    base = np.stack([rng.integers(0, 10, 40), rng.integers(10, 20, 40), rng.integers(10, 20, 40)], axis=1)
+    same = paired_bootstrap([base], [base])
+    assert same == (0.0, 0.0, 0.0)
+    better = base.copy()
+    better[:, 0] += 3  # three more true positives in every document, the rest unchanged
+    d, low, high = paired_bootstrap([better], [base])
+    assert d == pytest.approx(float(f1_of(better.sum(0)) - f1_of(base.sum(0))))
+    assert 0 < low < d < high
+
+
+def test_the_table_marks_noise_and_gains_and_says_what_is_missing():
+    base = [[5, 10, 10], [2, 4, 6], [7, 9, 12], [1, 2, 3]]
+    better = [[8, 10, 10], [4, 4, 6], [10, 10, 12], [3, 3, 3]]
+    mixed = [[6, 10, 10], [1, 4, 6], [8, 9, 12], [1, 3, 3]]
+    table = render([_record("full", "atlop", 0, base), _record("full", "paee", 0, better),
+                    _record("full", "ncrl", 0, mixed)])
+    rows = {line.split(" | ")[0].strip("| "): line for line in table.splitlines() if line.startswith("| ")}
+    assert "baseline" in rows["atlop.v1"]
+    assert "noise" not in rows["paee.v1"] and "+" in rows["paee.v1"].split(" | ")[3]
+    assert "noise" in rows["ncrl.v1"]
+    assert "P3M claims" in table and "not measured yet" in table
+
+
+def test_document_counts_sum_to_the_evaluators_f1(redocred_docs):
+    from engine.data.metrics import evaluate
+
+    docs = redocred_docs[:5]
+    predicted = [{(f.h, f.t, f.r) for f in doc.facts[::2]} | {(0, 1, "P17")} for doc in docs]
+    counts = np.asarray(document_counts(docs, predicted))
+    report = evaluate(docs, [sorted(p) for p in predicted])
+    assert float(f1_of(counts.sum(axis=0))) == pytest.approx(report.overall.f1)
+
+
+def test_the_committed_results_table_is_the_ledgers():
+    text = (BENCH / "RESULTS.md").read_text(encoding="utf-8")
+    begin, end = "<!-- methods-ledger:begin -->\n", "<!-- methods-ledger:end -->"
+    assert begin in text, "bench/RESULTS.md has no methods-ledger block: run python bench/methods.py --table"
+    block = text[text.index(begin) + len(begin):text.index(end)]
+    assert block == render(read_ledger(BENCH / "ledger" / "methods"))
