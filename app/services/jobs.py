@@ -9,10 +9,10 @@ from collections.abc import Sequence
 import streamlit as st
 
 from db import store
-from db.domain import JobInfo
+from db.store.domain import JobInfo
 
 from .resources import db_key, factory, session
-from .worker_loop import serve
+from db.workflows.worker import serve
 
 WORKER_ENV = "DOCRE_WORKER"
 

@@ -15,11 +15,11 @@ import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import store
-from db.domain import RunInfo
-from db.job_runner import run_job
-from db.session import session_scope
-# the pipeline itself lives in db.pipeline (no Streamlit there): `python -m db import --score` takes the same path
-from db.pipeline import Progress, refresh_suggestions, score_documents  # noqa: F401 - re-exported
+from db.store.domain import RunInfo
+from db.workflows.scoring import run_job
+from db.store.session import session_scope
+# the pipeline itself lives in db.workflows.scoring (no Streamlit there): `python -m db import --score` takes the same path
+from db.workflows.scoring import Progress, refresh_suggestions, score_documents  # noqa: F401 - re-exported
 from engine.data.pair_scores import PairScores
 from engine.errors import DocreError
 

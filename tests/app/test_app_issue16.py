@@ -352,7 +352,7 @@ def test_document_shows_the_pairs_evidence_sentences(seeded: Path) -> None:
 def test_kmgre_run_is_offered_from_any_run() -> None:
     from datetime import datetime, timezone  # noqa: PLC0415
 
-    from db.domain import RunInfo  # noqa: PLC0415
+    from db.store.domain import RunInfo  # noqa: PLC0415
 
     now = datetime.now(timezone.utc)
     runs = [RunInfo(3, 1, "m/atlop", "atlop.v1", "0", 1.0, now), RunInfo(2, 1, "m/kmgre", "kmgre.v2", "0", 1.0, now)]

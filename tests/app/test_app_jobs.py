@@ -12,15 +12,15 @@ import streamlit as st
 from sqlalchemy import update
 
 from app import services
-from app.services.worker_loop import drain
+from db.workflows.worker import drain
 from app.state import Keys
-from db import job_runner
-from db import models as m
+from db.workflows import scoring as job_runner
+from db.store import models as m
 from db import store
-from db.clock import utc_now
-from db.job_runner import run_job
-from db.session import session_scope
-from db.store_jobs import STALE_SECONDS
+from db.store.clock import utc_now
+from db.workflows.scoring import run_job
+from db.store.session import session_scope
+from db.store.queries.jobs import STALE_SECONDS
 from tests.app.test_app_pages import (app, env, models_dir, sample_docs, seed_ids, seeded, seeded_db,  # noqa: F401
                                       texts)
 from tests.db.test_db_jobs import DiesAfter, Killed

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from app import services, state  # noqa: E402
 from app.state import Keys  # noqa: E402
-from db import store  # noqa: E402
+from db import accounts, store  # noqa: E402
 from tests.app_support import EVIL_SCRIPT, docred_bytes, hostile_document, small_labelled  # noqa: E402
 
 from tests.paths import ROOT  # noqa: E402
@@ -41,7 +41,7 @@ def sample_docs(redocred_docs) -> list:
 @pytest.fixture(scope="module")
 def seeded_db(models_dir: Path, sample_docs: list, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file holding dataset "seed": the sample documents and the hostile one, scored by both models."""
-    from db.session import init_db, make_engine, session_factory
+    from db.store.session import init_db, make_engine, session_factory
     from engine.serve.predictor import Predictor
 
     path = tmp_path_factory.mktemp("seed") / "seed.sqlite"
@@ -458,10 +458,10 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 
 def test_team_mode_requires_login(seeded: Path, monkeypatch: pytest.MonkeyPatch, waits: list[float]) -> None:
-    from db import store
+    from db import accounts, store
 
     with services.resources.session() as s:
-        store.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
+        accounts.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
     monkeypatch.setenv("DOCRE_AUTH", "on")
     at = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()
     assert at.title[0].value == "DocRE Studio" and not at.get("plotly_chart")
@@ -494,10 +494,10 @@ def test_views_are_not_a_streamlit_pages_folder() -> None:
 def test_every_view_run_alone_in_team_mode_shows_only_the_login(seeded: Path, monkeypatch: pytest.MonkeyPatch,
                                                                view: str) -> None:
     """Whatever runs a page script (a URL, a stale navigation), in team mode it stops at the login form."""
-    from db import store
+    from db import accounts, store
 
     with services.resources.session() as s:
-        store.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
+        accounts.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
     monkeypatch.setenv("DOCRE_AUTH", "on")
     at = AppTest.from_file(str(APP_DIR / "views" / f"{view}.py"), default_timeout=TIMEOUT).run()
     assert not at.exception, at.exception
@@ -515,10 +515,10 @@ def test_team_mode_takes_no_bare_name(env: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def test_local_mode_refuses_a_team_accounts_name(seeded: Path) -> None:
-    from db import store
+    from db import accounts, store
 
     with services.resources.session() as s:
-        store.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
+        accounts.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
     at = app("review")
     at.text_input[-1].input("carol")
     at.form_submit_button[-1].click().run()
@@ -529,13 +529,13 @@ def test_local_mode_refuses_a_team_accounts_name(seeded: Path) -> None:
 
 
 def test_local_name_that_became_an_account_is_dropped_at_the_next_decision(seeded: Path) -> None:
-    from db import store
+    from db import accounts, store
 
     dataset_id, _ = seed_ids()
     services.review.ensure_annotator("dave")
     at = app("review", **{"docre.annotator": "dave", "docre.dataset_id": dataset_id})
     with services.resources.session() as s:  # meanwhile an administrator makes "dave" a curator account
-        store.create_user(s, "dave", "curator", ACCOUNT_PASSWORD)
+        accounts.create_user(s, "dave", "curator", ACCOUNT_PASSWORD)
     at.button(key=Keys.ACCEPT).click().run()
     assert not at.exception
     assert "belongs to a team account" in texts(at)
@@ -552,10 +552,10 @@ def _login_attempt(at: AppTest, name: str, password: str) -> AppTest:
 
 
 def test_failed_logins_back_off_then_lock(seeded: Path, monkeypatch: pytest.MonkeyPatch, waits: list[float]) -> None:
-    from db import store
+    from db import accounts, store
 
     with services.resources.session() as s:
-        store.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
+        accounts.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
     monkeypatch.setenv("DOCRE_AUTH", "on")
     monkeypatch.setenv("DOCRE_LOGIN_MAX_FAILURES", "3")
     at = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()
@@ -574,12 +574,12 @@ def test_failed_logins_back_off_then_lock(seeded: Path, monkeypatch: pytest.Monk
 
 def test_curators_see_login_attempts_on_the_evaluate_page(seeded: Path, monkeypatch: pytest.MonkeyPatch,
                                                           waits: list[float]) -> None:
-    from db import store
+    from db import accounts, store
 
     dataset_id, _ = seed_ids()
     with services.resources.session() as s:
-        store.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
-        store.create_user(s, "ann", "annotator", ACCOUNT_PASSWORD + "!")
+        accounts.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
+        accounts.create_user(s, "ann", "annotator", ACCOUNT_PASSWORD + "!")
     monkeypatch.setenv("DOCRE_AUTH", "on")
     at = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()
     _login_attempt(at, "*mallory*", "guess guess guess")

@@ -8,12 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from db import models as m
+from db.store import models as m
 from db import store
-from db.clock import utc_now
-from db.job_runner import run_job
-from db.session import session_scope
-from db.store_jobs import JobLostError
+from db.store.clock import utc_now
+from db.workflows.scoring import run_job
+from db.store.session import session_scope
+from db.store.queries.jobs import JobLostError
 from tests.db_fixtures import db_url, db_engine, factory, tiny_document  # noqa: F401
 
 
@@ -114,8 +114,8 @@ class DiesAfter:
 
 def test_interrupted_job_resumes_and_ends_done_without_duplicates(factory, tiny_models_dir,  # noqa: F811
                                                                  monkeypatch) -> None:
-    from app.services.worker_loop import load_model
-    from db import job_runner
+    from db.workflows.worker import load_model
+    from db.workflows import scoring as job_runner
 
     monkeypatch.setattr(job_runner, "CHUNK_DOCS", 2)  # 3 documents: a chunk of 2 and one of 1 per model
 
@@ -150,7 +150,7 @@ def test_interrupted_job_resumes_and_ends_done_without_duplicates(factory, tiny_
 
 
 def test_two_users_jobs_both_finish(factory, tiny_models_dir) -> None:  # noqa: F811
-    from app.services.worker_loop import drain
+    from db.workflows.worker import drain
 
     dataset_id, docs = dataset_with_docs(factory, 2)
     with session_scope(factory) as s:

@@ -11,8 +11,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from db.models import Base
-from db.session import alembic_config, init_db, make_engine
+from db.store.models import Base
+from db.store.session import alembic_config, init_db, make_engine
 from tests.db_fixtures import db_url  # noqa: F401
 
 UNIQUE_POSITIONS = "5c1f0e7a9b34"
@@ -71,7 +71,7 @@ def test_positions_taken_twice_are_renumbered_in_upload_order(db_url: str) -> No
 
     from sqlalchemy import insert, select
 
-    from db import models as m
+    from db.store import models as m
 
     engine = make_engine(db_url)
     try:

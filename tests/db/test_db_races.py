@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from db import models as m
+from db.store import models as m
 from db import store
-from db.session import session_scope
+from db.store.session import session_scope
 from tests import race_support
 from tests.db_fixtures import db_url, db_engine, factory, seed, tiny_document  # noqa: F401
 
@@ -112,8 +112,8 @@ def test_an_upload_that_keeps_losing_gives_up_cleanly(factory, monkeypatch) -> N
 
     from sqlalchemy.exc import IntegrityError
 
-    from db import uploads
-    from db.errors import ConflictError
+    from db.workflows import uploads
+    from db.store.errors import ConflictError
 
     calls: list[int] = []
 

@@ -8,11 +8,11 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from db import models as m
+from db.store import models as m
 from db import store
-from db.agreement import cohen_kappa
-from db.errors import NotFoundError, ReviewError
-from db.session import session_scope
+from db.store.agreement import cohen_kappa
+from db.store.errors import NotFoundError, ReviewError
+from db.store.session import session_scope
 from engine.data.documents import document_to_json, loads_documents
 from tests.db_fixtures import db_url, db_engine, factory, seed, tiny_document  # noqa: F401
 

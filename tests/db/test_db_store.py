@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from db import models as m
+from db.store import models as m
 from db import store
-from db.errors import DuplicateError, NotFoundError
-from db.clock import utc_now
-from db.session import database_url, session_scope
+from db.store.errors import DuplicateError, NotFoundError
+from db.store.clock import utc_now
+from db.store.session import database_url, session_scope
 from engine.data.documents import Entity, Fact, Mention, read_documents
 from engine.data.pair_extras import MentionGrids, MentionPairGrid
 from engine.data.pair_scores import PairScores
@@ -28,7 +28,7 @@ def count(factory, model) -> int:  # noqa: F811 - the fixture's name, passed in
 
 
 def test_sqlite_engine_enforces_foreign_keys_and_uses_wal(tmp_path) -> None:
-    from db.session import make_engine
+    from db.store.session import make_engine
 
     sqlite = make_engine(f"sqlite:///{tmp_path / 'x.sqlite'}")
     with sqlite.connect() as conn:
