@@ -229,6 +229,7 @@ class JobInfo:
     started_at: datetime | None
     finished_at: datetime | None
     heartbeat_at: datetime | None
+    suggestions: int | None = None  # stored in the review queue, once done
 
     @property
     def fraction(self) -> float:

@@ -305,7 +305,8 @@ JOB_STATUSES: tuple[str, ...] = ("queued", "running", "done", "failed")
 class ScoringJob(Base):
     """A request to score documents with models, run by a worker (a thread of the app or `python -m app.worker`).
     `done`/`total` count (model, document) steps; `run_ids` holds one model run per checkpoint once created, so
-    a resumed job adds to the same runs; `heartbeat_at` tells a live worker from a dead one."""
+    a resumed job adds to the same runs; `heartbeat_at` tells a live worker from a dead one; `suggestions` counts
+    what the finished job stored in the review queue."""
 
     __tablename__ = "scoring_jobs"
     __table_args__ = (
@@ -329,6 +330,7 @@ class ScoringJob(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    suggestions: Mapped[int | None] = mapped_column(Integer)  # stored by the job; None until it is done
 
 class ReviewSettings(Base):
     """A dataset's review knobs, set by a curator (anyone in local mode): re-rank after every `refit_every`

@@ -170,5 +170,5 @@ def _score(factory_: sessionmaker[Session], job: JobInfo, worker_id: str, load_m
             release_freed_memory()  # the chunk's tensors are gone; give their pages back (see native_memory)
     n = refresh_suggestions(factory_, job.dataset_id, doc_ids, docs)
     with session_scope(factory_) as s:
-        store.finish_job(s, job.id, worker_id)
+        store.finish_job(s, job.id, worker_id, suggestions=n)
     return n

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .. import store
 from ..store.queries.jobs import STALE_SECONDS
 from ..store.session import init_db, make_engine, session_factory, session_scope
-from .scoring import run_job
+from .scoring import LoadModel, run_job
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
@@ -46,8 +46,10 @@ def recover(factory_: sessionmaker[Session], stale_seconds: float = STALE_SECOND
             log.warning("scoring job %s left by a stopped worker: %s", job.id, job.error or "re-queued to resume")
 
 
-def drain(factory_: sessionmaker[Session], me: str, stop: threading.Event | None = None) -> int:
-    """Run queued jobs until none is left (or `stop` is set); returns how many ran."""
+def drain(factory_: sessionmaker[Session], me: str, stop: threading.Event | None = None,
+          load: LoadModel = load_model) -> int:
+    """Run queued jobs until none is left (or `stop` is set); returns how many ran. `load`: checkpoint path ->
+    Predictor (the app passes its cached loader, so its pages and its worker share one copy of each model)."""
     ran = 0
     while stop is None or not stop.is_set():
         with session_scope(factory_) as s:
@@ -55,15 +57,16 @@ def drain(factory_: sessionmaker[Session], me: str, stop: threading.Event | None
         if job is None:
             return ran
         log.info("worker %s runs scoring job %s", me, job.id)
-        run_job(factory_, job, me, load_model)
+        run_job(factory_, job, me, load)
         ran += 1
     return ran
 
 
-def serve(factory_: sessionmaker[Session], stop: threading.Event, stale_seconds: float = STALE_SECONDS) -> None:
+def serve(factory_: sessionmaker[Session], stop: threading.Event, stale_seconds: float = STALE_SECONDS,
+          load: LoadModel = load_model) -> None:
     """Recover, then keep draining the queue until `stop` is set."""
     me = worker_id()
     recover(factory_, stale_seconds)
     while not stop.is_set():
-        drain(factory_, me, stop)
+        drain(factory_, me, stop, load)
         stop.wait(POLL_SECONDS)

@@ -27,7 +27,8 @@ def _opt(value):  # noqa: ANN001, ANN202 - a timestamp or None
 def _to_job(row: m.ScoringJob) -> JobInfo:
     return JobInfo(row.id, row.dataset_id, tuple(row.document_ids), tuple(row.checkpoints), tuple(row.run_ids),
                    row.requested_by, row.status, row.done, row.total, row.error, row.worker_id,
-                   as_utc(row.created_at), _opt(row.started_at), _opt(row.finished_at), _opt(row.heartbeat_at))
+                   as_utc(row.created_at), _opt(row.started_at), _opt(row.finished_at), _opt(row.heartbeat_at),
+                   row.suggestions)
 
 
 def enqueue_job(session: Session, dataset_id: int, doc_ids: Sequence[int], checkpoints: Sequence[str],
@@ -95,9 +96,11 @@ def report_progress(session: Session, job_id: int, worker_id: str, *, done: int 
     session.flush()
 
 
-def finish_job(session: Session, job_id: int, worker_id: str) -> None:
+def finish_job(session: Session, job_id: int, worker_id: str, suggestions: int = 0) -> None:
+    """Mark the job done with the number of suggestions it stored (the Upload page reports it)."""
     row = _running(session, job_id, worker_id)
     row.status, row.done, row.finished_at, row.heartbeat_at = "done", row.total, utc_now(), utc_now()
+    row.suggestions = suggestions
     session.flush()
 
 
