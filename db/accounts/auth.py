@@ -56,14 +56,14 @@ def verify_password(password: str, stored: str) -> bool:
 
 
 def create_user(session: Session, name: str, role: str, password: str) -> AnnotatorInfo:
-    """A team-mode account; an annotator already known by that name (from solo mode) gets the password."""
+    """A team-mode account; an annotator already known by that name (from local mode) gets the password."""
     name, role = check_name(name), check_role(role)
     password_hash = hash_password(password, name)
-    row = session.scalar(select(m.Annotator).where(m.Annotator.name == name))
+    row = session.scalar(select(m.AnnotatorRow).where(m.AnnotatorRow.name == name))
     if row is not None and row.password_hash is not None:
         raise DuplicateError(f"user {name!r} exists already; use set_password to change the password")
     if row is None:
-        row = m.Annotator(name=name, role=role, created_at=utc_now())
+        row = m.AnnotatorRow(name=name, role=role, created_at=utc_now())
         session.add(row)
     row.role, row.password_hash = role, password_hash
     session.flush()
@@ -72,7 +72,7 @@ def create_user(session: Session, name: str, role: str, password: str) -> Annota
 
 
 def set_password(session: Session, name: str, password: str) -> None:
-    row = session.scalar(select(m.Annotator).where(m.Annotator.name == name))
+    row = session.scalar(select(m.AnnotatorRow).where(m.AnnotatorRow.name == name))
     if row is None:
         raise NotFoundError(f"no user named {name!r}; create it with `python -m db create-user {name} --role ...`")
     row.password_hash = hash_password(password, name)
@@ -81,7 +81,7 @@ def set_password(session: Session, name: str, password: str) -> None:
 
 def authenticate(session: Session, name: str, password: str) -> AnnotatorInfo | None:
     """The account when name and password match, else None (unknown name and wrong password look alike)."""
-    row = session.scalar(select(m.Annotator).where(m.Annotator.name == name))
+    row = session.scalar(select(m.AnnotatorRow).where(m.AnnotatorRow.name == name))
     if row is None or row.password_hash is None:
         _scrypt(password, b"\0" * SALT_BYTES)  # same cost, so timing does not tell names apart
         return None

@@ -25,17 +25,17 @@ MAX_SESSION_LENGTH = 64
 
 
 def _last_success(session: Session, name: str) -> datetime | None:
-    found = session.scalar(select(func.max(m.LoginAttempt.created_at))
-                           .where(m.LoginAttempt.name == name, m.LoginAttempt.outcome == "success"))
+    found = session.scalar(select(func.max(m.LoginAttemptRow.created_at))
+                           .where(m.LoginAttemptRow.name == name, m.LoginAttemptRow.outcome == "success"))
     return None if found is None else as_utc(found)
 
 
 def _failures(session: Session, where: Any, after: datetime | None, limit: int) -> list[datetime]:
     """Times of the latest failures matching `where` (after `after`, when given), newest first, at most `limit`."""
-    query = select(m.LoginAttempt.created_at).where(where, m.LoginAttempt.outcome == "failure")
+    query = select(m.LoginAttemptRow.created_at).where(where, m.LoginAttemptRow.outcome == "failure")
     if after is not None:
-        query = query.where(m.LoginAttempt.created_at > after)
-    return [as_utc(t) for t in session.scalars(query.order_by(m.LoginAttempt.created_at.desc()).limit(limit))]
+        query = query.where(m.LoginAttemptRow.created_at > after)
+    return [as_utc(t) for t in session.scalars(query.order_by(m.LoginAttemptRow.created_at.desc()).limit(limit))]
 
 
 def _lock_end(recent: list[datetime], threshold: int, lock: timedelta) -> datetime | None:
@@ -60,8 +60,8 @@ def attempt_login(session: Session, name: str, password: str, *, client: str, se
     The account's count restarts after its next successful login; the client's does not (an attacker's own
     account must not reset the count of guesses from that client)."""
     name, client = name.strip()[:100], client[:MAX_CLIENT_LENGTH]
-    account_fails = _failures(session, m.LoginAttempt.name == name, _last_success(session, name), policy.max_failures)
-    client_fails = _failures(session, m.LoginAttempt.client == client, None, policy.max_failures_per_client)
+    account_fails = _failures(session, m.LoginAttemptRow.name == name, _last_success(session, name), policy.max_failures)
+    client_fails = _failures(session, m.LoginAttemptRow.client == client, None, policy.max_failures_per_client)
     locked_until = _locked_until(account_fails, client_fails, policy)
     if locked_until is not None and locked_until > now:
         _record(session, name, client, session_id, "locked", now)
@@ -83,13 +83,13 @@ def attempt_login(session: Session, name: str, password: str, *, client: str, se
 
 
 def _record(session: Session, name: str, client: str, session_id: str | None, outcome: str, now: datetime) -> None:
-    session.add(m.LoginAttempt(name=name, client=client, session_id=session_id[:MAX_SESSION_LENGTH] if session_id else None,
+    session.add(m.LoginAttemptRow(name=name, client=client, session_id=session_id[:MAX_SESSION_LENGTH] if session_id else None,
                                outcome=outcome, created_at=now))
     session.flush()
 
 
 def list_login_attempts(session: Session, limit: int = 200) -> list[LoginAttemptInfo]:
     """The latest attempts, newest first, for curators to audit."""
-    rows = session.scalars(select(m.LoginAttempt).order_by(m.LoginAttempt.created_at.desc(), m.LoginAttempt.id.desc())
+    rows = session.scalars(select(m.LoginAttemptRow).order_by(m.LoginAttemptRow.created_at.desc(), m.LoginAttemptRow.id.desc())
                            .limit(limit))
     return [LoginAttemptInfo(r.id, r.name, r.outcome, r.client, r.session_id, as_utc(r.created_at)) for r in rows]

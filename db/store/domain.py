@@ -253,7 +253,7 @@ class ReviewSettings:
 
 @dataclass(frozen=True)
 class RefitInfo:
-    """One refit of the ranker on a dataset's decisions (see db.store.models.RankerRefit)."""
+    """One refit of the ranker on a dataset's decisions (see db.store.models.RankerRefitRow)."""
 
     id: int
     dataset_id: int

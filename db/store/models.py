@@ -42,8 +42,8 @@ class Base(DeclarativeBase):
         return f"{type(self).__name__}({', '.join(f'{k}={getattr(self, k)!r}' for k in keys)})"
 
 
-class Annotator(Base):
-    """A person who reviews; `password_hash` (salted scrypt, see db.accounts.auth) is empty in solo mode."""
+class AnnotatorRow(Base):
+    """A person who reviews; `password_hash` (salted scrypt, see db.accounts.auth) is empty in local mode."""
 
     __tablename__ = "annotators"
     __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
@@ -55,7 +55,7 @@ class Annotator(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class Dataset(Base):
+class DatasetRow(Base):
     """A named collection of uploaded documents."""
 
     __tablename__ = "datasets"
@@ -65,7 +65,7 @@ class Dataset(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class Document(Base):
+class DocumentRow(Base):
     """One DocRED document; `content_hash` (title, sentences, vertexSet) and `position` are unique within its
     dataset (a unique index: SQLite adds one without copying the table)."""
 
@@ -89,7 +89,7 @@ class Document(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class Entity(Base):
+class EntityRow(Base):
     """Entity `idx` of a document's vertexSet."""
 
     __tablename__ = "entities"
@@ -100,7 +100,7 @@ class Entity(Base):
     idx: Mapped[int] = mapped_column(Integer)
 
 
-class Mention(Base):
+class MentionRow(Base):
     """One mention: tokens sents[sent_id][pos_start:pos_end], end exclusive as in DocRED."""
 
     __tablename__ = "mentions"
@@ -119,7 +119,7 @@ class Mention(Base):
     type: Mapped[str] = mapped_column(String(16))
 
 
-class GoldFact(Base):
+class GoldFactRow(Base):
     """A label that came with an upload. `origin` is "review" for labels an earlier export added after review
     (they carry their provenance in `extra`); labels accepted here are derived from reviews, not copied."""
 
@@ -141,7 +141,7 @@ class GoldFact(Base):
     origin: Mapped[str] = mapped_column(String(16))
 
 
-class ModelRun(Base):
+class ModelRunRow(Base):
     """One scoring run of a checkpoint over (part of) a dataset."""
 
     __tablename__ = "model_runs"
@@ -156,7 +156,7 @@ class ModelRun(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class PairScoreBlob(Base):
+class PairScoreBlobRow(Base):
     """A run's `PairScores` for one document: zlib-compressed JSON, the compact form the views reload."""
 
     __tablename__ = "pair_scores"
@@ -169,7 +169,7 @@ class PairScoreBlob(Base):
     payload: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class Suggestion(Base):
+class SuggestionRow(Base):
     """A suspected missing triple; one row per (document, head, tail, relation) however many models found it."""
 
     __tablename__ = "suggestions"
@@ -187,7 +187,7 @@ class Suggestion(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class SuggestionSource(Base):
+class SuggestionSourceRow(Base):
     """Which run suggested it, with that model's score and evidence (key mentions, sentences, margins)."""
 
     __tablename__ = "suggestion_sources"
@@ -200,7 +200,7 @@ class SuggestionSource(Base):
     evidence: Mapped[dict[str, Any]] = mapped_column(JSONType)
 
 
-class Review(Base):
+class ReviewRow(Base):
     """One decision, never updated or deleted. `relation` is the annotator's correction (accept only);
     an "undo" row cancels review `undoes_id`; `role` is the reviewer's role when deciding."""
 
@@ -226,7 +226,7 @@ class Review(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class Assignment(Base):
+class AssignmentRow(Base):
     """Whose share of the queue a suggestion is in: a curator splits a dataset's queue (by document or
     round-robin); one annotator per suggestion at most. Changing it changes no decision."""
 
@@ -242,7 +242,7 @@ class Assignment(Base):
 CONTROL_KINDS: tuple[str, ...] = ("gold", "absent")  # expected answer: accept the triple / reject it
 
 
-class ControlSetting(Base):
+class ControlSettingRow(Base):
     """A dataset's control items: `rate` is the share of its review queue that is controls. No row means
     off (the default); a curator (team mode) or anyone (local mode) sets it (db.store.queries.controls)."""
 
@@ -255,7 +255,7 @@ class ControlSetting(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class FullyLabelledDocument(Base):
+class FullyLabelledDocumentRow(Base):
     """A labelled document whose labels a curator vouches are complete, so a triple they lack is known absent:
     the only documents absent-triple controls come from."""
 
@@ -266,7 +266,7 @@ class FullyLabelledDocument(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class ControlItem(Base):
+class ControlItemRow(Base):
     """Marks a suggestion as a control whose truth is known ("gold": accept; "absent": reject). The suggestion
     row itself is like any other, so the queue shows it like any other; decisions on it never reach the export."""
 
@@ -278,7 +278,7 @@ class ControlItem(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class LoginAttempt(Base):
+class LoginAttemptRow(Base):
     """One team-mode login attempt, kept for throttling and for curators to audit: the name typed (an account's or
     not), the client (the address the proxy or connection names, else the browser session) and the session."""
 
@@ -302,7 +302,7 @@ class LoginAttempt(Base):
 JOB_STATUSES: tuple[str, ...] = ("queued", "running", "done", "failed")
 
 
-class ScoringJob(Base):
+class ScoringJobRow(Base):
     """A request to score documents with models, run by a worker (a thread of the app or `python -m app.worker`).
     `done`/`total` count (model, document) steps; `run_ids` holds one model run per checkpoint once created, so
     a resumed job adds to the same runs; `heartbeat_at` tells a live worker from a dead one; `suggestions` counts
@@ -332,7 +332,7 @@ class ScoringJob(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     suggestions: Mapped[int | None] = mapped_column(Integer)  # stored by the job; None until it is done
 
-class ReviewSettings(Base):
+class ReviewSettingsRow(Base):
     """A dataset's review knobs, set by a curator (anyone in local mode): re-rank after every `refit_every`
     decisions, and call the queue done when the next 100 items are expected to hold fewer than `stop_below`
     missing labels. No row means the defaults (db.store.queries.learning)."""
@@ -350,7 +350,7 @@ class ReviewSettings(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class RankerRefit(Base):
+class RankerRefitRow(Base):
     """One refit of the ranker on a dataset's decisions: how many decisions (annotators' current accepts and
     rejects) it learned from, how many of them accepts, how many pending suggestions it re-scored, how long."""
 
@@ -369,5 +369,5 @@ class RankerRefit(Base):
 def guard_insert_only(session: Session, _context: Any, _instances: Any) -> None:
     """Refuse to change or delete a review through the ORM: the log is the source of every state."""
     for obj in (*session.dirty, *session.deleted):
-        if isinstance(obj, Review) and (obj in session.deleted or session.is_modified(obj)):
+        if isinstance(obj, ReviewRow) and (obj in session.deleted or session.is_modified(obj)):
             raise ValueError(f"reviews are insert-only; record a new review instead of changing {obj!r}")

@@ -24,20 +24,20 @@ VERDICTS = ("accept", "reject")
 
 def effective_reviews() -> Any:
     """Accept/reject/skip reviews not undone, with the relation each one is about (its correction, if any)."""
-    undo = aliased(m.Review)
+    undo = aliased(m.ReviewRow)
     return (
-        select(m.Review.id, m.Review.suggestion_id, m.Review.annotator_id, m.Review.role, m.Review.decision,
-               func.coalesce(m.Review.relation, m.Suggestion.relation).label("relation"))
-        .join(m.Suggestion, m.Suggestion.id == m.Review.suggestion_id)
-        .where(m.Review.decision != m.UNDO, ~exists().where(undo.undoes_id == m.Review.id))
+        select(m.ReviewRow.id, m.ReviewRow.suggestion_id, m.ReviewRow.annotator_id, m.ReviewRow.role, m.ReviewRow.decision,
+               func.coalesce(m.ReviewRow.relation, m.SuggestionRow.relation).label("relation"))
+        .join(m.SuggestionRow, m.SuggestionRow.id == m.ReviewRow.suggestion_id)
+        .where(m.ReviewRow.decision != m.UNDO, ~exists().where(undo.undoes_id == m.ReviewRow.id))
     )
 
 
 def current_decisions() -> Any:
     """Subquery: each annotator's latest effective review per suggestion."""
     ranked = effective_reviews().add_columns(
-        func.row_number().over(partition_by=(m.Review.suggestion_id, m.Review.annotator_id),
-                               order_by=m.Review.id.desc()).label("rank")
+        func.row_number().over(partition_by=(m.ReviewRow.suggestion_id, m.ReviewRow.annotator_id),
+                               order_by=m.ReviewRow.id.desc()).label("rank")
     ).subquery()
     return select(ranked).where(ranked.c.rank == 1).subquery("current_decisions")
 
@@ -59,7 +59,7 @@ def suggestion_states() -> Any:
         .group_by(cur.c.suggestion_id)
         .subquery("decided")
     )
-    final = aliased(m.Review)
+    final = aliased(m.ReviewRow)
     curated = agg.c.curator_review_id.is_not(None)
     state = case(
         (curated, case((final.decision == "accept", literal(ACCEPTED)), else_=literal(REJECTED))),
@@ -70,14 +70,14 @@ def suggestion_states() -> Any:
         else_=literal(PENDING),
     )
     accepted_relation = case(
-        (curated, case((final.decision == "accept", func.coalesce(final.relation, m.Suggestion.relation)))),
+        (curated, case((final.decision == "accept", func.coalesce(final.relation, m.SuggestionRow.relation)))),
         (and_(agg.c.n_answers == 1, agg.c.answer != "reject"), agg.c.relation),
     )
     disputed = func.coalesce(agg.c.n_answers, 0) > 1  # annotators disagree (a curator may have resolved it)
     return (
-        select(m.Suggestion.id.label("suggestion_id"), state.label("state"),
+        select(m.SuggestionRow.id.label("suggestion_id"), state.label("state"),
                accepted_relation.label("accepted_relation"), disputed.label("disputed"))
-        .outerjoin(agg, agg.c.suggestion_id == m.Suggestion.id)
+        .outerjoin(agg, agg.c.suggestion_id == m.SuggestionRow.id)
         .outerjoin(final, final.id == agg.c.curator_review_id)
         .subquery("suggestion_states")
     )

@@ -58,17 +58,17 @@ def sync_controls(session: Session, dataset_id: int) -> ControlSync:
     remove undecided ones (no review row at all, so the log loses nothing) when it fell, when controls are
     turned off, or when their document is no longer vouched fully labelled. Decided controls always stay."""
     settings = control_settings(session, dataset_id)
-    in_dataset = select(m.Suggestion.id).join(m.Document).where(m.Document.dataset_id == dataset_id)
-    reviewed = exists().where(m.Review.suggestion_id == m.ControlItem.suggestion_id)
+    in_dataset = select(m.SuggestionRow.id).join(m.DocumentRow).where(m.DocumentRow.dataset_id == dataset_id)
+    reviewed = exists().where(m.ReviewRow.suggestion_id == m.ControlItemRow.suggestion_id)
     controls = session.execute(
-        select(m.ControlItem.suggestion_id, m.ControlItem.kind, m.Suggestion.document_id, reviewed)
-        .join(m.Suggestion, m.Suggestion.id == m.ControlItem.suggestion_id)
-        .where(m.Suggestion.id.in_(in_dataset)).order_by(m.ControlItem.suggestion_id.desc())).all()
+        select(m.ControlItemRow.suggestion_id, m.ControlItemRow.kind, m.SuggestionRow.document_id, reviewed)
+        .join(m.SuggestionRow, m.SuggestionRow.id == m.ControlItemRow.suggestion_id)
+        .where(m.SuggestionRow.id.in_(in_dataset)).order_by(m.ControlItemRow.suggestion_id.desc())).all()
     if not settings.enabled and not controls:
         return ControlSync(0, 0, 0)  # off, as by default: nothing to read
-    real = session.execute(select(m.Suggestion.id, m.Suggestion.score)
-                           .where(m.Suggestion.id.in_(in_dataset), m.Suggestion.id.not_in(control_ids()))
-                           .order_by(m.Suggestion.score.desc(), m.Suggestion.id)).all()
+    real = session.execute(select(m.SuggestionRow.id, m.SuggestionRow.score)
+                           .where(m.SuggestionRow.id.in_(in_dataset), m.SuggestionRow.id.not_in(control_ids()))
+                           .order_by(m.SuggestionRow.score.desc(), m.SuggestionRow.id)).all()
     full = set(settings.fully_labelled)
     stale = [sid for sid, kind, doc, decided in controls if not decided and kind == ABSENT and doc not in full]
     kept = [row for row in controls if row[0] not in stale]
@@ -86,9 +86,9 @@ def sync_controls(session: Session, dataset_id: int) -> ControlSync:
 def _remove(session: Session, suggestion_ids: Sequence[int]) -> None:
     if not suggestion_ids:
         return
-    for model in (m.ControlItem, m.Assignment, m.SuggestionSource):
+    for model in (m.ControlItemRow, m.AssignmentRow, m.SuggestionSourceRow):
         session.execute(delete(model).where(model.suggestion_id.in_(suggestion_ids)))
-    session.execute(delete(m.Suggestion).where(m.Suggestion.id.in_(suggestion_ids)))
+    session.execute(delete(m.SuggestionRow).where(m.SuggestionRow.id.in_(suggestion_ids)))
 
 
 def _add(session: Session, dataset_id: int, real: Sequence[Any], full: set[int], n: int, *, seed: str) -> int:
@@ -99,15 +99,15 @@ def _add(session: Session, dataset_id: int, real: Sequence[Any], full: set[int],
 
     runs = list_runs(session, dataset_id)
     scored = {run.id: set(scored_document_ids(session, run.id)) for run in runs}
-    labelled = session.scalars(select(m.Document.id).where(m.Document.dataset_id == dataset_id,
-                                                           m.Document.has_labels.is_(True)).order_by(m.Document.id))
+    labelled = session.scalars(select(m.DocumentRow.id).where(m.DocumentRow.dataset_id == dataset_id,
+                                                           m.DocumentRow.has_labels.is_(True)).order_by(m.DocumentRow.id))
     doc_ids = [i for i in labelled if any(i in s for s in scored.values())]
     if not doc_ids or not real:
         return 0
     rng = random.Random(seed)
     rng.shuffle(doc_ids)
-    taken = set(session.execute(select(m.Suggestion.document_id, m.Suggestion.h, m.Suggestion.t, m.Suggestion.relation)
-                                .join(m.Document).where(m.Document.dataset_id == dataset_id)).tuples().all())
+    taken = set(session.execute(select(m.SuggestionRow.document_id, m.SuggestionRow.h, m.SuggestionRow.t, m.SuggestionRow.relation)
+                                .join(m.DocumentRow).where(m.DocumentRow.dataset_id == dataset_id)).tuples().all())
     per_doc = max(PER_DOCUMENT, -(-n // len(doc_ids)))  # few documents: more from each
     pool: dict[str, list[_Candidate]] = {GOLD: [], ABSENT: []}
     docs: dict[int, Any] = {}
@@ -139,7 +139,7 @@ def _add(session: Session, dataset_id: int, real: Sequence[Any], full: set[int],
         if owners:  # a split queue shows each annotator only their share: deal it to whoever holds the fewest
             fewest = min(owners, key=lambda a: (owners[a], a))
             owners[fewest] += 1
-            session.execute(insert(m.Assignment), [{"suggestion_id": sid, "annotator_id": fewest,
+            session.execute(insert(m.AssignmentRow), [{"suggestion_id": sid, "annotator_id": fewest,
                                                     "created_at": utc_now()}])
     return len(chosen)
 
@@ -193,8 +193,8 @@ def spread_scores(real_desc: Sequence[float], n: int) -> list[tuple[float, int]]
 def _rankings(session: Session, suggestion_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """The ranking note ("ranking" in the evidence) of real items, by suggestion id."""
     out: dict[int, dict[str, Any]] = {}
-    for sid, evidence in session.execute(select(m.SuggestionSource.suggestion_id, m.SuggestionSource.evidence)
-                                         .where(m.SuggestionSource.suggestion_id.in_(list(suggestion_ids)))):
+    for sid, evidence in session.execute(select(m.SuggestionSourceRow.suggestion_id, m.SuggestionSourceRow.evidence)
+                                         .where(m.SuggestionSourceRow.suggestion_id.in_(list(suggestion_ids)))):
         if isinstance(evidence, Mapping) and isinstance(evidence.get("ranking"), Mapping):
             out.setdefault(sid, dict(evidence["ranking"]))
     return out
@@ -216,15 +216,15 @@ def _store(session: Session, dataset_id: int, c: _Candidate, doc: Any, per_model
                               ranking)
     (sid,) = add_suggestions(session, dataset_id, [{"doc_id": c.document_id, "h_idx": h, "t_idx": t, "relation": r,
                                                     "score": score, "evidence": evidence.to_json()}], run_ids=run_ids)
-    session.execute(insert(m.ControlItem), [{"suggestion_id": sid, "kind": c.kind, "created_at": utc_now()}])
+    session.execute(insert(m.ControlItemRow), [{"suggestion_id": sid, "kind": c.kind, "created_at": utc_now()}])
     return sid
 
 
 def _owners(session: Session, dataset_id: int) -> dict[int, int]:
     """Suggestions assigned per annotator id in the dataset (empty: the queue is not split)."""
     owners: dict[int, int] = defaultdict(int)
-    for owner in session.scalars(select(m.Assignment.annotator_id)
-                                 .join(m.Suggestion, m.Suggestion.id == m.Assignment.suggestion_id)
-                                 .join(m.Document).where(m.Document.dataset_id == dataset_id)):
+    for owner in session.scalars(select(m.AssignmentRow.annotator_id)
+                                 .join(m.SuggestionRow, m.SuggestionRow.id == m.AssignmentRow.suggestion_id)
+                                 .join(m.DocumentRow).where(m.DocumentRow.dataset_id == dataset_id)):
         owners[owner] += 1
     return owners

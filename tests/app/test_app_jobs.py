@@ -63,7 +63,7 @@ def _job_killed_mid_way(dataset_id: int, doc_ids: list[int], model: str) -> tupl
         patch.setattr(job_runner, "CHUNK_DOCS", 1)  # one predict call per document, so it dies after one
         run_job(factory, job, "old-server", lambda p: DiesAfter(services.resources.predictor(p), [1]))
     with session_scope(factory) as s:
-        s.execute(update(m.ScoringJob).where(m.ScoringJob.id == job_id)
+        s.execute(update(m.ScoringJobRow).where(m.ScoringJobRow.id == job_id)
                   .values(heartbeat_at=utc_now() - timedelta(seconds=2 * STALE_SECONDS)))
         job = store.get_job(s, job_id)
     assert (job.status, job.done, job.total) == ("running", 1, 2)

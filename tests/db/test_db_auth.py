@@ -32,12 +32,12 @@ def test_hashes_are_salted_and_verify() -> None:
 
 def test_create_user_stores_only_a_hash_and_authenticates(factory) -> None:  # noqa: F811
     with session_scope(factory) as session:
-        store.ensure_annotator(session, "ann")  # known from solo mode, no password yet
+        store.ensure_annotator(session, "ann")  # known from local mode, no password yet
         info = accounts.create_user(session, "ann", "curator", PASSWORD)
         accounts.create_user(session, "bob", "annotator", "another long secret")
     assert info.role == "curator" and info.has_password
     with session_scope(factory) as session:
-        stored = session.scalar(select(m.Annotator.password_hash).where(m.Annotator.name == "ann"))
+        stored = session.scalar(select(m.AnnotatorRow.password_hash).where(m.AnnotatorRow.name == "ann"))
         assert PASSWORD not in stored and verify_password(PASSWORD, stored)
         assert accounts.authenticate(session, "ann", PASSWORD).name == "ann"
         assert accounts.authenticate(session, "ann", "another long secret") is None

@@ -207,6 +207,6 @@ def test_controls_join_a_split_queue(factory) -> None:  # noqa: F811
     enable(factory, ids["dataset"], 0.25)
     with session_scope(factory) as s:
         assert store.assignment_counts(s, ids["dataset"]) == {"ann": 12, "bob": 12}
-        owned = s.scalars(select(m.Assignment.suggestion_id).where(
-            m.Assignment.suggestion_id.in_(select(m.ControlItem.suggestion_id)))).all()
+        owned = s.scalars(select(m.AssignmentRow.suggestion_id).where(
+            m.AssignmentRow.suggestion_id.in_(select(m.ControlItemRow.suggestion_id)))).all()
     assert len(owned) == 6

@@ -79,16 +79,16 @@ def test_positions_taken_twice_are_renumbered_in_upload_order(db_url: str) -> No
         init_db(engine, scripts.get_revision(UNIQUE_POSITIONS).down_revision)  # just before unique positions
         now = datetime.now(UTC)
         with engine.begin() as conn:
-            conn.execute(insert(m.Dataset.__table__), [{"id": 1, "name": "a", "created_at": now},
+            conn.execute(insert(m.DatasetRow.__table__), [{"id": 1, "name": "a", "created_at": now},
                                                        {"id": 2, "name": "b", "created_at": now}])
-            conn.execute(insert(m.Document.__table__), [
+            conn.execute(insert(m.DocumentRow.__table__), [
                 {"id": i, "dataset_id": d, "position": p, "title": f"doc {i}", "content_hash": f"{i:064d}",
                  "sents": [], "extra": {}, "has_labels": False, "num_tokens": 0, "created_at": now}
                 for i, d, p in ((1, 1, 0), (2, 1, 1), (3, 1, 1), (4, 1, 2), (5, 2, 0), (6, 2, 0))])
         init_db(engine)
         with engine.connect() as conn:
-            rows = conn.execute(select(m.Document.id, m.Document.dataset_id, m.Document.position)
-                                .order_by(m.Document.id)).tuples().all()
+            rows = conn.execute(select(m.DocumentRow.id, m.DocumentRow.dataset_id, m.DocumentRow.position)
+                                .order_by(m.DocumentRow.id)).tuples().all()
         assert rows == [(1, 1, 0), (2, 1, 1), (3, 1, 2), (4, 1, 3), (5, 2, 0), (6, 2, 1)]
     finally:
         engine.dispose()
@@ -117,11 +117,11 @@ def test_a_database_made_before_the_split_upgrades_and_keeps_its_rows(db_url: st
         init_db(engine, before_split)
         now = datetime.now(UTC)
         with engine.begin() as conn:
-            conn.execute(insert(m.Dataset.__table__), [{"id": 1, "name": "old", "created_at": now}])
-            conn.execute(insert(m.Document.__table__), [
+            conn.execute(insert(m.DatasetRow.__table__), [{"id": 1, "name": "old", "created_at": now}])
+            conn.execute(insert(m.DocumentRow.__table__), [
                 {"id": 1, "dataset_id": 1, "position": 0, "title": "doc 1", "content_hash": f"{1:064d}", "sents": [],
                  "extra": {}, "has_labels": False, "num_tokens": 0, "created_at": now}])
-            conn.execute(insert(m.ScoringJob.__table__).values(
+            conn.execute(insert(m.ScoringJobRow.__table__).values(
                 id=1, dataset_id=1, document_ids=[1], checkpoints=["m"], run_ids=[], requested_by="ann",
                 status="done", done=1, total=1, created_at=now, finished_at=now))
         init_db(engine)

@@ -18,7 +18,7 @@ from .reviews import record_review
 def resolve_conflict(session: Session, suggestion_id: int, curator: str, decision: str, *,
                      relation: str | None = None, note: str | None = None) -> int:
     """Record a curator's final accept (optionally with a corrected relation) or reject; returns the review id."""
-    role = session.scalar(select(m.Annotator.role).where(m.Annotator.name == curator))
+    role = session.scalar(select(m.AnnotatorRow.role).where(m.AnnotatorRow.name == curator))
     if role is None:
         raise NotFoundError(f"no annotator named {curator!r}")
     if role != CURATOR:

@@ -25,7 +25,7 @@ def check_role(role: str) -> str:
     return role
 
 
-def to_info(row: m.Annotator) -> AnnotatorInfo:
+def to_info(row: m.AnnotatorRow) -> AnnotatorInfo:
     return AnnotatorInfo(row.id, row.name, row.role, as_utc(row.created_at), row.password_hash is not None)
 
 
@@ -35,16 +35,16 @@ def ensure_annotator(session: Session, name: str, role: str = "annotator") -> An
     A name that a team account (one with a password) owns is refused: local names and accounts never mix, so
     typing a curator's name never acts as that curator."""
     name, role = check_name(name), check_role(role)
-    row = session.scalar(select(m.Annotator).where(m.Annotator.name == name))
+    row = session.scalar(select(m.AnnotatorRow).where(m.AnnotatorRow.name == name))
     if row is None:
-        row = m.Annotator(name=name, role=role, created_at=utc_now())
+        row = m.AnnotatorRow(name=name, role=role, created_at=utc_now())
         session.add(row)
         session.flush()
     check_local(row)
     return to_info(row)
 
 
-def check_local(row: m.Annotator) -> None:
+def check_local(row: m.AnnotatorRow) -> None:
     """Refuse to act as a team account without its password."""
     if row.password_hash is not None:
         raise AccountError(f"the name {row.name!r} belongs to a team account with a password; pick another name "
@@ -55,7 +55,7 @@ def check_local(row: m.Annotator) -> None:
 def local_annotator(session: Session, name: str) -> AnnotatorInfo:
     """Local mode, before a decision is recorded: the annotator, refused when a team account owns the name
     (an account created after this session picked the name)."""
-    row = session.scalar(select(m.Annotator).where(m.Annotator.name == name))
+    row = session.scalar(select(m.AnnotatorRow).where(m.AnnotatorRow.name == name))
     if row is None:
         raise NotFoundError(f"no annotator named {name!r}; enter your name again")
     check_local(row)
@@ -63,20 +63,20 @@ def local_annotator(session: Session, name: str) -> AnnotatorInfo:
 
 
 def get_annotator(session: Session, name: str) -> AnnotatorInfo:
-    row = session.scalar(select(m.Annotator).where(m.Annotator.name == name))
+    row = session.scalar(select(m.AnnotatorRow).where(m.AnnotatorRow.name == name))
     if row is None:
         raise NotFoundError(f"no annotator named {name!r}")
     return to_info(row)
 
 
 def list_annotators(session: Session) -> list[AnnotatorInfo]:
-    return [to_info(row) for row in session.scalars(select(m.Annotator).order_by(m.Annotator.name))]
+    return [to_info(row) for row in session.scalars(select(m.AnnotatorRow).order_by(m.AnnotatorRow.name))]
 
 
 def set_role(session: Session, name: str, role: str) -> AnnotatorInfo:
     """Change an annotator's role (local names and team accounts alike); later decisions carry the new role."""
     role = check_role(role)
-    row = session.scalar(select(m.Annotator).where(m.Annotator.name == name))
+    row = session.scalar(select(m.AnnotatorRow).where(m.AnnotatorRow.name == name))
     if row is None:
         raise NotFoundError(f"no annotator named {name!r}; `python -m db users` lists them")
     row.role = role

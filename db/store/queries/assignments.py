@@ -25,19 +25,19 @@ def split_queue(session: Session, dataset_id: int, annotators: Sequence[str], mo
     names = list(dict.fromkeys(a.strip() for a in annotators if a.strip()))
     if not names:
         raise ValueError("split: name at least one annotator to share the queue")
-    ids = dict(session.execute(select(m.Annotator.name, m.Annotator.id).where(m.Annotator.name.in_(names))).tuples().all())
+    ids = dict(session.execute(select(m.AnnotatorRow.name, m.AnnotatorRow.id).where(m.AnnotatorRow.name.in_(names))).tuples().all())
     missing = [n for n in names if n not in ids]
     if missing:
         raise NotFoundError(f"no annotator named {missing[0]!r}; they appear once they have entered their name "
                             "(local mode) or been given an account (team mode)")
     states = suggestion_states()
     rows = session.execute(
-        select(m.Suggestion.id, m.Suggestion.document_id).join(states, states.c.suggestion_id == m.Suggestion.id)
-        .join(m.Document).where(m.Document.dataset_id == dataset_id, states.c.state.in_((PENDING, SKIPPED)))
-        .order_by(m.Suggestion.score.desc(), m.Suggestion.id)).all()
+        select(m.SuggestionRow.id, m.SuggestionRow.document_id).join(states, states.c.suggestion_id == m.SuggestionRow.id)
+        .join(m.DocumentRow).where(m.DocumentRow.dataset_id == dataset_id, states.c.state.in_((PENDING, SKIPPED)))
+        .order_by(m.SuggestionRow.score.desc(), m.SuggestionRow.id)).all()
     open_ids = [sid for sid, _ in rows]
     if open_ids:
-        session.execute(delete(m.Assignment).where(m.Assignment.suggestion_id.in_(open_ids)))
+        session.execute(delete(m.AssignmentRow).where(m.AssignmentRow.suggestion_id.in_(open_ids)))
     owner: dict[int, str] = {}
     if mode == "document":
         docs = list(dict.fromkeys(doc for _, doc in sorted(rows, key=lambda r: r[1])))
@@ -47,7 +47,7 @@ def split_queue(session: Session, dataset_id: int, annotators: Sequence[str], mo
         owner = {sid: names[k % len(names)] for k, (sid, _) in enumerate(rows)}
     now = utc_now()
     if owner:
-        session.execute(insert(m.Assignment), [{"suggestion_id": sid, "annotator_id": ids[name], "created_at": now}
+        session.execute(insert(m.AssignmentRow), [{"suggestion_id": sid, "annotator_id": ids[name], "created_at": now}
                                                for sid, name in owner.items()])
     counts = Counter(owner.values())
     return {name: counts.get(name, 0) for name in names}
@@ -56,7 +56,7 @@ def split_queue(session: Session, dataset_id: int, annotators: Sequence[str], mo
 def assignment_counts(session: Session, dataset_id: int) -> dict[str, int]:
     """Suggestions assigned per annotator in the dataset (empty: the queue is not split)."""
     rows = session.execute(
-        select(m.Annotator.name, m.Assignment.id).join(m.Annotator, m.Annotator.id == m.Assignment.annotator_id)
-        .join(m.Suggestion, m.Suggestion.id == m.Assignment.suggestion_id).join(m.Document)
-        .where(m.Document.dataset_id == dataset_id))
+        select(m.AnnotatorRow.name, m.AssignmentRow.id).join(m.AnnotatorRow, m.AnnotatorRow.id == m.AssignmentRow.annotator_id)
+        .join(m.SuggestionRow, m.SuggestionRow.id == m.AssignmentRow.suggestion_id).join(m.DocumentRow)
+        .where(m.DocumentRow.dataset_id == dataset_id))
     return dict(Counter(name for name, _ in rows))

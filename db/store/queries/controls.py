@@ -74,13 +74,13 @@ class ControlScore:
 
 
 def control_ids() -> Any:
-    """Select of every control's suggestion id: `m.Suggestion.id.not_in(control_ids())` keeps real items only."""
-    return select(m.ControlItem.suggestion_id)
+    """Select of every control's suggestion id: `m.SuggestionRow.id.not_in(control_ids())` keeps real items only."""
+    return select(m.ControlItemRow.suggestion_id)
 
 
 def control_kind(session: Session, suggestion_id: int) -> str | None:
     """"gold" or "absent" for a control, None for a real suggestion."""
-    return session.scalar(select(m.ControlItem.kind).where(m.ControlItem.suggestion_id == suggestion_id))
+    return session.scalar(select(m.ControlItemRow.kind).where(m.ControlItemRow.suggestion_id == suggestion_id))
 
 
 def check_rate(rate: float) -> float:
@@ -99,19 +99,19 @@ def target_count(rate: float, n_real: int) -> int:
 
 
 def _dataset_documents(session: Session, dataset_id: int) -> dict[int, bool]:
-    if session.get(m.Dataset, dataset_id) is None:
+    if session.get(m.DatasetRow, dataset_id) is None:
         raise NotFoundError(f"no dataset with id {dataset_id}")
-    return dict(session.execute(select(m.Document.id, m.Document.has_labels)
-                                .where(m.Document.dataset_id == dataset_id)).tuples().all())
+    return dict(session.execute(select(m.DocumentRow.id, m.DocumentRow.has_labels)
+                                .where(m.DocumentRow.dataset_id == dataset_id)).tuples().all())
 
 
 def control_settings(session: Session, dataset_id: int) -> ControlSettings:
     """The dataset's setting; rate 0 (off) when none was ever saved."""
     docs = _dataset_documents(session, dataset_id)
-    full = tuple(session.scalars(select(m.FullyLabelledDocument.document_id)
-                                 .where(m.FullyLabelledDocument.document_id.in_(docs))
-                                 .order_by(m.FullyLabelledDocument.document_id)))
-    row = session.get(m.ControlSetting, dataset_id)
+    full = tuple(session.scalars(select(m.FullyLabelledDocumentRow.document_id)
+                                 .where(m.FullyLabelledDocumentRow.document_id.in_(docs))
+                                 .order_by(m.FullyLabelledDocumentRow.document_id)))
+    row = session.get(m.ControlSettingRow, dataset_id)
     if row is None:
         return ControlSettings(dataset_id, 0.0, full)
     return ControlSettings(dataset_id, row.rate, full, row.updated_by, as_utc(row.updated_at))
@@ -122,9 +122,9 @@ def set_control_rate(session: Session, dataset_id: int, rate: float, by: str) ->
     applies it."""
     rate = check_rate(rate)
     _dataset_documents(session, dataset_id)
-    row = session.get(m.ControlSetting, dataset_id)
+    row = session.get(m.ControlSettingRow, dataset_id)
     if row is None:
-        session.add(m.ControlSetting(dataset_id=dataset_id, rate=rate, updated_by=by, updated_at=utc_now()))
+        session.add(m.ControlSettingRow(dataset_id=dataset_id, rate=rate, updated_by=by, updated_at=utc_now()))
     else:
         row.rate, row.updated_by, row.updated_at = rate, by, utc_now()
     session.flush()
@@ -141,10 +141,10 @@ def set_fully_labelled(session: Session, dataset_id: int, document_ids: Sequence
     if wrong:
         raise ValueError(f"fully labelled: document {wrong[0]} is not a labelled document of dataset {dataset_id}; "
                          "only documents uploaded with labels can be vouched complete")
-    session.execute(delete(m.FullyLabelledDocument).where(m.FullyLabelledDocument.document_id.in_(docs)))
+    session.execute(delete(m.FullyLabelledDocumentRow).where(m.FullyLabelledDocumentRow.document_id.in_(docs)))
     if chosen:
         now = utc_now()
-        session.execute(insert(m.FullyLabelledDocument),
+        session.execute(insert(m.FullyLabelledDocumentRow),
                         [{"document_id": i, "marked_by": by, "created_at": now} for i in chosen])
     return tuple(chosen)
 
@@ -152,8 +152,8 @@ def set_fully_labelled(session: Session, dataset_id: int, document_ids: Sequence
 def control_counts(session: Session, dataset_id: int) -> dict[str, int]:
     """Controls in the dataset's queue, per kind (decided or not)."""
     rows = session.execute(
-        select(m.ControlItem.kind, func.count()).join(m.Suggestion, m.Suggestion.id == m.ControlItem.suggestion_id)
-        .join(m.Document).where(m.Document.dataset_id == dataset_id).group_by(m.ControlItem.kind))
+        select(m.ControlItemRow.kind, func.count()).join(m.SuggestionRow, m.SuggestionRow.id == m.ControlItemRow.suggestion_id)
+        .join(m.DocumentRow).where(m.DocumentRow.dataset_id == dataset_id).group_by(m.ControlItemRow.kind))
     counts = dict(rows.tuples().all())
     return {kind: counts.get(kind, 0) for kind in m.CONTROL_KINDS}
 
@@ -163,11 +163,11 @@ def control_scores(session: Session, dataset_id: int) -> list[ControlScore]:
     from their current (latest, not undone) decisions; most controls judged first."""
     cur = current_decisions()
     rows = session.execute(
-        select(m.Annotator.name, m.ControlItem.kind, cur.c.decision, cur.c.relation, m.Suggestion.relation)
-        .select_from(cur).join(m.ControlItem, m.ControlItem.suggestion_id == cur.c.suggestion_id)
-        .join(m.Annotator, m.Annotator.id == cur.c.annotator_id)
-        .join(m.Suggestion, m.Suggestion.id == cur.c.suggestion_id).join(m.Document)
-        .where(m.Document.dataset_id == dataset_id))
+        select(m.AnnotatorRow.name, m.ControlItemRow.kind, cur.c.decision, cur.c.relation, m.SuggestionRow.relation)
+        .select_from(cur).join(m.ControlItemRow, m.ControlItemRow.suggestion_id == cur.c.suggestion_id)
+        .join(m.AnnotatorRow, m.AnnotatorRow.id == cur.c.annotator_id)
+        .join(m.SuggestionRow, m.SuggestionRow.id == cur.c.suggestion_id).join(m.DocumentRow)
+        .where(m.DocumentRow.dataset_id == dataset_id))
     tally: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for name, kind, decision, relation, suggested in rows:
         t = tally[name]

@@ -41,28 +41,28 @@ def create_dataset(session: Session, name: str) -> DatasetInfo:
     name = name.strip()
     if not name:
         raise ValueError("dataset name: expected a non-empty name")
-    if session.scalar(select(m.Dataset.id).where(m.Dataset.name == name)) is not None:
+    if session.scalar(select(m.DatasetRow.id).where(m.DatasetRow.name == name)) is not None:
         raise DuplicateError(f"a dataset named {name!r} exists already; pick another name or add to that one")
-    row = m.Dataset(name=name, created_at=utc_now())
+    row = m.DatasetRow(name=name, created_at=utc_now())
     session.add(row)
     session.flush()
     return DatasetInfo(row.id, row.name, as_utc(row.created_at), 0)
 
 
 def _dataset_query() -> Any:
-    n_docs = select(func.count(m.Document.id)).where(m.Document.dataset_id == m.Dataset.id).scalar_subquery()
-    return select(m.Dataset.id, m.Dataset.name, m.Dataset.created_at, n_docs)
+    n_docs = select(func.count(m.DocumentRow.id)).where(m.DocumentRow.dataset_id == m.DatasetRow.id).scalar_subquery()
+    return select(m.DatasetRow.id, m.DatasetRow.name, m.DatasetRow.created_at, n_docs)
 
 
 def list_datasets(session: Session) -> list[DatasetInfo]:
     """Every dataset, oldest first, with its document count."""
-    rows = session.execute(_dataset_query().order_by(m.Dataset.id))
+    rows = session.execute(_dataset_query().order_by(m.DatasetRow.id))
     return [DatasetInfo(i, name, as_utc(created), n) for i, name, created, n in rows]
 
 
 def get_dataset(session: Session, dataset: int | str) -> DatasetInfo:
     """A dataset by id or by name."""
-    where = m.Dataset.id == dataset if isinstance(dataset, int) else m.Dataset.name == dataset
+    where = m.DatasetRow.id == dataset if isinstance(dataset, int) else m.DatasetRow.name == dataset
     row = session.execute(_dataset_query().where(where)).one_or_none()
     if row is None:
         raise NotFoundError(f"no dataset {dataset!r}; list_datasets() shows the ones there are")
@@ -95,13 +95,13 @@ def add_documents(session: Session, dataset_id: int, documents: Iterable[Documen
 
     Nothing is committed here: if any document fails, the caller's rollback (session_scope) drops the
     whole upload."""
-    if session.get(m.Dataset, dataset_id) is None:
+    if session.get(m.DatasetRow, dataset_id) is None:
         raise NotFoundError(f"no dataset with id {dataset_id}; create_dataset() first")
     known: dict[str, int | None] = dict(
-        session.execute(select(m.Document.content_hash, m.Document.id).where(m.Document.dataset_id == dataset_id))
+        session.execute(select(m.DocumentRow.content_hash, m.DocumentRow.id).where(m.DocumentRow.dataset_id == dataset_id))
         .tuples().all())
     position = session.scalar(
-        select(func.coalesce(func.max(m.Document.position) + 1, 0)).where(m.Document.dataset_id == dataset_id))
+        select(func.coalesce(func.max(m.DocumentRow.position) + 1, 0)).where(m.DocumentRow.dataset_id == dataset_id))
     fresh: list[Document] = []
     rows: list[dict[str, Any]] = []
     skipped: list[SkippedDocument] = []
@@ -120,16 +120,16 @@ def add_documents(session: Session, dataset_id: int, documents: Iterable[Documen
                      "content_hash": digest, "sents": [list(s) for s in doc.sents], "extra": dict(doc.extra),
                      "has_labels": doc.facts is not None, "num_tokens": doc.num_tokens, "created_at": now,
                      "source": None if sources is None or sources[index] is None else dict(sources[index])})
-    doc_ids = _insert_returning_ids(session, m.Document, rows)
-    entity_ids = _insert_returning_ids(session, m.Entity, [
+    doc_ids = _insert_returning_ids(session, m.DocumentRow, rows)
+    entity_ids = _insert_returning_ids(session, m.EntityRow, [
         {"document_id": doc_id, "idx": i} for doc_id, doc in zip(doc_ids, fresh, strict=True)
         for i in range(len(doc.entities))])
     entities = (entity for doc in fresh for entity in doc.entities)  # in the order their ids came back
-    _insert(session, m.Mention, [
+    _insert(session, m.MentionRow, [
         {"entity_id": entity_id, "idx": j, "name": x.name, "sent_id": x.sent_id, "pos_start": x.start,
          "pos_end": x.end, "type": x.type}
         for entity, entity_id in zip(entities, entity_ids, strict=True) for j, x in enumerate(entity.mentions)])
-    _insert(session, m.GoldFact, [
+    _insert(session, m.GoldFactRow, [
         {"document_id": doc_id, "position": k, "h": f.h, "t": f.t, "relation": f.r, "evidence": list(f.evidence),
          "extra": dict(f.extra), "origin": fact_origin(f)}
         for doc_id, doc in zip(doc_ids, fresh, strict=True) for k, f in enumerate(doc.facts or ())])
@@ -142,10 +142,10 @@ def load_documents(session: Session, doc_ids: Sequence[int]) -> dict[int, Docume
     ids = list(doc_ids)
     mentions: dict[int, list[list[Mention]]] = defaultdict(list)
     for doc_id, entity_idx, name, sent_id, start, end, kind in session.execute(
-            select(m.Entity.document_id, m.Entity.idx, m.Mention.name, m.Mention.sent_id, m.Mention.pos_start,
-                   m.Mention.pos_end, m.Mention.type)
-            .outerjoin(m.Mention, m.Mention.entity_id == m.Entity.id)
-            .where(m.Entity.document_id.in_(ids)).order_by(m.Entity.document_id, m.Entity.idx, m.Mention.idx)):
+            select(m.EntityRow.document_id, m.EntityRow.idx, m.MentionRow.name, m.MentionRow.sent_id, m.MentionRow.pos_start,
+                   m.MentionRow.pos_end, m.MentionRow.type)
+            .outerjoin(m.MentionRow, m.MentionRow.entity_id == m.EntityRow.id)
+            .where(m.EntityRow.document_id.in_(ids)).order_by(m.EntityRow.document_id, m.EntityRow.idx, m.MentionRow.idx)):
         entities = mentions[doc_id]
         if len(entities) <= entity_idx:
             entities.append([])
@@ -153,16 +153,16 @@ def load_documents(session: Session, doc_ids: Sequence[int]) -> dict[int, Docume
             entities[-1].append(Mention(name, sent_id, start, end, kind))
     facts: dict[int, list[Fact]] = defaultdict(list)
     for doc_id, h, t, relation, evidence, extra in session.execute(
-            select(m.GoldFact.document_id, m.GoldFact.h, m.GoldFact.t, m.GoldFact.relation, m.GoldFact.evidence,
-                   m.GoldFact.extra)
-            .where(m.GoldFact.document_id.in_(ids)).order_by(m.GoldFact.document_id, m.GoldFact.position)):
+            select(m.GoldFactRow.document_id, m.GoldFactRow.h, m.GoldFactRow.t, m.GoldFactRow.relation, m.GoldFactRow.evidence,
+                   m.GoldFactRow.extra)
+            .where(m.GoldFactRow.document_id.in_(ids)).order_by(m.GoldFactRow.document_id, m.GoldFactRow.position)):
         facts[doc_id].append(Fact(h, t, relation, tuple(evidence), dict(extra)))
     found = {
         doc_id: Document(title, tuple(tuple(s) for s in sents), tuple(Entity(tuple(e)) for e in mentions[doc_id]),
                          tuple(facts[doc_id]) if has_labels else None, dict(extra))
         for doc_id, title, sents, extra, has_labels in session.execute(
-            select(m.Document.id, m.Document.title, m.Document.sents, m.Document.extra, m.Document.has_labels)
-            .where(m.Document.id.in_(ids)))
+            select(m.DocumentRow.id, m.DocumentRow.title, m.DocumentRow.sents, m.DocumentRow.extra, m.DocumentRow.has_labels)
+            .where(m.DocumentRow.id.in_(ids)))
     }
     missing = sorted(set(ids) - set(found))
     if missing:
@@ -173,7 +173,7 @@ def load_documents(session: Session, doc_ids: Sequence[int]) -> dict[int, Docume
 def load_sources(session: Session, doc_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """The uploaded JSON objects of those documents that have one, by id."""
     return {i: src for i, src in session.execute(
-        select(m.Document.id, m.Document.source).where(m.Document.id.in_(list(doc_ids)), m.Document.source.is_not(None)))
+        select(m.DocumentRow.id, m.DocumentRow.source).where(m.DocumentRow.id.in_(list(doc_ids)), m.DocumentRow.source.is_not(None)))
         if src is not None}
 
 
@@ -185,22 +185,22 @@ def load_document(session: Session, doc_id: int) -> Document:
 def document_ids(session: Session, dataset_id: int) -> list[int]:
     """A dataset's document ids in upload order."""
     return list(session.scalars(
-        select(m.Document.id).where(m.Document.dataset_id == dataset_id).order_by(m.Document.position)))
+        select(m.DocumentRow.id).where(m.DocumentRow.dataset_id == dataset_id).order_by(m.DocumentRow.position)))
 
 
 def list_documents(session: Session, dataset_id: int, filters: Mapping[str, Any] | None = None, *,
                    limit: int | None = None, offset: int = 0) -> list[DocumentInfo]:
     """A dataset's documents in upload order; filters: title (substring, any case), has_labels (bool)."""
     given = check_filters(filters, DOCUMENT_FILTERS, what="document")
-    n_entities = select(func.count(m.Entity.id)).where(m.Entity.document_id == m.Document.id).scalar_subquery()
-    n_facts = select(func.count(m.GoldFact.id)).where(m.GoldFact.document_id == m.Document.id).scalar_subquery()
-    query = (select(m.Document.id, m.Document.dataset_id, m.Document.position, m.Document.title, n_entities,
-                    m.Document.num_tokens, n_facts, m.Document.has_labels)
-             .where(m.Document.dataset_id == dataset_id).order_by(m.Document.position))
+    n_entities = select(func.count(m.EntityRow.id)).where(m.EntityRow.document_id == m.DocumentRow.id).scalar_subquery()
+    n_facts = select(func.count(m.GoldFactRow.id)).where(m.GoldFactRow.document_id == m.DocumentRow.id).scalar_subquery()
+    query = (select(m.DocumentRow.id, m.DocumentRow.dataset_id, m.DocumentRow.position, m.DocumentRow.title, n_entities,
+                    m.DocumentRow.num_tokens, n_facts, m.DocumentRow.has_labels)
+             .where(m.DocumentRow.dataset_id == dataset_id).order_by(m.DocumentRow.position))
     if "title" in given:
-        query = query.where(func.lower(m.Document.title).contains(str(given["title"]).lower(), autoescape=True))
+        query = query.where(func.lower(m.DocumentRow.title).contains(str(given["title"]).lower(), autoescape=True))
     if "has_labels" in given:
-        query = query.where(m.Document.has_labels.is_(bool(given["has_labels"])))
+        query = query.where(m.DocumentRow.has_labels.is_(bool(given["has_labels"])))
     if limit is not None:
         check_paging(limit, offset)
         query = query.limit(limit).offset(offset)

@@ -27,7 +27,7 @@ from .suggestions import current_decisions_of
 ORIGIN_REVIEW = "review"  # what queries.documents.fact_origin reads back
 
 
-def _provenance(suggestion: m.Suggestion, relation: str, decisions: Sequence[Any], methods: Sequence[str]) -> dict[str, Any]:
+def _provenance(suggestion: m.SuggestionRow, relation: str, decisions: Sequence[Any], methods: Sequence[str]) -> dict[str, Any]:
     """Who made the decision that counts: the curator's, else the latest of the agreeing annotators'."""
     curated = [d for d in decisions if d.role == "curator" and d.decision in ("accept", "reject")]
     deciding = curated[-1] if curated else [d for d in decisions if d.decision in ("accept", "reject")][-1]
@@ -44,17 +44,17 @@ def _outcomes(session: Session, doc_ids: Sequence[int]) -> tuple[dict[int, list[
     (db.store.queries.controls) are left out: a decision on one measures the annotator and never changes a label."""
     states = suggestion_states()
     rows = session.execute(
-        select(m.Suggestion, states.c.state, states.c.accepted_relation)
-        .join(states, states.c.suggestion_id == m.Suggestion.id)
-        .where(m.Suggestion.document_id.in_(doc_ids), states.c.state.in_((ACCEPTED, REJECTED)),
-               m.Suggestion.id.not_in(control_ids()))
-        .order_by(m.Suggestion.document_id, m.Suggestion.id)).all()
+        select(m.SuggestionRow, states.c.state, states.c.accepted_relation)
+        .join(states, states.c.suggestion_id == m.SuggestionRow.id)
+        .where(m.SuggestionRow.document_id.in_(doc_ids), states.c.state.in_((ACCEPTED, REJECTED)),
+               m.SuggestionRow.id.not_in(control_ids()))
+        .order_by(m.SuggestionRow.document_id, m.SuggestionRow.id)).all()
     ids = [row[0].id for row in rows]
     decisions = current_decisions_of(session, ids)
     methods: dict[int, list[str]] = defaultdict(list)
     for suggestion_id, method in session.execute(
-            select(m.SuggestionSource.suggestion_id, m.ModelRun.method).join(m.ModelRun)
-            .where(m.SuggestionSource.suggestion_id.in_(ids)).order_by(m.SuggestionSource.run_id)):
+            select(m.SuggestionSourceRow.suggestion_id, m.ModelRunRow.method).join(m.ModelRunRow)
+            .where(m.SuggestionSourceRow.suggestion_id.in_(ids)).order_by(m.SuggestionSourceRow.run_id)):
         if method not in methods[suggestion_id]:
             methods[suggestion_id].append(method)
     accepted: dict[int, list[Fact]] = defaultdict(list)
@@ -76,8 +76,8 @@ def _mention_sentences(session: Session, doc_ids: Sequence[int]) -> dict[tuple[i
     """(document id, entity idx) -> the sentences its mentions are in."""
     out: dict[tuple[int, int], set[int]] = defaultdict(set)
     for doc_id, idx, sent_id in session.execute(
-            select(m.Entity.document_id, m.Entity.idx, m.Mention.sent_id).join(m.Mention)
-            .where(m.Entity.document_id.in_(list(doc_ids)))):
+            select(m.EntityRow.document_id, m.EntityRow.idx, m.MentionRow.sent_id).join(m.MentionRow)
+            .where(m.EntityRow.document_id.in_(list(doc_ids)))):
         out[(doc_id, idx)].add(sent_id)
     return out
 

@@ -24,7 +24,7 @@ def _opt(value):  # noqa: ANN001, ANN202 - a timestamp or None
     return None if value is None else as_utc(value)
 
 
-def _to_job(row: m.ScoringJob) -> JobInfo:
+def _to_job(row: m.ScoringJobRow) -> JobInfo:
     return JobInfo(row.id, row.dataset_id, tuple(row.document_ids), tuple(row.checkpoints), tuple(row.run_ids),
                    row.requested_by, row.status, row.done, row.total, row.error, row.worker_id,
                    as_utc(row.created_at), _opt(row.started_at), _opt(row.finished_at), _opt(row.heartbeat_at),
@@ -34,12 +34,12 @@ def _to_job(row: m.ScoringJob) -> JobInfo:
 def enqueue_job(session: Session, dataset_id: int, doc_ids: Sequence[int], checkpoints: Sequence[str],
                 requested_by: str) -> int:
     """Record a request to score these documents with these checkpoints; returns the job id."""
-    if session.get(m.Dataset, dataset_id) is None:
+    if session.get(m.DatasetRow, dataset_id) is None:
         raise NotFoundError(f"no dataset with id {dataset_id}; a scoring job needs an existing dataset")
     if not doc_ids or not checkpoints:
         raise ValueError(f"a scoring job needs documents and models, got {len(doc_ids)} document(s) and "
                          f"{len(checkpoints)} model(s)")
-    row = m.ScoringJob(dataset_id=dataset_id, document_ids=[int(i) for i in doc_ids],
+    row = m.ScoringJobRow(dataset_id=dataset_id, document_ids=[int(i) for i in doc_ids],
                        checkpoints=[str(c) for c in checkpoints], run_ids=[], requested_by=requested_by,
                        status="queued", done=0, total=len(doc_ids) * len(checkpoints), created_at=utc_now())
     session.add(row)
@@ -50,8 +50,8 @@ def enqueue_job(session: Session, dataset_id: int, doc_ids: Sequence[int], check
 def claim_next_job(session: Session, worker_id: str) -> JobInfo | None:
     """Take the oldest queued job for this worker, or None (another worker may win a race: try the next)."""
     while True:
-        job_id = session.scalar(select(m.ScoringJob.id).where(m.ScoringJob.status == "queued")
-                                .order_by(m.ScoringJob.id).limit(1))
+        job_id = session.scalar(select(m.ScoringJobRow.id).where(m.ScoringJobRow.status == "queued")
+                                .order_by(m.ScoringJobRow.id).limit(1))
         if job_id is None:
             return None
         job = claim_job(session, job_id, worker_id)
@@ -64,7 +64,7 @@ def claim_job(session: Session, job_id: int, worker_id: str) -> JobInfo | None:
     lock: of two workers racing for a job, one updates a row and the other none, on any backend."""
     now = utc_now()
     claimed = session.execute(
-        update(m.ScoringJob).where(m.ScoringJob.id == job_id, m.ScoringJob.status == "queued")
+        update(m.ScoringJobRow).where(m.ScoringJobRow.id == job_id, m.ScoringJobRow.status == "queued")
         .values(status="running", worker_id=worker_id, started_at=now, heartbeat_at=now)
         .execution_options(synchronize_session=False))
     if claimed.rowcount != 1:
@@ -74,8 +74,8 @@ def claim_job(session: Session, job_id: int, worker_id: str) -> JobInfo | None:
     return get_job(session, job_id)
 
 
-def _running(session: Session, job_id: int, worker_id: str) -> m.ScoringJob:
-    row = session.get(m.ScoringJob, job_id, populate_existing=True)
+def _running(session: Session, job_id: int, worker_id: str) -> m.ScoringJobRow:
+    row = session.get(m.ScoringJobRow, job_id, populate_existing=True)
     if row is None:
         raise NotFoundError(f"no scoring job with id {job_id}")
     if row.status != "running" or row.worker_id != worker_id:
@@ -106,7 +106,7 @@ def finish_job(session: Session, job_id: int, worker_id: str, suggestions: int =
 
 def fail_job(session: Session, job_id: int, error: str) -> None:
     """Mark a job failed with a message for users (say what went wrong and what to do)."""
-    row = session.get(m.ScoringJob, job_id, populate_existing=True)
+    row = session.get(m.ScoringJobRow, job_id, populate_existing=True)
     if row is None:
         raise NotFoundError(f"no scoring job with id {job_id}")
     row.status, row.error, row.finished_at = "failed", error, utc_now()
@@ -114,7 +114,7 @@ def fail_job(session: Session, job_id: int, error: str) -> None:
 
 
 def get_job(session: Session, job_id: int) -> JobInfo:
-    row = session.get(m.ScoringJob, job_id, populate_existing=True)
+    row = session.get(m.ScoringJobRow, job_id, populate_existing=True)
     if row is None:
         raise NotFoundError(f"no scoring job with id {job_id}; list_jobs() shows the ones there are")
     return _to_job(row)
@@ -122,18 +122,18 @@ def get_job(session: Session, job_id: int) -> JobInfo:
 
 def list_jobs(session: Session, dataset_id: int | None = None) -> list[JobInfo]:
     """Jobs, newest first, optionally of one dataset."""
-    query = select(m.ScoringJob).order_by(m.ScoringJob.id.desc())
+    query = select(m.ScoringJobRow).order_by(m.ScoringJobRow.id.desc())
     if dataset_id is not None:
-        query = query.where(m.ScoringJob.dataset_id == dataset_id)
+        query = query.where(m.ScoringJobRow.dataset_id == dataset_id)
     return [_to_job(row) for row in session.scalars(query)]
 
 
 def unfinished_run_ids(session: Session, dataset_id: int | None = None) -> set[int]:
     """Runs that a job not yet done is filling (queued to resume, running or failed): they hold only some of the
     job's documents, so pages must not show them as a model's finished run."""
-    query = select(m.ScoringJob.run_ids).where(m.ScoringJob.status != "done")
+    query = select(m.ScoringJobRow.run_ids).where(m.ScoringJobRow.status != "done")
     if dataset_id is not None:
-        query = query.where(m.ScoringJob.dataset_id == dataset_id)
+        query = query.where(m.ScoringJobRow.dataset_id == dataset_id)
     return {int(r) for run_ids in session.scalars(query) for r in run_ids or ()}
 
 
@@ -141,12 +141,12 @@ def recover_stale_jobs(session: Session, stale_seconds: float = STALE_SECONDS) -
     """Re-queue running jobs whose worker stopped beating (they resume, skipping documents already scored);
     a job whose runs were deleted cannot resume and fails with a message naming it and why."""
     cutoff = utc_now() - timedelta(seconds=stale_seconds)
-    rows = session.scalars(select(m.ScoringJob).where(m.ScoringJob.status == "running")).all()
+    rows = session.scalars(select(m.ScoringJobRow).where(m.ScoringJobRow.status == "running")).all()
     recovered = []
     for row in rows:
         if row.heartbeat_at is not None and as_utc(row.heartbeat_at) >= cutoff:
             continue
-        missing = [r for r in row.run_ids if session.get(m.ModelRun, r) is None]
+        missing = [r for r in row.run_ids if session.get(m.ModelRunRow, r) is None]
         if missing:
             row.status, row.finished_at = "failed", utc_now()
             row.error = (f"scoring job {row.id} cannot resume: its worker {row.worker_id} stopped and model "

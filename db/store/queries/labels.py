@@ -29,21 +29,21 @@ def pair_labels(session: Session, document_id: int, h: int, t: int, *, exclude_s
     """The pair's current labels; `exclude_suggestion` leaves out what that suggestion's own acceptance added.
     Control items never count as labels added by review; and for a gold control, `exclude_suggestion` also
     leaves out the gold label it asks about, so the item does not give its answer away (nor refuse it)."""
-    gold = list(session.scalars(select(m.GoldFact.relation).where(
-        m.GoldFact.document_id == document_id, m.GoldFact.h == h, m.GoldFact.t == t).order_by(m.GoldFact.position)))
+    gold = list(session.scalars(select(m.GoldFactRow.relation).where(
+        m.GoldFactRow.document_id == document_id, m.GoldFactRow.h == h, m.GoldFactRow.t == t).order_by(m.GoldFactRow.position)))
     if exclude_suggestion is not None and control_kind(session, exclude_suggestion) == GOLD:
-        asked = session.scalar(select(m.Suggestion.relation).where(m.Suggestion.id == exclude_suggestion))
+        asked = session.scalar(select(m.SuggestionRow.relation).where(m.SuggestionRow.id == exclude_suggestion))
         gold = [r for r in gold if r != asked]
     states = suggestion_states()
-    query = (select(states.c.accepted_relation, m.Suggestion.id).join(states, states.c.suggestion_id == m.Suggestion.id)
-             .where(m.Suggestion.document_id == document_id, m.Suggestion.h == h, m.Suggestion.t == t,
-                    states.c.state == ACCEPTED, m.Suggestion.id.not_in(control_ids())).order_by(m.Suggestion.id))
+    query = (select(states.c.accepted_relation, m.SuggestionRow.id).join(states, states.c.suggestion_id == m.SuggestionRow.id)
+             .where(m.SuggestionRow.document_id == document_id, m.SuggestionRow.h == h, m.SuggestionRow.t == t,
+                    states.c.state == ACCEPTED, m.SuggestionRow.id.not_in(control_ids())).order_by(m.SuggestionRow.id))
     if exclude_suggestion is not None:
-        query = query.where(m.Suggestion.id != exclude_suggestion)
+        query = query.where(m.SuggestionRow.id != exclude_suggestion)
     return PairLabels(tuple(dict.fromkeys(gold)), tuple((r, i) for r, i in session.execute(query) if r))
 
 
-def check_not_duplicate(session: Session, suggestion: m.Suggestion, relation: str) -> None:
+def check_not_duplicate(session: Session, suggestion: m.SuggestionRow, relation: str) -> None:
     """Refuse (DuplicateLabelError) an accept of `relation` when the pair already holds that label."""
     labels = pair_labels(session, suggestion.document_id, suggestion.h, suggestion.t, exclude_suggestion=suggestion.id)
     if relation in labels.gold:

@@ -25,12 +25,12 @@ def _verdicts(dataset_id: int, *, ordered: bool = False) -> Any:
     items are left out: a gold control is a label the data already has, so teaching the ranker that it is
     a missing one would skew it, and an absent control was picked by us, not by the ranker's queue."""
     cur = current_decisions()
-    query = (select(cur.c.id, cur.c.decision, cur.c.relation, m.Suggestion.h, m.Suggestion.t,
-                    m.Suggestion.relation.label("suggested"), m.Document.title)
-             .join(m.Suggestion, m.Suggestion.id == cur.c.suggestion_id)
-             .join(m.Document, m.Document.id == m.Suggestion.document_id)
-             .where(m.Document.dataset_id == dataset_id, cur.c.decision.in_(VERDICTS),
-                    m.Suggestion.id.not_in(control_ids())))
+    query = (select(cur.c.id, cur.c.decision, cur.c.relation, m.SuggestionRow.h, m.SuggestionRow.t,
+                    m.SuggestionRow.relation.label("suggested"), m.DocumentRow.title)
+             .join(m.SuggestionRow, m.SuggestionRow.id == cur.c.suggestion_id)
+             .join(m.DocumentRow, m.DocumentRow.id == m.SuggestionRow.document_id)
+             .where(m.DocumentRow.dataset_id == dataset_id, cur.c.decision.in_(VERDICTS),
+                    m.SuggestionRow.id.not_in(control_ids())))
     return query.order_by(cur.c.id) if ordered else query
 
 
@@ -50,13 +50,13 @@ def decision_count(session: Session, dataset_id: int) -> int:
 
 
 def _dataset(session: Session, dataset_id: int) -> None:
-    if session.get(m.Dataset, dataset_id) is None:
+    if session.get(m.DatasetRow, dataset_id) is None:
         raise NotFoundError(f"no dataset with id {dataset_id}")
 
 
 def review_settings(session: Session, dataset_id: int) -> ReviewSettings:
     """The dataset's review settings, or the defaults when nobody saved any."""
-    row = session.get(m.ReviewSettings, dataset_id)
+    row = session.get(m.ReviewSettingsRow, dataset_id)
     if row is None:
         return ReviewSettings(dataset_id)
     return ReviewSettings(dataset_id, row.refit_every, row.stop_below, row.updated_by, as_utc(row.updated_at))
@@ -72,9 +72,9 @@ def set_review_settings(session: Session, dataset_id: int, *, refit_every: int |
                          f"got {refit_every!r}")
     if stop_below is not None and not (isinstance(stop_below, (int, float)) and 0 <= stop_below <= 100):
         raise ValueError(f"stop_below: expected missing labels per 100 items from 0 to 100, got {stop_below!r}")
-    row = session.get(m.ReviewSettings, dataset_id)
+    row = session.get(m.ReviewSettingsRow, dataset_id)
     if row is None:
-        row = m.ReviewSettings(dataset_id=dataset_id, refit_every=DEFAULT_REFIT_EVERY, stop_below=DEFAULT_STOP_BELOW)
+        row = m.ReviewSettingsRow(dataset_id=dataset_id, refit_every=DEFAULT_REFIT_EVERY, stop_below=DEFAULT_STOP_BELOW)
         session.add(row)
     if refit_every is not None:
         row.refit_every = refit_every
@@ -87,7 +87,7 @@ def set_review_settings(session: Session, dataset_id: int, *, refit_every: int |
     return review_settings(session, dataset_id)
 
 
-def _refit(row: m.RankerRefit) -> RefitInfo:
+def _refit(row: m.RankerRefitRow) -> RefitInfo:
     return RefitInfo(row.id, row.dataset_id, row.decisions, row.accepted, row.rescored, row.seconds,
                      as_utc(row.created_at))
 
@@ -96,7 +96,7 @@ def record_refit(session: Session, dataset_id: int, *, decisions: int, accepted:
                  seconds: float) -> RefitInfo:
     """Log one refit of the ranker on the dataset's decisions."""
     _dataset(session, dataset_id)
-    row = m.RankerRefit(dataset_id=dataset_id, decisions=decisions, accepted=accepted, rescored=rescored,
+    row = m.RankerRefitRow(dataset_id=dataset_id, decisions=decisions, accepted=accepted, rescored=rescored,
                         seconds=float(seconds), created_at=utc_now())
     session.add(row)
     session.flush()
@@ -107,8 +107,8 @@ def record_refit(session: Session, dataset_id: int, *, decisions: int, accepted:
 
 def list_refits(session: Session, dataset_id: int, limit: int = 20) -> list[RefitInfo]:
     """The dataset's refits, newest first."""
-    rows = session.scalars(select(m.RankerRefit).where(m.RankerRefit.dataset_id == dataset_id)
-                           .order_by(m.RankerRefit.id.desc()).limit(limit))
+    rows = session.scalars(select(m.RankerRefitRow).where(m.RankerRefitRow.dataset_id == dataset_id)
+                           .order_by(m.RankerRefitRow.id.desc()).limit(limit))
     return [_refit(row) for row in rows]
 
 

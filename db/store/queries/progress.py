@@ -36,13 +36,13 @@ class AnnotatorProgress:
 def annotator_progress(session: Session, dataset_id: int) -> list[AnnotatorProgress]:
     """Everyone who decided something in the dataset, most decisions first."""
     cur = current_decisions()
-    review = m.Review
+    review = m.ReviewRow
     rows = session.execute(
-        select(m.Annotator.name, cur.c.decision, func.count(), func.min(review.created_at), func.max(review.created_at))
-        .select_from(cur).join(m.Annotator, m.Annotator.id == cur.c.annotator_id)
+        select(m.AnnotatorRow.name, cur.c.decision, func.count(), func.min(review.created_at), func.max(review.created_at))
+        .select_from(cur).join(m.AnnotatorRow, m.AnnotatorRow.id == cur.c.annotator_id)
         .join(review, review.id == cur.c.id)
-        .join(m.Suggestion, m.Suggestion.id == cur.c.suggestion_id).join(m.Document)
-        .where(m.Document.dataset_id == dataset_id).group_by(m.Annotator.name, cur.c.decision))
+        .join(m.SuggestionRow, m.SuggestionRow.id == cur.c.suggestion_id).join(m.DocumentRow)
+        .where(m.DocumentRow.dataset_id == dataset_id).group_by(m.AnnotatorRow.name, cur.c.decision))
     tally: dict[str, dict] = {}
     for name, decision, n, first, last in rows:
         t = tally.setdefault(name, {"accept": 0, "reject": 0, "skip": 0, "first": None, "last": None})

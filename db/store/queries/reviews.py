@@ -32,11 +32,11 @@ REVIEW_LOG_COLUMNS: tuple[str, ...] = (
     "undoes_review_id", "undone", "suggestion_id", "document_id", "document_title", "head", "tail", "score")
 
 
-def _annotator(session: Session, name: str) -> m.Annotator:
-    row = session.scalar(select(m.Annotator).where(m.Annotator.name == name))
+def _annotator(session: Session, name: str) -> m.AnnotatorRow:
+    row = session.scalar(select(m.AnnotatorRow).where(m.AnnotatorRow.name == name))
     if row is None:
         raise NotFoundError(f"no annotator named {name!r}; create one with `python -m db create-user {name} "
-                            "--role annotator` (team mode) or ensure_annotator() (solo mode)")
+                            "--role annotator` (team mode) or ensure_annotator() (local mode)")
     return row
 
 
@@ -47,7 +47,7 @@ def record_review(session: Session, suggestion_id: int, annotator: str, decision
     if decision not in m.DECISIONS:
         raise ReviewError(f"decision: expected one of {', '.join(m.DECISIONS)}, got {decision!r} "
                           "(use undo_last_review to take a decision back)")
-    suggestion = session.get(m.Suggestion, suggestion_id)
+    suggestion = session.get(m.SuggestionRow, suggestion_id)
     if suggestion is None:
         raise NotFoundError(f"no suggestion with id {suggestion_id}")
     if relation is not None:
@@ -61,7 +61,7 @@ def record_review(session: Session, suggestion_id: int, annotator: str, decision
     if decision == "accept":
         check_not_duplicate(session, suggestion, relation or suggestion.relation)
     reviewer = _annotator(session, annotator)
-    row = m.Review(suggestion_id=suggestion_id, annotator_id=reviewer.id, role=reviewer.role, decision=decision,
+    row = m.ReviewRow(suggestion_id=suggestion_id, annotator_id=reviewer.id, role=reviewer.role, decision=decision,
                    relation=relation, note=(note or "").strip() or None, created_at=utc_now())
     session.add(row)
     session.flush()
@@ -70,7 +70,7 @@ def record_review(session: Session, suggestion_id: int, annotator: str, decision
 
 
 def _undone_ids() -> Any:
-    return select(m.Review.undoes_id).where(m.Review.undoes_id.is_not(None))
+    return select(m.ReviewRow.undoes_id).where(m.ReviewRow.undoes_id.is_not(None))
 
 
 def undo_last_review(session: Session, annotator: str, suggestion_id: int | None = None, *,
@@ -79,21 +79,21 @@ def undo_last_review(session: Session, annotator: str, suggestion_id: int | None
     by inserting an "undo" row; their previous decision, if any, counts again. Returns the cancelled review.
     The Review page passes its dataset: an undo there must never reach into another dataset."""
     reviewer = _annotator(session, annotator)
-    query = (select(m.Review).where(m.Review.annotator_id == reviewer.id, m.Review.decision != m.UNDO,
-                                    m.Review.id.not_in(_undone_ids()))
-             .order_by(m.Review.id.desc()).limit(1))
+    query = (select(m.ReviewRow).where(m.ReviewRow.annotator_id == reviewer.id, m.ReviewRow.decision != m.UNDO,
+                                    m.ReviewRow.id.not_in(_undone_ids()))
+             .order_by(m.ReviewRow.id.desc()).limit(1))
     if suggestion_id is not None:
-        query = query.where(m.Review.suggestion_id == suggestion_id)
+        query = query.where(m.ReviewRow.suggestion_id == suggestion_id)
     if dataset_id is not None:
-        in_dataset = select(m.Suggestion.id).join(m.Document).where(m.Document.dataset_id == dataset_id)
-        query = query.where(m.Review.suggestion_id.in_(in_dataset))
+        in_dataset = select(m.SuggestionRow.id).join(m.DocumentRow).where(m.DocumentRow.dataset_id == dataset_id)
+        query = query.where(m.ReviewRow.suggestion_id.in_(in_dataset))
     target = session.scalar(query)
     if target is None:
         where = f" on suggestion {suggestion_id}" if suggestion_id is not None else ""
         where += " in this dataset" if dataset_id is not None else ""
         raise ReviewError(f"{annotator} has no decision{where} left to undo")
     cancelled = _record(target, annotator, undone=True)  # read now: a failed flush expires the row
-    session.add(m.Review(suggestion_id=target.suggestion_id, annotator_id=reviewer.id, role=reviewer.role,
+    session.add(m.ReviewRow(suggestion_id=target.suggestion_id, annotator_id=reviewer.id, role=reviewer.role,
                          decision=m.UNDO, undoes_id=target.id, created_at=utc_now()))
     try:
         session.flush()
@@ -108,7 +108,7 @@ def undo_last_review(session: Session, annotator: str, suggestion_id: int | None
     return cancelled
 
 
-def _record(row: m.Review, annotator: str, *, undone: bool) -> ReviewRecord:
+def _record(row: m.ReviewRow, annotator: str, *, undone: bool) -> ReviewRecord:
     return ReviewRecord(row.id, row.suggestion_id, annotator, row.role, row.decision, row.relation, row.note,
                         as_utc(row.created_at), row.undoes_id, undone)
 
@@ -117,24 +117,24 @@ def review_history(session: Session, annotator: str | None = None, *, dataset_id
                    suggestion_id: int | None = None, limit: int = 50) -> list[ReviewRecord]:
     """The log, newest first: undo rows included, cancelled decisions marked `undone`; `suggestion_id`: one
     item's whole trail (every decision, undo and curator resolution)."""
-    undo = aliased(m.Review)
-    undone = exists().where(undo.undoes_id == m.Review.id)
-    query = select(m.Review, m.Annotator.name, undone).join(m.Annotator).order_by(m.Review.id.desc()).limit(limit)
+    undo = aliased(m.ReviewRow)
+    undone = exists().where(undo.undoes_id == m.ReviewRow.id)
+    query = select(m.ReviewRow, m.AnnotatorRow.name, undone).join(m.AnnotatorRow).order_by(m.ReviewRow.id.desc()).limit(limit)
     if annotator is not None:
-        query = query.where(m.Annotator.name == annotator)
+        query = query.where(m.AnnotatorRow.name == annotator)
     if dataset_id is not None:
-        query = query.join(m.Suggestion).join(m.Document).where(m.Document.dataset_id == dataset_id)
+        query = query.join(m.SuggestionRow).join(m.DocumentRow).where(m.DocumentRow.dataset_id == dataset_id)
     if suggestion_id is not None:
-        query = query.where(m.Review.suggestion_id == suggestion_id)
+        query = query.where(m.ReviewRow.suggestion_id == suggestion_id)
     return [_record(row, name, undone=bool(flag)) for row, name, flag in session.execute(query)]
 
 
 def _dataset_states(dataset_id: int, *, include_controls: bool = True) -> Any:
     states = suggestion_states()
-    query = (select(m.Suggestion.relation, states.c.state)
-             .join(states, states.c.suggestion_id == m.Suggestion.id)
-             .join(m.Document).where(m.Document.dataset_id == dataset_id))
-    return query if include_controls else query.where(m.Suggestion.id.not_in(control_ids()))
+    query = (select(m.SuggestionRow.relation, states.c.state)
+             .join(states, states.c.suggestion_id == m.SuggestionRow.id)
+             .join(m.DocumentRow).where(m.DocumentRow.dataset_id == dataset_id))
+    return query if include_controls else query.where(m.SuggestionRow.id.not_in(control_ids()))
 
 
 def review_progress(session: Session, dataset_id: int) -> ReviewProgress:
@@ -163,10 +163,10 @@ def annotator_pairs(session: Session, dataset_id: int) -> list[AnnotatorPair]:
     truth is known: db.store.queries.controls scores them). Feed to agreement.cohen_kappa."""
     cur = current_decisions()
     rows = session.execute(
-        select(cur.c.suggestion_id, m.Annotator.name, cur.c.decision, cur.c.relation)
-        .join(m.Annotator, m.Annotator.id == cur.c.annotator_id)
-        .join(m.Suggestion, m.Suggestion.id == cur.c.suggestion_id).join(m.Document)
-        .where(m.Document.dataset_id == dataset_id, cur.c.decision.in_(VERDICTS),
+        select(cur.c.suggestion_id, m.AnnotatorRow.name, cur.c.decision, cur.c.relation)
+        .join(m.AnnotatorRow, m.AnnotatorRow.id == cur.c.annotator_id)
+        .join(m.SuggestionRow, m.SuggestionRow.id == cur.c.suggestion_id).join(m.DocumentRow)
+        .where(m.DocumentRow.dataset_id == dataset_id, cur.c.decision.in_(VERDICTS),
                cur.c.suggestion_id.not_in(control_ids())))
     labels: dict[str, dict[int, str]] = defaultdict(dict)
     for suggestion_id, name, decision, relation in rows:
@@ -183,13 +183,13 @@ def annotator_pairs(session: Session, dataset_id: int) -> list[AnnotatorPair]:
 def review_log_rows(session: Session, dataset_id: int) -> list[dict[str, Any]]:
     """The dataset's whole review log, oldest first, one flat dict per row (keys: REVIEW_LOG_COLUMNS) for CSV.
     Decisions on control items are left out, so the Export page's files are the same with or without them."""
-    undo = aliased(m.Review)
-    query = (select(m.Review, m.Annotator.name, m.Suggestion, m.Document.title,
-                    exists().where(undo.undoes_id == m.Review.id))
-             .join(m.Annotator, m.Annotator.id == m.Review.annotator_id)
-             .join(m.Suggestion, m.Suggestion.id == m.Review.suggestion_id)
-             .join(m.Document, m.Document.id == m.Suggestion.document_id)
-             .where(m.Document.dataset_id == dataset_id, m.Suggestion.id.not_in(control_ids())).order_by(m.Review.id))
+    undo = aliased(m.ReviewRow)
+    query = (select(m.ReviewRow, m.AnnotatorRow.name, m.SuggestionRow, m.DocumentRow.title,
+                    exists().where(undo.undoes_id == m.ReviewRow.id))
+             .join(m.AnnotatorRow, m.AnnotatorRow.id == m.ReviewRow.annotator_id)
+             .join(m.SuggestionRow, m.SuggestionRow.id == m.ReviewRow.suggestion_id)
+             .join(m.DocumentRow, m.DocumentRow.id == m.SuggestionRow.document_id)
+             .where(m.DocumentRow.dataset_id == dataset_id, m.SuggestionRow.id.not_in(control_ids())).order_by(m.ReviewRow.id))
     out = []
     for review, name, suggestion, title, undone in session.execute(query):
         accepted = review.decision == "accept"

@@ -45,15 +45,15 @@ def add_suggestions(session: Session, dataset_id: int, items: Iterable[Mapping[s
     A triple suggested before gets these runs added as sources and keeps its best score; a run suggesting the
     same triple again replaces its score and evidence. Bulk statements, so thousands of items take one pass."""
     parsed = [_parse_item(item, i) for i, item in enumerate(items)]
-    runs = set(session.scalars(select(m.ModelRun.id).where(m.ModelRun.id.in_(run_ids),
-                                                           m.ModelRun.dataset_id == dataset_id)))
+    runs = set(session.scalars(select(m.ModelRunRow.id).where(m.ModelRunRow.id.in_(run_ids),
+                                                           m.ModelRunRow.dataset_id == dataset_id)))
     if not run_ids or runs != set(run_ids):
         raise NotFoundError(f"runs {sorted(set(run_ids) - runs)} are not runs of dataset {dataset_id}; "
                             "pass the ids record_run() returned for this dataset")
     doc_ids = {p[0] for p in parsed}
     n_entities = dict(session.execute(
-        select(m.Document.id, func.count(m.Entity.id)).join(m.Entity, m.Entity.document_id == m.Document.id)
-        .where(m.Document.id.in_(doc_ids), m.Document.dataset_id == dataset_id).group_by(m.Document.id)).tuples().all())
+        select(m.DocumentRow.id, func.count(m.EntityRow.id)).join(m.EntityRow, m.EntityRow.document_id == m.DocumentRow.id)
+        .where(m.DocumentRow.id.in_(doc_ids), m.DocumentRow.dataset_id == dataset_id).group_by(m.DocumentRow.id)).tuples().all())
     best: dict[tuple[int, int, int, str], tuple[float, dict[str, Any]]] = {}
     for index, (doc_id, h, t, relation, score, evidence) in enumerate(parsed):
         if doc_id not in n_entities:
@@ -65,34 +65,34 @@ def add_suggestions(session: Session, dataset_id: int, items: Iterable[Mapping[s
         if key not in best or score > best[key][0]:
             best[key] = (score, evidence)
     existing = {(d, h, t, r): (i, s) for i, d, h, t, r, s in session.execute(
-        select(m.Suggestion.id, m.Suggestion.document_id, m.Suggestion.h, m.Suggestion.t, m.Suggestion.relation,
-               m.Suggestion.score).where(m.Suggestion.document_id.in_(doc_ids)))}
+        select(m.SuggestionRow.id, m.SuggestionRow.document_id, m.SuggestionRow.h, m.SuggestionRow.t, m.SuggestionRow.relation,
+               m.SuggestionRow.score).where(m.SuggestionRow.document_id.in_(doc_ids)))}
     ids = {key: sid for key, (sid, _) in existing.items()}
     raise_score = [{"id": existing[key][0], "score": score} for key, (score, _) in best.items()
                    if key in existing and score > existing[key][1]]
     new = [key for key in best if key not in existing]
     now = utc_now()
     if new:
-        statement = insert(m.Suggestion).returning(m.Suggestion.id, sort_by_parameter_order=True)
+        statement = insert(m.SuggestionRow).returning(m.SuggestionRow.id, sort_by_parameter_order=True)
         created = session.scalars(statement, [{"document_id": d, "h": h, "t": t, "relation": r,
                                                "score": best[(d, h, t, r)][0], "created_at": now}
                                               for d, h, t, r in new])
         ids.update(zip(new, created, strict=True))
     if raise_score:
-        session.execute(update(m.Suggestion), raise_score)
+        session.execute(update(m.SuggestionRow), raise_score)
     sources = {(sid, run): source_id for source_id, sid, run in session.execute(
-        select(m.SuggestionSource.id, m.SuggestionSource.suggestion_id, m.SuggestionSource.run_id)
-        .where(m.SuggestionSource.suggestion_id.in_([ids[key] for key in best]),
-               m.SuggestionSource.run_id.in_(run_ids)))}
+        select(m.SuggestionSourceRow.id, m.SuggestionSourceRow.suggestion_id, m.SuggestionSourceRow.run_id)
+        .where(m.SuggestionSourceRow.suggestion_id.in_([ids[key] for key in best]),
+               m.SuggestionSourceRow.run_id.in_(run_ids)))}
     rows = [(ids[key], run, score, evidence) for key, (score, evidence) in best.items() for run in run_ids]
     replace = [{"id": sources[(sid, run)], "score": score, "evidence": evidence}
                for sid, run, score, evidence in rows if (sid, run) in sources]
     add = [{"suggestion_id": sid, "run_id": run, "score": score, "evidence": evidence}
            for sid, run, score, evidence in rows if (sid, run) not in sources]
     if replace:
-        session.execute(update(m.SuggestionSource), replace)
+        session.execute(update(m.SuggestionSourceRow), replace)
     if add:
-        session.execute(insert(m.SuggestionSource), add)
+        session.execute(insert(m.SuggestionSourceRow), add)
     logger.info("dataset %d: %d suggestions (%d new) from runs %s", dataset_id, len(best), len(new), list(run_ids))
     return [ids[(d, h, t, r)] for d, h, t, r, _, _ in parsed]
 
@@ -100,48 +100,48 @@ def add_suggestions(session: Session, dataset_id: int, items: Iterable[Mapping[s
 def _filtered(dataset_id: int, given: Mapping[str, Any]) -> Any:
     states = suggestion_states()
     query = (
-        select(m.Suggestion, m.Document.title, states.c.state, states.c.accepted_relation)
-        .join(m.Document, m.Document.id == m.Suggestion.document_id)
-        .join(states, states.c.suggestion_id == m.Suggestion.id)
-        .where(m.Document.dataset_id == dataset_id)
+        select(m.SuggestionRow, m.DocumentRow.title, states.c.state, states.c.accepted_relation)
+        .join(m.DocumentRow, m.DocumentRow.id == m.SuggestionRow.document_id)
+        .join(states, states.c.suggestion_id == m.SuggestionRow.id)
+        .where(m.DocumentRow.dataset_id == dataset_id)
     )
     if "relation" in given:
-        query = query.where(m.Suggestion.relation == given["relation"])
+        query = query.where(m.SuggestionRow.relation == given["relation"])
     if "document" in given:
-        query = query.where(m.Suggestion.document_id == int(given["document"]))
+        query = query.where(m.SuggestionRow.document_id == int(given["document"]))
     if "min_score" in given:
-        query = query.where(m.Suggestion.score >= float(given["min_score"]))
+        query = query.where(m.SuggestionRow.score >= float(given["min_score"]))
     if "state" in given:
         query = query.where(states.c.state == check_choice("state", given["state"], STATES))
     if "control" in given:  # control items (db.store.queries.controls) or, False, real suggestions only
-        query = query.where(m.Suggestion.id.in_(control_ids()) if given["control"]
-                            else m.Suggestion.id.not_in(control_ids()))
+        query = query.where(m.SuggestionRow.id.in_(control_ids()) if given["control"]
+                            else m.SuggestionRow.id.not_in(control_ids()))
     if "disputed" in given:  # annotators disagree: open conflicts and those a curator resolved
         query = query.where(states.c.disputed.is_(True) if given["disputed"] else states.c.disputed.is_(False))
-    source = select(m.SuggestionSource.id).where(m.SuggestionSource.suggestion_id == m.Suggestion.id)
+    source = select(m.SuggestionSourceRow.id).where(m.SuggestionSourceRow.suggestion_id == m.SuggestionRow.id)
     if "run" in given:
-        query = query.where(source.where(m.SuggestionSource.run_id == int(given["run"])).exists())
+        query = query.where(source.where(m.SuggestionSourceRow.run_id == int(given["run"])).exists())
     if "method" in given:
-        query = query.where(source.join(m.ModelRun).where(m.ModelRun.method == given["method"]).exists())
+        query = query.where(source.join(m.ModelRunRow).where(m.ModelRunRow.method == given["method"]).exists())
     if "search" in given and str(given["search"]).strip():  # a document title or a head/tail mention name
         needle = str(given["search"]).strip().lower()
-        named = (select(m.Mention.id).join(m.Entity, m.Entity.id == m.Mention.entity_id)
-                 .where(m.Entity.document_id == m.Suggestion.document_id,
-                        or_(m.Entity.idx == m.Suggestion.h, m.Entity.idx == m.Suggestion.t),
-                        func.lower(m.Mention.name).contains(needle, autoescape=True)).exists())
-        query = query.where(or_(func.lower(m.Document.title).contains(needle, autoescape=True), named))
+        named = (select(m.MentionRow.id).join(m.EntityRow, m.EntityRow.id == m.MentionRow.entity_id)
+                 .where(m.EntityRow.document_id == m.SuggestionRow.document_id,
+                        or_(m.EntityRow.idx == m.SuggestionRow.h, m.EntityRow.idx == m.SuggestionRow.t),
+                        func.lower(m.MentionRow.name).contains(needle, autoescape=True)).exists())
+        query = query.where(or_(func.lower(m.DocumentRow.title).contains(needle, autoescape=True), named))
     if "assigned_to" in given:  # an annotator's share of a split queue
-        query = query.where(select(m.Assignment.id).join(m.Annotator, m.Annotator.id == m.Assignment.annotator_id)
-                            .where(m.Assignment.suggestion_id == m.Suggestion.id,
-                                   m.Annotator.name == given["assigned_to"]).exists())
-    undo = aliased(m.Review)
-    mine = (select(m.Review.id).join(m.Annotator)
-            .where(m.Review.suggestion_id == m.Suggestion.id, m.Review.decision != m.UNDO,
-                   ~exists().where(undo.undoes_id == m.Review.id)))
+        query = query.where(select(m.AssignmentRow.id).join(m.AnnotatorRow, m.AnnotatorRow.id == m.AssignmentRow.annotator_id)
+                            .where(m.AssignmentRow.suggestion_id == m.SuggestionRow.id,
+                                   m.AnnotatorRow.name == given["assigned_to"]).exists())
+    undo = aliased(m.ReviewRow)
+    mine = (select(m.ReviewRow.id).join(m.AnnotatorRow)
+            .where(m.ReviewRow.suggestion_id == m.SuggestionRow.id, m.ReviewRow.decision != m.UNDO,
+                   ~exists().where(undo.undoes_id == m.ReviewRow.id)))
     if "reviewed_by" in given:
-        query = query.where(mine.where(m.Annotator.name == given["reviewed_by"]).exists())
+        query = query.where(mine.where(m.AnnotatorRow.name == given["reviewed_by"]).exists())
     if "unreviewed_by" in given:
-        query = query.where(~mine.where(m.Annotator.name == given["unreviewed_by"]).exists())
+        query = query.where(~mine.where(m.AnnotatorRow.name == given["unreviewed_by"]).exists())
     return query
 
 
@@ -157,28 +157,28 @@ def list_suggestions(session: Session, dataset_id: int, filters: Mapping[str, An
     check_paging(limit, offset)
     query = _filtered(dataset_id, given)
     total = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = session.execute(query.order_by(m.Suggestion.score.desc(), m.Suggestion.id).limit(limit).offset(offset))
+    rows = session.execute(query.order_by(m.SuggestionRow.score.desc(), m.SuggestionRow.id).limit(limit).offset(offset))
     return SuggestionPage(tuple(_views(session, dataset_id, rows.all())), total or 0, limit, offset)
 
 
 def get_suggestion(session: Session, suggestion_id: int) -> SuggestionView:
-    dataset_id = session.scalar(select(m.Document.dataset_id).join(m.Suggestion)
-                                .where(m.Suggestion.id == suggestion_id))
+    dataset_id = session.scalar(select(m.DocumentRow.dataset_id).join(m.SuggestionRow)
+                                .where(m.SuggestionRow.id == suggestion_id))
     if dataset_id is None:
         raise NotFoundError(f"no suggestion with id {suggestion_id}")
-    rows = session.execute(_filtered(dataset_id, {}).where(m.Suggestion.id == suggestion_id)).all()
+    rows = session.execute(_filtered(dataset_id, {}).where(m.SuggestionRow.id == suggestion_id)).all()
     return _views(session, dataset_id, rows)[0]
 
 
 def current_decisions_of(session: Session, suggestion_ids: Iterable[int]) -> dict[int, tuple[DecisionView, ...]]:
     """Each annotator's latest effective decision per suggestion, in decision order."""
     ids = list(suggestion_ids)
-    undo = aliased(m.Review)
+    undo = aliased(m.ReviewRow)
     rows = session.execute(
-        select(m.Review, m.Annotator.name, m.Suggestion.relation).join(m.Annotator).join(m.Suggestion)
-        .where(m.Review.suggestion_id.in_(ids), m.Review.decision != m.UNDO,
-               ~exists().where(undo.undoes_id == m.Review.id))
-        .order_by(m.Review.id))
+        select(m.ReviewRow, m.AnnotatorRow.name, m.SuggestionRow.relation).join(m.AnnotatorRow).join(m.SuggestionRow)
+        .where(m.ReviewRow.suggestion_id.in_(ids), m.ReviewRow.decision != m.UNDO,
+               ~exists().where(undo.undoes_id == m.ReviewRow.id))
+        .order_by(m.ReviewRow.id))
     latest: dict[int, dict[str, DecisionView]] = defaultdict(dict)
     for review, name, suggested in rows:
         latest[review.suggestion_id].pop(name, None)  # re-insert so the dict keeps decision order
@@ -192,13 +192,13 @@ def _views(session: Session, dataset_id: int, rows: Sequence[Any]) -> list[Sugge
     ids = [row[0].id for row in rows]
     pairs = {(row[0].document_id, idx) for row in rows for idx in (row[0].h, row[0].t)}
     names = {(doc, idx): name for doc, idx, name in session.execute(
-        select(m.Entity.document_id, m.Entity.idx, m.Mention.name).join(m.Mention)
-        .where(m.Entity.document_id.in_({doc for doc, _ in pairs}), m.Mention.idx == 0))
+        select(m.EntityRow.document_id, m.EntityRow.idx, m.MentionRow.name).join(m.MentionRow)
+        .where(m.EntityRow.document_id.in_({doc for doc, _ in pairs}), m.MentionRow.idx == 0))
         if (doc, idx) in pairs}
     sources: dict[int, list[SourceView]] = defaultdict(list)
     for source, method, checkpoint in session.execute(
-            select(m.SuggestionSource, m.ModelRun.method, m.ModelRun.checkpoint).join(m.ModelRun)
-            .where(m.SuggestionSource.suggestion_id.in_(ids)).order_by(m.SuggestionSource.run_id)):
+            select(m.SuggestionSourceRow, m.ModelRunRow.method, m.ModelRunRow.checkpoint).join(m.ModelRunRow)
+            .where(m.SuggestionSourceRow.suggestion_id.in_(ids)).order_by(m.SuggestionSourceRow.run_id)):
         sources[source.suggestion_id].append(
             SourceView(source.run_id, method, checkpoint, source.score, dict(source.evidence)))
     decisions = current_decisions_of(session, ids)
@@ -218,12 +218,12 @@ def rescore_suggestions(session: Session, dataset_id: int,
     if not scores:
         return 0
     rows = session.execute(
-        select(m.Suggestion.id, m.Suggestion.document_id, m.Suggestion.h, m.Suggestion.t, m.Suggestion.relation,
-               m.Suggestion.score).join(m.Document).where(m.Document.dataset_id == dataset_id))
+        select(m.SuggestionRow.id, m.SuggestionRow.document_id, m.SuggestionRow.h, m.SuggestionRow.t, m.SuggestionRow.relation,
+               m.SuggestionRow.score).join(m.DocumentRow).where(m.DocumentRow.dataset_id == dataset_id))
     changed = [{"id": sid, "score": float(scores[(d, h, t, r)])} for sid, d, h, t, r, old in rows
                if (d, h, t, r) in scores and float(scores[(d, h, t, r)]) != old]
     if changed:
-        session.execute(update(m.Suggestion), changed)
+        session.execute(update(m.SuggestionRow), changed)
     return len(changed)
 
 
@@ -232,8 +232,8 @@ def undecided_scores(session: Session, dataset_id: int) -> list[float]:
     learned ranker, calibrated probabilities that each is a missing label. Control items are left out: their
     scores are placed to blend in, not estimates of anything."""
     states = suggestion_states()
-    query = (select(m.Suggestion.score).join(m.Document).join(states, states.c.suggestion_id == m.Suggestion.id)
-             .where(m.Document.dataset_id == dataset_id, states.c.state.in_((PENDING, SKIPPED)),
-                    m.Suggestion.id.not_in(control_ids()))
-             .order_by(m.Suggestion.score.desc()))
+    query = (select(m.SuggestionRow.score).join(m.DocumentRow).join(states, states.c.suggestion_id == m.SuggestionRow.id)
+             .where(m.DocumentRow.dataset_id == dataset_id, states.c.state.in_((PENDING, SKIPPED)),
+                    m.SuggestionRow.id.not_in(control_ids()))
+             .order_by(m.SuggestionRow.score.desc()))
     return [float(s) for s in session.scalars(query)]
