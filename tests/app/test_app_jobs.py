@@ -87,8 +87,8 @@ def test_a_job_running_at_a_restart_is_requeued_shown_and_its_run_hidden_until_d
     assert f"Scoring job {job_id} for this document is queued to resume (1/2 steps" in texts(scored)
     assert not _offers_run(scored, partial)  # its one stored document is not shown as the run's result
     review = app("review", **{"docre.annotator": "ann", "docre.dataset_id": dataset_id})
-    model_filter = next(s for s in review.selectbox if s.label == "Model")
-    assert not any(o.startswith(f"#{partial} ") for o in model_filter.options)
+    run_filter = next(s for s in review.selectbox if s.label == "Run")  # a run, not a model: one model has many
+    assert not any(o.startswith(f"#{partial} ") for o in run_filter.options)
 
     assert drain(services.resources.factory(), "new-server") == 1  # resumed: the second document only
     row = _job_row(dataset_id, job_id)
