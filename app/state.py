@@ -236,12 +236,12 @@ def set_pending_text(value: Any | None) -> None:
     _set(_PENDING_TEXT, value)
 
 
-def scoring_job() -> str | None:
-    """The id of the scoring job this session started last (polled by the Upload page)."""
+def scoring_job() -> int | None:
+    """The store id of the scoring job this session started last (polled by the Upload page)."""
     return _get(_JOB, None)
 
 
-def set_scoring_job(value: str | None) -> None:
+def set_scoring_job(value: int | None) -> None:
     _set(_JOB, value)
 
 

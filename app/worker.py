@@ -6,7 +6,7 @@ import argparse
 import logging
 import threading
 
-from app.services.worker_loop import STALE_SECONDS, drain, open_factory, recover, serve, worker_id
+from db.workflows.worker import STALE_SECONDS, drain, open_factory, recover, serve, worker_id
 from engine.serve.native_memory import bound_kernel_caches
 
 

@@ -15,15 +15,11 @@ from pathlib import Path
 
 from engine.errors import DocreError, InputFileError
 
-from . import models
-from .auth import create_user, set_password
-from .passwords import MIN_PASSWORD_LENGTH
-from .pipeline import score_documents
-from .store_documents import get_dataset
-from .store_export import export_json
-from .uploads import parse_upload, store_upload
-from .session import database_url, init_db, make_engine, session_factory, session_scope
-from .store_annotators import list_annotators, set_role
+from .accounts import MIN_PASSWORD_LENGTH, create_user, set_password
+from .store import (database_url, export_json, get_dataset, init_db, list_annotators, make_engine, models,
+                    session_factory, session_scope, set_role)
+from .workflows.scoring import score_documents
+from .workflows.uploads import parse_upload, store_upload
 
 logger = logging.getLogger("db")
 PASSWORD_ENV = "DOCRE_NEW_PASSWORD"

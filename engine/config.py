@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field, fields
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from engine.errors import ConfigError
 from engine.settings import TRAIN_PRECISIONS
@@ -25,6 +25,9 @@ def option(default: Any, help: str, **kwargs: Any) -> Any:
 class ConfigBase:
     """JSON round-trip and validation shared by every config."""
 
+    # keys renamed since older checkpoints were written: old key -> new key, read from JSON, never written
+    RENAMED: ClassVar[dict[str, str]] = {}
+
     def validate(self) -> None:
         """Raise ConfigError for out-of-range values; subclasses extend."""
 
@@ -38,6 +41,7 @@ class ConfigBase:
         if not isinstance(data, dict):
             raise ConfigError(f"{cls.__name__}: expected an object of settings, got {type(data).__name__}")
         known = {f.name for f in fields(cls)}
+        data = cls.with_new_names(data)
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"{cls.__name__}: unknown keys {unknown}; known keys: {sorted(known)}")
@@ -45,6 +49,17 @@ class ConfigBase:
         config = cls(**{key: _of_kind(key, value, getattr(defaults, key)) for key, value in data.items()})
         config.validate()
         return config
+
+    @classmethod
+    def with_new_names(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """`data` with old keys (RENAMED) under their new names; both at once is a ConfigError."""
+        renamed = dict(data)
+        for old, new in cls.RENAMED.items():
+            if old in renamed:
+                if new in renamed:
+                    raise ConfigError(f"{cls.__name__}: {old!r} is the old name of {new!r}; give only {new!r}")
+                renamed[new] = renamed.pop(old)
+        return renamed
 
     def replace(self: C, **changes: Any) -> C:
         config = dataclasses.replace(self, **changes)
@@ -108,11 +123,13 @@ class EncoderConfig(ConfigBase):
 class TrainConfig(ConfigBase):
     """The one training loop's settings (shared by every method)."""
 
+    RENAMED: ClassVar[dict[str, str]] = {"lr_head": "lr_classifier"}  # checkpoints before the classifier rename
+
     epochs: int = option(30, "training epochs")
     batch_size: int = option(4, "documents per optimisation step (before accumulation)")
     grad_accumulation: int = option(1, "batches whose gradients are summed before one optimiser step")
     lr_encoder: float = option(5e-5, "AdamW learning rate of the encoder")
-    lr_head: float = option(1e-4, "AdamW learning rate of everything above the encoder")
+    lr_classifier: float = option(1e-4, "AdamW learning rate of everything above the encoder")
     weight_decay: float = option(0.0, "AdamW weight decay")
     warmup_ratio: float = option(0.06, "share of steps with linear warm-up, then linear decay to 0")
     max_grad_norm: float = option(1.0, "gradient clipping norm (0 = off)")
@@ -131,7 +148,7 @@ class TrainConfig(ConfigBase):
         check(self.grad_accumulation >= 1, f"grad_accumulation must be >= 1, got {self.grad_accumulation}")
         check(0.0 <= self.warmup_ratio < 1.0, f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         check(0.0 <= self.drop_labels < 1.0, f"drop_labels must be in [0, 1), got {self.drop_labels}")
-        check(self.lr_encoder >= 0 and self.lr_head > 0, "learning rates must be positive")
+        check(self.lr_encoder >= 0 and self.lr_classifier > 0, "learning rates must be positive")
         check(self.precision in TRAIN_PRECISIONS,
               f"unknown training precision {self.precision!r}: expected one of {', '.join(TRAIN_PRECISIONS)}")
         check(self.save_dtype in SAVE_DTYPES, f"unknown save_dtype {self.save_dtype!r}: expected one of {SAVE_DTYPES}")

@@ -20,10 +20,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `python scripts/screenshots.py` puts scripts/ on the path, not the project root
     sys.path.insert(0, str(ROOT))
 
-from db import store  # noqa: E402
-from db.job_runner import run_job  # noqa: E402
-from db.session import init_db, make_engine, session_factory, session_scope  # noqa: E402
-from db.uploads import store_upload  # noqa: E402
+from db import accounts, store  # noqa: E402
+from db.workflows.scoring import run_job  # noqa: E402
+from db.store.session import init_db, make_engine, session_factory, session_scope  # noqa: E402
+from db.workflows.uploads import store_upload  # noqa: E402
 from engine.data.documents import Document, read_documents  # noqa: E402
 from tests.e2e.browser_support import chromium, idle, log_in, new_page  # noqa: E402
 from tests.paths import SHARED_DATA  # noqa: E402
@@ -55,9 +55,9 @@ def build_store(url: str) -> None:
     init_db(engine)
     factory = session_factory(engine)
     with session_scope(factory) as s:
-        store.create_user(s, CURATOR, "curator", PASSWORD)
+        accounts.create_user(s, CURATOR, "curator", PASSWORD)
         for name in ANNOTATORS:
-            store.create_user(s, name, "annotator", PASSWORD)
+            accounts.create_user(s, name, "annotator", PASSWORD)
     dataset, result = store_upload(factory, "Re-DocRED held-out", documents())
     log.info("scoring %d documents with %s", len(result.added), ", ".join(SCORING_MODELS))
     with session_scope(factory) as s:  # the Upload page's path: a scoring job in the store, run by a worker

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import store
-from db.session import init_db, make_engine, session_factory, session_scope
+from db.store.session import init_db, make_engine, session_factory, session_scope
 from engine.data.documents import Document, Entity, Fact, Mention
 
 POSTGRES_ENV = "DOCRE_TEST_POSTGRES_URL"

@@ -34,7 +34,7 @@ def _services(url: str, prefix: str, barrier: Any) -> Any:
 
 
 def _report(results: Any, call: Any) -> None:
-    from db.errors import StoreError  # noqa: PLC0415
+    from db.store.errors import StoreError  # noqa: PLC0415
 
     try:
         results.put(("ok", call()))

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from db import store
-from db.domain import ReviewRecord, SuggestionPage, SuggestionView
+from db.store.domain import ReviewRecord, SuggestionPage, SuggestionView
 
 from .resources import session
 

@@ -12,10 +12,10 @@ from datetime import datetime
 
 import streamlit as st
 
-from db import store
-from db.clock import utc_now
-from db.domain import LoginAttemptInfo, LoginOutcome
-from db.login_throttle import LoginPolicy
+from db import accounts, store
+from db.store.clock import utc_now
+from db.store.domain import LoginAttemptInfo, LoginOutcome
+from db.accounts.login_throttle import LoginPolicy
 
 from .resources import session
 
@@ -52,7 +52,7 @@ def login(name: str, password: str) -> LoginOutcome:
     """One throttled login attempt, recorded; after a failure this waits the back-off before returning, so
     guessing stays slow even from many browser sessions (the account's count is kept in the store)."""
     with session() as s:
-        outcome = store.attempt_login(s, name, password, client=client_identity(), session_id=session_id(),
+        outcome = accounts.attempt_login(s, name, password, client=client_identity(), session_id=session_id(),
                                       policy=LoginPolicy.from_env(), now=clock())
     if outcome.delay_seconds > 0:
         sleep(outcome.delay_seconds)
@@ -71,4 +71,4 @@ def refusal_message(outcome: LoginOutcome) -> str:
 def recent_attempts(limit: int = 200) -> list[LoginAttemptInfo]:
     """The latest login attempts, newest first (curators only: the page checks the role)."""
     with session() as s:
-        return store.list_login_attempts(s, limit)
+        return accounts.list_login_attempts(s, limit)

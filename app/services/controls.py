@@ -1,12 +1,14 @@
 """Control items on the Evaluate page: the dataset's setting (the share of the queue, the documents vouched
-fully labelled) and each annotator's recall and precision on them (db.store_controls says what they count)."""
+fully labelled) and each annotator's recall and precision on them (db.store.queries.controls says what they count)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
 from db import store
-from db.store_controls import MAX_RATE
+
+from db.workflows import controls as control_items
+from db.store.queries.controls import MAX_RATE
 
 from .resources import session
 from .team import require_curator
@@ -21,14 +23,14 @@ def settings(dataset_id: int) -> store.ControlSettings:
         return store.control_settings(s, dataset_id)
 
 
-def configure(dataset_id: int, rate: float, fully_labelled: Sequence[int] | None, by: str) -> store.ControlSync:
+def configure(dataset_id: int, rate: float, fully_labelled: Sequence[int] | None, by: str) -> control_items.ControlSync:
     """Save the rate and the documents vouched fully labelled (None: every labelled one), then bring the queue's
     controls in step. Team mode checks the stored role, not the page's: only a curator may."""
     with session() as s:
         require_curator(s, by, "set control items")
         store.set_control_rate(s, dataset_id, rate, by)
         store.set_fully_labelled(s, dataset_id, fully_labelled, by)
-        return store.sync_controls(s, dataset_id)
+        return control_items.sync_controls(s, dataset_id)
 
 
 def counts(dataset_id: int) -> dict[str, int]:

@@ -9,10 +9,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from db import store, uploads
-from db.domain import AddResult, DatasetInfo, DocumentInfo
-from db.uploads import ParsedUpload
-from db.errors import ConflictError, NotFoundError
+from db import store
+
+from db.workflows import uploads
+from db.store.domain import AddResult, DatasetInfo, DocumentInfo
+from db.workflows.uploads import ParsedUpload
+from db.store.errors import ConflictError, NotFoundError
 from engine.data.documents import ENTITY_TYPES, Document, Entity, Mention, document_from_json, document_to_json
 from engine.errors import DocreError, DocumentError, InputFileError
 
@@ -133,7 +135,7 @@ def document_from_table(doc: Document, rows: Sequence[Mapping[str, Any]], title:
 def store_upload(dataset_name: str, documents: Sequence[Document],
                  sources: Sequence[Mapping[str, Any] | None] | None = None) -> tuple[int, AddResult]:
     """Store documents into a dataset (created when new); all or nothing, and safe against another upload into
-    the same dataset at the same moment (db.uploads retries). `sources`: the JSON objects the documents were
+    the same dataset at the same moment (db.workflows.uploads retries). `sources`: the JSON objects the documents were
     read from, one each (export starts from them). Returns (dataset id, result)."""
     try:
         dataset, result = uploads.store_upload(factory(), dataset_name, documents, sources=sources)

@@ -1,32 +1,43 @@
-"""The store's scoring jobs for pages: enqueue, list a dataset's jobs, and the in-process worker thread the app
-starts once per database unless DOCRE_WORKER=external says a team runs `python -m app.worker` instead."""
+"""Scoring jobs for pages, one mechanism: a job is a row in the store (`db.store.queries.jobs`) that a worker runs
+(`db.workflows.worker`: the in-process thread the app starts once per database, or `python -m app.worker` when
+DOCRE_WORKER=external) and that pages poll. The app keeps no copy of a job in memory."""
 from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Sequence
 
 import streamlit as st
 
 from db import store
-from db.domain import JobInfo
+from db.store.domain import JobInfo
+from db.store.errors import NotFoundError
+from db.workflows.worker import serve
 
-from .resources import db_key, factory, session
-from .worker_loop import serve
+from .resources import db_key, factory, predictor, session
 
 WORKER_ENV = "DOCRE_WORKER"
+FINISHED = ("done", "failed")
 
 
 def external_worker() -> bool:
     return os.environ.get(WORKER_ENV, "").strip().lower() == "external"
 
 
+def _load(path: str):  # -> engine.serve.predictor.Predictor
+    """The app's cached model loader, looked up per job."""
+    return predictor(path)
+
+
 @st.cache_resource(show_spinner=False)
 def _worker(key: str) -> threading.Event:
-    """One background worker per database and server process; it recovers stale jobs when it starts."""
+    """One background worker per database and server process; it recovers stale jobs when it starts. It loads
+    models through the app's cache, so the pages and the worker share one copy of each."""
     _ = key
     stop = threading.Event()
-    threading.Thread(target=serve, args=(factory(), stop), name="docre-job-worker", daemon=True).start()
+    threading.Thread(target=serve, args=(factory(), stop), kwargs={"load": _load}, name="docre-job-worker",
+                     daemon=True).start()
     return stop
 
 
@@ -59,6 +70,32 @@ def enqueue(dataset_id: int, doc_ids: Sequence[int], model_paths: Sequence[str],
         job_id = store.enqueue_job(s, dataset_id, doc_ids, model_paths, requested_by)
     ensure_worker()
     return job_id
+
+
+def start_scoring(dataset_id: int, doc_ids: Sequence[int], model_paths: Sequence[str],
+                  requested_by: str = "local") -> int:
+    """Load the models here first (cached; a broken checkpoint is a resources.ModelError and nothing is queued),
+    then queue the job for the worker; returns the job's id to poll."""
+    for path in model_paths:
+        predictor(path)
+    return enqueue(dataset_id, doc_ids, model_paths, requested_by)
+
+
+def get(job_id: int) -> JobInfo | None:
+    """The job's row as it stands (None once its dataset is gone)."""
+    with session() as s:
+        try:
+            return store.get_job(s, job_id)
+        except NotFoundError:
+            return None
+
+
+def wait(job_id: int, timeout: float = 600.0) -> JobInfo | None:
+    """Block until the job is done or failed (tests, scripts); its last state on timeout."""
+    deadline = time.monotonic() + timeout
+    while (job := get(job_id)) is not None and job.status not in FINISHED and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return job
 
 
 def jobs(dataset_id: int) -> list[JobInfo]:

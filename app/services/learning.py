@@ -1,5 +1,5 @@
 """The review queue that learns: after every N decisions on a dataset the ranker refits on them in a
-background thread (db.learning.refit_dataset) and the pending queue re-orders; the dataset's settings
+background thread (db.workflows.refit.refit_dataset) and the pending queue re-orders; the dataset's settings
 (N, and the stopping threshold) and the last refit for the pages to show."""
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import store
-from db.domain import RefitInfo, ReviewSettings
-from db.learning import refit_dataset
+from db.store.domain import RefitInfo, ReviewSettings
+from db.workflows.refit import refit_dataset
 
 from .resources import factory, session
 from .team import require_curator

@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.session import database_url, init_db, make_engine, session_factory, session_scope
+from db.store.session import database_url, init_db, make_engine, session_factory, session_scope
 from engine.errors import CheckpointError, DocreError
 from engine.data.schema import default_schema
 from engine.settings import Settings, get_settings

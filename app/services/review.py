@@ -9,9 +9,10 @@ from typing import Any
 import streamlit as st
 
 from db import store
-from db.domain import STATES, AnnotatorInfo, RelationRate, ReviewProgress, ReviewRecord, SuggestionPage, SuggestionView
-from db.errors import AccountError, DuplicateLabelError, ReviewError
-from db.store_labels import PairLabels
+from db.store.domain import (STATES, AnnotatorInfo, RelationRate, ReviewProgress, ReviewRecord, SuggestionPage,
+                             SuggestionView)
+from db.store.errors import AccountError, DuplicateLabelError, ReviewError
+from db.store.queries.labels import PairLabels
 from engine.curate.suggestions import Evidence, KeyMentionPair
 from engine.data.documents import Document
 from engine.settings import get_settings
@@ -32,7 +33,7 @@ RULES_HELP = ("Relation-logic rules over the document's own labels that entail t
 
 
 def team_mode() -> bool:
-    """DOCRE_AUTH=on: everyone logs in (db.auth); otherwise local mode asks for a name once."""
+    """DOCRE_AUTH=on: everyone logs in (db.accounts.auth); otherwise local mode asks for a name once."""
     return get_settings().team_mode
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from db import store
-from db.errors import AccountError
+from db.store.errors import AccountError
 
 from .resources import session
 from .review import team_mode

@@ -41,8 +41,9 @@ with st.sidebar:
                                                  index=relations.index(current.relation) if current.relation in relations else 0),
         document_id=st.selectbox("Document", [None, *docs], format_func=lambda i: "any" if i is None else docs[i],
                                  index=([None, *docs].index(current.document_id) if current.document_id in docs else 0)),
-        run_id=st.selectbox("Model", [None, *runs], format_func=lambda i: "any" if i is None else runs[i],
-                            index=([None, *runs].index(current.run_id) if current.run_id in runs else 0)),
+        run_id=st.selectbox("Run", [None, *runs], format_func=lambda i: "any" if i is None else runs[i],
+                            index=([None, *runs].index(current.run_id) if current.run_id in runs else 0),
+                            help="Items suggested by this model run (a checkpoint scoring this dataset once)."),
         search=st.text_input("Search entity or title", value=current.search, max_chars=200,
                              help="Items whose document title or head or tail name contains this text."),
         state=None if blind else st.selectbox(

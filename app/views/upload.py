@@ -30,8 +30,8 @@ def choose_models(key: str) -> list[str]:
 def start_scoring(dataset_id: int, doc_ids: list[int], model_paths: list[str]) -> None:
     try:
         with st.spinner("Loading models…"):
-            state.set_scoring_job(services.scoring.start_scoring(dataset_id, doc_ids, model_paths,
-                                                                   state.annotator() or "local"))
+            state.set_scoring_job(services.jobs.start_scoring(dataset_id, doc_ids, model_paths,
+                                                               state.annotator() or "local"))
     except services.resources.ModelError as err:
         state.push_flash(markdown_text(f"A model could not be loaded, nothing was scored: {err}"), "error")
 
@@ -60,19 +60,20 @@ def store_and_score(dataset: str, docs: list, model_paths: list[str], sources: l
 @st.fragment(run_every=1.0 if state.scoring_job() else None)  # polls only while a job runs
 def scoring_progress() -> None:
     job_id = state.scoring_job()
-    job = services.scoring.job(job_id) if job_id else None
+    job = services.jobs.get(job_id) if job_id is not None else None
     if job is None:
+        state.set_scoring_job(None)
         return
-    if not job.finished:
-        st.progress(job.fraction, text=f"{job.message} ({job.done}/{job.total})")
+    if job.status not in services.jobs.FINISHED:
+        st.progress(job.fraction, text=f"{services.jobs.status_label(job)}: {job.done}/{job.total} steps")
         return
     services.scoring.clear_caches()
     services.documents.clear_caches()
     state.set_scoring_job(None)
-    if job.error:
+    if job.status == "failed":
         state.push_flash(markdown_text(f"Scoring failed: {job.error}"), "error")
     else:
-        state.push_flash(f"Scored with {len(job.run_ids)} model(s); {job.n_suggestions} suggestion(s) in the "
+        state.push_flash(f"Scored with {len(job.run_ids)} model(s); {job.suggestions or 0} suggestion(s) in the "
                          "review queue. Open the Document or Review page.")
         problem = services.scoring.type_stats_warning()
         if problem:

@@ -58,7 +58,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         train_docs = train_docs[:args.max_train_docs]
     train_config = TrainConfig(**{k: v for k, v in {
         "epochs": args.epochs, "batch_size": args.batch_size, "grad_accumulation": args.grad_accumulation,
-        "lr_encoder": args.lr_encoder, "lr_head": args.lr_head, "warmup_ratio": args.warmup_ratio,
+        "lr_encoder": args.lr_encoder, "lr_classifier": args.lr_classifier, "warmup_ratio": args.warmup_ratio,
         "max_grad_norm": args.max_grad_norm, "seed": args.seed, "drop_labels": args.drop_labels,
         "label_seed": args.label_seed,
         "save_dtype": args.save_dtype, "precision": args.precision}.items() if v is not None})
@@ -195,8 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoder", default=DEFAULT_ENCODER, help="Hugging Face encoder name or local path")
     for name in ("epochs", "batch_size", "grad_accumulation", "seed", "label_seed"):
         p.add_argument("--" + name.replace("_", "-"), type=int, help=help_[name])
-    for name in ("lr_encoder", "lr_head", "warmup_ratio", "max_grad_norm", "drop_labels"):
+    for name in ("lr_encoder", "lr_classifier", "warmup_ratio", "max_grad_norm", "drop_labels"):
         p.add_argument("--" + name.replace("_", "-"), type=float, help=help_[name])
+    p.add_argument("--lr-head", dest="lr_classifier", type=float, help=argparse.SUPPRESS)  # the old name of --lr-classifier
     p.add_argument("--save-dtype", choices=SAVE_DTYPES, help=help_["save_dtype"])
     p.add_argument("--precision", choices=TRAIN_PRECISIONS, help=help_["precision"])
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="a method option (see `methods --verbose`)")

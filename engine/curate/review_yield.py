@@ -32,6 +32,6 @@ def accepted_shares(decided: Sequence[Decided], *, block: int = DEFAULT_BLOCK,
 
 
 def decided_from_log(rows: Sequence[dict]) -> list[Decided]:
-    """Live accepts and rejects from `db.store_reviews.review_log_rows` (undone rows and undo rows dropped)."""
+    """Live accepts and rejects from `db.store.queries.reviews.review_log_rows` (undone rows and undo rows dropped)."""
     return [Decided(r["decision"], r["suggested_relation"]) for r in rows
             if r["decision"] in DECIDING and not r["undone"]]

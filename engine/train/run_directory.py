@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from engine.config import TrainConfig
 from engine.errors import CheckpointError
 from engine.model.checkpoint import CONFIG_FILE, WEIGHTS_FILE, LoadedModel, read_checkpoint_config, save_checkpoint
 from engine.train.state import OPTIMIZER_FILE, STATE_FILE, TrainState, read_training_extra, save_training_state
@@ -100,7 +101,7 @@ class RunDirectory:
         if extra.get("data_hash") != self.data_hash:
             raise CheckpointError(f"{self.last} was trained on other data (hash {extra.get('data_hash')}, now "
                                   f"{self.data_hash}); pass --force-resume to continue anyway, or --no-resume to start afresh")
-        saved = extra.get("train_config") or {}
+        saved = TrainConfig.with_new_names(extra.get("train_config") or {})  # a run saved before a key's rename
         changed = sorted(k for k in set(saved) | set(self.train_config)
                          if k not in RESUMABLE_CHANGES and saved.get(k) != self.train_config.get(k))
         if changed:

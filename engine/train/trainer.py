@@ -118,7 +118,7 @@ class Trainer:
         encoder_ids = {id(p) for m in encoders for p in m.parameters()}
         classifier_params = [p for p in model.parameters() if p.requires_grad and id(p) not in encoder_ids]
         self.optimizer = torch.optim.AdamW(
-            [{"params": encoder_params, "lr": self.config.lr_encoder}, {"params": classifier_params, "lr": self.config.lr_head}],
+            [{"params": encoder_params, "lr": self.config.lr_encoder}, {"params": classifier_params, "lr": self.config.lr_classifier}],
             weight_decay=self.config.weight_decay, eps=1e-6)
         per_epoch = math.ceil(math.ceil(len(self.train_features) / self.config.batch_size) / self.config.grad_accumulation)
         total = per_epoch * self.config.epochs

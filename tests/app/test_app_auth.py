@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from app.services import auth
-from db.domain import LoginOutcome
+from db.store.domain import LoginOutcome
 
 
 @pytest.mark.parametrize(("headers", "ip", "expected"), [

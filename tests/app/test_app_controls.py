@@ -18,8 +18,8 @@ from tests.app.test_app_pages import (app, env, models_dir, sample_docs, seed_id
 def _items(dataset_id: int) -> tuple[dict[str, list], list]:
     """Controls by kind and the real items, in queue order (the test reads the store; pages never do)."""
     from app.services.resources import session  # noqa: PLC0415
-    from db import store  # noqa: PLC0415
-    from db.store_controls import control_kind  # noqa: PLC0415
+    from db import accounts, store  # noqa: PLC0415
+    from db.store.queries.controls import control_kind  # noqa: PLC0415
 
     with session() as s:
         items = store.list_suggestions(s, dataset_id, {"control": True}, limit=500).items
@@ -103,12 +103,12 @@ def test_a_control_on_review_looks_like_any_item(seeded: Path) -> None:
 
 
 def test_in_team_mode_only_curators_set_up_controls(seeded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from db import store  # noqa: PLC0415
+    from db import accounts, store  # noqa: PLC0415
 
     password = "a long enough passphrase"
     with services.resources.session() as s:
-        store.create_user(s, "carol", "curator", password)
-        store.create_user(s, "dan", "annotator", password)
+        accounts.create_user(s, "carol", "curator", password)
+        accounts.create_user(s, "dan", "annotator", password)
     monkeypatch.setenv("DOCRE_AUTH", "on")
     dataset_id, _ = seed_ids()
     for name, role, allowed in (("dan", "annotator", False), ("carol", "curator", True)):

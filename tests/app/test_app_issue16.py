@@ -12,6 +12,7 @@ pytest.importorskip("streamlit")
 from app import services  # noqa: E402
 from app.components.colors import KEY_BORDER  # noqa: E402
 from app.state import Keys  # noqa: E402
+from db.workflows.scoring import score_documents  # noqa: E402
 from engine.curate.suggestions import KeyMentionPair  # noqa: E402
 from tests.app.test_app_pages import (app, env, models_dir, sample_docs, seed_ids, seeded, seeded_db,  # noqa: E402,F401
                                       texts)
@@ -184,7 +185,7 @@ def test_document_opens_on_the_default_models_run(seeded: Path, models_dir: Path
     from engine.serve.predictor import Predictor  # noqa: PLC0415
 
     other = models_dir / "tiny2"
-    services.scoring.score_documents(factory(), dataset_id, doc_ids[:1],
+    score_documents(factory(), dataset_id, doc_ids[:1],
                                      [(str(other), Predictor.from_checkpoint(other, "cpu"))])  # newest run: not default
     services.scoring.clear_caches()
     newest = services.scoring.runs(dataset_id)[0]
@@ -352,7 +353,7 @@ def test_document_shows_the_pairs_evidence_sentences(seeded: Path) -> None:
 def test_kmgre_run_is_offered_from_any_run() -> None:
     from datetime import datetime, timezone  # noqa: PLC0415
 
-    from db.domain import RunInfo  # noqa: PLC0415
+    from db.store.domain import RunInfo  # noqa: PLC0415
 
     now = datetime.now(timezone.utc)
     runs = [RunInfo(3, 1, "m/atlop", "atlop.v1", "0", 1.0, now), RunInfo(2, 1, "m/kmgre", "kmgre.v2", "0", 1.0, now)]

@@ -12,15 +12,15 @@ import streamlit as st
 from sqlalchemy import update
 
 from app import services
-from app.services.worker_loop import drain
+from db.workflows.worker import drain
 from app.state import Keys
-from db import job_runner
-from db import models as m
+from db.workflows import scoring as job_runner
+from db.store import models as m
 from db import store
-from db.clock import utc_now
-from db.job_runner import run_job
-from db.session import session_scope
-from db.store_jobs import STALE_SECONDS
+from db.store.clock import utc_now
+from db.workflows.scoring import run_job
+from db.store.session import session_scope
+from db.store.queries.jobs import STALE_SECONDS
 from tests.app.test_app_pages import (app, env, models_dir, sample_docs, seed_ids, seeded, seeded_db,  # noqa: F401
                                       texts)
 from tests.db.test_db_jobs import DiesAfter, Killed
@@ -63,7 +63,7 @@ def _job_killed_mid_way(dataset_id: int, doc_ids: list[int], model: str) -> tupl
         patch.setattr(job_runner, "CHUNK_DOCS", 1)  # one predict call per document, so it dies after one
         run_job(factory, job, "old-server", lambda p: DiesAfter(services.resources.predictor(p), [1]))
     with session_scope(factory) as s:
-        s.execute(update(m.ScoringJob).where(m.ScoringJob.id == job_id)
+        s.execute(update(m.ScoringJobRow).where(m.ScoringJobRow.id == job_id)
                   .values(heartbeat_at=utc_now() - timedelta(seconds=2 * STALE_SECONDS)))
         job = store.get_job(s, job_id)
     assert (job.status, job.done, job.total) == ("running", 1, 2)
@@ -87,8 +87,8 @@ def test_a_job_running_at_a_restart_is_requeued_shown_and_its_run_hidden_until_d
     assert f"Scoring job {job_id} for this document is queued to resume (1/2 steps" in texts(scored)
     assert not _offers_run(scored, partial)  # its one stored document is not shown as the run's result
     review = app("review", **{"docre.annotator": "ann", "docre.dataset_id": dataset_id})
-    model_filter = next(s for s in review.selectbox if s.label == "Model")
-    assert not any(o.startswith(f"#{partial} ") for o in model_filter.options)
+    run_filter = next(s for s in review.selectbox if s.label == "Run")  # a run, not a model: one model has many
+    assert not any(o.startswith(f"#{partial} ") for o in run_filter.options)
 
     assert drain(services.resources.factory(), "new-server") == 1  # resumed: the second document only
     row = _job_row(dataset_id, job_id)

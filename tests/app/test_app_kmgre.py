@@ -12,6 +12,7 @@ pytest.importorskip("streamlit")
 
 from app import services  # noqa: E402
 from app.state import Keys  # noqa: E402
+from db.workflows.scoring import score_documents  # noqa: E402
 from tests.app.test_app_pages import app, figures, texts  # noqa: E402
 from tests.app_support import build_models_dir  # noqa: E402
 from tests.db_fixtures import tiny_document  # noqa: E402
@@ -37,7 +38,7 @@ def scored_with(kmgre_models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     def score(*names: str) -> dict:
         dataset_id, result = services.documents.store_upload("kmgre", [tiny_document()])
         models = [(str(kmgre_models / n), services.resources.predictor(str(kmgre_models / n))) for n in names]
-        run_ids, _ = services.scoring.score_documents(services.resources.factory(), dataset_id, list(result.added),
+        run_ids, _ = score_documents(services.resources.factory(), dataset_id, list(result.added),
                                                       models)
         return {"dataset": dataset_id, "doc": result.added[0], "runs": dict(zip(names, run_ids))}
 

@@ -17,7 +17,8 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from app import services, state  # noqa: E402
 from app.state import Keys  # noqa: E402
-from db import store  # noqa: E402
+from db import accounts, store  # noqa: E402
+from db.workflows.scoring import score_documents  # noqa: E402
 from tests.app_support import EVIL_SCRIPT, docred_bytes, hostile_document, small_labelled  # noqa: E402
 
 from tests.paths import ROOT  # noqa: E402
@@ -41,7 +42,7 @@ def sample_docs(redocred_docs) -> list:
 @pytest.fixture(scope="module")
 def seeded_db(models_dir: Path, sample_docs: list, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file holding dataset "seed": the sample documents and the hostile one, scored by both models."""
-    from db.session import init_db, make_engine, session_factory
+    from db.store.session import init_db, make_engine, session_factory
     from engine.serve.predictor import Predictor
 
     path = tmp_path_factory.mktemp("seed") / "seed.sqlite"
@@ -52,7 +53,7 @@ def seeded_db(models_dir: Path, sample_docs: list, tmp_path_factory: pytest.Temp
         mp.setenv("DOCRE_DATABASE_URL", f"sqlite:///{path}")
         dataset_id, result = services.documents.store_upload("seed", [*sample_docs, hostile_document()])
     models = [(str(models_dir / n), Predictor.from_checkpoint(models_dir / n, "cpu")) for n in ("tiny", "tiny2")]
-    services.scoring.score_documents(factory, dataset_id, list(result.added), models)
+    score_documents(factory, dataset_id, list(result.added), models)
     engine.dispose()
     return path
 
@@ -116,10 +117,11 @@ def test_upload_docred_lists_invalid_and_stores_valid(env: Path, sample_docs: li
     assert [Path(p).name for p in at.multiselect[0].value] == ["tiny"]  # the DEFAULT model, preselected
     at.button(key=Keys.STORE_JSON).click().run()
     assert "Stored 2 document(s)" in texts(at)
-    job = services.scoring.wait(at.session_state["docre.scoring_job"])
+    job = services.jobs.wait(at.session_state["docre.scoring_job"])
     assert job is not None and job.error is None and job.run_ids
     at.run()
-    assert "Scored with 1 model(s)" in texts(at)
+    assert f"Scored with 1 model(s); {job.suggestions} suggestion(s) in the review queue" in texts(at)
+    assert job.suggestions is not None and job.suggestions > 0  # read from the job's row, the one mechanism
     assert at.file_uploader(key=f"{Keys.JSON_UPLOAD}.1").value is None  # the uploader starts empty again
     dataset_id, doc_ids = seed_ids()
     assert len(doc_ids) == 2 and services.review.progress(dataset_id).total > 0
@@ -160,7 +162,7 @@ def test_upload_text_shows_editable_entities_then_stores(env: Path) -> None:
     assert {"entity", "name", "type", "sentence", "start", "end"} <= set(table.columns)
     assert "Obama" in " ".join(table["name"])
     at.button(key=Keys.STORE_TEXT).click().run()
-    job = services.scoring.wait(at.session_state["docre.scoring_job"])
+    job = services.jobs.wait(at.session_state["docre.scoring_job"])
     assert job is not None and job.error is None
     dataset_id, doc_ids = seed_ids()
     doc = services.documents.document(doc_ids[0])
@@ -173,7 +175,7 @@ def test_score_stored_documents_with_another_model(seeded: Path, models_dir: Pat
     at = app()
     at.multiselect(key=Keys.MODELS_STORED).set_value([str((models_dir / "tiny2").resolve())])
     at.button(key=Keys.SCORE_STORED).click().run()
-    job = services.scoring.wait(at.session_state["docre.scoring_job"])
+    job = services.jobs.wait(at.session_state["docre.scoring_job"])
     assert job is not None and job.error is None and len(job.run_ids) == 1
     at.run()
     services.scoring.clear_caches()
@@ -207,9 +209,9 @@ def test_scoring_refuses_an_over_limit_document_and_keeps_what_is_stored(seeded:
     dataset_id, doc_ids = seed_ids()
     before = len(services.scoring.runs(dataset_id))
     limited = Predictor.from_checkpoint(models_dir / "tiny", "cpu", max_entities=3)
-    monkeypatch.setattr(services.scoring, "predictor", lambda path: limited)
-    job = services.scoring.wait(services.scoring.start_scoring(dataset_id, doc_ids, [str(models_dir / "tiny")]))
-    assert job is not None and job.finished and not job.run_ids
+    monkeypatch.setattr(services.jobs, "predictor", lambda path: limited)
+    job = services.jobs.wait(services.jobs.start_scoring(dataset_id, doc_ids, [str(models_dir / "tiny")]))
+    assert job is not None and job.status == "failed" and not job.run_ids
     assert job.error.startswith("nothing was scored, the stored documents are kept.")
     assert "entities, over the limit of 3 per document" in job.error and "DOCRE_MAX_ENTITIES" in job.error
     assert "Error:" not in job.error  # a message, not an exception's class name
@@ -231,8 +233,8 @@ def test_scoring_survives_missing_or_corrupt_type_statistics(seeded: Path, model
     monkeypatch.setattr(type_stats, "DEFAULT_TYPE_STATS", path)
     monkeypatch.setattr(type_stats.load_default_type_stats, "__defaults__", (path,))
     dataset_id, doc_ids = seed_ids()
-    job = services.scoring.wait(services.scoring.start_scoring(dataset_id, doc_ids, [str(models_dir / "tiny")]))
-    assert job is not None and job.finished and job.error is None and job.run_ids
+    job = services.jobs.wait(services.jobs.start_scoring(dataset_id, doc_ids, [str(models_dir / "tiny")]))
+    assert job is not None and job.status == "done" and job.error is None and job.run_ids
     assert "the type rule is neutral" in services.scoring.type_stats_warning()
 
 
@@ -458,10 +460,10 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 
 def test_team_mode_requires_login(seeded: Path, monkeypatch: pytest.MonkeyPatch, waits: list[float]) -> None:
-    from db import store
+    from db import accounts, store
 
     with services.resources.session() as s:
-        store.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
+        accounts.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
     monkeypatch.setenv("DOCRE_AUTH", "on")
     at = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()
     assert at.title[0].value == "DocRE Studio" and not at.get("plotly_chart")
@@ -494,10 +496,10 @@ def test_views_are_not_a_streamlit_pages_folder() -> None:
 def test_every_view_run_alone_in_team_mode_shows_only_the_login(seeded: Path, monkeypatch: pytest.MonkeyPatch,
                                                                view: str) -> None:
     """Whatever runs a page script (a URL, a stale navigation), in team mode it stops at the login form."""
-    from db import store
+    from db import accounts, store
 
     with services.resources.session() as s:
-        store.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
+        accounts.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
     monkeypatch.setenv("DOCRE_AUTH", "on")
     at = AppTest.from_file(str(APP_DIR / "views" / f"{view}.py"), default_timeout=TIMEOUT).run()
     assert not at.exception, at.exception
@@ -515,10 +517,10 @@ def test_team_mode_takes_no_bare_name(env: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def test_local_mode_refuses_a_team_accounts_name(seeded: Path) -> None:
-    from db import store
+    from db import accounts, store
 
     with services.resources.session() as s:
-        store.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
+        accounts.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
     at = app("review")
     at.text_input[-1].input("carol")
     at.form_submit_button[-1].click().run()
@@ -529,13 +531,13 @@ def test_local_mode_refuses_a_team_accounts_name(seeded: Path) -> None:
 
 
 def test_local_name_that_became_an_account_is_dropped_at_the_next_decision(seeded: Path) -> None:
-    from db import store
+    from db import accounts, store
 
     dataset_id, _ = seed_ids()
     services.review.ensure_annotator("dave")
     at = app("review", **{"docre.annotator": "dave", "docre.dataset_id": dataset_id})
     with services.resources.session() as s:  # meanwhile an administrator makes "dave" a curator account
-        store.create_user(s, "dave", "curator", ACCOUNT_PASSWORD)
+        accounts.create_user(s, "dave", "curator", ACCOUNT_PASSWORD)
     at.button(key=Keys.ACCEPT).click().run()
     assert not at.exception
     assert "belongs to a team account" in texts(at)
@@ -552,10 +554,10 @@ def _login_attempt(at: AppTest, name: str, password: str) -> AppTest:
 
 
 def test_failed_logins_back_off_then_lock(seeded: Path, monkeypatch: pytest.MonkeyPatch, waits: list[float]) -> None:
-    from db import store
+    from db import accounts, store
 
     with services.resources.session() as s:
-        store.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
+        accounts.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
     monkeypatch.setenv("DOCRE_AUTH", "on")
     monkeypatch.setenv("DOCRE_LOGIN_MAX_FAILURES", "3")
     at = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()
@@ -574,12 +576,12 @@ def test_failed_logins_back_off_then_lock(seeded: Path, monkeypatch: pytest.Monk
 
 def test_curators_see_login_attempts_on_the_evaluate_page(seeded: Path, monkeypatch: pytest.MonkeyPatch,
                                                           waits: list[float]) -> None:
-    from db import store
+    from db import accounts, store
 
     dataset_id, _ = seed_ids()
     with services.resources.session() as s:
-        store.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
-        store.create_user(s, "ann", "annotator", ACCOUNT_PASSWORD + "!")
+        accounts.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
+        accounts.create_user(s, "ann", "annotator", ACCOUNT_PASSWORD + "!")
     monkeypatch.setenv("DOCRE_AUTH", "on")
     at = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()
     _login_attempt(at, "*mallory*", "guess guess guess")
@@ -595,10 +597,9 @@ def test_curators_see_login_attempts_on_the_evaluate_page(seeded: Path, monkeypa
     assert not [e for e in annotator.expander if e.label.startswith("Log-in attempts")]
 
 
-def test_a_failed_scoring_job_shows_no_internals(seeded: Path) -> None:
-    """An unexpected error in the scoring thread reaches the page as a generic message (the log has it all)."""
-    from app.services import scoring
-
+def test_a_failed_scoring_job_shows_no_internals(seeded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unexpected error in the worker reaches the job's row, which the page shows, as a generic message (the
+    log has it all); the app keeps no other copy of the job."""
     dataset_id, doc_ids = seed_ids()
 
     class Broken:
@@ -610,14 +611,9 @@ def test_a_failed_scoring_job_shows_no_internals(seeded: Path) -> None:
         def predict(self, docs, progress=None):
             raise RuntimeError("cannot open /srv/secret/weights.bin")
 
-    job = scoring.Job("failing-job", dataset_id, total=2)
-    with scoring._jobs().lock:
-        scoring._jobs().jobs[job.id] = job
-    with services.resources.session() as s:
-        store_job = store.enqueue_job(s, dataset_id, doc_ids[:1], ["m"], "ann")
-    scoring._worker(job.id, services.resources.factory(), store_job, {"m": Broken()})
-    state_now = scoring.job(job.id)
-    assert state_now.finished and "/srv/secret" not in state_now.error and "RuntimeError" not in state_now.error
-    assert "server log" in state_now.error
-    assert scoring.user_message(services.documents.UploadError("file.json is not valid JSON")) == \
-        "file.json is not valid JSON"  # the app's own errors say what to fix, so they are shown
+    monkeypatch.setattr(services.jobs, "predictor", lambda path: Broken())
+    job = services.jobs.wait(services.jobs.start_scoring(dataset_id, doc_ids[:1], ["m"], "ann"))
+    assert job.status == "failed" and "/srv/secret" not in job.error and "RuntimeError" not in job.error
+    assert "server log" in job.error
+    at = app(**{"docre.scoring_job": job.id, "docre.dataset_id": dataset_id})
+    assert f"Scoring failed: {job.error}" in texts(at) and "/srv/secret" not in texts(at)

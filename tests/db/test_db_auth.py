@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from db import models as m
-from db import store
-from db.auth import hash_password, verify_password
-from db.errors import AccountError, DuplicateError
-from db.session import session_scope
+from db.store import models as m
+from db import accounts, store
+from db.accounts.auth import hash_password, verify_password
+from db.store.errors import AccountError, DuplicateError
+from db.store.session import session_scope
 from tests.db_fixtures import db_url, db_engine, factory  # noqa: F401
 
 from tests.paths import ROOT  # noqa: E402
@@ -32,21 +32,21 @@ def test_hashes_are_salted_and_verify() -> None:
 
 def test_create_user_stores_only_a_hash_and_authenticates(factory) -> None:  # noqa: F811
     with session_scope(factory) as session:
-        store.ensure_annotator(session, "ann")  # known from solo mode, no password yet
-        info = store.create_user(session, "ann", "curator", PASSWORD)
-        store.create_user(session, "bob", "annotator", "another long secret")
+        store.ensure_annotator(session, "ann")  # known from local mode, no password yet
+        info = accounts.create_user(session, "ann", "curator", PASSWORD)
+        accounts.create_user(session, "bob", "annotator", "another long secret")
     assert info.role == "curator" and info.has_password
     with session_scope(factory) as session:
-        stored = session.scalar(select(m.Annotator.password_hash).where(m.Annotator.name == "ann"))
+        stored = session.scalar(select(m.AnnotatorRow.password_hash).where(m.AnnotatorRow.name == "ann"))
         assert PASSWORD not in stored and verify_password(PASSWORD, stored)
-        assert store.authenticate(session, "ann", PASSWORD).name == "ann"
-        assert store.authenticate(session, "ann", "another long secret") is None
-        assert store.authenticate(session, "nobody", PASSWORD) is None
+        assert accounts.authenticate(session, "ann", PASSWORD).name == "ann"
+        assert accounts.authenticate(session, "ann", "another long secret") is None
+        assert accounts.authenticate(session, "nobody", PASSWORD) is None
         assert [(a.name, a.role) for a in store.list_annotators(session)] == [("ann", "curator"), ("bob", "annotator")]
     with pytest.raises(DuplicateError), session_scope(factory) as session:
-        store.create_user(session, "bob", "annotator", PASSWORD)
+        accounts.create_user(session, "bob", "annotator", PASSWORD)
     with pytest.raises(ValueError, match="role"), session_scope(factory) as session:
-        store.create_user(session, "dan", "admin", PASSWORD)
+        accounts.create_user(session, "dan", "admin", PASSWORD)
 
 
 def test_cli_upgrades_and_creates_a_user_from_the_environment(tmp_path) -> None:
@@ -66,7 +66,7 @@ def test_cli_upgrades_and_creates_a_user_from_the_environment(tmp_path) -> None:
 def test_local_names_never_take_a_team_account(factory) -> None:  # noqa: F811
     """Local mode asks only for a name: one that an account (with a password) owns must not act as it."""
     with session_scope(factory) as session:
-        store.create_user(session, "carol", "curator", PASSWORD)
+        accounts.create_user(session, "carol", "curator", PASSWORD)
     with pytest.raises(AccountError, match="belongs to a team account with a password"), session_scope(factory) as session:
         store.ensure_annotator(session, "carol")
     with pytest.raises(AccountError, match="pick another name"), session_scope(factory) as session:

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from db import models as m
+from db.store import models as m
 from db import store
-from db.errors import ReviewError
-from db.session import session_scope
-from db.store_controls import ABSENT, GOLD, control_kind, target_count
+from db.workflows import controls as control_items
+from db.store.errors import ReviewError
+from db.store.session import session_scope
+from db.store.queries.controls import ABSENT, GOLD, control_kind, target_count
 from engine.curate.evidence import build_evidence
 from engine.data.documents import Fact
 from engine.data.pair_scores import PairScores
@@ -55,11 +56,12 @@ def build(factory) -> dict:  # noqa: F811 - the fixture, passed in
     return {"dataset": dataset.id, "docs": doc_ids, "run": run, "real": real}
 
 
-def enable(factory, dataset_id: int, rate: float, fully_labelled: list[int] | None = None) -> store.ControlSync:  # noqa: F811
+def enable(factory, dataset_id: int, rate: float,  # noqa: F811
+           fully_labelled: list[int] | None = None) -> control_items.ControlSync:
     with session_scope(factory) as s:
         store.set_control_rate(s, dataset_id, rate, "cat")
         store.set_fully_labelled(s, dataset_id, fully_labelled, "cat")
-        return store.sync_controls(s, dataset_id)
+        return control_items.sync_controls(s, dataset_id)
 
 
 def controls(factory, dataset_id: int) -> dict[str, list[int]]:  # noqa: F811
@@ -76,7 +78,7 @@ def test_controls_are_off_by_default(factory) -> None:  # noqa: F811
     with session_scope(factory) as s:
         settings = store.control_settings(s, ids["dataset"])
         assert (settings.rate, settings.enabled, settings.fully_labelled) == (0.0, False, ())
-        assert store.sync_controls(s, ids["dataset"]) == store.ControlSync(0, 0, 0)
+        assert control_items.sync_controls(s, ids["dataset"]) == control_items.ControlSync(0, 0, 0)
         assert store.list_suggestions(s, ids["dataset"]).total == len(ids["real"])
         assert store.control_counts(s, ids["dataset"]) == {GOLD: 0, ABSENT: 0}
         with pytest.raises(ValueError, match="control rate"):
@@ -205,6 +207,6 @@ def test_controls_join_a_split_queue(factory) -> None:  # noqa: F811
     enable(factory, ids["dataset"], 0.25)
     with session_scope(factory) as s:
         assert store.assignment_counts(s, ids["dataset"]) == {"ann": 12, "bob": 12}
-        owned = s.scalars(select(m.Assignment.suggestion_id).where(
-            m.Assignment.suggestion_id.in_(select(m.ControlItem.suggestion_id)))).all()
+        owned = s.scalars(select(m.AssignmentRow.suggestion_id).where(
+            m.AssignmentRow.suggestion_id.in_(select(m.ControlItemRow.suggestion_id)))).all()
     assert len(owned) == 6

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from db import store
-from db.errors import DuplicateLabelError, ReviewError
-from db.session import session_scope
+from db.store.errors import DuplicateLabelError, ReviewError
+from db.store.session import session_scope
 from tests.db_fixtures import db_url, db_engine, factory, seed, tiny_document  # noqa: F401
 
 TRIPLES = [(0, 1, "P551", 0.9), (0, 2, "P19", 0.8)]

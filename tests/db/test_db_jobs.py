@@ -8,12 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from db import models as m
+from db.store import models as m
 from db import store
-from db.clock import utc_now
-from db.job_runner import run_job
-from db.session import session_scope
-from db.store_jobs import JobLostError
+from db.store.clock import utc_now
+from db.workflows.scoring import run_job
+from db.store.session import session_scope
+from db.store.queries.jobs import JobLostError
 from tests.db_fixtures import db_url, db_engine, factory, tiny_document  # noqa: F401
 
 
@@ -81,7 +81,7 @@ def test_stale_running_jobs_are_requeued_or_failed_by_name(factory) -> None:  # 
     with session_scope(factory) as s:
         store.report_progress(s, orphan, "dead", run_ids=[run_id + 100])
         old = utc_now() - timedelta(seconds=120)
-        s.execute(update(m.ScoringJob).where(m.ScoringJob.id.in_([stale, orphan])).values(heartbeat_at=old))
+        s.execute(update(m.ScoringJobRow).where(m.ScoringJobRow.id.in_([stale, orphan])).values(heartbeat_at=old))
     with session_scope(factory) as s:
         recovered = {j.id: j for j in store.recover_stale_jobs(s, stale_seconds=60)}
     assert set(recovered) == {stale, orphan}
@@ -114,8 +114,8 @@ class DiesAfter:
 
 def test_interrupted_job_resumes_and_ends_done_without_duplicates(factory, tiny_models_dir,  # noqa: F811
                                                                  monkeypatch) -> None:
-    from app.services.worker_loop import load_model
-    from db import job_runner
+    from db.workflows.worker import load_model
+    from db.workflows import scoring as job_runner
 
     monkeypatch.setattr(job_runner, "CHUNK_DOCS", 2)  # 3 documents: a chunk of 2 and one of 1 per model
 
@@ -128,7 +128,7 @@ def test_interrupted_job_resumes_and_ends_done_without_duplicates(factory, tiny_
         run_job(factory, job, "w1", lambda p, budget=[3]: DiesAfter(load_model(p), budget))
     with session_scope(factory) as s:  # the first model's 3 documents and a chunk of 2 of the second's
         assert store.get_job(s, job_id).done == 5 and store.get_job(s, job_id).status == "running"
-        s.execute(update(m.ScoringJob).values(heartbeat_at=utc_now() - timedelta(seconds=300)))
+        s.execute(update(m.ScoringJobRow).values(heartbeat_at=utc_now() - timedelta(seconds=300)))
     with session_scope(factory) as s:
         store.recover_stale_jobs(s)
         job = store.claim_next_job(s, "w2")
@@ -142,7 +142,7 @@ def test_interrupted_job_resumes_and_ends_done_without_duplicates(factory, tiny_
     run_job(factory, job, "w2", lambda p: Counting(load_model(p), [0]))
     with session_scope(factory) as s:
         final = store.get_job(s, job_id)
-        blobs = s.scalar(select(func.count()).select_from(m.PairScoreBlob))
+        blobs = s.scalar(select(func.count()).select_from(m.PairScoreBlobRow))
         runs = store.list_runs(s, dataset_id)
     assert (final.status, final.done, final.total, final.error) == ("done", 6, 6, None)
     assert predicted == [1]  # only the document the dead worker had not stored
@@ -150,7 +150,7 @@ def test_interrupted_job_resumes_and_ends_done_without_duplicates(factory, tiny_
 
 
 def test_two_users_jobs_both_finish(factory, tiny_models_dir) -> None:  # noqa: F811
-    from app.services.worker_loop import drain
+    from db.workflows.worker import drain
 
     dataset_id, docs = dataset_with_docs(factory, 2)
     with session_scope(factory) as s:
@@ -176,6 +176,6 @@ def test_runs_of_a_job_not_done_are_left_out_of_finished_runs(factory) -> None: 
         store.fail_job(s, job_id, "stopped")
     with session_scope(factory) as s:
         assert [r.id for r in store.list_runs(s, dataset_id, finished_only=True)] == [plain]  # failed: still partial
-        s.execute(update(m.ScoringJob).values(status="done"))
+        s.execute(update(m.ScoringJobRow).values(status="done"))
     with session_scope(factory) as s:
         assert {r.id for r in store.list_runs(s, dataset_id, finished_only=True)} == {plain, partial}

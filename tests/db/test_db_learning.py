@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import store
-from db.domain import DEFAULT_REFIT_EVERY, DEFAULT_STOP_BELOW
-from db.errors import NotFoundError
-from db.learning import refit_dataset
-from db.pipeline import refresh_suggestions
-from db.session import session_scope
+from db.store.domain import DEFAULT_REFIT_EVERY, DEFAULT_STOP_BELOW
+from db.store.errors import NotFoundError
+from db.workflows.refit import refit_dataset
+from db.workflows.scoring import refresh_suggestions
+from db.store.session import session_scope
 from tests.db_fixtures import db_engine, db_url, factory, seed  # noqa: F401
 
 SUGGESTIONS = [(0, 1, "P27", 0.9), (0, 2, "P27", 0.6), (1, 0, "P131", 0.4), (0, 2, "P19", 0.2)]

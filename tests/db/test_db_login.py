@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from db import store
-from db.errors import AccountError
-from db.login_throttle import LoginPolicy
-from db.passwords import MIN_PASSWORD_LENGTH, check_password
-from db.session import session_scope
+from db import accounts, store
+from db.store.errors import AccountError
+from db.accounts.login_throttle import LoginPolicy
+from db.accounts.passwords import MIN_PASSWORD_LENGTH, check_password
+from db.store.session import session_scope
 from tests.db_fixtures import db_url, db_engine, factory  # noqa: F401
 
 PASSWORD = "a long enough passphrase"
@@ -36,14 +36,14 @@ def test_weak_passwords_are_refused_with_a_clear_message(password: str, message:
 def test_account_creation_and_password_change_apply_the_rule(factory) -> None:  # noqa: F811
     check_password("twelve chars")  # exactly 12: fine
     with pytest.raises(AccountError, match="at least 12"), session_scope(factory) as s:
-        store.create_user(s, "carol", "curator", "short pass")
+        accounts.create_user(s, "carol", "curator", "short pass")
     with session_scope(factory) as s:
         assert store.list_annotators(s) == []  # nothing stored
-        store.create_user(s, "carol", "curator", PASSWORD)
+        accounts.create_user(s, "carol", "curator", PASSWORD)
     with pytest.raises(AccountError, match="too common"), session_scope(factory) as s:
-        store.set_password(s, "carol", "qwertyuiop123")
+        accounts.set_password(s, "carol", "qwertyuiop123")
     with session_scope(factory) as s:
-        assert store.authenticate(s, "carol", PASSWORD) is not None  # the old password still works
+        assert accounts.authenticate(s, "carol", PASSWORD) is not None  # the old password still works
 
 
 class Clock:
@@ -59,13 +59,13 @@ class Clock:
 
 def _login(factory, name, password, clock, client="ip:10.0.0.1", session_id="s1"):  # noqa: F811
     with session_scope(factory) as s:
-        return store.attempt_login(s, name, password, client=client, session_id=session_id, policy=POLICY,
+        return accounts.attempt_login(s, name, password, client=client, session_id=session_id, policy=POLICY,
                                    now=clock())
 
 
 def test_failures_back_off_then_lock_the_account(factory) -> None:  # noqa: F811
     with session_scope(factory) as s:
-        store.create_user(s, "carol", "curator", PASSWORD)
+        accounts.create_user(s, "carol", "curator", PASSWORD)
     clock = Clock()
     delays = []
     for _ in range(3):
@@ -86,7 +86,7 @@ def test_failures_back_off_then_lock_the_account(factory) -> None:  # noqa: F811
 
 def test_failures_from_one_client_lock_that_client_across_names(factory) -> None:  # noqa: F811
     with session_scope(factory) as s:
-        store.create_user(s, "carol", "curator", PASSWORD)
+        accounts.create_user(s, "carol", "curator", PASSWORD)
     clock = Clock()
     for k in range(5):  # five names (unknown ones too), two failures each at most: no account lock
         outcome = _login(factory, f"user{k}", "guess guess guess", clock, client="ip:10.6.6.6")
@@ -100,7 +100,7 @@ def test_failures_from_one_client_lock_that_client_across_names(factory) -> None
 
 def test_every_attempt_is_recorded_newest_first(factory) -> None:  # noqa: F811
     with session_scope(factory) as s:
-        store.create_user(s, "carol", "curator", PASSWORD)
+        accounts.create_user(s, "carol", "curator", PASSWORD)
     clock = Clock()
     _login(factory, "carol", "wrong password!", clock, client="ip:10.0.0.1", session_id="tab-a")
     clock.advance(5)
@@ -108,7 +108,7 @@ def test_every_attempt_is_recorded_newest_first(factory) -> None:  # noqa: F811
     clock.advance(5)
     _login(factory, "carol", PASSWORD, clock, client="ip:10.0.0.1", session_id="tab-a")
     with session_scope(factory) as s:
-        rows = store.list_login_attempts(s)
+        rows = accounts.list_login_attempts(s)
     assert [(r.name, r.outcome, r.client, r.session_id) for r in rows] == [
         ("carol", "success", "ip:10.0.0.1", "tab-a"), ("nobody", "failure", "ip:10.0.0.2", "tab-b"),
         ("carol", "failure", "ip:10.0.0.1", "tab-a")]

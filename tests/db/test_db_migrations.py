@@ -11,8 +11,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from db.models import Base
-from db.session import alembic_config, init_db, make_engine
+from db.store.models import Base
+from db.store.session import alembic_config, init_db, make_engine
 from tests.db_fixtures import db_url  # noqa: F401
 
 UNIQUE_POSITIONS = "5c1f0e7a9b34"
@@ -71,7 +71,7 @@ def test_positions_taken_twice_are_renumbered_in_upload_order(db_url: str) -> No
 
     from sqlalchemy import insert, select
 
-    from db import models as m
+    from db.store import models as m
 
     engine = make_engine(db_url)
     try:
@@ -79,16 +79,64 @@ def test_positions_taken_twice_are_renumbered_in_upload_order(db_url: str) -> No
         init_db(engine, scripts.get_revision(UNIQUE_POSITIONS).down_revision)  # just before unique positions
         now = datetime.now(UTC)
         with engine.begin() as conn:
-            conn.execute(insert(m.Dataset.__table__), [{"id": 1, "name": "a", "created_at": now},
+            conn.execute(insert(m.DatasetRow.__table__), [{"id": 1, "name": "a", "created_at": now},
                                                        {"id": 2, "name": "b", "created_at": now}])
-            conn.execute(insert(m.Document.__table__), [
+            conn.execute(insert(m.DocumentRow.__table__), [
                 {"id": i, "dataset_id": d, "position": p, "title": f"doc {i}", "content_hash": f"{i:064d}",
                  "sents": [], "extra": {}, "has_labels": False, "num_tokens": 0, "created_at": now}
                 for i, d, p in ((1, 1, 0), (2, 1, 1), (3, 1, 1), (4, 1, 2), (5, 2, 0), (6, 2, 0))])
         init_db(engine)
         with engine.connect() as conn:
-            rows = conn.execute(select(m.Document.id, m.Document.dataset_id, m.Document.position)
-                                .order_by(m.Document.id)).tuples().all()
+            rows = conn.execute(select(m.DocumentRow.id, m.DocumentRow.dataset_id, m.DocumentRow.position)
+                                .order_by(m.DocumentRow.id)).tuples().all()
         assert rows == [(1, 1, 0), (2, 1, 1), (3, 1, 2), (4, 1, 3), (5, 2, 0), (6, 2, 1)]
+    finally:
+        engine.dispose()
+
+
+JOB_SUGGESTIONS = "f2b8d5c3a917"  # the revision after the last one before the db/ split (c9d4e6a1f3b8)
+
+
+def test_a_database_made_before_the_split_upgrades_and_keeps_its_rows(db_url: str) -> None:  # noqa: F811
+    """A database at the head revision of the flat db/ (before the layer split and the job's `suggestions`
+    column), holding a dataset, a document and a finished scoring job, upgrades to today's head: the rows stay,
+    the old job reads back through the store with no suggestion count, and a new job records one."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    from db import store
+    from db.store import models as m
+    from db.store.session import session_factory, session_scope
+
+    scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    before_split = scripts.get_revision(JOB_SUGGESTIONS).down_revision
+    assert before_split == "c9d4e6a1f3b8"
+    engine = make_engine(db_url)
+    try:
+        init_db(engine, before_split)
+        now = datetime.now(UTC)
+        with engine.begin() as conn:
+            conn.execute(insert(m.DatasetRow.__table__), [{"id": 1, "name": "old", "created_at": now}])
+            conn.execute(insert(m.DocumentRow.__table__), [
+                {"id": 1, "dataset_id": 1, "position": 0, "title": "doc 1", "content_hash": f"{1:064d}", "sents": [],
+                 "extra": {}, "has_labels": False, "num_tokens": 0, "created_at": now}])
+            conn.execute(insert(m.ScoringJobRow.__table__).values(
+                id=1, dataset_id=1, document_ids=[1], checkpoints=["m"], run_ids=[], requested_by="ann",
+                status="done", done=1, total=1, created_at=now, finished_at=now))
+        init_db(engine)
+        with engine.connect() as conn:
+            assert MigrationContext.configure(conn).get_current_revision() == scripts.get_current_head()
+        factory = session_factory(engine)
+        with session_scope(factory) as s:
+            old = store.get_job(s, 1)
+            assert (old.status, old.document_ids, old.requested_by, old.suggestions) == ("done", (1,), "ann", None)
+            assert [d.title for d in store.list_documents(s, 1)] == ["doc 1"]
+            new = store.enqueue_job(s, 1, [1], ["m"], "bob")
+            claimed = store.claim_job(s, new, "w")
+            assert claimed is not None
+            store.finish_job(s, new, "w", suggestions=7)
+        with session_scope(factory) as s:
+            assert store.get_job(s, new).suggestions == 7
     finally:
         engine.dispose()

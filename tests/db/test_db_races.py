@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from db import models as m
+from db.store import models as m
 from db import store
-from db.session import session_scope
+from db.store.session import session_scope
 from tests import race_support
 from tests.db_fixtures import db_url, db_engine, factory, seed, tiny_document  # noqa: F401
 
@@ -56,15 +56,15 @@ def test_undo_from_two_tabs_undoes_once_and_explains(db_url, factory) -> None:  
     refused = next(o for o in outcomes if o[0] != "ok")
     assert refused[2] and "another tab" in refused[1] and "IntegrityError" not in refused[1]
     with session_scope(factory) as s:
-        undos = s.scalars(select(m.Review.undoes_id).where(m.Review.decision == m.UNDO)).all()
+        undos = s.scalars(select(m.ReviewRow.undoes_id).where(m.ReviewRow.decision == m.UNDO)).all()
         assert undos == [latest]  # one undo, of the latest decision; the one before still counts
         assert store.get_suggestion(s, first).state == "accepted"
 
 
 def _documents(factory) -> list[tuple[int, str, int]]:  # noqa: F811
     with session_scope(factory) as s:
-        return s.execute(select(m.Document.dataset_id, m.Document.title, m.Document.position)
-                         .order_by(m.Document.position)).tuples().all()
+        return s.execute(select(m.DocumentRow.dataset_id, m.DocumentRow.title, m.DocumentRow.position)
+                         .order_by(m.DocumentRow.position)).tuples().all()
 
 
 def test_two_first_uploads_into_one_new_dataset_both_land(db_url, factory) -> None:  # noqa: F811
@@ -98,12 +98,12 @@ def test_positions_are_unique_in_the_schema(factory) -> None:  # noqa: F811
         dataset = store.create_dataset(s, "d")
         store.add_documents(s, dataset.id, [tiny_document("one")])
     with pytest.raises(IntegrityError), session_scope(factory) as s:
-        row = s.scalars(select(m.Document)).one()
-        s.add(m.Document(dataset_id=row.dataset_id, position=row.position, title="two", content_hash="x" * 64,
+        row = s.scalars(select(m.DocumentRow)).one()
+        s.add(m.DocumentRow(dataset_id=row.dataset_id, position=row.position, title="two", content_hash="x" * 64,
                          sents=[], extra={}, has_labels=False, num_tokens=0, created_at=row.created_at))
         s.flush()
     with session_scope(factory) as s:
-        assert s.scalar(select(func.count()).select_from(m.Document)) == 1
+        assert s.scalar(select(func.count()).select_from(m.DocumentRow)) == 1
 
 
 def test_an_upload_that_keeps_losing_gives_up_cleanly(factory, monkeypatch) -> None:  # noqa: F811
@@ -112,8 +112,8 @@ def test_an_upload_that_keeps_losing_gives_up_cleanly(factory, monkeypatch) -> N
 
     from sqlalchemy.exc import IntegrityError
 
-    from db import uploads
-    from db.errors import ConflictError
+    from db.workflows import uploads
+    from db.store.errors import ConflictError
 
     calls: list[int] = []
 

@@ -8,11 +8,11 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from db import models as m
+from db.store import models as m
 from db import store
-from db.agreement import cohen_kappa
-from db.errors import NotFoundError, ReviewError
-from db.session import session_scope
+from db.store.agreement import cohen_kappa
+from db.store.errors import NotFoundError, ReviewError
+from db.store.session import session_scope
 from engine.data.documents import document_to_json, loads_documents
 from tests.db_fixtures import db_url, db_engine, factory, seed, tiny_document  # noqa: F401
 
@@ -54,7 +54,7 @@ def test_simultaneous_decisions_are_both_kept_and_conflict_until_a_curator_decid
     assert not errors, errors
     with session_scope(factory) as session:
         view = store.get_suggestion(session, target)
-        assert session.scalar(select(func.count()).select_from(m.Review)) == 2
+        assert session.scalar(select(func.count()).select_from(m.ReviewRow)) == 2
         assert store.list_suggestions(session, ids["dataset"], {"state": "conflict"}).total == 1
     assert view.state == "conflict" and view.is_conflict
     assert sorted((d.annotator, d.decision) for d in view.decisions) == [("ann", "accept"), ("bob", "reject")]
@@ -110,7 +110,7 @@ def test_undo_inserts_a_cancelling_row_and_restores_the_previous_decision(factor
         store.undo_last_review(session, "ann")
     with session_scope(factory) as session:
         history = store.review_history(session, "ann")
-        assert session.scalar(select(func.count()).select_from(m.Review)) == 6  # nothing was deleted
+        assert session.scalar(select(func.count()).select_from(m.ReviewRow)) == 6  # nothing was deleted
     assert [h.decision for h in history] == ["undo", "undo", "undo", "accept", "reject", "accept"]
     assert all(h.undone for h in history if h.decision != "undo") and history[0].created_at.tzinfo is not None
 
@@ -119,10 +119,10 @@ def test_reviews_cannot_be_edited_or_deleted_through_the_store_session(factory) 
     ids = seed(factory, TRIPLES)
     review_id = review(factory, ids["suggestions"][0], "ann", "accept")
     with pytest.raises(ValueError, match="insert-only"), session_scope(factory) as session:
-        session.get(m.Review, review_id).decision = "reject"
+        session.get(m.ReviewRow, review_id).decision = "reject"
         session.flush()
     with pytest.raises(ValueError, match="insert-only"), session_scope(factory) as session:
-        session.delete(session.get(m.Review, review_id))
+        session.delete(session.get(m.ReviewRow, review_id))
         session.flush()
     assert state(factory, ids["suggestions"][0]) == ("accepted", "P551")
 
@@ -166,7 +166,7 @@ def test_export_adds_accepted_triples_with_provenance_and_round_trips(factory) -
     with session_scope(factory) as session:  # uploading the export keeps the review origin of that label
         again = store.create_dataset(session, "reviewed")
         (new_id,) = store.add_documents(session, again.id, [doc]).added
-        origin = session.scalar(select(m.GoldFact.origin).where(m.GoldFact.document_id == new_id))
+        origin = session.scalar(select(m.GoldFactRow.origin).where(m.GoldFactRow.document_id == new_id))
         assert store.get_document(session, new_id).facts == doc.facts
     assert origin == "review"
 

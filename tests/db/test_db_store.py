@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from db import models as m
+from db.store import models as m
 from db import store
-from db.errors import DuplicateError, NotFoundError
-from db.clock import utc_now
-from db.session import database_url, session_scope
+from db.store.errors import DuplicateError, NotFoundError
+from db.store.clock import utc_now
+from db.store.session import database_url, session_scope
 from engine.data.documents import Entity, Fact, Mention, read_documents
 from engine.data.pair_extras import MentionGrids, MentionPairGrid
 from engine.data.pair_scores import PairScores
@@ -28,7 +28,7 @@ def count(factory, model) -> int:  # noqa: F811 - the fixture's name, passed in
 
 
 def test_sqlite_engine_enforces_foreign_keys_and_uses_wal(tmp_path) -> None:
-    from db.session import make_engine
+    from db.store.session import make_engine
 
     sqlite = make_engine(f"sqlite:///{tmp_path / 'x.sqlite'}")
     with sqlite.connect() as conn:
@@ -71,7 +71,7 @@ def test_duplicate_content_is_skipped_within_and_across_uploads(factory) -> None
     with session_scope(factory) as session:
         second = store.add_documents(session, dataset.id, [relabelled, tiny_document("Other title")])
     assert second.skipped[0].existing_id == first.added[0] and len(second.added) == 1
-    assert count(factory, m.Document) == 2
+    assert count(factory, m.DocumentRow) == 2
     with session_scope(factory) as session:  # the same document may sit in another dataset
         other = store.create_dataset(session, "other")
         assert len(store.add_documents(session, other.id, [tiny_document()]).added) == 1
@@ -86,8 +86,8 @@ def test_failed_upload_stores_nothing_of_it(factory) -> None:  # noqa: F811
     upload = [tiny_document("first"), tiny_document("second"), broken, tiny_document("last")]
     with pytest.raises(IntegrityError), session_scope(factory) as session:
         store.add_documents(session, dataset.id, upload)
-    assert count(factory, m.Document) == 1
-    assert count(factory, m.Entity) == 3 and count(factory, m.Mention) == 4 and count(factory, m.GoldFact) == 1
+    assert count(factory, m.DocumentRow) == 1
+    assert count(factory, m.EntityRow) == 3 and count(factory, m.MentionRow) == 4 and count(factory, m.GoldFactRow) == 1
     with session_scope(factory) as session:
         assert [d.title for d in store.list_documents(session, dataset.id)] == ["kept"]
 
@@ -134,7 +134,7 @@ def test_pair_scores_are_compact_and_round_trip(factory) -> None:  # noqa: F811
         store.save_pair_scores(session, ids["run"], ids["doc"], scores)  # a re-run replaces, never duplicates
     with session_scope(factory) as session:
         back = store.load_pair_scores(session, ids["run"], ids["doc"])
-        payload = session.scalar(select(m.PairScoreBlob.payload))
+        payload = session.scalar(select(m.PairScoreBlobRow.payload))
         run = store.get_run(session, ids["run"])
         with pytest.raises(NotFoundError, match="no scores"):
             store.load_pair_scores(session, ids["run"], ids["doc"] + 1)
@@ -144,7 +144,7 @@ def test_pair_scores_are_compact_and_round_trip(factory) -> None:  # noqa: F811
                                   scores.extra("mention_grids").grids[2].relation_probability)
     assert len(payload) < len(json.dumps(scores.to_json()))
     assert (run.method, run.version, run.seconds, run.n_scored) == ("atlop.v1", "0.1.0", 1.5, 1)
-    assert count(factory, m.PairScoreBlob) == 1
+    assert count(factory, m.PairScoreBlobRow) == 1
 
 
 def test_suggestions_are_unique_per_triple_and_collect_their_runs(factory) -> None:  # noqa: F811
@@ -156,12 +156,12 @@ def test_suggestions_are_unique_per_triple_and_collect_their_runs(factory) -> No
             {"doc_id": ids["doc"], "h_idx": 0, "t_idx": 2, "r": "P27", "score": 0.95, "evidence": {"by": "p3m"}}],
             run_ids=[run2])
         view = store.get_suggestion(session, again[0])
-    assert again == [ids["suggestions"][1]] and count(factory, m.Suggestion) == 2
+    assert again == [ids["suggestions"][1]] and count(factory, m.SuggestionRow) == 2
     assert view.score == 0.95 and [s.method for s in view.sources] == ["atlop.v1", "p3m.v1"]
     assert view.evidence == {f"atlop.v1#{ids['run']}": {"sentences": [0]}, f"p3m.v1#{run2}": {"by": "p3m"}}
     assert (view.head_name, view.tail_name, view.document_title, view.state) == ("Ann Lee", "France", "Ann Lee", "pending")
     with pytest.raises(IntegrityError), session_scope(factory) as session:  # the database itself refuses twins
-        session.add(m.Suggestion(document_id=ids["doc"], h=0, t=1, relation="P551", score=0.1, created_at=utc_now()))
+        session.add(m.SuggestionRow(document_id=ids["doc"], h=0, t=1, relation="P551", score=0.1, created_at=utc_now()))
         session.flush()
 
 
@@ -176,7 +176,7 @@ def test_suggestion_items_are_checked(factory) -> None:  # noqa: F811
             store.add_suggestions(session, ids["dataset"], [item], run_ids=[ids["run"]])
     with pytest.raises(NotFoundError), session_scope(factory) as session:
         store.add_suggestions(session, ids["dataset"], [], run_ids=[ids["run"] + 7])
-    assert count(factory, m.Suggestion) == 0
+    assert count(factory, m.SuggestionRow) == 0
 
 
 def test_listing_sorts_pages_and_filters(factory) -> None:  # noqa: F811

@@ -45,8 +45,8 @@ def team_store(tmp: Path, accounts: Mapping[str, str], password: str) -> Iterato
     these accounts (name -> role, one password for all). Yields the store's URL and an open session for the
     test's own data (committed on exit); the engine is disposed before the server process opens the file."""
     require_browser()
-    from db import store  # noqa: PLC0415 - the store only once the test is known to run
-    from db.session import init_db, make_engine, session_factory, session_scope  # noqa: PLC0415
+    from db import accounts, store  # noqa: PLC0415 - the store only once the test is known to run
+    from db.store.session import init_db, make_engine, session_factory, session_scope  # noqa: PLC0415
 
     url = f"sqlite:///{tmp / 'team.sqlite'}"
     engine = make_engine(url)
@@ -54,7 +54,7 @@ def team_store(tmp: Path, accounts: Mapping[str, str], password: str) -> Iterato
         init_db(engine)
         with session_scope(session_factory(engine)) as s:
             for name, role in accounts.items():
-                store.create_user(s, name, role, password)
+                accounts.create_user(s, name, role, password)
             yield url, s
     finally:
         engine.dispose()

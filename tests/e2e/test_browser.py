@@ -65,7 +65,7 @@ def _press(page, key: str) -> None:
 
 def _suggestion(db: Path, suggestion_id: int):
     from db import store
-    from db.session import make_engine, session_factory, session_scope
+    from db.store.session import make_engine, session_factory, session_scope
 
     engine = make_engine(f"sqlite:///{db}")
     try:
@@ -78,7 +78,7 @@ def _suggestion(db: Path, suggestion_id: int):
 def _latest(db: Path, annotator: str):
     """The annotator's newest review row."""
     from db import store
-    from db.session import make_engine, session_factory, session_scope
+    from db.store.session import make_engine, session_factory, session_scope
 
     engine = make_engine(f"sqlite:///{db}")
     try:

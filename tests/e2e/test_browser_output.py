@@ -66,7 +66,7 @@ def test_a_failing_script_shows_no_details_and_logs_them(browser, tmp_path: Path
 def _seed_url_names(db_url: str) -> None:
     """A document whose title is a URL and whose entities are a www. address and an e-mail, with a suggestion."""
     from db import store
-    from db.session import init_db, make_engine, session_factory, session_scope
+    from db.store.session import init_db, make_engine, session_factory, session_scope
     from engine.data.documents import Document, Entity, Mention
 
     doc = Document(URL_TITLE, (("Visit", URL_HEAD, "or", "write", "to", URL_TAIL, "."),),

@@ -246,7 +246,7 @@ def test_key_mention_pair_has_the_highest_key_probability(tiny_encoder_dir):
     loaded = build_model("kmgre", config, EncoderConfig(name=str(tiny_encoder_dir), freeze_word_embeddings=False,
                                                         max_window=16, window_overlap=4), schema)
     features = [loaded.tokenizer.featurize(doc, schema)]
-    Trainer(loaded, TrainConfig(epochs=50, batch_size=1, lr_encoder=3e-3, lr_head=1e-2, warmup_ratio=0.0, seed=1),
+    Trainer(loaded, TrainConfig(epochs=50, batch_size=1, lr_encoder=3e-3, lr_classifier=1e-2, warmup_ratio=0.0, seed=1),
             features).train()
     scores = Predictor(loaded, "cpu").predict([doc])[0]
     grid = scores.extra("mention_grids").grids[scores.pair(0, 1)]

@@ -32,7 +32,7 @@ def fake_rep(n_pairs: int = 5, d: int = 8, seed: int = 0) -> PairRepresentation:
                               context_attention=r(n_pairs, 6), states=r(1, 6, d))
 
 
-def build_head(method: str, **options):
+def build_classifier(method: str, **options):
     spec = get_method(method)
     config = spec.config_class(emb_size=8, block_size=4, **options)
     torch.manual_seed(0)
@@ -42,7 +42,7 @@ def build_head(method: str, **options):
 @pytest.mark.parametrize("method", METHODS)
 def test_head_shapes_and_loss_only_with_labels(method):
     options = {"class_priors": [0.1, 0.05, 0.02]} if method == "p3m.v1" else {}
-    head = build_head(method, **options)
+    head = build_classifier(method, **options)
     rep = fake_rep()
     out = head(rep, SimpleNamespace(labels=None))
     assert out.logits.shape == (5, 4) and out.loss is None
@@ -56,7 +56,7 @@ def test_head_shapes_and_loss_only_with_labels(method):
 @pytest.mark.parametrize("method", METHODS)
 def test_decode_is_relation_above_the_threshold_column(method):
     # NCRL, PEMSCL: f_i > f_0; P3M: c_i . f > c_0 . f, i.e. lambda c_i . f > lambda c_0 . f (logits column 0)
-    head = build_head(method)
+    head = build_classifier(method)
     logits = torch.tensor([[0.0, 1.0, -1.0, 0.5], [2.0, 1.0, 1.5, -3.0]])
     out = ClassifierOutput(logits=logits)
     assert head.decode(out).tolist() == [[True, False, True], [False, False, False]]
@@ -66,7 +66,7 @@ def test_decode_is_relation_above_the_threshold_column(method):
 
 
 def test_ncrl_head_trains_with_the_configured_ncrl_loss():
-    head = build_head("ncrl.v1", margin_shift=0.01, margin_regularization=False)
+    head = build_classifier("ncrl.v1", margin_shift=0.01, margin_regularization=False)
     rep = fake_rep()
     logits = head.classifier(rep).logits
     expected = ncrl_loss(logits, LABELS, shift=0.01, margin_regularization=False)
@@ -74,7 +74,7 @@ def test_ncrl_head_trains_with_the_configured_ncrl_loss():
 
 
 def test_pemscl_head_contrasts_the_bilinear_pair_embedding():
-    head = build_head("pemscl.v1", temperature=0.5, contrastive_weight=2.0, entropy_weighting="one")
+    head = build_classifier("pemscl.v1", temperature=0.5, contrastive_weight=2.0, entropy_weighting="one")
     rep = fake_rep()
     out = head.classifier(rep)
     expected = pemscl_loss(out.logits, out.pair_embedding, LABELS, temperature=0.5, contrastive_weight=2.0,
@@ -85,7 +85,7 @@ def test_pemscl_head_contrasts_the_bilinear_pair_embedding():
 
 
 def test_p3m_logits_are_scaled_cosines_against_hand_set_proxies():
-    head = build_head("p3m.v1", scale=10.0)
+    head = build_classifier("p3m.v1", scale=10.0)
     with torch.no_grad():  # emb_size 8, block 4: D = 32. c0 = e0, c1 = e1, c2 = (e0 + e1) / sqrt 2, c3 = -e0
         w = torch.zeros(4, 32)
         w[0, 0], w[1, 1], w[2, 0], w[2, 1], w[3, 0] = 3.0, 0.5, 1.0, 1.0, -2.0  # lengths do not matter
@@ -105,7 +105,7 @@ def test_p3m_logits_are_scaled_cosines_against_hand_set_proxies():
 
 
 def test_p3m_second_pass_is_a_fresh_dropout_sample_only_in_training():
-    head = build_head("p3m.v1", dropout=0.5)
+    head = build_classifier("p3m.v1", dropout=0.5)
     rep, rows = fake_rep(), torch.tensor([0, 2])
     head.train()
     first, second = head.metric.embed(rep, rows), head.metric.embed(rep, rows)
@@ -119,7 +119,7 @@ def test_p3m_variants_add_augmentation_then_mixup():
     rep = fake_rep()
     losses = {}
     for variant in ("pm", "p2m", "p3m"):
-        head = build_head("p3m.v1", variant=variant, class_priors=priors, mixup_strength=0.5).eval()  # no dropout
+        head = build_classifier("p3m.v1", variant=variant, class_priors=priors, mixup_strength=0.5).eval()  # no dropout
         torch.manual_seed(3)
         losses[variant] = head(rep, SimpleNamespace(labels=LABELS)).loss.item()
     # without dropout the second pass duplicates the positives: the per-relation means do not change
@@ -135,7 +135,7 @@ def test_p3m_variants_add_augmentation_then_mixup():
 
 
 def test_p3m_without_priors_warns_once_and_uses_the_fallback(caplog):
-    head = build_head("p3m.v1")
+    head = build_classifier("p3m.v1")
     assert head.pi_labeled.tolist() == pytest.approx([FALLBACK_PRIOR] * 3)
     assert "pi_labeled" not in head.state_dict()  # priors travel in the config, not the weights
     with caplog.at_level(logging.WARNING, logger="engine.model.methods.p3m.method"):
@@ -144,7 +144,7 @@ def test_p3m_without_priors_warns_once_and_uses_the_fallback(caplog):
         head(fake_rep(), SimpleNamespace(labels=None))
     assert sum("class_priors is empty" in r.message for r in caplog.records) == 1
     with pytest.raises(ConfigError, match="class_priors has 2 values for 3 relations"):
-        build_head("p3m.v1", class_priors=[0.1, 0.2])
+        build_classifier("p3m.v1", class_priors=[0.1, 0.2])
 
 
 def test_p3m_head_takes_k_from_its_config_and_one_when_unprepared():
@@ -154,7 +154,7 @@ def test_p3m_head_takes_k_from_its_config_and_one_when_unprepared():
     priors = [0.1, 0.05, 0.02]
     rep = fake_rep()
     for k, effective in ((0.0, 1.0), (2.0, 2.0)):
-        head = build_head("p3m.v1", variant="pm", class_priors=priors, prior_multiplier=k).eval()
+        head = build_classifier("p3m.v1", variant="pm", class_priors=priors, prior_multiplier=k).eval()
         out = head(rep, SimpleNamespace(labels=LABELS))
         expected = pu_metric_risk(out.logits, LABELS, ClassPriors.from_labeled(torch.tensor(priors), effective))
         assert out.loss.item() == pytest.approx(expected.item(), abs=1e-6)
@@ -248,7 +248,7 @@ def test_overfit_two_documents_then_reload(method, options, redocred_docs, tiny_
         def on_step_end(self, config, state, control):
             losses.append(state.loss)
 
-    train = TrainConfig(epochs=80, batch_size=2, lr_head=1e-2, lr_encoder=3e-3, warmup_ratio=0.0, seed=66)
+    train = TrainConfig(epochs=80, batch_size=2, lr_classifier=1e-2, lr_encoder=3e-3, warmup_ratio=0.0, seed=66)
     Trainer(loaded, train, [loaded.tokenizer.featurize(d, schema) for d in docs], callbacks=[Record()]).train()
     assert np.mean(losses[-5:]) < losses[0] / 10
 

@@ -36,7 +36,7 @@ def test_gradient_of_a_short_last_group_matches_one_batch_step(redocred_docs, ti
     feats = [loaded.tokenizer.featurize(d, loaded.schema) for d in docs]
     seen: list[float] = []
 
-    trainer = Trainer(loaded, TrainConfig(epochs=1, batch_size=1, grad_accumulation=2, lr_encoder=0.0, lr_head=1e-9,
+    trainer = Trainer(loaded, TrainConfig(epochs=1, batch_size=1, grad_accumulation=2, lr_encoder=0.0, lr_classifier=1e-9,
                                           warmup_ratio=0.0, max_grad_norm=0.0), feats)
     original_step = trainer._optimizer_step
 

@@ -1,0 +1,264 @@
+"""What the store hands out: small frozen dataclasses, safe to cache and to pass to the app.
+
+Documents leave the store as `engine.data.documents.Document`; everything else as one of these."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+PENDING, SKIPPED, ACCEPTED, REJECTED, CONFLICT = "pending", "skipped", "accepted", "rejected", "conflict"
+STATES: tuple[str, ...] = (PENDING, SKIPPED, ACCEPTED, REJECTED, CONFLICT)
+REJECT_LABEL = "reject"  # agreement label of a rejection; an acceptance's label is the relation it accepts
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    id: int
+    name: str
+    created_at: datetime
+    n_documents: int
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """A document's listing row, without its text."""
+
+    id: int
+    dataset_id: int
+    position: int
+    title: str
+    num_entities: int
+    num_tokens: int
+    num_facts: int
+    has_labels: bool
+
+
+@dataclass(frozen=True)
+class SkippedDocument:
+    """An uploaded document not stored because the dataset already holds the same content."""
+
+    index: int  # position in the upload
+    title: str
+    existing_id: int | None  # None when the duplicate was earlier in the same upload and is not stored yet
+
+
+@dataclass(frozen=True)
+class AddResult:
+    added: tuple[int, ...]
+    skipped: tuple[SkippedDocument, ...]
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    id: int
+    dataset_id: int
+    checkpoint: str
+    method: str
+    version: str
+    seconds: float
+    created_at: datetime
+    details: Mapping[str, Any] = field(default_factory=dict)
+    n_scored: int = 0  # documents with saved pair scores
+
+
+@dataclass(frozen=True)
+class AnnotatorInfo:
+    id: int
+    name: str
+    role: str
+    created_at: datetime
+    has_password: bool
+
+
+@dataclass(frozen=True)
+class SourceView:
+    """One model's support for a suggestion."""
+
+    run_id: int
+    method: str
+    checkpoint: str
+    score: float
+    evidence: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class DecisionView:
+    """An annotator's current (latest, not undone) decision on a suggestion."""
+
+    review_id: int
+    annotator: str
+    role: str
+    decision: str
+    relation: str  # the relation accepted (corrected or suggested); the suggested one for reject/skip
+    corrected: bool
+    note: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SuggestionView:
+    """A suggestion with its derived review state; `decisions` has one entry per annotator who decided."""
+
+    id: int
+    dataset_id: int
+    document_id: int
+    document_title: str
+    h: int
+    t: int
+    head_name: str
+    tail_name: str
+    relation: str
+    score: float
+    state: str
+    accepted_relation: str | None  # set when state is "accepted"
+    decisions: tuple[DecisionView, ...]
+    sources: tuple[SourceView, ...]
+
+    @property
+    def is_conflict(self) -> bool:
+        return self.state == CONFLICT
+
+    @property
+    def evidence(self) -> dict[str, Mapping[str, Any]]:
+        """Per-model evidence, keyed "method#run_id" so two runs of one method stay apart."""
+        return {f"{s.method}#{s.run_id}": s.evidence for s in self.sources}
+
+
+@dataclass(frozen=True)
+class SuggestionPage:
+    items: tuple[SuggestionView, ...]
+    total: int  # matching suggestions over all pages
+    limit: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class ReviewRecord:
+    """One row of the review log, as recorded; `undone` says a later undo row cancelled it."""
+
+    id: int
+    suggestion_id: int
+    annotator: str
+    role: str
+    decision: str
+    relation: str | None
+    note: str | None
+    created_at: datetime
+    undoes_id: int | None
+    undone: bool
+
+
+@dataclass(frozen=True)
+class ReviewProgress:
+    total: int
+    counts: Mapping[str, int]  # suggestions per state
+
+    @property
+    def reviewed(self) -> int:
+        """Suggestions someone accepted or rejected (conflicts included: they await a curator, not a first look)."""
+        return sum(self.counts.get(s, 0) for s in (ACCEPTED, REJECTED, CONFLICT))
+
+
+@dataclass(frozen=True)
+class AnnotatorPair:
+    """Two annotators' current labels on the suggestions both judged (labels: relation id or "reject")."""
+
+    annotator_a: str
+    annotator_b: str
+    suggestion_ids: tuple[int, ...]
+    labels_a: tuple[str, ...]
+    labels_b: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RelationRate:
+    """How reviews went for one suggested relation."""
+
+    relation: str
+    accepted: int
+    rejected: int
+    conflict: int
+    total: int  # all suggestions of the relation, reviewed or not
+
+    @property
+    def acceptance_rate(self) -> float | None:
+        decided = self.accepted + self.rejected
+        return self.accepted / decided if decided else None
+
+
+@dataclass(frozen=True)
+class LoginAttemptInfo:
+    """One recorded login attempt (never the password)."""
+
+    id: int
+    name: str
+    outcome: str  # success, failure or locked
+    client: str
+    session_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    """What a login attempt came to: the account on success; otherwise how long to wait before answering, and
+    until when the account or client is locked (set by this failure or by an earlier one)."""
+
+    account: AnnotatorInfo | None
+    delay_seconds: float = 0.0
+    locked_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """A scoring job as the app and workers see it; `done`/`total` count (model, document) steps."""
+
+    id: int
+    dataset_id: int
+    document_ids: tuple[int, ...]
+    checkpoints: tuple[str, ...]
+    run_ids: tuple[int, ...]
+    requested_by: str
+    status: str
+    done: int
+    total: int
+    error: str | None
+    worker_id: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    heartbeat_at: datetime | None
+    suggestions: int | None = None  # stored in the review queue, once done
+
+    @property
+    def fraction(self) -> float:
+        return min(self.done / self.total, 1.0) if self.total else 1.0
+
+
+DEFAULT_REFIT_EVERY = 25  # re-rank the queue after this many new decisions on a dataset
+DEFAULT_STOP_BELOW = 10.0  # call the queue done when the next 100 items are expected to hold fewer missing labels
+
+
+@dataclass(frozen=True)
+class ReviewSettings:
+    """A dataset's review knobs (the defaults until a curator saves others; `updated_at` None then)."""
+
+    dataset_id: int
+    refit_every: int = DEFAULT_REFIT_EVERY
+    stop_below: float = DEFAULT_STOP_BELOW
+    updated_by: str | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RefitInfo:
+    """One refit of the ranker on a dataset's decisions (see db.store.models.RankerRefitRow)."""
+
+    id: int
+    dataset_id: int
+    decisions: int
+    accepted: int
+    rescored: int
+    seconds: float
+    created_at: datetime

@@ -1,0 +1,84 @@
+"""Annotators: who reviews and with which role ("annotator" or "curator": a curator's decision is final)."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import models as m
+from ..clock import as_utc, utc_now
+from ..domain import AnnotatorInfo
+from ..errors import AccountError, NotFoundError
+
+MAX_NAME_LENGTH = 100
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > MAX_NAME_LENGTH:
+        raise ValueError(f"annotator name: expected 1 to {MAX_NAME_LENGTH} characters, got {name!r}")
+    return name
+
+
+def check_role(role: str) -> str:
+    if role not in m.ROLES:
+        raise ValueError(f"role: expected one of {', '.join(m.ROLES)}, got {role!r}")
+    return role
+
+
+def to_info(row: m.AnnotatorRow) -> AnnotatorInfo:
+    return AnnotatorInfo(row.id, row.name, row.role, as_utc(row.created_at), row.password_hash is not None)
+
+
+def ensure_annotator(session: Session, name: str, role: str = "annotator") -> AnnotatorInfo:
+    """Local mode: the annotator of that name, created without a password if new; an existing one keeps its role.
+
+    A name that a team account (one with a password) owns is refused: local names and accounts never mix, so
+    typing a curator's name never acts as that curator."""
+    name, role = check_name(name), check_role(role)
+    row = session.scalar(select(m.AnnotatorRow).where(m.AnnotatorRow.name == name))
+    if row is None:
+        row = m.AnnotatorRow(name=name, role=role, created_at=utc_now())
+        session.add(row)
+        session.flush()
+    check_local(row)
+    return to_info(row)
+
+
+def check_local(row: m.AnnotatorRow) -> None:
+    """Refuse to act as a team account without its password."""
+    if row.password_hash is not None:
+        raise AccountError(f"the name {row.name!r} belongs to a team account with a password; pick another name "
+                           "(local mode never acts as a team account), or log in to a team-mode server "
+                           "(DOCRE_AUTH=on) with that account")
+
+
+def local_annotator(session: Session, name: str) -> AnnotatorInfo:
+    """Local mode, before a decision is recorded: the annotator, refused when a team account owns the name
+    (an account created after this session picked the name)."""
+    row = session.scalar(select(m.AnnotatorRow).where(m.AnnotatorRow.name == name))
+    if row is None:
+        raise NotFoundError(f"no annotator named {name!r}; enter your name again")
+    check_local(row)
+    return to_info(row)
+
+
+def get_annotator(session: Session, name: str) -> AnnotatorInfo:
+    row = session.scalar(select(m.AnnotatorRow).where(m.AnnotatorRow.name == name))
+    if row is None:
+        raise NotFoundError(f"no annotator named {name!r}")
+    return to_info(row)
+
+
+def list_annotators(session: Session) -> list[AnnotatorInfo]:
+    return [to_info(row) for row in session.scalars(select(m.AnnotatorRow).order_by(m.AnnotatorRow.name))]
+
+
+def set_role(session: Session, name: str, role: str) -> AnnotatorInfo:
+    """Change an annotator's role (local names and team accounts alike); later decisions carry the new role."""
+    role = check_role(role)
+    row = session.scalar(select(m.AnnotatorRow).where(m.AnnotatorRow.name == name))
+    if row is None:
+        raise NotFoundError(f"no annotator named {name!r}; `python -m db users` lists them")
+    row.role = role
+    session.flush()
+    return to_info(row)

@@ -1,0 +1,158 @@
+"""Scoring jobs in the store: enqueue, claim (atomic, so two workers never run one job), progress with a
+heartbeat, finish or fail, and re-queue what a dead worker left running."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from .. import models as m
+from ..clock import as_utc, utc_now
+from ..domain import JobInfo
+from ..errors import NotFoundError
+
+STALE_SECONDS = 60.0  # a running job whose heartbeat is older than this belongs to a dead worker
+
+
+class JobLostError(RuntimeError):
+    """A worker's job was taken from it (re-queued as stale): it must stop without storing more."""
+
+
+def _opt(value):  # noqa: ANN001, ANN202 - a timestamp or None
+    return None if value is None else as_utc(value)
+
+
+def _to_job(row: m.ScoringJobRow) -> JobInfo:
+    return JobInfo(row.id, row.dataset_id, tuple(row.document_ids), tuple(row.checkpoints), tuple(row.run_ids),
+                   row.requested_by, row.status, row.done, row.total, row.error, row.worker_id,
+                   as_utc(row.created_at), _opt(row.started_at), _opt(row.finished_at), _opt(row.heartbeat_at),
+                   row.suggestions)
+
+
+def enqueue_job(session: Session, dataset_id: int, doc_ids: Sequence[int], checkpoints: Sequence[str],
+                requested_by: str) -> int:
+    """Record a request to score these documents with these checkpoints; returns the job id."""
+    if session.get(m.DatasetRow, dataset_id) is None:
+        raise NotFoundError(f"no dataset with id {dataset_id}; a scoring job needs an existing dataset")
+    if not doc_ids or not checkpoints:
+        raise ValueError(f"a scoring job needs documents and models, got {len(doc_ids)} document(s) and "
+                         f"{len(checkpoints)} model(s)")
+    row = m.ScoringJobRow(dataset_id=dataset_id, document_ids=[int(i) for i in doc_ids],
+                       checkpoints=[str(c) for c in checkpoints], run_ids=[], requested_by=requested_by,
+                       status="queued", done=0, total=len(doc_ids) * len(checkpoints), created_at=utc_now())
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def claim_next_job(session: Session, worker_id: str) -> JobInfo | None:
+    """Take the oldest queued job for this worker, or None (another worker may win a race: try the next)."""
+    while True:
+        job_id = session.scalar(select(m.ScoringJobRow.id).where(m.ScoringJobRow.status == "queued")
+                                .order_by(m.ScoringJobRow.id).limit(1))
+        if job_id is None:
+            return None
+        job = claim_job(session, job_id, worker_id)
+        if job is not None:
+            return job
+
+
+def claim_job(session: Session, job_id: int, worker_id: str) -> JobInfo | None:
+    """Take this job if it is still queued, else None. The conditional UPDATE (status still 'queued') is the
+    lock: of two workers racing for a job, one updates a row and the other none, on any backend."""
+    now = utc_now()
+    claimed = session.execute(
+        update(m.ScoringJobRow).where(m.ScoringJobRow.id == job_id, m.ScoringJobRow.status == "queued")
+        .values(status="running", worker_id=worker_id, started_at=now, heartbeat_at=now)
+        .execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
+        session.rollback()
+        return None
+    session.commit()  # publish the claim now: the other worker's UPDATE then matches no row
+    return get_job(session, job_id)
+
+
+def _running(session: Session, job_id: int, worker_id: str) -> m.ScoringJobRow:
+    row = session.get(m.ScoringJobRow, job_id, populate_existing=True)
+    if row is None:
+        raise NotFoundError(f"no scoring job with id {job_id}")
+    if row.status != "running" or row.worker_id != worker_id:
+        raise JobLostError(f"scoring job {job_id} is no longer this worker's ({worker_id}): status {row.status}, "
+                           f"worker {row.worker_id}; it was re-queued or finished elsewhere")
+    return row
+
+
+def report_progress(session: Session, job_id: int, worker_id: str, *, done: int | None = None,
+                    run_ids: Sequence[int] | None = None) -> None:
+    """Advance the job (in the caller's transaction, with the scores it counts) and beat its heart."""
+    row = _running(session, job_id, worker_id)
+    if done is not None:
+        row.done = done
+    if run_ids is not None:
+        row.run_ids = [int(i) for i in run_ids]
+    row.heartbeat_at = utc_now()
+    session.flush()
+
+
+def finish_job(session: Session, job_id: int, worker_id: str, suggestions: int = 0) -> None:
+    """Mark the job done with the number of suggestions it stored (the Upload page reports it)."""
+    row = _running(session, job_id, worker_id)
+    row.status, row.done, row.finished_at, row.heartbeat_at = "done", row.total, utc_now(), utc_now()
+    row.suggestions = suggestions
+    session.flush()
+
+
+def fail_job(session: Session, job_id: int, error: str) -> None:
+    """Mark a job failed with a message for users (say what went wrong and what to do)."""
+    row = session.get(m.ScoringJobRow, job_id, populate_existing=True)
+    if row is None:
+        raise NotFoundError(f"no scoring job with id {job_id}")
+    row.status, row.error, row.finished_at = "failed", error, utc_now()
+    session.flush()
+
+
+def get_job(session: Session, job_id: int) -> JobInfo:
+    row = session.get(m.ScoringJobRow, job_id, populate_existing=True)
+    if row is None:
+        raise NotFoundError(f"no scoring job with id {job_id}; list_jobs() shows the ones there are")
+    return _to_job(row)
+
+
+def list_jobs(session: Session, dataset_id: int | None = None) -> list[JobInfo]:
+    """Jobs, newest first, optionally of one dataset."""
+    query = select(m.ScoringJobRow).order_by(m.ScoringJobRow.id.desc())
+    if dataset_id is not None:
+        query = query.where(m.ScoringJobRow.dataset_id == dataset_id)
+    return [_to_job(row) for row in session.scalars(query)]
+
+
+def unfinished_run_ids(session: Session, dataset_id: int | None = None) -> set[int]:
+    """Runs that a job not yet done is filling (queued to resume, running or failed): they hold only some of the
+    job's documents, so pages must not show them as a model's finished run."""
+    query = select(m.ScoringJobRow.run_ids).where(m.ScoringJobRow.status != "done")
+    if dataset_id is not None:
+        query = query.where(m.ScoringJobRow.dataset_id == dataset_id)
+    return {int(r) for run_ids in session.scalars(query) for r in run_ids or ()}
+
+
+def recover_stale_jobs(session: Session, stale_seconds: float = STALE_SECONDS) -> list[JobInfo]:
+    """Re-queue running jobs whose worker stopped beating (they resume, skipping documents already scored);
+    a job whose runs were deleted cannot resume and fails with a message naming it and why."""
+    cutoff = utc_now() - timedelta(seconds=stale_seconds)
+    rows = session.scalars(select(m.ScoringJobRow).where(m.ScoringJobRow.status == "running")).all()
+    recovered = []
+    for row in rows:
+        if row.heartbeat_at is not None and as_utc(row.heartbeat_at) >= cutoff:
+            continue
+        missing = [r for r in row.run_ids if session.get(m.ModelRunRow, r) is None]
+        if missing:
+            row.status, row.finished_at = "failed", utc_now()
+            row.error = (f"scoring job {row.id} cannot resume: its worker {row.worker_id} stopped and model "
+                         f"run(s) {missing} it was filling were deleted; start the scoring again")
+        else:
+            row.status, row.worker_id = "queued", None
+        recovered.append(row)
+    session.flush()
+    return [_to_job(row) for row in recovered]

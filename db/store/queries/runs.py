@@ -1,0 +1,103 @@
+"""Model runs and their pair scores, kept compact: one zlib-compressed JSON blob per run and document."""
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from engine.data.pair_scores import PairScores
+
+from .. import models as m
+from ..clock import as_utc, utc_now
+from ..domain import RunInfo
+from ..errors import NotFoundError
+from .jobs import unfinished_run_ids
+
+ZLIB_LEVEL = 6
+
+
+def record_run(session: Session, dataset_id: int, *, checkpoint: str, method: str, version: str, seconds: float,
+               details: Mapping[str, Any] | None = None) -> int:
+    """Remember that a checkpoint scored a dataset (how long it took, which code version); returns the run id."""
+    if session.get(m.DatasetRow, dataset_id) is None:
+        raise NotFoundError(f"no dataset with id {dataset_id}; record the run against an existing dataset")
+    if seconds < 0:
+        raise ValueError(f"run seconds: expected a duration >= 0, got {seconds}")
+    row = m.ModelRunRow(dataset_id=dataset_id, checkpoint=str(checkpoint), method=method, version=version,
+                     seconds=float(seconds), details=dict(details or {}), created_at=utc_now())
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def _run_query() -> Any:
+    n_scored = select(func.count(m.PairScoreBlobRow.id)).where(m.PairScoreBlobRow.run_id == m.ModelRunRow.id).scalar_subquery()
+    return select(m.ModelRunRow, n_scored)
+
+
+def _to_run(row: m.ModelRunRow, n_scored: int) -> RunInfo:
+    return RunInfo(row.id, row.dataset_id, row.checkpoint, row.method, row.version, row.seconds,
+                   as_utc(row.created_at), dict(row.details), n_scored)
+
+
+def list_runs(session: Session, dataset_id: int | None = None, *, finished_only: bool = False) -> list[RunInfo]:
+    """Runs, newest first, optionally of one dataset; finished_only leaves out the runs of scoring jobs not
+    done yet (they hold only the documents scored so far)."""
+    query = _run_query().order_by(m.ModelRunRow.id.desc())
+    if dataset_id is not None:
+        query = query.where(m.ModelRunRow.dataset_id == dataset_id)
+    hidden = unfinished_run_ids(session, dataset_id) if finished_only else set()
+    return [_to_run(run, n) for run, n in session.execute(query) if run.id not in hidden]
+
+
+def get_run(session: Session, run_id: int) -> RunInfo:
+    row = session.execute(_run_query().where(m.ModelRunRow.id == run_id)).one_or_none()
+    if row is None:
+        raise NotFoundError(f"no model run with id {run_id}; list_runs() shows the ones there are")
+    return _to_run(*row)
+
+
+def encode_scores(scores: PairScores) -> bytes:
+    return zlib.compress(json.dumps(scores.to_json(), separators=(",", ":")).encode("utf-8"), ZLIB_LEVEL)
+
+
+def decode_scores(payload: bytes) -> PairScores:
+    return PairScores.from_json(json.loads(zlib.decompress(payload).decode("utf-8")))
+
+
+def save_pair_scores(session: Session, run_id: int, doc_id: int, scores: PairScores) -> None:
+    """Store a run's scores for a document, replacing any saved before (a re-run after a crash)."""
+    if session.get(m.ModelRunRow, run_id) is None:
+        raise NotFoundError(f"no model run with id {run_id}; record_run() first")
+    session.execute(delete(m.PairScoreBlobRow).where(m.PairScoreBlobRow.run_id == run_id,
+                                                  m.PairScoreBlobRow.document_id == doc_id))
+    session.add(m.PairScoreBlobRow(run_id=run_id, document_id=doc_id, n_pairs=len(scores.heads),
+                                payload=encode_scores(scores)))
+    session.flush()
+
+
+def load_pair_scores(session: Session, run_id: int, doc_id: int) -> PairScores:
+    payload = session.scalar(select(m.PairScoreBlobRow.payload).where(m.PairScoreBlobRow.run_id == run_id,
+                                                                 m.PairScoreBlobRow.document_id == doc_id))
+    if payload is None:
+        raise NotFoundError(f"run {run_id} has no scores for document {doc_id}; score the document first")
+    return decode_scores(payload)
+
+
+def scored_document_ids(session: Session, run_id: int) -> list[int]:
+    """Documents a run has scores for."""
+    return list(session.scalars(select(m.PairScoreBlobRow.document_id).where(m.PairScoreBlobRow.run_id == run_id)
+                                .order_by(m.PairScoreBlobRow.document_id)))
+
+
+def add_run_seconds(session: Session, run_id: int, seconds: float) -> None:
+    """Count more scoring time on a run that a job fills document by document."""
+    row = session.get(m.ModelRunRow, run_id)
+    if row is None:
+        raise NotFoundError(f"no model run with id {run_id}; record_run() first")
+    row.seconds = float(row.seconds) + max(float(seconds), 0.0)
+    session.flush()

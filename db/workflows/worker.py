@@ -1,0 +1,72 @@
+"""The scoring worker's loop, shared by the app's background thread and `python -m app.worker`: recover jobs a
+dead worker left, then claim and run queued jobs. No Streamlit here, so a team's worker process needs none."""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from .. import store
+from ..store.queries.jobs import STALE_SECONDS
+from ..store.session import init_db, make_engine, session_factory, session_scope
+from .scoring import LoadModel, run_job
+
+log = logging.getLogger(__name__)
+POLL_SECONDS = 1.0
+
+
+def open_factory(url: str | None = None) -> sessionmaker[Session]:
+    """Sessions on the database at `url` (default: the app's), its schema brought to the newest migration."""
+    engine = make_engine(url)
+    init_db(engine)
+    return session_factory(engine)
+
+
+def worker_id() -> str:
+    """host:pid:random, so a job's row names the process that ran it."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@lru_cache(maxsize=4)
+def load_model(path: str) -> Any:
+    from engine.serve.predictor import Predictor  # noqa: PLC0415 - torch only when a job runs
+
+    return Predictor.from_checkpoint(path)
+
+
+def recover(factory_: sessionmaker[Session], stale_seconds: float = STALE_SECONDS) -> None:
+    with session_scope(factory_) as s:
+        for job in store.recover_stale_jobs(s, stale_seconds):
+            log.warning("scoring job %s left by a stopped worker: %s", job.id, job.error or "re-queued to resume")
+
+
+def drain(factory_: sessionmaker[Session], me: str, stop: threading.Event | None = None,
+          load: LoadModel = load_model) -> int:
+    """Run queued jobs until none is left (or `stop` is set); returns how many ran. `load`: checkpoint path ->
+    Predictor (the app passes its cached loader, so its pages and its worker share one copy of each model)."""
+    ran = 0
+    while stop is None or not stop.is_set():
+        with session_scope(factory_) as s:
+            job = store.claim_next_job(s, me)
+        if job is None:
+            return ran
+        log.info("worker %s runs scoring job %s", me, job.id)
+        run_job(factory_, job, me, load)
+        ran += 1
+    return ran
+
+
+def serve(factory_: sessionmaker[Session], stop: threading.Event, stale_seconds: float = STALE_SECONDS,
+          load: LoadModel = load_model) -> None:
+    """Recover, then keep draining the queue until `stop` is set."""
+    me = worker_id()
+    recover(factory_, stale_seconds)
+    while not stop.is_set():
+        drain(factory_, me, stop, load)
+        stop.wait(POLL_SECONDS)
