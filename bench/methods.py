@@ -44,7 +44,8 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 BEGIN, END = "<!-- methods-ledger:begin -->", "<!-- methods-ledger:end -->"
 SESSIONS_FILE = "sessions.json"  # per run directory: one entry per training process this script started
 # train_config keys that identify a run; a directory holding another run is moved aside, never mixed in
-IDENTITY_KEYS = ("epochs", "seed", "lr_encoder", "lr_head", "drop_labels", "label_seed", "init_from", "batch_size")
+IDENTITY_KEYS = ("epochs", "seed", "lr_encoder", "lr_classifier", "drop_labels", "label_seed", "init_from", "batch_size")
+SAVED_DEFAULTS = {"label_seed": -1}  # keys older runs did not write, with the value they meant
 
 
 def file_digest(path: Path) -> str:
@@ -67,8 +68,10 @@ def run_state(directory: Path, expected: dict[str, Any], epochs: int) -> str:
     config = checkpoint_config(last) or checkpoint_config(directory)
     if config is None:
         return "new"
-    saved = config.get("train_config") or {}
-    differ = [k for k in IDENTITY_KEYS if saved.get(k, -1 if k == "label_seed" else None) != expected.get(k)]
+    from engine.config import TrainConfig  # noqa: PLC0415
+
+    saved = {**SAVED_DEFAULTS, **TrainConfig.with_new_names(config.get("train_config") or {})}
+    differ = [k for k in IDENTITY_KEYS if saved.get(k) != expected.get(k)]
     if differ:
         aside = directory.with_name(f"{directory.name}.stale-{int(time.time())}")
         log.warning("%s holds another run (%s differ): moved to %s", directory,
@@ -81,14 +84,14 @@ def run_state(directory: Path, expected: dict[str, Any], epochs: int) -> str:
 
 
 def expected_identity(run: GridRun, budget: Budget, paths: Paths) -> dict[str, Any]:
-    args = train_args(run, budget, paths, encoder="")
-    value = {flag: args[i + 1] for i, flag in enumerate(args) if flag.startswith("--") and i + 1 < len(args)}
+    """The train_config values a finished or resumable directory of this run must hold."""
     from engine.config import TrainConfig  # noqa: PLC0415
 
-    default = TrainConfig()
-    return {"epochs": budget.epochs, "seed": run.seed, "lr_encoder": budget.lr_encoder, "lr_head": budget.lr_head,
-            "drop_labels": run.drop_labels, "label_seed": int(value.get("--label-seed", -1)),
-            "init_from": value["--init-from"], "batch_size": default.batch_size}
+    args = train_args(run, budget, paths, encoder="")
+    return {"epochs": budget.epochs, "seed": run.seed, "lr_encoder": budget.lr_encoder,
+            "lr_classifier": budget.lr_classifier, "drop_labels": run.drop_labels,
+            "label_seed": int(_flag(args, "--label-seed") or -1), "init_from": _flag(args, "--init-from"),
+            "batch_size": TrainConfig().batch_size}
 
 
 def train(command: list[str], directory: Path, name: str) -> None:
@@ -97,16 +100,19 @@ def train(command: list[str], directory: Path, name: str) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     before = _epoch_of(directory)
     log.info("[%s] %s: python -m engine %s", name, "resuming" if before else "training", shlex.join(command))
+    sessions = _sessions(directory)
+    # written before the process starts, so a process killed with this script still counts (without a time)
+    sessions.append({"epochs": [before, None], "wall_s": None, "peak_rss_mb": None, "returncode": None})
+    _write_sessions(directory, sessions)
     with open(directory / "train.log", "a", encoding="utf-8") as out:
         start = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-m", "engine", *command], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
-    sessions = _sessions(directory)
-    sessions.append({"epochs": [before, _epoch_of(directory)], "wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024,
-                     "returncode": code})
-    (directory / SESSIONS_FILE).write_text(json.dumps(sessions, indent=1), encoding="utf-8")
+    sessions[-1] = {"epochs": [before, _epoch_of(directory)], "wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024,
+                    "returncode": code}
+    _write_sessions(directory, sessions)
     if code != 0:
         tail = "\n".join((directory / "train.log").read_text(encoding="utf-8", errors="replace").splitlines()[-12:])
         raise SystemExit(f"[{name}] training failed (exit {code}); log {directory / 'train.log'}:\n{tail}")
@@ -115,6 +121,10 @@ def train(command: list[str], directory: Path, name: str) -> None:
 def _epoch_of(directory: Path) -> int:
     config = checkpoint_config(directory / "last") or checkpoint_config(directory) or {}
     return int(config.get("epoch", 0))
+
+
+def _write_sessions(directory: Path, sessions: list[dict[str, Any]]) -> None:
+    (directory / SESSIONS_FILE).write_text(json.dumps(sessions, indent=1), encoding="utf-8")
 
 
 def _sessions(directory: Path) -> list[dict[str, Any]]:
@@ -135,15 +145,17 @@ def provenance(directory: Path, command: list[str]) -> dict[str, Any]:
     config = checkpoint_config(directory) or {}
     history = [h for h in config.get("history", []) if h.get("docs_per_second")]
     sessions = _sessions(directory)
-    covered = sum(s["epochs"][1] - s["epochs"][0] for s in sessions) == config.get("epoch")
+    timed = [s for s in sessions if s["wall_s"] is not None]
+    # the wall time is whole when timed processes trained every epoch (a killed one's epochs are redone)
+    covered = sum(s["epochs"][1] - s["epochs"][0] for s in timed) == config.get("epoch")
     commit_id = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                                text=True).stdout.strip()
     return {"git_commit": commit_id, "machine": re.sub(r"^[^:]*: ", "", machine()),
             "training_precision": resolve_training_precision(_flag(command, "--precision") or "auto",
                                                              torch.device(_flag(command, "--device") or "cpu")),
             "train_s_per_doc": (sum(1 / h["docs_per_second"] for h in history) / len(history)) if history else None,
-            "wall_s": sum(s["wall_s"] for s in sessions) if sessions and covered else None,
-            "peak_rss_mb": max(s["peak_rss_mb"] for s in sessions) if sessions else None,
+            "wall_s": sum(s["wall_s"] for s in timed) if timed and covered else None,
+            "peak_rss_mb": max(s["peak_rss_mb"] for s in timed) if timed else None,
             "training_processes": len(sessions), "finished": time.strftime("%Y-%m-%d %H:%M"),
             "command": "python -m engine " + shlex.join(command)}
 

@@ -33,11 +33,11 @@ class Budget:
 
     epochs: int = 4
     lr_encoder: float = 3e-5
-    lr_head: float = 1e-4
+    lr_classifier: float = 1e-4
     max_train_docs: int | None = None  # smoke runs and tests only
 
     def engine_args(self) -> list[str]:
-        out = ["--epochs", str(self.epochs), "--lr-encoder", str(self.lr_encoder), "--lr-head", str(self.lr_head)]
+        out = ["--epochs", str(self.epochs), "--lr-encoder", str(self.lr_encoder), "--lr-classifier", str(self.lr_classifier)]
         if self.max_train_docs:
             out += ["--max-train-docs", str(self.max_train_docs)]
         return out
@@ -51,13 +51,13 @@ class WarmStartRecipe:
 
     epochs: int = 10
     lr_encoder: float = 1e-4
-    lr_head: float = 1e-4
+    lr_classifier: float = 1e-4
     seed: int = 66
     max_train_docs: int | None = None
 
     def engine_args(self) -> list[str]:
         out = ["--method", "atlop", "--epochs", str(self.epochs), "--lr-encoder", str(self.lr_encoder),
-               "--lr-head", str(self.lr_head), "--seed", str(self.seed), "--drop-labels", str(SETTINGS["half"]),
+               "--lr-classifier", str(self.lr_classifier), "--seed", str(self.seed), "--drop-labels", str(SETTINGS["half"]),
                "--label-seed", str(LABEL_SEED)]
         if self.max_train_docs:
             out += ["--max-train-docs", str(self.max_train_docs)]

@@ -60,7 +60,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "epochs": args.epochs, "batch_size": args.batch_size, "grad_accumulation": args.grad_accumulation,
         "lr_encoder": args.lr_encoder, "lr_classifier": args.lr_classifier, "warmup_ratio": args.warmup_ratio,
         "max_grad_norm": args.max_grad_norm, "seed": args.seed, "drop_labels": args.drop_labels,
-        "label_seed": args.label_seed,
+        "label_seed": args.label_seed, "deterministic": False if args.nondeterministic else None,
         "save_dtype": args.save_dtype, "precision": args.precision}.items() if v is not None})
     train_config.validate()
     if spec.prepare is not None:
@@ -203,6 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="a method option (see `methods --verbose`)")
     p.add_argument("--max-train-docs", type=int, help="use only the first N training documents (quick runs)")
     p.add_argument("--no-resume", action="store_true", help="start afresh even if OUTPUT/last exists")
+    p.add_argument("--nondeterministic", action="store_true",
+                   help="on CPU, allow kernels whose result varies from run to run (TrainConfig.deterministic)")
     p.add_argument("--force-resume", action="store_true",
                    help="resume OUTPUT/last even though its data or settings differ from this command's")
     p.add_argument("--init-from", help="checkpoint directory whose same-named weights (the encoder, shared head parts) "

@@ -238,7 +238,11 @@ def warm_start(loaded: LoadedModel, directory: str | Path, *, allow_download: bo
         raise CheckpointError(f"{directory}: encoder {source.encoder_config.name!r} differs from "
                               f"{loaded.encoder_config.name!r}; warm-start only from a checkpoint on the same encoder")
     own = loaded.model.state_dict()
-    copied = {k: v for k, v in source.model.state_dict().items() if k in own and own[k].shape == v.shape}
+    # Frozen word embeddings are never saved: the checkpoint relies on the installed encoder's. A source that
+    # trained its own would make the new checkpoint unloadable, so those stay the installed ones.
+    frozen = set(_omitted_keys(loaded.model, loaded.encoder_config))
+    copied = {k: v for k, v in source.model.state_dict().items()
+              if k in own and own[k].shape == v.shape and k not in frozen}
     loaded.model.load_state_dict(copied, strict=False)
     log.info("warm start from %s: %d of %d tensors copied (%s method)", directory, len(copied), len(own), source.method)
     return sorted(copied)

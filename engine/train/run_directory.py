@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 LAST_DIR = "last"
 PARTIAL_SUFFIX, PREVIOUS_SUFFIX = ".partial", ".previous"
 # settings that may change between an interrupted run and its resumption without changing what it computes
-RESUMABLE_CHANGES = frozenset({"epochs", "precision"})  # autocast changes the arithmetic, not the run
+# autocast and kernel choice change the arithmetic, not the run
+RESUMABLE_CHANGES = frozenset({"epochs", "precision", "deterministic"})
 
 
 @dataclass

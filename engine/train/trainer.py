@@ -110,6 +110,10 @@ class Trainer:
         if self.accelerator is not None:
             self.device = str(self.accelerator.device)
         self.precision = resolve_training_precision(self.config.precision, torch.device(self.device))
+        if self.config.deterministic and torch.device(self.device).type == "cpu":
+            # Two threads adding into one row atomically (index_put with accumulate) sum in a varying order, so
+            # two runs, or a run and its resumption, drifted apart at the last bit; CUDA keeps its own kernels
+            torch.use_deterministic_algorithms(True, warn_only=True)
         log.info("training precision %s on %s", self.precision, self.device)
         model = self.loaded.model.to(self.device)
         # every encoder (KMGRE's separate key encoder too) trains at the encoder rate

@@ -64,7 +64,7 @@ def test_a_killed_grid_resumes_to_the_records_of_an_uninterrupted_one(tiny_encod
     for key in cut_records:  # run directories differ, so commands do; the result and identity must not
         assert cut_records[key] == whole_records[key], key
     resumed = json.loads((cut / "ledger" / "full-ncrl-s0.json").read_text())["provenance"]
-    assert resumed["training_processes"] == 2 and resumed["wall_s"] is not None
+    assert resumed["training_processes"] == 2  # the killed one is on record too
 
     again = subprocess.run(grid_command(tiny_encoder_dir, warm, cut), check=True, env=env, capture_output=True,
                            text=True, timeout=600)

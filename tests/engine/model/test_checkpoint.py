@@ -137,3 +137,23 @@ def test_warm_start_copies_encoder_and_shared_head_parts(saved, tiny_encoder_dir
                                EncoderConfig(name=str(tiny_encoder_dir)), RelationSchema(("P1",), {"P1": "x"}))
     with pytest.raises(CheckpointError, match="schema"):
         warm_start(other_schema, path)
+
+
+def test_a_warm_start_keeps_frozen_word_embeddings_the_installed_encoders(tiny_encoder_dir, tmp_path):
+    """A source that trained its word embeddings must not overwrite the frozen ones of the new model: they are
+    never saved, and loading checks them against the installed encoder, so the new checkpoint would not load."""
+    from engine.model.checkpoint import warm_start
+
+    config = get_method("atlop").config_class(emb_size=32, block_size=8)
+    source = build_model("atlop", config, EncoderConfig(name=str(tiny_encoder_dir), freeze_word_embeddings=False),
+                         default_schema())
+    with torch.no_grad():
+        source.model.encoder.model.get_input_embeddings().weight.add_(0.5)  # as if trained
+    save_checkpoint(source, tmp_path / "source")
+    target = build_model("atlop", config, EncoderConfig(name=str(tiny_encoder_dir)), default_schema())
+    installed = target.model.encoder.model.get_input_embeddings().weight.clone()
+    copied = warm_start(target, tmp_path / "source")
+    assert not any("word_embeddings" in k for k in copied)
+    assert torch.equal(target.model.encoder.model.get_input_embeddings().weight, installed)
+    save_checkpoint(target, tmp_path / "target")
+    load_checkpoint(tmp_path / "target")  # the fingerprint of the installed embeddings matches
