@@ -41,9 +41,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, ROOT, command_line, machine  # noqa: E402
-
-from engine.config import DEFAULT_ENCODER, TrainConfig  # noqa: E402
+from common import DATA, ROOT, command_line, machine
+from engine.config import DEFAULT_ENCODER, TrainConfig
 
 # bench name -> (registered method, --option values)
 METHODS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -209,10 +208,9 @@ def cost_figures(run: Run, n_docs: int) -> dict[str, float | None]:
 
 def evaluate_run(run: Run, heldout, train_docs, revisit, device: str | None) -> None:
     """Held-out quality, prediction speed and revisit FN recovery of one checkpoint, in this process."""
-    from fn_recovery import at_k, margin_ranking  # noqa: PLC0415
-
-    from engine.data.metrics import evaluate  # noqa: PLC0415
-    from engine.serve.predictor import Predictor  # noqa: PLC0415
+    from engine.data.metrics import evaluate
+    from engine.serve.predictor import Predictor
+    from fn_recovery import at_k, margin_ranking
 
     predictor = Predictor.from_checkpoint(run.directory, device)
     predictor.predict(heldout[:2])  # warm-up
@@ -307,11 +305,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = parse_list(args.methods, list(METHODS), "method", ALIASES)
     settings = parse_list(args.settings, list(SETTINGS), "setting")
 
-    import torch  # noqa: PLC0415
-    from common import redocred_part  # noqa: PLC0415
-    from fn_recovery import revisit_setting  # noqa: PLC0415
+    import torch
 
-    from engine.train.trainer import data_hash  # noqa: PLC0415
+    from common import redocred_part
+    from engine.train.trainer import data_hash
+    from fn_recovery import revisit_setting
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -27,8 +27,14 @@ from engine.curate.decisions import Decision, by_title
 from engine.curate.feedback import FeedbackWeighting, decision_rows, refit_with_decisions
 from engine.curate.queue import CandidateQueue, build_queue, ranked_order
 from engine.curate.ranker import Ranker, RankerConfig, TrainingData, fit_ranker
-from engine.curate.ranker_data import (TrainingRecipe, examples, recipe_data, set_missing_rates, triples,
-                                       with_missing_rates)
+from engine.curate.ranker_data import (
+    TrainingRecipe,
+    examples,
+    recipe_data,
+    set_missing_rates,
+    triples,
+    with_missing_rates,
+)
 from engine.curate.relation_stats import RelationStats
 from engine.curate.type_stats import TypeStats
 from engine.data.documents import Document

@@ -19,11 +19,11 @@ from . import models
 from .auth import create_user, set_password
 from .passwords import MIN_PASSWORD_LENGTH
 from .pipeline import score_documents
+from .session import database_url, init_db, make_engine, session_factory, session_scope
+from .store_annotators import list_annotators, set_role
 from .store_documents import get_dataset
 from .store_export import export_json
 from .uploads import parse_upload, store_upload
-from .session import database_url, init_db, make_engine, session_factory, session_scope
-from .store_annotators import list_annotators, set_role
 
 logger = logging.getLogger("db")
 PASSWORD_ENV = "DOCRE_NEW_PASSWORD"

@@ -33,7 +33,7 @@ def run_job(factory_: sessionmaker[Session], job: JobInfo, worker_id: str, load_
     except store_jobs.JobLostError as err:
         log.warning("%s", err)
         return None
-    except Exception as err:  # noqa: BLE001 - recorded on the job for the page, logged in full here
+    except Exception as err:  # recorded on the job for the page, logged in full here
         log.exception("scoring job %s failed", job.id)
         message = (f"nothing was scored, the stored documents are kept. {err}" if isinstance(err, DocreError)
                    else f"scoring job {job.id} failed: an internal error stopped it; the server log has the details")

@@ -104,7 +104,7 @@ def refresh_suggestions(factory_: sessionmaker[Session], dataset_id: int, doc_id
     try:  # a grown queue gets its share of control items (none when off), in a transaction of its own
         with session_scope(factory_) as s:
             store.sync_controls(s, dataset_id)
-    except Exception:  # noqa: BLE001 - the suggestions are stored; a failed top-up must not fail the scoring job
+    except Exception:  # the suggestions are stored; a failed top-up must not fail the scoring job
         log.exception("dataset %d: control items not brought in step; save the setting on Evaluate to retry",
                       dataset_id)
     if stored:
@@ -123,6 +123,6 @@ def keep_learned_order(factory_: sessionmaker[Session], dataset_id: int, ranker:
             return
     try:
         refit_dataset(factory_, dataset_id, ranker=ranker)
-    except Exception:  # noqa: BLE001 - the new suggestions are stored with the shipped ranker's scores
+    except Exception:  # the new suggestions are stored with the shipped ranker's scores
         log.exception("dataset %d: the new suggestions keep the shipped ranker's scores until the next refit",
                       dataset_id)

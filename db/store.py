@@ -7,26 +7,85 @@ from __future__ import annotations
 
 from .agreement import cohen_kappa
 from .auth import authenticate, create_user, set_password
+from .control_items import ControlSync, sync_controls
 from .login_audit import attempt_login, list_login_attempts
 from .store_adjudication import resolve_conflict
-from .store_assignments import SPLIT_MODES, assignment_counts, split_queue
-from .control_items import ControlSync, sync_controls
-from .store_controls import (ControlScore, ControlSettings, control_counts, control_scores, control_settings,
-                             set_control_rate, set_fully_labelled)
 from .store_annotators import ensure_annotator, get_annotator, list_annotators, local_annotator, set_role
-from .store_documents import (DOCUMENT_FILTERS, add_documents, content_hash, create_dataset, document_ids,
-                              fact_origin, get_dataset, list_datasets, list_documents, load_document, load_documents)
+from .store_assignments import SPLIT_MODES, assignment_counts, split_queue
+from .store_controls import (
+    ControlScore,
+    ControlSettings,
+    control_counts,
+    control_scores,
+    control_settings,
+    set_control_rate,
+    set_fully_labelled,
+)
+from .store_documents import (
+    DOCUMENT_FILTERS,
+    add_documents,
+    content_hash,
+    create_dataset,
+    document_ids,
+    fact_origin,
+    get_dataset,
+    list_datasets,
+    list_documents,
+    load_document,
+    load_documents,
+)
 from .store_export import export_documents, export_json, get_document, reviewed_documents
-from .store_reviews import (REVIEW_LOG_COLUMNS, annotator_pairs, record_review, relation_acceptance,
-                            review_history, review_log_rows, review_progress, undo_last_review)
-from .store_progress import AnnotatorProgress, annotator_progress
+from .store_jobs import (
+    claim_job,
+    claim_next_job,
+    enqueue_job,
+    fail_job,
+    finish_job,
+    get_job,
+    list_jobs,
+    recover_stale_jobs,
+    report_progress,
+    unfinished_run_ids,
+)
 from .store_labels import PairLabels, pair_labels
-from .store_jobs import claim_job, claim_next_job, enqueue_job, fail_job, finish_job, get_job, list_jobs, recover_stale_jobs, report_progress, unfinished_run_ids
-from .store_runs import add_run_seconds, get_run, list_runs, load_pair_scores, record_run, save_pair_scores, scored_document_ids
-from .store_learning import (decision_count, decision_items, latest_refit, list_refits, record_refit, refit_due,
-                             review_settings, set_review_settings)
-from .store_suggestions import (SUGGESTION_FILTERS, add_suggestions, get_suggestion, list_suggestions,
-                                rescore_suggestions, undecided_scores)
+from .store_learning import (
+    decision_count,
+    decision_items,
+    latest_refit,
+    list_refits,
+    record_refit,
+    refit_due,
+    review_settings,
+    set_review_settings,
+)
+from .store_progress import AnnotatorProgress, annotator_progress
+from .store_reviews import (
+    REVIEW_LOG_COLUMNS,
+    annotator_pairs,
+    record_review,
+    relation_acceptance,
+    review_history,
+    review_log_rows,
+    review_progress,
+    undo_last_review,
+)
+from .store_runs import (
+    add_run_seconds,
+    get_run,
+    list_runs,
+    load_pair_scores,
+    record_run,
+    save_pair_scores,
+    scored_document_ids,
+)
+from .store_suggestions import (
+    SUGGESTION_FILTERS,
+    add_suggestions,
+    get_suggestion,
+    list_suggestions,
+    rescore_suggestions,
+    undecided_scores,
+)
 
 __all__ = [
     "add_run_seconds", "claim_job", "claim_next_job", "enqueue_job", "fail_job", "finish_job", "get_job", "list_jobs",

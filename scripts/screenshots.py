@@ -20,14 +20,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `python scripts/screenshots.py` puts scripts/ on the path, not the project root
     sys.path.insert(0, str(ROOT))
 
-from db import store  # noqa: E402
-from db.job_runner import run_job  # noqa: E402
-from db.session import init_db, make_engine, session_factory, session_scope  # noqa: E402
-from db.uploads import store_upload  # noqa: E402
-from engine.data.documents import Document, read_documents  # noqa: E402
-from tests.e2e.browser_support import chromium, idle, log_in, new_page  # noqa: E402
-from tests.paths import SHARED_DATA  # noqa: E402
-from tests.server_support import app_server  # noqa: E402
+from db import store
+from db.job_runner import run_job
+from db.session import init_db, make_engine, session_factory, session_scope
+from db.uploads import store_upload
+from engine.data.documents import Document, read_documents
+from tests.e2e.browser_support import chromium, idle, log_in, new_page
+from tests.paths import SHARED_DATA
+from tests.server_support import app_server
 
 log = logging.getLogger("screenshots")
 MODELS = ROOT / "assets" / "models"

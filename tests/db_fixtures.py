@@ -17,7 +17,6 @@ from db.session import init_db, make_engine, session_factory, session_scope
 from engine.data.documents import Document, Entity, Fact, Mention
 
 POSTGRES_ENV = "DOCRE_TEST_POSTGRES_URL"
-from tests.paths import SHARED_DATA  # noqa: E402
 
 
 def reset_postgres(url: str) -> None:

@@ -27,14 +27,14 @@ def collide_before(engine: Engine, prefix: str, barrier: Any) -> None:
 def _services(url: str, prefix: str, barrier: Any) -> Any:
     os.environ["DOCRE_DATABASE_URL"] = url
     os.environ.pop("DOCRE_AUTH", None)
-    from app import services  # noqa: PLC0415 - after the environment names the database
+    from app import services  # after the environment names the database
 
     collide_before(services.resources.factory().kw["bind"], prefix, barrier)
     return services
 
 
 def _report(results: Any, call: Any) -> None:
-    from db.errors import StoreError  # noqa: PLC0415
+    from db.errors import StoreError
 
     try:
         results.put(("ok", call()))
@@ -50,7 +50,7 @@ def undo_worker(url: str, annotator: str, barrier: Any, results: Any) -> None:
 
 def upload_worker(url: str, dataset: str, titles: list[str], prefix: str, barrier: Any, results: Any) -> None:
     """The Upload page storing documents titled `titles` into `dataset`."""
-    from tests.db_fixtures import tiny_document  # noqa: PLC0415
+    from tests.db_fixtures import tiny_document
 
     services = _services(url, prefix, barrier)
     docs = [tiny_document(title) for title in titles]

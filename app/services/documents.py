@@ -11,8 +11,8 @@ import streamlit as st
 
 from db import store, uploads
 from db.domain import AddResult, DatasetInfo, DocumentInfo
+from db.errors import ConflictError
 from db.uploads import ParsedUpload
-from db.errors import ConflictError, NotFoundError
 from engine.data.documents import ENTITY_TYPES, Document, Entity, Mention, document_from_json, document_to_json
 from engine.errors import DocreError, DocumentError, InputFileError
 

@@ -6,9 +6,9 @@ import logging
 import threading
 import time
 import uuid
-from pathlib import Path
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from db import store
 from db.domain import RunInfo
 from db.job_runner import run_job
-from db.session import session_scope
+
 # the pipeline itself lives in db.pipeline (no Streamlit there): `python -m db import --score` takes the same path
 from db.pipeline import Progress, refresh_suggestions, score_documents  # noqa: F401 - re-exported
+from db.session import session_scope
 from engine.data.pair_scores import PairScores
 from engine.errors import DocreError
 

@@ -11,8 +11,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.curate.candidate_features import (DEFAULT_SLOTS, DocumentCandidates, Pool, Triple, document_candidates,
-                                              label_features, slot_scores)
+from engine.curate.candidate_features import (
+    DEFAULT_SLOTS,
+    DocumentCandidates,
+    Pool,
+    Triple,
+    document_candidates,
+    label_features,
+    slot_scores,
+)
 from engine.curate.decisions import Decision, by_title
 from engine.curate.ranker import Ranker
 from engine.curate.relation_stats import RelationStats

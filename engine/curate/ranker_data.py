@@ -10,8 +10,8 @@ Two sources, both scored by models that never trained on the documents:
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 

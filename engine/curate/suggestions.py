@@ -37,17 +37,24 @@ included, so score each document with a model that did not train on it (out-of-f
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from engine.curate.candidate_features import Pool, slot_scores
 from engine.curate.decisions import Decision, by_title
-from engine.curate.evidence import (KEY_MENTION_PAIRS, Evidence, KeyMentionPair, ModelVote, _key_mention_pairs,
-                                    build_evidence, shared_sentences)
+from engine.curate.evidence import (
+    KEY_MENTION_PAIRS,
+    Evidence,
+    KeyMentionPair,
+    ModelVote,
+    _key_mention_pairs,
+    build_evidence,
+    shared_sentences,
+)
 from engine.curate.folds import Fold, SuggestError, folds_to_split, out_of_fold_folds
 from engine.curate.queue import build_queue, rank_pending
 from engine.curate.ranker import DEFAULT_RANKER, Ranker, RankerError

@@ -9,17 +9,16 @@ import pytest
 
 pytest.importorskip("streamlit")
 
-from app import services  # noqa: E402
-from app.state import Keys  # noqa: E402
-from tests.app.test_app_pages import (app, env, models_dir, sample_docs, seed_ids, seeded, seeded_db,  # noqa: E402,F401
-                                      texts)
+from app import services
+from app.state import Keys
+from tests.app.test_app_pages import app, env, models_dir, sample_docs, seed_ids, seeded, seeded_db, texts  # noqa: F401
 
 
 def _items(dataset_id: int) -> tuple[dict[str, list], list]:
     """Controls by kind and the real items, in queue order (the test reads the store; pages never do)."""
-    from app.services.resources import session  # noqa: PLC0415
-    from db import store  # noqa: PLC0415
-    from db.store_controls import control_kind  # noqa: PLC0415
+    from app.services.resources import session
+    from db import store
+    from db.store_controls import control_kind
 
     with session() as s:
         items = store.list_suggestions(s, dataset_id, {"control": True}, limit=500).items
@@ -103,7 +102,7 @@ def test_a_control_on_review_looks_like_any_item(seeded: Path) -> None:
 
 
 def test_in_team_mode_only_curators_set_up_controls(seeded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from db import store  # noqa: PLC0415
+    from db import store
 
     password = "a long enough passphrase"
     with services.resources.session() as s:

@@ -9,13 +9,12 @@ import pytest
 
 pytest.importorskip("streamlit")
 
-from app import services  # noqa: E402
-from app.components.colors import KEY_BORDER  # noqa: E402
-from app.state import Keys  # noqa: E402
-from engine.curate.suggestions import KeyMentionPair  # noqa: E402
-from tests.app.test_app_pages import (app, env, models_dir, sample_docs, seed_ids, seeded, seeded_db,  # noqa: E402,F401
-                                      texts)
-from tests.db_fixtures import tiny_document  # noqa: E402
+from app import services
+from app.components.colors import KEY_BORDER
+from app.state import Keys
+from engine.curate.suggestions import KeyMentionPair
+from tests.app.test_app_pages import app, env, models_dir, sample_docs, seed_ids, seeded, seeded_db, texts  # noqa: F401
+from tests.db_fixtures import tiny_document
 
 
 def _html(at) -> str:
@@ -32,8 +31,8 @@ def test_undo_on_the_review_page_stays_in_the_current_dataset(seeded: Path) -> N
     first = _first(dataset_id)
     services.review.decide(first.id, "ada", "reject")
     other_id, result = services.documents.store_upload("other", [tiny_document("Other")])
-    from db import store  # noqa: PLC0415 - the test seeds a suggestion in the second dataset directly
-    from app.services.resources import session  # noqa: PLC0415
+    from app.services.resources import session
+    from db import store  # the test seeds a suggestion in the second dataset directly
 
     with session() as s:
         run = store.record_run(s, other_id, checkpoint="x", method="atlop.v1", version="0", seconds=0.0)
@@ -109,6 +108,7 @@ def test_flash_names_the_pair_and_document_not_ids(seeded: Path) -> None:
     at.button(key=Keys.REJECT).click().run()
     message = at.success[0].value
     assert message.startswith("Rejected") and "suggestion" not in message and "in “" in message
+    assert item.head_name in message and item.tail_name in message and item.document_title in message
     at.button(key=Keys.UNDO).click().run()
     assert "suggestion" not in at.success[0].value and "Undid your reject" in at.success[0].value
 
@@ -140,8 +140,8 @@ def test_export_keeps_every_original_key(env: Path, name: str) -> None:
 def test_accepted_triple_gets_the_sentences_naming_both(env: Path) -> None:
     parsed = services.documents.parse_docred(_extra_keys_file(), "extra.json")
     dataset_id, result = services.documents.store_upload("one", list(parsed.documents), list(parsed.sources))
-    from db import store  # noqa: PLC0415
-    from app.services.resources import session  # noqa: PLC0415
+    from app.services.resources import session
+    from db import store
 
     with session() as s:
         run = store.record_run(s, dataset_id, checkpoint="x", method="atlop.v1", version="0", seconds=0.0)
@@ -163,9 +163,9 @@ def test_an_empty_json_list_holds_no_documents(env: Path) -> None:
 
 
 def test_local_name_survives_a_reload_through_the_url(seeded: Path) -> None:
-    from streamlit.testing.v1 import AppTest  # noqa: PLC0415
+    from streamlit.testing.v1 import AppTest
 
-    from tests.app.test_app_pages import MAIN, TIMEOUT  # noqa: PLC0415
+    from tests.app.test_app_pages import MAIN, TIMEOUT
 
     at = app("review")
     at.text_input[0].input("ada")
@@ -180,8 +180,8 @@ def test_local_name_survives_a_reload_through_the_url(seeded: Path) -> None:
 
 def test_document_opens_on_the_default_models_run(seeded: Path, models_dir: Path) -> None:
     dataset_id, doc_ids = seed_ids()
-    from app.services.resources import factory  # noqa: PLC0415
-    from engine.serve.predictor import Predictor  # noqa: PLC0415
+    from app.services.resources import factory
+    from engine.serve.predictor import Predictor
 
     other = models_dir / "tiny2"
     services.scoring.score_documents(factory(), dataset_id, doc_ids[:1],
@@ -224,8 +224,8 @@ def test_adjudicate_page_resolves_a_conflict_for_the_export(seeded: Path) -> Non
     services.review.decide(item.id, "ada", "accept", note="clear in the text")
     services.review.decide(item.id, "bob", "reject", note="not stated")
     services.review.ensure_annotator("cat")
-    from db import store  # noqa: PLC0415
-    from app.services.resources import session  # noqa: PLC0415
+    from app.services.resources import session
+    from db import store
 
     with session() as s:
         store.set_role(s, "cat", "curator")
@@ -247,8 +247,8 @@ def test_curator_splits_the_queue_and_an_annotator_sees_only_their_share(seeded:
     dataset_id, _ = seed_ids()
     for name in ("ada", "bob", "cat"):
         services.review.ensure_annotator(name)
-    from db import store  # noqa: PLC0415
-    from app.services.resources import session  # noqa: PLC0415
+    from app.services.resources import session
+    from db import store
 
     with session() as s:
         store.set_role(s, "cat", "curator")
@@ -309,7 +309,7 @@ def test_queue_table_is_paged(seeded: Path) -> None:
 
 
 def test_matrix_filters_entities_and_reports_real_indices(seeded: Path) -> None:
-    from app.components import matrix  # noqa: PLC0415
+    from app.components import matrix
 
     dataset_id, doc_ids = seed_ids()
     doc = services.documents.document(doc_ids[0])
@@ -329,7 +329,7 @@ def test_compare_shares_one_logit_axis_and_shows_text_and_gold(seeded: Path) -> 
     dataset_id, doc_ids = seed_ids()
     at = app("compare", **{"docre.dataset_id": dataset_id, "docre.document_id": doc_ids[0]})
     charts = [f for f in (c for c in at.get("plotly_chart"))]
-    import json as _json  # noqa: PLC0415
+    import json as _json
 
     specs = [_json.loads(c.proto.spec) for c in charts]
     ranges = [s["layout"]["xaxis"]["range"] for s in specs[-2:]]  # the two logit charts, after the matrix
@@ -350,9 +350,9 @@ def test_document_shows_the_pairs_evidence_sentences(seeded: Path) -> None:
 
 
 def test_kmgre_run_is_offered_from_any_run() -> None:
-    from datetime import datetime, timezone  # noqa: PLC0415
+    from datetime import datetime, timezone
 
-    from db.domain import RunInfo  # noqa: PLC0415
+    from db.domain import RunInfo
 
     now = datetime.now(timezone.utc)
     runs = [RunInfo(3, 1, "m/atlop", "atlop.v1", "0", 1.0, now), RunInfo(2, 1, "m/kmgre", "kmgre.v2", "0", 1.0, now)]

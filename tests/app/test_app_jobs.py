@@ -14,15 +14,13 @@ from sqlalchemy import update
 from app import services
 from app.services.worker_loop import drain
 from app.state import Keys
-from db import job_runner
+from db import job_runner, store
 from db import models as m
-from db import store
 from db.clock import utc_now
 from db.job_runner import run_job
 from db.session import session_scope
 from db.store_jobs import STALE_SECONDS
-from tests.app.test_app_pages import (app, env, models_dir, sample_docs, seed_ids, seeded, seeded_db,  # noqa: F401
-                                      texts)
+from tests.app.test_app_pages import app, env, models_dir, sample_docs, seed_ids, seeded, seeded_db, texts  # noqa: F401
 from tests.db.test_db_jobs import DiesAfter, Killed
 
 
@@ -98,7 +96,7 @@ def test_a_job_running_at_a_restart_is_requeued_shown_and_its_run_hidden_until_d
 
 
 def test_start_up_resumes_a_stopped_job_in_the_apps_worker(seeded: Path, models_dir: Path,
-                                                           monkeypatch) -> None:  # noqa: F811
+                                                           monkeypatch) -> None:
     monkeypatch.setenv("DOCRE_WORKER", "external")  # no worker while the old server's job dies
     app()
     dataset_id, doc_ids = seed_ids()
@@ -112,4 +110,4 @@ def test_start_up_resumes_a_stopped_job_in_the_apps_worker(seeded: Path, models_
             time.sleep(0.2)
         assert (job.id, job.status, job.done, job.error) == (job_id, "done", 2, None)
     finally:
-        services.jobs._worker(services.resources.db_key()).set()  # noqa: SLF001 - stop it before the file goes
+        services.jobs._worker(services.resources.db_key()).set()  # stop it before the file goes

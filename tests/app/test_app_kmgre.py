@@ -10,11 +10,11 @@ import pytest
 
 pytest.importorskip("streamlit")
 
-from app import services  # noqa: E402
-from app.state import Keys  # noqa: E402
-from tests.app.test_app_pages import app, figures, texts  # noqa: E402
-from tests.app_support import build_models_dir  # noqa: E402
-from tests.db_fixtures import tiny_document  # noqa: E402
+from app import services
+from app.state import Keys
+from tests.app.test_app_pages import app, figures, texts
+from tests.app_support import build_models_dir
+from tests.db_fixtures import tiny_document
 
 NOT_KMGRE = "Key mention pairs come from KMGRE models"
 

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("streamlit")
-from streamlit.testing.v1 import AppTest  # noqa: E402
+from streamlit.testing.v1 import AppTest
 
-from app import services, state  # noqa: E402
-from app.state import Keys  # noqa: E402
-from db import store  # noqa: E402
-from tests.app_support import EVIL_SCRIPT, docred_bytes, hostile_document, small_labelled  # noqa: E402
+from app import services
+from app.state import Keys
+from db import store
+from tests.app_support import EVIL_SCRIPT, docred_bytes, hostile_document, small_labelled
+from tests.paths import ROOT
 
-from tests.paths import ROOT  # noqa: E402
 APP_DIR = ROOT / "app"
 MAIN = str(APP_DIR / "main.py")
 VIEWS = sorted(p.stem for p in (APP_DIR / "views").glob("*.py"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -14,9 +13,9 @@ from db import store
 from db.auth import hash_password, verify_password
 from db.errors import AccountError, DuplicateError
 from db.session import session_scope
-from tests.db_fixtures import db_url, db_engine, factory  # noqa: F401
+from tests.db_fixtures import db_engine, db_url, factory  # noqa: F401
+from tests.paths import ROOT
 
-from tests.paths import ROOT  # noqa: E402
 PASSWORD = "correct horse battery"
 
 

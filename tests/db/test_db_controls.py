@@ -14,7 +14,7 @@ from db.store_controls import ABSENT, GOLD, control_kind, target_count
 from engine.curate.evidence import build_evidence
 from engine.data.documents import Fact
 from engine.data.pair_scores import PairScores
-from tests.db_fixtures import db_url, db_engine, factory, tiny_document  # noqa: F401
+from tests.db_fixtures import db_engine, db_url, factory, tiny_document  # noqa: F401
 
 RELS = ("P17", "P131", "P27", "P19", "P551")
 GOLD_FACTS = (Fact(1, 2, "P17", (1,)), Fact(0, 1, "P551", (0,)), Fact(0, 2, "P27", ()))

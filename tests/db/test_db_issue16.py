@@ -6,7 +6,7 @@ import pytest
 from db import store
 from db.errors import DuplicateLabelError, ReviewError
 from db.session import session_scope
-from tests.db_fixtures import db_url, db_engine, factory, seed, tiny_document  # noqa: F401
+from tests.db_fixtures import db_engine, db_url, factory, seed, tiny_document  # noqa: F401
 
 TRIPLES = [(0, 1, "P551", 0.9), (0, 2, "P19", 0.8)]
 

@@ -14,7 +14,7 @@ from db.clock import utc_now
 from db.job_runner import run_job
 from db.session import session_scope
 from db.store_jobs import JobLostError
-from tests.db_fixtures import db_url, db_engine, factory, tiny_document  # noqa: F401
+from tests.db_fixtures import db_engine, db_url, factory, tiny_document  # noqa: F401
 
 
 def dataset_with_docs(factory, n: int = 3) -> tuple[int, list[int]]:  # noqa: F811

@@ -12,7 +12,7 @@ from db.errors import AccountError
 from db.login_throttle import LoginPolicy
 from db.passwords import MIN_PASSWORD_LENGTH, check_password
 from db.session import session_scope
-from tests.db_fixtures import db_url, db_engine, factory  # noqa: F401
+from tests.db_fixtures import db_engine, db_url, factory  # noqa: F401
 
 PASSWORD = "a long enough passphrase"
 POLICY = LoginPolicy(max_failures=3, max_failures_per_client=5, lock_seconds=600, base_delay_seconds=1.0,

@@ -15,7 +15,7 @@ from db import models as m
 from db import store
 from db.session import session_scope
 from tests import race_support
-from tests.db_fixtures import db_url, db_engine, factory, seed, tiny_document  # noqa: F401
+from tests.db_fixtures import db_engine, db_url, factory, seed, tiny_document  # noqa: F401
 
 TRIPLES = [(0, 1, "P551", 0.9), (0, 2, "P19", 0.8)]
 

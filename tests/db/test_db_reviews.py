@@ -14,7 +14,7 @@ from db.agreement import cohen_kappa
 from db.errors import NotFoundError, ReviewError
 from db.session import session_scope
 from engine.data.documents import document_to_json, loads_documents
-from tests.db_fixtures import db_url, db_engine, factory, seed, tiny_document  # noqa: F401
+from tests.db_fixtures import db_engine, db_url, factory, seed, tiny_document  # noqa: F401
 
 TRIPLES = [(0, 1, "P551", 0.9), (0, 2, "P19", 0.8), (1, 2, "P17", 0.4), (2, 1, "P150", 0.3)]
 

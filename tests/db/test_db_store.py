@@ -12,14 +12,14 @@ from sqlalchemy.exc import IntegrityError
 
 from db import models as m
 from db import store
-from db.errors import DuplicateError, NotFoundError
 from db.clock import utc_now
+from db.errors import DuplicateError, NotFoundError
 from db.session import database_url, session_scope
 from engine.data.documents import Entity, Fact, Mention, read_documents
 from engine.data.pair_extras import MentionGrids, MentionPairGrid
 from engine.data.pair_scores import PairScores
-from tests.paths import require_shared_data  # noqa: E402
-from tests.db_fixtures import db_url, db_engine, factory, seed, tiny_document  # noqa: F401
+from tests.db_fixtures import db_engine, db_url, factory, seed, tiny_document  # noqa: F401
+from tests.paths import require_shared_data
 
 
 def count(factory, model) -> int:  # noqa: F811 - the fixture's name, passed in

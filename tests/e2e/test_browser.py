@@ -137,7 +137,7 @@ def test_full_flow(server: dict, browser_page, redocred_docs) -> None:
     _press(page, "n")
     # while Streamlit reruns, the stale and the new copy of the caption can both be on the page: wait
     # until none is left rather than for one element to detach (strict mode refuses two)
-    from playwright.sync_api import expect  # noqa: PLC0415 - optional: the module skips without playwright
+    from playwright.sync_api import expect  # optional: the module skips without playwright
 
     expect(page.get_by_text("brought back by undo")).to_have_count(0, timeout=WAIT_MS)
     _press(page, "a")

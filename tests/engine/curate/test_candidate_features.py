@@ -6,8 +6,14 @@ import math
 import numpy as np
 import pytest
 
-from engine.curate.candidate_features import (DEFAULT_SLOTS, Pool, document_candidates, feature_matrix,
-                                              feature_names, slot_of)
+from engine.curate.candidate_features import (
+    DEFAULT_SLOTS,
+    Pool,
+    document_candidates,
+    feature_matrix,
+    feature_names,
+    slot_of,
+)
 from engine.curate.queue import build_queue
 from engine.curate.relation_stats import RelationStats
 from engine.curate.type_stats import TypeStats

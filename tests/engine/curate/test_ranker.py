@@ -16,8 +16,7 @@ from engine.curate.queue import build_queue, rank_pending
 from engine.curate.ranker import DEFAULT_RANKER, Ranker, RankerConfig, RankerError, TrainingData, fit_ranker
 from engine.curate.ranker_data import TrainingRecipe, hide_labels, queue_labels, recipe_data
 from engine.curate.suggestions import suggest
-from engine.curate.yield_estimates import (estimate_queue, expected_missing, expected_yield, reviews_to_find,
-                                           yield_curve)
+from engine.curate.yield_estimates import estimate_queue, expected_missing, expected_yield, reviews_to_find, yield_curve
 from engine.data.documents import Document, Fact
 from tests.engine.curate.synthetic import line_document, scores
 
