@@ -50,7 +50,7 @@ def undo_worker(url: str, annotator: str, barrier: Any, results: Any) -> None:
 
 def upload_worker(url: str, dataset: str, titles: list[str], prefix: str, barrier: Any, results: Any) -> None:
     """The Upload page storing documents titled `titles` into `dataset`."""
-    from tests.db_fixtures import tiny_document
+    from tests.db_support import tiny_document
 
     services = _services(url, prefix, barrier)
     docs = [tiny_document(title) for title in titles]

@@ -11,7 +11,7 @@ pytest.importorskip("streamlit")
 
 from app import services
 from app.state import Keys
-from tests.app.test_app_pages import app, env, models_dir, sample_docs, seed_ids, seeded, seeded_db, texts  # noqa: F401
+from tests.app.page_support import app, seed_ids, texts
 
 
 def _items(dataset_id: int) -> tuple[dict[str, list], list]:

@@ -13,8 +13,8 @@ from app import services
 from app.components.colors import KEY_BORDER
 from app.state import Keys
 from engine.curate.suggestions import KeyMentionPair
-from tests.app.test_app_pages import app, env, models_dir, sample_docs, seed_ids, seeded, seeded_db, texts  # noqa: F401
-from tests.db_fixtures import tiny_document
+from tests.app.page_support import app, seed_ids, texts
+from tests.db_support import tiny_document
 
 
 def _html(at) -> str:
@@ -165,7 +165,7 @@ def test_an_empty_json_list_holds_no_documents(env: Path) -> None:
 def test_local_name_survives_a_reload_through_the_url(seeded: Path) -> None:
     from streamlit.testing.v1 import AppTest
 
-    from tests.app.test_app_pages import MAIN, TIMEOUT
+    from tests.app.page_support import MAIN, TIMEOUT
 
     at = app("review")
     at.text_input[0].input("ada")

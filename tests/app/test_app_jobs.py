@@ -20,8 +20,8 @@ from db.clock import utc_now
 from db.job_runner import run_job
 from db.session import session_scope
 from db.store_jobs import STALE_SECONDS
-from tests.app.test_app_pages import app, env, models_dir, sample_docs, seed_ids, seeded, seeded_db, texts  # noqa: F401
-from tests.db.test_db_jobs import DiesAfter, Killed
+from tests.app.page_support import app, seed_ids, texts
+from tests.db_support import DiesAfter, Killed
 
 
 def _restart() -> None:
@@ -35,7 +35,7 @@ def _job_row(dataset_id: int, job_id: int) -> dict:
     return table[table["job"] == job_id].iloc[0].to_dict()
 
 
-def test_jobs_table_survives_an_app_restart(seeded: Path, models_dir: Path, monkeypatch) -> None:  # noqa: F811
+def test_jobs_table_survives_an_app_restart(seeded: Path, models_dir: Path, monkeypatch) -> None:
     monkeypatch.setenv("DOCRE_WORKER", "external")  # this test drains the queue itself
     app()
     dataset_id, doc_ids = seed_ids()
@@ -73,7 +73,7 @@ def _offers_run(at, run_id: int) -> bool:
 
 
 def test_a_job_running_at_a_restart_is_requeued_shown_and_its_run_hidden_until_done(
-        seeded: Path, models_dir: Path, monkeypatch) -> None:  # noqa: F811
+        seeded: Path, models_dir: Path, monkeypatch) -> None:
     monkeypatch.setenv("DOCRE_WORKER", "external")  # the test plays the worker that resumes the job
     app()
     dataset_id, doc_ids = seed_ids()

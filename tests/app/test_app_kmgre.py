@@ -12,9 +12,9 @@ pytest.importorskip("streamlit")
 
 from app import services
 from app.state import Keys
-from tests.app.test_app_pages import app, figures, texts
+from tests.app.page_support import app, figures, texts
 from tests.app_support import build_models_dir
-from tests.db_fixtures import tiny_document
+from tests.db_support import tiny_document
 
 NOT_KMGRE = "Key mention pairs come from KMGRE models"
 

@@ -14,7 +14,7 @@ from db.store_controls import ABSENT, GOLD, control_kind, target_count
 from engine.curate.evidence import build_evidence
 from engine.data.documents import Fact
 from engine.data.pair_scores import PairScores
-from tests.db_fixtures import db_engine, db_url, factory, tiny_document  # noqa: F401
+from tests.db_support import tiny_document
 
 RELS = ("P17", "P131", "P27", "P19", "P551")
 GOLD_FACTS = (Fact(1, 2, "P17", (1,)), Fact(0, 1, "P551", (0,)), Fact(0, 2, "P27", ()))
@@ -31,7 +31,7 @@ def _scores(title: str, seed: int) -> PairScores:
     return PairScores(title, "atlop.v1", RELS, heads, tails, logits, probs, logits[:, 1:] > logits[:, :1])
 
 
-def build(factory) -> dict:  # noqa: F811 - the fixture, passed in
+def build(factory) -> dict:  # the fixture, passed in
     """N_DOCS labelled, scored documents with three real suggestions each (18, distinct scores), and ann and
     bob (annotators) and cat (curator)."""
     with session_scope(factory) as s:
@@ -55,14 +55,14 @@ def build(factory) -> dict:  # noqa: F811 - the fixture, passed in
     return {"dataset": dataset.id, "docs": doc_ids, "run": run, "real": real}
 
 
-def enable(factory, dataset_id: int, rate: float, fully_labelled: list[int] | None = None) -> store.ControlSync:  # noqa: F811
+def enable(factory, dataset_id: int, rate: float, fully_labelled: list[int] | None = None) -> store.ControlSync:
     with session_scope(factory) as s:
         store.set_control_rate(s, dataset_id, rate, "cat")
         store.set_fully_labelled(s, dataset_id, fully_labelled, "cat")
         return store.sync_controls(s, dataset_id)
 
 
-def controls(factory, dataset_id: int) -> dict[str, list[int]]:  # noqa: F811
+def controls(factory, dataset_id: int) -> dict[str, list[int]]:
     with session_scope(factory) as s:
         page = store.list_suggestions(s, dataset_id, {"control": True}, limit=500)
         out: dict[str, list[int]] = {GOLD: [], ABSENT: []}
@@ -71,7 +71,7 @@ def controls(factory, dataset_id: int) -> dict[str, list[int]]:  # noqa: F811
     return out
 
 
-def test_controls_are_off_by_default(factory) -> None:  # noqa: F811
+def test_controls_are_off_by_default(factory) -> None:
     ids = build(factory)
     with session_scope(factory) as s:
         settings = store.control_settings(s, ids["dataset"])
@@ -83,7 +83,7 @@ def test_controls_are_off_by_default(factory) -> None:  # noqa: F811
             store.set_control_rate(s, ids["dataset"], 0.9, "cat")
 
 
-def test_controls_are_mixed_at_the_rate_and_look_like_any_item(factory) -> None:  # noqa: F811
+def test_controls_are_mixed_at_the_rate_and_look_like_any_item(factory) -> None:
     ids = build(factory)
     sync = enable(factory, ids["dataset"], 0.25)
     n_real = len(ids["real"])
@@ -109,7 +109,7 @@ def test_controls_are_mixed_at_the_rate_and_look_like_any_item(factory) -> None:
     assert enable(factory, ids["dataset"], 0.25).added == 0  # in step: nothing to do
 
 
-def test_lowering_the_rate_removes_undecided_controls_only(factory) -> None:  # noqa: F811
+def test_lowering_the_rate_removes_undecided_controls_only(factory) -> None:
     ids = build(factory)
     enable(factory, ids["dataset"], 0.25)
     first_gold = controls(factory, ids["dataset"])[GOLD][0]
@@ -123,7 +123,7 @@ def test_lowering_the_rate_removes_undecided_controls_only(factory) -> None:  # 
     assert controls(factory, ids["dataset"])[ABSENT] == []
 
 
-def test_controls_never_reach_the_export_adjudication_nor_learning(factory) -> None:  # noqa: F811
+def test_controls_never_reach_the_export_adjudication_nor_learning(factory) -> None:
     ids = build(factory)
     with session_scope(factory) as s:
         store.record_review(s, ids["real"][0], "ann", "accept")
@@ -152,7 +152,7 @@ def test_controls_never_reach_the_export_adjudication_nor_learning(factory) -> N
             store.resolve_conflict(s, kinds[ABSENT][1], "cat", "reject")
 
 
-def test_a_gold_control_does_not_give_its_label_away(factory) -> None:  # noqa: F811
+def test_a_gold_control_does_not_give_its_label_away(factory) -> None:
     ids = build(factory)
     enable(factory, ids["dataset"], 0.25)
     gold = controls(factory, ids["dataset"])[GOLD][0]
@@ -166,7 +166,7 @@ def test_a_gold_control_does_not_give_its_label_away(factory) -> None:  # noqa: 
         assert store.pair_labels(s, view.document_id, view.h, view.t).accepted == ()
 
 
-def test_recall_and_precision_per_annotator_by_hand(factory) -> None:  # noqa: F811
+def test_recall_and_precision_per_annotator_by_hand(factory) -> None:
     ids = build(factory)
     enable(factory, ids["dataset"], 0.25)
     kinds = controls(factory, ids["dataset"])
@@ -198,7 +198,7 @@ def _pair(s, suggestion_id: int) -> tuple[int, int, int]:
     return view.document_id, view.h, view.t
 
 
-def test_controls_join_a_split_queue(factory) -> None:  # noqa: F811
+def test_controls_join_a_split_queue(factory) -> None:
     ids = build(factory)
     with session_scope(factory) as s:
         store.split_queue(s, ids["dataset"], ["ann", "bob"], "round-robin")
