@@ -1,7 +1,7 @@
 """Two real processes that collide: each runs an app service call, and both wait at a barrier just before their
 first write of one kind (an SQL statement prefix), so both have read the same state before either writes.
 
-Used by tests/test_db_races.py with multiprocessing's spawn context; results come back on a queue as
+Used by tests/db/workflows/test_races.py with multiprocessing's spawn context; results come back on a queue as
 ("ok", value) or (exception class name, message, whether it is one of the store's own errors)."""
 from __future__ import annotations
 

@@ -62,7 +62,7 @@ def test_evaluate_shows_control_figures_once_on(seeded: Path) -> None:
     assert "Control items saved" in texts(at) and "On: 1% of the review queue" in texts(at)
     controls, _ = _items(dataset_id)
     # the tiny random models suggest nearly every triple, so no absent one is left: gold controls only here
-    # (tests/db/test_db_controls.py covers absent ones)
+    # (tests/db/workflows/test_controls.py covers absent ones)
     assert len(controls["gold"]) >= 3
     first, second, third = controls["gold"][:3]
     services.review.ensure_annotator("ada")
