@@ -24,6 +24,8 @@ import numpy as np
 from sqlalchemy import delete, exists, insert, select
 from sqlalchemy.orm import Session
 
+from engine.data.documents import Triple
+
 from . import models as m
 from .clock import utc_now
 from .store_controls import ABSENT, GOLD, control_ids, control_settings, target_count
@@ -33,7 +35,6 @@ from .store_suggestions import add_suggestions
 
 log = logging.getLogger(__name__)
 PER_DOCUMENT = 4  # at least this many candidates per document and kind (more when the need is larger)
-Triple = tuple[int, int, str]
 
 
 @dataclass(frozen=True)

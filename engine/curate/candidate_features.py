@@ -28,7 +28,7 @@ import numpy as np
 from engine.curate.relation_logic import RuleIndex, chain_support, reverse_support
 from engine.curate.relation_stats import LabelContext, RelationStats
 from engine.curate.type_stats import TypeStats
-from engine.data.documents import ENTITY_TYPES, Document
+from engine.data.documents import ENTITY_TYPES, Document, Triple
 from engine.data.pair_scores import PairScores
 from engine.data.schema import default_schema
 
@@ -49,7 +49,6 @@ LABEL_FEATURES = ("pair_labels", "reverse_labels", "reverse_same_relation", "rul
 CATEGORICAL = ("head_type", "tail_type", "relation")
 _RELATION_IDS = default_schema().relation_ids  # the relation feature's codes: DocRED's order in rel_info.json
 _RELATION_CODES = {r: i for i, r in enumerate(_RELATION_IDS)}
-Triple = tuple[int, int, str]
 
 
 def feature_names(slots: Sequence[str] = DEFAULT_SLOTS) -> tuple[str, ...]:

@@ -311,8 +311,3 @@ def fit_ranker(data: TrainingData, *, slots: Sequence[str], pool: Pool, missing_
              time.perf_counter() - start)
     return Ranker(boosters, data.feature_names, tuple(slots), pool, calibrator, dict(missing_rates),
                   dict(info or {}), config, keep_training if keep_training is not None else data)
-
-
-def with_info(ranker: Ranker, **info: Any) -> Ranker:
-    """The same ranker with provenance entries added."""
-    return replace(ranker, info={**ranker.info, **info})

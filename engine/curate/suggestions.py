@@ -61,14 +61,13 @@ from engine.curate.ranker import DEFAULT_RANKER, Ranker, RankerError
 from engine.curate.relation_logic import RuleIndex
 from engine.curate.relation_stats import DEFAULT_RELATION_STATS, RelationStats
 from engine.curate.type_stats import DEFAULT_TYPE_STATS, TypeStats
-from engine.data.documents import Document
+from engine.data.documents import Document, Triple
 from engine.data.pair_scores import PairScores
 
 log = logging.getLogger(__name__)
 # what sorts suggestions across documents and windows: smaller first (negated score, then tie-breaks down to
 # the document's index in the corpus), so keyed lists merge into one order
 SortKey = tuple[float | int, ...]
-Triple = tuple[int, int, str]
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,10 @@ class Fact:
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
+# (head entity, tail entity, relation id): a fact without its evidence, the key every curation step compares on
+Triple = tuple[int, int, str]
+
+
 @dataclass(frozen=True)
 class Document:
     """A DocRED document. `facts is None` means unlabelled (no "labels" key), `()` means labelled-empty.
