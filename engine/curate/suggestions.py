@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.curate.candidate_features import Pool, slot_scores
+from engine.curate.candidate_features import Pool, models_outside, slot_scores
 from engine.curate.decisions import Decision, by_title
 from engine.curate.evidence import (
     KEY_MENTION_PAIRS,
@@ -147,6 +147,11 @@ def keyed_suggestions(documents: Sequence[Document], scores_by_model: Mapping[st
         if len(scores) != len(documents):
             raise SuggestError(f"model {name!r} has scores for {len(scores)} documents, expected {len(documents)}")
     indices = range(len(documents)) if indices is None else indices
+    outside = models_outside(scores_by_model, ranker.slots) if ranker is not None else []
+    if outside:
+        log.warning("the ranker was trained with the slots %s; %s not among them and cannot inform its ranking "
+                    "(train a ranker with them: python -m engine train-ranker)", ", ".join(ranker.slots),
+                    ", ".join(outside) + (" is" if len(outside) == 1 else " are"))
     if ranker is not None and not _any_slot(scores_by_model, ranker.slots):
         log.warning("none of the models is of a kind the ranker knows (%s): ranking by the formula",
                     ", ".join(ranker.slots))

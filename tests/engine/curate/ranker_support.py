@@ -46,5 +46,6 @@ def base_ranker() -> Ranker:
     queue = build_queue(docs, sc, pool=POOL)
     y = queue_labels(queue, complete(docs, sc, lambda m, r: m > 0.5))
     groups = np.array([queue.documents[i].title for i, *_ in queue.keys()])
-    data = TrainingData(queue.features().astype(np.float32), y, np.ones(len(y), np.float32), groups, feature_names())
-    return fit_ranker(data, slots=("atlop", "kmgre", "ncrl", "paee"), pool=POOL, missing_rates={}, config=FAST)
+    data = TrainingData(queue.features().astype(np.float32), y, np.ones(len(y), np.float32), groups,
+                        feature_names(queue.slots))
+    return fit_ranker(data, slots=queue.slots, pool=POOL, missing_rates={}, config=FAST)

@@ -71,7 +71,7 @@ def test_load_says_what_differs(ranker, tmp_path):
     with pytest.raises(RankerError, match=r"missing \['context_chain'\]; unknown \['made_up'\]"):
         Ranker.load(tmp_path / "r")
     meta = json.loads(meta_path.read_text())
-    meta["feature_names"] = feature_names()
+    meta["feature_names"] = feature_names(ranker.slots)
     meta["feature_version"] = 0
     meta_path.write_text(json.dumps(meta))
     with pytest.raises(RankerError, match=f"feature version 0, this code builds version {FEATURE_VERSION}"):
@@ -137,7 +137,7 @@ def test_decision_rows_see_an_accepted_triple_as_not_yet_labelled(ranker):
     queue = build_queue(docs, sc, pool=ranker.pool)
     h, t, r = queue.candidates[0].triples()[0]
     rows = decision_rows(queue, [Decision(docs[0].title, h, t, r, True)])
-    col = feature_names().index("pair_labels")
+    col = feature_names(ranker.slots).index("pair_labels")
     assert rows.labels.tolist() == [1] and rows.features[0, col] == 0
     assert refit_with_decisions(ranker, decision_rows(queue, [])) is ranker  # nothing to learn
 
