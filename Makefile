@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup app predict-sample test test-fast system-deps screenshots
+.PHONY: setup app predict-sample lint test test-fast system-deps screenshots
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,13 +20,16 @@ app: setup
 predict-sample: setup
 	$(PY) -m engine predict --input assets/samples/sample.txt --output sample.predictions.json
 
+lint: setup
+	$(VENV)/bin/ruff check .
+
 system-deps:
 	bash scripts/system_deps.sh
 
-test: setup system-deps
+test: setup system-deps lint
 	DOCRE_TEST_POSTGRES_URL="$$(bash scripts/start_postgres.sh)" $(PY) -m pytest -q
 
-test-fast: setup
+test-fast: setup lint
 	$(PY) -m pytest -q -m "not e2e and not slow"
 
 screenshots: setup system-deps

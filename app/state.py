@@ -1,7 +1,6 @@
 """Typed getters and setters over `st.session_state`: the only place that knows its key strings."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import streamlit as st

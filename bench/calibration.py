@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from common import ROOT, command_line, heldout_docs, machine  # noqa: I001
+from common import ROOT, command_line, heldout_docs, machine
 
 
 def main() -> None:

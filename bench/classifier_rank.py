@@ -21,11 +21,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import command_line, heldout_docs, machine, train_docs  # noqa: E402  - bench scripts run as files
+from common import command_line, heldout_docs, machine, train_docs
 
 
 def _sqrt_psd(matrix, inverse: bool = False):
-    import torch  # noqa: PLC0415
+    import torch
 
     values, vectors = torch.linalg.eigh(matrix)
     values = values.clamp_min(1e-10)
@@ -34,7 +34,7 @@ def _sqrt_psd(matrix, inverse: bool = False):
 
 def _weighted_side(weight, moment_x, moment_y, q: int):
     """(D, W'): x -> D^T x (q values) and the weight seen from the projected side; weight is (r, x, y)."""
-    import torch  # noqa: PLC0415
+    import torch
 
     gram = torch.einsum("rij,jl,rml->im", weight, moment_y, weight)
     gram_half, gram_inv_half = _sqrt_psd(gram), _sqrt_psd(gram, inverse=True)
@@ -45,7 +45,7 @@ def _weighted_side(weight, moment_x, moment_y, q: int):
 def compress(weight, heads, tails, q: int, weighted: bool):
     """(A, B, C): per-block projections (k, bs, q) and the core (R, k * q * q) from the (R, k, bs, bs) weight
     and calibration inputs (n, k, bs)."""
-    import torch  # noqa: PLC0415
+    import torch
 
     a, b, core = [], [], []
     for block in range(weight.shape[1]):
@@ -70,12 +70,12 @@ def main() -> int:
     p.add_argument("--calibration-docs", type=int, default=60, help="train documents the projections are fitted on")
     args = p.parse_args()
 
-    import torch  # noqa: PLC0415
-    import torch.nn.functional as F  # noqa: PLC0415
+    import torch
+    import torch.nn.functional as F
 
-    from engine.data.metrics import evaluate  # noqa: PLC0415
-    from engine.model.grouped_bilinear import GroupedBilinear  # noqa: PLC0415
-    from engine.serve.predictor import Predictor  # noqa: PLC0415
+    from engine.data.metrics import evaluate
+    from engine.model.grouped_bilinear import GroupedBilinear
+    from engine.serve.predictor import Predictor
 
     predictor = Predictor.from_checkpoint(args.checkpoint, precision="float32")
     bilinear = next((m for m in predictor.loaded.model.modules() if isinstance(m, GroupedBilinear)), None)

@@ -18,7 +18,7 @@ DATA = ROOT.parent / "shared" / "data"
 
 def redocred_part(part: str, data: Path = DATA) -> list:
     """The documents of dev_revised.json whose titles split.json lists under `part` ("train" or "heldout")."""
-    from engine.cli.common import load_docs  # noqa: PLC0415
+    from engine.cli.common import load_docs
 
     return load_docs(str(data / "redocred" / "dev_revised.json"), f"{data / 'redocred' / 'split.json'}:{part}")
 
@@ -33,7 +33,7 @@ def train_docs(data: Path = DATA) -> list:
 
 def machine(threads: int | None = None) -> str:
     """CPU, core count, torch threads, GPU name (or "no GPU"), torch and Python versions."""
-    import torch  # noqa: PLC0415
+    import torch
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
     cpu = _cpu_name() or platform.processor() or platform.machine()
@@ -45,7 +45,7 @@ def machine(threads: int | None = None) -> str:
 def cpu_features() -> str:
     """The instruction sets that decide which precision runs natively: two "AMD EPYC" VMs of this project
     differ (one has AVX512-BF16 and VNNI, another AVX2 only), and their figures are not comparable."""
-    from engine.serve.numeric_precision import cpu_flag_names  # noqa: PLC0415
+    from engine.serve.numeric_precision import cpu_flag_names
 
     wanted = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
     present = [flag.upper().replace("_", "-") for flag in wanted if flag in cpu_flag_names()]

@@ -22,12 +22,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, command_line, heldout_docs, machine, run_child  # noqa: E402  - bench scripts run as files
+from common import ROOT, command_line, heldout_docs, machine, run_child
 
 
 def write_corpus(path: Path, n: int) -> None:
     """n held-out documents, cycled, each under a new title; written line by line."""
-    from engine.data.documents import document_to_json  # noqa: PLC0415
+    from engine.data.documents import document_to_json
 
     docs = heldout_docs()
     tmp = path.with_suffix(".tmp")
@@ -40,7 +40,7 @@ def write_corpus(path: Path, n: int) -> None:
 
 def child(argv: list[str]) -> dict:
     """In this process: run predict, report its peak RSS and wall time."""
-    from engine.cli.main import main  # noqa: PLC0415
+    from engine.cli.main import main
 
     start = time.perf_counter()
     code = main(argv)

@@ -41,22 +41,21 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import command_line, machine  # noqa: E402
-from review_session import CrossValidated, TrainingSources, cross_validate, review_session  # noqa: E402
-
-from engine.cli.common import select_titles  # noqa: E402
-from engine.cli.score_cache import cached_scores  # noqa: E402
-from engine.cli.scoring import discover_models, model_names, score_documents  # noqa: E402
-from engine.curate.calibration import expected_calibration_error, reliability_table  # noqa: E402
-from engine.curate.decisions import Decision  # noqa: E402
-from engine.curate.feedback import learn_from_decisions  # noqa: E402
-from engine.curate.queue import build_queue, rank_pending  # noqa: E402
-from engine.curate.ranker import DEFAULT_RANKER, Ranker  # noqa: E402
-from engine.curate.ranker_data import TrainingRecipe  # noqa: E402
-from engine.curate.relation_stats import RelationStats  # noqa: E402
-from engine.curate.suggestions import ScoreWeights, TypeStats, suggest  # noqa: E402
-from engine.data.documents import Document, Fact, read_documents  # noqa: E402
-from engine.data.pair_scores import PairScores  # noqa: E402
+from common import command_line, machine
+from engine.cli.common import select_titles
+from engine.cli.score_cache import cached_scores
+from engine.cli.scoring import discover_models, model_names, score_documents
+from engine.curate.calibration import expected_calibration_error, reliability_table
+from engine.curate.decisions import Decision
+from engine.curate.feedback import learn_from_decisions
+from engine.curate.queue import build_queue, rank_pending
+from engine.curate.ranker import DEFAULT_RANKER, Ranker
+from engine.curate.ranker_data import TrainingRecipe
+from engine.curate.relation_stats import RelationStats
+from engine.curate.suggestions import ScoreWeights, TypeStats, suggest
+from engine.data.documents import Document, Fact, read_documents
+from engine.data.pair_scores import PairScores
+from review_session import CrossValidated, TrainingSources, cross_validate, review_session
 
 Key = tuple[int, int, int, str]  # (document index, head, tail, relation id)
 FIXED_K = (50, 100, 200, 500)
@@ -169,7 +168,7 @@ def pick_pool(coverage: list[tuple[float, int, int, int]], n_missing: int) -> tu
 
 
 def ranking_keys(cv: CrossValidated, probs: np.ndarray | None = None) -> list[Key]:
-    from engine.curate.queue import ranked_order  # noqa: PLC0415
+    from engine.curate.queue import ranked_order
 
     keys = cv.queue.keys()
     order = ranked_order(cv.probabilities if probs is None else probs, cv.queue.mean_margins())
@@ -186,10 +185,10 @@ def print_table(rows: list[tuple[str, list[Key]]], setting: Setting, ks: Sequenc
 def plot_curves(curves: dict[str, np.ndarray], budget: int, path: Path) -> bool:
     """Cumulative found and found per 100 reviewed, one line per ranking; False without matplotlib."""
     try:
-        import matplotlib  # noqa: PLC0415
+        import matplotlib
 
         matplotlib.use("Agg")
-        import matplotlib.pyplot as plt  # noqa: PLC0415
+        import matplotlib.pyplot as plt
     except ImportError:
         return False
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))

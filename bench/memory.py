@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import command_line, machine, run_child  # noqa: E402  - bench scripts run as files
+from common import command_line, machine, run_child
 
 NAMES = ("paris", "london", "berlin", "smith", "john", "mary", "river", "france", "china", "india", "james", "george",
          "texas", "ohio", "boston", "dallas", "rome", "egypt", "peter", "david", "anna", "maria", "japan", "spain")

@@ -31,10 +31,19 @@ from typing import Any, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DATA, ROOT, machine  # noqa: E402
-
 from grid.ledger import commit, read_ledger, read_record, write_record  # noqa: E402
-from grid.plan import (METHODS, SEEDS, SETTINGS, Budget, GridRun, Paths, WarmStartRecipe, plan,  # noqa: E402
-                       train_args, warm_start_args)
+from grid.plan import (  # noqa: E402
+    METHODS,
+    SEEDS,
+    SETTINGS,
+    Budget,
+    GridRun,
+    Paths,
+    WarmStartRecipe,
+    plan,
+    train_args,
+    warm_start_args,
+)
 from grid.table import missing_cells, render  # noqa: E402
 
 log = logging.getLogger("bench.methods")

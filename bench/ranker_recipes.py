@@ -27,19 +27,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import command_line, machine  # noqa: E402
-from fn_recovery import Key, Setting, at_k, ranking_keys, revisit_setting  # noqa: E402
-from review_session import RowCache, TrainingSources, cross_validate, deal_folds, subset  # noqa: E402
-
-from engine.cli.common import select_titles  # noqa: E402
-from engine.cli.score_cache import cached_scores  # noqa: E402
-from engine.cli.scoring import discover_models  # noqa: E402
-from engine.curate.candidate_features import Pool  # noqa: E402
-from engine.curate.ranker import RankerConfig  # noqa: E402
-from engine.curate.ranker_data import TrainingRecipe  # noqa: E402
-from engine.curate.relation_stats import RelationStats  # noqa: E402
-from engine.curate.type_stats import TypeStats  # noqa: E402
-from engine.data.documents import read_documents  # noqa: E402
+from common import command_line, machine
+from engine.cli.common import select_titles
+from engine.cli.score_cache import cached_scores
+from engine.cli.scoring import discover_models
+from engine.curate.candidate_features import Pool
+from engine.curate.ranker import RankerConfig
+from engine.curate.ranker_data import TrainingRecipe
+from engine.curate.relation_stats import RelationStats
+from engine.curate.type_stats import TypeStats
+from engine.data.documents import read_documents
+from fn_recovery import Key, Setting, at_k, ranking_keys, revisit_setting
+from review_session import RowCache, TrainingSources, cross_validate, deal_folds, subset
 
 INNER_K = (50, 200)
 NEG8 = TrainingRecipe(neg_ratio=8.0)  # the shipped recipe before this search: 8 negatives per positive

@@ -22,17 +22,25 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.curate.candidate_features import DEFAULT_SLOTS, Pool, feature_names
+from engine.curate.candidate_features import Pool, feature_names
 from engine.curate.decisions import Decision, by_title
 from engine.curate.feedback import FeedbackWeighting, decision_rows, refit_with_decisions
 from engine.curate.queue import CandidateQueue, build_queue, ranked_order
-from engine.curate.ranker import Ranker, RankerConfig, TrainingData, fit_ranker
-from engine.curate.ranker_data import (TrainingRecipe, examples, recipe_data, set_missing_rates, triples,
-                                       with_missing_rates)
+from engine.curate.ranker import Ranker, RankerConfig, TrainingData, fit_ranker, ranker_slots
+from engine.curate.ranker_data import (
+    TrainingRecipe,
+    examples,
+    recipe_data,
+    set_missing_rates,
+    triples,
+    with_missing_rates,
+)
 from engine.curate.relation_stats import RelationStats
 from engine.curate.type_stats import TypeStats
 from engine.data.documents import Document
 from engine.data.pair_scores import PairScores
+
+SHIPPED_SLOTS = ranker_slots()  # the shipped ranker's model families, as its ranker.json records them
 
 Scores = Mapping[str, Sequence[PairScores]]
 Key = tuple[int, int, int, str]
@@ -111,7 +119,7 @@ class RowCache:
     def queue(self, documents: Sequence[Document], scores: Scores, pool: Pool) -> CandidateQueue:
         key = (tuple(d.title for d in documents), pool)
         if key not in self._queues:
-            self._queues[key] = build_queue(documents, scores, slots=DEFAULT_SLOTS, pool=pool,
+            self._queues[key] = build_queue(documents, scores, slots=SHIPPED_SLOTS, pool=pool,
                                             type_stats=self.type_stats, relation_stats=self.relation_stats)
         return self._queues[key]
 
@@ -131,7 +139,7 @@ def cross_validate(documents: Sequence[Document], scores: Scores, sources: Train
     """Out-of-fold probabilities (see the module docstring); `cache` only saves time, never changes a row."""
     fold_of = deal_folds(documents, k, seed)
     queue = cache.queue(documents, scores, recipe.pool) if cache else build_queue(
-        documents, scores, slots=DEFAULT_SLOTS, pool=recipe.pool, type_stats=type_stats, relation_stats=relation_stats)
+        documents, scores, slots=SHIPPED_SLOTS, pool=recipe.pool, type_stats=type_stats, relation_stats=relation_stats)
     row_fold = np.concatenate([[fold_of[queue.documents[i].title]] * len(c) for i, c in enumerate(queue.candidates)]
                               ).astype(int) if len(queue) else np.zeros(0, int)
     rankers, fits = [], []
@@ -142,7 +150,7 @@ def cross_validate(documents: Sequence[Document], scores: Scores, sources: Train
                                   src.sim_scores, recipe=recipe, type_stats=type_stats, relation_stats=relation_stats,
                                   **({"make_examples": cache.examples} if cache else {}))
         start = time.perf_counter()
-        rankers.append(fit_ranker(data, slots=DEFAULT_SLOTS, pool=recipe.pool, missing_rates=rates, config=config,
+        rankers.append(fit_ranker(data, slots=SHIPPED_SLOTS, pool=recipe.pool, missing_rates=rates, config=config,
                                   info={"fold": f}, keep_training=recipe.refit_rows(data)))
         fits.append(time.perf_counter() - start)
     cv = CrossValidated(queue, [np.nonzero(row_fold == f)[0] for f in range(k)], rankers, np.zeros(len(queue)), fits)

@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import command_line, heldout_docs, machine  # noqa: E402  - bench scripts run as files
-
+from common import command_line, heldout_docs, machine
 
 # The default precision next to those it improves on: fp32 always, bf16 where int8 was picked.
 COMPARED_WITH = {"int8": ["bfloat16", "float32"], "bfloat16": ["float32"], "float32": []}
@@ -119,9 +118,9 @@ def single_200_word_p95(predictor, docs) -> float:
 
 def training_docs_per_s(method: str, docs, n: int, device: str, precision: str) -> float:
     """One epoch over `n` documents from a fresh model (same seed each time), in documents/s."""
-    from engine.model.checkpoint import build_model
     from engine.config import EncoderConfig, TrainConfig
     from engine.data.schema import default_schema
+    from engine.model.checkpoint import build_model
     from engine.train.trainer import Trainer, seed_everything
 
     seed_everything(66)

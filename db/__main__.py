@@ -16,8 +16,18 @@ from pathlib import Path
 from engine.errors import DocreError, InputFileError
 
 from .accounts import MIN_PASSWORD_LENGTH, create_user, set_password
-from .store import (database_url, export_json, get_dataset, init_db, list_annotators, make_engine, models,
-                    session_factory, session_scope, set_role)
+from .store import (
+    database_url,
+    export_json,
+    get_dataset,
+    init_db,
+    list_annotators,
+    make_engine,
+    models,
+    session_factory,
+    session_scope,
+    set_role,
+)
 from .workflows.scoring import score_documents
 from .workflows.uploads import parse_upload, store_upload
 

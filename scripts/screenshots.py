@@ -21,8 +21,8 @@ if str(ROOT) not in sys.path:  # `python scripts/screenshots.py` puts scripts/ o
     sys.path.insert(0, str(ROOT))
 
 from db import accounts, store  # noqa: E402
-from db.workflows.scoring import run_job  # noqa: E402
 from db.store.session import init_db, make_engine, session_factory, session_scope  # noqa: E402
+from db.workflows.scoring import run_job  # noqa: E402
 from db.workflows.uploads import store_upload  # noqa: E402
 from engine.data.documents import Document, read_documents  # noqa: E402
 from tests.e2e.browser_support import chromium, idle, log_in, new_page  # noqa: E402

@@ -19,10 +19,10 @@ def build_models_dir(encoder_dir: Path, root: Path, names: tuple[str, ...] = ("t
     names the first."""
     import torch
 
-    from engine.model.checkpoint import build_model, save_checkpoint
     from engine.config import EncoderConfig
-    from engine.model.methods import get_method
     from engine.data.schema import default_schema
+    from engine.model.checkpoint import build_model, save_checkpoint
+    from engine.model.methods import get_method
 
     schema = default_schema()
     for seed, name in enumerate(names):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.paths import ROOT, SHARED_DATA, require_shared_data  # noqa: F401
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Exact-value tests must not depend on whether the CI machine's CPU has native bf16; test_precision.py
 # covers the bf16 path explicitly.

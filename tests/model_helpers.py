@@ -5,10 +5,10 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.model.checkpoint import build_model, load_checkpoint, save_checkpoint
 from engine.config import EncoderConfig, TrainConfig
-from engine.serve.predictor import Predictor
 from engine.data.schema import default_schema
+from engine.model.checkpoint import build_model, load_checkpoint, save_checkpoint
+from engine.serve.predictor import Predictor
 from engine.train.callbacks import TrainerCallback
 from engine.train.trainer import Trainer
 

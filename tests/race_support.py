@@ -1,7 +1,7 @@
 """Two real processes that collide: each runs an app service call, and both wait at a barrier just before their
 first write of one kind (an SQL statement prefix), so both have read the same state before either writes.
 
-Used by tests/test_db_races.py with multiprocessing's spawn context; results come back on a queue as
+Used by tests/db/workflows/test_races.py with multiprocessing's spawn context; results come back on a queue as
 ("ok", value) or (exception class name, message, whether it is one of the store's own errors)."""
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def collide_before(engine: Engine, prefix: str, barrier: Any) -> None:
 def _services(url: str, prefix: str, barrier: Any) -> Any:
     os.environ["DOCRE_DATABASE_URL"] = url
     os.environ.pop("DOCRE_AUTH", None)
-    from app import services  # noqa: PLC0415 - after the environment names the database
+    from app import services  # after the environment names the database
 
     collide_before(services.resources.factory().kw["bind"], prefix, barrier)
     return services
@@ -50,7 +50,7 @@ def undo_worker(url: str, annotator: str, barrier: Any, results: Any) -> None:
 
 def upload_worker(url: str, dataset: str, titles: list[str], prefix: str, barrier: Any, results: Any) -> None:
     """The Upload page storing documents titled `titles` into `dataset`."""
-    from tests.db_fixtures import tiny_document  # noqa: PLC0415
+    from tests.db_support import tiny_document
 
     services = _services(url, prefix, barrier)
     docs = [tiny_document(title) for title in titles]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.paths import ROOT  # noqa: E402
+from tests.paths import ROOT
 
 
 def free_port() -> int:

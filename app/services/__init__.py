@@ -4,8 +4,21 @@ Long-lived objects (session factory, predictors) are `st.cache_resource`; read-o
 `st.cache_data` keyed by the database and ids, and the writers clear what they invalidate."""
 from __future__ import annotations
 
-from . import (adjudication, auth, controls, documents, evaluation, export, jobs, learning, resources, review, scoring,
-               stopping, team)
+from . import (
+    adjudication,
+    auth,
+    controls,
+    documents,
+    evaluation,
+    export,
+    jobs,
+    learning,
+    resources,
+    review,
+    scoring,
+    stopping,
+    team,
+)
 from .resources import available_models, relation_names
 
 __all__ = ["adjudication", "auth", "available_models", "controls", "documents", "evaluation", "export", "jobs",

@@ -12,10 +12,10 @@ from datetime import datetime
 
 import streamlit as st
 
-from db import accounts, store
+from db import accounts
+from db.accounts.login_throttle import LoginPolicy
 from db.store.clock import utc_now
 from db.store.domain import LoginAttemptInfo, LoginOutcome
-from db.accounts.login_throttle import LoginPolicy
 
 from .resources import session
 

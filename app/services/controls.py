@@ -6,9 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from db import store
-
-from db.workflows import controls as control_items
 from db.store.queries.controls import MAX_RATE
+from db.workflows import controls as control_items
 
 from .resources import session
 from .team import require_curator

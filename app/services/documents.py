@@ -10,11 +10,10 @@ import pandas as pd
 import streamlit as st
 
 from db import store
-
-from db.workflows import uploads
 from db.store.domain import AddResult, DatasetInfo, DocumentInfo
+from db.store.errors import ConflictError
+from db.workflows import uploads
 from db.workflows.uploads import ParsedUpload
-from db.store.errors import ConflictError, NotFoundError
 from engine.data.documents import ENTITY_TYPES, Document, Entity, Mention, document_from_json, document_to_json
 from engine.errors import DocreError, DocumentError, InputFileError
 

@@ -67,7 +67,7 @@ def _work(refits: _Refits, factory_: sessionmaker[Session], dataset_id: int) -> 
     """The thread's body: refit, re-score, log; a failure is kept for the page (details in the server log)."""
     try:
         refit_dataset(factory_, dataset_id)
-    except Exception:  # noqa: BLE001 - a failed refit must never take the page down; the queue keeps its order
+    except Exception:  # a failed refit must never take the page down; the queue keeps its order
         log.exception("refit of dataset %d failed", dataset_id)
         refits.release(dataset_id, "the last re-ranking failed; the queue keeps its order (the server log has "
                                    "the details)")

@@ -13,8 +13,8 @@ import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.store.session import database_url, init_db, make_engine, session_factory, session_scope
-from engine.errors import CheckpointError, DocreError
 from engine.data.schema import default_schema
+from engine.errors import CheckpointError, DocreError
 from engine.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)

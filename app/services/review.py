@@ -9,17 +9,21 @@ from typing import Any
 import streamlit as st
 
 from db import store
-from db.store.domain import (STATES, AnnotatorInfo, RelationRate, ReviewProgress, ReviewRecord, SuggestionPage,
-                             SuggestionView)
-from db.store.errors import AccountError, DuplicateLabelError, ReviewError
+from db.store.domain import (
+    AnnotatorInfo,
+    RelationRate,
+    ReviewProgress,
+    ReviewRecord,
+    SuggestionPage,
+    SuggestionView,
+)
+from db.store.errors import AccountError
 from db.store.queries.labels import PairLabels
 from engine.curate.suggestions import Evidence, KeyMentionPair
 from engine.data.documents import Document
 from engine.settings import get_settings
 
 from .resources import session
-
-# STATES, AccountError, DuplicateLabelError and ReviewError are re-exported for pages (they never import db).
 
 BLIND_HELP = ("Blind mode hides every signal that comes from a model or from another annotator, so none can "
               "anchor your decision: the suggested relation and its score, the item's state (accepted, conflict), "

@@ -53,9 +53,8 @@ def weights_digest(directory: Path) -> str:
 
 def measure_checkpoint(directory: Path, data: EvaluationData, device: str | None = None) -> dict[str, Any]:
     """The held-out and revisit figures of one checkpoint, as the ledger stores them (fractions, not percent)."""
-    from fn_recovery import at_k, margin_ranking  # noqa: PLC0415 - bench module, on sys.path via bench/
-
     from engine.serve.predictor import Predictor  # noqa: PLC0415 - torch only where a model is scored
+    from fn_recovery import at_k, margin_ranking  # noqa: PLC0415 - bench module, on sys.path via bench/
 
     predictor = Predictor.from_checkpoint(directory, device, precision="float32")
     scores = predictor.predict(data.heldout)

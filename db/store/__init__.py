@@ -12,23 +12,80 @@ from .agreement import cohen_kappa
 from .queries.adjudication import resolve_conflict
 from .queries.annotators import ensure_annotator, get_annotator, list_annotators, local_annotator, set_role
 from .queries.assignments import SPLIT_MODES, assignment_counts, split_queue
-from .queries.controls import (ControlScore, ControlSettings, control_counts, control_scores, control_settings,
-                               set_control_rate, set_fully_labelled)
-from .queries.documents import (DOCUMENT_FILTERS, add_documents, content_hash, create_dataset, document_ids,
-                                fact_origin, get_dataset, list_datasets, list_documents, load_document, load_documents)
+from .queries.controls import (
+                               ControlScore,
+                               ControlSettings,
+                               control_counts,
+                               control_scores,
+                               control_settings,
+                               set_control_rate,
+                               set_fully_labelled,
+)
+from .queries.documents import (
+                               DOCUMENT_FILTERS,
+                               add_documents,
+                               content_hash,
+                               create_dataset,
+                               document_ids,
+                               fact_origin,
+                               get_dataset,
+                               list_datasets,
+                               list_documents,
+                               load_document,
+                               load_documents,
+)
 from .queries.export import export_documents, export_json, get_document, reviewed_documents
-from .queries.jobs import (claim_job, claim_next_job, enqueue_job, fail_job, finish_job, get_job, list_jobs,
-                           recover_stale_jobs, report_progress, unfinished_run_ids)
+from .queries.jobs import (
+                               claim_job,
+                               claim_next_job,
+                               enqueue_job,
+                               fail_job,
+                               finish_job,
+                               get_job,
+                               list_jobs,
+                               recover_stale_jobs,
+                               report_progress,
+                               unfinished_run_ids,
+)
 from .queries.labels import PairLabels, pair_labels
-from .queries.learning import (decision_count, decision_items, latest_refit, list_refits, record_refit, refit_due,
-                               review_settings, set_review_settings)
+from .queries.learning import (
+                               decision_count,
+                               decision_items,
+                               latest_refit,
+                               list_refits,
+                               record_refit,
+                               refit_due,
+                               review_settings,
+                               set_review_settings,
+)
 from .queries.progress import AnnotatorProgress, annotator_progress
-from .queries.reviews import (REVIEW_LOG_COLUMNS, annotator_pairs, record_review, relation_acceptance,
-                              review_history, review_log_rows, review_progress, undo_last_review)
-from .queries.runs import (add_run_seconds, get_run, list_runs, load_pair_scores, record_run, save_pair_scores,
-                           scored_document_ids)
-from .queries.suggestions import (SUGGESTION_FILTERS, add_suggestions, get_suggestion, list_suggestions,
-                                  rescore_suggestions, undecided_scores)
+from .queries.reviews import (
+                               REVIEW_LOG_COLUMNS,
+                               annotator_pairs,
+                               record_review,
+                               relation_acceptance,
+                               review_history,
+                               review_log_rows,
+                               review_progress,
+                               undo_last_review,
+)
+from .queries.runs import (
+                               add_run_seconds,
+                               get_run,
+                               list_runs,
+                               load_pair_scores,
+                               record_run,
+                               save_pair_scores,
+                               scored_document_ids,
+)
+from .queries.suggestions import (
+                               SUGGESTION_FILTERS,
+                               add_suggestions,
+                               get_suggestion,
+                               list_suggestions,
+                               rescore_suggestions,
+                               undecided_scores,
+)
 from .session import database_url, init_db, make_engine, session_factory, session_scope
 
 __all__ = [

@@ -24,6 +24,8 @@ import numpy as np
 from sqlalchemy import delete, exists, insert, select
 from sqlalchemy.orm import Session
 
+from engine.data.documents import Triple
+
 from ..store import models as m
 from ..store.clock import utc_now
 from ..store.queries.controls import ABSENT, GOLD, control_ids, control_settings, target_count
@@ -33,7 +35,6 @@ from ..store.queries.suggestions import add_suggestions
 
 log = logging.getLogger(__name__)
 PER_DOCUMENT = 4  # at least this many candidates per document and kind (more when the need is larger)
-Triple = tuple[int, int, str]
 
 
 @dataclass(frozen=True)

@@ -3,17 +3,16 @@ commit; when another upload into the same dataset wins a race (the dataset's nam
 content), the whole unit is retried on the new state, so neither upload is lost and positions stay unique."""
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
-
-import json
-from dataclasses import dataclass
 
 from engine.data.documents import Document, loads_documents
 from engine.errors import DocumentProblem, InputFileError

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 import json
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -15,10 +15,9 @@ from engine.cli.predict import add_predict_command
 from engine.cli.ranker import add_ranker_command
 from engine.cli.suggest import add_suggest_command
 from engine.config import DEFAULT_ENCODER, SAVE_DTYPES, EncoderConfig, TrainConfig
-
+from engine.data.schema import default_schema
 from engine.errors import ConfigError, DocreError, InputFileError
 from engine.settings import PRECISIONS, TRAIN_PRECISIONS
-from engine.data.schema import default_schema
 
 log = logging.getLogger("engine")
 

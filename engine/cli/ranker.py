@@ -23,7 +23,7 @@ from pathlib import Path
 from engine.cli.common import load_docs
 from engine.cli.score_cache import cached_scores
 from engine.cli.scoring import discover_models, model_names, score_documents
-from engine.curate.candidate_features import DEFAULT_SLOTS, Pool, slot_of
+from engine.curate.candidate_features import Pool, slots_of
 from engine.curate.ranker import RankerConfig, fit_ranker
 from engine.curate.ranker_data import TrainingRecipe, recipe_data
 from engine.curate.relation_stats import DEFAULT_RELATION_STATS, RelationStats
@@ -60,20 +60,21 @@ def cmd_train_ranker(args: argparse.Namespace) -> int:
     recipe = TrainingRecipe(pool=Pool(args.band, args.top_k), hide=args.hide, sim_weight=args.sim_weight,
                             sim_draws=args.sim_draws, neg_ratio=args.neg_ratio, seed=args.seed,
                             refit_neg_ratio=args.refit_neg_ratio)
-    data, rates = recipe_data(incomplete, complete, scores_for(args, checkpoints, incomplete) if incomplete else {},
-                              sim, scores_for(args, checkpoints, sim) if sim else {}, recipe=recipe,
-                              slots=DEFAULT_SLOTS, type_stats=type_stats, relation_stats=relation_stats)
     methods = {}
     for name, path in zip(model_names(checkpoints), checkpoints):
         methods[name] = json.loads((path / "config.json").read_text(encoding="utf-8")).get("method")
+    slots = slots_of(methods.values())  # every method family in the catalogue; ranker.json records them
+    data, rates = recipe_data(incomplete, complete, scores_for(args, checkpoints, incomplete) if incomplete else {},
+                              sim, scores_for(args, checkpoints, sim) if sim else {}, recipe=recipe,
+                              slots=slots, type_stats=type_stats, relation_stats=relation_stats)
     info = {"trained_on": f"{len(incomplete)} real label pairs ({args.real[0] if args.real else '-'}) + "
                           f"{len(sim)} simulated ({args.simulate or '-'}{':' + args.simulate_split.rsplit(':', 1)[-1] if args.simulate_split else ''})",
             "rows": len(data), "positives": int(data.labels.sum()), "recipe": recipe.to_json(),
             "models": {n: m for n, m in methods.items()},
-            "slots_present": sorted({slot_of(m) for m in methods.values() if m} & set(DEFAULT_SLOTS)),
+            "slots_present": list(slots),
             "type_stats": type_stats.source if type_stats else None,
             "relation_stats": relation_stats.source if relation_stats else None}
-    ranker = fit_ranker(data, slots=DEFAULT_SLOTS, pool=recipe.pool, missing_rates=rates,
+    ranker = fit_ranker(data, slots=slots, pool=recipe.pool, missing_rates=rates,
                         config=RankerConfig(n_models=args.models),
                         info=info, keep_training=recipe.refit_rows(data))
     ranker.save(args.output)

@@ -19,20 +19,25 @@ import numpy as np
 
 from engine.cli.common import check_output_file, load_docs, stream_documents
 from engine.cli.corpus_run import check_window, part_path, remove_parts, score_corpus
-from engine.cli.scoring import discover_models, model_names, score_documents  # noqa: F401 - re-exported
-from engine.data.documents import Document
-from engine.errors import InputFileError
-from engine.data.pair_scores import PairScores
 from engine.cli.score_cache import cached_scores
+from engine.cli.scoring import discover_models, model_names, score_documents  # noqa: F401 - re-exported
 from engine.curate.decisions import Decision, read_decisions
 from engine.curate.feedback import learn_from_decisions
 from engine.curate.ranker import DEFAULT_RANKER, Ranker
-from engine.curate.suggestions import (default_ranker, default_relation_stats, folds_to_split, keyed_suggestions,
-                                       out_of_fold_folds)
+from engine.curate.suggestions import (
+    default_ranker,
+    default_relation_stats,
+    folds_to_split,
+    keyed_suggestions,
+    out_of_fold_folds,
+)
+from engine.curate.type_stats import DEFAULT_TYPE_STATS, TypeStats, load_default_type_stats
+from engine.curate.yield_estimates import estimate_queue
+from engine.data.documents import Document
+from engine.data.pair_scores import PairScores
+from engine.errors import InputFileError
 from engine.serve.native_memory import bound_kernel_caches
 from engine.serve.shards import current_shard
-from engine.curate.yield_estimates import estimate_queue
-from engine.curate.type_stats import DEFAULT_TYPE_STATS, TypeStats, load_default_type_stats
 
 log = logging.getLogger(__name__)
 SUGGEST_WINDOW = 1024

@@ -15,7 +15,9 @@ its threshold, or among the `top_k` relations of its pair (a `Pool`). Its featur
   relation reversed, which relation-logic rules fire, and how labelled the two entities and the document are.
 
 Model slots are method families ("paee" for "paee.v1"), not directory names, so the app's run names
-("paee.v1#3") and the CLI's ("paee") meet the same ranker; two models of one family are averaged."""
+("paee.v1#3") and the CLI's ("paee") meet the same ranker; two models of one family are averaged. No list of
+slots is written by hand: a ranker is trained on the families of the models that scored its data (the catalogue)
+and records them in its ranker.json, which is where scoring reads them."""
 from __future__ import annotations
 
 import logging
@@ -28,13 +30,12 @@ import numpy as np
 from engine.curate.relation_logic import RuleIndex, chain_support, reverse_support
 from engine.curate.relation_stats import LabelContext, RelationStats
 from engine.curate.type_stats import TypeStats
-from engine.data.documents import ENTITY_TYPES, Document
+from engine.data.documents import ENTITY_TYPES, Document, Triple
 from engine.data.pair_scores import PairScores
 from engine.data.schema import default_schema
 
 log = logging.getLogger(__name__)
 FEATURE_VERSION = 2  # 2: reverse_rule_margin and chain_rule_margin
-DEFAULT_SLOTS: tuple[str, ...] = ("atlop", "kmgre", "ncrl", "paee")
 PER_SLOT = ("margin", "prob", "rank")
 STATIC_COMMON = ("n_scored", "n_above", "mean_margin", "max_margin", "min_margin", "std_margin", "mean_prob",
                  "best_rank", "pair_best_margin", "gap_to_pair_best", "key_mention_max", "key_mention_rel_prob",
@@ -49,10 +50,9 @@ LABEL_FEATURES = ("pair_labels", "reverse_labels", "reverse_same_relation", "rul
 CATEGORICAL = ("head_type", "tail_type", "relation")
 _RELATION_IDS = default_schema().relation_ids  # the relation feature's codes: DocRED's order in rel_info.json
 _RELATION_CODES = {r: i for i, r in enumerate(_RELATION_IDS)}
-Triple = tuple[int, int, str]
 
 
-def feature_names(slots: Sequence[str] = DEFAULT_SLOTS) -> tuple[str, ...]:
+def feature_names(slots: Sequence[str]) -> tuple[str, ...]:
     """The ranker's columns, in order, for these model slots."""
     return (*(f"{f}:{s}" for s in slots for f in PER_SLOT), *STATIC_COMMON, *LABEL_FEATURES)
 
@@ -65,6 +65,25 @@ def relation_of_code(code: float) -> str | None:
 def slot_of(method: str) -> str:
     """Method family of a method name: "paee.v1" -> "paee"."""
     return method.split(".")[0]
+
+
+def slots_of(methods: Iterable[str]) -> tuple[str, ...]:
+    """One slot per method family among `methods`, sorted, so a new method gets its slot without an entry."""
+    return tuple(sorted({slot_of(m) for m in methods if m}))
+
+
+def scored_slots(*scores: Mapping[str, Sequence[PairScores | None]]) -> tuple[str, ...]:
+    """The slots of the models that scored anything in these score lists (model name -> scores per document)."""
+    return slots_of(ps.method for by_model in scores for lst in by_model.values() for ps in lst if ps is not None)
+
+
+def models_outside(scores_by_model: Mapping[str, Sequence[PairScores | None]], slots: Sequence[str]) -> list[str]:
+    """'name (method)' of each model whose family is not among `slots`: its scores cannot inform the features."""
+    out = []
+    for name, scores in scores_by_model.items():
+        methods = sorted({ps.method for ps in scores if ps is not None and slot_of(ps.method) not in slots})
+        out += [f"{name} ({m})" for m in methods]
+    return out
 
 
 @dataclass(frozen=True)
@@ -106,7 +125,7 @@ def slot_scores(per_model: Mapping[str, PairScores], slots: Sequence[str]) -> di
     return out
 
 
-def document_candidates(doc: Document, per_model: Mapping[str, PairScores], *, slots: Sequence[str] = DEFAULT_SLOTS,
+def document_candidates(doc: Document, per_model: Mapping[str, PairScores], *, slots: Sequence[str],
                         pool: Pool = Pool(), type_stats: TypeStats | None = None,
                         missing_rates: Mapping[str, float] | None = None, exclude: Iterable[Triple] = (),
                         only: Iterable[Triple] | None = None) -> DocumentCandidates:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.data.documents import Triple
 from engine.errors import InputFileError
 
-Triple = tuple[int, int, str]
 VERDICTS = ("accept", "reject")
 
 

@@ -5,7 +5,7 @@ Shared by the formula and the learned ranker, so a suggestion's evidence reads t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np

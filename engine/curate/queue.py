@@ -11,8 +11,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.curate.candidate_features import (DEFAULT_SLOTS, DocumentCandidates, Pool, Triple, document_candidates,
-                                              label_features, slot_scores)
+from engine.curate.candidate_features import (
+    DocumentCandidates,
+    Pool,
+    Triple,
+    document_candidates,
+    label_features,
+    scored_slots,
+    slot_scores,
+)
 from engine.curate.decisions import Decision, by_title
 from engine.curate.ranker import Ranker
 from engine.curate.relation_stats import RelationStats
@@ -35,7 +42,7 @@ class CandidateQueue:
     documents: tuple[Document, ...]
     candidates: tuple[DocumentCandidates, ...]
     offsets: np.ndarray  # (n_docs + 1,) row ranges of each document in `features()`
-    slots: tuple[str, ...] = DEFAULT_SLOTS
+    slots: tuple[str, ...]  # the model families of the feature columns, in order
     type_stats: TypeStats | None = None
     missing_rates: Mapping[str, float] | None = None
     relation_stats: RelationStats | None = None
@@ -65,14 +72,16 @@ class CandidateQueue:
 
 
 def build_queue(documents: Sequence[Document], scores_by_model: Mapping[str, Sequence[PairScores | None]], *,
-                slots: Sequence[str] = DEFAULT_SLOTS, pool: Pool = Pool(), type_stats: TypeStats | None = None,
+                slots: Sequence[str] | None = None, pool: Pool = Pool(), type_stats: TypeStats | None = None,
                 missing_rates: Mapping[str, float] | None = None, relation_stats: RelationStats | None = None,
                 exclude: Mapping[str, Iterable[Triple]] | None = None) -> CandidateQueue:
     """Every labelled document's candidates, minus the triples `exclude` names per title (decided ones).
-    Score lists align with `documents` by position; None means that model did not score that document."""
+    Score lists align with `documents` by position; None means that model did not score that document.
+    `slots` (a ranker's, to score with it) defaults to the families of the models that scored."""
     for name, scores in scores_by_model.items():
         if len(scores) != len(documents):
             raise QueueError(f"model {name!r} has scores for {len(scores)} documents, expected {len(documents)}")
+    slots = scored_slots(scores_by_model) if slots is None else tuple(slots)
     exclude = exclude or {}
     cands = []
     for i, doc in enumerate(documents):

@@ -208,6 +208,16 @@ class Ranker:
                    dict(meta.get("missing_rates", {})), dict(meta.get("info", {})), config, training)
 
 
+def ranker_slots(directory: Path = DEFAULT_RANKER) -> tuple[str, ...]:
+    """The model slots a saved ranker was trained with, from its ranker.json, without loading its boosters."""
+    where = Path(directory) / META_FILE
+    try:
+        slots = json.loads(where.read_text(encoding="utf-8"))["slots"]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise RankerError(f"{where}: cannot read the ranker's slots ({exc!r})") from None
+    return tuple(str(s) for s in slots)
+
+
 def _check_features(where: str, version: int, names: Sequence[str], expected: Sequence[str] | None) -> None:
     """Refuse a saved feature list that this code would not build in the same order; say what differs."""
     problems = []
@@ -311,8 +321,3 @@ def fit_ranker(data: TrainingData, *, slots: Sequence[str], pool: Pool, missing_
              time.perf_counter() - start)
     return Ranker(boosters, data.feature_names, tuple(slots), pool, calibrator, dict(missing_rates),
                   dict(info or {}), config, keep_training if keep_training is not None else data)
-
-
-def with_info(ranker: Ranker, **info: Any) -> Ranker:
-    """The same ranker with provenance entries added."""
-    return replace(ranker, info={**ranker.info, **info})

@@ -10,12 +10,12 @@ Two sources, both scored by models that never trained on the documents:
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from engine.curate.candidate_features import DEFAULT_SLOTS, Pool, feature_names, relation_of_code
+from engine.curate.candidate_features import Pool, feature_names, relation_of_code, scored_slots
 from engine.curate.queue import CandidateQueue, build_queue
 from engine.curate.ranker import TrainingData
 from engine.curate.relation_stats import RelationStats
@@ -75,10 +75,12 @@ def queue_labels(queue: CandidateQueue, complete: Sequence[Document]) -> np.ndar
 
 
 def examples(incomplete: Sequence[Document], complete: Sequence[Document],
-             scores_by_model: Mapping[str, Sequence[PairScores | None]], *, slots: Sequence[str] = DEFAULT_SLOTS,
+             scores_by_model: Mapping[str, Sequence[PairScores | None]], *, slots: Sequence[str] | None = None,
              pool: Pool = Pool(), type_stats: TypeStats | None = None,
              rates: Mapping[str, float] | None = None, relation_stats: RelationStats | None = None) -> TrainingData:
-    """Every candidate of the incomplete documents, labelled against the complete ones (weight 1)."""
+    """Every candidate of the incomplete documents, labelled against the complete ones (weight 1); `slots`
+    defaults to the families of the models that scored them."""
+    slots = scored_slots(scores_by_model) if slots is None else tuple(slots)
     queue = build_queue(incomplete, scores_by_model, slots=slots, pool=pool, type_stats=type_stats,
                         missing_rates=rates, relation_stats=relation_stats)
     labels = queue_labels(queue, complete)
@@ -149,7 +151,7 @@ class TrainingRecipe:
 def recipe_data(real_incomplete: Sequence[Document], real_complete: Sequence[Document],
                 real_scores: Mapping[str, Sequence[PairScores | None]], sim_complete: Sequence[Document],
                 sim_scores: Mapping[str, Sequence[PairScores | None]], *, recipe: TrainingRecipe = TrainingRecipe(),
-                slots: Sequence[str] = DEFAULT_SLOTS, type_stats: TypeStats | None = None,
+                slots: Sequence[str] | None = None, type_stats: TypeStats | None = None,
                 relation_stats: RelationStats | None = None,
                 make_examples: Callable[..., TrainingData] = examples) -> tuple[TrainingData, dict[str, float]]:
     """Rows from real label pairs plus simulated ones, and the relation missing rates they imply.
@@ -159,6 +161,7 @@ def recipe_data(real_incomplete: Sequence[Document], real_complete: Sequence[Doc
     `make_examples` (same signature as `examples`) lets a recipe search pass a per-document cache: nested
     cross-validation rebuilds the rows of the same documents hundreds of times."""
     rates = missing_rates(real_incomplete, real_complete) if real_incomplete else {}
+    slots = scored_slots(real_scores, sim_scores) if slots is None else tuple(slots)  # one column layout for all
     kw = {"slots": slots, "pool": recipe.pool, "type_stats": type_stats, "rates": rates,
           "relation_stats": relation_stats}
     parts = []

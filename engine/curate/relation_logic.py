@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-Triple = tuple[int, int, str]  # (head entity, tail entity, relation id)
+from engine.data.documents import Triple
 
 SYMMETRIC: frozenset[str] = frozenset({"P26", "P3373", "P190"})  # spouse, sibling, sister city
 

@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.data.documents import Document
+from engine.data.documents import Document, Triple
 from engine.errors import InputFileError
 
 DEFAULT_RELATION_STATS = Path(__file__).resolve().parents[2] / "assets" / "relation_stats.json"
-Triple = tuple[int, int, str]
 Link = str  # "r>" (h -> m or m -> t) or "r<" (the other way round)
 
 

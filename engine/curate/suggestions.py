@@ -37,31 +37,37 @@ included, so score each document with a model that did not train on it (out-of-f
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from engine.curate.candidate_features import Pool, slot_scores
+from engine.curate.candidate_features import Pool, models_outside, slot_scores
 from engine.curate.decisions import Decision, by_title
-from engine.curate.evidence import (KEY_MENTION_PAIRS, Evidence, KeyMentionPair, ModelVote, _key_mention_pairs,
-                                    build_evidence, shared_sentences)
+from engine.curate.evidence import (
+    KEY_MENTION_PAIRS,
+    Evidence,
+    KeyMentionPair,
+    ModelVote,
+    _key_mention_pairs,
+    build_evidence,
+    shared_sentences,
+)
 from engine.curate.folds import Fold, SuggestError, folds_to_split, out_of_fold_folds
 from engine.curate.queue import build_queue, rank_pending
 from engine.curate.ranker import DEFAULT_RANKER, Ranker, RankerError
 from engine.curate.relation_logic import RuleIndex
 from engine.curate.relation_stats import DEFAULT_RELATION_STATS, RelationStats
 from engine.curate.type_stats import DEFAULT_TYPE_STATS, TypeStats
-from engine.data.documents import Document
+from engine.data.documents import Document, Triple
 from engine.data.pair_scores import PairScores
 
 log = logging.getLogger(__name__)
 # what sorts suggestions across documents and windows: smaller first (negated score, then tie-breaks down to
 # the document's index in the corpus), so keyed lists merge into one order
 SortKey = tuple[float | int, ...]
-Triple = tuple[int, int, str]
 
 
 @dataclass(frozen=True)
@@ -141,6 +147,11 @@ def keyed_suggestions(documents: Sequence[Document], scores_by_model: Mapping[st
         if len(scores) != len(documents):
             raise SuggestError(f"model {name!r} has scores for {len(scores)} documents, expected {len(documents)}")
     indices = range(len(documents)) if indices is None else indices
+    outside = models_outside(scores_by_model, ranker.slots) if ranker is not None else []
+    if outside:
+        log.warning("the ranker was trained with the slots %s; %s not among them and cannot inform its ranking "
+                    "(train a ranker with them: python -m engine train-ranker)", ", ".join(ranker.slots),
+                    ", ".join(outside) + (" is" if len(outside) == 1 else " are"))
     if ranker is not None and not _any_slot(scores_by_model, ranker.slots):
         log.warning("none of the models is of a kind the ranker knows (%s): ranking by the formula",
                     ", ".join(ranker.slots))

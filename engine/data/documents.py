@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.errors import DocumentError, DocumentProblem, InputFileError
-from engine.data.schema import RelationSchema, default_schema
 from engine.data.docred_rules import Fault, check_document, json_kind, mention_name_faults
+from engine.data.schema import RelationSchema, default_schema
+from engine.errors import DocumentError, DocumentProblem, InputFileError
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +62,10 @@ class Fact:
     r: str
     evidence: tuple[int, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+# (head entity, tail entity, relation id): a fact without its evidence, the key every curation step compares on
+Triple = tuple[int, int, str]
 
 
 @dataclass(frozen=True)

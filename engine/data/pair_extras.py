@@ -121,8 +121,6 @@ class MentionGrids(PairExtra):
 
 
 EXTRA_KINDS: dict[str, type[PairExtra]] = {k.kind: k for k in (PairValues, MentionGrids)}
-# Scores saved before the slot existed kept these two at the top level of their JSON.
-LEGACY_KEYS = {"pair_potential": (PairValues, "pair potential"), "mention_grids": (MentionGrids, "key mention pairs")}
 
 
 def extras_to_json(extras: Mapping[str, PairExtra]) -> dict[str, Any]:

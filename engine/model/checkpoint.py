@@ -17,16 +17,22 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from engine.config import EncoderConfig
-from engine.model.encoder import DocumentEncoder, load_encoder
+from engine.data.schema import RelationSchema
 from engine.errors import CheckpointError
-from engine.model.checkpoint_checks import (CheckedConfig, canonical_name, check_config, check_head_fits, read_safetensors_header,
-                                            stored_shapes)
+from engine.model.checkpoint_checks import (
+    CheckedConfig,
+    canonical_name,
+    check_config,
+    check_head_fits,
+    read_safetensors_header,
+    stored_shapes,
+)
+from engine.model.encoder import DocumentEncoder, load_encoder
+from engine.model.extractor import DocREModel
 from engine.model.features import Tokenizer
 from engine.model.methods import MethodConfig, ModelDims, get_method
-from engine.model.extractor import DocREModel
-from engine.data.schema import RelationSchema
-from engine.version import CHECKPOINT_FORMAT, ENGINE_VERSION
 from engine.model.weight_codec import decode_state, encode_state
+from engine.version import CHECKPOINT_FORMAT, ENGINE_VERSION
 
 log = logging.getLogger(__name__)
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"

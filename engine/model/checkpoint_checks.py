@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from engine.config import ConfigBase, EncoderConfig
 from engine.data.docred_rules import json_kind
 from engine.data.schema import RelationSchema

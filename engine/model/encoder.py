@@ -13,7 +13,7 @@ from torch import nn
 
 from engine.config import DEFAULT_ENCODER, EncoderConfig
 from engine.errors import CheckpointError
-from engine.model.features import Batch, Tokenizer
+from engine.model.features import Batch
 from engine.settings import get_settings
 
 log = logging.getLogger(__name__)

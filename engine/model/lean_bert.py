@@ -204,7 +204,7 @@ class LeanBertModel(nn.Module):
         state = {}
         try:
             with safe_open(str(path), "pt") as f:
-                for key in f.keys():  # noqa: SIM118 - safe_open is not a mapping
+                for key in f.keys():  # safe_open is not a mapping
                     name = key.removeprefix("bert.")
                     if name in wanted and name in own:
                         state[name] = f.get_tensor(key).to(own[name].dtype)

@@ -17,14 +17,14 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from engine.data.calibration import MarginCalibration
 from engine.data.documents import Document
+from engine.data.pair_extras import merge_extras
+from engine.data.pair_scores import PairScores
+from engine.data.schema import RelationSchema
 from engine.errors import CheckpointError
 from engine.model.thresholds import threshold_decode, threshold_probabilities
 from engine.serve.predictor import Predictor, Progress
-from engine.data.schema import RelationSchema
-from engine.data.calibration import MarginCalibration
-from engine.data.pair_extras import merge_extras
-from engine.data.pair_scores import PairScores
 
 
 def ensemble_name(methods: Sequence[str]) -> str:

@@ -19,7 +19,6 @@ from engine.model.int8_matmul import int8_classifier
 from engine.settings import PRECISIONS, get_settings
 
 
-
 @functools.cache
 def _cpu_flags() -> str:
     try:

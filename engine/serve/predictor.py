@@ -11,15 +11,15 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from engine.model.checkpoint import LoadedModel, load_checkpoint
+from engine.data.calibration import MarginCalibration
 from engine.data.documents import Document
+from engine.data.pair_scores import PairScores
+from engine.data.schema import RelationSchema
 from engine.errors import DocumentTooLargeError
+from engine.model.checkpoint import LoadedModel, load_checkpoint
 from engine.model.features import DocFeatures, collate
 from engine.model.methods import ClassifierOutput
 from engine.serve.numeric_precision import inference_autocast, resolve_precision
-from engine.data.schema import RelationSchema
-from engine.data.calibration import MarginCalibration
-from engine.data.pair_scores import PairScores
 from engine.settings import get_settings, pick_device
 
 log = logging.getLogger(__name__)

@@ -18,9 +18,9 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from engine.model.checkpoint import LoadedModel
 from engine.config import TrainConfig
 from engine.data.documents import Document
+from engine.model.checkpoint import LoadedModel
 from engine.model.encoder import DocumentEncoder
 from engine.model.features import DocFeatures, collate
 from engine.serve.numeric_precision import resolve_training_precision, training_autocast

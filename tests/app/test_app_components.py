@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,8 +12,7 @@ from engine.data.documents import Document, Entity, Fact, Mention
 from engine.data.metrics import evaluate
 from engine.data.pair_extras import MentionGrids, MentionPairGrid, PairValues
 from engine.data.pair_scores import PairScores
-
-from tests.paths import ROOT  # noqa: E402
+from tests.paths import ROOT
 
 NAMES = {"P17": "country", "P131": "located in", "P27": "citizenship"}
 RELS = ("P17", "P131", "P27")
@@ -156,7 +154,7 @@ def test_potential_colour_bar_lies_under_the_grid(doc: Document) -> None:
 
 def test_big_matrix_takes_the_full_width_with_upright_labels() -> None:
     """30 entities slanted at -60 degrees in a side column overlapped (matrix_30_entities.png)."""
-    from tests.model_helpers import synthetic_document  # noqa: PLC0415
+    from tests.model_helpers import synthetic_document
 
     small, big = make_doc(), synthetic_document(30)
     assert not matrix.needs_full_width(small.num_entities) and matrix.needs_full_width(big.num_entities)
@@ -234,7 +232,7 @@ def test_evaluation_views(doc: Document) -> None:
 def test_relations_in_one_matrix_get_distinct_colours_most_frequent_first() -> None:
     """The schema-index palette gave date of birth and place of death near-identical reds in one figure; each
     relation now takes the next colour of a well-separated palette, by frequency in that figure."""
-    from plotly.colors import qualitative  # noqa: PLC0415
+    from plotly.colors import qualitative
 
     n = 8
     entities = tuple(Entity((Mention(f"E{i}", 0, i, i + 1, "PER"),)) for i in range(n))

@@ -9,16 +9,15 @@ import pytest
 
 pytest.importorskip("streamlit")
 
-from app import services  # noqa: E402
-from app.state import Keys  # noqa: E402
-from tests.app.test_app_pages import (app, env, models_dir, sample_docs, seed_ids, seeded, seeded_db,  # noqa: E402,F401
-                                      texts)
+from app import services
+from app.state import Keys
+from tests.app.page_support import app, seed_ids, texts
 
 
 def _items(dataset_id: int) -> tuple[dict[str, list], list]:
     """Controls by kind and the real items, in queue order (the test reads the store; pages never do)."""
     from app.services.resources import session  # noqa: PLC0415
-    from db import accounts, store  # noqa: PLC0415
+    from db import store  # noqa: PLC0415
     from db.store.queries.controls import control_kind  # noqa: PLC0415
 
     with session() as s:
@@ -63,7 +62,7 @@ def test_evaluate_shows_control_figures_once_on(seeded: Path) -> None:
     assert "Control items saved" in texts(at) and "On: 1% of the review queue" in texts(at)
     controls, _ = _items(dataset_id)
     # the tiny random models suggest nearly every triple, so no absent one is left: gold controls only here
-    # (tests/db/test_db_controls.py covers absent ones)
+    # (tests/db/workflows/test_controls.py covers absent ones)
     assert len(controls["gold"]) >= 3
     first, second, third = controls["gold"][:3]
     services.review.ensure_annotator("ada")
@@ -103,7 +102,7 @@ def test_a_control_on_review_looks_like_any_item(seeded: Path) -> None:
 
 
 def test_in_team_mode_only_curators_set_up_controls(seeded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from db import accounts, store  # noqa: PLC0415
+    from db import accounts  # noqa: PLC0415
 
     password = "a long enough passphrase"
     with services.resources.session() as s:

@@ -12,18 +12,17 @@ import streamlit as st
 from sqlalchemy import update
 
 from app import services
-from db.workflows.worker import drain
 from app.state import Keys
-from db.workflows import scoring as job_runner
-from db.store import models as m
 from db import store
+from db.store import models as m
 from db.store.clock import utc_now
-from db.workflows.scoring import run_job
-from db.store.session import session_scope
 from db.store.queries.jobs import STALE_SECONDS
-from tests.app.test_app_pages import (app, env, models_dir, sample_docs, seed_ids, seeded, seeded_db,  # noqa: F401
-                                      texts)
-from tests.db.test_db_jobs import DiesAfter, Killed
+from db.store.session import session_scope
+from db.workflows import scoring as job_runner
+from db.workflows.scoring import run_job
+from db.workflows.worker import drain
+from tests.app.page_support import app, seed_ids, texts
+from tests.db_support import DiesAfter, Killed
 
 
 def _restart() -> None:
@@ -37,7 +36,7 @@ def _job_row(dataset_id: int, job_id: int) -> dict:
     return table[table["job"] == job_id].iloc[0].to_dict()
 
 
-def test_jobs_table_survives_an_app_restart(seeded: Path, models_dir: Path, monkeypatch) -> None:  # noqa: F811
+def test_jobs_table_survives_an_app_restart(seeded: Path, models_dir: Path, monkeypatch) -> None:
     monkeypatch.setenv("DOCRE_WORKER", "external")  # this test drains the queue itself
     app()
     dataset_id, doc_ids = seed_ids()
@@ -75,7 +74,7 @@ def _offers_run(at, run_id: int) -> bool:
 
 
 def test_a_job_running_at_a_restart_is_requeued_shown_and_its_run_hidden_until_done(
-        seeded: Path, models_dir: Path, monkeypatch) -> None:  # noqa: F811
+        seeded: Path, models_dir: Path, monkeypatch) -> None:
     monkeypatch.setenv("DOCRE_WORKER", "external")  # the test plays the worker that resumes the job
     app()
     dataset_id, doc_ids = seed_ids()
@@ -98,7 +97,7 @@ def test_a_job_running_at_a_restart_is_requeued_shown_and_its_run_hidden_until_d
 
 
 def test_start_up_resumes_a_stopped_job_in_the_apps_worker(seeded: Path, models_dir: Path,
-                                                           monkeypatch) -> None:  # noqa: F811
+                                                           monkeypatch) -> None:
     monkeypatch.setenv("DOCRE_WORKER", "external")  # no worker while the old server's job dies
     app()
     dataset_id, doc_ids = seed_ids()
@@ -112,4 +111,4 @@ def test_start_up_resumes_a_stopped_job_in_the_apps_worker(seeded: Path, models_
             time.sleep(0.2)
         assert (job.id, job.status, job.done, job.error) == (job_id, "done", 2, None)
     finally:
-        services.jobs._worker(services.resources.db_key()).set()  # noqa: SLF001 - stop it before the file goes
+        services.jobs._worker(services.resources.db_key()).set()  # stop it before the file goes

@@ -13,9 +13,9 @@ pytest.importorskip("streamlit")
 from app import services  # noqa: E402
 from app.state import Keys  # noqa: E402
 from db.workflows.scoring import score_documents  # noqa: E402
-from tests.app.test_app_pages import app, figures, texts  # noqa: E402
+from tests.app.page_support import app, figures, texts
 from tests.app_support import build_models_dir  # noqa: E402
-from tests.db_fixtures import tiny_document  # noqa: E402
+from tests.db_support import tiny_document
 
 NOT_KMGRE = "Key mention pairs come from KMGRE models"
 

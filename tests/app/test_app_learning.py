@@ -11,10 +11,9 @@ import pytest
 
 pytest.importorskip("streamlit")
 
-from app import services  # noqa: E402
-from app.state import Keys  # noqa: E402
-from tests.app.test_app_pages import (app, env, models_dir, sample_docs, seed_ids, seeded, seeded_db,  # noqa: E402,F401
-                                      texts)
+from app import services
+from app.state import Keys
+from tests.app.page_support import app, seed_ids, texts
 
 
 def _pending(dataset_id: int) -> dict[int, float]:

@@ -4,104 +4,22 @@ A database is seeded once per module (three real documents plus a hostile one, s
 models); each test works on its own copy of it, so reviews in one test never leak into another."""
 from __future__ import annotations
 
-import json
 import re
-import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("streamlit")
-from streamlit.testing.v1 import AppTest  # noqa: E402
+from streamlit.testing.v1 import AppTest
 
-from app import services, state  # noqa: E402
-from app.state import Keys  # noqa: E402
-from db import accounts, store  # noqa: E402
-from db.workflows.scoring import score_documents  # noqa: E402
-from tests.app_support import EVIL_SCRIPT, docred_bytes, hostile_document, small_labelled  # noqa: E402
+from app import services
+from app.state import Keys
+from db import accounts
+from tests.app.page_support import APP_DIR, MAIN, TIMEOUT, app, figures, seed_ids, texts
+from tests.app_support import EVIL_SCRIPT, docred_bytes, hostile_document
 
-from tests.paths import ROOT  # noqa: E402
-APP_DIR = ROOT / "app"
-MAIN = str(APP_DIR / "main.py")
 VIEWS = sorted(p.stem for p in (APP_DIR / "views").glob("*.py"))
 ACCOUNT_PASSWORD = "a long enough passphrase"
-TIMEOUT = 120
-
-
-@pytest.fixture(scope="module")
-def models_dir(tiny_models_dir: Path) -> Path:
-    return tiny_models_dir
-
-
-@pytest.fixture(scope="module")
-def sample_docs(redocred_docs) -> list:
-    return small_labelled(list(redocred_docs), 3)
-
-
-@pytest.fixture(scope="module")
-def seeded_db(models_dir: Path, sample_docs: list, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite file holding dataset "seed": the sample documents and the hostile one, scored by both models."""
-    from db.store.session import init_db, make_engine, session_factory
-    from engine.serve.predictor import Predictor
-
-    path = tmp_path_factory.mktemp("seed") / "seed.sqlite"
-    engine = make_engine(f"sqlite:///{path}")
-    init_db(engine)
-    factory = session_factory(engine)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DOCRE_DATABASE_URL", f"sqlite:///{path}")
-        dataset_id, result = services.documents.store_upload("seed", [*sample_docs, hostile_document()])
-    models = [(str(models_dir / n), Predictor.from_checkpoint(models_dir / n, "cpu")) for n in ("tiny", "tiny2")]
-    score_documents(factory, dataset_id, list(result.added), models)
-    engine.dispose()
-    return path
-
-
-@pytest.fixture
-def env(models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty database and the tiny models."""
-    monkeypatch.setenv("DOCRE_DATABASE_URL", f"sqlite:///{tmp_path / 'app.sqlite'}")
-    monkeypatch.setenv("DOCRE_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("DOCRE_MODELS_DIR", str(models_dir))
-    monkeypatch.delenv("DOCRE_AUTH", raising=False)
-    return tmp_path
-
-
-@pytest.fixture
-def seeded(env: Path, seeded_db: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A private copy of the seeded database."""
-    copy = env / "seeded.sqlite"
-    with sqlite3.connect(seeded_db) as source, sqlite3.connect(copy) as target:
-        source.backup(target)  # reads through the write-ahead log, unlike a file copy
-    monkeypatch.setenv("DOCRE_DATABASE_URL", f"sqlite:///{copy}")
-    yield copy
-
-
-def app(page: str | None = None, **session: object) -> AppTest:
-    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT)
-    for key, value in session.items():
-        at.session_state[key] = value
-    at.run()
-    if page is not None:
-        at.switch_page(f"views/{page}.py").run()
-    assert not at.exception, at.exception
-    return at
-
-
-def seed_ids() -> tuple[int, list[int]]:
-    dataset = services.documents.datasets()[0]
-    return dataset.id, [d.id for d in services.documents.documents(dataset.id)]
-
-
-def texts(at: AppTest) -> str:
-    parts = [e.value for kind in ("markdown", "caption", "info", "success", "warning", "error", "subheader", "title")
-             for e in getattr(at, kind)]  # main and sidebar
-    return re.sub(r"\\(.)", r"\1", "\n".join(str(p) for p in parts))  # Markdown escapes removed
-
-
-def figures(at: AppTest) -> list[dict]:
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
 
 
 # ------------------------------------------------------------------ Upload
@@ -460,7 +378,6 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 
 def test_team_mode_requires_login(seeded: Path, monkeypatch: pytest.MonkeyPatch, waits: list[float]) -> None:
-    from db import accounts, store
 
     with services.resources.session() as s:
         accounts.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
@@ -496,7 +413,6 @@ def test_views_are_not_a_streamlit_pages_folder() -> None:
 def test_every_view_run_alone_in_team_mode_shows_only_the_login(seeded: Path, monkeypatch: pytest.MonkeyPatch,
                                                                view: str) -> None:
     """Whatever runs a page script (a URL, a stale navigation), in team mode it stops at the login form."""
-    from db import accounts, store
 
     with services.resources.session() as s:
         accounts.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
@@ -517,7 +433,6 @@ def test_team_mode_takes_no_bare_name(env: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def test_local_mode_refuses_a_team_accounts_name(seeded: Path) -> None:
-    from db import accounts, store
 
     with services.resources.session() as s:
         accounts.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
@@ -531,7 +446,6 @@ def test_local_mode_refuses_a_team_accounts_name(seeded: Path) -> None:
 
 
 def test_local_name_that_became_an_account_is_dropped_at_the_next_decision(seeded: Path) -> None:
-    from db import accounts, store
 
     dataset_id, _ = seed_ids()
     services.review.ensure_annotator("dave")
@@ -554,7 +468,6 @@ def _login_attempt(at: AppTest, name: str, password: str) -> AppTest:
 
 
 def test_failed_logins_back_off_then_lock(seeded: Path, monkeypatch: pytest.MonkeyPatch, waits: list[float]) -> None:
-    from db import accounts, store
 
     with services.resources.session() as s:
         accounts.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
@@ -576,7 +489,6 @@ def test_failed_logins_back_off_then_lock(seeded: Path, monkeypatch: pytest.Monk
 
 def test_curators_see_login_attempts_on_the_evaluate_page(seeded: Path, monkeypatch: pytest.MonkeyPatch,
                                                           waits: list[float]) -> None:
-    from db import accounts, store
 
     dataset_id, _ = seed_ids()
     with services.resources.session() as s:

@@ -9,9 +9,9 @@ import pytest
 
 pytest.importorskip("streamlit")
 
-from app import services  # noqa: E402
-from app.state import Keys  # noqa: E402
-from tests.app.test_app_pages import app, env, models_dir, sample_docs, seed_ids, seeded, seeded_db, texts  # noqa: E402,F401
+from app import services
+from app.state import Keys
+from tests.app.page_support import app, seed_ids, texts
 
 PAGE = 20  # rows per queue page, as the Review page shows them
 
@@ -25,8 +25,8 @@ def _queue_table(at):
 def _curator_on_a_split_queue(dataset_id: int):
     for name in ("ada", "bob", "cat"):
         services.review.ensure_annotator(name)
-    from app.services.resources import session  # noqa: PLC0415 - the test makes cat a curator directly
-    from db import store  # noqa: PLC0415
+    from app.services.resources import session  # the test makes cat a curator directly
+    from db import store
 
     with session() as s:
         store.set_role(s, "cat", "curator")

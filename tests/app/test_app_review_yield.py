@@ -6,9 +6,9 @@ import pytest
 
 pytest.importorskip("streamlit")
 
-from app.components.review_yield import accepted_share_figure, block_labels  # noqa: E402
-from app.services.stopping import StopCheck, expected_shares  # noqa: E402
-from engine.curate.yield_estimates import estimate_queue  # noqa: E402
+from app.components.review_yield import accepted_share_figure, block_labels
+from app.services.stopping import StopCheck, expected_shares
+from engine.curate.yield_estimates import estimate_queue
 
 
 def test_accepted_share_figure_draws_percent_per_block() -> None:

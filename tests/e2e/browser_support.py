@@ -29,7 +29,7 @@ def launch_chromium(playwright: Any) -> Any:
 @contextmanager
 def chromium() -> Iterator[Any]:
     """One browser for a module's tests, closed (with Playwright) when they are done."""
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415 - optional: require_browser() skips without it
+    from playwright.sync_api import sync_playwright  # optional: require_browser() skips without it
 
     with sync_playwright() as p:
         browser = launch_chromium(p)
@@ -45,7 +45,7 @@ def team_store(tmp: Path, accounts: Mapping[str, str], password: str) -> Iterato
     these accounts (name -> role, one password for all). Yields the store's URL and an open session for the
     test's own data (committed on exit); the engine is disposed before the server process opens the file."""
     require_browser()
-    from db import accounts, store  # noqa: PLC0415 - the store only once the test is known to run
+    from db import accounts  # noqa: PLC0415 - the store only once the test is known to run
     from db.store.session import init_db, make_engine, session_factory, session_scope  # noqa: PLC0415
 
     url = f"sqlite:///{tmp / 'team.sqlite'}"

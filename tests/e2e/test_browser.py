@@ -4,47 +4,15 @@ accepted triple (with its provenance) in the downloaded file. Run: pytest -m e2e
 from __future__ import annotations
 
 import json
-import os
 import re
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.app_support import docred_bytes, small_labelled
-from tests.e2e.browser_support import CHROMIUM, WAIT_MS, idle, launch_chromium
-from tests.server_support import free_port, running_server
+from tests.e2e.browser_support import WAIT_MS, idle
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def server(tiny_models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    pytest.importorskip("playwright")
-    tmp = tmp_path_factory.mktemp("e2e")
-    models = tiny_models_dir
-    port = free_port()
-    env = {**os.environ, "DOCRE_DATABASE_URL": f"sqlite:///{tmp / 'app.sqlite'}", "DOCRE_DATA_DIR": str(tmp),
-           "DOCRE_MODELS_DIR": str(models), "HF_HUB_OFFLINE": "1"}
-    env.pop("DOCRE_AUTH", None)
-    argv = [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port), "--server.headless", "true"]
-    with running_server(argv, env, tmp / "server.log", port) as url:
-        yield {"url": url, "tmp": tmp, "db": tmp / "app.sqlite"}
-
-
-@pytest.fixture(scope="module")
-def browser_page(server: dict) -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        page = browser.new_page(viewport={"width": 1500, "height": 1600}, accept_downloads=True)
-        page.set_default_timeout(WAIT_MS)
-        yield page
-        browser.close()
 
 
 _idle = idle
@@ -137,7 +105,7 @@ def test_full_flow(server: dict, browser_page, redocred_docs) -> None:
     _press(page, "n")
     # while Streamlit reruns, the stale and the new copy of the caption can both be on the page: wait
     # until none is left rather than for one element to detach (strict mode refuses two)
-    from playwright.sync_api import expect  # noqa: PLC0415 - optional: the module skips without playwright
+    from playwright.sync_api import expect  # optional: the module skips without playwright
 
     expect(page.get_by_text("brought back by undo")).to_have_count(0, timeout=WAIT_MS)
     _press(page, "a")

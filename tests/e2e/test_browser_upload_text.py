@@ -4,25 +4,25 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_browser import _idle, browser_page, server  # noqa: F401 - the fixtures
+from tests.e2e.browser_support import idle
 
 pytestmark = pytest.mark.e2e
 
 
-def test_storing_text_stays_on_the_text_tab(server: dict, browser_page) -> None:  # noqa: F811
+def test_storing_text_stays_on_the_text_tab(server: dict, browser_page) -> None:
     pytest.importorskip("spacy")
     page = browser_page
     page.goto(server["url"])
     page.get_by_role("heading", name="Upload documents").first.wait_for()
-    _idle(page)
+    idle(page)
     page.get_by_role("tab", name="Text").click()
-    _idle(page)
+    idle(page)
     page.get_by_role("textbox", name="…or paste text").fill("Barack Obama was born in Hawaii. Obama lived in Chicago.")
-    _idle(page)
+    idle(page)
     page.get_by_role("button", name="Find entities").click()
     page.get_by_text("Entities found: fix them before scoring").first.wait_for()
-    _idle(page)
+    idle(page)
     page.get_by_role("button", name="Store and score").click()
     page.get_by_text("Stored 1 document(s)").first.wait_for()
-    _idle(page)
+    idle(page)
     assert page.get_by_role("tab", name="Text").get_attribute("aria-selected") == "true"

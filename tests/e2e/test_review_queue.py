@@ -25,7 +25,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A curator and two annotators; the curator has split the queue between the two annotators."""
     from db import store
     from engine.curate.evidence import Evidence, ModelVote
-    from tests.db_fixtures import tiny_document
+    from tests.db_support import tiny_document
 
     tmp = tmp_path_factory.mktemp("review-queue")
     with team_store(tmp, {CURATOR: "curator", "ann": "annotator", "bob": "annotator"}, PASSWORD) as (url, s):

@@ -25,7 +25,7 @@ H, T, RELATION = 0, 2, "P27"
 def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """A server on a new database: three accounts, one dataset with one document and one suggestion."""
     from db import store
-    from tests.db_fixtures import tiny_document
+    from tests.db_support import tiny_document
 
     tmp = tmp_path_factory.mktemp("team-flow")
     with team_store(tmp, {CURATOR: "curator", ANN: "annotator", BOB: "annotator"}, PASSWORD) as (url, s):

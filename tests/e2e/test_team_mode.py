@@ -23,7 +23,7 @@ PAGES = {"upload": "Upload documents", "document": "Document", "compare": "Compa
 def team_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A new server process on a new database holding one curator account; nobody has opened it yet."""
     from db import store
-    from tests.db_fixtures import tiny_document
+    from tests.db_support import tiny_document
 
     tmp = tmp_path_factory.mktemp("team")
     with team_store(tmp, {CURATOR: "curator"}, PASSWORD) as (url, s):

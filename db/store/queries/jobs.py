@@ -20,7 +20,7 @@ class JobLostError(RuntimeError):
     """A worker's job was taken from it (re-queued as stale): it must stop without storing more."""
 
 
-def _opt(value):  # noqa: ANN001, ANN202 - a timestamp or None
+def _opt(value):  # a timestamp or None
     return None if value is None else as_utc(value)
 
 

@@ -16,13 +16,22 @@ from sqlalchemy.orm import Session, aliased
 
 from .. import models as m
 from ..clock import as_utc, utc_now
-from ..domain import (ACCEPTED, CONFLICT, REJECT_LABEL, REJECTED, STATES, AnnotatorPair, RelationRate, ReviewProgress,
-                      ReviewRecord)
 from ..conflicts import REVIEW_UNDOES
+from ..domain import (
+    ACCEPTED,
+    CONFLICT,
+    REJECT_LABEL,
+    REJECTED,
+    STATES,
+    AnnotatorPair,
+    RelationRate,
+    ReviewProgress,
+    ReviewRecord,
+)
 from ..errors import NotFoundError, ReviewConflictError, ReviewError
-from .labels import check_not_duplicate
 from ..review_state import VERDICTS, current_decisions, suggestion_states
 from .controls import control_ids
+from .labels import check_not_duplicate
 
 logger = logging.getLogger(__name__)
 

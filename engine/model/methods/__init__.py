@@ -3,9 +3,8 @@
 into the trainer, checkpoints, predictor and CLI unchanged (docs/architecture.md has a worked example)."""
 from __future__ import annotations
 
-from engine.model.methods.base import ClassifierOutput, MethodConfig, RelationClassifier, MethodSpec, ModelDims
+from engine.model.methods import atlop, kmgre, ncrl, p3m, paee, pemscl  # noqa: F401  - registers the built-in methods
+from engine.model.methods.base import ClassifierOutput, MethodConfig, MethodSpec, ModelDims, RelationClassifier
 from engine.model.methods.registry import get_method, list_methods, register
-
-from engine.model.methods import atlop, ncrl, p3m, pemscl, kmgre, paee  # noqa: E402,F401  - registers the built-in methods
 
 __all__ = ["ClassifierOutput", "MethodConfig", "RelationClassifier", "MethodSpec", "ModelDims", "get_method", "list_methods", "register"]

@@ -8,13 +8,13 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
-from engine.model.backbone import EntityRepresentation, PairRepresentation
 from engine.config import ConfigBase, EncoderConfig, check, option
 from engine.data.documents import Document
-from engine.model.features import Batch
-from engine.model.thresholds import threshold_decode, threshold_probabilities
 from engine.data.pair_extras import PairExtra, concat_extras
 from engine.data.schema import RelationSchema
+from engine.model.backbone import EntityRepresentation, PairRepresentation
+from engine.model.features import Batch
+from engine.model.thresholds import threshold_decode, threshold_probabilities
 
 
 @dataclass

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.cli.test_predict_stream import single_thread_env, write_corpus
+from tests.engine.cli.stream_support import single_thread_env, write_corpus
 from tests.paths import ROOT
 
 ACCELERATE = Path(sys.executable).with_name("accelerate")

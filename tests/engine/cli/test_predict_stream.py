@@ -4,7 +4,6 @@ recomputing at most the window that was in flight."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -16,24 +15,10 @@ import pytest
 
 from engine.cli.line_log import LineLog, read_titles
 from engine.cli.predict import json_array_text, result_list_text
-from engine.data.documents import document_to_json
+from tests.engine.cli.stream_support import single_thread_env, write_corpus
 from tests.paths import ROOT
 
 WINDOW = 2
-
-
-def single_thread_env() -> dict[str, str]:
-    """One thread per process (the machine is shared) and the same numerics as the in-process tests."""
-    return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
-            "DOCRE_PRECISION": "float32", "PYTHONPATH": str(ROOT), "TOKENIZERS_PARALLELISM": "false"}
-
-
-def write_corpus(docs, path: Path, n: int) -> None:
-    """n documents as JSON Lines: the given ones repeated under new titles."""
-    with path.open("w", encoding="utf-8") as fh:
-        for k in range(n):
-            obj = document_to_json(docs[k % len(docs)])
-            fh.write(json.dumps({**obj, "title": f"{obj['title']} #{k}"}, ensure_ascii=False) + "\n")
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,14 @@ import math
 import numpy as np
 import pytest
 
-from engine.curate.candidate_features import (DEFAULT_SLOTS, Pool, document_candidates, feature_matrix,
-                                              feature_names, slot_of)
+from engine.curate.candidate_features import (
+    Pool,
+    document_candidates,
+    feature_matrix,
+    feature_names,
+    slot_of,
+    slots_of,
+)
 from engine.curate.queue import build_queue
 from engine.curate.relation_stats import RelationStats
 from engine.curate.type_stats import TypeStats
@@ -16,6 +22,7 @@ from tests.engine.curate.synthetic import DOC, TRAIN, scores
 # two models of different families; every unspecified margin is -5
 PAEE = {(0, 1, "P131"): 2.0, (0, 1, "P17"): 1.0, (1, 0, "P150"): 3.0}
 ATLOP = {(0, 1, "P131"): -1.0, (0, 1, "P17"): 0.5}
+SLOTS = slots_of(["atlop.v1", "kmgre.v2", "ncrl.v1", "paee.v1"])  # kmgre and ncrl: slots no model here fills
 
 
 def sig(x: float) -> float:
@@ -24,12 +31,12 @@ def sig(x: float) -> float:
 
 def features_of(triple, **kw) -> dict[str, float]:
     per_model = {"a": scores("D", 3, ATLOP, "atlop.v1"), "p": scores("D", 3, PAEE, "paee.v1")}
-    cands = document_candidates(DOC, per_model, pool=Pool(band=0.0, top_k=0), **kw)
+    cands = document_candidates(DOC, per_model, slots=SLOTS, pool=Pool(band=0.0, top_k=0), **kw)
     row = cands.triples().index(triple)
     stats = RelationStats.from_documents([TRAIN], min_count=1, min_p=0.0)
     labels = {(f.h, f.t, f.r) for f in DOC.facts}
     x = feature_matrix(DOC, cands, labels, stats)[row]
-    return dict(zip(feature_names(DEFAULT_SLOTS), x.tolist()))
+    return dict(zip(feature_names(SLOTS), x.tolist()))
 
 
 def test_feature_builder_matches_a_hand_computed_case():
@@ -75,20 +82,20 @@ def test_chain_rule_margin_is_the_weaker_link_through_the_best_entity():
     """(0, 1, P17) through Marie (2): paee's links (0, 2, P131) 3 and (2, 1, P17) 1, atlop's -5 and -5."""
     per_model = {"a": scores("D", 3, ATLOP, "atlop.v1"),
                  "p": scores("D", 3, {**PAEE, (0, 2, "P131"): 3.0, (2, 1, "P17"): 1.0}, "paee.v1")}
-    cands = document_candidates(DOC, per_model, pool=Pool(band=0.0, top_k=0))
+    cands = document_candidates(DOC, per_model, slots=SLOTS, pool=Pool(band=0.0, top_k=0))
     row = cands.triples().index((0, 1, "P17"))
-    names = feature_names(DEFAULT_SLOTS)
+    names = feature_names(SLOTS)
     x = feature_matrix(DOC, cands, {(f.h, f.t, f.r) for f in DOC.facts})[row]
     assert x[names.index("chain_rule_margin")] == pytest.approx(min((3 - 5) / 2, (1 - 5) / 2))
 
 
 def test_pool_band_and_top_k_and_exclusions():
     per_model = {"p": scores("D", 3, PAEE, "paee.v1")}
-    got = document_candidates(DOC, per_model, pool=Pool(band=0.0, top_k=0)).triples()
+    got = document_candidates(DOC, per_model, slots=SLOTS, pool=Pool(band=0.0, top_k=0)).triples()
     assert sorted(got) == [(0, 1, "P131"), (0, 1, "P17")]  # (1, 0, P150) is gold
-    top1 = document_candidates(DOC, per_model, pool=Pool(band=0.0, top_k=1)).triples()
+    top1 = document_candidates(DOC, per_model, slots=SLOTS, pool=Pool(band=0.0, top_k=1)).triples()
     assert len(top1) == 2 + 4  # plus the best relation of each of the 4 pairs without one above threshold
-    excl = document_candidates(DOC, per_model, pool=Pool(band=0.0, top_k=0), exclude=[(0, 1, "P17")]).triples()
+    excl = document_candidates(DOC, per_model, slots=SLOTS, pool=Pool(band=0.0, top_k=0), exclude=[(0, 1, "P17")]).triples()
     assert excl == [(0, 1, "P131")]
 
 
@@ -96,14 +103,14 @@ def test_two_models_of_one_family_are_averaged_and_slots_are_families():
     assert slot_of("paee.v1") == "paee"
     per_model = {"p#1": scores("D", 3, {(0, 1, "P131"): 2.0}, "paee.v1"),
                  "p#2": scores("D", 3, {(0, 1, "P131"): 1.0}, "paee.v1")}
-    c = document_candidates(DOC, per_model, pool=Pool(band=0.0, top_k=0))
-    col = feature_names().index("margin:paee")
+    c = document_candidates(DOC, per_model, slots=SLOTS, pool=Pool(band=0.0, top_k=0))
+    col = feature_names(SLOTS).index("margin:paee")
     assert c.static[c.triples().index((0, 1, "P131")), col] == pytest.approx(1.5)
 
 
 def test_queue_features_follow_accepted_labels():
     queue = build_queue([DOC], {"p": [scores("D", 3, PAEE, "paee.v1")]}, pool=Pool(band=0.0, top_k=0))
-    names = feature_names()
+    names = feature_names(queue.slots)
     before = queue.features()
     after = queue.features({"D": {(0, 1, "P17")}})
     row = queue.keys().index((0, 0, 1, "P131"))

@@ -9,55 +9,15 @@ import numpy as np
 import pytest
 
 from engine.curate.calibration import expected_calibration_error, fit_isotonic, reliability_table
-from engine.curate.candidate_features import FEATURE_VERSION, Pool, feature_names
+from engine.curate.candidate_features import FEATURE_VERSION, feature_names
 from engine.curate.decisions import Decision, DecisionError, decisions_from_json, read_decisions
 from engine.curate.feedback import decision_rows, learn_from_decisions, refit_with_decisions
 from engine.curate.queue import build_queue, rank_pending
-from engine.curate.ranker import DEFAULT_RANKER, Ranker, RankerConfig, RankerError, TrainingData, fit_ranker
-from engine.curate.ranker_data import TrainingRecipe, hide_labels, queue_labels, recipe_data
+from engine.curate.ranker import DEFAULT_RANKER, Ranker, RankerError, fit_ranker
+from engine.curate.ranker_data import TrainingRecipe, hide_labels, recipe_data
 from engine.curate.suggestions import suggest
-from engine.curate.yield_estimates import (estimate_queue, expected_missing, expected_yield, reviews_to_find,
-                                           yield_curve)
-from engine.data.documents import Document, Fact
-from tests.engine.curate.synthetic import line_document, scores
-
-FAST = RankerConfig(n_estimators=40, num_leaves=7, min_child_samples=5, n_models=1)
-N_E = 6
-POOL = Pool(band=3.0, top_k=0)
-
-
-def corpus(n_docs: int, prefix: str) -> tuple[list[Document], dict[str, list]]:
-    """Documents whose chain pairs (i, i + 1) carry P17 and P131 at the same margin, from -2 to 3."""
-    docs, paee = [], []
-    rng = np.random.default_rng(len(prefix) + n_docs)
-    for d in range(n_docs):
-        margins = {}
-        for i in range(N_E - 1):
-            m = float(rng.uniform(-2.0, 3.0))
-            margins[(i, i + 1, "P17")] = margins[(i, i + 1, "P131")] = m
-        docs.append(line_document(f"{prefix}{d}", N_E, ()))
-        paee.append(scores(f"{prefix}{d}", N_E, margins, "paee.v1"))
-    return docs, {"paee": paee}
-
-
-def complete(docs: list[Document], scores_: dict[str, list], rule) -> list[Document]:
-    """The documents with every chain-pair triple that `rule(margin, relation)` calls true as gold."""
-    out = []
-    for doc, ps in zip(docs, scores_["paee"]):
-        facts = [Fact(h, t, r) for h, t, r in ((i, i + 1, r) for i in range(N_E - 1) for r in ("P17", "P131"))
-                 if rule(float(ps.margins[ps.pair(h, t), ps.relation_ids.index(r)]), r)]
-        out.append(Document(doc.title, doc.sents, doc.entities, tuple(facts)))
-    return out
-
-
-def base_ranker() -> Ranker:
-    """Trained where truth is margin > 0.5 whatever the relation: P17 and P131 look alike to it."""
-    docs, sc = corpus(40, "base")
-    queue = build_queue(docs, sc, pool=POOL)
-    y = queue_labels(queue, complete(docs, sc, lambda m, r: m > 0.5))
-    groups = np.array([queue.documents[i].title for i, *_ in queue.keys()])
-    data = TrainingData(queue.features().astype(np.float32), y, np.ones(len(y), np.float32), groups, feature_names())
-    return fit_ranker(data, slots=("atlop", "kmgre", "ncrl", "paee"), pool=POOL, missing_rates={}, config=FAST)
+from engine.curate.yield_estimates import estimate_queue, expected_missing, expected_yield, reviews_to_find, yield_curve
+from tests.engine.curate.ranker_support import FAST, POOL, base_ranker, complete, corpus
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +71,7 @@ def test_load_says_what_differs(ranker, tmp_path):
     with pytest.raises(RankerError, match=r"missing \['context_chain'\]; unknown \['made_up'\]"):
         Ranker.load(tmp_path / "r")
     meta = json.loads(meta_path.read_text())
-    meta["feature_names"] = feature_names()
+    meta["feature_names"] = feature_names(ranker.slots)
     meta["feature_version"] = 0
     meta_path.write_text(json.dumps(meta))
     with pytest.raises(RankerError, match=f"feature version 0, this code builds version {FEATURE_VERSION}"):
@@ -177,7 +137,7 @@ def test_decision_rows_see_an_accepted_triple_as_not_yet_labelled(ranker):
     queue = build_queue(docs, sc, pool=ranker.pool)
     h, t, r = queue.candidates[0].triples()[0]
     rows = decision_rows(queue, [Decision(docs[0].title, h, t, r, True)])
-    col = feature_names().index("pair_labels")
+    col = feature_names(ranker.slots).index("pair_labels")
     assert rows.labels.tolist() == [1] and rows.features[0, col] == 0
     assert refit_with_decisions(ranker, decision_rows(queue, [])) is ranker  # nothing to learn
 

@@ -8,15 +8,21 @@ import numpy as np
 import pytest
 
 from engine.cli.suggest import add_suggest_command, discover_models
-from engine.data.documents import Document, Entity, Fact, Mention, write_documents
-from engine.errors import CheckpointError
 from engine.curate.relation_logic import RuleIndex
+from engine.curate.suggestions import (
+    ScoreWeights,
+    SuggestError,
+    Suggestion,
+    TypeStats,
+    folds_to_split,
+    out_of_fold_folds,
+    suggest,
+)
+from engine.data.documents import Document, write_documents
 from engine.data.pair_extras import MentionGrids, MentionPairGrid
 from engine.data.pair_scores import PairScores
-from engine.curate.suggestions import (ScoreWeights, Suggestion, SuggestError, TypeStats, folds_to_split,
-                            out_of_fold_folds, suggest)
-
-from tests.engine.curate.synthetic import DOC, RELS, TRAIN, ent  # noqa: E402,F401 - the shared toy documents
+from engine.errors import CheckpointError
+from tests.engine.curate.synthetic import DOC, RELS, TRAIN, ent  # noqa: F401 - the shared toy documents
 
 
 def scores(title: str, n_e: int, margins: dict[tuple[int, int, str], float], grids: bool = False) -> PairScores:
@@ -198,9 +204,9 @@ def test_folds_command_writes_a_split_file(tmp_path):
 
 @pytest.mark.slow
 def test_suggest_command_end_to_end_with_a_tiny_model(redocred_docs, tiny_encoder_dir, tmp_path):
-    from engine.model.checkpoint import build_model, save_checkpoint
     from engine.config import EncoderConfig
     from engine.data.schema import default_schema
+    from engine.model.checkpoint import build_model, save_checkpoint
 
     loaded = build_model("atlop", None, EncoderConfig(name=str(tiny_encoder_dir), freeze_word_embeddings=False),
                          default_schema())

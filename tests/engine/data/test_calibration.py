@@ -5,8 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.data.calibration import (MarginCalibration, expected_calibration_error, fit_calibration,
-                                     reliability_table, sigmoid)
+from engine.data.calibration import (
+    MarginCalibration,
+    expected_calibration_error,
+    fit_calibration,
+    reliability_table,
+    sigmoid,
+)
 from engine.errors import InputFileError
 
 

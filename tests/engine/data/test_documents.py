@@ -23,31 +23,12 @@ from engine.data.documents import (
     read_documents,
     write_documents,
 )
-from engine.errors import DocumentError, InputFileError
 from engine.data.schema import RelationSchema
+from engine.errors import DocumentError, InputFileError
+from tests.engine.data.docred_support import TITLE, tiny_doc
+from tests.paths import require_shared_data
 
-from tests.paths import SHARED_DATA, require_shared_data  # noqa: E402
 FILE = "tiny.json"
-TITLE = "Tiny Town"
-
-
-def tiny_doc(title: str = TITLE) -> dict[str, Any]:
-    """Two sentences, three entities, two labels: small enough to break one rule at a time."""
-    return {
-        "title": title,
-        "sents": [["Tiny", "Town", "is", "in", "France", "."], ["Ann", "Lee", "lives", "there", "."]],
-        "vertexSet": [
-            [{"name": "Tiny Town", "sent_id": 0, "pos": [0, 2], "type": "LOC"}],
-            [{"name": "France", "sent_id": 0, "pos": [4, 5], "type": "LOC"}],
-            [{"name": "Ann Lee", "sent_id": 1, "pos": [0, 2], "type": "PER"}],
-        ],
-        "labels": [
-            {"h": 0, "t": 1, "r": "P17", "evidence": [0]},
-            {"h": 2, "t": 1, "r": "P27", "evidence": [0, 1]},
-        ],
-    }
-
-
 def test_tiny_document_builds() -> None:
     doc = document_from_json(tiny_doc(), file=FILE, doc_index=0, schema=None)
     assert doc.title == TITLE

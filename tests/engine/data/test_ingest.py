@@ -3,14 +3,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 spacy = pytest.importorskip("spacy")
 
 from engine.data.documents import Document, Mention  # noqa: E402
-from engine.errors import InputFileError  # noqa: E402
 from engine.data.ingest import (  # noqa: E402
     _nlp,
     _sentences_and_mentions,
@@ -20,7 +18,7 @@ from engine.data.ingest import (  # noqa: E402
     map_entity_type,
     normalise_name,
 )
-
+from engine.errors import InputFileError  # noqa: E402
 from tests.paths import ROOT  # noqa: E402
 
 

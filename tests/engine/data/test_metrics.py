@@ -8,8 +8,15 @@ from fractions import Fraction as F
 import pytest
 
 from engine.data.documents import Document, Entity, Fact, Mention
-from engine.data.metrics import (EvaluationError, EvaluationReport, evaluate, format_report, frequency_groups,
-                            relation_counts, train_name_facts)
+from engine.data.metrics import (
+    EvaluationError,
+    EvaluationReport,
+    evaluate,
+    format_report,
+    frequency_groups,
+    relation_counts,
+    train_name_facts,
+)
 
 
 def entity(*mentions: tuple[str, int, int, int]) -> Entity:

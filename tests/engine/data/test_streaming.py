@@ -11,7 +11,7 @@ from engine.data import streaming
 from engine.data.documents import read_documents
 from engine.data.streaming import iter_documents
 from engine.errors import InputFileError
-from tests.engine.data.test_documents import tiny_doc
+from tests.engine.data.docred_support import tiny_doc
 
 
 def _docs(n: int) -> list[dict]:

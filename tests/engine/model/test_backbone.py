@@ -1,10 +1,10 @@
 """The vectorised backbone equals a plain per-entity, per-pair loop on random inputs."""
 import torch
 
+from engine.data.schema import default_schema
 from engine.model.backbone import AtlopBackbone
 from engine.model.encoder import EncodedBatch
 from engine.model.features import Tokenizer, collate
-from engine.data.schema import default_schema
 
 
 def _naive(states, mention_att, batch):

@@ -4,11 +4,11 @@ import json
 import pytest
 import torch
 
-from engine.model.checkpoint import build_model, load_checkpoint, read_checkpoint_config, save_checkpoint
 from engine.config import EncoderConfig
-from engine.errors import CheckpointError
-from engine.model.methods import get_method
 from engine.data.schema import RelationSchema, default_schema
+from engine.errors import CheckpointError
+from engine.model.checkpoint import build_model, load_checkpoint, read_checkpoint_config, save_checkpoint
+from engine.model.methods import get_method
 
 
 @pytest.fixture(scope="module")

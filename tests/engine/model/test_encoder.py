@@ -3,9 +3,9 @@ import torch
 
 from engine.config import EncoderConfig
 from engine.data.documents import Document, Entity, Fact, Mention
+from engine.data.schema import default_schema
 from engine.model.encoder import DocumentEncoder, load_hf
 from engine.model.features import Tokenizer, collate, window_starts
-from engine.data.schema import default_schema
 
 
 def _encoder(path, **kw):

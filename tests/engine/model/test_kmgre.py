@@ -8,13 +8,19 @@ import pytest
 import torch
 
 from engine.data.documents import Document, Entity, Fact, Mention, write_documents
+from engine.data.schema import default_schema
+from engine.model.adaptive_thresholding import adaptive_threshold_loss
 from engine.model.encoder import EncodedBatch
 from engine.model.features import Tokenizer, collate
+from engine.model.methods.kmgre.loss import (
+    fuse_key_logits,
+    key_focal_loss,
+    key_pseudo_labels,
+    key_threshold,
+    split_key_pairs,
+    threshold_class_loss,
+)
 from engine.model.methods.kmgre.mention_pairs import build_mention_pairs, document_matmul, mention_pair_features
-from engine.model.adaptive_thresholding import adaptive_threshold_loss
-from engine.model.methods.kmgre.loss import (fuse_key_logits, key_focal_loss, key_pseudo_labels, key_threshold, split_key_pairs,
-                                 threshold_class_loss)
-from engine.data.schema import default_schema
 from engine.model.methods.kmgre.schedule import Phase
 
 # ---------------------------------------------------------------- loss pieces, hand-computed
@@ -140,8 +146,8 @@ def test_features_equal_a_loop(tiny_batch):
 
 
 def _build(tiny_encoder_dir, **options):
-    from engine.model.checkpoint import build_model
     from engine.config import EncoderConfig
+    from engine.model.checkpoint import build_model
     from engine.model.methods import get_method
 
     config = get_method("kmgre").config_class(**options)
@@ -235,8 +241,8 @@ def _key_pair_doc() -> Document:
 
 
 def test_key_mention_pair_has_the_highest_key_probability(tiny_encoder_dir):
-    from engine.model.checkpoint import build_model
     from engine.config import EncoderConfig, TrainConfig
+    from engine.model.checkpoint import build_model
     from engine.model.methods import get_method
     from engine.serve.predictor import Predictor
     from engine.train.trainer import Trainer

@@ -13,7 +13,7 @@ import torch
 from engine.config import EncoderConfig
 from engine.errors import ConfigError
 from engine.model.methods import ModelDims, get_method
-from engine.model.methods.kmgre.method import KmgreConfig, KmgreClassifier, KmgreV1Config
+from engine.model.methods.kmgre.method import KmgreClassifier, KmgreConfig, KmgreV1Config
 from engine.model.methods.kmgre.schedule import EmSchedule, Phase, e_step_updates
 from tests.paths import ROOT
 

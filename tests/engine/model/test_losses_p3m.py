@@ -100,8 +100,8 @@ def test_losses_never_mutate_inputs():
 
 
 def test_prepare_priors_scales_estimates_by_visible_share(redocred_docs):
-    from engine.model.methods.p3m.method import P3mConfig, estimate_priors, prepare_priors
     from engine.data.schema import default_schema
+    from engine.model.methods.p3m.method import P3mConfig, estimate_priors, prepare_priors
 
     schema, docs = default_schema(), redocred_docs[:5]
     full = estimate_priors(docs, schema)
@@ -115,8 +115,8 @@ def test_prior_factor_k_follows_the_regime(redocred_docs):
     """k = 1 on fully labelled data (the paper's Re-DocRED setting), 1 / (1 - h) with a share h hidden: 2 for half;
     a k given by hand (3 for DocRED-like data) is kept. Then the risk of a multi-pair, multi-label batch with
     the prepared k = 2, by hand: pair 0 holds r1 and r2, pairs 1 and 2 are unlabelled; pi_labeled = 0.1."""
-    from engine.model.methods.p3m.method import P3mConfig, prepare_priors
     from engine.data.schema import default_schema
+    from engine.model.methods.p3m.method import P3mConfig, prepare_priors
 
     schema, docs = default_schema(), redocred_docs[:3]
     assert P3mConfig().prior_multiplier == 0.0  # "from the regime"

@@ -3,8 +3,13 @@ import math
 import pytest
 import torch
 
-from engine.model.methods.pemscl.loss import (moving_threshold_loss, multilabel_contrastive_loss, pairwise_entropy, pemscl_loss,
-                                  sample_negative_labels)
+from engine.model.methods.pemscl.loss import (
+    moving_threshold_loss,
+    multilabel_contrastive_loss,
+    pairwise_entropy,
+    pemscl_loss,
+    sample_negative_labels,
+)
 
 
 def softplus(x: float) -> float:

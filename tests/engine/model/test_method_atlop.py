@@ -1,7 +1,6 @@
 """ATLOP end to end on a tiny encoder: the loss falls, predictions equal gold, save -> load is exact."""
-from tests.model_helpers import assert_reload_identical, gold_triples, overfit, predicted_triples, small_docs
-
 from engine.serve.predictor import Predictor
+from tests.model_helpers import assert_reload_identical, gold_triples, overfit, predicted_triples, small_docs
 
 
 def test_atlop_overfits_two_documents_and_reloads(redocred_docs, tiny_encoder_dir, tmp_path):

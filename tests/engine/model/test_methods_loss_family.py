@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 import torch
 
-from engine.model.backbone import PairRepresentation
 from engine.data.documents import Document, Entity, Fact, Mention
+from engine.data.schema import RelationSchema
 from engine.errors import ConfigError
+from engine.model.backbone import PairRepresentation
 from engine.model.features import DocFeatures
+from engine.model.methods import ClassifierOutput, ModelDims, get_method
 from engine.model.methods.ncrl.loss import ncrl_loss
 from engine.model.methods.p3m.loss import positive_mixup_loss
-from engine.model.methods.pemscl.loss import pemscl_loss
-from engine.model.methods import ClassifierOutput, ModelDims, get_method
 from engine.model.methods.p3m.method import FALLBACK_PRIOR, estimate_priors
-from engine.data.schema import RelationSchema
+from engine.model.methods.pemscl.loss import pemscl_loss
 
 DIMS = ModelDims(hidden_size=8, num_heads=2, num_classes=4)  # 3 relations + the threshold
 LABELS = torch.tensor([[0, 1, 0, 0], [1, 0, 0, 0], [0, 1, 1, 0], [1, 0, 0, 0], [0, 0, 0, 1]], dtype=torch.float)
@@ -176,10 +176,10 @@ def test_estimate_priors_counts_labelled_ordered_pairs():
 def test_a_batch_of_single_entity_documents_has_a_zero_loss_not_nan(method, tiny_encoder_dir):
     """Documents with fewer than two entities have no entity pair; every method's loss over none is 0, not the
     NaN of an empty mean (issue 13: NCRL and PEMSCL returned NaN), and backpropagates."""
-    from engine.model.checkpoint import build_model
     from engine.config import EncoderConfig
-    from engine.model.features import collate
     from engine.data.schema import default_schema
+    from engine.model.checkpoint import build_model
+    from engine.model.features import collate
 
     schema = default_schema()
     spec = get_method(method)
@@ -227,10 +227,10 @@ OVERFIT = [
 
 @pytest.mark.parametrize("method,options", OVERFIT)
 def test_overfit_two_documents_then_reload(method, options, redocred_docs, tiny_encoder_dir, tmp_path, one_thread):
-    from engine.model.checkpoint import build_model, save_checkpoint
     from engine.config import EncoderConfig, TrainConfig
-    from engine.serve.predictor import Predictor
     from engine.data.schema import default_schema
+    from engine.model.checkpoint import build_model, save_checkpoint
+    from engine.serve.predictor import Predictor
     from engine.train.callbacks import TrainerCallback
     from engine.train.trainer import Trainer, seed_everything
 

@@ -9,23 +9,35 @@ import numpy as np
 import pytest
 import torch
 
-from engine.model.checkpoint import build_model
 from engine.cli.main import main
 from engine.config import EncoderConfig
 from engine.data.documents import Document, Entity, Fact, Mention, write_documents
-from engine.errors import ConfigError
-from engine.model.features import collate
-from engine.model.methods.paee.entity_enhance import sentence_embeddings
-from engine.model.methods.paee.pair_matrix import (PairMatrix, gather_pairs, intra_sentence, region_sizes, scatter_pairs,
-                                      sliding_window_fill, zero_fill)
-from engine.model.adaptive_thresholding import adaptive_threshold_loss
-from engine.model.methods.paee.loss import (adaptive_softmax_loss, cross_matching_loss, entity_role_targets, paee_loss,
-                                            potential_pair_loss)
-from engine.model.methods import ClassifierOutput, get_method
-from engine.model.methods.paee.method import PaeeConfig
-from engine.serve.predictor import Predictor
-from engine.data.schema import default_schema
 from engine.data.pair_scores import PairScores
+from engine.data.schema import default_schema
+from engine.errors import ConfigError
+from engine.model.adaptive_thresholding import adaptive_threshold_loss
+from engine.model.checkpoint import build_model
+from engine.model.features import collate
+from engine.model.methods import ClassifierOutput, get_method
+from engine.model.methods.paee.entity_enhance import sentence_embeddings
+from engine.model.methods.paee.loss import (
+    adaptive_softmax_loss,
+    cross_matching_loss,
+    entity_role_targets,
+    paee_loss,
+    potential_pair_loss,
+)
+from engine.model.methods.paee.method import PaeeConfig
+from engine.model.methods.paee.pair_matrix import (
+    PairMatrix,
+    gather_pairs,
+    intra_sentence,
+    region_sizes,
+    scatter_pairs,
+    sliding_window_fill,
+    zero_fill,
+)
+from engine.serve.predictor import Predictor
 from tests.model_helpers import assert_reload_identical, gold_triples, overfit, predicted_triples, small_docs
 
 SMALL = {"emb_size": 64, "block_size": 8}

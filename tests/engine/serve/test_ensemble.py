@@ -5,16 +5,16 @@ import numpy as np
 import pytest
 import torch
 
-from engine.model.checkpoint import build_model, save_checkpoint
 from engine.cli.main import main
 from engine.config import EncoderConfig
 from engine.data.documents import write_documents
-from engine.serve.ensemble import combine_scores
-from engine.errors import CheckpointError
-from engine.model.methods import get_method
-from engine.data.schema import default_schema
 from engine.data.pair_extras import PairValues
 from engine.data.pair_scores import PairScores
+from engine.data.schema import default_schema
+from engine.errors import CheckpointError
+from engine.model.checkpoint import build_model, save_checkpoint
+from engine.model.methods import get_method
+from engine.serve.ensemble import combine_scores
 
 
 def _scores(method: str, logits: list[list[float]], potential=None) -> PairScores:

@@ -2,11 +2,11 @@
 import numpy as np
 import pytest
 import torch
-from tests.model_helpers import overfit, small_docs
 
-from engine.serve import numeric_precision as precision
 from engine.errors import DocreError
+from engine.serve import numeric_precision as precision
 from engine.serve.predictor import Predictor
+from tests.model_helpers import overfit, small_docs
 
 
 def test_explicit_choice_wins_over_environment(monkeypatch):

@@ -2,16 +2,14 @@
 stay within the 100 MB budget; DEFAULT names one of them."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from engine.model.checkpoint import read_checkpoint_config
 from engine.data.documents import read_documents
+from engine.model.checkpoint import read_checkpoint_config
 from engine.serve.predictor import Predictor
+from tests.paths import ROOT
 
-from tests.paths import ROOT  # noqa: E402
 MODELS = ROOT / "assets" / "models"
 SHIPPED = sorted(p for p in MODELS.iterdir() if (p / "config.json").is_file())
 

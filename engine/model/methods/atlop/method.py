@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.model.adaptive_thresholding import adaptive_threshold_loss
 from engine.model.backbone import PairRepresentation
 from engine.model.features import Batch
 from engine.model.grouped_bilinear import BilinearClassifier
-from engine.model.adaptive_thresholding import adaptive_threshold_loss
+from engine.model.methods.base import ClassifierOutput, MethodConfig, MethodSpec, ModelDims, RelationClassifier
 from engine.model.methods.registry import register
-from engine.model.methods.base import ClassifierOutput, MethodConfig, RelationClassifier, MethodSpec, ModelDims
 
 
 @dataclass

@@ -13,10 +13,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from engine.data.pair_extras import MentionPairGrid
 from engine.model.backbone import AtlopBackbone, PairRepresentation
 from engine.model.encoder import DocumentEncoder
 from engine.model.features import Batch
-from engine.data.pair_extras import MentionPairGrid
 
 
 @dataclass

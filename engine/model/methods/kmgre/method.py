@@ -27,17 +27,28 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from engine.data.pair_extras import MentionGrids, PairExtra
-from engine.model.backbone import EntityRepresentation, PairRepresentation
 from engine.config import EncoderConfig, check, option
-from engine.model.encoder import DocumentEncoder, load_hf
+from engine.data.pair_extras import MentionGrids, PairExtra
 from engine.errors import ConfigError
+from engine.model.backbone import EntityRepresentation, PairRepresentation
+from engine.model.encoder import DocumentEncoder, load_hf
 from engine.model.features import Batch
-from engine.model.methods.kmgre.mention_pairs import KeyInstanceClassifier, build_mention_pairs, mention_pair_features, to_mention_grids
-from engine.model.methods.kmgre.loss import fuse_key_logits, key_focal_loss, key_pseudo_labels, split_key_pairs, threshold_class_loss
+from engine.model.methods.base import ClassifierOutput, MethodConfig, MethodSpec, ModelDims, RelationClassifier
+from engine.model.methods.kmgre.loss import (
+    fuse_key_logits,
+    key_focal_loss,
+    key_pseudo_labels,
+    split_key_pairs,
+    threshold_class_loss,
+)
+from engine.model.methods.kmgre.mention_pairs import (
+    KeyInstanceClassifier,
+    build_mention_pairs,
+    mention_pair_features,
+    to_mention_grids,
+)
 from engine.model.methods.kmgre.schedule import Alternation, EmSchedule, Phase, TauSchedule
 from engine.model.methods.registry import register
-from engine.model.methods.base import ClassifierOutput, MethodConfig, RelationClassifier, MethodSpec, ModelDims
 
 GRIDS_LABEL = "key mention pairs"
 KEY_ENCODERS = ("separate", "shared")

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.model.backbone import PairRepresentation
 from engine.config import check, option
+from engine.model.backbone import PairRepresentation
 from engine.model.features import Batch
 from engine.model.grouped_bilinear import BilinearClassifier
+from engine.model.methods.base import ClassifierOutput, MethodConfig, MethodSpec, ModelDims, RelationClassifier
 from engine.model.methods.ncrl.loss import ncrl_loss
 from engine.model.methods.registry import register
-from engine.model.methods.base import ClassifierOutput, MethodConfig, RelationClassifier, MethodSpec, ModelDims
 
 
 @dataclass

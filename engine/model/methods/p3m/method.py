@@ -38,16 +38,16 @@ from typing import Sequence
 
 import torch
 
-from engine.model.backbone import EntityRepresentation, PairRepresentation
 from engine.config import check, option
 from engine.data.documents import Document
-from engine.errors import ConfigError
-from engine.model.features import Batch, DocFeatures
-from engine.model.methods.p3m.metric_classifier import MetricClassifier, MetricOutput
-from engine.model.methods.p3m.loss import ClassPriors, positive_mixup_loss, pu_metric_risk
 from engine.data.schema import RelationSchema
+from engine.errors import ConfigError
+from engine.model.backbone import EntityRepresentation, PairRepresentation
+from engine.model.features import Batch, DocFeatures
+from engine.model.methods.base import ClassifierOutput, MethodConfig, MethodSpec, ModelDims, RelationClassifier
+from engine.model.methods.p3m.loss import ClassPriors, positive_mixup_loss, pu_metric_risk
+from engine.model.methods.p3m.metric_classifier import MetricClassifier, MetricOutput
 from engine.model.methods.registry import register
-from engine.model.methods.base import ClassifierOutput, MethodConfig, RelationClassifier, MethodSpec, ModelDims
 
 log = logging.getLogger(__name__)
 VARIANTS = ("pm", "p2m", "p3m")

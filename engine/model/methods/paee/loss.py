@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from engine.model.adaptive_thresholding import adaptive_threshold_loss
 from engine.model.margins import NEG_INF
 
 

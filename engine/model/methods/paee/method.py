@@ -18,17 +18,29 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from engine.data.pair_extras import PairExtra, PairValues
-from engine.model.backbone import EntityRepresentation, PairRepresentation
 from engine.config import check, option
+from engine.data.pair_extras import PairExtra, PairValues
 from engine.errors import ConfigError
+from engine.model.backbone import EntityRepresentation, PairRepresentation
 from engine.model.features import Batch
 from engine.model.grouped_bilinear import GroupedBilinear
+from engine.model.methods.base import (
+    ClassifierOutput,
+    MethodConfig,
+    MethodSpec,
+    ModelDims,
+    PairView,
+    RelationClassifier,
+)
 from engine.model.methods.paee.entity_enhance import CrossMatching, RepresentationEnhancedEncoder, sentence_embeddings
-from engine.model.methods.paee.pair_matrix import EntityPairFeatures, PairMatrix, PotentialPairClassifier, intra_sentence
 from engine.model.methods.paee.loss import paee_loss
+from engine.model.methods.paee.pair_matrix import (
+    EntityPairFeatures,
+    PairMatrix,
+    PotentialPairClassifier,
+    intra_sentence,
+)
 from engine.model.methods.registry import register
-from engine.model.methods.base import ClassifierOutput, MethodConfig, RelationClassifier, MethodSpec, ModelDims, PairView
 
 POTENTIAL_LABEL = "pair potential"
 

@@ -8,29 +8,29 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from db.store import models as m
 from db import store
+from db.store import models as m
 from db.store.agreement import cohen_kappa
 from db.store.errors import NotFoundError, ReviewError
 from db.store.session import session_scope
 from engine.data.documents import document_to_json, loads_documents
-from tests.db_fixtures import db_url, db_engine, factory, seed, tiny_document  # noqa: F401
+from tests.db_support import seed, tiny_document
 
 TRIPLES = [(0, 1, "P551", 0.9), (0, 2, "P19", 0.8), (1, 2, "P17", 0.4), (2, 1, "P150", 0.3)]
 
 
-def state(factory, suggestion_id: int) -> tuple[str, str | None]:  # noqa: F811 - the fixture, passed in
+def state(factory, suggestion_id: int) -> tuple[str, str | None]:  # the fixture, passed in
     with session_scope(factory) as session:
         view = store.get_suggestion(session, suggestion_id)
     return view.state, view.accepted_relation
 
 
-def review(factory, suggestion_id: int, annotator: str, decision: str, **kwargs) -> int:  # noqa: F811
+def review(factory, suggestion_id: int, annotator: str, decision: str, **kwargs) -> int:
     with session_scope(factory) as session:
         return store.record_review(session, suggestion_id, annotator, decision, **kwargs)
 
 
-def test_simultaneous_decisions_are_both_kept_and_conflict_until_a_curator_decides(factory) -> None:  # noqa: F811
+def test_simultaneous_decisions_are_both_kept_and_conflict_until_a_curator_decides(factory) -> None:
     ids = seed(factory, TRIPLES)
     target = ids["suggestions"][0]
     start = threading.Barrier(2)
@@ -69,7 +69,7 @@ def test_simultaneous_decisions_are_both_kept_and_conflict_until_a_curator_decid
     assert state(factory, target) == ("rejected", None)  # ann and bob now both say reject
 
 
-def test_agreement_decides_and_different_corrections_conflict(factory) -> None:  # noqa: F811
+def test_agreement_decides_and_different_corrections_conflict(factory) -> None:
     ids = seed(factory, TRIPLES)
     agree, corrected, skipped = ids["suggestions"][:3]
     review(factory, agree, "ann", "accept")
@@ -92,7 +92,7 @@ def test_agreement_decides_and_different_corrections_conflict(factory) -> None: 
     assert rates["P19"].conflict == 1 and rates["P19"].acceptance_rate is None and rates["P150"].total == 1
 
 
-def test_undo_inserts_a_cancelling_row_and_restores_the_previous_decision(factory) -> None:  # noqa: F811
+def test_undo_inserts_a_cancelling_row_and_restores_the_previous_decision(factory) -> None:
     ids = seed(factory, TRIPLES)
     first, second = ids["suggestions"][:2]
     review(factory, first, "ann", "accept")
@@ -115,7 +115,7 @@ def test_undo_inserts_a_cancelling_row_and_restores_the_previous_decision(factor
     assert all(h.undone for h in history if h.decision != "undo") and history[0].created_at.tzinfo is not None
 
 
-def test_reviews_cannot_be_edited_or_deleted_through_the_store_session(factory) -> None:  # noqa: F811
+def test_reviews_cannot_be_edited_or_deleted_through_the_store_session(factory) -> None:
     ids = seed(factory, TRIPLES)
     review_id = review(factory, ids["suggestions"][0], "ann", "accept")
     with pytest.raises(ValueError, match="insert-only"), session_scope(factory) as session:
@@ -127,7 +127,7 @@ def test_reviews_cannot_be_edited_or_deleted_through_the_store_session(factory) 
     assert state(factory, ids["suggestions"][0]) == ("accepted", "P551")
 
 
-def test_bad_reviews_are_refused(factory) -> None:  # noqa: F811
+def test_bad_reviews_are_refused(factory) -> None:
     ids = seed(factory, TRIPLES)
     cases = [(("ann", "maybe"), {}, ReviewError, "expected one of accept, reject, skip"),
              (("ann", "reject"), {"relation": "P27"}, ReviewError, "goes with accept"),
@@ -139,7 +139,7 @@ def test_bad_reviews_are_refused(factory) -> None:  # noqa: F811
         store.record_review(session, 9999, "ann", "accept")
 
 
-def test_export_adds_accepted_triples_with_provenance_and_round_trips(factory) -> None:  # noqa: F811
+def test_export_adds_accepted_triples_with_provenance_and_round_trips(factory) -> None:
     ids = seed(factory, TRIPLES)
     residence, birth, gold, pending = ids["suggestions"]
     review(factory, residence, "ann", "accept", relation="P27")  # accepted with a corrected relation
@@ -171,7 +171,7 @@ def test_export_adds_accepted_triples_with_provenance_and_round_trips(factory) -
     assert origin == "review"
 
 
-def test_annotator_pairs_feed_cohen_kappa(factory) -> None:  # noqa: F811
+def test_annotator_pairs_feed_cohen_kappa(factory) -> None:
     ids = seed(factory, TRIPLES)
     s = ids["suggestions"]
     for sid, ann, bob in [(s[0], "accept", "accept"), (s[1], "reject", "accept"), (s[2], "reject", "reject")]:

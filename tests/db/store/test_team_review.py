@@ -6,12 +6,12 @@ import pytest
 from db import store
 from db.store.errors import DuplicateLabelError, ReviewError
 from db.store.session import session_scope
-from tests.db_fixtures import db_url, db_engine, factory, seed, tiny_document  # noqa: F401
+from tests.db_support import seed, tiny_document
 
 TRIPLES = [(0, 1, "P551", 0.9), (0, 2, "P19", 0.8)]
 
 
-def _second_dataset(factory) -> int:  # noqa: F811
+def _second_dataset(factory) -> int:
     """Another dataset with one suggestion; returns that suggestion's id."""
     with session_scope(factory) as session:
         other = store.create_dataset(session, "other")
@@ -24,7 +24,7 @@ def _second_dataset(factory) -> int:  # noqa: F811
     return sid
 
 
-def test_undo_acts_on_the_current_dataset_only(factory) -> None:  # noqa: F811
+def test_undo_acts_on_the_current_dataset_only(factory) -> None:
     ids = seed(factory, TRIPLES)
     other = _second_dataset(factory)
     with session_scope(factory) as session:
@@ -39,7 +39,7 @@ def test_undo_acts_on_the_current_dataset_only(factory) -> None:  # noqa: F811
             store.undo_last_review(session, "ann", dataset_id=ids["dataset"])
 
 
-def test_pair_labels_and_duplicate_accepts_are_refused(factory) -> None:  # noqa: F811
+def test_pair_labels_and_duplicate_accepts_are_refused(factory) -> None:
     # tiny_document's gold: Paris (1) -P17-> France (2); suggestions on 1 -> 2 and twice on 0 -> 1
     ids = seed(factory, [(1, 2, "P131", 0.9), (0, 1, "P551", 0.8), (0, 1, "P19", 0.7)])
     correct_to_gold, first, second = ids["suggestions"]
@@ -57,7 +57,7 @@ def test_pair_labels_and_duplicate_accepts_are_refused(factory) -> None:  # noqa
         store.record_review(session, first, "bob", "accept")  # agreeing with an accept is no duplicate
 
 
-def test_a_curator_resolves_a_conflict_and_the_log_keeps_everything(factory) -> None:  # noqa: F811
+def test_a_curator_resolves_a_conflict_and_the_log_keeps_everything(factory) -> None:
     ids = seed(factory, TRIPLES)
     target = ids["suggestions"][0]
     with session_scope(factory) as session:
@@ -82,14 +82,14 @@ def test_a_curator_resolves_a_conflict_and_the_log_keeps_everything(factory) -> 
     assert [(a["h"], a["t"], a["r"], a["provenance"]["annotator"]) for a in added] == [(0, 1, "P19", "cat")]
 
 
-def test_set_role_makes_a_curator(factory) -> None:  # noqa: F811
+def test_set_role_makes_a_curator(factory) -> None:
     seed(factory, TRIPLES)
     with session_scope(factory) as session:
         assert store.set_role(session, "ann", "curator").role == "curator"
 
 
 @pytest.mark.parametrize("mode", ["document", "round-robin"])
-def test_split_queue_between_annotators(factory, mode: str) -> None:  # noqa: F811
+def test_split_queue_between_annotators(factory, mode: str) -> None:
     ids = seed(factory, [(0, 1, "P551", 0.9), (0, 2, "P19", 0.8), (1, 0, "P17", 0.7), (2, 0, "P27", 0.6)])
     with session_scope(factory) as session:
         store.record_review(session, ids["suggestions"][0], "ann", "reject")  # decided: not dealt out

@@ -1,23 +1,15 @@
-"""Fixtures for the store's tests: every store test runs on a fresh SQLite file, and again on PostgreSQL when
-DOCRE_TEST_POSTGRES_URL names a server (`export DOCRE_TEST_POSTGRES_URL=$(bash scripts/start_postgres.sh)`).
-
-Import the fixtures into a test module: `from tests.db_fixtures import db_url, db_engine, factory  # noqa: F401`."""
+"""Helpers for the store's tests: a tiny hand-written document, a seeded dataset, an emptied PostgreSQL schema, and
+a predictor that dies mid-job. The fixtures (db_url, db_engine, factory) live in tests/db/conftest.py."""
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import store
-from db.store.session import init_db, make_engine, session_factory, session_scope
+from db.store.session import make_engine, session_scope
 from engine.data.documents import Document, Entity, Fact, Mention
 
 POSTGRES_ENV = "DOCRE_TEST_POSTGRES_URL"
-from tests.paths import SHARED_DATA  # noqa: E402
 
 
 def reset_postgres(url: str) -> None:
@@ -29,32 +21,6 @@ def reset_postgres(url: str) -> None:
             conn.execute(text("CREATE SCHEMA public"))
     finally:
         engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database, no schema yet."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.sqlite'}"
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
-        pytest.skip(f"{POSTGRES_ENV} not set (export {POSTGRES_ENV}=$(bash scripts/start_postgres.sh))")
-    reset_postgres(url)
-    return url
-
-
-@pytest.fixture
-def db_engine(db_url: str) -> Iterator[Engine]:
-    """The database migrated to head."""
-    engine = make_engine(db_url)
-    init_db(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def factory(db_engine: Engine) -> sessionmaker[Session]:
-    return session_factory(db_engine)
 
 
 def tiny_document(title: str = "Ann Lee", facts: tuple[Fact, ...] | None = (Fact(1, 2, "P17", (1,)),)) -> Document:
@@ -87,3 +53,23 @@ def seed(factory: sessionmaker[Session], suggestions: list[tuple[int, int, str, 
         store.ensure_annotator(session, "bob")
         store.ensure_annotator(session, "cat", role="curator")
     return {"dataset": dataset.id, "doc": doc_id, "run": run_id, "suggestions": ids}
+
+
+class Killed(BaseException):
+    """Stands in for SIGKILL: nothing after it runs, not even the job's failure handler."""
+
+
+class DiesAfter:
+    """A Predictor that dies once the worker has made `budget[0]` predict calls (over all its models)."""
+
+    def __init__(self, model, budget: list[int]) -> None:
+        self.model, self.budget = model, budget
+
+    def __getattr__(self, name: str):
+        return getattr(self.model, name)
+
+    def predict(self, docs, progress=None):
+        if self.budget[0] == 0:
+            raise Killed
+        self.budget[0] -= 1
+        return self.model.predict(docs)

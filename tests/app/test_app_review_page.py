@@ -1,5 +1,7 @@
-"""Issue 16 on the pages: undo per dataset, blind mode hides model and peer signals, the pair's existing
-labels, the key-mention table, identity across reloads, and the smaller page fixes."""
+"""The Review page and what comes with team review: undo per dataset, blind mode hiding model and peer signals, the
+pair's existing labels, the key-mention table, names in messages, the annotator's name across reloads, search, the
+relation picker, the paged queue table, progress, the curator's queue split and adjudication, and the agreement
+warning on Evaluate."""
 from __future__ import annotations
 
 import json
@@ -14,9 +16,8 @@ from app.components.colors import KEY_BORDER  # noqa: E402
 from app.state import Keys  # noqa: E402
 from db.workflows.scoring import score_documents  # noqa: E402
 from engine.curate.suggestions import KeyMentionPair  # noqa: E402
-from tests.app.test_app_pages import (app, env, models_dir, sample_docs, seed_ids, seeded, seeded_db,  # noqa: E402,F401
-                                      texts)
-from tests.db_fixtures import tiny_document  # noqa: E402
+from tests.app.page_support import app, seed_ids, texts
+from tests.db_support import tiny_document
 
 
 def _html(at) -> str:
@@ -33,8 +34,8 @@ def test_undo_on_the_review_page_stays_in_the_current_dataset(seeded: Path) -> N
     first = _first(dataset_id)
     services.review.decide(first.id, "ada", "reject")
     other_id, result = services.documents.store_upload("other", [tiny_document("Other")])
-    from db import store  # noqa: PLC0415 - the test seeds a suggestion in the second dataset directly
-    from app.services.resources import session  # noqa: PLC0415
+    from app.services.resources import session
+    from db import store  # the test seeds a suggestion in the second dataset directly
 
     with session() as s:
         run = store.record_run(s, other_id, checkpoint="x", method="atlop.v1", version="0", seconds=0.0)
@@ -110,63 +111,15 @@ def test_flash_names_the_pair_and_document_not_ids(seeded: Path) -> None:
     at.button(key=Keys.REJECT).click().run()
     message = at.success[0].value
     assert message.startswith("Rejected") and "suggestion" not in message and "in “" in message
+    assert item.head_name in message and item.tail_name in message and item.document_title in message
     at.button(key=Keys.UNDO).click().run()
     assert "suggestion" not in at.success[0].value and "Undid your reject" in at.success[0].value
 
 
-SAMPLES = Path(__file__).resolve().parents[2] / "assets" / "samples"
-
-
-def _extra_keys_file() -> bytes:
-    doc = {"title": "Extra keys", "sents": [["Ann", "Lee", "lives", "in", "Paris", "."], ["Paris", "is", "in", "France", "."]],
-           "vertexSet": [[{"name": "Ann Lee", "sent_id": 0, "pos": [0, 2], "type": "PER", "global_pos": [0, 2], "index": "0_0"}],
-                         [{"name": "Paris", "sent_id": 0, "pos": [4, 5], "type": "LOC", "global_pos": [4, 5], "index": "1_0"},
-                          {"name": "Paris", "sent_id": 1, "pos": [0, 1], "type": "LOC", "index": "1_1"}],
-                         [{"name": "France", "sent_id": 1, "pos": [3, 4], "type": "LOC"}]],
-           "labels": [{"h": 1, "t": 2, "r": "P17", "evidence": [1], "source": "curated"}, {"h": 0, "t": 1, "r": "P551"}],
-           "split": "dev", "meta": {"n": 1}}
-    return json.dumps([doc]).encode("utf-8")
-
-
-@pytest.mark.parametrize("name", ["redocred_heldout_sample.json", "extra_keys.json"])
-def test_export_keeps_every_original_key(env: Path, name: str) -> None:
-    data = (SAMPLES / name).read_bytes() if name != "extra_keys.json" else _extra_keys_file()
-    parsed = services.documents.parse_docred(data, name)
-    assert not parsed.problems
-    dataset_id, result = services.documents.store_upload("samples", list(parsed.documents), list(parsed.sources))
-    assert len(result.added) == len(parsed.documents)
-    assert json.loads(services.export.dataset_json(dataset_id)) == json.loads(data)
-
-
-def test_accepted_triple_gets_the_sentences_naming_both(env: Path) -> None:
-    parsed = services.documents.parse_docred(_extra_keys_file(), "extra.json")
-    dataset_id, result = services.documents.store_upload("one", list(parsed.documents), list(parsed.sources))
-    from db import store  # noqa: PLC0415
-    from app.services.resources import session  # noqa: PLC0415
-
-    with session() as s:
-        run = store.record_run(s, dataset_id, checkpoint="x", method="atlop.v1", version="0", seconds=0.0)
-        (sid,) = store.add_suggestions(s, dataset_id, [{"doc_id": result.added[0], "h_idx": 0, "t_idx": 1,
-                                                        "relation": "P27", "score": 0.5, "evidence": {}}], run_ids=[run])
-    services.review.ensure_annotator("ada")
-    services.review.decide(sid, "ada", "accept")
-    (doc,) = json.loads(services.export.dataset_json(dataset_id))
-    added = doc["labels"][-1]
-    assert (added["h"], added["t"], added["r"], added["evidence"]) == (0, 1, "P27", [0])
-    assert added["provenance"]["annotator"] == "ada"
-    assert doc["vertexSet"][0][0]["global_pos"] == [0, 2] and doc["labels"][0]["source"] == "curated"
-
-
-def test_an_empty_json_list_holds_no_documents(env: Path) -> None:
-    at = app()
-    at.file_uploader(key=f"{Keys.JSON_UPLOAD}.0").upload("empty.json", b"[]", "application/json").run()
-    assert "the file holds no documents" in at.error[0].value
-
-
 def test_local_name_survives_a_reload_through_the_url(seeded: Path) -> None:
-    from streamlit.testing.v1 import AppTest  # noqa: PLC0415
+    from streamlit.testing.v1 import AppTest
 
-    from tests.app.test_app_pages import MAIN, TIMEOUT  # noqa: PLC0415
+    from tests.app.page_support import MAIN, TIMEOUT
 
     at = app("review")
     at.text_input[0].input("ada")
@@ -205,18 +158,6 @@ def test_kappa_over_one_shared_item_is_warned_about(seeded: Path) -> None:
     assert any("Too few shared items" in w.value and "(1 item)" in w.value for w in at.warning)
 
 
-def test_whitespace_paste_is_empty_text_and_file_plus_paste_is_refused(env: Path) -> None:
-    at = app()
-    at.text_area(key=Keys.PASTED).input("   \n  ")
-    at.button(key=Keys.INGEST).click().run()
-    assert "pasted text is empty" in at.error[0].value and "file" not in at.error[0].value.split(";")[0]
-    at.file_uploader(key=f"{Keys.TEXT_UPLOAD}.0").upload("a.txt", b"Ann lives in Paris.", "text/plain")
-    at.text_area(key=Keys.PASTED).input("Bob lives in Rome.")
-    at.button(key=Keys.INGEST).click().run()
-    assert "Both a text file and pasted text" in at.error[0].value
-    assert at.session_state["docre.pending_text"] is None
-
-
 def test_adjudicate_page_resolves_a_conflict_for_the_export(seeded: Path) -> None:
     dataset_id, _ = seed_ids()
     item = _first(dataset_id)
@@ -225,8 +166,8 @@ def test_adjudicate_page_resolves_a_conflict_for_the_export(seeded: Path) -> Non
     services.review.decide(item.id, "ada", "accept", note="clear in the text")
     services.review.decide(item.id, "bob", "reject", note="not stated")
     services.review.ensure_annotator("cat")
-    from db import store  # noqa: PLC0415
-    from app.services.resources import session  # noqa: PLC0415
+    from app.services.resources import session
+    from db import store
 
     with session() as s:
         store.set_role(s, "cat", "curator")
@@ -248,8 +189,8 @@ def test_curator_splits_the_queue_and_an_annotator_sees_only_their_share(seeded:
     dataset_id, _ = seed_ids()
     for name in ("ada", "bob", "cat"):
         services.review.ensure_annotator(name)
-    from db import store  # noqa: PLC0415
-    from app.services.resources import session  # noqa: PLC0415
+    from app.services.resources import session
+    from db import store
 
     with session() as s:
         store.set_role(s, "cat", "curator")

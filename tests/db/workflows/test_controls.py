@@ -6,16 +6,16 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from db.store import models as m
 from db import store
-from db.workflows import controls as control_items
+from db.store import models as m
 from db.store.errors import ReviewError
-from db.store.session import session_scope
 from db.store.queries.controls import ABSENT, GOLD, control_kind, target_count
+from db.store.session import session_scope
+from db.workflows import controls as control_items
 from engine.curate.evidence import build_evidence
 from engine.data.documents import Fact
 from engine.data.pair_scores import PairScores
-from tests.db_fixtures import db_url, db_engine, factory, tiny_document  # noqa: F401
+from tests.db_support import tiny_document
 
 RELS = ("P17", "P131", "P27", "P19", "P551")
 GOLD_FACTS = (Fact(1, 2, "P17", (1,)), Fact(0, 1, "P551", (0,)), Fact(0, 2, "P27", ()))
@@ -32,7 +32,7 @@ def _scores(title: str, seed: int) -> PairScores:
     return PairScores(title, "atlop.v1", RELS, heads, tails, logits, probs, logits[:, 1:] > logits[:, :1])
 
 
-def build(factory) -> dict:  # noqa: F811 - the fixture, passed in
+def build(factory) -> dict:  # the fixture, passed in
     """N_DOCS labelled, scored documents with three real suggestions each (18, distinct scores), and ann and
     bob (annotators) and cat (curator)."""
     with session_scope(factory) as s:
@@ -64,7 +64,7 @@ def enable(factory, dataset_id: int, rate: float,  # noqa: F811
         return control_items.sync_controls(s, dataset_id)
 
 
-def controls(factory, dataset_id: int) -> dict[str, list[int]]:  # noqa: F811
+def controls(factory, dataset_id: int) -> dict[str, list[int]]:
     with session_scope(factory) as s:
         page = store.list_suggestions(s, dataset_id, {"control": True}, limit=500)
         out: dict[str, list[int]] = {GOLD: [], ABSENT: []}
@@ -73,7 +73,7 @@ def controls(factory, dataset_id: int) -> dict[str, list[int]]:  # noqa: F811
     return out
 
 
-def test_controls_are_off_by_default(factory) -> None:  # noqa: F811
+def test_controls_are_off_by_default(factory) -> None:
     ids = build(factory)
     with session_scope(factory) as s:
         settings = store.control_settings(s, ids["dataset"])
@@ -85,7 +85,7 @@ def test_controls_are_off_by_default(factory) -> None:  # noqa: F811
             store.set_control_rate(s, ids["dataset"], 0.9, "cat")
 
 
-def test_controls_are_mixed_at_the_rate_and_look_like_any_item(factory) -> None:  # noqa: F811
+def test_controls_are_mixed_at_the_rate_and_look_like_any_item(factory) -> None:
     ids = build(factory)
     sync = enable(factory, ids["dataset"], 0.25)
     n_real = len(ids["real"])
@@ -111,7 +111,7 @@ def test_controls_are_mixed_at_the_rate_and_look_like_any_item(factory) -> None:
     assert enable(factory, ids["dataset"], 0.25).added == 0  # in step: nothing to do
 
 
-def test_lowering_the_rate_removes_undecided_controls_only(factory) -> None:  # noqa: F811
+def test_lowering_the_rate_removes_undecided_controls_only(factory) -> None:
     ids = build(factory)
     enable(factory, ids["dataset"], 0.25)
     first_gold = controls(factory, ids["dataset"])[GOLD][0]
@@ -125,7 +125,7 @@ def test_lowering_the_rate_removes_undecided_controls_only(factory) -> None:  # 
     assert controls(factory, ids["dataset"])[ABSENT] == []
 
 
-def test_controls_never_reach_the_export_adjudication_nor_learning(factory) -> None:  # noqa: F811
+def test_controls_never_reach_the_export_adjudication_nor_learning(factory) -> None:
     ids = build(factory)
     with session_scope(factory) as s:
         store.record_review(s, ids["real"][0], "ann", "accept")
@@ -154,7 +154,7 @@ def test_controls_never_reach_the_export_adjudication_nor_learning(factory) -> N
             store.resolve_conflict(s, kinds[ABSENT][1], "cat", "reject")
 
 
-def test_a_gold_control_does_not_give_its_label_away(factory) -> None:  # noqa: F811
+def test_a_gold_control_does_not_give_its_label_away(factory) -> None:
     ids = build(factory)
     enable(factory, ids["dataset"], 0.25)
     gold = controls(factory, ids["dataset"])[GOLD][0]
@@ -168,7 +168,7 @@ def test_a_gold_control_does_not_give_its_label_away(factory) -> None:  # noqa: 
         assert store.pair_labels(s, view.document_id, view.h, view.t).accepted == ()
 
 
-def test_recall_and_precision_per_annotator_by_hand(factory) -> None:  # noqa: F811
+def test_recall_and_precision_per_annotator_by_hand(factory) -> None:
     ids = build(factory)
     enable(factory, ids["dataset"], 0.25)
     kinds = controls(factory, ids["dataset"])
@@ -200,7 +200,7 @@ def _pair(s, suggestion_id: int) -> tuple[int, int, int]:
     return view.document_id, view.h, view.t
 
 
-def test_controls_join_a_split_queue(factory) -> None:  # noqa: F811
+def test_controls_join_a_split_queue(factory) -> None:
     ids = build(factory)
     with session_scope(factory) as s:
         store.split_queue(s, ids["dataset"], ["ann", "bob"], "round-robin")

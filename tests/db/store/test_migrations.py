@@ -13,7 +13,6 @@ from sqlalchemy import inspect
 
 from db.store.models import Base
 from db.store.session import alembic_config, init_db, make_engine
-from tests.db_fixtures import db_url  # noqa: F401
 
 UNIQUE_POSITIONS = "5c1f0e7a9b34"
 DATE_FIRST = re.compile(r"^\d{4}_\d{2}_\d{2}_\d{4}-[0-9a-f]+_\w+\.py$")
@@ -42,7 +41,7 @@ def test_revision_chain_is_linear_and_date_first() -> None:
     assert first.down_revision is None
 
 
-def test_upgrade_step_by_step_matches_models_and_downgrades(db_url: str, tmp_path, monkeypatch) -> None:  # noqa: F811
+def test_upgrade_step_by_step_matches_models_and_downgrades(db_url: str, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)  # migrations are found from any working directory
     engine = make_engine(db_url)
     try:
@@ -64,7 +63,7 @@ def test_upgrade_step_by_step_matches_models_and_downgrades(db_url: str, tmp_pat
         engine.dispose()
 
 
-def test_positions_taken_twice_are_renumbered_in_upload_order(db_url: str) -> None:  # noqa: F811
+def test_positions_taken_twice_are_renumbered_in_upload_order(db_url: str) -> None:
     """Before unique positions, racing uploads could store two documents at one position: the upgrade renumbers
     them (position, then id) instead of failing on the new unique index."""
     from datetime import UTC, datetime

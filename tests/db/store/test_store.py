@@ -10,19 +10,19 @@ import pytest
 from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from db.store import models as m
 from db import store
-from db.store.errors import DuplicateError, NotFoundError
+from db.store import models as m
 from db.store.clock import utc_now
+from db.store.errors import DuplicateError, NotFoundError
 from db.store.session import database_url, session_scope
 from engine.data.documents import Entity, Fact, Mention, read_documents
 from engine.data.pair_extras import MentionGrids, MentionPairGrid
 from engine.data.pair_scores import PairScores
-from tests.paths import require_shared_data  # noqa: E402
-from tests.db_fixtures import db_url, db_engine, factory, seed, tiny_document  # noqa: F401
+from tests.db_support import seed, tiny_document
+from tests.paths import require_shared_data
 
 
-def count(factory, model) -> int:  # noqa: F811 - the fixture's name, passed in
+def count(factory, model) -> int:  # the fixture's name, passed in
     with session_scope(factory) as session:
         return session.scalar(select(func.count()).select_from(model))
 
@@ -45,7 +45,7 @@ def test_default_url_is_sqlite_under_data_dir_and_postgres_gets_psycopg(monkeypa
     assert database_url().drivername == "postgresql+psycopg"
 
 
-def test_upload_round_trips_documents(factory) -> None:  # noqa: F811
+def test_upload_round_trips_documents(factory) -> None:
     docs = [tiny_document(), tiny_document("Unlabelled", facts=None)]
     docs += list(read_documents(require_shared_data() / "redocred" / "dev_revised.json").documents[:3])
     with session_scope(factory) as session:
@@ -62,7 +62,7 @@ def test_upload_round_trips_documents(factory) -> None:  # noqa: F811
         ("Ann Lee", 3, 1, True), ("Unlabelled", 3, 0, False)]
 
 
-def test_duplicate_content_is_skipped_within_and_across_uploads(factory) -> None:  # noqa: F811
+def test_duplicate_content_is_skipped_within_and_across_uploads(factory) -> None:
     with session_scope(factory) as session:
         dataset = store.create_dataset(session, "dups")
         first = store.add_documents(session, dataset.id, [tiny_document(), tiny_document()])
@@ -77,7 +77,7 @@ def test_duplicate_content_is_skipped_within_and_across_uploads(factory) -> None
         assert len(store.add_documents(session, other.id, [tiny_document()]).added) == 1
 
 
-def test_failed_upload_stores_nothing_of_it(factory) -> None:  # noqa: F811
+def test_failed_upload_stores_nothing_of_it(factory) -> None:
     with session_scope(factory) as session:
         dataset = store.create_dataset(session, "atomic")
         store.add_documents(session, dataset.id, [tiny_document("kept")])
@@ -92,7 +92,7 @@ def test_failed_upload_stores_nothing_of_it(factory) -> None:  # noqa: F811
         assert [d.title for d in store.list_documents(session, dataset.id)] == ["kept"]
 
 
-def test_dataset_names_are_unique_and_missing_ids_say_so(factory) -> None:  # noqa: F811
+def test_dataset_names_are_unique_and_missing_ids_say_so(factory) -> None:
     with session_scope(factory) as session:
         store.create_dataset(session, "a")
     with pytest.raises(DuplicateError, match="exists already"), session_scope(factory) as session:
@@ -105,7 +105,7 @@ def test_dataset_names_are_unique_and_missing_ids_say_so(factory) -> None:  # no
             store.add_documents(session, 42, [tiny_document()])
 
 
-def test_document_filters_are_a_whitelist(factory) -> None:  # noqa: F811
+def test_document_filters_are_a_whitelist(factory) -> None:
     with session_scope(factory) as session:
         dataset = store.create_dataset(session, "filters")
         store.add_documents(session, dataset.id, [tiny_document("Big_Cat%"), tiny_document("dog", facts=None)])
@@ -126,7 +126,7 @@ def pair_scores(title: str) -> PairScores:
                       extras={"mention_grids": MentionGrids("key mention pairs", grids)})
 
 
-def test_pair_scores_are_compact_and_round_trip(factory) -> None:  # noqa: F811
+def test_pair_scores_are_compact_and_round_trip(factory) -> None:
     ids = seed(factory, [])
     scores = pair_scores("Ann Lee")
     with session_scope(factory) as session:
@@ -147,7 +147,7 @@ def test_pair_scores_are_compact_and_round_trip(factory) -> None:  # noqa: F811
     assert count(factory, m.PairScoreBlobRow) == 1
 
 
-def test_suggestions_are_unique_per_triple_and_collect_their_runs(factory) -> None:  # noqa: F811
+def test_suggestions_are_unique_per_triple_and_collect_their_runs(factory) -> None:
     ids = seed(factory, [(0, 1, "P551", 0.9), (0, 2, "P27", 0.7)])
     with session_scope(factory) as session:
         run2 = store.record_run(session, ids["dataset"], checkpoint="runs/p3m", method="p3m.v1", version="0.1.0",
@@ -165,7 +165,7 @@ def test_suggestions_are_unique_per_triple_and_collect_their_runs(factory) -> No
         session.flush()
 
 
-def test_suggestion_items_are_checked(factory) -> None:  # noqa: F811
+def test_suggestion_items_are_checked(factory) -> None:
     ids = seed(factory, [])
     bad = [({"doc_id": ids["doc"], "h_idx": 0, "t_idx": 0, "relation": "P17", "score": 1.0}, "two different"),
            ({"doc_id": ids["doc"], "h_idx": 0, "t_idx": 5, "relation": "P17", "score": 1.0}, "two different"),
@@ -179,7 +179,7 @@ def test_suggestion_items_are_checked(factory) -> None:  # noqa: F811
     assert count(factory, m.SuggestionRow) == 0
 
 
-def test_listing_sorts_pages_and_filters(factory) -> None:  # noqa: F811
+def test_listing_sorts_pages_and_filters(factory) -> None:
     ids = seed(factory, [(0, 1, "P551", 0.5), (0, 2, "P27", 0.9), (1, 0, "P131", 0.7), (2, 1, "P150", 0.1)])
     with session_scope(factory) as session:
         ds = ids["dataset"]
@@ -200,7 +200,7 @@ def test_listing_sorts_pages_and_filters(factory) -> None:  # noqa: F811
             store.list_suggestions(session, ds, {"state": "done"})
 
 
-def test_tables_match_the_issue(db_engine) -> None:  # noqa: F811
+def test_tables_match_the_issue(db_engine) -> None:
     tables = set(inspect(db_engine).get_table_names())
     assert {"datasets", "documents", "entities", "mentions", "gold_facts", "model_runs", "pair_scores",
             "suggestions", "reviews", "annotators"} <= tables

@@ -45,7 +45,7 @@ def test_import_lists_invalid_documents_and_refuses_an_empty_file(tmp_path: Path
 def test_import_with_score_uses_the_default_model(tmp_path: Path, tiny_models_dir: Path,
                                                   monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("DOCRE_MODELS_DIR", str(tiny_models_dir))
-    from engine import settings  # noqa: PLC0415
+    from engine import settings
 
     if hasattr(settings.get_settings, "cache_clear"):
         settings.get_settings.cache_clear()

@@ -9,15 +9,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from db import store
 from db.store.domain import DEFAULT_REFIT_EVERY, DEFAULT_STOP_BELOW
 from db.store.errors import NotFoundError
+from db.store.session import session_scope
 from db.workflows.refit import refit_dataset
 from db.workflows.scoring import refresh_suggestions
-from db.store.session import session_scope
-from tests.db_fixtures import db_engine, db_url, factory, seed  # noqa: F401
+from tests.db_support import seed
 
 SUGGESTIONS = [(0, 1, "P27", 0.9), (0, 2, "P27", 0.6), (1, 0, "P131", 0.4), (0, 2, "P19", 0.2)]
 
 
-def test_review_settings_default_then_saved_and_checked(factory: sessionmaker[Session]) -> None:  # noqa: F811
+def test_review_settings_default_then_saved_and_checked(factory: sessionmaker[Session]) -> None:
     ids = seed(factory, SUGGESTIONS)
     with session_scope(factory) as s:
         got = store.review_settings(s, ids["dataset"])
@@ -35,7 +35,7 @@ def test_review_settings_default_then_saved_and_checked(factory: sessionmaker[Se
             store.set_review_settings(s, 999, refit_every=3)
 
 
-def test_decision_items_follow_the_log(factory: sessionmaker[Session]) -> None:  # noqa: F811
+def test_decision_items_follow_the_log(factory: sessionmaker[Session]) -> None:
     """Current accepts and rejects only, oldest first; a correction names its relation; undo and skip count
     for nothing; the count matches."""
     from engine.curate.decisions import Decision, decisions_from_json
@@ -58,7 +58,7 @@ def test_decision_items_follow_the_log(factory: sessionmaker[Session]) -> None: 
                                           Decision("Ann Lee", 0, 2, "P19", True), Decision("Ann Lee", 1, 0, "P131", False)]
 
 
-def test_refits_are_logged_and_due_after_every_n(factory: sessionmaker[Session]) -> None:  # noqa: F811
+def test_refits_are_logged_and_due_after_every_n(factory: sessionmaker[Session]) -> None:
     ids = seed(factory, SUGGESTIONS)
     with session_scope(factory) as s:
         assert store.latest_refit(s, ids["dataset"]) is None
@@ -72,7 +72,7 @@ def test_refits_are_logged_and_due_after_every_n(factory: sessionmaker[Session])
     assert not store.refit_due(8, last, 3) and store.refit_due(9, last, 3)
 
 
-def test_rescore_moves_scores_both_ways_within_the_dataset(factory: sessionmaker[Session]) -> None:  # noqa: F811
+def test_rescore_moves_scores_both_ways_within_the_dataset(factory: sessionmaker[Session]) -> None:
     ids = seed(factory, SUGGESTIONS)
     doc = ids["doc"]
     with session_scope(factory) as s:
@@ -87,7 +87,7 @@ def test_rescore_moves_scores_both_ways_within_the_dataset(factory: sessionmaker
     assert left == [0.6, 0.2, 0.1]  # the accepted one has left the queue
 
 
-def _score_documents(factory: sessionmaker[Session], dataset_id: int, docs: list, scores: list) -> list[int]:  # noqa: F811
+def _score_documents(factory: sessionmaker[Session], dataset_id: int, docs: list, scores: list) -> list[int]:
     """Store documents and one paee run's pair scores for them; their ids."""
     with session_scope(factory) as s:
         doc_ids = list(store.add_documents(s, dataset_id, docs).added)
@@ -97,7 +97,7 @@ def _score_documents(factory: sessionmaker[Session], dataset_id: int, docs: list
     return doc_ids
 
 
-def _accept_p131_reject_p17(factory: sessionmaker[Session], dataset_id: int) -> list:  # noqa: F811
+def _accept_p131_reject_p17(factory: sessionmaker[Session], dataset_id: int) -> list:
     """The annotator's decisions on the first pairs of each document; every suggestion as it was."""
     with session_scope(factory) as s:
         store.ensure_annotator(s, "ann")
@@ -108,11 +108,11 @@ def _accept_p131_reject_p17(factory: sessionmaker[Session], dataset_id: int) -> 
     return items
 
 
-def test_refit_on_decisions_moves_accepted_alike_pending_items_up(factory: sessionmaker[Session]) -> None:  # noqa: F811
+def test_refit_on_decisions_moves_accepted_alike_pending_items_up(factory: sessionmaker[Session]) -> None:
     """Stored documents whose chain pairs carry P17 and P131 at one margin: the ranker cannot tell them apart.
     The annotator accepts P131 and rejects P17 on the first pairs of each document; after the refit, the
     pending P131 items score higher and come first on most pairs. Without the feedback they stay level."""
-    from tests.engine.curate.test_ranker import base_ranker, corpus
+    from tests.engine.curate.ranker_support import base_ranker, corpus
 
     ranker = base_ranker()
     docs, scores = corpus(30, "review")
@@ -148,10 +148,10 @@ def test_refit_on_decisions_moves_accepted_alike_pending_items_up(factory: sessi
 
 
 def test_documents_scored_after_a_refit_join_the_queue_with_refitted_scores(
-        factory: sessionmaker[Session]) -> None:  # noqa: F811
+        factory: sessionmaker[Session]) -> None:
     """A dataset whose ranker was refitted (accept P131, reject P17) gets more documents: their suggestions
     must carry the refitted ranker's scores too (P131 ahead), not the shipped ranker's, which scores them level."""
-    from tests.engine.curate.test_ranker import base_ranker, corpus
+    from tests.engine.curate.ranker_support import base_ranker, corpus
 
     ranker = base_ranker()
     docs, scores = corpus(30, "review")
@@ -172,7 +172,7 @@ def test_documents_scored_after_a_refit_join_the_queue_with_refitted_scores(
     assert by_relation["P131"] > by_relation["P17"] + 0.2
 
 
-def test_refit_without_decisions_changes_nothing(factory: sessionmaker[Session]) -> None:  # noqa: F811
+def test_refit_without_decisions_changes_nothing(factory: sessionmaker[Session]) -> None:
     ids = seed(factory, SUGGESTIONS)
     assert refit_dataset(factory, ids["dataset"]) is None
     with session_scope(factory) as s:

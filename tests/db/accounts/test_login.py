@@ -8,11 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from db import accounts, store
-from db.store.errors import AccountError
 from db.accounts.login_throttle import LoginPolicy
 from db.accounts.passwords import MIN_PASSWORD_LENGTH, check_password
+from db.store.errors import AccountError
 from db.store.session import session_scope
-from tests.db_fixtures import db_url, db_engine, factory  # noqa: F401
 
 PASSWORD = "a long enough passphrase"
 POLICY = LoginPolicy(max_failures=3, max_failures_per_client=5, lock_seconds=600, base_delay_seconds=1.0,
@@ -33,7 +32,7 @@ def test_weak_passwords_are_refused_with_a_clear_message(password: str, message:
         check_password(password, name="carol-carol-carol")
 
 
-def test_account_creation_and_password_change_apply_the_rule(factory) -> None:  # noqa: F811
+def test_account_creation_and_password_change_apply_the_rule(factory) -> None:
     check_password("twelve chars")  # exactly 12: fine
     with pytest.raises(AccountError, match="at least 12"), session_scope(factory) as s:
         accounts.create_user(s, "carol", "curator", "short pass")
@@ -57,13 +56,13 @@ class Clock:
         self.now += timedelta(seconds=seconds)
 
 
-def _login(factory, name, password, clock, client="ip:10.0.0.1", session_id="s1"):  # noqa: F811
+def _login(factory, name, password, clock, client="ip:10.0.0.1", session_id="s1"):
     with session_scope(factory) as s:
         return accounts.attempt_login(s, name, password, client=client, session_id=session_id, policy=POLICY,
                                    now=clock())
 
 
-def test_failures_back_off_then_lock_the_account(factory) -> None:  # noqa: F811
+def test_failures_back_off_then_lock_the_account(factory) -> None:
     with session_scope(factory) as s:
         accounts.create_user(s, "carol", "curator", PASSWORD)
     clock = Clock()
@@ -84,7 +83,7 @@ def test_failures_back_off_then_lock_the_account(factory) -> None:  # noqa: F811
     assert again.delay_seconds == 1.0 and again.locked_until is None
 
 
-def test_failures_from_one_client_lock_that_client_across_names(factory) -> None:  # noqa: F811
+def test_failures_from_one_client_lock_that_client_across_names(factory) -> None:
     with session_scope(factory) as s:
         accounts.create_user(s, "carol", "curator", PASSWORD)
     clock = Clock()
@@ -98,7 +97,7 @@ def test_failures_from_one_client_lock_that_client_across_names(factory) -> None
     assert other.account is not None
 
 
-def test_every_attempt_is_recorded_newest_first(factory) -> None:  # noqa: F811
+def test_every_attempt_is_recorded_newest_first(factory) -> None:
     with session_scope(factory) as s:
         accounts.create_user(s, "carol", "curator", PASSWORD)
     clock = Clock()

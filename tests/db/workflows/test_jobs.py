@@ -8,23 +8,23 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from db.store import models as m
 from db import store
+from db.store import models as m
 from db.store.clock import utc_now
-from db.workflows.scoring import run_job
-from db.store.session import session_scope
 from db.store.queries.jobs import JobLostError
-from tests.db_fixtures import db_url, db_engine, factory, tiny_document  # noqa: F401
+from db.store.session import session_scope
+from db.workflows.scoring import run_job
+from tests.db_support import DiesAfter, Killed, tiny_document
 
 
-def dataset_with_docs(factory, n: int = 3) -> tuple[int, list[int]]:  # noqa: F811
+def dataset_with_docs(factory, n: int = 3) -> tuple[int, list[int]]:
     with session_scope(factory) as s:
         dataset = store.create_dataset(s, "jobs")
         added = store.add_documents(s, dataset.id, [tiny_document(f"Doc {i}") for i in range(n)]).added
     return dataset.id, list(added)
 
 
-def test_enqueue_claim_progress_finish_and_fail(factory) -> None:  # noqa: F811
+def test_enqueue_claim_progress_finish_and_fail(factory) -> None:
     dataset_id, docs = dataset_with_docs(factory)
     with session_scope(factory) as s:
         first = store.enqueue_job(s, dataset_id, docs, ["m1", "m2"], "ann")
@@ -48,7 +48,7 @@ def test_enqueue_claim_progress_finish_and_fail(factory) -> None:  # noqa: F811
         (second, "failed", 0.0, "model missing"), (first, "done", 1.0, None)]
 
 
-def test_two_workers_never_claim_one_job(factory) -> None:  # noqa: F811
+def test_two_workers_never_claim_one_job(factory) -> None:
     dataset_id, docs = dataset_with_docs(factory, 1)
     with session_scope(factory) as s:
         ids = {store.enqueue_job(s, dataset_id, docs, ["m"], f"user{i}") for i in range(6)}
@@ -70,7 +70,7 @@ def test_two_workers_never_claim_one_job(factory) -> None:  # noqa: F811
     assert sorted(claimed["a"] + claimed["b"]) == sorted(ids)
 
 
-def test_stale_running_jobs_are_requeued_or_failed_by_name(factory) -> None:  # noqa: F811
+def test_stale_running_jobs_are_requeued_or_failed_by_name(factory) -> None:
     dataset_id, docs = dataset_with_docs(factory, 1)
     with session_scope(factory) as s:
         live, stale, orphan = (store.enqueue_job(s, dataset_id, docs, ["m"], "ann") for _ in range(3))
@@ -92,30 +92,10 @@ def test_stale_running_jobs_are_requeued_or_failed_by_name(factory) -> None:  # 
         assert store.get_job(s, live).status == "running"
 
 
-class Killed(BaseException):
-    """Stands in for SIGKILL: nothing after it runs, not even the job's failure handler."""
-
-
-class DiesAfter:
-    """A Predictor that dies once the worker has made `budget[0]` predict calls (over all its models)."""
-
-    def __init__(self, model, budget: list[int]) -> None:
-        self.model, self.budget = model, budget
-
-    def __getattr__(self, name: str):
-        return getattr(self.model, name)
-
-    def predict(self, docs, progress=None):
-        if self.budget[0] == 0:
-            raise Killed
-        self.budget[0] -= 1
-        return self.model.predict(docs)
-
-
-def test_interrupted_job_resumes_and_ends_done_without_duplicates(factory, tiny_models_dir,  # noqa: F811
+def test_interrupted_job_resumes_and_ends_done_without_duplicates(factory, tiny_models_dir,
                                                                  monkeypatch) -> None:
-    from db.workflows.worker import load_model
     from db.workflows import scoring as job_runner
+    from db.workflows.worker import load_model
 
     monkeypatch.setattr(job_runner, "CHUNK_DOCS", 2)  # 3 documents: a chunk of 2 and one of 1 per model
 
@@ -161,7 +141,7 @@ def test_two_users_jobs_both_finish(factory, tiny_models_dir) -> None:  # noqa: 
         assert {j.id: (j.status, j.requested_by) for j in store.list_jobs(s)} == {a: ("done", "ann"), b: ("done", "bob")}
 
 
-def test_runs_of_a_job_not_done_are_left_out_of_finished_runs(factory) -> None:  # noqa: F811
+def test_runs_of_a_job_not_done_are_left_out_of_finished_runs(factory) -> None:
     dataset_id, docs = dataset_with_docs(factory, 2)
     with session_scope(factory) as s:
         plain = store.record_run(s, dataset_id, checkpoint="cli", method="atlop.v1", version="0", seconds=0.0)

@@ -4,19 +4,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from db.store import models as m
 from db import accounts, store
 from db.accounts.auth import hash_password, verify_password
+from db.store import models as m
 from db.store.errors import AccountError, DuplicateError
 from db.store.session import session_scope
-from tests.db_fixtures import db_url, db_engine, factory  # noqa: F401
+from tests.paths import ROOT
 
-from tests.paths import ROOT  # noqa: E402
 PASSWORD = "correct horse battery"
 
 
@@ -30,7 +28,7 @@ def test_hashes_are_salted_and_verify() -> None:
         hash_password("short")
 
 
-def test_create_user_stores_only_a_hash_and_authenticates(factory) -> None:  # noqa: F811
+def test_create_user_stores_only_a_hash_and_authenticates(factory) -> None:
     with session_scope(factory) as session:
         store.ensure_annotator(session, "ann")  # known from local mode, no password yet
         info = accounts.create_user(session, "ann", "curator", PASSWORD)
@@ -63,7 +61,7 @@ def test_cli_upgrades_and_creates_a_user_from_the_environment(tmp_path) -> None:
     assert PASSWORD.encode() not in (tmp_path / "cli.sqlite").read_bytes()
 
 
-def test_local_names_never_take_a_team_account(factory) -> None:  # noqa: F811
+def test_local_names_never_take_a_team_account(factory) -> None:
     """Local mode asks only for a name: one that an account (with a password) owns must not act as it."""
     with session_scope(factory) as session:
         accounts.create_user(session, "carol", "curator", PASSWORD)

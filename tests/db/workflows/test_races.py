@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from db.store import models as m
 from db import store
+from db.store import models as m
 from db.store.session import session_scope
 from tests import race_support
-from tests.db_fixtures import db_url, db_engine, factory, seed, tiny_document  # noqa: F401
+from tests.db_support import seed, tiny_document
 
 TRIPLES = [(0, 1, "P551", 0.9), (0, 2, "P19", 0.8)]
 
@@ -44,7 +44,7 @@ def collide(target: Any, *per_process: tuple[Any, ...]) -> list[tuple[Any, ...]]
     return out
 
 
-def test_undo_from_two_tabs_undoes_once_and_explains(db_url, factory) -> None:  # noqa: F811
+def test_undo_from_two_tabs_undoes_once_and_explains(db_url, factory) -> None:
     ids = seed(factory, TRIPLES)
     first, second = ids["suggestions"]
     with session_scope(factory) as s:
@@ -61,13 +61,13 @@ def test_undo_from_two_tabs_undoes_once_and_explains(db_url, factory) -> None:  
         assert store.get_suggestion(s, first).state == "accepted"
 
 
-def _documents(factory) -> list[tuple[int, str, int]]:  # noqa: F811
+def _documents(factory) -> list[tuple[int, str, int]]:
     with session_scope(factory) as s:
         return s.execute(select(m.DocumentRow.dataset_id, m.DocumentRow.title, m.DocumentRow.position)
                          .order_by(m.DocumentRow.position)).tuples().all()
 
 
-def test_two_first_uploads_into_one_new_dataset_both_land(db_url, factory) -> None:  # noqa: F811
+def test_two_first_uploads_into_one_new_dataset_both_land(db_url, factory) -> None:
     outcomes = collide(race_support.upload_worker, (db_url, "fresh", ["A1", "A2"], "INSERT INTO datasets"),
                        (db_url, "fresh", ["B1", "B2"], "INSERT INTO datasets"))
     assert [o[0] for o in outcomes] == ["ok", "ok"], outcomes
@@ -78,7 +78,7 @@ def test_two_first_uploads_into_one_new_dataset_both_land(db_url, factory) -> No
     assert [p for _, _, p in docs] == [0, 1, 2, 3]
 
 
-def test_two_uploads_into_one_dataset_get_distinct_positions(db_url, factory) -> None:  # noqa: F811
+def test_two_uploads_into_one_dataset_get_distinct_positions(db_url, factory) -> None:
     with session_scope(factory) as s:
         dataset = store.create_dataset(s, "shared")
         store.add_documents(s, dataset.id, [tiny_document("first")])
@@ -90,7 +90,7 @@ def test_two_uploads_into_one_dataset_get_distinct_positions(db_url, factory) ->
     assert [p for _, _, p in docs] == [0, 1, 2, 3, 4]  # unique, in upload order
 
 
-def test_positions_are_unique_in_the_schema(factory) -> None:  # noqa: F811
+def test_positions_are_unique_in_the_schema(factory) -> None:
     """The constraint itself: a second document at a taken position is refused by the database."""
     from sqlalchemy.exc import IntegrityError
 
@@ -106,14 +106,14 @@ def test_positions_are_unique_in_the_schema(factory) -> None:  # noqa: F811
         assert s.scalar(select(func.count()).select_from(m.DocumentRow)) == 1
 
 
-def test_an_upload_that_keeps_losing_gives_up_cleanly(factory, monkeypatch) -> None:  # noqa: F811
+def test_an_upload_that_keeps_losing_gives_up_cleanly(factory, monkeypatch) -> None:
     """Retries are for lost races only, and bounded: then a ConflictError that says nothing was stored."""
     import sqlite3
 
     from sqlalchemy.exc import IntegrityError
 
-    from db.workflows import uploads
     from db.store.errors import ConflictError
+    from db.workflows import uploads
 
     calls: list[int] = []
 
