@@ -29,6 +29,9 @@ class Keys:
     """Widget and form keys (a widget's value lives in session_state under its key)."""
 
     ACCEPT = "docre.w.accept"
+    AUDIT_NAME = "docre.w.audit_name"
+    AUDIT_OUTCOME = "docre.w.audit_outcome"
+    AUDIT_PAGE = "docre.w.audit_page"
     ACCEPTANCE = "docre.w.acceptance"
     CHANGE_NAME = "docre.w.change_name"
     CMP_A = "docre.w.cmp_a"

@@ -10,13 +10,14 @@ import hmac
 import logging
 import os
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import models as m
+from .account_audit import CLI_ACTOR, record_account_event
 from .clock import utc_now
 from .domain import AnnotatorInfo
 from .errors import DuplicateError, NotFoundError
+from .names import check_new_name, find_annotator
 from .passwords import check_password
 from .store_annotators import check_name, check_role, to_info
 
@@ -55,34 +56,65 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
-def create_user(session: Session, name: str, role: str, password: str) -> AnnotatorInfo:
-    """A team-mode account; an annotator already known by that name (from solo mode) gets the password."""
+def create_user(session: Session, name: str, role: str, password: str, *, actor: str = CLI_ACTOR) -> AnnotatorInfo:
+    """A team-mode account; an annotator already known by that name (from solo mode) gets the password. A new
+    name that reads like an existing one, or mixes look-alike scripts, is refused (db.names)."""
     name, role = check_name(name), check_role(role)
     password_hash = hash_password(password, name)
-    row = session.scalar(select(m.Annotator).where(m.Annotator.name == name))
+    row = find_annotator(session, name)
     if row is not None and row.password_hash is not None:
-        raise DuplicateError(f"user {name!r} exists already; use set_password to change the password")
+        raise DuplicateError(f"user {row.name!r} exists already; use set_password to change the password")
     if row is None:
+        check_new_name(session, name)
         row = m.Annotator(name=name, role=role, created_at=utc_now())
         session.add(row)
     row.role, row.password_hash = role, password_hash
     session.flush()
-    logger.info("user %s created with role %s", name, role)
+    record_account_event(session, row.name, actor, "created", f"role {role}")
+    logger.info("user %s created with role %s", row.name, role)
     return to_info(row)
 
 
-def set_password(session: Session, name: str, password: str) -> None:
-    row = session.scalar(select(m.Annotator).where(m.Annotator.name == name))
+def _account(session: Session, name: str) -> m.Annotator:
+    row = find_annotator(session, name)
     if row is None:
         raise NotFoundError(f"no user named {name!r}; create it with `python -m db create-user {name} --role ...`")
-    row.password_hash = hash_password(password, name)
+    return row
+
+
+def set_password(session: Session, name: str, password: str, *, actor: str = CLI_ACTOR) -> None:
+    """A new password; every session token issued before stops working (a stolen one included)."""
+    row = _account(session, name)
+    row.password_hash = hash_password(password, row.name)
+    row.token_version = (row.token_version or 0) + 1
     session.flush()
+    record_account_event(session, row.name, actor, "password reset")
+
+
+def set_enabled(session: Session, name: str, enabled: bool, *, actor: str = CLI_ACTOR) -> AnnotatorInfo:
+    """Disable an account (it can no longer sign in, its tokens stop working) or enable it again."""
+    row = _account(session, name)
+    if bool(row.enabled) != enabled:
+        row.enabled = enabled
+        row.token_version = (row.token_version or 0) + 1
+        session.flush()
+        record_account_event(session, row.name, actor, "enabled" if enabled else "disabled")
+    return to_info(row)
+
+
+def revoke_sessions(session: Session, name: str, *, actor: str = CLI_ACTOR) -> None:
+    """Sign the account out everywhere: every token issued so far stops working."""
+    row = _account(session, name)
+    row.token_version = (row.token_version or 0) + 1
+    session.flush()
+    record_account_event(session, row.name, actor, "signed out everywhere")
 
 
 def authenticate(session: Session, name: str, password: str) -> AnnotatorInfo | None:
-    """The account when name and password match, else None (unknown name and wrong password look alike)."""
-    row = session.scalar(select(m.Annotator).where(m.Annotator.name == name))
-    if row is None or row.password_hash is None:
+    """The enabled account when name and password match, else None (unknown name, disabled account and wrong
+    password look alike, and cost alike)."""
+    row = find_annotator(session, name)
+    if row is None or row.password_hash is None or not row.enabled:
         _scrypt(password, b"\0" * SALT_BYTES)  # same cost, so timing does not tell names apart
         return None
     return to_info(row) if verify_password(password, row.password_hash) else None

@@ -6,8 +6,10 @@ module per aggregate; import them from here."""
 from __future__ import annotations
 
 from .agreement import cohen_kappa
-from .auth import authenticate, create_user, set_password
-from .login_audit import attempt_login, list_login_attempts
+from .account_audit import AccountEventInfo, list_account_events, record_account_event
+from .auth import authenticate, create_user, revoke_sessions, set_enabled, set_password
+from .login_audit import LOGIN_OUTCOMES, attempt_login, list_login_attempts
+from .session_tokens import token_account
 from .store_adjudication import resolve_conflict
 from .store_assignments import SPLIT_MODES, assignment_counts, split_queue
 from .control_items import ControlSync, sync_controls
@@ -40,6 +42,7 @@ __all__ = [
     "list_datasets", "list_documents", "list_login_attempts", "list_runs", "local_annotator", "list_suggestions", "load_document", "load_documents",
     "load_pair_scores", "record_review", "record_run", "relation_acceptance", "review_history",
     "review_log_rows", "review_progress", "reviewed_documents", "save_pair_scores", "scored_document_ids",
-    "resolve_conflict", "decision_count", "decision_items", "latest_refit", "list_refits", "record_refit",
+    "AccountEventInfo", "LOGIN_OUTCOMES", "list_account_events", "record_account_event", "revoke_sessions",
+    "set_enabled", "token_account", "resolve_conflict", "decision_count", "decision_items", "latest_refit", "list_refits", "record_refit",
     "refit_due", "rescore_suggestions", "review_settings", "set_review_settings", "undecided_scores", "SPLIT_MODES", "assignment_counts", "split_queue", "set_password", "set_role", "undo_last_review",
 ]
