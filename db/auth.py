@@ -65,7 +65,7 @@ def create_user(session: Session, name: str, role: str, password: str, *, actor:
     if row is not None and row.password_hash is not None:
         raise DuplicateError(f"user {row.name!r} exists already; use set_password to change the password")
     if row is None:
-        check_new_name(session, name)
+        check_new_name(name)
         row = m.Annotator(name=name, role=role, created_at=utc_now())
         session.add(row)
     row.role, row.password_hash = role, password_hash

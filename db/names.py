@@ -1,7 +1,8 @@
 """Annotator and account names told apart as people read them: compared after NFKC normalisation and case
 folding (`Carol`, `carol` and full-width `ｃａｒｏｌ` are one name), and a new name that mixes scripts with
 look-alike letters (a Cyrillic `а` in `cаrol`) is refused, so nobody can pass for someone else in the audit,
-the agreement tables or the login."""
+the agreement tables or the login. Lookups (find_annotator) match the stored name exactly first, then by key:
+a table of a team's annotators is small enough to scan."""
 from __future__ import annotations
 
 import unicodedata
@@ -35,12 +36,9 @@ def find_annotator(session: Session, name: str) -> m.Annotator | None:
     return next((r for r in session.scalars(select(m.Annotator)) if name_key(r.name) == key), None)
 
 
-def check_new_name(session: Session, name: str) -> None:
-    """Refuse a new name that reads like an existing one, or that mixes scripts with look-alike letters."""
+def check_new_name(name: str) -> None:
+    """Refuse a new name that mixes scripts with look-alike letters. (One that reads like an existing name is
+    that name: callers look names up with find_annotator first.)"""
     if confusables.is_dangerous(name):
         raise AccountError(f"name {name!r}: mixes letters from different scripts that look alike (for example a "
                            "Cyrillic letter standing in for a Latin one); type it in one script")
-    clash = find_annotator(session, name)
-    if clash is not None:
-        raise AccountError(f"name {name!r}: reads the same as the existing name {clash.name!r} (names are compared "
-                           "ignoring case and character width); pick another or use that one")

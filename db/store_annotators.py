@@ -41,7 +41,7 @@ def ensure_annotator(session: Session, name: str, role: str = "annotator") -> An
     name, role = check_name(name), check_role(role)
     row = find_annotator(session, name)
     if row is None:
-        check_new_name(session, name)
+        check_new_name(name)
         row = m.Annotator(name=name, role=role, created_at=utc_now())
         session.add(row)
         session.flush()
