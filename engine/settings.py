@@ -78,6 +78,22 @@ def _team_mode(raw: str) -> bool:
                       f"{', '.join(w for w in FALSE_WORDS if w)} (local mode), got {raw!r}")
 
 
+def _proxies(raw: str) -> tuple[str, ...]:
+    """DOCRE_TRUSTED_PROXIES: addresses or networks (comma-separated) or `loopback`; a typo stops start-up rather
+    than silently trusting nobody (or the wrong host)."""
+    import ipaddress  # noqa: PLC0415
+
+    entries = tuple(a.strip() for a in raw.split(",") if a.strip())
+    for entry in entries:
+        if entry != "loopback":
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ConfigError(f"DOCRE_TRUSTED_PROXIES: {entry!r} is not an address, a network (10.0.0.0/24) or "
+                                  "`loopback`") from None
+    return entries
+
+
 def _positive_float(name: str, default: float) -> float:
     """A number environment variable, > 0; anything else is a ConfigError naming the variable."""
     raw = os.environ.get(name, "").strip()
@@ -109,7 +125,7 @@ def get_settings() -> Settings:
         lean_encoder=env.get("DOCRE_LEAN_ENCODER", "1").strip().lower() in TRUE_WORDS,
         secret_key_file=Path(env.get("DOCRE_SECRET_KEY_FILE") or data_dir / SECRET_KEY_FILE),
         session_hours=_positive_float("DOCRE_SESSION_HOURS", DEFAULT_SESSION_HOURS),
-        trusted_proxies=tuple(a.strip() for a in env.get("DOCRE_TRUSTED_PROXIES", "").split(",") if a.strip()),
+        trusted_proxies=_proxies(env.get("DOCRE_TRUSTED_PROXIES", "")),
     )
 
 

@@ -80,13 +80,15 @@ def _trusted(address: str, proxies: tuple[str, ...]) -> bool:
     except ValueError:
         return False
     for proxy in proxies:
+        if proxy == "loopback":
+            if ip.is_loopback:
+                return True
+            continue
         try:
             if ip in ipaddress.ip_network(proxy, strict=False):
                 return True
         except ValueError:
             continue
-        if proxy == "loopback" and ip.is_loopback:
-            return True
     return False
 
 
