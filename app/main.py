@@ -32,6 +32,7 @@ PAGES = (
     ("views/evaluate.py", "Evaluate", ":material/query_stats:"),
     ("views/export.py", "Export", ":material/download:"),
 )
+USERS_PAGE = ("views/users.py", "Users", ":material/manage_accounts:")  # team mode, curators only
 
 
 def main() -> None:
@@ -43,10 +44,11 @@ def main() -> None:
         # st.navigation is always called, so no page (not even by URL) runs before the login. Each page's URL
         # leads to the login form too (no "page not found" over it), and after the login to that page.
         gate = [st.Page(ui.login_form, title="Log in", url_path="login", default=True)]
-        gate += [st.Page(ui.login_form, title="Log in", url_path=Path(path).stem) for path, _, _ in PAGES]
+        gate += [st.Page(ui.login_form, title="Log in", url_path=Path(path).stem) for path, _, _ in (*PAGES, USERS_PAGE)]
         page = st.navigation(gate, position="hidden")
     else:
-        page = st.navigation([st.Page(path, title=title, icon=icon) for path, title, icon in PAGES])
+        shown = [*PAGES, USERS_PAGE] if services.review.team_mode() and ui.is_curator() else PAGES
+        page = st.navigation([st.Page(path, title=title, icon=icon) for path, title, icon in shown])
         ui.identity_sidebar()
     page.run()
 

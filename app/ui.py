@@ -24,6 +24,11 @@ def sync_sign_in() -> str | None:
     return account.name
 
 
+def is_curator() -> bool:
+    """Whether the page should offer curators' tools (the services check the stored role again as they act)."""
+    return state.role() == "curator" and state.annotator() is not None
+
+
 def require_access() -> str | None:
     """Team mode: the page stops here, showing only the login form, unless this connection's cookie signs an
     account in; local mode lets everyone in. Every view runs it first (through page_title), so no URL reaches a

@@ -5,8 +5,8 @@ Long-lived objects (session factory, predictors) are `st.cache_resource`; read-o
 from __future__ import annotations
 
 from . import (adjudication, auth, controls, documents, evaluation, export, jobs, learning, resources, review, scoring,
-               stopping, team)
+               stopping, team, users)
 from .resources import available_models, relation_names
 
 __all__ = ["adjudication", "auth", "available_models", "controls", "documents", "evaluation", "export", "jobs",
-           "learning", "relation_names", "resources", "review", "scoring", "stopping", "team"]
+           "learning", "relation_names", "resources", "review", "scoring", "stopping", "team", "users"]

@@ -500,7 +500,7 @@ def test_views_are_not_a_streamlit_pages_folder() -> None:
     """Streamlit runs a `pages/` folder beside main.py by URL, without main.py's login: there must be none."""
     assert not (APP_DIR / "pages").exists()
     listed = re.findall(r'"(views/\w+\.py)"', Path(MAIN).read_text(encoding="utf-8"))
-    assert sorted(listed) == [f"views/{v}.py" for v in VIEWS] and len(VIEWS) == 8
+    assert sorted(listed) == [f"views/{v}.py" for v in VIEWS] and len(VIEWS) == 9
 
 
 @pytest.mark.parametrize("view", VIEWS)

@@ -4,6 +4,7 @@ X-Forwarded-For counts only from a named proxy; an unknown DOCRE_AUTH stops a re
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +46,10 @@ def _signed_in(browser: FakeBrowser, name: str, password: str) -> AppTest:
     at.run()  # the reload that follows the cookie exchange
     assert not at.exception and at.session_state["docre.annotator"] == name
     return at
+
+
+def _said(elements) -> str:
+    return re.sub(r"\\(.)", r"\1", "\n".join(e.value for e in elements))  # Markdown escapes removed
 
 
 def _shows_login(at: AppTest) -> bool:
@@ -128,3 +133,36 @@ def test_a_misspelt_proxy_stops_start_up(monkeypatch: pytest.MonkeyPatch) -> Non
         get_settings()
     monkeypatch.setenv("DOCRE_TRUSTED_PROXIES", "10.0.0.9, 10.1.0.0/16, loopback")
     assert get_settings().trusted_proxies == ("10.0.0.9", "10.1.0.0/16", "loopback")
+
+
+def test_a_curator_manages_users_and_every_change_is_audited(team: FakeBrowser) -> None:
+    carol = _signed_in(team, "carol", PASSWORD)
+    carol.switch_page("views/users.py").run()
+    assert not carol.exception and carol.title[0].value == "Users"
+    fields = {t.label: t for t in carol.text_input}
+    fields["New user name"].input("dave")
+    fields["Initial password"].input("qwertyuiopas")  # too easy: refused, nothing stored
+    carol.form_submit_button[0].click().run()
+    assert "Not created: password: too easy to guess" in _said(carol.error)
+    fields = {t.label: t for t in carol.text_input}
+    fields["New user name"].input("dave")
+    fields["Initial password"].input("a sturdy long passphrase")
+    carol.form_submit_button[0].click().run()
+    assert not carol.exception and "Created dave (annotator)." in _said(carol.success)
+    carol.selectbox(key="docre.w.user_pick").set_value("ann").run()
+    carol.button(key="docre.w.user_enable").click().run()
+    with services.resources.session() as s:
+        assert not store.get_annotator(s, "ann").enabled
+        events, total = store.list_account_events(s)
+    assert [(e.account, e.actor, e.action) for e in events[:2]] == [("ann", "carol", "disabled"),
+                                                                    ("dave", "carol", "created")]
+    table = carol.dataframe[-1].value
+    assert list(table["change"])[:2] == ["disabled", "created"] and list(table["by"])[:2] == ["carol", "carol"]
+
+
+def test_only_curators_see_or_reach_the_users_page(team: FakeBrowser) -> None:
+    ann = _signed_in(team, "ann", PASSWORD + "!")
+    with pytest.raises(ValueError, match="Known pages"):
+        ann.switch_page("views/users.py")  # not even registered for an annotator
+    with pytest.raises(services.review.AccountError, match="only curators manage users"):
+        services.users.create("ann", "eve", "curator", "a sturdy long passphrase")
