@@ -21,6 +21,7 @@ from . import models as m
 from .auth import authenticate
 from .clock import as_utc
 from .domain import LoginAttemptInfo, LoginOutcome
+from .errors import StoreError
 from .filters import check_choice, check_paging
 from .login_throttle import LoginPolicy
 from .names import name_key
@@ -56,8 +57,12 @@ def _lock_end(recent: list[datetime], threshold: int, lock: timedelta, *, window
 
 
 def _enter_gate(session: Session) -> None:
-    """Take the login lock for the rest of this transaction (see the module docstring)."""
-    session.execute(update(m.LoginGate).where(m.LoginGate.id == 1).values(attempts=m.LoginGate.attempts + 1))
+    """Take the login lock for the rest of this transaction (see the module docstring); without its row (a
+    schema not made by the migrations) no login is checked at all, rather than checked unlocked."""
+    done = session.execute(update(m.LoginGate).where(m.LoginGate.id == 1).values(attempts=m.LoginGate.attempts + 1))
+    if done.rowcount != 1:
+        raise StoreError("the login_gate table has no row 1, so logins cannot be counted safely; run "
+                         "`python -m db upgrade` (the migration creates it)")
 
 
 def _locks(account: list[datetime], client: list[datetime], everyone: list[datetime],

@@ -172,3 +172,16 @@ def test_the_secret_key_is_made_once_and_kept_private(tmp_path) -> None:
     tag = keyed_hash(key, "session", "0f0e-session-id")
     assert tag == keyed_hash(key, "session", "0f0e-session-id") and "0f0e" not in tag
     assert tag != keyed_hash(OTHER_KEY, "session", "0f0e-session-id")
+
+
+def test_without_the_gate_row_no_login_is_checked(factory) -> None:  # noqa: F811
+    from sqlalchemy import delete
+
+    from db import models as m
+    from db.errors import StoreError
+
+    _carol(factory)
+    with session_scope(factory) as s:
+        s.execute(delete(m.LoginGate))
+    with pytest.raises(StoreError, match="python -m db upgrade"):
+        store.attempt_login(factory, "carol", PASSWORD, client="ip:10.0.0.1", policy=LoginPolicy(), now=T0)
