@@ -11,6 +11,7 @@ pytest.importorskip("streamlit")
 
 from app import services  # noqa: E402
 from app.state import Keys  # noqa: E402
+from tests.app_support import FakeBrowser  # noqa: E402
 from tests.app.test_app_pages import (app, env, models_dir, sample_docs, seed_ids, seeded, seeded_db,  # noqa: E402,F401
                                       texts)
 
@@ -110,8 +111,10 @@ def test_in_team_mode_only_curators_set_up_controls(seeded: Path, monkeypatch: p
         store.create_user(s, "carol", "curator", password)
         store.create_user(s, "dan", "annotator", password)
     monkeypatch.setenv("DOCRE_AUTH", "on")
+    browser = FakeBrowser().install(monkeypatch)
     dataset_id, _ = seed_ids()
     for name, role, allowed in (("dan", "annotator", False), ("carol", "curator", True)):
+        browser.sign_in(name)
         at = app("evaluate", **{"docre.annotator": name, "docre.role": role, "docre.dataset_id": dataset_id})
         assert any(b.label == "Save" for b in at.button) is allowed
         assert "Control items are off for this dataset" in texts(at)
