@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from db import models as m
 from db import store
 from db.session import session_scope
-from tests.db_fixtures import db_url, db_engine, factory  # noqa: F401
+from tests.db_fixtures import db_engine, db_url, factory  # noqa: F401
 from tests.login_race_support import NAME, login_worker, run_processes
 
 CAP = 5  # LoginPolicy.max_failures in the workers

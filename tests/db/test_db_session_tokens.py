@@ -17,7 +17,7 @@ from db.passwords import check_password
 from db.secret_key import keyed_hash, load_or_create
 from db.session import session_scope
 from db.session_tokens import issue, read
-from tests.db_fixtures import db_url, db_engine, factory  # noqa: F401
+from tests.db_fixtures import db_engine, db_url, factory  # noqa: F401
 
 KEY, OTHER_KEY = b"k" * 32, b"o" * 32
 PASSWORD = "a long enough passphrase"
