@@ -63,7 +63,8 @@ async def _attach(base: str, session_id: str, cookie: str | None) -> Seen:
                                   max_size=None) as ws:
         await ws.send(BackMsg(rerun_script=ClientState(query_string="", page_script_hash="")).SerializeToString())
         async with asyncio.timeout(WAIT_MS / 1000):
-            while not _read(seen, await ws.recv()):
+            # until the run asked for here ends: a run still going when the client attached may finish first
+            while not (_read(seen, await ws.recv()) and seen.session_id):
                 pass
     return seen
 
