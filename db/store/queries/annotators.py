@@ -8,12 +8,15 @@ from .. import models as m
 from ..clock import as_utc, utc_now
 from ..domain import AnnotatorInfo
 from ..errors import AccountError, NotFoundError
+from ..names import check_new_name, find_annotator, normalised
+from .account_events import CLI_ACTOR, record_account_event
 
 MAX_NAME_LENGTH = 100
 
 
 def check_name(name: str) -> str:
-    name = name.strip()
+    """The name as stored (NFKC, stripped), refused when empty or too long."""
+    name = normalised(name)
     if not name or len(name) > MAX_NAME_LENGTH:
         raise ValueError(f"annotator name: expected 1 to {MAX_NAME_LENGTH} characters, got {name!r}")
     return name
@@ -26,7 +29,8 @@ def check_role(role: str) -> str:
 
 
 def to_info(row: m.AnnotatorRow) -> AnnotatorInfo:
-    return AnnotatorInfo(row.id, row.name, row.role, as_utc(row.created_at), row.password_hash is not None)
+    return AnnotatorInfo(row.id, row.name, row.role, as_utc(row.created_at), row.password_hash is not None,
+                         bool(row.enabled if row.enabled is not None else True), row.token_version or 0)
 
 
 def ensure_annotator(session: Session, name: str, role: str = "annotator") -> AnnotatorInfo:
@@ -35,8 +39,9 @@ def ensure_annotator(session: Session, name: str, role: str = "annotator") -> An
     A name that a team account (one with a password) owns is refused: local names and accounts never mix, so
     typing a curator's name never acts as that curator."""
     name, role = check_name(name), check_role(role)
-    row = session.scalar(select(m.AnnotatorRow).where(m.AnnotatorRow.name == name))
+    row = find_annotator(session, name)
     if row is None:
+        check_new_name(name)
         row = m.AnnotatorRow(name=name, role=role, created_at=utc_now())
         session.add(row)
         session.flush()
@@ -55,7 +60,7 @@ def check_local(row: m.AnnotatorRow) -> None:
 def local_annotator(session: Session, name: str) -> AnnotatorInfo:
     """Local mode, before a decision is recorded: the annotator, refused when a team account owns the name
     (an account created after this session picked the name)."""
-    row = session.scalar(select(m.AnnotatorRow).where(m.AnnotatorRow.name == name))
+    row = find_annotator(session, name)
     if row is None:
         raise NotFoundError(f"no annotator named {name!r}; enter your name again")
     check_local(row)
@@ -63,7 +68,7 @@ def local_annotator(session: Session, name: str) -> AnnotatorInfo:
 
 
 def get_annotator(session: Session, name: str) -> AnnotatorInfo:
-    row = session.scalar(select(m.AnnotatorRow).where(m.AnnotatorRow.name == name))
+    row = find_annotator(session, name)
     if row is None:
         raise NotFoundError(f"no annotator named {name!r}")
     return to_info(row)
@@ -73,12 +78,16 @@ def list_annotators(session: Session) -> list[AnnotatorInfo]:
     return [to_info(row) for row in session.scalars(select(m.AnnotatorRow).order_by(m.AnnotatorRow.name))]
 
 
-def set_role(session: Session, name: str, role: str) -> AnnotatorInfo:
-    """Change an annotator's role (local names and team accounts alike); later decisions carry the new role."""
+def set_role(session: Session, name: str, role: str, *, actor: str = CLI_ACTOR) -> AnnotatorInfo:
+    """Change an annotator's role (local names and team accounts alike); later decisions carry the new role. A
+    change revokes the account's session tokens, so an open session cannot keep acting in the old role."""
     role = check_role(role)
-    row = session.scalar(select(m.AnnotatorRow).where(m.AnnotatorRow.name == name))
+    row = find_annotator(session, name)
     if row is None:
         raise NotFoundError(f"no annotator named {name!r}; `python -m db users` lists them")
-    row.role = role
+    if row.role != role:
+        record_account_event(session, row.name, actor, "role changed", f"{row.role} -> {role}")
+        row.role = role
+        row.token_version = (row.token_version or 0) + 1
     session.flush()
     return to_info(row)
