@@ -105,12 +105,11 @@ class FakeBrowser:
     def sign_in(self, name: str) -> None:
         """Hold a cookie for `name`'s account as a login would have set it (for tests about what comes after)."""
         from app import services
-        from db import store
-        from db.accounts.session_tokens import issue
+        from db import accounts, store
 
         with services.resources.session() as s:
             account = store.get_annotator(s, name)
-        self.cookie = issue(services.auth.secret_key(), account, services.auth.clock(), services.auth.lifetime())
+        self.cookie = accounts.issue_token(services.auth.secret_key(), account, services.auth.clock(), services.auth.lifetime())
 
     def install(self, monkeypatch) -> FakeBrowser:
         from app import services

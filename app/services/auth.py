@@ -22,9 +22,6 @@ import streamlit as st
 
 from app import session_cookie
 from db import accounts
-from db.accounts.login_throttle import LoginPolicy
-from db.accounts.secret_key import keyed_hash, load_or_create
-from db.accounts.session_tokens import issue
 from db.store.clock import utc_now
 from db.store.domain import AnnotatorInfo, LoginAttemptInfo, LoginOutcome
 from engine.settings import SECRET_KEY_FILE, get_settings
@@ -44,7 +41,7 @@ OUTCOMES = accounts.LOGIN_OUTCOMES
 
 @functools.cache
 def _key_from(path: Path) -> bytes:
-    return load_or_create(path)
+    return accounts.load_secret_key(path)
 
 
 def secret_key() -> bytes:
@@ -112,14 +109,14 @@ def client_identity() -> str:
     address = client_address(forwarded, connection, get_settings().trusted_proxies)
     if address:
         return f"ip:{address}"
-    return f"session:{keyed_hash(secret_key(), 'session', session_id() or 'unknown')}"
+    return f"session:{accounts.keyed_hash(secret_key(), 'session', session_id() or 'unknown')}"
 
 
 def login(name: str, password: str) -> LoginOutcome:
     """One throttled login attempt, recorded; after a failure this waits the back-off before returning, so
     guessing stays slow even from many browser sessions (the counts are kept in the store)."""
-    outcome = accounts.attempt_login(factory(), name, password, client=client_identity(), policy=LoginPolicy.from_env(),
-                                  now=clock())
+    outcome = accounts.attempt_login(factory(), name, password, client=client_identity(),
+                                     policy=accounts.LoginPolicy.from_env(), now=clock())
     if outcome.delay_seconds > 0:
         sleep(outcome.delay_seconds)
     return outcome
@@ -157,7 +154,7 @@ def send_to_browser(html: str) -> None:
 def start_sign_in(account: AnnotatorInfo) -> None:
     """After a password check: a token for the account, handed to the browser as a one-time grant it trades
     for the HttpOnly cookie; the page then reloads and signs in from the cookie."""
-    token = issue(secret_key(), account, clock(), lifetime())
+    token = accounts.issue_token(secret_key(), account, clock(), lifetime())
     send_to_browser(session_cookie.exchange_script(session_cookie.grant(token, int(lifetime().total_seconds()))))
 
 

@@ -14,8 +14,10 @@ from .auth import (
 from .login_audit import LOGIN_OUTCOMES, attempt_login, list_login_attempts
 from .login_throttle import LoginPolicy
 from .passwords import MIN_PASSWORD_LENGTH, check_password
-from .session_tokens import token_account
+from .secret_key import keyed_hash, load_secret_key
+from .session_tokens import TokenClaims, issue_token, read_token, token_account
 
-__all__ = ["LOGIN_OUTCOMES", "LoginPolicy", "MIN_PASSWORD_LENGTH", "attempt_login", "authenticate", "check_password",
-           "create_user", "hash_password", "list_login_attempts", "revoke_sessions", "set_enabled", "set_password",
-           "token_account", "verify_password"]
+__all__ = ["LOGIN_OUTCOMES", "LoginPolicy", "MIN_PASSWORD_LENGTH", "TokenClaims", "attempt_login", "authenticate",
+           "check_password", "create_user", "hash_password", "issue_token", "keyed_hash", "list_login_attempts",
+           "load_secret_key", "read_token", "revoke_sessions", "set_enabled", "set_password", "token_account",
+           "verify_password"]

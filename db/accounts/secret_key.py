@@ -1,6 +1,6 @@
 """The server's secret key: 32 random bytes in a file outside the repository (default DOCRE_DATA_DIR/secret.key,
-mode 0600), made on first start. It signs session tokens (db.accounts.session_tokens) and keys the hashes that stand in
-for browser session ids in the login audit, so neither can be forged or reversed without the file.
+mode 0600), made on first start. It signs session tokens (db.accounts.session_tokens) and keys the hashes that
+stand in for browser session ids in the login audit, so neither can be forged or reversed without the file.
 
 Several processes (the app, workers) may start at once: the file is written under a temporary name and linked
 into place, which fails for all but the first, and everyone then reads the one key."""
@@ -17,7 +17,7 @@ from engine.errors import ConfigError
 KEY_BYTES = 32
 
 
-def load_or_create(path: Path) -> bytes:
+def load_secret_key(path: Path) -> bytes:
     """The key in `path`, created (atomically, readable by the owner only) when the file does not exist yet."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)

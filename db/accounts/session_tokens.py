@@ -2,8 +2,8 @@
 password, and what binds a Streamlit session to its sign-in.
 
 A token reads `v1.<account id>.<token version>.<issued>.<expires>.<mac>` (times in whole UTC seconds, the MAC an
-HMAC-SHA256 under the server's secret key, db.accounts.secret_key). It proves nothing on its own: every use checks it
-against the account's current row, which must exist, be enabled, have a password, and still carry the token
+HMAC-SHA256 under the server's secret key, db.accounts.secret_key). It proves nothing on its own: every use checks
+it against the account's current row, which must exist, be enabled, have a password, and still carry the token
 version the token names; raising the version (a password or role change, disabling, logging out) revokes every
 token issued before."""
 from __future__ import annotations
@@ -39,14 +39,14 @@ def _mac(key: bytes, payload: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def issue(key: bytes, account: AnnotatorInfo, now: datetime, lifetime: timedelta) -> str:
+def issue_token(key: bytes, account: AnnotatorInfo, now: datetime, lifetime: timedelta) -> str:
     """A token for `account` at its current token version, valid from `now` for `lifetime`."""
     issued = int(now.timestamp())
     payload = f"{PREFIX}.{account.id}.{account.token_version}.{issued}.{issued + int(lifetime.total_seconds())}"
     return f"{payload}.{_mac(key, payload)}"
 
 
-def read(key: bytes, token: str | None, now: datetime) -> TokenClaims | None:
+def read_token(key: bytes, token: str | None, now: datetime) -> TokenClaims | None:
     """The claims of a well-formed, correctly signed, unexpired token; None for anything else."""
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
         return None
@@ -67,7 +67,7 @@ def read(key: bytes, token: str | None, now: datetime) -> TokenClaims | None:
 def token_account(session: Session, key: bytes, token: str | None, now: datetime) -> AnnotatorInfo | None:
     """The account a token signs in, checked against its row now (exists, enabled, has a password, same token
     version), with the role it has now; None when the token or the account no longer allows it."""
-    claims = read(key, token, now)
+    claims = read_token(key, token, now)
     if claims is None:
         return None
     row = session.get(m.AnnotatorRow, claims.account_id)

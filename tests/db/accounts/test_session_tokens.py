@@ -9,8 +9,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from db import accounts, store
-from db.accounts.secret_key import keyed_hash, load_or_create
-from db.accounts.session_tokens import issue, read
 from db.store.session import session_scope
 from tests.db_support import create_account
 
@@ -26,20 +24,20 @@ def _account(factory, token: str, now: datetime = T0):
 
 
 def test_a_token_is_signed_and_expires(factory) -> None:
-    token = issue(KEY, create_account(factory, password=PASSWORD), T0, HOUR)
-    assert read(KEY, token, T0 + HOUR - timedelta(seconds=1)) is not None
-    assert read(KEY, token, T0 + HOUR) is None  # expired
-    assert read(OTHER_KEY, token, T0) is None  # another server's key
+    token = accounts.issue_token(KEY, create_account(factory, password=PASSWORD), T0, HOUR)
+    assert accounts.read_token(KEY, token, T0 + HOUR - timedelta(seconds=1)) is not None
+    assert accounts.read_token(KEY, token, T0 + HOUR) is None  # expired
+    assert accounts.read_token(OTHER_KEY, token, T0) is None  # another server's key
     payload, _, mac = token.rpartition(".")
     forged = payload.replace(".0.", ".7.", 1) + "." + mac  # another token version, same signature
-    assert read(KEY, forged, T0) is None
-    assert read(KEY, token[:-2], T0) is None and read(KEY, "", T0) is None and read(KEY, "x" * 5000, T0) is None
+    assert accounts.read_token(KEY, forged, T0) is None
+    assert accounts.read_token(KEY, token[:-2], T0) is None and accounts.read_token(KEY, "", T0) is None and accounts.read_token(KEY, "x" * 5000, T0) is None
     assert _account(factory, token).name == "carol"
 
 
 @pytest.mark.parametrize("change", ["password", "role", "disable", "log out"])
 def test_account_changes_revoke_its_tokens(factory, change: str) -> None:
-    token = issue(KEY, create_account(factory, password=PASSWORD), T0, HOUR)
+    token = accounts.issue_token(KEY, create_account(factory, password=PASSWORD), T0, HOUR)
     with session_scope(factory) as s:
         if change == "password":
             accounts.set_password(s, "carol", "another long secret phrase")
@@ -55,14 +53,14 @@ def test_account_changes_revoke_its_tokens(factory, change: str) -> None:
         can_log_in = accounts.authenticate(s, "carol",
                                            PASSWORD if change != "password" else "another long secret phrase")
     assert (can_log_in is None) == (change == "disable")  # a disabled account cannot sign in at all
-    renewed = _account(factory, issue(KEY, fresh, T0, HOUR))
+    renewed = _account(factory, accounts.issue_token(KEY, fresh, T0, HOUR))
     assert (renewed is None) == (change == "disable")
     if change == "role":
         assert renewed.role == "annotator"
 
 
 def test_setting_the_same_role_keeps_the_tokens(factory) -> None:
-    token = issue(KEY, create_account(factory, password=PASSWORD), T0, HOUR)
+    token = accounts.issue_token(KEY, create_account(factory, password=PASSWORD), T0, HOUR)
     with session_scope(factory) as s:
         store.set_role(s, "carol", "curator")
     assert _account(factory, token) is not None
@@ -70,9 +68,9 @@ def test_setting_the_same_role_keeps_the_tokens(factory) -> None:
 
 def test_the_secret_key_is_made_once_and_kept_private(tmp_path) -> None:
     path = tmp_path / "sub" / "secret.key"
-    key = load_or_create(path)
-    assert len(key) == 32 and load_or_create(path) == key
+    key = accounts.load_secret_key(path)
+    assert len(key) == 32 and accounts.load_secret_key(path) == key
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    tag = keyed_hash(key, "session", "0f0e-session-id")
-    assert tag == keyed_hash(key, "session", "0f0e-session-id") and "0f0e" not in tag
-    assert tag != keyed_hash(OTHER_KEY, "session", "0f0e-session-id")
+    tag = accounts.keyed_hash(key, "session", "0f0e-session-id")
+    assert tag == accounts.keyed_hash(key, "session", "0f0e-session-id") and "0f0e" not in tag
+    assert tag != accounts.keyed_hash(OTHER_KEY, "session", "0f0e-session-id")
