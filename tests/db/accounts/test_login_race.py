@@ -8,14 +8,14 @@ from sqlalchemy import func, select
 from db.store import models as m
 from db.store.session import session_scope
 from tests.db_support import create_account
-from tests.login_race_support import NAME, login_worker, run_processes
+from tests.race_support import LOGIN_NAME, collide, login_worker
 
 CAP = 5  # LoginPolicy.max_failures in the workers
 
 
 def test_forty_parallel_logins_get_at_most_the_cap_of_password_checks(db_url, factory) -> None:
-    create_account(factory, NAME, "annotator")
-    results = run_processes(login_worker, (db_url, 20), (db_url, 20))
+    create_account(factory, LOGIN_NAME, "annotator")
+    results = collide(login_worker, (db_url, 20), (db_url, 20), timeout=300)
     outcomes = [o for _, per in results for o in per]
     assert len(outcomes) == 40 and set(outcomes) <= {"checked", "locked"}, outcomes
     checks = sum(n for n, _ in results)

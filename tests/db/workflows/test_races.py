@@ -3,11 +3,6 @@ uploads into one dataset (new or existing) at once. Neither reaches the user as 
 is lost, and document positions stay unique."""
 from __future__ import annotations
 
-import multiprocessing
-import sys
-import types
-from typing import Any
-
 import pytest
 from sqlalchemy import func, select
 
@@ -20,37 +15,13 @@ from tests.db_support import seed, tiny_document
 TRIPLES = [(0, 1, "P551", 0.9), (0, 2, "P19", 0.8)]
 
 
-def collide(target: Any, *per_process: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-    """Run `target(*args, barrier, queue)` in one new process per args tuple; their results, in any order."""
-    ctx = multiprocessing.get_context("spawn")
-    barrier, results = ctx.Barrier(len(per_process)), ctx.Queue()
-    procs = [ctx.Process(target=target, args=(*args, barrier, results)) for args in per_process]
-    # spawn re-runs the parent's __main__ in each child, and after an AppTest that is app/main.py, whose start-up
-    # opens the configured database: both children then raced to create its schema. Start them from a bare one.
-    main = sys.modules["__main__"]
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        for proc in procs:
-            proc.start()
-    finally:
-        sys.modules["__main__"] = main
-    try:
-        out = [results.get(timeout=180) for _ in procs]
-    finally:
-        for proc in procs:
-            proc.join(timeout=60)
-            if proc.is_alive():
-                proc.kill()
-    return out
-
-
 def test_undo_from_two_tabs_undoes_once_and_explains(db_url, factory) -> None:
     ids = seed(factory, TRIPLES)
     first, second = ids["suggestions"]
     with session_scope(factory) as s:
         store.record_review(s, first, "ann", "accept")
         latest = store.record_review(s, second, "ann", "reject")
-    outcomes = collide(race_support.undo_worker, (db_url, "ann"), (db_url, "ann"))
+    outcomes = race_support.collide(race_support.undo_worker, (db_url, "ann"), (db_url, "ann"))
     assert sorted(o[0] for o in outcomes) == ["ReviewConflictError", "ok"], outcomes
     assert next(o[1] for o in outcomes if o[0] == "ok") == latest
     refused = next(o for o in outcomes if o[0] != "ok")
@@ -68,7 +39,7 @@ def _documents(factory) -> list[tuple[int, str, int]]:
 
 
 def test_two_first_uploads_into_one_new_dataset_both_land(db_url, factory) -> None:
-    outcomes = collide(race_support.upload_worker, (db_url, "fresh", ["A1", "A2"], "INSERT INTO datasets"),
+    outcomes = race_support.collide(race_support.upload_worker, (db_url, "fresh", ["A1", "A2"], "INSERT INTO datasets"),
                        (db_url, "fresh", ["B1", "B2"], "INSERT INTO datasets"))
     assert [o[0] for o in outcomes] == ["ok", "ok"], outcomes
     with session_scope(factory) as s:
@@ -82,7 +53,7 @@ def test_two_uploads_into_one_dataset_get_distinct_positions(db_url, factory) ->
     with session_scope(factory) as s:
         dataset = store.create_dataset(s, "shared")
         store.add_documents(s, dataset.id, [tiny_document("first")])
-    outcomes = collide(race_support.upload_worker, (db_url, "shared", ["A1", "A2"], "INSERT INTO documents"),
+    outcomes = race_support.collide(race_support.upload_worker, (db_url, "shared", ["A1", "A2"], "INSERT INTO documents"),
                        (db_url, "shared", ["B1", "B2"], "INSERT INTO documents"))
     assert [o[0] for o in outcomes] == ["ok", "ok"], outcomes
     docs = _documents(factory)
