@@ -117,18 +117,21 @@ def test_a_database_made_before_the_split_upgrades_and_keeps_its_rows(db_url: st
         now = datetime.now(UTC)
         with engine.begin() as conn:
             conn.exec_driver_sql(  # raw SQL: the models' tables have columns this revision lacks
-                "INSERT INTO annotators (id, name, role, password_hash, created_at) "
-                "VALUES (1, 'ann', 'curator', 'scrypt$1$1$1$AA==$AA==', CURRENT_TIMESTAMP)")
+                "INSERT INTO annotators (name, role, password_hash, created_at) "
+                "VALUES ('ann', 'curator', 'scrypt$1$1$1$AA==$AA==', CURRENT_TIMESTAMP)")
             conn.exec_driver_sql(
                 "INSERT INTO login_attempts (name, client, session_id, outcome, created_at) "
                 "VALUES ('ann', 'session:0f0e1d2c', '0f0e1d2c', 'failure', CURRENT_TIMESTAMP)")
-            conn.execute(insert(m.DatasetRow.__table__), [{"id": 1, "name": "old", "created_at": now}])
-            conn.execute(insert(m.DocumentRow.__table__), [
-                {"id": 1, "dataset_id": 1, "position": 0, "title": "doc 1", "content_hash": f"{1:064d}", "sents": [],
-                 "extra": {}, "has_labels": False, "num_tokens": 0, "created_at": now}])
-            conn.execute(insert(m.ScoringJobRow.__table__).values(
-                id=1, dataset_id=1, document_ids=[1], checkpoints=["m"], run_ids=[], requested_by="ann",
-                status="done", done=1, total=1, created_at=now, finished_at=now))
+            # ids from the database's own sequences (an explicit id would leave PostgreSQL's behind the rows)
+            dataset_id = conn.execute(insert(m.DatasetRow.__table__).values(name="old", created_at=now)
+                                      .returning(m.DatasetRow.id)).scalar_one()
+            doc_id = conn.execute(insert(m.DocumentRow.__table__).values(
+                dataset_id=dataset_id, position=0, title="doc 1", content_hash=f"{1:064d}", sents=[], extra={},
+                has_labels=False, num_tokens=0, created_at=now).returning(m.DocumentRow.id)).scalar_one()
+            job_id = conn.execute(insert(m.ScoringJobRow.__table__).values(
+                dataset_id=dataset_id, document_ids=[doc_id], checkpoints=["m"], run_ids=[], requested_by="ann",
+                status="done", done=1, total=1, created_at=now, finished_at=now)
+                .returning(m.ScoringJobRow.id)).scalar_one()
         init_db(engine)
         with engine.connect() as conn:
             assert MigrationContext.configure(conn).get_current_revision() == scripts.get_current_head()
@@ -138,10 +141,10 @@ def test_a_database_made_before_the_split_upgrades_and_keeps_its_rows(db_url: st
             account = store.get_annotator(s, "ann")
             assert (account.role, account.has_password, account.enabled, account.token_version) == (
                 "curator", True, True, 0)
-            old = store.get_job(s, 1)
-            assert (old.status, old.document_ids, old.requested_by, old.suggestions) == ("done", (1,), "ann", None)
-            assert [d.title for d in store.list_documents(s, 1)] == ["doc 1"]
-            new = store.enqueue_job(s, 1, [1], ["m"], "bob")
+            old = store.get_job(s, job_id)
+            assert (old.status, old.document_ids, old.requested_by, old.suggestions) == ("done", (doc_id,), "ann", None)
+            assert [d.title for d in store.list_documents(s, dataset_id)] == ["doc 1"]
+            new = store.enqueue_job(s, dataset_id, [doc_id], ["m"], "bob")
             claimed = store.claim_job(s, new, "w")
             assert claimed is not None
             store.finish_job(s, new, "w", suggestions=7)
