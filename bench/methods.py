@@ -166,6 +166,8 @@ def provenance(directory: Path, command: list[str]) -> dict[str, Any]:
             "wall_s": sum(s["wall_s"] for s in timed) if timed and covered else None,
             "peak_rss_mb": max(s["peak_rss_mb"] for s in timed) if timed else None,
             "training_processes": len(sessions), "finished": time.strftime("%Y-%m-%d %H:%M"),
+            # other work on the machine slows training: the 15-minute load average when the run was measured
+            "load_average_15min": round(os.getloadavg()[2], 2),
             "command": "python -m engine " + shlex.join(command)}
 
 
