@@ -137,3 +137,24 @@ def test_warm_start_copies_encoder_and_shared_head_parts(saved, tiny_encoder_dir
                                EncoderConfig(name=str(tiny_encoder_dir)), RelationSchema(("P1",), {"P1": "x"}))
     with pytest.raises(CheckpointError, match="schema"):
         warm_start(other_schema, path)
+
+
+def test_warm_start_gives_p3m_the_whole_atlop_pair_head(saved, tiny_encoder_dir):
+    """P3M's head holds ATLOP's extractor and grouped bilinear under ATLOP's names, so a warm start from ATLOP
+    copies every head tensor: the pair extractor, and the proxies c_0..c_K as ATLOP's classifier rows (its bias
+    has no place in the cosine scores of Eq. 1). Under other names the head started fresh, 5 of its tensors random."""
+    from engine.model.checkpoint import warm_start
+
+    _, path = saved
+    source = load_checkpoint(path).model.state_dict()
+    p3m = build_model("p3m", get_method("p3m").config_class(emb_size=32, block_size=8),
+                      EncoderConfig(name=str(tiny_encoder_dir)), default_schema())
+    copied = warm_start(p3m, path)
+    own = p3m.model.state_dict()
+    head = sorted(k for k in own if not k.startswith("encoder."))
+    assert head and [k for k in head if k not in copied] == []
+    for k in head:
+        assert torch.equal(own[k], source[k]), k
+    proxies = p3m.model.classifier.classifier.bilinear.proxies  # unit rows of ATLOP's weight
+    weight = source["classifier.classifier.bilinear.classifier.weight"].float()
+    assert torch.allclose(proxies, weight / weight.norm(dim=-1, keepdim=True), atol=1e-6)
