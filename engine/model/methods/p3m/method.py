@@ -35,6 +35,8 @@ Departures from the authors' code (www-Ye/P3M), each a reading of the paper's te
   ATLOP's classifier with its rows and inputs put on the unit sphere, no extra layer.
 - Mixup (Eq. 9): the authors score mu f + (1 - mu) c_0 as it is, a vector shorter than 1, so its cosine
   scores shrink towards 0; Eq. 1 asks for normalised inputs, so here f_mix is renormalised.
+- Decode: Eq. 1's rule (c_i . f > c_0 . f) under the shared top_k cap (4 relations per pair); the authors' code has no
+  cap. On 40 inner-dev documents (train titles 300-339) the cap changed no prediction.
 - Non-negative risk: the authors replace the loss by -gamma x (negative risk) when that falls below beta
   (nnPU's gradient ascent, beta = 0, gamma = 1); here the negative risk is clamped at 0 (Eq. 5's max) and the
   positive risk always counts."""
