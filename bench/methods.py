@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DATA, ROOT, machine  # noqa: E402
 from grid.ledger import commit, read_ledger, read_record, write_record  # noqa: E402
 from grid.plan import (  # noqa: E402
+    METHOD_OPTIONS,
     METHODS,
     SEEDS,
     SETTINGS,
@@ -79,8 +80,9 @@ def run_state(directory: Path, expected: dict[str, Any], epochs: int) -> str:
         return "new"
     from engine.config import TrainConfig  # noqa: PLC0415
 
-    saved = {**SAVED_DEFAULTS, **TrainConfig.with_new_names(config.get("train_config") or {})}
-    differ = [k for k in IDENTITY_KEYS if saved.get(k) != expected.get(k)]
+    saved = {**SAVED_DEFAULTS, **TrainConfig.with_new_names(config.get("train_config") or {}),
+             **{f"option {k}": v for k, v in (config.get("method_config") or {}).items()}}
+    differ = [k for k in (*IDENTITY_KEYS, *(k for k in expected if k.startswith("option "))) if saved.get(k) != expected.get(k)]
     if differ:
         aside = directory.with_name(f"{directory.name}.stale-{int(time.time())}")
         log.warning("%s holds another run (%s differ): moved to %s", directory,
@@ -100,7 +102,8 @@ def expected_identity(run: GridRun, budget: Budget, paths: Paths) -> dict[str, A
     return {"epochs": budget.epochs, "seed": run.seed, "lr_encoder": budget.lr_encoder,
             "lr_classifier": budget.lr_classifier, "drop_labels": run.drop_labels,
             "label_seed": int(_flag(args, "--label-seed") or -1), "init_from": _flag(args, "--init-from"),
-            "batch_size": TrainConfig().batch_size}
+            "batch_size": TrainConfig().batch_size,
+            **{f"option {k}": v for k, v in METHOD_OPTIONS.get((run.setting, run.method), {}).items()}}
 
 
 def train(command: list[str], directory: Path, name: str) -> None:
