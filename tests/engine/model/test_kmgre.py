@@ -321,3 +321,35 @@ def test_cli_train_evaluate_predict_with_mention_grids(redocred_docs, tiny_encod
             n_h, n_t = len(doc.entities[h].mentions), len(doc.entities[t].mentions)
             assert grid.key_probability.shape == (n_h, n_t)
             assert grid.relation_probability.shape == (n_h, n_t, len(s.relation_ids))
+
+
+def test_warm_start_fills_the_separate_key_encoder_from_the_sources_encoder(tiny_encoder_dir, tmp_path):
+    """--init-from atlop must start the key encoder from atlop's trained encoder, as the extractor's (the paper
+    initialises both PLMs alike): the grid's kmgre.v2 run copied 100 of 207 tensors and left it bare."""
+    from engine.config import EncoderConfig
+    from engine.model.checkpoint import build_model, save_checkpoint, warm_start
+    from engine.model.methods import get_method
+
+    encoder = EncoderConfig(name=str(tiny_encoder_dir))
+    source = build_model("atlop", get_method("atlop").config_class(emb_size=32, block_size=8), encoder,
+                         default_schema())
+    with torch.no_grad():
+        for p in source.model.encoder.parameters():
+            if p.requires_grad:
+                p.add_(0.25)  # as if trained: differs from the bare encoder a fresh key encoder loads
+    save_checkpoint(source, tmp_path / "atlop")
+    target = build_model("kmgre", get_method("kmgre").config_class(key_encoder="separate"), encoder, default_schema())
+    copied = set(warm_start(target, tmp_path / "atlop"))
+    own, src = target.model.state_dict(), source.model.state_dict()
+    key_names = [k for k in own if k.startswith("classifier.key_classifier.encoder.")]
+    frozen = "classifier.key_classifier.encoder.model.embeddings.word_embeddings.weight"
+    assert key_names and frozen in own
+    for name in key_names:
+        origin = "encoder." + name.removeprefix("classifier.key_classifier.encoder.")
+        if name == frozen:  # frozen word embeddings stay the installed ones, as for the main encoder
+            assert name not in copied
+            continue
+        assert name in copied, name
+        assert torch.equal(own[name], src[origin].to(own[name].dtype)), name
+    shared = build_model("kmgre", get_method("kmgre").config_class(key_encoder="shared"), encoder, default_schema())
+    assert not any("key_classifier.encoder" in k for k in warm_start(shared, tmp_path / "atlop"))
