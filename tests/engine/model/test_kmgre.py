@@ -353,3 +353,37 @@ def test_warm_start_fills_the_separate_key_encoder_from_the_sources_encoder(tiny
         assert torch.equal(own[name], src[origin].to(own[name].dtype)), name
     shared = build_model("kmgre", get_method("kmgre").config_class(key_encoder="shared"), encoder, default_schema())
     assert not any("key_classifier.encoder" in k for k in warm_start(shared, tmp_path / "atlop"))
+
+
+def test_training_features_keep_no_per_mention_pair_attention_products(tiny_batch):
+    """Eq. 4's (n_mp, heads, L) products are recomputed in backward, not kept: kept, they were the bulk of the
+    grid's 10 GB peak (two encoders in warm-up). Gradients are those of the plain computation."""
+    from engine.model.backbone import AtlopBackbone
+
+    torch.manual_seed(0)
+    L, d, heads = int(tiny_batch.doc_length.max()), 8, 3
+    states = torch.randn(tiny_batch.num_docs, L, d, requires_grad=True)
+    attention = torch.rand(tiny_batch.mention_doc.shape[0], heads, L, requires_grad=True)
+    index = build_mention_pairs(tiny_batch)
+    n_mp = index.pair.shape[0]
+    rep = AtlopBackbone()(EncodedBatch(states, attention), tiny_batch)
+    kept: list[int] = []
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        kept.append(t.numel() if t.dim() >= 2 and t.shape[0] == n_mp else 0)
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        x = mention_pair_features(rep, index)
+    assert sum(kept) < n_mp * heads * L  # not even one (n_mp, heads, L) tensor
+    x.square().sum().backward()
+    grads = states.grad.clone(), attention.grad.clone()
+    states.grad, attention.grad = None, None
+    joint = attention[index.head_mention] * attention[index.tail_mention]  # the plain computation
+    joint = (joint / (joint.sum(-1, keepdim=True) + 1e-5)).mean(1)
+    rep = AtlopBackbone()(EncodedBatch(states, attention), tiny_batch)
+    plain = torch.cat([rep.mention[index.head_mention], rep.mention[index.tail_mention],
+                       document_matmul(joint, index.doc, states)], dim=-1)
+    assert torch.allclose(x, plain, atol=1e-6)
+    plain.square().sum().backward()
+    assert torch.allclose(grads[0], states.grad, atol=1e-5) and torch.allclose(grads[1], attention.grad, atol=1e-5)
