@@ -247,8 +247,14 @@ def warm_start(loaded: LoadedModel, directory: str | Path, *, allow_download: bo
     # Frozen word embeddings are never saved: the checkpoint relies on the installed encoder's. A source that
     # trained its own would make the new checkpoint unloadable, so those stay the installed ones.
     frozen = set(_omitted_keys(loaded.model, loaded.encoder_config))
-    copied = {k: v for k, v in source.model.state_dict().items()
-              if k in own and own[k].shape == v.shape and k not in frozen}
+    source_state = source.model.state_dict()
+    copied = {k: v for k, v in source_state.items() if k in own and own[k].shape == v.shape and k not in frozen}
+    for own_prefix, source_prefix in loaded.model.classifier.warm_start_aliases().items():
+        for k, v in source_state.items():  # a same-named tensor (the source has the part too) wins
+            name = own_prefix + k.removeprefix(source_prefix)
+            if k.startswith(source_prefix) and k not in frozen and name not in copied and name in own \
+                    and own[name].shape == v.shape:
+                copied[name] = v
     loaded.model.load_state_dict(copied, strict=False)
     log.info("warm start from %s: %d of %d tensors copied (%s method)", directory, len(copied), len(own), source.method)
     return sorted(copied)

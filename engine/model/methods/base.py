@@ -105,6 +105,12 @@ class RelationClassifier(nn.Module):
     def on_train_progress(self, epoch: int, step: int) -> None:
         """Called by the trainer before every batch: heads with schedules (EM phases, warm-up) read it."""
 
+    def warm_start_aliases(self) -> dict[str, str]:
+        """{own prefix: source prefix} of state-dict names (the model's, so both start `encoder.` or
+        `classifier.`) that a warm start also fills from the source: a head with a second encoder (KMGRE's key
+        encoder) starts from the source's trained encoder instead of the bare pre-trained one."""
+        return {}
+
     def decode(self, out: ClassifierOutput) -> torch.Tensor:
         """(n_pairs, R) bool predicted relations."""
         return threshold_decode(out.logits, self.config.top_k)

@@ -321,3 +321,69 @@ def test_cli_train_evaluate_predict_with_mention_grids(redocred_docs, tiny_encod
             n_h, n_t = len(doc.entities[h].mentions), len(doc.entities[t].mentions)
             assert grid.key_probability.shape == (n_h, n_t)
             assert grid.relation_probability.shape == (n_h, n_t, len(s.relation_ids))
+
+
+def test_warm_start_fills_the_separate_key_encoder_from_the_sources_encoder(tiny_encoder_dir, tmp_path):
+    """--init-from atlop must start the key encoder from atlop's trained encoder, as the extractor's (the paper
+    initialises both PLMs alike): the grid's kmgre.v2 run copied 100 of 207 tensors and left it bare."""
+    from engine.config import EncoderConfig
+    from engine.model.checkpoint import build_model, save_checkpoint, warm_start
+    from engine.model.methods import get_method
+
+    encoder = EncoderConfig(name=str(tiny_encoder_dir))
+    source = build_model("atlop", get_method("atlop").config_class(emb_size=32, block_size=8), encoder,
+                         default_schema())
+    with torch.no_grad():
+        for p in source.model.encoder.parameters():
+            if p.requires_grad:
+                p.add_(0.25)  # as if trained: differs from the bare encoder a fresh key encoder loads
+    save_checkpoint(source, tmp_path / "atlop")
+    target = build_model("kmgre", get_method("kmgre").config_class(key_encoder="separate"), encoder, default_schema())
+    copied = set(warm_start(target, tmp_path / "atlop"))
+    own, src = target.model.state_dict(), source.model.state_dict()
+    key_names = [k for k in own if k.startswith("classifier.key_classifier.encoder.")]
+    frozen = "classifier.key_classifier.encoder.model.embeddings.word_embeddings.weight"
+    assert key_names and frozen in own
+    for name in key_names:
+        origin = "encoder." + name.removeprefix("classifier.key_classifier.encoder.")
+        if name == frozen:  # frozen word embeddings stay the installed ones, as for the main encoder
+            assert name not in copied
+            continue
+        assert name in copied, name
+        assert torch.equal(own[name], src[origin].to(own[name].dtype)), name
+    shared = build_model("kmgre", get_method("kmgre").config_class(key_encoder="shared"), encoder, default_schema())
+    assert not any("key_classifier.encoder" in k for k in warm_start(shared, tmp_path / "atlop"))
+
+
+def test_training_features_keep_no_per_mention_pair_attention_products(tiny_batch):
+    """Eq. 4's (n_mp, heads, L) products are recomputed in backward, not kept: kept, they were the bulk of the
+    grid's 10 GB peak (two encoders in warm-up). Gradients are those of the plain computation."""
+    from engine.model.backbone import AtlopBackbone
+
+    torch.manual_seed(0)
+    L, d, heads = int(tiny_batch.doc_length.max()), 8, 3
+    states = torch.randn(tiny_batch.num_docs, L, d, requires_grad=True)
+    attention = torch.rand(tiny_batch.mention_doc.shape[0], heads, L, requires_grad=True)
+    index = build_mention_pairs(tiny_batch)
+    n_mp = index.pair.shape[0]
+    rep = AtlopBackbone()(EncodedBatch(states, attention), tiny_batch)
+    kept: list[int] = []
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        kept.append(t.numel() if t.dim() >= 2 and t.shape[0] == n_mp else 0)
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        x = mention_pair_features(rep, index)
+    assert sum(kept) < n_mp * heads * L  # not even one (n_mp, heads, L) tensor
+    x.square().sum().backward()
+    grads = states.grad.clone(), attention.grad.clone()
+    states.grad, attention.grad = None, None
+    joint = attention[index.head_mention] * attention[index.tail_mention]  # the plain computation
+    joint = (joint / (joint.sum(-1, keepdim=True) + 1e-5)).mean(1)
+    rep = AtlopBackbone()(EncodedBatch(states, attention), tiny_batch)
+    plain = torch.cat([rep.mention[index.head_mention], rep.mention[index.tail_mention],
+                       document_matmul(joint, index.doc, states)], dim=-1)
+    assert torch.allclose(x, plain, atol=1e-6)
+    plain.square().sum().backward()
+    assert torch.allclose(grads[0], states.grad, atol=1e-5) and torch.allclose(grads[1], attention.grad, atol=1e-5)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from engine.data.pair_extras import MentionPairGrid
 from engine.model.backbone import AtlopBackbone, PairRepresentation
@@ -88,12 +89,23 @@ def mention_pair_features(rep: PairRepresentation, index: MentionPairIndex) -> t
     """Eq. 4-5: x = [h_mi; h_mj; c], c = H^T a with a the per-head normalised A_mi * A_mj averaged over
     heads. Eq. 4 sums the heads; the mean differs by the constant H, which w_c absorbs, and keeps c on the
     scale of the token states as in ATLOP. Returns (n_mp, 3d)."""
-    a_head = rep.mention_attention[index.head_mention]  # (n_mp, heads, L)
-    a_tail = rep.mention_attention[index.tail_mention]  # (n_mp, heads, L)
-    joint = a_head * a_tail
-    joint = (joint / (joint.sum(-1, keepdim=True) + 1e-5)).mean(1)  # (n_mp, L)
-    context = document_matmul(joint, index.doc, rep.states)  # (n_mp, d)
+    if torch.is_grad_enabled() and (rep.mention_attention.requires_grad or rep.states.requires_grad):
+        # Training: recompute the (n_mp, heads, L) products in backward instead of keeping them. Kept, they were
+        # about 4 of them per mention pair (gathers, product, normalised copy), e.g. 12 x 512 x 4 x 4 B = 100 kB,
+        # per encoder: the bulk of the grid's 10 GB peak with two encoders in warm-up. Same values and gradients.
+        context = checkpoint(_pair_context, rep.mention_attention, rep.states, index.head_mention,
+                             index.tail_mention, index.doc, use_reentrant=False)  # (n_mp, d)
+    else:
+        context = _pair_context(rep.mention_attention, rep.states, index.head_mention, index.tail_mention, index.doc)
     return torch.cat([rep.mention[index.head_mention], rep.mention[index.tail_mention], context], dim=-1)  # (n_mp, 3d)
+
+
+def _pair_context(attention: torch.Tensor, states: torch.Tensor, head: torch.Tensor, tail: torch.Tensor,
+                  doc: torch.Tensor) -> torch.Tensor:
+    """Eq. 4's c for each mention pair: (n_mentions, heads, L) attention, (n_docs, L, d) states -> (n_mp, d)."""
+    joint = attention[head] * attention[tail]  # (n_mp, heads, L)
+    joint = (joint / (joint.sum(-1, keepdim=True) + 1e-5)).mean(1)  # (n_mp, L)
+    return document_matmul(joint, doc, states)  # (n_mp, d)
 
 
 class KeyInstanceClassifier(nn.Module):

@@ -148,6 +148,15 @@ class KmgreClassifier(RelationClassifier):
         self.schedule = EmSchedule(config.warmup_epochs, config.em_alternation, config.tau_schedule, config.tau_max,
                                    config.tau_decay, config.tau_rampup_epochs)
 
+    def warm_start_aliases(self) -> dict[str, str]:
+        """The separate key encoder starts from the warm start's encoder, as the relation extractor's does.
+        The paper initialises both PLMs alike (Sec. 4.3: both are BERT-base; Fig. 2: two PLMs that do not share
+        parameters); under --init-from the counterpart of the pre-trained PLM is the source's trained encoder.
+        Without this the key encoder started bare (the grid's full-kmgre-s0: 100 of 207 tensors copied)."""
+        if self.key_classifier.encoder is None:
+            return {}
+        return {"classifier.key_classifier.encoder.": "encoder."}
+
     def on_train_progress(self, epoch: int, step: int) -> None:
         self.phase, tau = self.schedule(epoch, step)
         self.tau.fill_(tau)
