@@ -100,7 +100,7 @@ def expected_identity(run: GridRun, budget: Budget, paths: Paths) -> dict[str, A
 
     args = train_args(run, budget, paths, encoder="")
     return {"epochs": budget.epochs, "seed": run.seed, "lr_encoder": budget.lr_encoder,
-            "lr_classifier": budget.lr_classifier, "drop_labels": run.drop_labels,
+            "lr_classifier": budget.classifier_rate(run.method), "drop_labels": run.drop_labels,
             "label_seed": int(_flag(args, "--label-seed") or -1), "init_from": _flag(args, "--init-from"),
             "batch_size": TrainConfig().batch_size,
             **{f"option {k}": v for k, v in METHOD_OPTIONS.get((run.setting, run.method), {}).items()}}
