@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from .agreement import cohen_kappa
 from .queries.adjudication import resolve_conflict
+from .queries.annotations import (ManualDecision, add_triple, change_pair, confirm_flag, confirmed_removals,
+                                  flag_gold, manual_kinds, open_flags, review_evidence)
 from .queries.annotators import ensure_annotator, get_annotator, list_annotators, local_annotator, set_role
 from .queries.assignments import SPLIT_MODES, assignment_counts, split_queue
 from .queries.controls import (ControlScore, ControlSettings, control_counts, control_scores, control_settings,
                                set_control_rate, set_fully_labelled)
 from .queries.documents import (DOCUMENT_FILTERS, add_documents, content_hash, create_dataset, document_ids,
                                 fact_origin, get_dataset, list_datasets, list_documents, load_document, load_documents)
+from .queries.entity_edits import (ENTITY_TYPES, EntityEdit, EntityEditError, add_mention, edit_log, entity_set,
+                                   entity_set_at, merge_entities, remove_mention, set_type, split_entity)
 from .queries.export import export_documents, export_json, get_document, reviewed_documents
 from .queries.jobs import (claim_job, claim_next_job, enqueue_job, fail_job, finish_job, get_job, list_jobs,
                            recover_stale_jobs, report_progress, unfinished_run_ids)
@@ -32,7 +36,9 @@ from .queries.suggestions import (SUGGESTION_FILTERS, add_suggestions, get_sugge
 from .session import database_url, init_db, make_engine, session_factory, session_scope
 
 __all__ = [
-    "add_documents", "add_run_seconds", "add_suggestions", "annotator_pairs", "annotator_progress",
+    "add_documents", "add_run_seconds", "add_triple", "change_pair", "confirm_flag", "confirmed_removals",
+    "flag_gold", "ManualDecision", "add_mention", "edit_log", "ENTITY_TYPES", "EntityEdit", "EntityEditError",
+    "entity_set", "entity_set_at", "merge_entities", "remove_mention", "set_type", "split_entity", "manual_kinds", "open_flags", "review_evidence", "add_suggestions", "annotator_pairs", "annotator_progress",
     "AnnotatorProgress", "assignment_counts", "claim_job", "claim_next_job", "cohen_kappa", "content_hash",
     "control_counts", "control_scores", "control_settings", "ControlScore", "ControlSettings", "create_dataset",
     "database_url", "decision_count", "decision_items", "DOCUMENT_FILTERS", "document_ids", "enqueue_job",
