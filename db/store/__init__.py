@@ -19,7 +19,8 @@ from .queries.controls import (ControlScore, ControlSettings, control_counts, co
 from .queries.documents import (DOCUMENT_FILTERS, add_documents, content_hash, create_dataset, document_ids,
                                 fact_origin, get_dataset, list_datasets, list_documents, load_document, load_documents)
 from .queries.entity_edits import (ENTITY_TYPES, EntityEdit, EntityEditError, add_mention, edit_log, entity_set,
-                                   entity_set_at, merge_entities, remove_mention, set_type, split_entity)
+                                   entity_set_at, merge_entities, remove_mention, scoring_runs, set_type,
+                                   split_entity)
 from .queries.export import export_documents, export_json, get_document, reviewed_documents
 from .queries.jobs import (claim_job, claim_next_job, enqueue_job, fail_job, finish_job, get_job, list_jobs,
                            recover_stale_jobs, report_progress, unfinished_run_ids)
@@ -38,7 +39,7 @@ from .session import database_url, init_db, make_engine, session_factory, sessio
 __all__ = [
     "add_documents", "add_run_seconds", "add_triple", "change_pair", "confirm_flag", "confirmed_removals",
     "flag_gold", "ManualDecision", "add_mention", "edit_log", "ENTITY_TYPES", "EntityEdit", "EntityEditError",
-    "entity_set", "entity_set_at", "merge_entities", "remove_mention", "set_type", "split_entity", "manual_kinds", "open_flags", "review_evidence", "add_suggestions", "annotator_pairs", "annotator_progress",
+    "entity_set", "entity_set_at", "merge_entities", "remove_mention", "scoring_runs", "set_type", "split_entity", "manual_kinds", "open_flags", "review_evidence", "add_suggestions", "annotator_pairs", "annotator_progress",
     "AnnotatorProgress", "assignment_counts", "claim_job", "claim_next_job", "cohen_kappa", "content_hash",
     "control_counts", "control_scores", "control_settings", "ControlScore", "ControlSettings", "create_dataset",
     "database_url", "decision_count", "decision_items", "DOCUMENT_FILTERS", "document_ids", "enqueue_job",

@@ -132,3 +132,38 @@ def test_the_edit_log_is_insert_only(factory) -> None:  # noqa: F811
         store.set_type(s, ids["doc"], "ann", entity=2, entity_type="PER")
     with pytest.raises(ValueError, match="insert-only"), session_scope(factory) as s:
         s.scalar(select(m.EntityEditRow)).kind = "merge"
+
+
+class FakePredictor:
+    """Scores every pair of the document it is given with fixed, recognisable values (a stand-in model)."""
+
+    def __init__(self) -> None:
+        self.seen: list[Document] = []
+
+    def predict(self, docs: list[Document]) -> list[PairScores]:
+        self.seen += docs
+        return [fake_scores(len(d.entities), seed_=7) for d in docs]
+
+
+def test_rescore_after_an_edit_replaces_only_the_affected_pairs(factory) -> None:  # noqa: F811
+    from db.workflows.entity_rescore import rescore_affected  # noqa: PLC0415 - the workflow under test
+
+    ids = curie(factory)
+    with session_scope(factory) as s:
+        edit = store.add_mention(s, ids["doc"], "ann", sent_id=1, start=1, end=2, entity_type="MISC")  # entity 4
+        store.set_type(s, ids["doc"], "ann", entity=2, entity_type="PER")
+        old = store.load_pair_scores(s, ids["run"], ids["doc"])
+    model = FakePredictor()
+    assert rescore_affected(factory, ids["doc"], [2, 4], lambda path: model) == 1
+    with session_scope(factory) as s:
+        new = store.load_pair_scores(s, ids["run"], ids["doc"])
+    fresh = PairScores.from_json(fake_scores(5, seed_=7).to_json())  # as stored: logits to 4 decimals
+    assert len(model.seen) == 1 and len(model.seen[0].entities) == 5
+    assert len(new.heads) == 20  # every ordered pair of the 5 entities
+    for h in range(5):
+        for t in range(5):
+            if h == t:
+                continue
+            source = fresh if {h, t} & {2, 4} else old
+            assert np.array_equal(new.logits[new.pair(h, t)], source.logits[source.pair(h, t)]), (h, t)
+    assert edit.details["affected"] == [4]

@@ -89,6 +89,13 @@ def edit_log(session: Session, document_id: int) -> list[EntityEdit]:
     return [EntityEdit(r.document_id, r.version, r.kind, name, as_utc(r.created_at), dict(r.details)) for r, name in rows]
 
 
+def scoring_runs(session: Session, document_id: int) -> list[tuple[int, str]]:
+    """(run id, checkpoint) of every run holding scores of the document: what a rescore after an edit re-runs."""
+    return [tuple(r) for r in session.execute(
+        select(m.ModelRunRow.id, m.ModelRunRow.checkpoint).join(m.PairScoreBlobRow)
+        .where(m.PairScoreBlobRow.document_id == document_id).order_by(m.ModelRunRow.id))]
+
+
 def _entity(vs: VertexSet, document_id: int, e: int) -> list[dict[str, Any]]:
     if not 0 <= e < len(vs):
         raise EntityEditError(f"document {document_id}: no entity {e} (it has 0..{len(vs) - 1})")
