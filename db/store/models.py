@@ -408,8 +408,66 @@ class RankerRefitRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+MANUAL_KINDS: tuple[str, ...] = ("free", "moved", "flag")  # added by hand / head or tail changed / gold flagged wrong
+
+
+class ManualTripleRow(Base):
+    """Marks a suggestion an annotator made rather than a model: a "free" triple added on any pair, a "moved" one
+    (a suggestion's head or tail changed: `derived_from` names the original, which got a reject), or a "flag" (a
+    gold label flagged wrong: its removal counts only once a curator rejects it). The suggestion row and its
+    insert-only reviews hold the decision, who and when, so export, adjudication and agreement treat it as any."""
+
+    __tablename__ = "manual_triples"
+    __table_args__ = (CheckConstraint(_in("kind", MANUAL_KINDS), name="kind"), Index(None, "derived_from"))
+
+    suggestion_id: Mapped[int] = mapped_column(ForeignKey("suggestions.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    created_by: Mapped[int] = mapped_column(ForeignKey("annotators.id"))
+    derived_from: Mapped[int | None] = mapped_column(ForeignKey("suggestions.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReviewEvidenceRow(Base):
+    """The evidence sentences a reviewer marked with an accept (insert-only like the review it belongs to)."""
+
+    __tablename__ = "review_evidence"
+
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"), primary_key=True)
+    sentences: Mapped[list[int]] = mapped_column(JSONType)
+
+
+ENTITY_EDIT_KINDS: tuple[str, ...] = ("add_mention", "remove_mention", "merge", "split", "set_type")
+
+
+class EntityEditRow(Base):
+    """One edit of a document's entities, never changed: version `version` of the document's entity set is
+    `after` (version 0 is the upload, the first edit's `before`). `details` says what moved: the index map,
+    labels and suggestions re-pointed or flagged for review, the pairs whose scores went stale."""
+
+    __tablename__ = "entity_edits"
+    __table_args__ = (
+        CheckConstraint(_in("kind", ENTITY_EDIT_KINDS), name="kind"),
+        CheckConstraint("version >= 1", name="version"),
+        UniqueConstraint("document_id", "version"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    before: Mapped[list[Any]] = mapped_column(JSONType)  # the vertexSet before the edit
+    after: Mapped[list[Any]] = mapped_column(JSONType)  # and after it
+    annotator_id: Mapped[int] = mapped_column(ForeignKey("annotators.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+INSERT_ONLY: tuple[type[Base], ...] = (ReviewRow, ReviewEvidenceRow, EntityEditRow)
+
+
 def guard_insert_only(session: Session, _context: Any, _instances: Any) -> None:
-    """Refuse to change or delete a review through the ORM: the log is the source of every state."""
+    """Refuse to change or delete a review or an entity edit through the ORM: the logs are the source of every
+    state."""
     for obj in (*session.dirty, *session.deleted):
-        if isinstance(obj, ReviewRow) and (obj in session.deleted or session.is_modified(obj)):
-            raise ValueError(f"reviews are insert-only; record a new review instead of changing {obj!r}")
+        if isinstance(obj, INSERT_ONLY) and (obj in session.deleted or session.is_modified(obj)):
+            raise ValueError(f"{obj.__tablename__} are insert-only; record a new row instead of changing {obj!r}")

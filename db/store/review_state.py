@@ -43,8 +43,9 @@ def current_decisions() -> Any:
 
 
 def suggestion_states() -> Any:
-    """Subquery (suggestion_id, state, accepted_relation, disputed) for every suggestion; see the module
-    docstring. `disputed`: two or more annotators' answers differ, whether or not a curator has resolved it."""
+    """Subquery (suggestion_id, state, accepted_relation, disputed, curated) for every suggestion; see the module
+    docstring. `disputed`: two or more annotators' answers differ, whether or not a curator has resolved it;
+    `curated`: a curator's current verdict decides the state (what confirms a gold label flagged wrong)."""
     cur = current_decisions()
     verdict = cur.c.decision.in_(VERDICTS)
     curator = cur.c.role == CURATOR
@@ -76,7 +77,8 @@ def suggestion_states() -> Any:
     disputed = func.coalesce(agg.c.n_answers, 0) > 1  # annotators disagree (a curator may have resolved it)
     return (
         select(m.SuggestionRow.id.label("suggestion_id"), state.label("state"),
-               accepted_relation.label("accepted_relation"), disputed.label("disputed"))
+               accepted_relation.label("accepted_relation"), disputed.label("disputed"),
+               curated.label("curated"))
         .outerjoin(agg, agg.c.suggestion_id == m.SuggestionRow.id)
         .outerjoin(final, final.id == agg.c.curator_review_id)
         .subquery("suggestion_states")

@@ -35,6 +35,13 @@ def review_target(doc: Document) -> Document:
     return doc if doc.has_labels else replace(doc, facts=())
 
 
+def without_labels(doc: Document, gone: set[tuple[int, int, str]]) -> Document:
+    """The document without the gold triples in `gone` (labels a curator confirmed wrong)."""
+    if not gone or doc.facts is None:
+        return doc
+    return replace(doc, facts=tuple(f for f in doc.facts if (f.h, f.t, f.r) not in gone))
+
+
 def document_scores(s: Session, dataset_id: int,
                     doc_ids: Sequence[int]) -> Iterator[tuple[int, dict[str, PairScores], list[int]]]:
     """Per document that some run scored: (document id, {"method#run id": its PairScores}, those run ids).

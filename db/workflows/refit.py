@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .. import store
 from ..store.domain import RefitInfo
 from ..store.session import session_scope
-from .queue_inputs import document_scores, review_target, shipped_type_stats
+from .queue_inputs import document_scores, review_target, shipped_type_stats, without_labels
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,9 @@ def refit_dataset(factory_: sessionmaker[Session], dataset_id: int, *, ranker: A
             return None
         scored = list(document_scores(s, dataset_id, store.document_ids(s, dataset_id)))
         loaded = store.load_documents(s, [doc_id for doc_id, _, _ in scored])
+        removed = store.confirmed_removals(s, list(loaded))  # gold labels a curator confirmed wrong are gone
     decisions = decisions_from_json(items, source=f"dataset {dataset_id} reviews")
-    documents = [review_target(loaded[doc_id]) for doc_id, _, _ in scored]
+    documents = [review_target(without_labels(loaded[doc_id], removed.get(doc_id, set()))) for doc_id, _, _ in scored]
     names = sorted({name for _, per_run, _ in scored for name in per_run})
     scores = {name: [per_run.get(name) for _, per_run, _ in scored] for name in names}  # aligned with documents
     type_stats, relation_stats = shipped_type_stats(), default_relation_stats()

@@ -5,7 +5,7 @@ the review queue can treat models alike; what a method adds (pair potentials, me
 in `extras`, the one slot of engine.data.pair_extras."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, TypeVar
 
 import numpy as np
@@ -73,6 +73,34 @@ class PairScores:
         margins = self.margins
         return [(int(self.heads[p]), int(self.tails[p]), self.relation_ids[r], float(margins[p, r]))
                 for p, r in zip(rows, cols)]
+
+    def take(self, rows: np.ndarray, *, heads: np.ndarray | None = None,
+             tails: np.ndarray | None = None) -> "PairScores":
+        """These pair rows, in this order, optionally under other entity indices (what an entity edit keeps of
+        a document's scores). Extras are cut in runs of consecutive rows, the slicing every extra supports."""
+        rows = np.asarray(rows, dtype=np.int64)
+        runs: list[tuple[int, int]] = []
+        for r in rows.tolist():
+            if runs and runs[-1][1] == r:
+                runs[-1] = (runs[-1][0], r + 1)
+            else:
+                runs.append((r, r + 1))
+        extras = {k: type(v).concat([v.rows(a, b) for a, b in runs] or [v.rows(0, 0)]) for k, v in self.extras.items()}
+        return replace(self, heads=self.heads[rows] if heads is None else np.asarray(heads, dtype=np.int64),
+                       tails=self.tails[rows] if tails is None else np.asarray(tails, dtype=np.int64),
+                       logits=self.logits[rows], probabilities=self.probabilities[rows], decoded=self.decoded[rows],
+                       extras=extras)
+
+    @classmethod
+    def concat(cls, parts: "list[PairScores]") -> "PairScores":
+        """Pairs of one document's score sets (one model, one relation schema) as one set, in part order."""
+        first = parts[0]
+        extras = {k: type(v).concat([p.extras[k] for p in parts]) for k, v in first.extras.items()}
+        return replace(first, heads=np.concatenate([p.heads for p in parts]),
+                       tails=np.concatenate([p.tails for p in parts]),
+                       logits=np.concatenate([p.logits for p in parts]),
+                       probabilities=np.concatenate([p.probabilities for p in parts]),
+                       decoded=np.concatenate([p.decoded for p in parts]), extras=extras)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

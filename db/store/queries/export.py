@@ -20,35 +20,46 @@ from engine.data.documents import Document, Fact, document_to_json
 from .. import models as m
 from ..domain import ACCEPTED, REJECTED
 from ..review_state import suggestion_states
+from .annotations import review_evidence
 from .controls import control_ids
 from .documents import document_ids, load_documents, load_sources
 from .suggestions import current_decisions_of
 
+FLAG = "flag"  # db.store.models.MANUAL_KINDS: a gold label flagged wrong
+
 ORIGIN_REVIEW = "review"  # what queries.documents.fact_origin reads back
 
 
-def _provenance(suggestion: m.SuggestionRow, relation: str, decisions: Sequence[Any], methods: Sequence[str]) -> dict[str, Any]:
-    """Who made the decision that counts: the curator's, else the latest of the agreeing annotators'."""
+def _deciding(decisions: Sequence[Any]) -> Any:
+    """The decision that counts: the curator's, else the latest of the agreeing annotators'."""
     curated = [d for d in decisions if d.role == "curator" and d.decision in ("accept", "reject")]
-    deciding = curated[-1] if curated else [d for d in decisions if d.decision in ("accept", "reject")][-1]
+    return curated[-1] if curated else [d for d in decisions if d.decision in ("accept", "reject")][-1]
+
+
+def _provenance(suggestion: m.SuggestionRow, relation: str, deciding: Any, methods: Sequence[str],
+                manual: str | None) -> dict[str, Any]:
     return {
         "origin": ORIGIN_REVIEW, "suggestion_id": suggestion.id, "annotator": deciding.annotator,
         "role": deciding.role, "decided_at": deciding.created_at.isoformat(), "score": round(suggestion.score, 5),
         "suggested_relation": suggestion.relation, "corrected": relation != suggestion.relation,
         "models": list(methods),
-    }
+    } | ({"manual": manual} if manual else {})
 
 
 def _outcomes(session: Session, doc_ids: Sequence[int]) -> tuple[dict[int, list[Fact]], dict[int, set[tuple[int, int, str]]]]:
     """Per document: facts accepted by review, and (h, t, relation) triples rejected by review. Control items
-    (db.store.queries.controls) are left out: a decision on one measures the annotator and never changes a label."""
+    (db.store.queries.controls) are left out: a decision on one measures the annotator and never changes a label.
+    A gold label flagged wrong (db.store.queries.annotations) is rejected only once a curator's verdict decides
+    it; a triple added by hand carries the evidence sentences its reviewer marked."""
     states = suggestion_states()
-    rows = session.execute(
-        select(m.SuggestionRow, states.c.state, states.c.accepted_relation)
+    rows = [(suggestion, state, relation, manual) for suggestion, state, relation, curated, manual in session.execute(
+        select(m.SuggestionRow, states.c.state, states.c.accepted_relation, states.c.curated, m.ManualTripleRow.kind)
         .join(states, states.c.suggestion_id == m.SuggestionRow.id)
+        .outerjoin(m.ManualTripleRow, m.ManualTripleRow.suggestion_id == m.SuggestionRow.id)
         .where(m.SuggestionRow.document_id.in_(doc_ids), states.c.state.in_((ACCEPTED, REJECTED)),
                m.SuggestionRow.id.not_in(control_ids()))
-        .order_by(m.SuggestionRow.document_id, m.SuggestionRow.id)).all()
+        .order_by(m.SuggestionRow.document_id, m.SuggestionRow.id))
+        if manual != FLAG or (curated and state == REJECTED)]
     ids = [row[0].id for row in rows]
     decisions = current_decisions_of(session, ids)
     methods: dict[int, list[str]] = defaultdict(list)
@@ -61,12 +72,16 @@ def _outcomes(session: Session, doc_ids: Sequence[int]) -> tuple[dict[int, list[
     rejected: dict[int, set[tuple[int, int, str]]] = defaultdict(set)
     # an accepted triple's evidence: the sentences naming both entities (empty for an inter-sentence pair)
     shared = _mention_sentences(session, sorted({row[0].document_id for row in rows}))
-    for suggestion, state, relation in rows:
+    deciding = {row[0].id: _deciding(decisions[row[0].id]) for row in rows if row[1] == ACCEPTED}
+    marked = review_evidence(session, [d.review_id for d in deciding.values()])
+    for suggestion, state, relation, manual in rows:
         if state == REJECTED:
             rejected[suggestion.document_id].add((suggestion.h, suggestion.t, suggestion.relation))
             continue
-        provenance = _provenance(suggestion, relation, decisions[suggestion.id], methods[suggestion.id])
-        evidence = shared[(suggestion.document_id, suggestion.h)] & shared[(suggestion.document_id, suggestion.t)]
+        decision = deciding[suggestion.id]
+        provenance = _provenance(suggestion, relation, decision, methods[suggestion.id], manual)
+        evidence = marked.get(decision.review_id) or (
+            shared[(suggestion.document_id, suggestion.h)] & shared[(suggestion.document_id, suggestion.t)])
         accepted[suggestion.document_id].append(Fact(suggestion.h, suggestion.t, relation, tuple(sorted(evidence)),
                                                      {"provenance": provenance}))
     return accepted, rejected

@@ -3,12 +3,13 @@ annotator sees them beside the item and an accept never adds a label twice."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import models as m
-from ..domain import ACCEPTED
+from ..domain import ACCEPTED, REJECTED
 from ..errors import DuplicateLabelError
 from ..review_state import suggestion_states
 from .controls import GOLD, control_ids, control_kind
@@ -31,6 +32,8 @@ def pair_labels(session: Session, document_id: int, h: int, t: int, *, exclude_s
     leaves out the gold label it asks about, so the item does not give its answer away (nor refuse it)."""
     gold = list(session.scalars(select(m.GoldFactRow.relation).where(
         m.GoldFactRow.document_id == document_id, m.GoldFactRow.h == h, m.GoldFactRow.t == t).order_by(m.GoldFactRow.position)))
+    gone = set(session.scalars(_confirmed_flags(document_id, h, t)))
+    gold = [r for r in gold if r not in gone]
     if exclude_suggestion is not None and control_kind(session, exclude_suggestion) == GOLD:
         asked = session.scalar(select(m.SuggestionRow.relation).where(m.SuggestionRow.id == exclude_suggestion))
         gold = [r for r in gold if r != asked]
@@ -43,8 +46,21 @@ def pair_labels(session: Session, document_id: int, h: int, t: int, *, exclude_s
     return PairLabels(tuple(dict.fromkeys(gold)), tuple((r, i) for r, i in session.execute(query) if r))
 
 
+def _confirmed_flags(document_id: int, h: int, t: int) -> Any:
+    """Relations of the pair's gold labels a curator confirmed wrong (db.store.queries.annotations.flag_gold)."""
+    states = suggestion_states()
+    return (select(m.SuggestionRow.relation).join(m.ManualTripleRow, m.ManualTripleRow.suggestion_id == m.SuggestionRow.id)
+            .join(states, states.c.suggestion_id == m.SuggestionRow.id)
+            .where(m.SuggestionRow.document_id == document_id, m.SuggestionRow.h == h, m.SuggestionRow.t == t,
+                   m.ManualTripleRow.kind == "flag", states.c.curated.is_(True), states.c.state == REJECTED))
+
+
 def check_not_duplicate(session: Session, suggestion: m.SuggestionRow, relation: str) -> None:
-    """Refuse (DuplicateLabelError) an accept of `relation` when the pair already holds that label."""
+    """Refuse (DuplicateLabelError) an accept of `relation` when the pair already holds that label. Accepting a
+    flagged gold label is keeping it, never a duplicate."""
+    manual = session.get(m.ManualTripleRow, suggestion.id)
+    if manual is not None and manual.kind == "flag":
+        return
     labels = pair_labels(session, suggestion.document_id, suggestion.h, suggestion.t, exclude_suggestion=suggestion.id)
     if relation in labels.gold:
         raise DuplicateLabelError(f"the pair already has {relation} as a gold label; nothing was recorded. "

@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from .. import models as m
 from ..clock import as_utc, utc_now
 from ..domain import DEFAULT_REFIT_EVERY, DEFAULT_STOP_BELOW, RefitInfo, ReviewSettings
 from ..errors import NotFoundError
-from ..review_state import VERDICTS, current_decisions
+from ..review_state import CURATOR, VERDICTS, current_decisions
 from .controls import control_ids
 
 logger = logging.getLogger(__name__)
@@ -23,14 +23,18 @@ MAX_REFIT_EVERY = 10_000
 def _verdicts(dataset_id: int, *, ordered: bool = False) -> Any:
     """Each annotator's current accept or reject on the dataset's real suggestions (in decision order). Control
     items are left out: a gold control is a label the data already has, so teaching the ranker that it is
-    a missing one would skew it, and an absent control was picked by us, not by the ranker's queue."""
+    a missing one would skew it, and an absent control was picked by us, not by the ranker's queue. Triples made
+    by hand count as any (a free one is an accepted positive); a gold label flagged wrong counts only as a
+    curator's reject (a confirmed removal: a negative), never as an unconfirmed flag or a kept label."""
     cur = current_decisions()
+    flags = select(m.ManualTripleRow.suggestion_id).where(m.ManualTripleRow.kind == "flag")
     query = (select(cur.c.id, cur.c.decision, cur.c.relation, m.SuggestionRow.h, m.SuggestionRow.t,
                     m.SuggestionRow.relation.label("suggested"), m.DocumentRow.title)
              .join(m.SuggestionRow, m.SuggestionRow.id == cur.c.suggestion_id)
              .join(m.DocumentRow, m.DocumentRow.id == m.SuggestionRow.document_id)
              .where(m.DocumentRow.dataset_id == dataset_id, cur.c.decision.in_(VERDICTS),
-                    m.SuggestionRow.id.not_in(control_ids())))
+                    m.SuggestionRow.id.not_in(control_ids()),
+                    or_(m.SuggestionRow.id.not_in(flags), and_(cur.c.role == CURATOR, cur.c.decision == "reject"))))
     return query.order_by(cur.c.id) if ordered else query
 
 

@@ -204,3 +204,20 @@ def test_ingest_bytes_rejects_empty(data: bytes) -> None:
 def test_ingest_text_rejects_empty() -> None:
     with pytest.raises(InputFileError, match="no text"):
         ingest_text(" \n ", title="blank")
+
+
+def test_alias_linking_surname_of_any_type_joins_the_full_name() -> None:
+    names = [mention("Marie Curie", "PER"), mention("Paris", "LOC"), mention("Curie", "ORG")]
+    linked = cluster_mentions(names)
+    assert [[m.name for m in e.mentions] for e in linked] == [["Marie Curie", "Curie"], ["Paris"]]
+    assert linked[0].type == "PER"  # the first mention wins the tie
+    assert len(cluster_mentions(names, alias_linking=False)) == 3
+    two = [mention("Marie Curie", "PER"), mention("Pierre Curie", "PER"), mention("Curie", "ORG")]
+    assert len(cluster_mentions(two)) == 3  # ambiguous: left alone
+
+
+def test_alias_linking_repeated_head_joins_the_longer_name() -> None:
+    names = [mention("Yorkshire Ripper", "MISC"), mention("Ripper", "ORG"), mention("Yorkshire", "LOC")]
+    assert [[m.name for m in e.mentions] for e in cluster_mentions(names)] == [
+        ["Yorkshire Ripper", "Ripper"], ["Yorkshire"]]
+    assert len(cluster_mentions(names, alias_linking=False)) == 3
