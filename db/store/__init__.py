@@ -22,6 +22,7 @@ from .queries.jobs import (claim_job, claim_next_job, enqueue_job, fail_job, fin
 from .queries.labels import PairLabels, pair_labels
 from .queries.learning import (decision_count, decision_items, latest_refit, list_refits, record_refit, refit_due,
                                review_settings, set_review_settings)
+from .queries.pair_queue import PARTS, decide_pair, get_pair, list_pairs
 from .queries.progress import AnnotatorProgress, annotator_progress
 from .queries.reviews import (REVIEW_LOG_COLUMNS, annotator_pairs, record_review, relation_acceptance,
                               review_history, review_log_rows, review_progress, undo_last_review)
@@ -34,7 +35,7 @@ from .session import database_url, init_db, make_engine, session_factory, sessio
 __all__ = [
     "add_documents", "add_run_seconds", "add_suggestions", "annotator_pairs", "annotator_progress",
     "AnnotatorProgress", "assignment_counts", "claim_job", "claim_next_job", "cohen_kappa", "content_hash",
-    "control_counts", "control_scores", "control_settings", "ControlScore", "ControlSettings", "create_dataset",
+    "control_counts", "decide_pair", "get_pair", "list_pairs", "PARTS", "control_scores", "control_settings", "ControlScore", "ControlSettings", "create_dataset",
     "database_url", "decision_count", "decision_items", "DOCUMENT_FILTERS", "document_ids", "enqueue_job",
     "ensure_annotator", "export_documents", "export_json", "fact_origin", "fail_job", "finish_job", "get_annotator",
     "get_dataset", "get_document", "get_job", "get_run", "get_suggestion", "init_db", "latest_refit",

@@ -238,6 +238,9 @@ class JobInfo:
 
 DEFAULT_REFIT_EVERY = 25  # re-rank the queue after this many new decisions on a dataset
 DEFAULT_STOP_BELOW = 10.0  # call the queue done when the next 100 items are expected to hold fewer missing labels
+# pairs whose best calibrated probability is below this sit in the long tail: the lowest threshold at which no
+# Revisit document shows more than 60 pairs (bench/queue_threshold.py, bench/RESULTS.md)
+DEFAULT_MIN_PROBABILITY = 0.0
 
 
 @dataclass(frozen=True)
@@ -247,6 +250,7 @@ class ReviewSettings:
     dataset_id: int
     refit_every: int = DEFAULT_REFIT_EVERY
     stop_below: float = DEFAULT_STOP_BELOW
+    min_probability: float = DEFAULT_MIN_PROBABILITY
     updated_by: str | None = None
     updated_at: datetime | None = None
 
@@ -262,3 +266,37 @@ class RefitInfo:
     rescored: int
     seconds: float
     created_at: datetime
+
+
+MISSING, VERIFY = "missing", "verify"  # what a pair item asks: are these missing labels / are these predictions right
+
+
+@dataclass(frozen=True)
+class PairItem:
+    """One item of the grouped review queue: an entity pair with its candidate relations, best first.
+
+    `mode` is "missing" on a labelled document (the relations are suspected missing labels) and "verify" on a
+    document without labels (they are the models' predictions, to confirm or reject); `long_tail`: the pair's
+    best probability is below the dataset's minimum, so it is not counted as pending."""
+
+    document_id: int
+    document_title: str
+    h: int
+    t: int
+    head_name: str
+    tail_name: str
+    best_score: float
+    mode: str
+    long_tail: bool
+    relations: tuple[SuggestionView, ...]
+
+
+@dataclass(frozen=True)
+class PairPage:
+    items: tuple[PairItem, ...]
+    total: int  # matching pairs over all pages (in the part asked for: the queue, the long tail, or both)
+    queued: int  # matching pairs at or above the minimum probability
+    long_tail: int  # matching pairs below it
+    min_probability: float
+    limit: int
+    offset: int
