@@ -241,14 +241,21 @@ def review_settings_form(dataset_id: int, where: str) -> None:
         stop = st.number_input("Stop when the next 100 items are expected to hold fewer than K missing labels",
                                0.0, 100.0, value=float(current.stop_below), step=1.0, disabled=not allowed,
                                key=f"{Keys.STOP_BELOW}.{where}")
+        minimum = st.number_input("Minimum probability: pairs whose best probability is below it sit in the long "
+                                  "tail", 0.0, 1.0, value=float(current.min_probability), step=0.01, format="%.2f",
+                                  disabled=not allowed, key=f"{Keys.MIN_PROBABILITY}.{where}",
+                                  help="Long-tail pairs are not counted as pending but can be opened (Review, "
+                                       "“Long tail”); the expected yields include them. The default keeps at most "
+                                       "60 pairs per document on the Revisit documents (bench/RESULTS.md).")
         if st.form_submit_button("Save settings", disabled=not allowed):
             try:
                 services.learning.save_settings(dataset_id, state.annotator(), refit_every=int(every),
-                                                stop_below=float(stop))
+                                                stop_below=float(stop), min_probability=float(minimum))
             except (services.review.AccountError, ValueError) as err:
                 st.error(markdown_text(f"Not saved: {err}."))
             else:
-                state.push_flash(f"Saved: re-rank after every {int(every)} decisions, stop below {stop:g}.")
+                state.push_flash(f"Saved: re-rank after every {int(every)} decisions, stop below {stop:g}, "
+                                 f"long tail below probability {minimum:.2f}.")
                 st.rerun()
     if not allowed:
         st.caption("Only curators change these settings.")

@@ -58,8 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     pending = commands.add_parser("queue", help="print the pending review queue as JSON lines, one entity pair per "
                                                 "line with its relations and probabilities, best first")
     pending.add_argument("--dataset", required=True, help="dataset name")
-    pending.add_argument("--all", action="store_true", help="the long tail too (pairs below the dataset's minimum "
-                                                            "probability), after the queue")
+    pending.add_argument("--all", action="store_true", help="the long tail too (relations below the dataset's minimum "
+                                                            "probability, each marked), each pair once")
     load = commands.add_parser("import", help="store a DocRED JSON file into a dataset (the Upload page's checks)")
     load.add_argument("file")
     load.add_argument("--dataset", required=True, help="dataset name (created when new)")

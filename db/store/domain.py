@@ -240,7 +240,7 @@ DEFAULT_REFIT_EVERY = 25  # re-rank the queue after this many new decisions on a
 DEFAULT_STOP_BELOW = 10.0  # call the queue done when the next 100 items are expected to hold fewer missing labels
 # pairs whose best calibrated probability is below this sit in the long tail: the lowest threshold at which no
 # Revisit document shows more than 60 pairs (bench/queue_threshold.py, bench/RESULTS.md)
-DEFAULT_MIN_PROBABILITY = 0.0
+DEFAULT_MIN_PROBABILITY = 0.22
 
 
 @dataclass(frozen=True)

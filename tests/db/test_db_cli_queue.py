@@ -41,11 +41,11 @@ def test_queue_prints_one_pending_pair_per_line_with_rounded_probabilities(seede
     assert pair["head"] == {"index": 0, "name": "Ann Lee"} and pair["tail"] == {"index": 1, "name": "Paris"}
     assert (pair["document_id"], pair["mode"], pair["probability"], pair["long_tail"]) == (ids["doc"], "missing",
                                                                                             0.9, False)
-    assert [(r["relation"], r["name"], r["probability"], r["state"]) for r in pair["relations"]] == [
-        ("P551", "residence", 0.9, "pending"), ("P19", "place of birth", 0.3, "pending")]
+    assert [(r["relation"], r["name"], r["probability"], r["state"], r["long_tail"]) for r in pair["relations"]] == [
+        ("P551", "residence", 0.9, "pending", False), ("P19", "place of birth", 0.3, "pending", False)]
     assert main(["--url", url, "queue", "--dataset", "tiny", "--all"]) == 0
-    assert [(p["head"]["index"], p["tail"]["index"], p["long_tail"]) for p in lines(capsys)] == [(0, 1, False),
-                                                                                                 (2, 1, True)]
+    assert [(p["head"]["index"], p["tail"]["index"], p["long_tail"], [r["long_tail"] for r in p["relations"]])
+            for p in lines(capsys)] == [(0, 1, False, [False, False]), (2, 1, True, [True])]
     assert main(["--url", url, "queue", "--dataset", "nope"]) == 2
 
 

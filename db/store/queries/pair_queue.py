@@ -1,5 +1,6 @@
 """The review queue grouped by entity pair: one item per (document, head, tail) with its candidate relations
-ranked inside, pairs ordered by their best probability; pairs below the dataset's minimum form the long tail.
+ranked inside, pairs ordered by their best probability. Suggestions below the dataset's minimum probability form
+the long tail, grouped the same way: a pair whose strong relations are queued keeps its weak ones in the tail.
 
 Grouping is a view over the same suggestions and filters as `queries.suggestions`; decisions stay one review
 per suggestion (`decide_pair` writes one per relation decided), so state, agreement and export are unchanged."""
@@ -10,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from .. import models as m
@@ -23,40 +24,49 @@ from .suggestions import SUGGESTION_FILTERS, filtered_suggestions, suggestion_vi
 
 logger = logging.getLogger(__name__)
 
-PARTS = ("queue", "tail", "all")  # the pairs at or above the minimum, those below it, or both
+PARTS = ("queue", "tail", "all")  # suggestions at or above the minimum, those below it, or both
+
+
+def _in_part(part: str, minimum: float) -> Any:
+    """The condition on a suggestion's score that puts it in `part`."""
+    score = m.SuggestionRow.score
+    return {"queue": score >= minimum, "tail": score < minimum, "all": true()}[part]
 
 
 def list_pairs(session: Session, dataset_id: int, filters: Mapping[str, Any] | None = None, *, part: str = "queue",
                min_probability: float | None = None, limit: int = 20, offset: int = 0) -> PairPage:
     """One page of the grouped queue. `filters` are list_suggestions' (a pair is listed when some of its
-    suggestions match, and shows those); `part` picks the queue (best probability >= the minimum), the long tail
-    or all; `min_probability` defaults to the dataset's review setting."""
+    suggestions match, and shows those); `part` picks the queue (suggestions with probability >= the minimum),
+    the long tail (below it) or all; `min_probability` defaults to the dataset's review setting. `queued` and
+    `long_tail` count the pairs in each part."""
     given = check_filters(filters, SUGGESTION_FILTERS, what="suggestion")
     check_choice("part", part, PARTS)
     check_paging(limit, offset)
     minimum = review_settings(session, dataset_id).min_probability if min_probability is None else min_probability
-    matching = filtered_suggestions(dataset_id, given).subquery()
-    best = func.max(matching.c.score).label("best")
-    pairs = (select(matching.c.document_id, matching.c.h, matching.c.t, best, func.min(matching.c.id).label("first"))
-             .group_by(matching.c.document_id, matching.c.h, matching.c.t).subquery())
-    counts = session.execute(select(func.count().filter(pairs.c.best >= minimum),
-                                    func.count().filter(pairs.c.best < minimum)).select_from(pairs)).one()
-    queued, tail = int(counts[0] or 0), int(counts[1] or 0)
-    page = select(pairs.c.document_id, pairs.c.h, pairs.c.t)
-    if part != "all":
-        page = page.where(pairs.c.best >= minimum if part == "queue" else pairs.c.best < minimum)
-    keys = session.execute(page.order_by(pairs.c.best.desc(), pairs.c.first).limit(limit).offset(offset)).all()
-    items = pair_items(session, dataset_id, given, [tuple(k) for k in keys], minimum)
-    total = {"queue": queued, "tail": tail, "all": queued + tail}[part]
-    return PairPage(tuple(items), total, queued, tail, minimum, limit, offset)
+
+    def grouped(which: str) -> Any:
+        matching = filtered_suggestions(dataset_id, given).where(_in_part(which, minimum)).subquery()
+        return (select(matching.c.document_id, matching.c.h, matching.c.t, func.max(matching.c.score).label("best"),
+                       func.min(matching.c.id).label("first"))
+                .group_by(matching.c.document_id, matching.c.h, matching.c.t).subquery())
+
+    queued, tail = (session.scalar(select(func.count()).select_from(grouped(which))) or 0 for which in ("queue", "tail"))
+    pairs = grouped(part)
+    keys = session.execute(select(pairs.c.document_id, pairs.c.h, pairs.c.t)
+                           .order_by(pairs.c.best.desc(), pairs.c.first).limit(limit).offset(offset)).all()
+    items = pair_items(session, dataset_id, given, [tuple(k) for k in keys], minimum, part)
+    total = session.scalar(select(func.count()).select_from(pairs)) if part == "all" else (queued if part == "queue"
+                                                                                             else tail)
+    return PairPage(tuple(items), int(total or 0), int(queued), int(tail), minimum, limit, offset)
 
 
 def pair_items(session: Session, dataset_id: int, given: Mapping[str, Any], keys: list[tuple[int, int, int]],
-               minimum: float) -> list[PairItem]:
-    """The items of these (document id, head, tail) pairs, in this order, with their matching suggestions."""
+               minimum: float, part: str = "all") -> list[PairItem]:
+    """The items of these (document id, head, tail) pairs, in this order, with their suggestions that match
+    and lie in `part`."""
     if not keys:
         return []
-    query = filtered_suggestions(dataset_id, given).where(or_(*(
+    query = filtered_suggestions(dataset_id, given).where(_in_part(part, minimum)).where(or_(*(
         and_(m.SuggestionRow.document_id == d, m.SuggestionRow.h == h, m.SuggestionRow.t == t) for d, h, t in keys)))
     rows = session.execute(query.order_by(m.SuggestionRow.score.desc(), m.SuggestionRow.id)).all()
     grouped: dict[tuple[int, int, int], list[Any]] = defaultdict(list)
@@ -77,11 +87,12 @@ def pair_items(session: Session, dataset_id: int, given: Mapping[str, Any], keys
 
 
 def get_pair(session: Session, dataset_id: int, document_id: int, h: int, t: int,
-             filters: Mapping[str, Any] | None = None) -> PairItem:
-    """One pair's item (its suggestions matching `filters`, all by default)."""
+             filters: Mapping[str, Any] | None = None, *, part: str = "all") -> PairItem:
+    """One pair's item: its suggestions matching `filters` (all by default) in `part` (all by default)."""
     given = check_filters(filters, SUGGESTION_FILTERS, what="suggestion")
+    check_choice("part", part, PARTS)
     found = pair_items(session, dataset_id, given, [(document_id, h, t)],
-                       review_settings(session, dataset_id).min_probability)
+                       review_settings(session, dataset_id).min_probability, part)
     if not found:
         raise NotFoundError(f"no suggestion on pair {h} -> {t} of document {document_id} in dataset {dataset_id}")
     return found[0]
