@@ -391,6 +391,7 @@ def test_review_accept_undo_reject_and_blind(seeded: Path) -> None:
 def test_review_marks_several_relations_of_a_pair_and_accepts_them_in_one_decision(seeded: Path) -> None:
     dataset_id, _ = seed_ids()
     services.review.ensure_annotator("ada")
+    services.learning.save_settings(dataset_id, "ada", refit_every=25, stop_below=10, min_probability=0.0)
     queue = services.review.pair_queue(dataset_id, services.review.ReviewFilters(), "ada", limit=200)
     offset, pair = next((i, p) for i, p in enumerate(queue.items) if len(p.relations) >= 3)
     at = app("review", **{"docre.annotator": "ada", "docre.dataset_id": dataset_id, "docre.review_offset": offset})
@@ -423,11 +424,11 @@ def test_review_long_tail_is_apart_from_the_queue_and_opens(seeded: Path) -> Non
 def test_review_filters_by_relation_and_state(seeded: Path) -> None:
     dataset_id, _ = seed_ids()
     at = app("review", **{"docre.annotator": "ada", "docre.dataset_id": dataset_id})
-    relation = services.review.relation_rates(dataset_id)[0].relation
+    relation = services.review.pair_queue(dataset_id, services.review.ReviewFilters(), "ada").items[0].relations[0].relation
     next(s for s in at.selectbox if s.label == "Relation").set_value(relation).run()
     assert not at.exception
-    queue = at.dataframe[-1].value
-    assert len(queue) and {label.rsplit("(", 1)[1] for label in queue["relation"]} == {relation + ")"}
+    queue = at.dataframe[-1].value  # one row per pair, listing only the relations that match
+    assert len(queue) and {label.rsplit("(", 1)[1] for label in queue["relations"]} == {relation + ")"}
     next(s for s in at.selectbox if s.label == "State").set_value("accepted").run()
     assert "queue is empty" in texts(at)
 
