@@ -92,6 +92,8 @@ def _import(factory, args: argparse.Namespace) -> int:
     if result.skipped:
         message += f" {len(result.skipped)} already stored (same text and entities) were skipped."
     logger.info("%s", message)
+    for skipped in result.skipped:
+        logger.info("skipped %s", skipped.reason)
     if args.score and result.added:
         from engine.serve.predictor import Predictor  # noqa: PLC0415 - torch only when scoring
         from engine.settings import get_settings  # noqa: PLC0415

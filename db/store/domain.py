@@ -43,6 +43,13 @@ class SkippedDocument:
     title: str
     existing_id: int | None  # None when the duplicate was earlier in the same upload and is not stored yet
 
+    @property
+    def reason(self) -> str:
+        """Why it was not stored, naming the document by its place in the upload and its title."""
+        where = (f"the dataset already holds it as document {self.existing_id}" if self.existing_id is not None
+                 else "an earlier document of this upload is the same")
+        return f"document {self.index} “{self.title}”: {where} (same title, text and entities)"
+
 
 @dataclass(frozen=True)
 class AddResult:
