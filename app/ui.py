@@ -306,10 +306,12 @@ def yield_chart(dataset_id: int, names: Mapping[str, str], where: str) -> None:
         check = services.stopping.stop_check(dataset_id, services.learning.settings(dataset_id).stop_below)
         expected = services.stopping.expected_shares(list(check.scores))
     st.plotly_chart(review_yield.accepted_share_figure(
-        services.stopping.shares(log, relation), block=services.stopping.BLOCK,
+        services.stopping.shares(log, relation), corrected=services.stopping.shares(log, relation, corrected=True),
+        block=services.stopping.BLOCK,
         n_decided=services.stopping.count(log, relation), expected=expected,
         label="all relations" if relation is None else f"{names.get(relation, relation)} ({relation})"),
         key=f"{Keys.YIELD_CHART}.{where}")
     st.caption("Accepted share of each successive 100 accepts and rejects (oldest first): it falls as the ranked "
-               "queue runs out of missing labels. Dotted: the share the pending queue is expected to hold, from "
+               "queue runs out of missing labels. Corrections (accepted with another relation) are a line of their "
+               "own, never counted as accepted. Dotted: the share the pending queue is expected to hold, from "
                "the ranker's calibrated probabilities.")

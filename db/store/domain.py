@@ -10,6 +10,7 @@ from typing import Any
 
 PENDING, SKIPPED, ACCEPTED, REJECTED, CONFLICT = "pending", "skipped", "accepted", "rejected", "conflict"
 STATES: tuple[str, ...] = (PENDING, SKIPPED, ACCEPTED, REJECTED, CONFLICT)
+CORRECTED = "corrected"  # an accepted suggestion whose relation the annotator changed: apart from accepted in charts
 REJECT_LABEL = "reject"  # agreement label of a rejection; an acceptance's label is the relation it accepts
 
 
@@ -181,17 +182,21 @@ class AnnotatorPair:
 
 @dataclass(frozen=True)
 class RelationRate:
-    """How reviews went for one suggested relation."""
+    """How reviews went for one suggested relation. `accepted` counts suggestions accepted as suggested,
+    `corrected` those accepted with another relation: the suggestion was wrong, the pair right, so a correction
+    is never counted as an acceptance."""
 
     relation: str
     accepted: int
     rejected: int
     conflict: int
     total: int  # all suggestions of the relation, reviewed or not
+    corrected: int = 0
 
     @property
     def acceptance_rate(self) -> float | None:
-        decided = self.accepted + self.rejected
+        """Accepted as suggested, of the suggestions accepted, corrected or rejected."""
+        decided = self.accepted + self.corrected + self.rejected
         return self.accepted / decided if decided else None
 
 
