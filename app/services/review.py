@@ -3,7 +3,7 @@ and what an item shows (its sentences, mentions and key mention pairs)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import streamlit as st
@@ -325,12 +325,15 @@ def pair_queue(dataset_id: int, filters: ReviewFilters, annotator: str | None, *
 
 def pair_of(suggestion_id: int) -> PairItem:
     """The pair a suggestion belongs to (an item opened or brought back), with every relation suggested on it on
-    the same side of the dataset's minimum probability: the queue's relations, or the long tail's."""
+    the same side of the dataset's minimum probability (the queue's relations, or the long tail's), that
+    suggestion first: it is the one opened, so Accept with nothing marked takes it."""
     with session() as s:
         view = store.get_suggestion(s, suggestion_id)
         minimum = store.review_settings(s, view.dataset_id).min_probability
-        return store.get_pair(s, view.dataset_id, view.document_id, view.h, view.t,
+        item = store.get_pair(s, view.dataset_id, view.document_id, view.h, view.t,
                               part="queue" if view.score >= minimum else "tail")
+    ordered = sorted(item.relations, key=lambda v: v.id != suggestion_id)  # stable: the rest stay best first
+    return replace(item, relations=tuple(ordered))
 
 
 def plan_pair(item: PairItem, marked: Iterable[int], picked: str | None) -> dict[int, str | None]:

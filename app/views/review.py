@@ -113,7 +113,7 @@ else:
              else f"{offset + 1} of {page.total}" + (" in the long tail" if filters.long_tail else ""))
     st.markdown(f"#### {markdown_text(doc.entities[h].name)} → {markdown_text(doc.entities[t].name)}")
     st.caption(f"Pair {where} · document “{markdown_text(doc.title)}”"
-               + ("" if blind else f" · best probability {item.best_score:.3f}"))
+               + ("" if blind else f" · best probability {item.best_score:.3f} · state {first.state}"))
     if item.mode == "verify":
         st.info("Verify predictions: this document came without labels, so these relations are the models' "
                 "predictions, not suspected missing labels. Confirm each one the text states; the rest are rejected.")
@@ -190,13 +190,13 @@ else:
 
     with st.expander("Every mention of head and tail"):
         st.dataframe(pd.DataFrame(mention_rows(doc, [h, t], ["head", "tail"])), hide_index=True)
-    with st.expander("Evidence" if blind else f"Evidence for {rel_label(first.relation)}, the first relation",
-                     expanded=not blind):
+    with st.expander("Evidence", expanded=not blind):
         # As the text above numbers them ([0], [1], ...): a bare "0" read as a count of zero sentences.
         if blind:  # from the text alone, not the models' evidence
             shared = services.review.shared_sentences(doc, first)
             st.write("Sentences naming both: " + (" ".join(f"[{i}]" for i in shared) or "none (an inter-sentence pair)"))
         else:
+            st.caption(f"For {markdown_text(rel_label(first.relation))}, the first relation listed.")
             summary = services.review.evidence_summary(first)
             sentences = services.review.evidence_sentences(first)
             st.write("Sentences naming both: " + (" ".join(f"[{i}]" for i in sentences) or "none (an inter-sentence pair)"))
