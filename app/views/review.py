@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from app import services, state, ui
-from app.components import colors
+from app.components import colors, keyboard
 from app.components.text import highlight_html, markdown_text, mention_rows
 from app.services.review import ReviewFilters
 from app.state import Keys
@@ -24,6 +24,7 @@ if annotator is None:
     st.stop()
 dataset_id = ui.require_dataset()
 names = services.relation_names()
+st.html(keyboard.review_script("Relation"), unsafe_allow_javascript=True)  # E, Escape, "?", focus after choices
 
 
 def rel_label(r: str | None) -> str:
@@ -165,7 +166,8 @@ else:
         state.clear_pair_marks()
         state.set_review_offset(offset + 1)
         st.rerun()
-    st.caption("Keys: 1–9 mark a relation · A accept · X reject all · S skip · U undo · N next")
+    st.caption("Keys: 1–9 mark a relation · A accept · E correct · X reject all · S skip · U undo · N next · "
+               "? all keys")
 
     if decision == "accept" and blind and relation is None:
         st.error("Choose the relation before accepting.")
