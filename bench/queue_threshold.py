@@ -29,14 +29,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import DATA, command_line, machine  # noqa: E402
+from common import DATA, command_line, machine
 
-from engine.cli.score_cache import cached_scores  # noqa: E402
-from engine.cli.scoring import discover_models, model_names  # noqa: E402
-from engine.curate.suggestions import default_ranker, default_relation_stats, suggest  # noqa: E402
-from engine.curate.type_stats import load_default_type_stats  # noqa: E402
-from engine.curate.yield_estimates import per_document_cap_threshold  # noqa: E402
-from engine.data.documents import read_documents  # noqa: E402
+from engine.cli.score_cache import cached_scores
+from engine.cli.scoring import discover_models, model_names
+from engine.curate.suggestions import default_ranker, default_relation_stats, suggest
+from engine.curate.type_stats import load_default_type_stats
+from engine.curate.yield_estimates import per_document_cap_threshold
+from engine.data.documents import read_documents
 
 CURVE = (0.0, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5)
 

@@ -1,5 +1,5 @@
-"""Keyboard handling the Review page adds to Streamlit's button shortcuts (which cover A, X, S, U, N and 1-9):
-E opens the relation picker (typing filters, Enter confirms), Escape leaves a field, focus comes back to the item
+"""Keyboard handling the Review page adds to Streamlit's button shortcuts (which cover A, X, S, U and N): 1-9
+mark a relation (Streamlit's digit shortcuts did not fire in Chromium), E opens the relation picker (typing filters, Enter confirms), Escape leaves a field, focus comes back to the item
 after a choice in the sidebar or the picker, so a shortcut never types into a field, and "?" shows the keys.
 
 Streamlit reserves C and R and does not take punctuation as a shortcut, hence E and a listener of our own for
@@ -43,7 +43,8 @@ def _js(value: str) -> str:
 
 
 def review_script(picker_label: str, keys: Sequence[tuple[str, str]] = REVIEW_KEYS) -> str:
-    """The <script> for st.html(..., unsafe_allow_javascript=True). `picker_label`: the start of the relation
+    """The <script> for a zero-height `streamlit.components.v1.html` frame (same origin: it listens on the page
+    that holds it; st.html's scripts did not run in Chromium). `picker_label`: the start of the relation
     picker's label, how the script finds its input. Only constants and string literals (_js) go in: no user
     text reaches the script."""
     return f"""<script>
@@ -105,6 +106,11 @@ def review_script(picker_label: str, keys: Sequence[tuple[str, str]] = REVIEW_KE
     }}
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     if (e.key === "?") {{ overlay().style.display = shown ? "none" : "block"; e.preventDefault(); return; }}
+    if (/^[1-9]$/.test(e.key)) {{  // mark relation n: its button's label starts "n · "
+      const mark = [...main().querySelectorAll("button")].find((b) => b.innerText.trim().startsWith(e.key + " · "));
+      if (mark) {{ e.preventDefault(); e.stopPropagation(); mark.click(); }}
+      return;
+    }}
     if (e.key.toLowerCase() === {_js(PICKER_KEY)}) {{
       const input = picker();
       if (input) {{ e.preventDefault(); e.stopPropagation(); input.focus(); input.click(); }}

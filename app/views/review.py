@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
+import streamlit.components.v1 as components
 
 from app import services, state, ui
 from app.components import colors, keyboard
@@ -24,7 +25,8 @@ if annotator is None:
     st.stop()
 dataset_id = ui.require_dataset()
 names = services.relation_names()
-st.html(keyboard.review_script("Relation"), unsafe_allow_javascript=True)  # E, Escape, "?", focus after choices
+# E, Escape, "?", focus after choices: a same-origin component frame whose script listens on the page itself
+components.html(keyboard.review_script("Relation"), height=0)
 
 
 def rel_label(r: str | None) -> str:
@@ -136,7 +138,7 @@ else:
             mark = f"✓ {verb}" if view.id in marked else "·"
             label = (f"{i + 1} · {rel_label(view.relation)} · p {view.score:.3f} · {mark}"
                      + ("" if view.state == "pending" else f" · {view.state}"))
-            if st.button(label, key=f"{Keys.MARK}.{i}", shortcut=str(i + 1) if i < services.review.MAX_KEYED else None):
+            if st.button(label, key=f"{Keys.MARK}.{i}"):  # keys 1-9: app/components/keyboard.py
                 state.toggle_pair_mark(pair_key, view.id)
                 st.rerun()
 

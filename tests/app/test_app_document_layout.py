@@ -8,12 +8,21 @@ import pytest
 
 pytest.importorskip("streamlit")
 
-from app import services  # noqa: E402
-from app.state import Keys  # noqa: E402
-from tests.app.test_app_pages import app, env, models_dir, sample_docs, seed_ids, seeded, seeded_db, texts  # noqa: E402,F401
+from app import services
+from app.state import Keys
+from tests.app.test_app_pages import (  # noqa: F401
+    app,
+    env,
+    models_dir,
+    sample_docs,
+    seed_ids,
+    seeded,
+    seeded_db,
+    texts,
+)
 
 
-def test_text_matrix_and_pair_panel_are_side_by_side(seeded: Path) -> None:
+def test_text_matrix_and_pair_panel_are_side_by_side(seeded: Path) -> None:  # noqa: F811
     dataset_id, doc_ids = seed_ids()
     doc = services.documents.document(doc_ids[0])
     at = app("document", **{"docre.dataset_id": dataset_id, "docre.document_id": doc_ids[0]})
@@ -25,7 +34,7 @@ def test_text_matrix_and_pair_panel_are_side_by_side(seeded: Path) -> None:
     assert doc.num_entities >= 2
 
 
-def test_an_inter_sentence_pair_names_the_sentences_of_each_entity(seeded: Path) -> None:
+def test_an_inter_sentence_pair_names_the_sentences_of_each_entity(seeded: Path) -> None:  # noqa: F811
     dataset_id, doc_ids = seed_ids()
     doc = services.documents.document(doc_ids[0])
     h, t = next((h, t) for h in range(doc.num_entities) for t in range(doc.num_entities)

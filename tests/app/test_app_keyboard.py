@@ -6,8 +6,9 @@ import pytest
 
 pytest.importorskip("streamlit")
 
-from app.components import keyboard  # noqa: E402
-from streamlit.elements.lib.shortcut_utils import normalize_shortcut  # noqa: E402
+from streamlit.elements.lib.shortcut_utils import normalize_shortcut
+
+from app.components import keyboard
 
 
 def test_every_review_action_has_a_key_and_the_overlay_lists_them() -> None:
@@ -22,7 +23,9 @@ def test_every_review_action_has_a_key_and_the_overlay_lists_them() -> None:
 
 def test_the_picker_key_is_free_in_streamlit() -> None:
     normalize_shortcut(keyboard.PICKER_KEY.upper())  # C and R are reserved: those raise
-    with pytest.raises(Exception):
+    from streamlit.errors import StreamlitAPIException
+
+    with pytest.raises(StreamlitAPIException):
         normalize_shortcut("C")
 
 

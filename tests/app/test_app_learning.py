@@ -95,7 +95,7 @@ def test_settings_form_saves_and_the_yield_curve_shows(seeded: Path) -> None:
     saved = services.learning.settings(dataset_id)
     assert (saved.refit_every, saved.stop_below, saved.updated_by) == (7, 4.0, "ada")
     (spec,) = [f for f in map(json.loads, (c.proto.spec for c in at.get("plotly_chart")))
-               if f["layout"]["yaxis"]["title"]["text"] == "accepted (%)"]
+               if f["layout"]["yaxis"]["title"]["text"] == "share of decisions (%)"]
     assert spec["data"][0]["y"] == [50.0] and spec["data"][0]["x"] == ["1–2"]  # one accept, one reject
 
 

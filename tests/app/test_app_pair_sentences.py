@@ -6,9 +6,9 @@ import pytest
 
 pytest.importorskip("streamlit")
 
-from app.services.documents import pair_sentences  # noqa: E402
-from engine.data.documents import Fact  # noqa: E402
-from tests.db_fixtures import tiny_document  # noqa: E402
+from app.services.documents import pair_sentences
+from engine.data.documents import Fact
+from tests.db_fixtures import tiny_document
 
 
 def test_an_inter_sentence_pair_shows_the_sentences_of_both_entities() -> None:

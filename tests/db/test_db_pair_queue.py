@@ -98,10 +98,9 @@ def test_skip_and_refusals_record_nothing_partial(factory) -> None:  # noqa: F81
             store.decide_pair(session, item, "bob", accept={ids["suggestions"][3]: None})
         with pytest.raises(ReviewError, match="chosen twice"):
             store.decide_pair(session, item, "bob", accept={item.relations[0].id: "P40", item.relations[1].id: "P40"})
-    with pytest.raises(DuplicateLabelError):  # Paris -> France already holds gold P17: the transaction rolls back
-        with session_scope(factory) as session:
-            item = store.get_pair(session, ids["dataset"], ids["doc"], 1, 2)
-            store.decide_pair(session, item, "ann", accept={item.relations[0].id: "P17"})
+    with pytest.raises(DuplicateLabelError), session_scope(factory) as session:  # Paris -> France has gold P17
+        item = store.get_pair(session, ids["dataset"], ids["doc"], 1, 2)
+        store.decide_pair(session, item, "ann", accept={item.relations[0].id: "P17"})  # the whole pair rolls back
     with session_scope(factory) as session:
         assert session.scalar(select(func.count()).select_from(m.ReviewRow)
                               .where(m.ReviewRow.annotator_id != store.get_annotator(session, "bob").id)) == 0
