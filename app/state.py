@@ -22,6 +22,8 @@ _FLASH = "docre.flash"
 _JOB = "docre.scoring_job"
 _OFFSET = "docre.review_offset"
 _UPLOAD_ROUND = "docre.upload_round"
+_MARKS = "docre.pair_marks"
+_LAST_PAIR = "docre.last_pair_decision"
 
 
 class Keys:
@@ -73,6 +75,9 @@ class Keys:
     SPLIT = "docre.w.split"
     MATRIX_TYPES = "docre.w.matrix_types"
     MATRIX_ACTIVE = "docre.w.matrix_active"
+    MARK = "docre.w.mark"
+    LONG_TAIL = "docre.w.long_tail"
+    MIN_PROBABILITY = "docre.w.min_probability"
     OPEN_KMGRE = "docre.w.open_kmgre"
     STORE_JSON = "docre.w.store_json"
     STORE_TEXT = "docre.w.store_text"
@@ -251,6 +256,30 @@ def scoring_job() -> int | None:
 
 def set_scoring_job(value: int | None) -> None:
     _set(_JOB, value)
+
+
+def pair_marks(pair: tuple[int, int, int]) -> frozenset[int]:
+    """Suggestion ids marked for acceptance on the pair (document id, head, tail) on screen."""
+    marks = _get(_MARKS, {})
+    return frozenset(marks.get(pair, ()))
+
+
+def toggle_pair_mark(pair: tuple[int, int, int], suggestion_id: int) -> None:
+    """Mark a relation of the pair on screen for acceptance, or unmark it; marks of other pairs are dropped."""
+    _set(_MARKS, {pair: pair_marks(pair) ^ {suggestion_id}})
+
+
+def clear_pair_marks() -> None:
+    _set(_MARKS, {})
+
+
+def last_pair_decision() -> tuple[int, ...]:
+    """The suggestion ids the annotator's latest pair decision reviewed: Undo takes them back together."""
+    return tuple(_get(_LAST_PAIR, ()))
+
+
+def set_last_pair_decision(value: tuple[int, ...]) -> None:
+    _set(_LAST_PAIR, tuple(value))
 
 
 def review_offset() -> int:

@@ -274,14 +274,21 @@ def review_settings_form(dataset_id: int, where: str) -> None:
         stop = st.number_input("Stop when the next 100 items are expected to hold fewer than K missing labels",
                                0.0, 100.0, value=float(current.stop_below), step=1.0, disabled=not allowed,
                                key=f"{Keys.STOP_BELOW}.{where}")
+        minimum = st.number_input("Minimum probability: pairs whose best probability is below it sit in the long "
+                                  "tail", 0.0, 1.0, value=float(current.min_probability), step=0.01, format="%.2f",
+                                  disabled=not allowed, key=f"{Keys.MIN_PROBABILITY}.{where}",
+                                  help="Long-tail pairs are not counted as pending but can be opened (Review, "
+                                       "“Long tail”); the expected yields include them. The default keeps at most "
+                                       "60 pairs per document on the Revisit documents (bench/RESULTS.md).")
         if st.form_submit_button("Save settings", disabled=not allowed):
             try:
                 services.learning.save_settings(dataset_id, state.annotator(), refit_every=int(every),
-                                                stop_below=float(stop))
+                                                stop_below=float(stop), min_probability=float(minimum))
             except (services.review.AccountError, ValueError) as err:
                 st.error(markdown_text(f"Not saved: {err}."))
             else:
-                state.push_flash(f"Saved: re-rank after every {int(every)} decisions, stop below {stop:g}.")
+                state.push_flash(f"Saved: re-rank after every {int(every)} decisions, stop below {stop:g}, "
+                                 f"long tail below probability {minimum:.2f}.")
                 st.rerun()
     if not allowed:
         st.caption("Only curators change these settings.")
@@ -332,10 +339,12 @@ def yield_chart(dataset_id: int, names: Mapping[str, str], where: str) -> None:
         check = services.stopping.stop_check(dataset_id, services.learning.settings(dataset_id).stop_below)
         expected = services.stopping.expected_shares(list(check.scores))
     st.plotly_chart(review_yield.accepted_share_figure(
-        services.stopping.shares(log, relation), block=services.stopping.BLOCK,
+        services.stopping.shares(log, relation), corrected=services.stopping.shares(log, relation, corrected=True),
+        block=services.stopping.BLOCK,
         n_decided=services.stopping.count(log, relation), expected=expected,
         label="all relations" if relation is None else f"{names.get(relation, relation)} ({relation})"),
         key=f"{Keys.YIELD_CHART}.{where}")
     st.caption("Accepted share of each successive 100 accepts and rejects (oldest first): it falls as the ranked "
-               "queue runs out of missing labels. Dotted: the share the pending queue is expected to hold, from "
+               "queue runs out of missing labels. Corrections (accepted with another relation) are a line of their "
+               "own, never counted as accepted. Dotted: the share the pending queue is expected to hold, from "
                "the ranker's calibrated probabilities.")

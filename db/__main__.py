@@ -1,5 +1,5 @@
 """`python -m db upgrade | create-user NAME --role annotator|curator | set-password NAME | set-role NAME --role R | users
-| import FILE --dataset NAME [--score] | export --dataset NAME --output FILE`.
+| datasets | import FILE --dataset NAME [--score] | export --dataset NAME --output FILE | queue --dataset NAME [--all]`.
 
 Passwords come from DOCRE_NEW_PASSWORD (for scripts) or a prompt typed twice; they are never arguments,
 so they stay out of shell history and process lists."""
@@ -22,12 +22,14 @@ from .store import (
     get_dataset,
     init_db,
     list_annotators,
+    list_datasets,
     make_engine,
     models,
     session_factory,
     session_scope,
     set_role,
 )
+from .workflows.queue_lines import pending_pairs
 from .workflows.scoring import score_documents
 from .workflows.uploads import parse_upload, store_upload
 
@@ -63,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     role.add_argument("name")
     role.add_argument("--role", choices=models.ROLES, required=True)
     commands.add_parser("users", help="list annotators and their roles")
+    commands.add_parser("datasets", help="list the datasets: id, name, documents, created (UTC), tab-separated")
+    pending = commands.add_parser("queue", help="print the pending review queue as JSON lines, one entity pair per "
+                                                "line with its relations and probabilities, best first")
+    pending.add_argument("--dataset", required=True, help="dataset name")
+    pending.add_argument("--all", action="store_true", help="the long tail too (relations below the dataset's minimum "
+                                                            "probability, each marked), each pair once")
     load = commands.add_parser("import", help="store a DocRED JSON file into a dataset (the Upload page's checks)")
     load.add_argument("file")
     load.add_argument("--dataset", required=True, help="dataset name (created when new)")
@@ -95,6 +103,8 @@ def _import(factory, args: argparse.Namespace) -> int:
     if result.skipped:
         message += f" {len(result.skipped)} already stored (same text and entities) were skipped."
     logger.info("%s", message)
+    for skipped in result.skipped:
+        logger.info("skipped %s", skipped.reason)
     if args.score and result.added:
         from engine.serve.predictor import Predictor  # noqa: PLC0415 - torch only when scoring
         from engine.settings import get_settings  # noqa: PLC0415
@@ -123,6 +133,17 @@ def _export(factory, args: argparse.Namespace) -> int:
     return 0
 
 
+def _queue(factory, args: argparse.Namespace) -> int:
+    with session_scope(factory) as session:
+        dataset = get_dataset(session, args.dataset)
+        n = 0
+        for record in pending_pairs(session, dataset.id, include_tail=args.all):
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+            n += 1
+    logger.info("%d pair(s) pending in “%s”%s", n, dataset.name, " (long tail included)" if args.all else "")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
@@ -138,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
             return _import(factory, args)
         if args.command == "export":
             return _export(factory, args)
+        if args.command == "queue":
+            return _queue(factory, args)
         with session_scope(factory) as session:
             if args.command == "create-user":
                 info = create_user(session, args.name, args.role, _password())
@@ -148,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
             elif args.command == "set-password":
                 set_password(session, args.name, _password())
                 logger.info("password of %s changed", args.name)
+            elif args.command == "datasets":
+                for d in list_datasets(session):
+                    sys.stdout.write(f"{d.id}\t{d.name}\t{d.n_documents}\t{d.created_at:%Y-%m-%d %H:%M}\n")
             else:
                 for info in list_annotators(session):
                     sys.stdout.write(f"{info.name}\t{info.role}\t{'password' if info.has_password else '-'}\n")

@@ -12,6 +12,7 @@ KEY_BORDER = "#dc2626"  # red outline: key mentions (KMGRE) or the mentions of a
 NEUTRAL = "#d1d5db"
 POSITIVE = "#16a34a"  # predicted / above the threshold
 MISSED = "#f97316"  # gold but not predicted
+CORRECTED = "#2563eb"  # blue: accepted with another relation than the suggested one, never counted as accepted
 NEGATIVE = "#9ca3af"
 
 # Well separated first: a matrix rarely shows more than 24 relations, and by schema index two neighbouring

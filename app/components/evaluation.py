@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import plotly.graph_objects as go
 
-from .colors import MISSED, POSITIVE
+from .colors import CORRECTED, MISSED, POSITIVE
 from .text import plotly_text
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -67,10 +67,12 @@ def per_relation_figure(reports: Mapping[str, EvaluationReport], names: Mapping[
 
 
 def acceptance_figure(rows: Sequence[Mapping[str, object]]) -> go.Figure:
-    """Stacked accepted / rejected counts per relation (rows: relation, name, accepted, rejected)."""
+    """Stacked accepted / corrected / rejected counts per relation (rows: relation, name, accepted, rejected and
+    optionally corrected): a correction (the pair right, the suggested relation wrong) is never an acceptance."""
     labels = [plotly_text(f"{row['name']} ({row['relation']})", 40) for row in rows]
     fig = go.Figure([
         go.Bar(x=labels, y=[row["accepted"] for row in rows], name="accepted", marker={"color": POSITIVE}),
+        go.Bar(x=labels, y=[row.get("corrected", 0) for row in rows], name="corrected", marker={"color": CORRECTED}),
         go.Bar(x=labels, y=[row["rejected"] for row in rows], name="rejected", marker={"color": MISSED}),
     ])
     fig.update_layout(barmode="stack", height=380, xaxis={"tickangle": -45}, yaxis={"title": {"text": "decisions"}},

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from .colors import NEUTRAL, POSITIVE
+from .colors import CORRECTED, NEUTRAL, POSITIVE
 from .text import plotly_text
 
 
@@ -20,14 +20,20 @@ def block_labels(n_blocks: int, block: int, n_decided: int | None = None) -> lis
 
 
 def accepted_share_figure(shares: Sequence[float], *, block: int = 100, n_decided: int | None = None,
-                          label: str = "all relations", expected: Sequence[float] = ()) -> go.Figure:
-    """Accepted share (percent) per block of `block` reviewed items, oldest first; `expected`: the share of
+                          label: str = "all relations", expected: Sequence[float] = (),
+                          corrected: Sequence[float] = ()) -> go.Figure:
+    """Accepted share (percent) per block of `block` reviewed items, oldest first; `corrected`: the share
+    accepted with a corrected relation, a line of its own (never counted as accepted); `expected`: the share of
     missing labels expected in each next block of the pending queue (0..1, from its calibrated
     probabilities), drawn dotted after the reviewed ones."""
     x = block_labels(len(shares), block, n_decided)
     fig = go.Figure(go.Scatter(x=x, y=[100 * s for s in shares], mode="lines+markers", name=plotly_text(label, 40),
                                line={"color": POSITIVE},
                                hovertemplate="items %{x}<br>accepted %{y:.0f}%<extra></extra>"))
+    if any(corrected):
+        fig.add_trace(go.Scatter(x=x, y=[100 * c for c in corrected], mode="lines+markers",
+                                 name="corrected (another relation)", line={"color": CORRECTED},
+                                 hovertemplate="items %{x}<br>corrected %{y:.0f}%<extra></extra>"))
     if expected:
         ahead = [f"next {i * block + 1}–{(i + 1) * block}" for i in range(len(expected))]
         fig.add_trace(go.Scatter(x=ahead, y=[100 * e for e in expected], mode="lines+markers",
@@ -35,5 +41,5 @@ def accepted_share_figure(shares: Sequence[float], *, block: int = 100, n_decide
                                  hovertemplate="%{x}<br>expected %{y:.1f}% missing labels<extra></extra>"))
     fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h", "y": 1.12},
                       xaxis={"title": {"text": f"reviewed items, in blocks of {block}"}, "type": "category"},
-                      yaxis={"title": {"text": "accepted (%)"}, "range": [0, 100]})
+                      yaxis={"title": {"text": "share of decisions (%)"}, "range": [0, 100]})
     return fig

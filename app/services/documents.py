@@ -179,19 +179,26 @@ def document(doc_id: int) -> Document:
 
 @dataclass(frozen=True)
 class PairSentences:
-    """Where a pair is stated: sentences naming both, the gold labels' evidence, and what to show."""
+    """Where a pair is stated: sentences naming both, the gold labels' evidence, the sentences naming each entity,
+    and what to show."""
 
     shared: tuple[int, ...]
     gold: tuple[int, ...]
     shown: tuple[int, ...]
+    head: tuple[int, ...] = ()
+    tail: tuple[int, ...] = ()
 
 
 def pair_sentences(doc: Document, h: int, t: int) -> PairSentences:
-    """The evidence sentences of a pair: those naming both entities and the gold evidence of its labels."""
-    shared = sorted({m.sent_id for m in doc.entities[h].mentions} & {m.sent_id for m in doc.entities[t].mentions})
+    """The evidence sentences of a pair: those naming both entities and the gold evidence of its labels; for an
+    inter-sentence pair with neither, the sentences naming the head and those naming the tail, so the text that
+    links them is on screen."""
+    head = sorted({m.sent_id for m in doc.entities[h].mentions if 0 <= m.sent_id < len(doc.sents)})
+    tail = sorted({m.sent_id for m in doc.entities[t].mentions if 0 <= m.sent_id < len(doc.sents)})
+    shared = sorted(set(head) & set(tail))
     gold = sorted({s for f in doc.facts or () if (f.h, f.t) == (h, t) for s in f.evidence})
-    shown = sorted(s for s in set(shared) | set(gold) if 0 <= s < len(doc.sents))
-    return PairSentences(tuple(shared), tuple(gold), tuple(shown))
+    shown = sorted(s for s in set(shared) | set(gold) if 0 <= s < len(doc.sents)) or sorted(set(head) | set(tail))
+    return PairSentences(tuple(shared), tuple(gold), tuple(shown), tuple(head), tuple(tail))
 
 
 def gold_relations(doc: Document, h: int, t: int) -> set[str]:

@@ -131,13 +131,14 @@ def settings(dataset_id: int) -> ReviewSettings:
         return store.review_settings(s, dataset_id)
 
 
-def save_settings(dataset_id: int, annotator: str | None, *, refit_every: int, stop_below: float) -> ReviewSettings:
+def save_settings(dataset_id: int, annotator: str | None, *, refit_every: int, stop_below: float,
+                  min_probability: float | None = None) -> ReviewSettings:
     """Save the dataset's settings (AccountError unless the person may, ValueError on values out of range),
     then refit at once if the new N is already reached."""
     with session() as s:
         require_curator(s, annotator, "change a dataset's review settings")
         saved = store.set_review_settings(s, dataset_id, refit_every=int(refit_every), stop_below=float(stop_below),
-                                          by=annotator)
+                                          min_probability=min_probability, by=annotator)
     after_decision(dataset_id)
     return saved
 

@@ -3,15 +3,17 @@ and what an item shows (its sentences, mentions and key mention pairs)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import streamlit as st
 
 from db import store
-from db.store.domain import (
-    STATES,  # noqa: F401 - re-exported for the pages, which never import db
+from db.store.domain import (  # noqa: F401 - STATES re-exported for the pages, which never import db
+    STATES,
     AnnotatorInfo,
+    PairItem,
+    PairPage,
     RelationRate,
     ReviewProgress,
     ReviewRecord,
@@ -68,6 +70,7 @@ class ReviewFilters:
     open_for_me: bool = True  # only suggestions this annotator has not decided yet
     only_my_share: bool = True  # when a curator split the queue: only the suggestions assigned to this annotator
     search: str = ""  # text in the document title or in a head or tail mention name
+    long_tail: bool = False  # the pairs below the dataset's minimum probability instead of the queue
 
 
 def store_filters(filters: ReviewFilters, annotator: str | None) -> dict[str, Any]:
@@ -274,6 +277,15 @@ def decided_by(view: SuggestionView, annotator: str) -> Iterable[str]:
     return [d.annotator for d in view.decisions if d.annotator != annotator]
 
 
+def next_pair_offset(dataset_id: int, filters: ReviewFilters, annotator: str, offset: int,
+                     decided: PairItem) -> int:
+    """`next_offset` for the grouped queue: stay when the decided pair left the queue, else move on."""
+    page = pair_queue(dataset_id, filters, annotator, long_tail=filters.long_tail, limit=1, offset=offset)
+    same = page.items and (page.items[0].document_id, page.items[0].h, page.items[0].t) == (
+        decided.document_id, decided.h, decided.t)
+    return offset + 1 if same else offset
+
+
 def next_offset(dataset_id: int, filters: ReviewFilters, annotator: str, offset: int, decided_id: int) -> int:
     """Where the queue continues after deciding `decided_id`: the same position when the item left the
     queue (it no longer matches the filters), else the next one."""
@@ -299,3 +311,80 @@ def history_rows(records: Iterable[ReviewRecord], names: Mapping[str, str]) -> l
                      "corrected": r.relation is not None, "document": view.document_title,
                      "review": r.id, "undone": r.undone})
     return rows
+
+
+# ------------------------------------------------------------------ the queue grouped by entity pair
+
+MAX_KEYED = 9  # relations 1..9 of a pair each have a key
+
+
+def pair_queue(dataset_id: int, filters: ReviewFilters, annotator: str | None, *, long_tail: bool = False,
+               limit: int = 1, offset: int = 0) -> PairPage:
+    """One page of the queue grouped by pair (the long tail with `long_tail`), with the same filters and share
+    rule as `queue`."""
+    with session() as s:
+        given = store_filters(filters, annotator)
+        if filters.only_my_share and annotator and store.assignment_counts(s, dataset_id):
+            given["assigned_to"] = annotator
+        return store.list_pairs(s, dataset_id, given, part="tail" if long_tail else "queue", limit=limit,
+                                offset=offset)
+
+
+def pair_of(suggestion_id: int) -> PairItem:
+    """The pair a suggestion belongs to (an item opened or brought back), with every relation suggested on it on
+    the same side of the dataset's minimum probability (the queue's relations, or the long tail's), that
+    suggestion first: it is the one opened, so Accept with nothing marked takes it."""
+    with session() as s:
+        view = store.get_suggestion(s, suggestion_id)
+        minimum = store.review_settings(s, view.dataset_id).min_probability
+        item = store.get_pair(s, view.dataset_id, view.document_id, view.h, view.t,
+                              part="queue" if view.score >= minimum else "tail")
+    ordered = sorted(item.relations, key=lambda v: v.id != suggestion_id)  # stable: the rest stay best first
+    return replace(item, relations=tuple(ordered))
+
+
+def plan_pair(item: PairItem, marked: Iterable[int], picked: str | None) -> dict[int, str | None]:
+    """What Accept records on a pair: the marked relations (suggestion ids) as suggested, and the picker's
+    relation when it names one not already marked: a listed relation accepts that one; any other corrects the
+    first relation left unmarked (its suggestion is wrong, the picked one is right). Nothing marked and nothing
+    picked: the first relation, as a one-relation queue accepted its item. Everything not returned is rejected."""
+    accept: dict[int, str | None] = {sid: None for sid in marked}
+    if picked is None:
+        return accept or {item.relations[0].id: None}
+    listed = {view.relation: view.id for view in item.relations}
+    if picked in listed:
+        accept[listed[picked]] = None
+        return accept
+    free = [view for view in item.relations if view.id not in accept]
+    if not free:
+        raise ReviewError(f"every relation of the pair is marked; unmark one to correct it to {picked}")
+    accept[free[0].id] = picked
+    return accept
+
+
+def decide_pair(item: PairItem, annotator: str, *, accept: Mapping[int, str | None] | None = None,
+                skip: bool = False, note: str | None = None) -> list[int]:
+    """One decision on the pair: one review per relation (see db.store.queries.pair_queue.decide_pair)."""
+    with session() as s:
+        _check_acting_as(s, annotator)
+        return store.decide_pair(s, item, annotator, accept=accept, skip=skip, note=note)
+
+
+def undo_pair(annotator: str, dataset_id: int, suggestion_ids: Iterable[int]) -> list[ReviewRecord]:
+    """Take back a whole pair decision: the annotator's latest decision on each of its relations, together."""
+    with session() as s:
+        _check_acting_as(s, annotator)
+        return [store.undo_last_review(s, annotator, sid, dataset_id=dataset_id) for sid in suggestion_ids]
+
+
+def pair_decision_message(item: PairItem, accept: Mapping[int, str | None], skip: bool,
+                          names: Mapping[str, str]) -> str:
+    """The flash after a pair decision: the pair, what was accepted (corrections named), how many rejected."""
+    if skip:
+        return f"Skipped: {item.head_name} → {item.tail_name}, in “{item.document_title}”"
+    taken = [(accept[v.id] or v.relation, v.relation) for v in item.relations if v.id in accept]
+    said = ", ".join(f"{names.get(r, r)} ({r})" + (f" (corrected from {was})" if r != was else "") for r, was in taken)
+    rejected = len(item.relations) - len(taken)
+    return (f"{'Accepted' if taken else 'Rejected'}: {item.head_name} → {item.tail_name}"
+            + (f", {said}" if said else "") + (f"; {rejected} rejected" if taken and rejected else "")
+            + f", in “{item.document_title}”")

@@ -23,9 +23,10 @@ def decided(dataset_id: int) -> list[Decided]:
         return decided_from_log(store.review_log_rows(s, dataset_id))
 
 
-def shares(log: list[Decided], relation: str | None = None) -> list[float]:
-    """Accepted share of each successive 100 decisions (of one suggested relation when given)."""
-    return accepted_shares(log, block=BLOCK, relation=relation)
+def shares(log: list[Decided], relation: str | None = None, *, corrected: bool = False) -> list[float]:
+    """Share of each successive 100 decisions (of one suggested relation when given) accepted as suggested, or
+    with `corrected` accepted with another relation."""
+    return accepted_shares(log, block=BLOCK, relation=relation, corrected=corrected)
 
 
 def count(log: list[Decided], relation: str | None = None) -> int:

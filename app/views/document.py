@@ -1,5 +1,5 @@
-"""Document: the text with entities highlighted, the entity-pair matrix (predicted, gold, disagreement,
-PAEE pair potential) and, for the selected pair, every relation's logit against the learned threshold,
+"""Document: side by side, the text with entities highlighted, the entity-pair matrix (predicted, gold,
+disagreement, PAEE pair potential) and, for the selected pair, every relation's logit against the learned threshold,
 the margins, and KMGRE's key mention pairs (also outlined in the text)."""
 from __future__ import annotations
 
@@ -41,16 +41,20 @@ if grids is not None and selected is not None:
     grid = grids.grids[scores.pair(*selected)]
 key_cells = pair.key_mention_pairs(grid) if grid is not None else []
 
-with st.container(height=min(320, 60 + 34 * len(doc.sents)), border=True):
-    entity_colors = {selected[0]: colors.HEAD_COLOR, selected[1]: colors.TAIL_COLOR} if selected else {}
-    keys = {(selected[0], i) for i, _, _ in key_cells} | {(selected[1], j) for _, j, _ in key_cells} if selected else set()
-    st.html(highlight_html(doc, entity_colors=entity_colors, key_mentions=keys))
-st.caption("Entities are coloured by type; the selected head is amber, the tail green; key mentions (KMGRE) are "
-           "outlined in red. Hover a mention for its entity.")
+# text, matrix and pair panel side by side, so the pair a click opens is read next to its cell and its text; a
+# matrix too big for a third of the page gets the text above it instead, and keeps the panel beside it
+wide = matrix.needs_full_width(doc.num_entities)
+text_column, left, right = ((st.container(), *st.columns([3, 2], gap="medium")) if wide
+                            else st.columns([2, 3, 2], gap="medium"))
+with text_column:
+    with st.container(height=min(320 if wide else 640, 60 + 34 * len(doc.sents)), border=True):
+        entity_colors = {selected[0]: colors.HEAD_COLOR, selected[1]: colors.TAIL_COLOR} if selected else {}
+        keys = ({(selected[0], i) for i, _, _ in key_cells} | {(selected[1], j) for _, j, _ in key_cells}
+                if selected else set())
+        st.html(highlight_html(doc, entity_colors=entity_colors, key_mentions=keys))
+    st.caption("Entities are coloured by type; the selected head is amber, the tail green; key mentions (KMGRE) "
+               "are outlined in red. Hover a mention for its entity.")
 
-# a big matrix takes the full width (its pair panel follows below): beside the panel its labels would overlap
-left, right = ((st.container(), st.container()) if matrix.needs_full_width(doc.num_entities)
-               else st.columns([3, 2], gap="large"))
 with left:
     modes = [m for m in matrix.MATRIX_MODES if scores is not None or m == "gold"]
     mode = st.segmented_control("Matrix view", modes, format_func=matrix.MATRIX_MODES.get, default=modes[0],
@@ -92,8 +96,9 @@ with right:
                    if doc.has_labels else "Gold: unlabelled document")
         evidence = services.documents.pair_sentences(doc, h, t)
         st.caption("Sentences naming both: " + (" ".join(f"[{i}]" for i in evidence.shared) or "none (an "
-                   "inter-sentence pair)") + (" · gold evidence: " + " ".join(f"[{i}]" for i in evidence.gold)
-                                              if evidence.gold else ""))
+                   "inter-sentence pair): the head in " + " ".join(f"[{i}]" for i in evidence.head) + ", the tail in "
+                   + " ".join(f"[{i}]" for i in evidence.tail))
+                   + (" · gold evidence: " + " ".join(f"[{i}]" for i in evidence.gold) if evidence.gold else ""))
         if evidence.shown:
             st.html(highlight_html(doc, entity_colors={h: colors.HEAD_COLOR, t: colors.TAIL_COLOR},
                                    sentences=evidence.shown, only_colored=True))

@@ -104,16 +104,17 @@ elif controls.enabled:
 
 st.subheader("Acceptance in review")
 rates = services.review.relation_rates(dataset_id)
-decided = [r for r in rates if r.accepted + r.rejected]
+decided = [r for r in rates if r.accepted + r.corrected + r.rejected]
 if not rates:
     st.info("No suggestions yet.")
 else:
     rows = [{"relation": r.relation, "name": names.get(r.relation, r.relation), "suggested": r.total,
-             "accepted": r.accepted, "rejected": r.rejected, "conflict": r.conflict,
+             "accepted": r.accepted, "corrected": r.corrected, "rejected": r.rejected, "conflict": r.conflict,
              "acceptance rate": None if r.acceptance_rate is None else round(r.acceptance_rate, 3)} for r in rates]
     st.dataframe(pd.DataFrame(rows), hide_index=True)
     if decided:
-        st.plotly_chart(evaluation.acceptance_figure([row for row in rows if row["accepted"] + row["rejected"]]),
+        st.plotly_chart(evaluation.acceptance_figure([row for row in rows
+                                                      if row["accepted"] + row["corrected"] + row["rejected"]]),
                         key=Keys.ACCEPTANCE)
 
 st.subheader("Yield of the review")

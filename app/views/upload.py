@@ -48,7 +48,8 @@ def store_and_score(dataset: str, docs: list, model_paths: list[str], sources: l
         state.set_document_id(result.added[0])
     message = f"Stored {len(result.added)} document(s) in “{markdown_text(dataset)}”."
     if result.skipped:
-        message += f" {len(result.skipped)} already stored (same text and entities) were skipped."
+        message += f" {len(result.skipped)} skipped:\n" + "\n".join(f"- {markdown_text(s.reason)}"
+                                                                  for s in result.skipped) + "\n\n"
     if result.skipped and not result.added:
         message += " To score them with other models, use “Score stored documents” below."
     state.push_flash(message)

@@ -84,6 +84,7 @@ from .queries.learning import (
                                   review_settings,
                                   set_review_settings,
 )
+from .queries.pair_queue import PARTS, decide_pair, get_pair, list_pairs
 from .queries.progress import AnnotatorProgress, annotator_progress
 from .queries.reviews import (
                                   REVIEW_LOG_COLUMNS,
@@ -119,7 +120,7 @@ __all__ = [
     "flag_gold", "ManualDecision", "add_mention", "edit_log", "ENTITY_TYPES", "EntityEdit", "EntityEditError",
     "entity_set", "entity_set_at", "merge_entities", "remove_mention", "scoring_runs", "set_type", "split_entity", "manual_kinds", "open_flags", "review_evidence", "add_suggestions", "annotator_pairs", "annotator_progress",
     "AnnotatorProgress", "assignment_counts", "claim_job", "claim_next_job", "cohen_kappa", "content_hash",
-    "control_counts", "control_scores", "control_settings", "ControlScore", "ControlSettings", "create_dataset",
+    "control_counts", "decide_pair", "get_pair", "list_pairs", "PARTS", "control_scores", "control_settings", "ControlScore", "ControlSettings", "create_dataset",
     "database_url", "decision_count", "decision_items", "DOCUMENT_FILTERS", "document_ids", "enqueue_job",
     "ensure_annotator", "export_documents", "export_json", "fact_origin", "fail_job", "finish_job", "get_annotator",
     "get_dataset", "get_document", "get_job", "get_run", "get_suggestion", "init_db", "latest_refit",

@@ -10,6 +10,7 @@ from typing import Any
 
 PENDING, SKIPPED, ACCEPTED, REJECTED, CONFLICT = "pending", "skipped", "accepted", "rejected", "conflict"
 STATES: tuple[str, ...] = (PENDING, SKIPPED, ACCEPTED, REJECTED, CONFLICT)
+CORRECTED = "corrected"  # an accepted suggestion whose relation the annotator changed: apart from accepted in charts
 REJECT_LABEL = "reject"  # agreement label of a rejection; an acceptance's label is the relation it accepts
 
 
@@ -42,6 +43,13 @@ class SkippedDocument:
     index: int  # position in the upload
     title: str
     existing_id: int | None  # None when the duplicate was earlier in the same upload and is not stored yet
+
+    @property
+    def reason(self) -> str:
+        """Why it was not stored, naming the document by its place in the upload and its title."""
+        where = (f"the dataset already holds it as document {self.existing_id}" if self.existing_id is not None
+                 else "an earlier document of this upload is the same")
+        return f"document {self.index} “{self.title}”: {where} (same title, text and entities)"
 
 
 @dataclass(frozen=True)
@@ -176,17 +184,21 @@ class AnnotatorPair:
 
 @dataclass(frozen=True)
 class RelationRate:
-    """How reviews went for one suggested relation."""
+    """How reviews went for one suggested relation. `accepted` counts suggestions accepted as suggested,
+    `corrected` those accepted with another relation: the suggestion was wrong, the pair right, so a correction
+    is never counted as an acceptance."""
 
     relation: str
     accepted: int
     rejected: int
     conflict: int
     total: int  # all suggestions of the relation, reviewed or not
+    corrected: int = 0
 
     @property
     def acceptance_rate(self) -> float | None:
-        decided = self.accepted + self.rejected
+        """Accepted as suggested, of the suggestions accepted, corrected or rejected."""
+        decided = self.accepted + self.corrected + self.rejected
         return self.accepted / decided if decided else None
 
 
@@ -239,6 +251,9 @@ class JobInfo:
 
 DEFAULT_REFIT_EVERY = 25  # re-rank the queue after this many new decisions on a dataset
 DEFAULT_STOP_BELOW = 10.0  # call the queue done when the next 100 items are expected to hold fewer missing labels
+# pairs whose best calibrated probability is below this sit in the long tail: the lowest threshold at which no
+# Revisit document shows more than 60 pairs (bench/queue_threshold.py, bench/RESULTS.md)
+DEFAULT_MIN_PROBABILITY = 0.22
 
 
 @dataclass(frozen=True)
@@ -248,6 +263,7 @@ class ReviewSettings:
     dataset_id: int
     refit_every: int = DEFAULT_REFIT_EVERY
     stop_below: float = DEFAULT_STOP_BELOW
+    min_probability: float = DEFAULT_MIN_PROBABILITY
     updated_by: str | None = None
     updated_at: datetime | None = None
 
@@ -263,3 +279,37 @@ class RefitInfo:
     rescored: int
     seconds: float
     created_at: datetime
+
+
+MISSING, VERIFY = "missing", "verify"  # what a pair item asks: are these missing labels / are these predictions right
+
+
+@dataclass(frozen=True)
+class PairItem:
+    """One item of the grouped review queue: an entity pair with its candidate relations, best first.
+
+    `mode` is "missing" on a labelled document (the relations are suspected missing labels) and "verify" on a
+    document without labels (they are the models' predictions, to confirm or reject); `long_tail`: the pair's
+    best probability is below the dataset's minimum, so it is not counted as pending."""
+
+    document_id: int
+    document_title: str
+    h: int
+    t: int
+    head_name: str
+    tail_name: str
+    best_score: float
+    mode: str
+    long_tail: bool
+    relations: tuple[SuggestionView, ...]
+
+
+@dataclass(frozen=True)
+class PairPage:
+    items: tuple[PairItem, ...]
+    total: int  # matching pairs over all pages (in the part asked for: the queue, the long tail, or both)
+    queued: int  # matching pairs at or above the minimum probability
+    long_tail: int  # matching pairs below it
+    min_probability: float
+    limit: int
+    offset: int

@@ -377,17 +377,21 @@ class ScoringJobRow(Base):
 class ReviewSettingsRow(Base):
     """A dataset's review knobs, set by a curator (anyone in local mode): re-rank after every `refit_every`
     decisions, and call the queue done when the next 100 items are expected to hold fewer than `stop_below`
-    missing labels. No row means the defaults (db.store.queries.learning)."""
+    missing labels; hide pairs whose best probability is below `min_probability` in the long tail (NULL: the
+    default). No row means the defaults (db.store.queries.learning)."""
 
     __tablename__ = "review_settings"
     __table_args__ = (
         CheckConstraint("refit_every >= 1", name="refit_every"),
         CheckConstraint("stop_below >= 0", name="stop_below"),
+        CheckConstraint("min_probability IS NULL OR (min_probability >= 0 AND min_probability <= 1)",
+                        name="min_probability"),
     )
 
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
     refit_every: Mapped[int] = mapped_column(Integer)
     stop_below: Mapped[float] = mapped_column(Float)
+    min_probability: Mapped[float | None] = mapped_column(Float, nullable=True)
     updated_by: Mapped[str | None] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -1,8 +1,9 @@
 """`python -m engine predict`: relations for a corpus of any size, streamed in windows (engine.cli.corpus_run).
 
-Output by suffix: `.jsonl` gets one line per document, {"title", "predictions": [{h_idx, t_idx, r, score}]},
-written as windows finish (so `--resume` can continue it); `.json` gets the DocRED result list as before,
-byte for byte, written once every document is scored. Under `accelerate launch` each process scores
+Output by suffix: `.jsonl` gets one line per document, {"title", "predictions": [{h_idx, t_idx, h_name, t_name,
+r, score}]}, written as windows finish (so `--resume` can continue it); `.json` gets the DocRED result list
+(each row also naming its head and tail: the entity's first mention, as DocRED names it), written once every
+document is scored. Under `accelerate launch` each process scores
 every N-th window and rank 0 merges the parts in input order."""
 from __future__ import annotations
 
@@ -26,9 +27,12 @@ from engine.settings import PRECISIONS
 log = logging.getLogger("engine")
 
 
-def prediction_line(scores: PairScores) -> str:
-    """One document's decoded triples with their margins (rounded as the DocRED result format has them)."""
-    preds = [{"h_idx": h, "t_idx": t, "r": r, "score": round(m, 4)} for h, t, r, m in scores.predicted_triples()]
+def prediction_line(scores: PairScores, doc: Document) -> str:
+    """One document's decoded triples with their margins (rounded as the DocRED result format has them), each
+    naming its head and tail, so a record reads without the document beside it."""
+    names = [entity.name for entity in doc.entities]
+    preds = [{"h_idx": h, "t_idx": t, "h_name": names[h], "t_name": names[t], "r": r, "score": round(m, 4)}
+             for h, t, r, m in scores.predicted_triples()]
     return json.dumps({"title": scores.title, "predictions": preds}, ensure_ascii=False)
 
 
@@ -115,7 +119,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
             scores = predictor.predict(docs)
         except DocumentTooLargeError as exc:  # its index counts within the window
             raise DocumentTooLargeError(f"{args.input}, window of documents {idx[0]}..{idx[-1]}: {exc}") from None
-        lines = [[prediction_line(s) for s in scores]]
+        lines = [[prediction_line(s, d) for s, d in zip(scores, docs, strict=True)]]
         if args.scores_output:
             lines.append([json.dumps(s.to_json()) for s in scores])
         return lines
@@ -129,7 +133,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if text_input:
         from engine.data.documents import write_documents  # noqa: PLC0415
 
-        write_documents(ingested, Path(args.output).with_suffix(".docs.json"))
+        side = Path(args.output).with_suffix(".docs.json")
+        write_documents(ingested, side)
+        log.info("the ingested documents (sentences, entities and mentions the indices refer to) -> %s", side)
     log.info("%d relations predicted -> %s", relations, args.output)
     return 0
 

@@ -6,6 +6,8 @@ missing labels, the next batch's yield and the effort to reach a share of what i
 queue in ranked order. Pure functions over arrays, so the app can call them on every rerun."""
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,3 +68,17 @@ def estimate_queue(probabilities: np.ndarray, next_n: int = DEFAULT_BATCH,
     reason = (f"the next {min(next_n, len(p))} items are expected to hold {nxt:.1f} missing labels "
               f"({'at least' if keep else 'fewer than'} {min_yield:g})")
     return QueueEstimate(len(p), float(p.sum()), next_n, nxt, keep, reason)
+
+
+def per_document_cap_threshold(item_probabilities: Sequence[Sequence[float]], max_items: int, *,
+                               step: float = 0.01) -> float:
+    """The lowest threshold (a multiple of `step`) at which no document keeps more than `max_items` queue items
+    with probability >= it: above every document's (max_items + 1)-th best, so the capped queue loses as little
+    as any threshold that meets the cap. `item_probabilities`: one sequence per document (an item is an entity
+    pair scored by its best relation). 0.0 when no document has more than `max_items`."""
+    if max_items < 0 or step <= 0:
+        raise ValueError(f"max_items must be >= 0 and step > 0, got {max_items} and {step}")
+    worst = max((sorted(p, reverse=True)[max_items] for p in item_probabilities if len(p) > max_items), default=None)
+    if worst is None:
+        return 0.0
+    return round((math.floor(worst / step + 1e-9) + 1) * step, 10)

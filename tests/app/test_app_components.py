@@ -225,8 +225,9 @@ def test_evaluation_views(doc: Document) -> None:
     assert "P17" in set(long["relation"])
     fig = evaluation.per_relation_figure({"m": report, EVIL: report}, NAMES)
     assert len(fig.data) == 2 and "<script" not in fig.data[1].name
-    acc = evaluation.acceptance_figure([{"relation": "P17", "name": "country", "accepted": 2, "rejected": 1}])
-    assert list(acc.data[0].y) == [2]
+    acc = evaluation.acceptance_figure([{"relation": "P17", "name": "country", "accepted": 2, "corrected": 3,
+                                         "rejected": 1}])
+    assert [(d.name, list(d.y)) for d in acc.data] == [("accepted", [2]), ("corrected", [3]), ("rejected", [1])]
 
 
 def test_relations_in_one_matrix_get_distinct_colours_most_frequent_first() -> None:

@@ -25,7 +25,9 @@ def test_after_n_decisions_the_queue_is_re_ranked_in_the_background(seeded: Path
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     dataset_id, _ = seed_ids()
     services.review.ensure_annotator("ada")
-    services.learning.save_settings(dataset_id, "ada", refit_every=3, stop_below=0.0)
+    pairs = services.review.pair_queue(dataset_id, services.review.ReviewFilters(), "ada", limit=3).items
+    n = sum(len(p.relations) for p in pairs)  # a pair decision writes one review per relation
+    services.learning.save_settings(dataset_id, "ada", refit_every=n, stop_below=0.0)  # the third pair reaches N
     gate = threading.Event()  # holds the refit back, so the page is seen while it runs
     real = services.learning.refit_dataset
 
@@ -36,12 +38,10 @@ def test_after_n_decisions_the_queue_is_re_ranked_in_the_background(seeded: Path
     monkeypatch.setattr(services.learning, "refit_dataset", gated)
     at = app("review", **{"docre.annotator": "ada", "docre.dataset_id": dataset_id})
     before = _pending(dataset_id)
-    decided = []
+    decided = [v.id for p in pairs for v in p.relations]
     for key in (Keys.ACCEPT, Keys.REJECT):
-        decided.append(services.review.queue(dataset_id, services.review.ReviewFilters(), "ada").items[0].id)
         at.button(key=key).click().run()
-    assert services.learning.running(dataset_id) is None and not at.status  # two decisions: not yet
-    decided.append(services.review.queue(dataset_id, services.review.ReviewFilters(), "ada").items[0].id)
+    assert services.learning.running(dataset_id) is None and not at.status  # two pair decisions: not yet
     at.button(key=Keys.REJECT).click().run()
     assert not at.exception
     assert services.learning.running(dataset_id) is not None
@@ -51,13 +51,13 @@ def test_after_n_decisions_the_queue_is_re_ranked_in_the_background(seeded: Path
     assert services.learning.wait(dataset_id, 300)
     at.run()
     assert not at.exception and not at.status
-    assert "Re-ranked from 3 of your decisions (1 accepted)" in texts(at)
+    assert f"Re-ranked from {n} of your decisions (1 accepted)" in texts(at)
     info = services.learning.latest_refit(dataset_id)
-    assert info is not None and info.decisions == 3 and info.rescored > 0
+    assert info is not None and info.decisions == n and info.rescored > 0
     after = _pending(dataset_id)
     assert set(after) == set(before) - set(decided)  # decided items are never suggested again
     assert any(after[i] != before[i] for i in after)  # the pending queue was re-scored
-    at.button(key=Keys.REJECT).click().run()  # a fourth decision: the next refit waits for three more
+    at.button(key=Keys.REJECT).click().run()  # a fourth pair decision: the next refit waits for N more
     assert services.learning.running(dataset_id) is None
 
 
@@ -94,7 +94,7 @@ def test_settings_form_saves_and_the_yield_curve_shows(seeded: Path) -> None:
     saved = services.learning.settings(dataset_id)
     assert (saved.refit_every, saved.stop_below, saved.updated_by) == (7, 4.0, "ada")
     (spec,) = [f for f in map(json.loads, (c.proto.spec for c in at.get("plotly_chart")))
-               if f["layout"]["yaxis"]["title"]["text"] == "accepted (%)"]
+               if f["layout"]["yaxis"]["title"]["text"] == "share of decisions (%)"]
     assert spec["data"][0]["y"] == [50.0] and spec["data"][0]["x"] == ["1–2"]  # one accept, one reject
 
 

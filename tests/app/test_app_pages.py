@@ -261,7 +261,7 @@ def test_review_asks_name_once(seeded: Path) -> None:
     at.text_input[-1].input("ada")
     at.form_submit_button[-1].click().run()
     assert not at.exception and at.session_state["docre.annotator"] == "ada"
-    assert "Enter your name once" not in texts(at) and "Suggested:" in texts(at)
+    assert "Enter your name once" not in texts(at) and "Suggested relations" in texts(at)
     at = app(None, **{"docre.annotator": "ada"})  # the entry page shows who is annotating in the sidebar
     assert "Annotating as **ada**" in texts(at)
 
@@ -272,44 +272,81 @@ def test_review_accept_undo_reject_and_blind(seeded: Path) -> None:
     at = app("review", **{"docre.annotator": "ada", "docre.dataset_id": dataset_id})
     total = services.review.progress(dataset_id).total
     assert total > 0 and f"0 of {total} suggestions reviewed" in at.get("progress")[0].proto.text
-    assert "Suggested:" in texts(at) and "<mark" in at.html[0].value
-    first = services.review.queue(dataset_id, services.review.ReviewFilters(), "ada").items[0]
+    assert "Suggested relations" in texts(at) and "<mark" in at.html[0].value
+    pair = services.review.pair_queue(dataset_id, services.review.ReviewFilters(), "ada").items[0]
+    first = pair.relations[0]
     named = " ".join(f"[{i}]" for i in services.review.evidence_sentences(first)) or "none (an inter-sentence pair)"
     assert f"Sentences naming both: {named}" in texts(at)  # numbered as in the text, not read as a count
-    at.button(key=Keys.ACCEPT).click().run()
+    at.button(key=Keys.ACCEPT).click().run()  # nothing marked: the first relation, the rest of the pair rejected
     assert f"Accepted: {first.head_name} → {first.tail_name}" in texts(at).replace("&lt;", "<").replace("&gt;", ">")
-    assert services.review.suggestion(first.id).state == "accepted"
-    assert list(at.dataframe[-2].value["decision"]) == ["accept"]  # recent decisions
-    at.button(key=Keys.UNDO).click().run()
+    assert [services.review.suggestion(v.id).state for v in pair.relations] == ["accepted"] + ["rejected"] * (
+        len(pair.relations) - 1)
+    newest_first = ["reject"] * (len(pair.relations) - 1) + ["accept"]  # one review per relation, in item order
+    assert list(at.dataframe[-2].value["decision"]) == newest_first[:10]
+    at.button(key=Keys.UNDO).click().run()  # the whole pair decision comes back
     assert "Undid your accept" in texts(at) and "brought back by undo" in texts(at)
-    assert services.review.suggestion(first.id).state == "pending"
+    assert {services.review.suggestion(v.id).state for v in pair.relations} == {"pending"}
     # correct the relation and accept the item undo brought back
-    taken = services.review.pair_labels(first).all() | {first.relation}  # a relation the pair does not have yet
+    taken = services.review.pair_labels(first).all() | {v.relation for v in pair.relations}  # one the pair lacks
     other = next(r for r in ("P131", "P17", "P150", "P27", "P19") if r not in taken)
     at.selectbox(key=f"{Keys.RELATION}.{first.id}.0").set_value(other).run()
     at.button(key=Keys.ACCEPT).click().run()
     view = services.review.suggestion(first.id)
-    assert view.state == "accepted" and view.accepted_relation != first.relation
+    assert view.state == "accepted" and view.accepted_relation == other
     at.button(key=Keys.REJECT).click().run()
     assert "Rejected" in texts(at)
-    assert services.review.progress(dataset_id).reviewed == 2
+    second = services.review.pair_queue(dataset_id, services.review.ReviewFilters(), None, limit=2).items
+    assert services.review.progress(dataset_id).reviewed == len(pair.relations) + len(second[0].relations)
     # blind mode hides scores and proposals, and accept needs a chosen relation
     at.toggle[0].set_value(True).run()
-    assert "Suggested:" not in texts(at)
+    assert "Suggested relations" not in texts(at)
     relation_boxes = [s for s in at.selectbox if s.key and s.key.startswith(Keys.RELATION)]
     assert relation_boxes[0].value is None
     at.button(key=Keys.ACCEPT).click().run()
     assert "Choose the relation before accepting." in texts(at)
 
 
+def test_review_marks_several_relations_of_a_pair_and_accepts_them_in_one_decision(seeded: Path) -> None:
+    dataset_id, _ = seed_ids()
+    services.review.ensure_annotator("ada")
+    services.learning.save_settings(dataset_id, "ada", refit_every=25, stop_below=10, min_probability=0.0)
+    queue = services.review.pair_queue(dataset_id, services.review.ReviewFilters(), "ada", limit=200)
+    offset, pair = next((i, p) for i, p in enumerate(queue.items) if len(p.relations) >= 3)
+    at = app("review", **{"docre.annotator": "ada", "docre.dataset_id": dataset_id, "docre.review_offset": offset})
+    assert f"{pair.head_name} → {pair.tail_name}" in texts(at).replace("&lt;", "<").replace("&gt;", ">")
+    at.button(key=f"{Keys.MARK}.1").click().run()  # the keys 2 and 3
+    at.button(key=f"{Keys.MARK}.2").click().run()
+    assert "✓ accept" in at.button(key=f"{Keys.MARK}.1").label and "✓" not in at.button(key=f"{Keys.MARK}.0").label
+    at.button(key=Keys.ACCEPT).click().run()
+    assert not at.exception
+    states = [services.review.suggestion(v.id).state for v in pair.relations]
+    assert states[:3] == ["rejected", "accepted", "accepted"] and set(states[3:]) <= {"rejected"}
+    assert [services.review.suggestion(v.id).decisions[0].annotator for v in pair.relations] == ["ada"] * len(states)
+
+
+def test_review_long_tail_is_apart_from_the_queue_and_opens(seeded: Path) -> None:
+    dataset_id, _ = seed_ids()
+    services.review.ensure_annotator("ada")
+    services.learning.save_settings(dataset_id, "ada", refit_every=25, stop_below=10, min_probability=0.5)
+    queue = services.review.pair_queue(dataset_id, services.review.ReviewFilters(), "ada")
+    assert queue.long_tail > 0
+    at = app("review", **{"docre.annotator": "ada", "docre.dataset_id": dataset_id})
+    assert f"Queue: {queue.queued} pair(s) · long tail: {queue.long_tail} pair(s)" in texts(at)
+    at.checkbox(key=Keys.LONG_TAIL).check().run()
+    tail = services.review.pair_queue(dataset_id, services.review.ReviewFilters(), "ada", long_tail=True)
+    assert "in the long tail" in texts(at) and tail.items[0].best_score < 0.5
+    assert f"{tail.items[0].head_name} → {tail.items[0].tail_name}" in texts(at).replace("&lt;", "<").replace(
+        "&gt;", ">")
+
+
 def test_review_filters_by_relation_and_state(seeded: Path) -> None:
     dataset_id, _ = seed_ids()
     at = app("review", **{"docre.annotator": "ada", "docre.dataset_id": dataset_id})
-    relation = services.review.relation_rates(dataset_id)[0].relation
+    relation = services.review.pair_queue(dataset_id, services.review.ReviewFilters(), "ada").items[0].relations[0].relation
     next(s for s in at.selectbox if s.label == "Relation").set_value(relation).run()
     assert not at.exception
-    queue = at.dataframe[-1].value
-    assert len(queue) and {label.rsplit("(", 1)[1] for label in queue["relation"]} == {relation + ")"}
+    queue = at.dataframe[-1].value  # one row per pair, listing only the relations that match
+    assert len(queue) and {label.rsplit("(", 1)[1] for label in queue["relations"]} == {relation + ")"}
     next(s for s in at.selectbox if s.label == "State").set_value("accepted").run()
     assert "queue is empty" in texts(at)
 

@@ -247,7 +247,7 @@ def test_queue_table_is_paged(seeded: Path) -> None:
     services.review.ensure_annotator("ada")
     at = app("review", **{"docre.annotator": "ada", "docre.dataset_id": dataset_id})
     pager = at.number_input(key=f"{Keys.QUEUE_PAGE}.{dataset_id}")
-    assert pager.value == 1 and "items each" in pager.label
+    assert pager.value == 1 and "pairs each" in pager.label
 
 
 def test_matrix_filters_entities_and_reports_real_indices(seeded: Path) -> None:

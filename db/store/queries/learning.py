@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from .. import models as m
 from ..clock import as_utc, utc_now
-from ..domain import DEFAULT_REFIT_EVERY, DEFAULT_STOP_BELOW, RefitInfo, ReviewSettings
+from ..domain import DEFAULT_MIN_PROBABILITY, DEFAULT_REFIT_EVERY, DEFAULT_STOP_BELOW, RefitInfo, ReviewSettings
 from ..errors import NotFoundError
 from ..review_state import CURATOR, VERDICTS, current_decisions
 from .controls import control_ids
@@ -63,19 +63,25 @@ def review_settings(session: Session, dataset_id: int) -> ReviewSettings:
     row = session.get(m.ReviewSettingsRow, dataset_id)
     if row is None:
         return ReviewSettings(dataset_id)
-    return ReviewSettings(dataset_id, row.refit_every, row.stop_below, row.updated_by, as_utc(row.updated_at))
+    minimum = DEFAULT_MIN_PROBABILITY if row.min_probability is None else row.min_probability
+    return ReviewSettings(dataset_id, row.refit_every, row.stop_below, minimum, row.updated_by,
+                          as_utc(row.updated_at))
 
 
 def set_review_settings(session: Session, dataset_id: int, *, refit_every: int | None = None,
-                        stop_below: float | None = None, by: str | None = None) -> ReviewSettings:
+                        stop_below: float | None = None, min_probability: float | None = None,
+                        by: str | None = None) -> ReviewSettings:
     """Save the dataset's settings (None keeps a value as it is). Raises ValueError on a value out of range:
-    refit_every 1..10000 decisions, stop_below >= 0 expected missing labels per 100 items."""
+    refit_every 1..10000 decisions, stop_below >= 0 expected missing labels per 100 items, min_probability
+    0..1 (the long tail's bound)."""
     _dataset(session, dataset_id)
     if refit_every is not None and not (isinstance(refit_every, int) and 1 <= refit_every <= MAX_REFIT_EVERY):
         raise ValueError(f"refit_every: expected a whole number of decisions from 1 to {MAX_REFIT_EVERY}, "
                          f"got {refit_every!r}")
     if stop_below is not None and not (isinstance(stop_below, (int, float)) and 0 <= stop_below <= 100):
         raise ValueError(f"stop_below: expected missing labels per 100 items from 0 to 100, got {stop_below!r}")
+    if min_probability is not None and not (isinstance(min_probability, (int, float)) and 0 <= min_probability <= 1):
+        raise ValueError(f"min_probability: expected a probability from 0 to 1, got {min_probability!r}")
     row = session.get(m.ReviewSettingsRow, dataset_id)
     if row is None:
         row = m.ReviewSettingsRow(dataset_id=dataset_id, refit_every=DEFAULT_REFIT_EVERY, stop_below=DEFAULT_STOP_BELOW)
@@ -84,10 +90,12 @@ def set_review_settings(session: Session, dataset_id: int, *, refit_every: int |
         row.refit_every = refit_every
     if stop_below is not None:
         row.stop_below = float(stop_below)
+    if min_probability is not None:
+        row.min_probability = float(min_probability)
     row.updated_by, row.updated_at = by, utc_now()
     session.flush()
-    logger.info("dataset %d: review settings refit_every=%d stop_below=%g (by %s)", dataset_id, row.refit_every,
-                row.stop_below, by)
+    logger.info("dataset %d: review settings refit_every=%d stop_below=%g min_probability=%s (by %s)", dataset_id,
+                row.refit_every, row.stop_below, row.min_probability, by)
     return review_settings(session, dataset_id)
 
 

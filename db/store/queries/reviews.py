@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from itertools import combinations
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import and_, case, exists, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -20,6 +20,7 @@ from ..conflicts import REVIEW_UNDOES
 from ..domain import (
     ACCEPTED,
     CONFLICT,
+    CORRECTED,
     REJECT_LABEL,
     REJECTED,
     STATES,
@@ -140,7 +141,8 @@ def review_history(session: Session, annotator: str | None = None, *, dataset_id
 
 def _dataset_states(dataset_id: int, *, include_controls: bool = True) -> Any:
     states = suggestion_states()
-    query = (select(m.SuggestionRow.relation, states.c.state)
+    corrected = and_(states.c.state == ACCEPTED, states.c.accepted_relation != m.SuggestionRow.relation)
+    query = (select(m.SuggestionRow.relation, case((corrected, literal(CORRECTED)), else_=states.c.state).label("state"))
              .join(states, states.c.suggestion_id == m.SuggestionRow.id)
              .join(m.DocumentRow).where(m.DocumentRow.dataset_id == dataset_id))
     return query if include_controls else query.where(m.SuggestionRow.id.not_in(control_ids()))
@@ -150,19 +152,23 @@ def review_progress(session: Session, dataset_id: int) -> ReviewProgress:
     """How many of a dataset's suggestions are in each state (control items too: the queue holds them, and
     counting them apart would tell annotators which items they are)."""
     rows = _dataset_states(dataset_id).subquery()
-    counts = dict(session.execute(select(rows.c.state, func.count()).group_by(rows.c.state)).tuples().all())
+    counts: Counter[str] = Counter()
+    for state, n in session.execute(select(rows.c.state, func.count()).group_by(rows.c.state)):
+        counts[ACCEPTED if state == CORRECTED else state] += n  # progress counts a correction as decided
     return ReviewProgress(sum(counts.values()), {state: counts.get(state, 0) for state in STATES})
 
 
 def relation_acceptance(session: Session, dataset_id: int, *, include_controls: bool = False) -> list[RelationRate]:
-    """Per suggested relation: accepted, rejected, in conflict, and all; most suggested first. The yield of
+    """Per suggested relation: accepted as suggested, corrected (accepted with another relation), rejected, in
+    conflict, and all; most suggested first. The yield of
     real suggestions: control items only with include_controls (the Review page's relation choices)."""
     rows = _dataset_states(dataset_id, include_controls=include_controls).subquery()
     tally: dict[str, Counter[str]] = defaultdict(Counter)
     for relation, state, n in session.execute(
             select(rows.c.relation, rows.c.state, func.count()).group_by(rows.c.relation, rows.c.state)):
         tally[relation][state] += n
-    rates = [RelationRate(r, c[ACCEPTED], c[REJECTED], c[CONFLICT], sum(c.values())) for r, c in tally.items()]
+    rates = [RelationRate(r, c[ACCEPTED], c[REJECTED], c[CONFLICT], sum(c.values()), c[CORRECTED])
+             for r, c in tally.items()]
     return sorted(rates, key=lambda rate: (-rate.total, rate.relation))
 
 

@@ -20,7 +20,7 @@ from .controls import control_ids
 logger = logging.getLogger(__name__)
 
 SUGGESTION_FILTERS = ("relation", "document", "run", "method", "state", "reviewed_by", "unreviewed_by", "min_score",
-                      "disputed", "assigned_to", "search", "control")
+                      "disputed", "assigned_to", "search", "control", "undecided")
 _ITEM_KEYS = {"doc_id", "h_idx", "t_idx", "relation", "r", "score", "evidence", "title"}
 
 
@@ -97,7 +97,9 @@ def add_suggestions(session: Session, dataset_id: int, items: Iterable[Mapping[s
     return [ids[(d, h, t, r)] for d, h, t, r, _, _ in parsed]
 
 
-def _filtered(dataset_id: int, given: Mapping[str, Any]) -> Any:
+def filtered_suggestions(dataset_id: int, given: Mapping[str, Any]) -> Any:
+    """Select (SuggestionRow, title, state, accepted_relation) of the dataset's suggestions matching checked
+    filters (see list_suggestions); the grouped queue (queries.pair_queue) groups the same selection by pair."""
     states = suggestion_states()
     query = (
         select(m.SuggestionRow, m.DocumentRow.title, states.c.state, states.c.accepted_relation)
@@ -113,6 +115,8 @@ def _filtered(dataset_id: int, given: Mapping[str, Any]) -> Any:
         query = query.where(m.SuggestionRow.score >= float(given["min_score"]))
     if "state" in given:
         query = query.where(states.c.state == check_choice("state", given["state"], STATES))
+    if given.get("undecided"):  # still in the queue: nobody accepted or rejected it (pending or skipped)
+        query = query.where(states.c.state.in_((PENDING, SKIPPED)))
     if "control" in given:  # control items (db.store.queries.controls) or, False, real suggestions only
         query = query.where(m.SuggestionRow.id.in_(control_ids()) if given["control"]
                             else m.SuggestionRow.id.not_in(control_ids()))
@@ -155,10 +159,10 @@ def list_suggestions(session: Session, dataset_id: int, filters: Mapping[str, An
     name; a skip counts as reviewed), min_score."""
     given = check_filters(filters, SUGGESTION_FILTERS, what="suggestion")
     check_paging(limit, offset)
-    query = _filtered(dataset_id, given)
+    query = filtered_suggestions(dataset_id, given)
     total = session.scalar(select(func.count()).select_from(query.subquery()))
     rows = session.execute(query.order_by(m.SuggestionRow.score.desc(), m.SuggestionRow.id).limit(limit).offset(offset))
-    return SuggestionPage(tuple(_views(session, dataset_id, rows.all())), total or 0, limit, offset)
+    return SuggestionPage(tuple(suggestion_views(session, dataset_id, rows.all())), total or 0, limit, offset)
 
 
 def get_suggestion(session: Session, suggestion_id: int) -> SuggestionView:
@@ -166,8 +170,8 @@ def get_suggestion(session: Session, suggestion_id: int) -> SuggestionView:
                                 .where(m.SuggestionRow.id == suggestion_id))
     if dataset_id is None:
         raise NotFoundError(f"no suggestion with id {suggestion_id}")
-    rows = session.execute(_filtered(dataset_id, {}).where(m.SuggestionRow.id == suggestion_id)).all()
-    return _views(session, dataset_id, rows)[0]
+    rows = session.execute(filtered_suggestions(dataset_id, {}).where(m.SuggestionRow.id == suggestion_id)).all()
+    return suggestion_views(session, dataset_id, rows)[0]
 
 
 def current_decisions_of(session: Session, suggestion_ids: Iterable[int]) -> dict[int, tuple[DecisionView, ...]]:
@@ -188,7 +192,8 @@ def current_decisions_of(session: Session, suggestion_ids: Iterable[int]) -> dic
     return {sid: tuple(by_name.values()) for sid, by_name in latest.items()}
 
 
-def _views(session: Session, dataset_id: int, rows: Sequence[Any]) -> list[SuggestionView]:
+def suggestion_views(session: Session, dataset_id: int, rows: Sequence[Any]) -> list[SuggestionView]:
+    """Rows of `filtered_suggestions` as views, with head and tail names, sources and current decisions."""
     ids = [row[0].id for row in rows]
     pairs = {(row[0].document_id, idx) for row in rows for idx in (row[0].h, row[0].t)}
     names = {(doc, idx): name for doc, idx, name in session.execute(

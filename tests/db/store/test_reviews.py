@@ -89,7 +89,14 @@ def test_agreement_decides_and_different_corrections_conflict(factory) -> None:
     assert (progress.total, progress.reviewed) == (4, 3)
     assert dict(progress.counts) == {"pending": 1, "skipped": 0, "accepted": 1, "rejected": 1, "conflict": 1}
     assert rates["P551"].acceptance_rate == 1.0 and rates["P17"].acceptance_rate == 0.0
-    assert rates["P19"].conflict == 1 and rates["P19"].acceptance_rate is None and rates["P150"].total == 1
+    assert (rates["P551"].accepted, rates["P551"].corrected) == (1, 0)
+    review(factory, corrected, "cat", "accept", relation="P27")  # a curator settles it on a corrected relation
+    with session_scope(factory) as session:
+        rates = {r.relation: r for r in store.relation_acceptance(session, ids["dataset"])}
+        progress = store.review_progress(session, ids["dataset"])
+    assert (rates["P19"].accepted, rates["P19"].corrected, rates["P19"].acceptance_rate) == (0, 1, 0.0)
+    assert dict(progress.counts)["accepted"] == 2  # progress counts the correction as decided
+    assert rates["P19"].conflict == 0 and rates["P150"].total == 1
 
 
 def test_undo_inserts_a_cancelling_row_and_restores_the_previous_decision(factory) -> None:

@@ -71,6 +71,11 @@ def test_duplicate_content_is_skipped_within_and_across_uploads(factory) -> None
     with session_scope(factory) as session:
         second = store.add_documents(session, dataset.id, [relabelled, tiny_document("Other title")])
     assert second.skipped[0].existing_id == first.added[0] and len(second.added) == 1
+    # each skipped document says why, by its place in the upload and its title
+    assert first.skipped[0].reason == ("document 1 “Ann Lee”: an earlier document of this upload is the same "
+                                       "(same title, text and entities)")
+    assert second.skipped[0].reason.startswith(f"document 0 “Ann Lee”: the dataset already holds it as document "
+                                               f"{first.added[0]}")
     assert count(factory, m.DocumentRow) == 2
     with session_scope(factory) as session:  # the same document may sit in another dataset
         other = store.create_dataset(session, "other")

@@ -24,6 +24,8 @@ def test_import_then_export_round_trips_the_sample(tmp_path: Path, caplog: pytes
     assert json.loads(out.read_bytes()) == json.loads(SAMPLE.read_bytes())
     assert main(["--url", url, "import", str(SAMPLE), "--dataset", "held-out"]) == 0
     assert f"{n} already stored (same text and entities) were skipped." in caplog.text
+    first = json.loads(SAMPLE.read_bytes())[0]["title"]
+    assert f"skipped document 0 “{first}”: the dataset already holds it as document 1" in caplog.text
 
 
 def test_import_lists_invalid_documents_and_refuses_an_empty_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -54,8 +54,11 @@ def test_train_evaluate_predict(two_docs, tiny_encoder_dir, tmp_path, capsys):
                  "--scores-output", str(scores)]) == 0
     rows = json.loads(preds.read_text())
     assert rows, "the one-epoch model predicts nothing: the content checks below would be vacuous"
-    for row in rows:
-        assert set(row) == {"title", "h_idx", "t_idx", "r", "score"}
+    by_title = {d.title: d for d in docs}
+    for row in rows:  # every record names its head and tail (the entity's first mention, as DocRED names it)
+        assert set(row) == {"title", "h_idx", "t_idx", "h_name", "t_name", "r", "score"}
+        doc = by_title[row["title"]]
+        assert (row["h_name"], row["t_name"]) == (doc.entities[row["h_idx"]].name, doc.entities[row["t_idx"]].name)
     loaded = [PairScores.from_json(s) for s in json.loads(scores.read_text())]
     assert [s.title for s in loaded] == [d.title for d in docs]
     n = len(docs[0].entities)

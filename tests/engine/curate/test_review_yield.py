@@ -26,3 +26,14 @@ def test_undone_rows_are_dropped():
             {"decision": "undo", "suggested_relation": "P17", "undone": False},
             {"decision": "reject", "suggested_relation": "P17", "undone": False}]
     assert decided_from_log(rows) == [Decided("reject", "P17")]
+
+
+def test_a_correction_is_kept_apart_from_an_acceptance():
+    rows = [{"decision": "accept", "suggested_relation": "P17", "undone": False, "corrected": False},
+            {"decision": "accept", "suggested_relation": "P17", "undone": False, "corrected": True},
+            {"decision": "reject", "suggested_relation": "P17", "undone": False, "corrected": False},
+            {"decision": "reject", "suggested_relation": "P17", "undone": False, "corrected": False}]
+    decided = decided_from_log(rows)
+    assert [d.corrected for d in decided] == [False, True, False, False]
+    assert accepted_shares(decided, block=4) == [0.25]  # the correction is not an acceptance
+    assert accepted_shares(decided, block=4, corrected=True) == [0.25]
