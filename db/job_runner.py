@@ -15,8 +15,10 @@ from engine.version import ENGINE_VERSION
 
 from . import store, store_jobs
 from .domain import JobInfo
+from .job_heartbeat import JobHeartbeat
 from .pipeline import refresh_suggestions
 from .session import session_scope
+from .store_jobs import HEARTBEAT_SECONDS
 
 log = logging.getLogger(__name__)
 LoadModel = Callable[[str], Any]  # checkpoint path -> Predictor
@@ -25,11 +27,12 @@ CHUNK_DOCS = 8  # documents scored and committed together
 
 
 def run_job(factory_: sessionmaker[Session], job: JobInfo, worker_id: str, load_model: LoadModel,
-            on_progress: OnProgress | None = None) -> int | None:
+            on_progress: OnProgress | None = None, heartbeat_seconds: float = HEARTBEAT_SECONDS) -> int | None:
     """Score the job to the end and mark it done (returns the suggestions stored), or mark it failed with a
-    message for users (returns None)."""
+    message for users (returns None). Its heartbeat beats on its own thread all the while."""
     try:
-        return _score(factory_, job, worker_id, load_model, on_progress or (lambda done, total: None))
+        with JobHeartbeat(factory_, job.id, worker_id, heartbeat_seconds):
+            return _score(factory_, job, worker_id, load_model, on_progress or (lambda done, total: None))
     except store_jobs.JobLostError as err:
         log.warning("%s", err)
         return None

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from db import store
+from db import store, store_jobs
 from db.domain import JobInfo
 
 from .resources import db_key, factory, session
-from .worker_loop import serve
+from .worker_loop import STALE_SECONDS, serve
 
 WORKER_ENV = "DOCRE_WORKER"
 
@@ -41,7 +41,7 @@ def _started(key: str) -> tuple[JobInfo, ...]:
     _ = key
     with session() as s:
         recovered = tuple(store.recover_stale_jobs(s))
-        waiting = any(j.status == "queued" for j in store.list_jobs(s))
+        waiting = any(j.status in ("queued", "running") for j in store.list_jobs(s))  # running: may go stale
     if waiting:
         ensure_worker()
     return recovered
@@ -64,13 +64,21 @@ def enqueue(dataset_id: int, doc_ids: Sequence[int], model_paths: Sequence[str],
 def jobs(dataset_id: int) -> list[JobInfo]:
     """A dataset's jobs, newest first (read fresh: the page polls while one runs)."""
     with session() as s:
-        return store.list_jobs(s, dataset_id)
+        listed = store.list_jobs(s, dataset_id)
+    if any(status_label(j).startswith("stalled") for j in listed):
+        ensure_worker()  # local mode: this process's worker re-queues and resumes it (no-op if external/started)
+    return listed
 
 
-def status_label(job: JobInfo) -> str:
-    """The status a user reads: a queued job that had started was stopped (e.g. by a restart) and resumes."""
+def status_label(job: JobInfo, stale_seconds: float = STALE_SECONDS) -> str:
+    """The status a user reads: a queued job that had started was stopped (e.g. by a restart) and resumes; a
+    running job whose worker stopped beating is shown as stalled, not as running."""
     if job.status == "queued" and job.started_at is not None:
         return "queued to resume"
+    age = store_jobs.heartbeat_age(job)
+    if age is not None and age > stale_seconds:
+        return (f"stalled: no heartbeat for {age:.0f} s, its worker seems stopped; a running worker re-queues it "
+                "(start one with `python -m app.worker` if none runs)")
     return job.status
 
 
