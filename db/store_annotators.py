@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+
+from engine.data.text_rules import check_text
 from sqlalchemy.orm import Session
 
 from . import models as m
@@ -9,13 +11,11 @@ from .clock import as_utc, utc_now
 from .domain import AnnotatorInfo
 from .errors import AccountError, NotFoundError
 
-MAX_NAME_LENGTH = 100
-
-
 def check_name(name: str) -> str:
-    name = name.strip()
-    if not name or len(name) > MAX_NAME_LENGTH:
-        raise ValueError(f"annotator name: expected 1 to {MAX_NAME_LENGTH} characters, got {name!r}")
+    """1 to DOCRE_MAX_NAME_CHARS characters (engine.settings), no NUL."""
+    name = check_text(name.strip(), "annotator name", "name")
+    if not name:
+        raise ValueError("annotator name: expected a non-empty name")
     return name
 
 

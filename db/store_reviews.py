@@ -14,6 +14,8 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from engine.data.text_rules import text_problem
+
 from . import models as m
 from .clock import as_utc, utc_now
 from .domain import ACCEPTED, CONFLICT, REJECT_LABEL, REJECTED, STATES, AnnotatorPair, RelationRate, ReviewProgress, ReviewRecord
@@ -57,6 +59,9 @@ def record_review(session: Session, suggestion_id: int, annotator: str, decision
             raise ReviewError(f"relation: expected a relation id like 'P17', got {relation!r}")
         if relation == suggestion.relation:
             relation = None  # accepting as suggested is not a correction
+    problem = text_problem(note or "", "note")
+    if problem is not None:
+        raise ReviewError(f"note on suggestion {suggestion_id}: {problem}")
     if decision == "accept":
         check_not_duplicate(session, suggestion, relation or suggestion.relation)
     reviewer = _annotator(session, annotator)

@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-import json
 from dataclasses import dataclass
 
+from engine.data import json_input
 from engine.data.documents import Document, loads_documents
 from engine.errors import DocumentProblem, InputFileError
 
@@ -43,7 +43,7 @@ def parse_upload(data: bytes, filename: str) -> ParsedUpload:
     file cannot be used at all (not UTF-8, not JSON, not a list, an empty list), else valid documents and
     one problem per invalid one."""
     result = loads_documents(data, file=filename)
-    raw = json.loads(data.decode("utf-8-sig"))  # valid JSON: the engine has just read it
+    raw = json_input.loads(data.decode("utf-8-sig"), filename)  # valid JSON: the engine has just read it
     if not raw:
         raise InputFileError(f"{filename}: the file holds no documents (an empty JSON list); a DocRED file is a "
                              'list of documents: [ {"title": ..., "sents": ..., "vertexSet": ...}, ... ]')

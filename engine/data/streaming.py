@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from engine.data import json_input
 from engine.data.documents import Document, document_from_json
 from engine.data.schema import RelationSchema, default_schema
 from engine.errors import DocumentError, InputFileError
@@ -40,14 +41,13 @@ def _iter_lines(fh: IO[str], p: Path) -> Iterator[tuple[int, Any]]:
         if not line.strip():
             continue
         try:
-            yield index, json.loads(line)
+            yield index, json_input.loads(line, f"{p}: document {index} (line {lineno})")
         except json.JSONDecodeError as exc:
             raise InputFileError(f"{p}: document {index} (line {lineno}) is not valid JSON: {exc.msg}") from exc
         index += 1
 
 
 def _iter_array(fh: IO[str], p: Path) -> Iterator[tuple[int, Any]]:
-    decoder = json.JSONDecoder()
     buf, pos, eof = "", 0, False
 
     def fill() -> bool:
@@ -83,7 +83,7 @@ def _iter_array(fh: IO[str], p: Path) -> Iterator[tuple[int, Any]]:
             skip_ws()
         while True:
             try:
-                obj, end = decoder.raw_decode(buf, pos)
+                obj, end = json_input.raw_decode(buf, pos, f"{p}: document {index}")
                 # a number or literal cut at the chunk edge would decode short; only objects are documents
                 break
             except json.JSONDecodeError as exc:
