@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from . import models as m
 from .clock import as_utc, utc_now
+from .conflicts import insert_if_absent
 from .domain import AnnotatorInfo
 from .errors import AccountError, NotFoundError
 
@@ -36,10 +37,10 @@ def ensure_annotator(session: Session, name: str, role: str = "annotator") -> An
     typing a curator's name never acts as that curator."""
     name, role = check_name(name), check_role(role)
     row = session.scalar(select(m.Annotator).where(m.Annotator.name == name))
-    if row is None:
-        row = m.Annotator(name=name, role=role, created_at=utc_now())
-        session.add(row)
-        session.flush()
+    if row is None:  # several first uses at once: one inserts, the others find its row (no IntegrityError)
+        insert_if_absent(session, m.Annotator, ("name",), name=name, role=role, created_at=utc_now())
+        row = session.scalars(select(m.Annotator).where(m.Annotator.name == name)
+                              .execution_options(populate_existing=True)).one()
     check_local(row)
     return to_info(row)
 
