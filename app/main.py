@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `streamlit run app/main.py` puts app/ on the path, not the project root
     sys.path.insert(0, str(ROOT))
 
-import streamlit as st  # noqa: E402
+import streamlit as st
+from sqlalchemy.exc import DBAPIError  # noqa: E402
 
 from app import services, state, ui  # noqa: E402
 from engine.serve.native_memory import bound_kernel_caches  # noqa: E402
@@ -37,6 +38,10 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     # a local icon: page icons would otherwise make the browser fetch a favicon from Google's font CDN
     st.set_page_config(page_title="DocRE Studio", page_icon=str(ROOT / "assets" / "favicon.png"), layout="wide")
+    problem = services.resources.database_problem()  # the status line: a database that cannot be read says so
+    if problem is not None:
+        st.error(problem, icon=":material/database:")
+        st.stop()
     services.jobs.start_up()  # once per process: jobs a stopped server left running are re-queued and resumed
     if services.review.team_mode() and state.annotator() is None:
         # st.navigation is always called, so no page (not even by URL) runs before the login. Each page's URL
@@ -47,7 +52,11 @@ def main() -> None:
     else:
         page = st.navigation([st.Page(path, title=title, icon=icon) for path, title, icon in PAGES])
         ui.identity_sidebar()
-    page.run()
+    try:
+        page.run()
+    except DBAPIError as err:  # e.g. the disk filled up during a write: one line with what to do, not a traceback
+        logging.getLogger(__name__).exception("database error")
+        st.error(services.resources.describe_database_error(err), icon=":material/database:")
 
 
 main()

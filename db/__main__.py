@@ -13,6 +13,8 @@ import os
 import sys
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
+
 from engine.errors import DocreError, InputFileError
 
 from . import models
@@ -21,6 +23,7 @@ from .passwords import MIN_PASSWORD_LENGTH
 from .pipeline import score_documents
 from .store_documents import get_dataset
 from .store_export import export_json
+from .health import DatabaseUnavailableError, check_database, describe
 from .uploads import parse_upload, store_upload
 from .session import database_url, init_db, make_engine, session_factory, session_scope
 from .store_annotators import list_annotators, set_role
@@ -57,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     role.add_argument("name")
     role.add_argument("--role", choices=models.ROLES, required=True)
     commands.add_parser("users", help="list annotators and their roles")
+    commands.add_parser("check", help="readiness: read the database (schema revision, SQLite integrity); exit 1 "
+                                      "with one line saying what is wrong when it cannot be read")
     load = commands.add_parser("import", help="store a DocRED JSON file into a dataset (the Upload page's checks)")
     load.add_argument("file")
     load.add_argument("--dataset", required=True, help="dataset name (created when new)")
@@ -120,6 +125,13 @@ def _export(factory, args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
+    if args.command == "check":
+        try:
+            sys.stdout.write(check_database(args.url) + "\n")
+        except DatabaseUnavailableError as err:
+            logger.error("%s", err)
+            return 1
+        return 0
     engine = make_engine(args.url)
     try:
         if args.command == "upgrade":
@@ -148,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except (DocreError, ValueError) as err:
         logger.error("%s", err)
+        return 2
+    except DBAPIError as err:  # disk full, a corrupt file, a server away: one line, not a traceback
+        logger.error("%s", describe(err, args.url))
         return 2
     finally:
         engine.dispose()
