@@ -24,7 +24,7 @@ from .pipeline import score_documents
 from .store_documents import get_dataset
 from .store_export import export_json
 from .health import DatabaseUnavailableError, check_database, describe
-from .uploads import parse_upload, store_upload
+from .upload_stream import scan_upload, store_upload_stream
 from .session import database_url, init_db, make_engine, session_factory, session_scope
 from .store_annotators import list_annotators, set_role
 
@@ -81,15 +81,15 @@ def _import(factory, args: argparse.Namespace) -> int:
         data = path.read_bytes()
     except OSError as err:
         raise InputFileError(f"{path}: cannot be read: {err.strerror}") from None
-    parsed = parse_upload(data, path.name)
-    logger.info("%d valid document(s), %d invalid.", len(parsed.documents), len(parsed.problems))
-    for p in parsed.problems:
+    scan = scan_upload(data, path.name)  # streamed: the file's documents are never all in memory at once
+    logger.info("%d valid document(s), %d invalid.", scan.valid, len(scan.problems))
+    for p in scan.problems:
         logger.warning("invalid, not stored: document %d “%s”, field %s%s: %s", p.doc_index, p.title, p.field,
                        "" if p.index is None else f" [{p.index}]", p.message)
-    if not parsed.documents:
+    if not scan.valid:
         logger.error("Nothing was stored: the file holds no valid document.")
         return 2
-    dataset, result = store_upload(factory, args.dataset, parsed.documents, sources=parsed.sources)
+    dataset, result = store_upload_stream(factory, args.dataset, data, path.name)
     message = f"Stored {len(result.added)} document(s) in “{dataset.name}”."
     if result.skipped:
         message += f" {len(result.skipped)} already stored (same text and entities) were skipped."

@@ -28,7 +28,7 @@ DEFAULT_MAX_TOKEN_CHARS = 1000  # one token of a sentence
 DEFAULT_MAX_TEXT_CHARS = 10000  # any other string in a document: mention names, extra keys and their values
 DEFAULT_MAX_NAME_CHARS = 100  # a dataset's or an annotator's name
 DEFAULT_MAX_NOTE_CHARS = 2000  # a review note
-DEFAULT_MAX_UPLOAD_MB = 100  # one uploaded DocRED JSON file (the app's and `python -m db import`'s)
+DEFAULT_MAX_UPLOAD_MB = 50  # one uploaded DocRED JSON file (the app's and `python -m db import`'s); keep .streamlit/config.toml's maxUploadSize at least this
 
 
 PRECISIONS = ("auto", "float32", "bfloat16", "int8")  # inference precisions (engine.serve.numeric_precision)
