@@ -22,6 +22,7 @@ from engine.model.encoder import DocumentEncoder, load_encoder
 from engine.data import json_input
 from engine.data.text_rules import value_problems
 from engine.errors import CheckpointError, InputFileError
+from engine.file_modes import like_open
 from engine.model.checkpoint_checks import (CheckedConfig, canonical_name, check_config, check_head_fits, read_safetensors_header,
                                             stored_shapes)
 from engine.model.features import Tokenizer
@@ -89,6 +90,7 @@ def save_checkpoint(loaded: LoadedModel, directory: str | Path, *, metrics: dict
     checkpoint_id = uuid.uuid4().hex
     weights_tmp = directory / (WEIGHTS_FILE + ".tmp")
     save_file(tensors, str(weights_tmp), metadata={"format": "pt", "checkpoint_id": checkpoint_id})
+    like_open(weights_tmp)  # safetensors writes 0o600; config.json gets open()'s mode: make them the same
     weights_tmp.replace(directory / WEIGHTS_FILE)
     encoder = model.encoder
     config = {

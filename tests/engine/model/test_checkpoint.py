@@ -137,3 +137,21 @@ def test_warm_start_copies_encoder_and_shared_head_parts(saved, tiny_encoder_dir
                                EncoderConfig(name=str(tiny_encoder_dir)), RelationSchema(("P1",), {"P1": "x"}))
     with pytest.raises(CheckpointError, match="schema"):
         warm_start(other_schema, path)
+
+
+def test_checkpoint_files_get_one_mode_respecting_the_umask(tiny_models_dir, tmp_path) -> None:
+    """Issue 27: model.safetensors was written 0o600 (safetensors' own mode) beside a 0o644 config.json."""
+    import os
+    import stat
+
+    from engine.model.checkpoint import load_checkpoint, save_checkpoint
+
+    loaded = load_checkpoint(tiny_models_dir / "tiny")
+    for mask in (0o022, 0o077):
+        old = os.umask(mask)
+        try:
+            out = save_checkpoint(loaded, tmp_path / f"m{mask:o}")
+        finally:
+            os.umask(old)
+        modes = {name: stat.S_IMODE((out / name).stat().st_mode) for name in ("config.json", "model.safetensors")}
+        assert modes == {"config.json": 0o666 & ~mask, "model.safetensors": 0o666 & ~mask}, modes
