@@ -46,11 +46,18 @@ def main() -> None:
     if services.review.team_mode() and state.annotator() is None:
         # st.navigation is always called, so no page (not even by URL) runs before the login. Each page's URL
         # leads to the login form too (no "page not found" over it), and after the login to that page.
-        gate = [st.Page(ui.login_form, title="Log in", url_path="login", default=True)]
+        # The default page answers "/" only (Streamlit gives it the URL path ""), so "/login" needs a page of its
+        # own, or it opened with a "Page not found" dialog.
+        gate = [st.Page(ui.login_form, title="Log in", url_path="home", default=True),
+                st.Page(ui.login_form, title="Log in", url_path="login")]
         gate += [st.Page(ui.login_form, title="Log in", url_path=Path(path).stem) for path, _, _ in PAGES]
         page = st.navigation(gate, position="hidden")
     else:
-        page = st.navigation([st.Page(path, title=title, icon=icon) for path, title, icon in PAGES])
+        # "/" shows the first page through a hidden default page, so the first page keeps its own URL ("/upload"
+        # opened with a "Page not found" dialog when it was the default page, whose URL path is "").
+        first, title, icon = PAGES[0]
+        home = st.Page(first, title=title, icon=icon, url_path="home", default=True, visibility="hidden")
+        page = st.navigation([home, *(st.Page(path, title=title, icon=icon) for path, title, icon in PAGES)])
         ui.identity_sidebar()
     try:
         page.run()
