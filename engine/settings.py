@@ -1,5 +1,7 @@
 """Environment settings, read once here: DOCRE_DEVICE, DOCRE_PRECISION, DOCRE_DATA_DIR, DOCRE_DATABASE_URL,
-DOCRE_MODELS_DIR, DOCRE_AUTH, DOCRE_MAX_ENTITIES, DOCRE_MAX_TOKENS, DOCRE_PAIR_MEMORY_MB, DOCRE_ALLOW_DOWNLOAD."""
+DOCRE_MODELS_DIR, DOCRE_AUTH, DOCRE_MAX_ENTITIES, DOCRE_MAX_TOKENS, DOCRE_PAIR_MEMORY_MB, DOCRE_ALLOW_DOWNLOAD,
+and the bounds on user text and uploads: DOCRE_MAX_TITLE_CHARS, DOCRE_MAX_TOKEN_CHARS, DOCRE_MAX_TEXT_CHARS,
+DOCRE_MAX_NAME_CHARS, DOCRE_MAX_NOTE_CHARS, DOCRE_MAX_UPLOAD_MB."""
 from __future__ import annotations
 
 import os
@@ -18,6 +20,15 @@ DEFAULT_MAX_ENTITIES = 1000
 DEFAULT_MAX_TOKENS = 16384  # word pieces with entity markers
 DEFAULT_PAIR_MEMORY_MB = 256  # what one chunk of pairs may hold at inference (DocREModel.infer)
 TRUE_WORDS = ("on", "1", "true", "yes")
+# Bounds on user text, checked at validation so no page ever has to draw a 10 MB title (it froze a browser tab).
+# Re-DocRED's dev set has titles of at most 61 characters, tokens of 22 and mention names of 98: each bound is
+# over ten times what real documents need.
+DEFAULT_MAX_TITLE_CHARS = 1000  # a document's title
+DEFAULT_MAX_TOKEN_CHARS = 1000  # one token of a sentence
+DEFAULT_MAX_TEXT_CHARS = 10000  # any other string in a document: mention names, extra keys and their values
+DEFAULT_MAX_NAME_CHARS = 100  # a dataset's or an annotator's name
+DEFAULT_MAX_NOTE_CHARS = 2000  # a review note
+DEFAULT_MAX_UPLOAD_MB = 50  # one uploaded DocRED JSON file (the app's and `python -m db import`'s); keep .streamlit/config.toml's maxUploadSize at least this
 
 
 PRECISIONS = ("auto", "float32", "bfloat16", "int8")  # inference precisions (engine.serve.numeric_precision)
@@ -37,6 +48,12 @@ class Settings:
     pair_memory_mb: int = DEFAULT_PAIR_MEMORY_MB  # DOCRE_PAIR_MEMORY_MB: the budget pair chunks are sized by
     allow_download: bool = False  # DOCRE_ALLOW_DOWNLOAD=1: encoders may come from the Hugging Face hub
     lean_encoder: bool = True  # DOCRE_LEAN_ENCODER=0: inference loads BERT encoders through transformers too
+    max_title_chars: int = DEFAULT_MAX_TITLE_CHARS  # DOCRE_MAX_TITLE_CHARS
+    max_token_chars: int = DEFAULT_MAX_TOKEN_CHARS  # DOCRE_MAX_TOKEN_CHARS
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS  # DOCRE_MAX_TEXT_CHARS
+    max_name_chars: int = DEFAULT_MAX_NAME_CHARS  # DOCRE_MAX_NAME_CHARS
+    max_note_chars: int = DEFAULT_MAX_NOTE_CHARS  # DOCRE_MAX_NOTE_CHARS
+    max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB  # DOCRE_MAX_UPLOAD_MB
 
     @property
     def default_model(self) -> Path:
@@ -74,6 +91,12 @@ def get_settings() -> Settings:
         pair_memory_mb=_positive_int("DOCRE_PAIR_MEMORY_MB", DEFAULT_PAIR_MEMORY_MB),
         allow_download=env.get("DOCRE_ALLOW_DOWNLOAD", "").strip().lower() in TRUE_WORDS,
         lean_encoder=env.get("DOCRE_LEAN_ENCODER", "1").strip().lower() in TRUE_WORDS,
+        max_title_chars=_positive_int("DOCRE_MAX_TITLE_CHARS", DEFAULT_MAX_TITLE_CHARS),
+        max_token_chars=_positive_int("DOCRE_MAX_TOKEN_CHARS", DEFAULT_MAX_TOKEN_CHARS),
+        max_text_chars=_positive_int("DOCRE_MAX_TEXT_CHARS", DEFAULT_MAX_TEXT_CHARS),
+        max_name_chars=_positive_int("DOCRE_MAX_NAME_CHARS", DEFAULT_MAX_NAME_CHARS),
+        max_note_chars=_positive_int("DOCRE_MAX_NOTE_CHARS", DEFAULT_MAX_NOTE_CHARS),
+        max_upload_mb=_positive_int("DOCRE_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB),
     )
 
 

@@ -1,14 +1,41 @@
 """Two real processes that collide: each runs an app service call, and both wait at a barrier just before their
 first write of one kind (an SQL statement prefix), so both have read the same state before either writes.
 
-Used by tests/db/workflows/test_races.py with multiprocessing's spawn context; results come back on a queue as
-("ok", value) or (exception class name, message, whether it is one of the store's own errors)."""
+Used by tests/db/workflows/test_races*.py through `collide` (multiprocessing's spawn context); results come back
+on a queue as ("ok", value) or (exception class name, message, whether it is one of the store's own errors)."""
 from __future__ import annotations
 
+import multiprocessing
 import os
+import sys
+import types
 from typing import Any
 
 from sqlalchemy import Engine, event
+
+
+def collide(target: Any, *per_process: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """Run `target(*args, barrier, queue)` in one new process per args tuple; their results, in any order."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(len(per_process)), ctx.Queue()
+    procs = [ctx.Process(target=target, args=(*args, barrier, results)) for args in per_process]
+    # spawn re-runs the parent's __main__ in each child, and after an AppTest that is app/main.py, whose start-up
+    # opens the configured database: both children then raced to create its schema. Start them from a bare one.
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        for proc in procs:
+            proc.start()
+    finally:
+        sys.modules["__main__"] = main
+    try:
+        out = [results.get(timeout=180) for _ in procs]
+    finally:
+        for proc in procs:
+            proc.join(timeout=60)
+            if proc.is_alive():
+                proc.kill()
+    return out
 
 
 def collide_before(engine: Engine, prefix: str, barrier: Any) -> None:
@@ -55,3 +82,21 @@ def upload_worker(url: str, dataset: str, titles: list[str], prefix: str, barrie
     services = _services(url, prefix, barrier)
     docs = [tiny_document(title) for title in titles]
     _report(results, lambda: list(services.documents.store_upload(dataset, docs)[1].added))
+
+
+def undo_expecting_worker(url: str, annotator: str, expected: int, barrier: Any, results: Any) -> None:
+    """The Review page's undo button, pressed in one tab that showed `expected` as the latest decision."""
+    services = _services(url, "SELECT reviews", barrier)
+    _report(results, lambda: services.review.undo(annotator, expected_id=expected).id)
+
+
+def first_use_worker(url: str, name: str, barrier: Any, results: Any) -> None:
+    """A name typed on the Review page for the first time, in one tab."""
+    services = _services(url, "INSERT INTO annotators", barrier)
+    _report(results, lambda: services.review.ensure_annotator(name).id)
+
+
+def accept_worker(url: str, suggestion_id: int, annotator: str, relation: str, barrier: Any, results: Any) -> None:
+    """An accept of `suggestion_id` as `relation`, pressed on the Review page."""
+    services = _services(url, "SELECT suggestions", barrier)
+    _report(results, lambda: services.review.decide(suggestion_id, annotator, "accept", relation=relation))

@@ -10,6 +10,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from engine.errors import clip
+
 from .colors import KEY_BORDER, entity_type_color
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -41,12 +43,15 @@ def plotly_text(text: Any, limit: int | None = None) -> str:
     return html.escape(value, quote=False)
 
 
-def markdown_text(text: Any) -> str:
+DRAW_CHARS = 2000  # the most of one piece of user text a page draws (stored text is bounded at validation too)
+
+
+def markdown_text(text: Any, limit: int = DRAW_CHARS) -> str:
     """Text for st.markdown, st.caption and messages: Markdown, Streamlit directives (`:red[..]`, `$..$`)
     and HTML are neutralised (inline specials backslash-escaped, '<' and '>' as entities, a leading list
     or heading marker escaped, newlines folded), so names like `*x*` or `[a](javascript:..)` show literally;
     bare URLs and e-mail addresses get an invisible word joiner, so they show as text, never as live links."""
-    value = " ".join(str(text).splitlines())
+    value = " ".join(clip(str(text), limit).splitlines())
     out = []
     for ch in value:
         if ch == "<":

@@ -183,7 +183,7 @@ else:
 
 if undo:
     try:
-        record = services.review.undo(annotator, dataset_id)
+        record = services.review.undo(annotator, dataset_id, expected_id=state.undo_target())
     except services.review.AccountError as err:
         ui.drop_identity(str(err))
     except services.review.ReviewError as err:
@@ -196,6 +196,7 @@ if undo:
 # ------------------------------------------------------------------ recent decisions and the queue
 st.subheader("Your recent decisions")
 recent = services.review.history(annotator, dataset_id, limit=10)
+state.set_undo_target(services.review.latest_in_force(recent))
 if recent:
     st.dataframe(pd.DataFrame(services.review.history_rows(recent, names)), hide_index=True)
 else:

@@ -36,12 +36,14 @@ from .queries.documents import (
 )
 from .queries.export import export_documents, export_json, get_document, reviewed_documents
 from .queries.jobs import (
+                               beat,
                                claim_job,
                                claim_next_job,
                                enqueue_job,
                                fail_job,
                                finish_job,
                                get_job,
+                               heartbeat_age,
                                list_jobs,
                                recover_stale_jobs,
                                report_progress,
@@ -90,11 +92,11 @@ from .session import database_url, init_db, make_engine, session_factory, sessio
 
 __all__ = [
     "add_documents", "add_run_seconds", "add_suggestions", "annotator_pairs", "annotator_progress",
-    "AnnotatorProgress", "assignment_counts", "claim_job", "claim_next_job", "cohen_kappa", "content_hash",
+    "AnnotatorProgress", "assignment_counts", "beat", "claim_job", "claim_next_job", "cohen_kappa", "content_hash",
     "control_counts", "control_scores", "control_settings", "ControlScore", "ControlSettings", "create_dataset",
     "database_url", "decision_count", "decision_items", "DOCUMENT_FILTERS", "document_ids", "enqueue_job",
     "ensure_annotator", "export_documents", "export_json", "fact_origin", "fail_job", "finish_job", "get_annotator",
-    "get_dataset", "get_document", "get_job", "get_run", "get_suggestion", "init_db", "latest_refit",
+    "get_dataset", "get_document", "get_job", "get_run", "get_suggestion", "heartbeat_age", "init_db", "latest_refit",
     "list_annotators", "list_datasets", "list_documents", "list_jobs", "list_refits", "list_runs",
     "list_suggestions", "load_document", "load_documents", "load_pair_scores", "local_annotator", "make_engine",
     "pair_labels", "PairLabels", "record_refit", "record_review", "record_run", "recover_stale_jobs", "refit_due",

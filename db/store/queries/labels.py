@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .. import models as m
@@ -41,6 +41,13 @@ def pair_labels(session: Session, document_id: int, h: int, t: int, *, exclude_s
     if exclude_suggestion is not None:
         query = query.where(m.SuggestionRow.id != exclude_suggestion)
     return PairLabels(tuple(dict.fromkeys(gold)), tuple((r, i) for r, i in session.execute(query) if r))
+
+
+def lock_document(session: Session, document_id: int) -> None:
+    """Hold the document's row until the transaction ends (a no-op UPDATE): a row lock on PostgreSQL and the
+    write lock on SQLite, taken before the pair's labels are read, so checks and the writes they allow serialise."""
+    session.execute(update(m.DocumentRow).where(m.DocumentRow.id == document_id).values(id=m.DocumentRow.id)
+                    .execution_options(synchronize_session=False))
 
 
 def check_not_duplicate(session: Session, suggestion: m.SuggestionRow, relation: str) -> None:

@@ -3,11 +3,6 @@ uploads into one dataset (new or existing) at once. Neither reaches the user as 
 is lost, and document positions stay unique."""
 from __future__ import annotations
 
-import multiprocessing
-import sys
-import types
-from typing import Any
-
 import pytest
 from sqlalchemy import func, select
 
@@ -16,32 +11,9 @@ from db.store import models as m
 from db.store.session import session_scope
 from tests import race_support
 from tests.db_support import seed, tiny_document
+from tests.race_support import collide
 
 TRIPLES = [(0, 1, "P551", 0.9), (0, 2, "P19", 0.8)]
-
-
-def collide(target: Any, *per_process: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-    """Run `target(*args, barrier, queue)` in one new process per args tuple; their results, in any order."""
-    ctx = multiprocessing.get_context("spawn")
-    barrier, results = ctx.Barrier(len(per_process)), ctx.Queue()
-    procs = [ctx.Process(target=target, args=(*args, barrier, results)) for args in per_process]
-    # spawn re-runs the parent's __main__ in each child, and after an AppTest that is app/main.py, whose start-up
-    # opens the configured database: both children then raced to create its schema. Start them from a bare one.
-    main = sys.modules["__main__"]
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        for proc in procs:
-            proc.start()
-    finally:
-        sys.modules["__main__"] = main
-    try:
-        out = [results.get(timeout=180) for _ in procs]
-    finally:
-        for proc in procs:
-            proc.join(timeout=60)
-            if proc.is_alive():
-                proc.kill()
-    return out
 
 
 def test_undo_from_two_tabs_undoes_once_and_explains(db_url, factory) -> None:

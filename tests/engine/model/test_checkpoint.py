@@ -157,3 +157,21 @@ def test_a_warm_start_keeps_frozen_word_embeddings_the_installed_encoders(tiny_e
     assert torch.equal(target.model.encoder.model.get_input_embeddings().weight, installed)
     save_checkpoint(target, tmp_path / "target")
     load_checkpoint(tmp_path / "target")  # the fingerprint of the installed embeddings matches
+
+
+def test_checkpoint_files_get_one_mode_respecting_the_umask(tiny_models_dir, tmp_path) -> None:
+    """Issue 27: model.safetensors was written 0o600 (safetensors' own mode) beside a 0o644 config.json."""
+    import os
+    import stat
+
+    from engine.model.checkpoint import load_checkpoint, save_checkpoint
+
+    loaded = load_checkpoint(tiny_models_dir / "tiny")
+    for mask in (0o022, 0o077):
+        old = os.umask(mask)
+        try:
+            out = save_checkpoint(loaded, tmp_path / f"m{mask:o}")
+        finally:
+            os.umask(old)
+        modes = {name: stat.S_IMODE((out / name).stat().st_mode) for name in ("config.json", "model.safetensors")}
+        assert modes == {"config.json": 0o666 & ~mask, "model.safetensors": 0o666 & ~mask}, modes
