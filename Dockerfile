@@ -31,4 +31,4 @@ ENV DOCRE_AUTH=on HOME=/home/docre
 VOLUME /app/data
 EXPOSE 8501
 # Inside a container the app must listen beyond loopback; the host publishes the port on 127.0.0.1 (see above).
-CMD ["python", "-m", "streamlit", "run", "app/main.py", "--server.address=0.0.0.0", "--server.port=8501", "--server.headless=true"]
+CMD ["python", "-m", "streamlit", "run", "app/server.py", "--server.address=0.0.0.0", "--server.port=8501", "--server.headless=true"]

@@ -15,7 +15,7 @@ $(STAMP): requirements.txt
 setup: $(STAMP)
 
 app: setup
-	$(PY) -m streamlit run app/main.py
+	$(PY) -m streamlit run app/server.py
 
 predict-sample: setup
 	$(PY) -m engine predict --input assets/samples/sample.txt --output sample.predictions.json

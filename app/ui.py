@@ -12,10 +12,28 @@ from .components.text import clip, entity_label, markdown_text
 from .state import Keys
 
 
+def sync_sign_in() -> str | None:
+    """Team mode, on every script run: who this connection's sign-in cookie names, as the store has the account
+    now (role included). Without a valid cookie the session is signed out, whatever it held before: a session
+    re-attached by its id alone, an expired token, or one revoked by a password or role change or by disabling."""
+    account = services.auth.signed_in_account()
+    if account is None:
+        state.set_annotator(None)
+        return None
+    state.set_annotator(account.name, account.role)
+    return account.name
+
+
+def is_curator() -> bool:
+    """Whether the page should offer curators' tools (the services check the stored role again as they act)."""
+    return state.role() == "curator" and state.annotator() is not None
+
+
 def require_access() -> str | None:
-    """Team mode: the page stops here, showing only the login form, unless an account is logged in; local mode
-    lets everyone in. Every view runs it first (through page_title), so no URL reaches a page without it."""
-    if services.review.team_mode() and state.annotator() is None:
+    """Team mode: the page stops here, showing only the login form, unless this connection's cookie signs an
+    account in; local mode lets everyone in. Every view runs it first (through page_title), so no URL reaches a
+    page without it."""
+    if services.review.team_mode() and sync_sign_in() is None:
         login_form()
         st.stop()
     return state.annotator()
@@ -66,9 +84,12 @@ def identity_sidebar() -> None:
                 state.set_annotator(None)
                 st.query_params.pop(NAME_PARAM, None)
                 st.rerun()
-            elif services.review.team_mode() and st.button("Log out", key=Keys.LOGOUT):
+            elif services.review.team_mode() and st.button("Log out", key=Keys.LOGOUT,
+                                                             help="Signs this account out on every browser."):
+                services.auth.log_out(name)
                 state.set_annotator(None)
-                st.rerun()
+                st.info("Signed out.")
+                st.stop()
         elif not services.review.team_mode():
             ask_name()
 
@@ -111,11 +132,13 @@ def login_form() -> None:
         password = st.text_input("Password", type="password")
         if st.form_submit_button("Log in"):
             _log_in(name, password)
-    st.caption("Accounts are created by an administrator: `python -m db create-user NAME --role annotator`.")
+    st.caption("Accounts are created by a curator (Users page) or an administrator: "
+               "`python -m db create-user NAME --role annotator`.")
 
 
 def _log_in(name: str, password: str) -> None:
-    """The login form's submit: a throttled check (a failure answers after a growing wait), then the page."""
+    """The login form's submit: a throttled check (a failure answers after a growing wait); on success the
+    browser gets its sign-in cookie and reloads, and the next run signs in from the cookie (sync_sign_in)."""
     if not name.strip() or not password:
         st.error("Enter your user name and password.")
         return
@@ -124,25 +147,35 @@ def _log_in(name: str, password: str) -> None:
     if outcome.account is None:
         st.error(services.auth.refusal_message(outcome))
         return
-    state.set_annotator(outcome.account.name, outcome.account.role)
-    st.rerun()
+    st.info("Signing in…")
+    services.auth.start_sign_in(outcome.account)
 
 
 def login_audit() -> None:
-    """Curators in team mode: recent login attempts (who, when, from where), failures and locks first to see."""
+    """Curators in team mode: the login attempts (who, when, from where), newest first, a page at a time,
+    filtered by name and outcome."""
     if not services.review.team_mode() or state.role() != "curator" or state.annotator() is None:
         return
-    attempts = services.auth.recent_attempts()
-    failed = sum(a.outcome != "success" for a in attempts)
-    with st.expander(f"Log-in attempts (curators only): {failed} failed or locked of the last {len(attempts)}"):
-        if not attempts:
-            st.caption("None yet.")
+    with st.expander("Log-in attempts (curators only)"):
+        cols = st.columns([2, 1, 1])
+        needle = cols[0].text_input("User name contains", key=Keys.AUDIT_NAME, max_chars=100)
+        outcome = cols[1].selectbox("Outcome", [None, *services.auth.OUTCOMES], key=Keys.AUDIT_OUTCOME,
+                                    format_func=lambda o: "any" if o is None else o)
+        page = cols[2].number_input("Page", 1, 1_000_000, 1, key=Keys.AUDIT_PAGE)
+        size = services.auth.AUDIT_PAGE
+        try:
+            attempts, total = services.auth.recent_attempts(state.annotator(), limit=size, offset=(int(page) - 1) * size,
+                                                            name=needle or None, outcome=outcome)
+        except services.review.AccountError as err:
+            st.error(markdown_text(str(err)))
             return
-        st.dataframe([{"time (UTC)": a.created_at.strftime("%Y-%m-%d %H:%M:%S"), "user name": a.name,
-                       "outcome": a.outcome, "client": a.client, "browser session": a.session_id or ""}
-                      for a in attempts], hide_index=True)
-        st.caption("Every log-in attempt, newest first: the name typed (an account's or not), the client (the "
-                   "address the proxy or connection names, else the browser session) and the outcome. "
+        pages = max(1, -(-total // size))
+        st.caption(f"{total} attempt(s) match; page {int(page)} of {pages}, newest first.")
+        if attempts:
+            st.dataframe([{"time (UTC)": a.created_at.strftime("%Y-%m-%d %H:%M:%S"), "user name": a.name,
+                           "outcome": a.outcome, "client": a.client} for a in attempts], hide_index=True)
+        st.caption("Every log-in attempt: the name typed (an account's or not, compared ignoring case), the client "
+                   "(the connection's address, or the one a trusted proxy names) and the outcome. "
                    "“locked”: refused unchecked after too many failures.")
 
 

@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DATA, ROOT, machine  # noqa: E402
 from grid.ledger import commit, read_ledger, read_record, write_record  # noqa: E402
 from grid.plan import (  # noqa: E402
+    METHOD_OPTIONS,
     METHODS,
     SEEDS,
     SETTINGS,
@@ -79,8 +80,9 @@ def run_state(directory: Path, expected: dict[str, Any], epochs: int) -> str:
         return "new"
     from engine.config import TrainConfig  # noqa: PLC0415
 
-    saved = {**SAVED_DEFAULTS, **TrainConfig.with_new_names(config.get("train_config") or {})}
-    differ = [k for k in IDENTITY_KEYS if saved.get(k) != expected.get(k)]
+    saved = {**SAVED_DEFAULTS, **TrainConfig.with_new_names(config.get("train_config") or {}),
+             **{f"option {k}": v for k, v in (config.get("method_config") or {}).items()}}
+    differ = [k for k in (*IDENTITY_KEYS, *(k for k in expected if k.startswith("option "))) if saved.get(k) != expected.get(k)]
     if differ:
         aside = directory.with_name(f"{directory.name}.stale-{int(time.time())}")
         log.warning("%s holds another run (%s differ): moved to %s", directory,
@@ -100,7 +102,8 @@ def expected_identity(run: GridRun, budget: Budget, paths: Paths) -> dict[str, A
     return {"epochs": budget.epochs, "seed": run.seed, "lr_encoder": budget.lr_encoder,
             "lr_classifier": budget.lr_classifier, "drop_labels": run.drop_labels,
             "label_seed": int(_flag(args, "--label-seed") or -1), "init_from": _flag(args, "--init-from"),
-            "batch_size": TrainConfig().batch_size}
+            "batch_size": TrainConfig().batch_size,
+            **{f"option {k}": v for k, v in METHOD_OPTIONS.get((run.setting, run.method), {}).items()}}
 
 
 def train(command: list[str], directory: Path, name: str) -> None:
@@ -111,7 +114,8 @@ def train(command: list[str], directory: Path, name: str) -> None:
     log.info("[%s] %s: python -m engine %s", name, "resuming" if before else "training", shlex.join(command))
     sessions = _sessions(directory)
     # written before the process starts, so a process killed with this script still counts (without a time)
-    sessions.append({"epochs": [before, None], "wall_s": None, "peak_rss_mb": None, "returncode": None})
+    sessions.append({"epochs": [before, None], "wall_s": None, "peak_rss_mb": None, "returncode": None,
+                     "git_commit": _head_commit()})
     _write_sessions(directory, sessions)
     with open(directory / "train.log", "a", encoding="utf-8") as out:
         start = time.perf_counter()
@@ -119,8 +123,8 @@ def train(command: list[str], directory: Path, name: str) -> None:
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
-    sessions[-1] = {"epochs": [before, _epoch_of(directory)], "wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024,
-                    "returncode": code}
+    sessions[-1].update(epochs=[before, _epoch_of(directory)], wall_s=wall, peak_rss_mb=usage.ru_maxrss / 1024,
+                        returncode=code)
     _write_sessions(directory, sessions)
     if code != 0:
         tail = "\n".join((directory / "train.log").read_text(encoding="utf-8", errors="replace").splitlines()[-12:])
@@ -130,6 +134,11 @@ def train(command: list[str], directory: Path, name: str) -> None:
 def _epoch_of(directory: Path) -> int:
     config = checkpoint_config(directory / "last") or checkpoint_config(directory) or {}
     return int(config.get("epoch", 0))
+
+
+def _head_commit() -> str:
+    return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True).stdout.strip()
 
 
 def _write_sessions(directory: Path, sessions: list[dict[str, Any]]) -> None:
@@ -157,15 +166,16 @@ def provenance(directory: Path, command: list[str]) -> dict[str, Any]:
     timed = [s for s in sessions if s["wall_s"] is not None]
     # the wall time is whole when timed processes trained every epoch (a killed one's epochs are redone)
     covered = sum(s["epochs"][1] - s["epochs"][0] for s in timed) == config.get("epoch")
-    commit_id = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                               text=True).stdout.strip()
-    return {"git_commit": commit_id, "machine": re.sub(r"^[^:]*: ", "", machine()),
+    return {"git_commit": _head_commit(),  # where it was measured; trained_at: where each training process started
+            "trained_at": sorted({s["git_commit"] for s in sessions if s.get("git_commit")}), "machine": re.sub(r"^[^:]*: ", "", machine()),
             "training_precision": resolve_training_precision(_flag(command, "--precision") or "auto",
                                                              torch.device(_flag(command, "--device") or "cpu")),
             "train_s_per_doc": (sum(1 / h["docs_per_second"] for h in history) / len(history)) if history else None,
             "wall_s": sum(s["wall_s"] for s in timed) if timed and covered else None,
             "peak_rss_mb": max(s["peak_rss_mb"] for s in timed) if timed else None,
             "training_processes": len(sessions), "finished": time.strftime("%Y-%m-%d %H:%M"),
+            # other work on the machine slows training: the 15-minute load average when the run was measured
+            "load_average_15min": round(os.getloadavg()[2], 2),
             "command": "python -m engine " + shlex.join(command)}
 
 

@@ -1,7 +1,8 @@
 """Environment settings, read once here: DOCRE_DEVICE, DOCRE_PRECISION, DOCRE_DATA_DIR, DOCRE_DATABASE_URL,
 DOCRE_MODELS_DIR, DOCRE_AUTH, DOCRE_MAX_ENTITIES, DOCRE_MAX_TOKENS, DOCRE_PAIR_MEMORY_MB, DOCRE_ALLOW_DOWNLOAD,
-and the bounds on user text and uploads: DOCRE_MAX_TITLE_CHARS, DOCRE_MAX_TOKEN_CHARS, DOCRE_MAX_TEXT_CHARS,
-DOCRE_MAX_NAME_CHARS, DOCRE_MAX_NOTE_CHARS, DOCRE_MAX_UPLOAD_MB."""
+DOCRE_SECRET_KEY_FILE, DOCRE_SESSION_HOURS, DOCRE_TRUSTED_PROXIES, and the bounds on user text and uploads:
+DOCRE_MAX_TITLE_CHARS, DOCRE_MAX_TOKEN_CHARS, DOCRE_MAX_TEXT_CHARS, DOCRE_MAX_NAME_CHARS, DOCRE_MAX_NOTE_CHARS,
+DOCRE_MAX_UPLOAD_MB."""
 from __future__ import annotations
 
 import os
@@ -20,6 +21,9 @@ DEFAULT_MAX_ENTITIES = 1000
 DEFAULT_MAX_TOKENS = 16384  # word pieces with entity markers
 DEFAULT_PAIR_MEMORY_MB = 256  # what one chunk of pairs may hold at inference (DocREModel.infer)
 TRUE_WORDS = ("on", "1", "true", "yes")
+FALSE_WORDS = ("off", "0", "false", "no", "")
+SECRET_KEY_FILE = "secret.key"  # under the data dir: outside the repository, generated on first start
+DEFAULT_SESSION_HOURS = 12.0  # a sign-in lasts one working day
 # Bounds on user text, checked at validation so no page ever has to draw a 10 MB title (it froze a browser tab).
 # Re-DocRED's dev set has titles of at most 61 characters, tokens of 22 and mention names of 98: each bound is
 # over ten times what real documents need.
@@ -48,6 +52,9 @@ class Settings:
     pair_memory_mb: int = DEFAULT_PAIR_MEMORY_MB  # DOCRE_PAIR_MEMORY_MB: the budget pair chunks are sized by
     allow_download: bool = False  # DOCRE_ALLOW_DOWNLOAD=1: encoders may come from the Hugging Face hub
     lean_encoder: bool = True  # DOCRE_LEAN_ENCODER=0: inference loads BERT encoders through transformers too
+    secret_key_file: Path | None = None  # DOCRE_SECRET_KEY_FILE: signs session tokens (default data_dir/secret.key)
+    session_hours: float = DEFAULT_SESSION_HOURS  # DOCRE_SESSION_HOURS: how long a team-mode sign-in lasts
+    trusted_proxies: tuple[str, ...] = ()  # DOCRE_TRUSTED_PROXIES: addresses whose X-Forwarded-For is believed
     max_title_chars: int = DEFAULT_MAX_TITLE_CHARS  # DOCRE_MAX_TITLE_CHARS
     max_token_chars: int = DEFAULT_MAX_TOKEN_CHARS  # DOCRE_MAX_TOKEN_CHARS
     max_text_chars: int = DEFAULT_MAX_TEXT_CHARS  # DOCRE_MAX_TEXT_CHARS
@@ -77,20 +84,65 @@ def _positive_int(name: str, default: int) -> int:
     return value
 
 
+def _team_mode(raw: str) -> bool:
+    """DOCRE_AUTH as a switch; any other value stops start-up, since guessing "off" would fail open."""
+    value = raw.strip().lower()
+    if value in TRUE_WORDS:
+        return True
+    if value in FALSE_WORDS:
+        return False
+    raise ConfigError(f"DOCRE_AUTH: expected one of {', '.join(TRUE_WORDS)} (team mode: everyone logs in) or "
+                      f"{', '.join(w for w in FALSE_WORDS if w)} (local mode), got {raw!r}")
+
+
+def _proxies(raw: str) -> tuple[str, ...]:
+    """DOCRE_TRUSTED_PROXIES: addresses or networks (comma-separated) or `loopback`; a typo stops start-up rather
+    than silently trusting nobody (or the wrong host)."""
+    import ipaddress  # noqa: PLC0415
+
+    entries = tuple(a.strip() for a in raw.split(",") if a.strip())
+    for entry in entries:
+        if entry != "loopback":
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ConfigError(f"DOCRE_TRUSTED_PROXIES: {entry!r} is not an address, a network (10.0.0.0/24) or "
+                                  "`loopback`") from None
+    return entries
+
+
+def _positive_float(name: str, default: float) -> float:
+    """A number environment variable, > 0; anything else is a ConfigError naming the variable."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise ConfigError(f"{name} must be a number > 0, got {raw!r}; unset it for the default {default:g}")
+    return value
+
+
 def get_settings() -> Settings:
     env = os.environ
+    data_dir = Path(env.get("DOCRE_DATA_DIR", ROOT / "data"))
     return Settings(
         device=env.get("DOCRE_DEVICE") or None,
-        data_dir=Path(env.get("DOCRE_DATA_DIR", ROOT / "data")),
+        data_dir=data_dir,
         database_url=env.get("DOCRE_DATABASE_URL") or None,
         models_dir=Path(env.get("DOCRE_MODELS_DIR", ROOT / "assets" / "models")),
-        team_mode=env.get("DOCRE_AUTH", "").strip().lower() in TRUE_WORDS,
+        team_mode=_team_mode(env.get("DOCRE_AUTH", "")),
         precision=env.get("DOCRE_PRECISION") or None,
         max_entities=_positive_int("DOCRE_MAX_ENTITIES", DEFAULT_MAX_ENTITIES),
         max_tokens=_positive_int("DOCRE_MAX_TOKENS", DEFAULT_MAX_TOKENS),
         pair_memory_mb=_positive_int("DOCRE_PAIR_MEMORY_MB", DEFAULT_PAIR_MEMORY_MB),
         allow_download=env.get("DOCRE_ALLOW_DOWNLOAD", "").strip().lower() in TRUE_WORDS,
         lean_encoder=env.get("DOCRE_LEAN_ENCODER", "1").strip().lower() in TRUE_WORDS,
+        secret_key_file=Path(env.get("DOCRE_SECRET_KEY_FILE") or data_dir / SECRET_KEY_FILE),
+        session_hours=_positive_float("DOCRE_SESSION_HOURS", DEFAULT_SESSION_HOURS),
+        trusted_proxies=_proxies(env.get("DOCRE_TRUSTED_PROXIES", "")),
         max_title_chars=_positive_int("DOCRE_MAX_TITLE_CHARS", DEFAULT_MAX_TITLE_CHARS),
         max_token_chars=_positive_int("DOCRE_MAX_TOKEN_CHARS", DEFAULT_MAX_TOKEN_CHARS),
         max_text_chars=_positive_int("DOCRE_MAX_TEXT_CHARS", DEFAULT_MAX_TEXT_CHARS),

@@ -3,6 +3,7 @@ DocRED JSON upload, and a hostile document whose text tries to inject markup."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -79,3 +80,40 @@ def docred_bytes(docs: list[Document], *, extra_invalid: bool = False) -> bytes:
         bad["labels"] = [{"h": 999, "t": 0, "r": "P17", "evidence": []}]
         payload.append(bad)
     return json.dumps(payload, ensure_ascii=False).encode("utf-8")
+
+
+class FakeBrowser:
+    """Stands in for the browser under AppTest (which has none): the page's cookie exchange is run as the
+    route runs it (app.session_cookie.redeem), and later script runs send the cookie it set. `install` puts it
+    in place of app.services.auth.send_to_browser and browser_token."""
+
+    def __init__(self) -> None:
+        self.cookie: str | None = None
+        self.scripts: list[str] = []
+
+    def send(self, html: str) -> None:
+        from app import session_cookie
+
+        self.scripts.append(html)
+        code = re.search(r"grant=([\w-]+)", html)
+        if code is not None:
+            found = session_cookie.redeem(code.group(1))
+            self.cookie = None if found is None else found.token
+        elif "DELETE" in html:
+            self.cookie = None
+
+    def sign_in(self, name: str) -> None:
+        """Hold a cookie for `name`'s account as a login would have set it (for tests about what comes after)."""
+        from app import services
+        from db import accounts, store
+
+        with services.resources.session() as s:
+            account = store.get_annotator(s, name)
+        self.cookie = accounts.issue_token(services.auth.secret_key(), account, services.auth.clock(), services.auth.lifetime())
+
+    def install(self, monkeypatch) -> FakeBrowser:
+        from app import services
+
+        monkeypatch.setattr(services.auth, "send_to_browser", self.send)
+        monkeypatch.setattr(services.auth, "browser_token", lambda: self.cookie)
+        return self

@@ -1,11 +1,12 @@
-"""Helpers for the store's tests: a tiny hand-written document, a seeded dataset, an emptied PostgreSQL schema, and
-a predictor that dies mid-job. The fixtures (db_url, db_engine, factory) live in tests/db/conftest.py."""
+"""Helpers for the store's tests: a tiny hand-written document, a seeded dataset, a team account, an emptied
+PostgreSQL schema, and a predictor that dies mid-job. The fixtures (db_url, db_engine, factory) live in tests/db/conftest.py."""
 from __future__ import annotations
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from db import store
+from db import accounts, store
+from db.store.domain import AnnotatorInfo
 from db.store.session import make_engine, session_scope
 from engine.data.documents import Document, Entity, Fact, Mention
 
@@ -53,6 +54,13 @@ def seed(factory: sessionmaker[Session], suggestions: list[tuple[int, int, str, 
         store.ensure_annotator(session, "bob")
         store.ensure_annotator(session, "cat", role="curator")
     return {"dataset": dataset.id, "doc": doc_id, "run": run_id, "suggestions": ids}
+
+
+def create_account(factory: sessionmaker[Session], name: str = "carol", role: str = "curator",
+                   password: str = "a long enough passphrase") -> AnnotatorInfo:
+    """A team account (made by the CLI, as far as the account audit knows)."""
+    with session_scope(factory) as session:
+        return accounts.create_user(session, name, role, password)
 
 
 class Killed(BaseException):

@@ -1,20 +1,26 @@
-"""Two real processes that collide: each runs an app service call, and both wait at a barrier just before their
-first write of one kind (an SQL statement prefix), so both have read the same state before either writes.
+"""Real processes that collide, started with multiprocessing's spawn context (`collide`).
 
-Used by tests/db/workflows/test_races*.py through `collide` (multiprocessing's spawn context); results come back
-on a queue as ("ok", value) or (exception class name, message, whether it is one of the store's own errors)."""
+Two app service calls (tests/db/workflows/test_races.py, test_races_defined.py) wait at a barrier just before
+their first write (or read) of one kind (an SQL statement prefix), so both have read the same state before either
+writes; results come back on a queue as ("ok", value) or (exception class name, message, whether it is one of the
+store's own errors). Parallel logins (tests/db/accounts/test_login_race.py): each process fires its share of
+wrong-password attempts on one account from many threads at once, after a barrier shared with the other
+processes, and counts the password checks it ran."""
 from __future__ import annotations
 
 import multiprocessing
 import os
 import sys
+import threading
 import types
 from typing import Any
 
 from sqlalchemy import Engine, event
 
+LOGIN_NAME, WRONG_PASSWORD = "carol", "not the right password at all"
 
-def collide(target: Any, *per_process: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+
+def collide(target: Any, *per_process: tuple[Any, ...], timeout: float = 180) -> list[Any]:
     """Run `target(*args, barrier, queue)` in one new process per args tuple; their results, in any order."""
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(len(per_process)), ctx.Queue()
@@ -29,13 +35,12 @@ def collide(target: Any, *per_process: tuple[Any, ...]) -> list[tuple[Any, ...]]
     finally:
         sys.modules["__main__"] = main
     try:
-        out = [results.get(timeout=180) for _ in procs]
+        return [results.get(timeout=timeout) for _ in procs]
     finally:
         for proc in procs:
             proc.join(timeout=60)
             if proc.is_alive():
                 proc.kill()
-    return out
 
 
 def collide_before(engine: Engine, prefix: str, barrier: Any) -> None:
@@ -100,3 +105,44 @@ def accept_worker(url: str, suggestion_id: int, annotator: str, relation: str, b
     """An accept of `suggestion_id` as `relation`, pressed on the Review page."""
     services = _services(url, "SELECT suggestions", barrier)
     _report(results, lambda: services.review.decide(suggestion_id, annotator, "accept", relation=relation))
+
+
+def login_worker(url: str, attempts: int, barrier: Any, results: Any) -> None:
+    """`attempts` parallel wrong logins on LOGIN_NAME; puts (password checks run, outcomes seen)."""
+    from db.accounts import login_audit  # noqa: PLC0415 - in the child process
+    from db.accounts.login_throttle import LoginPolicy  # noqa: PLC0415
+    from db.store.clock import utc_now  # noqa: PLC0415
+    from db.store.session import make_engine, session_factory  # noqa: PLC0415
+
+    checks, lock = [0], threading.Lock()
+    real = login_audit.authenticate
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            checks[0] += 1
+        return real(*args, **kwargs)
+
+    login_audit.authenticate = counted
+    engine = make_engine(url, **({} if url.startswith("sqlite") else {"pool_size": attempts}))
+    factory = session_factory(engine)
+    policy = LoginPolicy(max_failures=5, max_failures_per_client=1000, max_failures_global=1000)
+    outcomes: list[str] = []
+    start = threading.Barrier(attempts)
+
+    def one(k: int) -> None:
+        start.wait(timeout=120)
+        try:
+            outcome = login_audit.attempt_login(factory, LOGIN_NAME, WRONG_PASSWORD, client=f"ip:10.0.{k}.1",
+                                                policy=policy, now=utc_now())
+            outcomes.append("locked" if outcome.delay_seconds == 0 else "checked")
+        except Exception as err:  # noqa: BLE001 - the test decides
+            outcomes.append(f"{type(err).__name__}: {err}")
+
+    barrier.wait(timeout=120)
+    threads = [threading.Thread(target=one, args=(k,)) for k in range(attempts)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    engine.dispose()
+    results.put((checks[0], outcomes))

@@ -51,7 +51,7 @@ def running_server(argv: Sequence[str], env: dict[str, str], log_path: Path, por
 @contextmanager
 def app_server(database_url: str, data_dir: Path, *, team_mode: bool,
                extra_env: Mapping[str, str] | None = None, timeout_s: float = 120) -> Iterator[str]:
-    """The app (`streamlit run app/main.py`) on a free port over this store, offline, with team mode on or off
+    """The app (`streamlit run app/server.py`) on a free port over this store, offline, with team mode on or off
     as asked (never inherited from the caller's shell); yields its base URL, its log in data_dir/server.log."""
     env = {**os.environ, "DOCRE_DATABASE_URL": database_url, "DOCRE_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1",
            **(extra_env or {})}
@@ -59,7 +59,7 @@ def app_server(database_url: str, data_dir: Path, *, team_mode: bool,
     if team_mode:
         env["DOCRE_AUTH"] = "on"
     port = free_port()
-    argv = [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
+    argv = [sys.executable, "-m", "streamlit", "run", "app/server.py", "--server.port", str(port),
             "--server.headless", "true"]
     with running_server(argv, env, Path(data_dir) / "server.log", port, timeout_s) as url:
         yield url

@@ -18,8 +18,9 @@ from . import (
     scoring,
     stopping,
     team,
+    users,
 )
 from .resources import available_models, relation_names
 
 __all__ = ["adjudication", "auth", "available_models", "controls", "documents", "evaluation", "export", "jobs",
-           "learning", "relation_names", "resources", "review", "scoring", "stopping", "team"]
+           "learning", "relation_names", "resources", "review", "scoring", "stopping", "team", "users"]

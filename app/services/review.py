@@ -10,6 +10,7 @@ import streamlit as st
 
 from db import store
 from db.store.domain import (
+    STATES,  # noqa: F401 - re-exported for the pages, which never import db
     AnnotatorInfo,
     RelationRate,
     ReviewProgress,
@@ -17,7 +18,7 @@ from db.store.domain import (
     SuggestionPage,
     SuggestionView,
 )
-from db.store.errors import AccountError
+from db.store.errors import AccountError, DuplicateLabelError, ReviewError  # noqa: F401 - re-exported for the pages
 from db.store.queries.labels import PairLabels
 from engine.curate.suggestions import Evidence, KeyMentionPair
 from engine.data.documents import Document

@@ -23,9 +23,11 @@ def annotator_names() -> list[str]:
         return [a.name for a in store.list_annotators(s)]
 
 
-def split_queue(dataset_id: int, annotators: list[str], mode: str) -> dict[str, int]:
-    """A curator deals the dataset's undecided suggestions out to annotators (by document or round-robin)."""
+def split_queue(dataset_id: int, annotators: list[str], mode: str, by: str | None) -> dict[str, int]:
+    """A curator deals the dataset's undecided suggestions out to annotators (by document or round-robin); in
+    team mode `by`'s stored role is checked as it acts, so a curator demoted a moment ago cannot."""
     with session() as s:
+        require_curator(s, by, "split the queue")
         return store.split_queue(s, dataset_id, annotators, mode)
 
 

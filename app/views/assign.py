@@ -48,8 +48,8 @@ st.caption("Only undecided items (pending or skipped) are dealt out again; decid
            "annotator then sees only their share, unless they untick “Only my share” on the Review page.")
 if st.button("Split the queue", type="primary", disabled=not people, key=Keys.SPLIT):
     try:
-        counts = services.team.split_queue(dataset_id, people, mode)
-    except (services.review.ReviewError, ValueError, LookupError) as err:
+        counts = services.team.split_queue(dataset_id, people, mode, state.annotator())
+    except (services.review.ReviewError, services.review.AccountError, ValueError, LookupError) as err:
         st.error(markdown_text(f"Not split: {err}."))
     else:
         state.push_flash(markdown_text("Queue split: " + ", ".join(f"{n} {c}" for n, c in counts.items())))

@@ -1,8 +1,11 @@
 """How hard failed logins are throttled: a growing delay after each failure, then a lock for a while, per
-account and per client. Pure policy: db.login_audit counts the attempts, the app waits the delay.
+account and per client, and a cap on failures from everyone together. Pure policy: db.login_audit counts the
+attempts, the app waits the delay.
 
 Defaults: 5 failures on one account (20 from one client, which may be a proxy many people share) lock it for
-15 minutes; the delay after a failure doubles from 1 s up to 16 s. DOCRE_LOGIN_* variables change them."""
+15 minutes; the delay after a failure doubles from 1 s up to 16 s; more than 30 failures a minute from everyone
+(spraying many names from many sessions) stop all password checks until the minute has passed, real users'
+included: a curator can raise it. DOCRE_LOGIN_* variables change them."""
 from __future__ import annotations
 
 import os
@@ -19,10 +22,13 @@ class LoginPolicy:
     lock_seconds: float = 15 * 60.0  # how long a lock lasts, from the failure that set it
     base_delay_seconds: float = 1.0  # wait after the first failure; doubles with each further one
     max_delay_seconds: float = 16.0
+    max_failures_global: int = 30  # failures from everyone within global_window_seconds that stop all checks
+    global_window_seconds: float = 60.0
 
     ENV = {"max_failures": "DOCRE_LOGIN_MAX_FAILURES", "max_failures_per_client": "DOCRE_LOGIN_MAX_FAILURES_PER_CLIENT",
            "lock_seconds": "DOCRE_LOGIN_LOCK_SECONDS", "base_delay_seconds": "DOCRE_LOGIN_DELAY_SECONDS",
-           "max_delay_seconds": "DOCRE_LOGIN_MAX_DELAY_SECONDS"}
+           "max_delay_seconds": "DOCRE_LOGIN_MAX_DELAY_SECONDS", "max_failures_global": "DOCRE_LOGIN_MAX_FAILURES_GLOBAL",
+           "global_window_seconds": "DOCRE_LOGIN_GLOBAL_WINDOW_SECONDS"}
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> LoginPolicy:

@@ -1,13 +1,19 @@
-"""The password rule for team-mode accounts: long, not blank, not a well-known password, not the user name.
+"""The password rule for team-mode accounts: long, not blank, not a well-known password, not the user name, and
+hard to guess by zxcvbn's estimate (keyboard walks, repeats, l33t-spelt dictionary words are cheap to guess
+however long they are: `qwertyuiopas`, `aaaaaaaaaaaa`, `P@ssw0rd1234`).
 
 Checked when an account is created or its password changed (db.accounts.auth); the messages say what to change. Length
 beats composition rules (NIST SP 800-63B): no demands for digits or symbols, just no short or guessable ones."""
 from __future__ import annotations
 
+from zxcvbn import zxcvbn
+
 from ..store.errors import AccountError
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024  # scrypt hashes anything, but a megabyte "password" is a mistake or an attack
+MIN_GUESSES = 10**10  # zxcvbn's estimated guesses: ~3 years at 100 guesses/s against a stolen scrypt hash
+ESTIMATE_PREFIX = 64  # zxcvbn's cost grows with length; a strong 64-character prefix makes a strong password
 # A small deny list of passwords at least 12 characters long that top the public leak lists, compared without
 # case, spaces, dashes or dots. A short list on purpose: the length rule does most of the work.
 COMMON_PASSWORDS = frozenset({
@@ -39,3 +45,8 @@ def check_password(password: str, name: str | None = None) -> None:
         raise AccountError("password: too common (it is on the lists attackers try first); choose another")
     if name and _normalised(name) and _normalised(name) in folded:
         raise AccountError("password: must not contain the user name; choose another")
+    estimate = zxcvbn(password[:ESTIMATE_PREFIX], user_inputs=[name] if name else [])
+    if estimate["guesses"] < MIN_GUESSES:
+        hint = estimate["feedback"].get("warning") or "it follows a pattern attackers try early"
+        raise AccountError(f"password: too easy to guess ({hint.rstrip('.')}); a few unrelated words make a "
+                           "strong password that is easy to remember")

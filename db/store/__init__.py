@@ -9,6 +9,7 @@ the use cases that run models in `db.workflows`."""
 from __future__ import annotations
 
 from .agreement import cohen_kappa
+from .queries.account_events import AccountEventInfo, list_account_events, record_account_event
 from .queries.adjudication import resolve_conflict
 from .queries.annotators import ensure_annotator, get_annotator, list_annotators, local_annotator, set_role
 from .queries.assignments import SPLIT_MODES, assignment_counts, split_queue
@@ -91,15 +92,15 @@ from .queries.suggestions import (
 from .session import database_url, init_db, make_engine, session_factory, session_scope
 
 __all__ = [
-    "add_documents", "add_run_seconds", "add_suggestions", "annotator_pairs", "annotator_progress",
+    "AccountEventInfo", "add_documents", "add_run_seconds", "add_suggestions", "annotator_pairs", "annotator_progress",
     "AnnotatorProgress", "assignment_counts", "beat", "claim_job", "claim_next_job", "cohen_kappa", "content_hash",
     "control_counts", "control_scores", "control_settings", "ControlScore", "ControlSettings", "create_dataset",
     "database_url", "decision_count", "decision_items", "DOCUMENT_FILTERS", "document_ids", "enqueue_job",
     "ensure_annotator", "export_documents", "export_json", "fact_origin", "fail_job", "finish_job", "get_annotator",
     "get_dataset", "get_document", "get_job", "get_run", "get_suggestion", "heartbeat_age", "init_db", "latest_refit",
-    "list_annotators", "list_datasets", "list_documents", "list_jobs", "list_refits", "list_runs",
+    "list_account_events", "list_annotators", "list_datasets", "list_documents", "list_jobs", "list_refits", "list_runs",
     "list_suggestions", "load_document", "load_documents", "load_pair_scores", "local_annotator", "make_engine",
-    "pair_labels", "PairLabels", "record_refit", "record_review", "record_run", "recover_stale_jobs", "refit_due",
+    "pair_labels", "PairLabels", "record_account_event", "record_refit", "record_review", "record_run", "recover_stale_jobs", "refit_due",
     "relation_acceptance", "report_progress", "rescore_suggestions", "resolve_conflict", "review_history",
     "REVIEW_LOG_COLUMNS", "review_log_rows", "review_progress", "review_settings", "reviewed_documents",
     "save_pair_scores", "scored_document_ids", "session_factory", "session_scope", "set_control_rate",

@@ -70,6 +70,8 @@ class AnnotatorInfo:
     role: str
     created_at: datetime
     has_password: bool
+    enabled: bool = True
+    token_version: int = 0  # session tokens name it; a higher one revokes them (db.accounts.session_tokens)
 
 
 @dataclass(frozen=True)
@@ -196,7 +198,6 @@ class LoginAttemptInfo:
     name: str
     outcome: str  # success, failure or locked
     client: str
-    session_id: str | None
     created_at: datetime
 
 

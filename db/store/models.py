@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.sql.expression import true
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -59,7 +60,9 @@ class Base(DeclarativeBase):
 
 
 class AnnotatorRow(Base):
-    """A person who reviews; `password_hash` (salted scrypt, see db.accounts.auth) is empty in local mode."""
+    """A person who reviews; `password_hash` (salted scrypt, see db.accounts.auth) is empty in local mode. A team
+    account's session tokens name its `token_version`: raising it (password or role change, disabling, logging
+    out) revokes every token issued before; a disabled account cannot sign in."""
 
     __tablename__ = "annotators"
     __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
@@ -69,6 +72,8 @@ class AnnotatorRow(Base):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class DatasetRow(Base):
@@ -296,7 +301,8 @@ class ControlItemRow(Base):
 
 class LoginAttemptRow(Base):
     """One team-mode login attempt, kept for throttling and for curators to audit: the name typed (an account's or
-    not), the client (the address the proxy or connection names, else the browser session) and the session."""
+    not) and the client (the address the connection or a trusted proxy names, else a keyed hash of the browser
+    session: a session id itself is a bearer secret and is never stored)."""
 
     __tablename__ = "login_attempts"
     __table_args__ = (
@@ -309,10 +315,33 @@ class LoginAttemptRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     client: Mapped[str] = mapped_column(String(200))
-    session_id: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
+
+class LoginGateRow(Base):
+    """One row that every login attempt updates first: the update holds a row lock (PostgreSQL) or the write
+    lock (SQLite) until the attempt is counted, so parallel attempts count and check one at a time."""
+
+    __tablename__ = "login_gate"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+
+
+class AccountEventRow(Base):
+    """An audited change to an account (created, password reset, role changed, enabled or disabled, signed out
+    everywhere): who did it (a curator's name, or "cli"), to whom, what, when. Never a password."""
+
+    __tablename__ = "account_events"
+    __table_args__ = (Index(None, "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(100))
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 JOB_STATUSES: tuple[str, ...] = ("queued", "running", "done", "failed")

@@ -157,8 +157,10 @@ def _parse(cls: type[ConfigBase], data: dict, path: Path, field: str) -> Any:
         raise CheckpointError(f"{path}: field {field!r}: {exc}") from None
 
 
-# Checkpoints saved before the classifier was called so name it `head` ("head" now means the head entity).
-LEGACY_PREFIXES = {"head.": "classifier."}
+# Checkpoints saved before the classifier was called so name it `head` ("head" now means the head entity);
+# P3M heads saved before they took ATLOP's names (so a warm start fills them) call theirs `metric`. First match wins.
+LEGACY_PREFIXES = {"head.metric.": "classifier.classifier.", "classifier.metric.": "classifier.classifier.",
+                   "head.": "classifier."}
 
 
 def canonical_name(name: str) -> str:

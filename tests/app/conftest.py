@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app import services
-from tests.app_support import hostile_document, small_labelled
+from tests.app_support import FakeBrowser, hostile_document, small_labelled
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +60,9 @@ def seeded(env: Path, seeded_db: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
         source.backup(target)  # reads through the write-ahead log, unlike a file copy
     monkeypatch.setenv("DOCRE_DATABASE_URL", f"sqlite:///{copy}")
     yield copy
+
+
+@pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch) -> FakeBrowser:
+    """A stand-in browser for team-mode pages: it keeps the sign-in cookie the app hands it (AppTest has none)."""
+    return FakeBrowser().install(monkeypatch)

@@ -12,6 +12,7 @@ pytest.importorskip("streamlit")
 from app import services
 from app.state import Keys
 from tests.app.page_support import app, seed_ids, texts
+from tests.app_support import FakeBrowser
 
 
 def _items(dataset_id: int) -> tuple[dict[str, list], list]:
@@ -101,7 +102,8 @@ def test_a_control_on_review_looks_like_any_item(seeded: Path) -> None:
     assert json.loads(services.export.dataset_json(dataset_id)) == before
 
 
-def test_in_team_mode_only_curators_set_up_controls(seeded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_in_team_mode_only_curators_set_up_controls(seeded: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   browser: FakeBrowser) -> None:
     from db import accounts  # noqa: PLC0415
 
     password = "a long enough passphrase"
@@ -111,6 +113,7 @@ def test_in_team_mode_only_curators_set_up_controls(seeded: Path, monkeypatch: p
     monkeypatch.setenv("DOCRE_AUTH", "on")
     dataset_id, _ = seed_ids()
     for name, role, allowed in (("dan", "annotator", False), ("carol", "curator", True)):
+        browser.sign_in(name)
         at = app("evaluate", **{"docre.annotator": name, "docre.role": role, "docre.dataset_id": dataset_id})
         assert any(b.label == "Save" for b in at.button) is allowed
         assert "Control items are off for this dataset" in texts(at)

@@ -1,9 +1,13 @@
 """The app's layers import one way: views -> ui -> services -> components. Only services touch db and
-engine; components draw domain objects they are handed (engine types only for type checking)."""
+engine; components draw domain objects they are handed (engine types only for type checking). As pages never
+import db, every `services.<module>.<name>` they use must exist there (a re-export an unused-import fix dropped
+fails only when the page runs that line)."""
 from __future__ import annotations
 
 import ast
 from pathlib import Path
+
+import pytest
 
 from tests.paths import ROOT
 
@@ -68,3 +72,27 @@ def test_the_check_sees_a_forbidden_import(tmp_path, monkeypatch) -> None:
         assert any("_layer_probe" in v for v in violations())
     finally:
         bad.unlink()
+
+
+def service_names(source: str) -> set[tuple[str, str]]:
+    """Every (module, name) that `source` reads as `services.<module>.<name>`."""
+    return {(node.value.attr, node.attr) for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
+            and isinstance(node.value.value, ast.Name) and node.value.value.id == "services"}
+
+
+def test_every_service_name_the_pages_use_exists() -> None:
+    pytest.importorskip("streamlit")
+    from app import services  # noqa: PLC0415 - only once streamlit is known to be there
+
+    used = {(str(path.relative_to(ROOT)), module, name) for path in sorted(APP.rglob("*.py"))
+            if layer(path) != "services" for module, name in service_names(path.read_text(encoding="utf-8"))}
+    assert used, "the scan found no service names at all"
+    missing = [f"{where}: services.{module}.{name}" for where, module, name in sorted(used)
+               if not hasattr(getattr(services, module, None), name)]
+    assert missing == []
+
+
+def test_the_name_check_reads_attribute_chains() -> None:
+    assert service_names("x = services.review.STATES\nservices.auth.login(a).b\n") == {
+        ("review", "STATES"), ("auth", "login")}

@@ -16,7 +16,7 @@ from app import services
 from app.state import Keys
 from db import accounts
 from tests.app.page_support import APP_DIR, MAIN, TIMEOUT, app, figures, seed_ids, texts
-from tests.app_support import EVIL_SCRIPT, docred_bytes, hostile_document
+from tests.app_support import EVIL_SCRIPT, FakeBrowser, docred_bytes, hostile_document
 
 VIEWS = sorted(p.stem for p in (APP_DIR / "views").glob("*.py"))
 ACCOUNT_PASSWORD = "a long enough passphrase"
@@ -377,7 +377,13 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return slept
 
 
-def test_team_mode_requires_login(seeded: Path, monkeypatch: pytest.MonkeyPatch, waits: list[float]) -> None:
+def attempts() -> list:
+    with services.resources.session() as s:
+        return accounts.list_login_attempts(s)[0]
+
+
+def test_team_mode_requires_login(seeded: Path, monkeypatch: pytest.MonkeyPatch, waits: list[float],
+                                  browser: FakeBrowser) -> None:
 
     with services.resources.session() as s:
         accounts.create_user(s, "carol", "curator", ACCOUNT_PASSWORD)
@@ -392,6 +398,8 @@ def test_team_mode_requires_login(seeded: Path, monkeypatch: pytest.MonkeyPatch,
     assert "Unknown user name or wrong password." in texts(at)
     at.text_input[1].input(ACCOUNT_PASSWORD)
     at.form_submit_button[0].click().run()
+    assert browser.cookie is not None and "Signing in" in texts(at)  # the cookie first, then the reload
+    at.run()
     assert at.session_state["docre.annotator"] == "carol" and at.session_state["docre.role"] == "curator"
     assert at.title[0].value == "Upload documents"
 
@@ -406,7 +414,7 @@ def test_views_are_not_a_streamlit_pages_folder() -> None:
     """Streamlit runs a `pages/` folder beside main.py by URL, without main.py's login: there must be none."""
     assert not (APP_DIR / "pages").exists()
     listed = re.findall(r'"(views/\w+\.py)"', Path(MAIN).read_text(encoding="utf-8"))
-    assert sorted(listed) == [f"views/{v}.py" for v in VIEWS] and len(VIEWS) == 8
+    assert sorted(listed) == [f"views/{v}.py" for v in VIEWS] and len(VIEWS) == 9
 
 
 @pytest.mark.parametrize("view", VIEWS)
@@ -481,14 +489,14 @@ def test_failed_logins_back_off_then_lock(seeded: Path, monkeypatch: pytest.Monk
     _login_attempt(at, "carol", "not the password")
     assert "log-in is locked until" in texts(at) and waits == [1.0, 2.0, 4.0]
     _login_attempt(at, "carol", ACCOUNT_PASSWORD)  # even the right password, during the lock
-    assert "log-in is locked until" in texts(at) and "docre.annotator" not in at.session_state
-    assert [a.outcome for a in services.auth.recent_attempts()] == ["locked", "failure", "failure", "failure"]
+    assert "log-in is locked until" in texts(at) and at.session_state["docre.annotator"] is None
+    assert [a.outcome for a in attempts()] == ["locked", "failure", "failure", "failure"]
     _login_attempt(at, "", "")
-    assert "Enter your user name and password." in texts(at) and len(services.auth.recent_attempts()) == 4
+    assert "Enter your user name and password." in texts(at) and len(attempts()) == 4
 
 
 def test_curators_see_login_attempts_on_the_evaluate_page(seeded: Path, monkeypatch: pytest.MonkeyPatch,
-                                                          waits: list[float]) -> None:
+                                                          waits: list[float], browser: FakeBrowser) -> None:
 
     dataset_id, _ = seed_ids()
     with services.resources.session() as s:
@@ -498,14 +506,25 @@ def test_curators_see_login_attempts_on_the_evaluate_page(seeded: Path, monkeypa
     at = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()
     _login_attempt(at, "*mallory*", "guess guess guess")
     _login_attempt(at, "carol", ACCOUNT_PASSWORD)
+    at.run()  # the reload after the cookie is set
     at.switch_page("views/evaluate.py").run()
     assert not at.exception
     audit = next(e for e in at.expander if e.label.startswith("Log-in attempts"))
-    assert "1 failed or locked of the last 2" in audit.label
+    assert "2 attempt(s) match; page 1 of 1" in texts(at)
     table = audit.dataframe[0].value
     assert list(table["user name"]) == ["carol", "*mallory*"] and list(table["outcome"]) == ["success", "failure"]
-    assert all(c.startswith(("ip:", "session:")) for c in table["client"]) and all(table["browser session"])
-    annotator = app("evaluate", **{"docre.annotator": "ann", "docre.role": "annotator", "docre.dataset_id": dataset_id})
+    assert all(c.startswith(("ip:", "session:")) for c in table["client"]) and list(table.columns) == [
+        "time (UTC)", "user name", "outcome", "client"]  # no browser session id
+    at.selectbox(key=Keys.AUDIT_OUTCOME).set_value("failure").run()
+    audit = next(e for e in at.expander if e.label.startswith("Log-in attempts"))
+    assert list(audit.dataframe[0].value["user name"]) == ["*mallory*"] and "1 attempt(s) match" in texts(at)
+    browser.cookie = None
+    annotator = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()
+    _login_attempt(annotator, "ann", ACCOUNT_PASSWORD + "!")
+    annotator.run()
+    annotator.session_state["docre.dataset_id"] = dataset_id
+    annotator.switch_page("views/evaluate.py").run()
+    assert annotator.session_state["docre.annotator"] == "ann"
     assert not [e for e in annotator.expander if e.label.startswith("Log-in attempts")]
 
 

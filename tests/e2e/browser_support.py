@@ -40,7 +40,7 @@ def chromium() -> Iterator[Any]:
 
 
 @contextmanager
-def team_store(tmp: Path, accounts: Mapping[str, str], password: str) -> Iterator[tuple[str, Any]]:
+def team_store(tmp: Path, people: Mapping[str, str], password: str) -> Iterator[tuple[str, Any]]:
     """For a team-mode browser test: skip without a browser, else a new SQLite store at tmp/team.sqlite holding
     these accounts (name -> role, one password for all). Yields the store's URL and an open session for the
     test's own data (committed on exit); the engine is disposed before the server process opens the file."""
@@ -53,7 +53,7 @@ def team_store(tmp: Path, accounts: Mapping[str, str], password: str) -> Iterato
     try:
         init_db(engine)
         with session_scope(session_factory(engine)) as s:
-            for name, role in accounts.items():
+            for name, role in people.items():
                 accounts.create_user(s, name, role, password)
             yield url, s
     finally:

@@ -95,7 +95,7 @@ def test_url_like_names_and_titles_render_as_text(browser, tmp_path: Path) -> No
     env = _env(tmp_path)
     _seed_url_names(env["DOCRE_DATABASE_URL"])
     port = free_port()
-    argv = [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port)]
+    argv = [sys.executable, "-m", "streamlit", "run", "app/server.py", "--server.port", str(port)]
     with running_server(argv, env, tmp_path / "server.log", port) as url:
         page = _new_page(browser)
         page.goto(f"{url}/document")

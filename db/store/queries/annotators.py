@@ -11,11 +11,13 @@ from ..clock import as_utc, utc_now
 from ..conflicts import insert_if_absent
 from ..domain import AnnotatorInfo
 from ..errors import AccountError, NotFoundError
+from ..names import check_new_name, find_annotator, normalised
+from .account_events import CLI_ACTOR, record_account_event
 
 
 def check_name(name: str) -> str:
-    """1 to DOCRE_MAX_NAME_CHARS characters (engine.settings), no NUL."""
-    name = check_text(name.strip(), "annotator name", "name")
+    """The name as stored (NFKC, stripped): 1 to DOCRE_MAX_NAME_CHARS characters (engine.settings), no NUL."""
+    name = check_text(normalised(name), "annotator name", "name")
     if not name:
         raise ValueError("annotator name: expected a non-empty name")
     return name
@@ -28,7 +30,8 @@ def check_role(role: str) -> str:
 
 
 def to_info(row: m.AnnotatorRow) -> AnnotatorInfo:
-    return AnnotatorInfo(row.id, row.name, row.role, as_utc(row.created_at), row.password_hash is not None)
+    return AnnotatorInfo(row.id, row.name, row.role, as_utc(row.created_at), row.password_hash is not None,
+                         bool(row.enabled if row.enabled is not None else True), row.token_version or 0)
 
 
 def ensure_annotator(session: Session, name: str, role: str = "annotator") -> AnnotatorInfo:
@@ -37,8 +40,9 @@ def ensure_annotator(session: Session, name: str, role: str = "annotator") -> An
     A name that a team account (one with a password) owns is refused: local names and accounts never mix, so
     typing a curator's name never acts as that curator."""
     name, role = check_name(name), check_role(role)
-    row = session.scalar(select(m.AnnotatorRow).where(m.AnnotatorRow.name == name))
+    row = find_annotator(session, name)
     if row is None:  # several first uses at once: one inserts, the others find its row (no IntegrityError)
+        check_new_name(name)
         insert_if_absent(session, m.AnnotatorRow, ("name",), name=name, role=role, created_at=utc_now())
         row = session.scalars(select(m.AnnotatorRow).where(m.AnnotatorRow.name == name)
                               .execution_options(populate_existing=True)).one()
@@ -57,7 +61,7 @@ def check_local(row: m.AnnotatorRow) -> None:
 def local_annotator(session: Session, name: str) -> AnnotatorInfo:
     """Local mode, before a decision is recorded: the annotator, refused when a team account owns the name
     (an account created after this session picked the name)."""
-    row = session.scalar(select(m.AnnotatorRow).where(m.AnnotatorRow.name == name))
+    row = find_annotator(session, name)
     if row is None:
         raise NotFoundError(f"no annotator named {name!r}; enter your name again")
     check_local(row)
@@ -65,7 +69,7 @@ def local_annotator(session: Session, name: str) -> AnnotatorInfo:
 
 
 def get_annotator(session: Session, name: str) -> AnnotatorInfo:
-    row = session.scalar(select(m.AnnotatorRow).where(m.AnnotatorRow.name == name))
+    row = find_annotator(session, name)
     if row is None:
         raise NotFoundError(f"no annotator named {name!r}")
     return to_info(row)
@@ -75,12 +79,16 @@ def list_annotators(session: Session) -> list[AnnotatorInfo]:
     return [to_info(row) for row in session.scalars(select(m.AnnotatorRow).order_by(m.AnnotatorRow.name))]
 
 
-def set_role(session: Session, name: str, role: str) -> AnnotatorInfo:
-    """Change an annotator's role (local names and team accounts alike); later decisions carry the new role."""
+def set_role(session: Session, name: str, role: str, *, actor: str = CLI_ACTOR) -> AnnotatorInfo:
+    """Change an annotator's role (local names and team accounts alike); later decisions carry the new role. A
+    change revokes the account's session tokens, so an open session cannot keep acting in the old role."""
     role = check_role(role)
-    row = session.scalar(select(m.AnnotatorRow).where(m.AnnotatorRow.name == name))
+    row = find_annotator(session, name)
     if row is None:
         raise NotFoundError(f"no annotator named {name!r}; `python -m db users` lists them")
-    row.role = role
+    if row.role != role:
+        record_account_event(session, row.name, actor, "role changed", f"{row.role} -> {role}")
+        row.role = role
+        row.token_version = (row.token_version or 0) + 1
     session.flush()
     return to_info(row)

@@ -93,45 +93,58 @@ def test_positions_taken_twice_are_renumbered_in_upload_order(db_url: str) -> No
         engine.dispose()
 
 
-BEFORE_SPLIT = "c9d4e6a1f3b8"  # the head revision of the flat db/, before the layer split
+FLAT_HEAD = "c9d4e6a1f3b8"  # the head of the flat db/ (before the layer split, session tokens and job suggestions)
 
 
-def test_a_database_made_before_the_split_upgrades_and_keeps_its_rows(db_url: str) -> None:  # noqa: F811
-    """A database at the head revision of the flat db/ (before the layer split and the job's `suggestions`
-    column), holding a dataset, a document and a finished scoring job, upgrades to today's head: the rows stay,
-    the old job reads back through the store with no suggestion count, and a new job records one."""
+def test_a_database_made_before_the_split_upgrades_and_keeps_its_rows(db_url: str) -> None:
+    """A database at the head revision of the flat db/ (before the layer split, the session tokens and the job's
+    `suggestions` column), holding an account, a login attempt, a dataset, a document and a finished scoring job,
+    upgrades to today's head: the rows stay, the account is enabled at token version 0, the attempt loses its
+    session id, the old job reads back through the store with no suggestion count, and a new job records one."""
     from datetime import UTC, datetime
 
-    from sqlalchemy import insert
+    from sqlalchemy import insert, select
 
     from db import store
     from db.store import models as m
     from db.store.session import session_factory, session_scope
 
     scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    before_split = BEFORE_SPLIT
-    assert before_split in {r.revision for r in scripts.walk_revisions()}
+    assert FLAT_HEAD in chain()[:-2], "the flat db/'s head must have later revisions to upgrade through"
     engine = make_engine(db_url)
     try:
-        init_db(engine, before_split)
+        init_db(engine, FLAT_HEAD)
         now = datetime.now(UTC)
         with engine.begin() as conn:
-            conn.execute(insert(m.DatasetRow.__table__), [{"id": 1, "name": "old", "created_at": now}])
-            conn.execute(insert(m.DocumentRow.__table__), [
-                {"id": 1, "dataset_id": 1, "position": 0, "title": "doc 1", "content_hash": f"{1:064d}", "sents": [],
-                 "extra": {}, "has_labels": False, "num_tokens": 0, "created_at": now}])
-            conn.execute(insert(m.ScoringJobRow.__table__).values(
-                id=1, dataset_id=1, document_ids=[1], checkpoints=["m"], run_ids=[], requested_by="ann",
-                status="done", done=1, total=1, created_at=now, finished_at=now))
+            conn.exec_driver_sql(  # raw SQL: the models' tables have columns this revision lacks
+                "INSERT INTO annotators (name, role, password_hash, created_at) "
+                "VALUES ('ann', 'curator', 'scrypt$1$1$1$AA==$AA==', CURRENT_TIMESTAMP)")
+            conn.exec_driver_sql(
+                "INSERT INTO login_attempts (name, client, session_id, outcome, created_at) "
+                "VALUES ('ann', 'session:0f0e1d2c', '0f0e1d2c', 'failure', CURRENT_TIMESTAMP)")
+            # ids from the database's own sequences (an explicit id would leave PostgreSQL's behind the rows)
+            dataset_id = conn.execute(insert(m.DatasetRow.__table__).values(name="old", created_at=now)
+                                      .returning(m.DatasetRow.id)).scalar_one()
+            doc_id = conn.execute(insert(m.DocumentRow.__table__).values(
+                dataset_id=dataset_id, position=0, title="doc 1", content_hash=f"{1:064d}", sents=[], extra={},
+                has_labels=False, num_tokens=0, created_at=now).returning(m.DocumentRow.id)).scalar_one()
+            job_id = conn.execute(insert(m.ScoringJobRow.__table__).values(
+                dataset_id=dataset_id, document_ids=[doc_id], checkpoints=["m"], run_ids=[], requested_by="ann",
+                status="done", done=1, total=1, created_at=now, finished_at=now)
+                .returning(m.ScoringJobRow.id)).scalar_one()
         init_db(engine)
         with engine.connect() as conn:
             assert MigrationContext.configure(conn).get_current_revision() == scripts.get_current_head()
+            assert conn.execute(select(m.LoginAttemptRow.name, m.LoginAttemptRow.client)).all() == [("ann", "session")]
         factory = session_factory(engine)
         with session_scope(factory) as s:
-            old = store.get_job(s, 1)
-            assert (old.status, old.document_ids, old.requested_by, old.suggestions) == ("done", (1,), "ann", None)
-            assert [d.title for d in store.list_documents(s, 1)] == ["doc 1"]
-            new = store.enqueue_job(s, 1, [1], ["m"], "bob")
+            account = store.get_annotator(s, "ann")
+            assert (account.role, account.has_password, account.enabled, account.token_version) == (
+                "curator", True, True, 0)
+            old = store.get_job(s, job_id)
+            assert (old.status, old.document_ids, old.requested_by, old.suggestions) == ("done", (doc_id,), "ann", None)
+            assert [d.title for d in store.list_documents(s, dataset_id)] == ["doc 1"]
+            new = store.enqueue_job(s, dataset_id, [doc_id], ["m"], "bob")
             claimed = store.claim_job(s, new, "w")
             assert claimed is not None
             store.finish_job(s, new, "w", suggestions=7)

@@ -11,7 +11,6 @@ from db.store import models as m
 from db.store.session import session_scope
 from tests import race_support
 from tests.db_support import seed, tiny_document
-from tests.race_support import collide
 
 TRIPLES = [(0, 1, "P551", 0.9), (0, 2, "P19", 0.8)]
 
@@ -22,7 +21,7 @@ def test_undo_from_two_tabs_undoes_once_and_explains(db_url, factory) -> None:
     with session_scope(factory) as s:
         store.record_review(s, first, "ann", "accept")
         latest = store.record_review(s, second, "ann", "reject")
-    outcomes = collide(race_support.undo_worker, (db_url, "ann"), (db_url, "ann"))
+    outcomes = race_support.collide(race_support.undo_worker, (db_url, "ann"), (db_url, "ann"))
     assert sorted(o[0] for o in outcomes) == ["ReviewConflictError", "ok"], outcomes
     assert next(o[1] for o in outcomes if o[0] == "ok") == latest
     refused = next(o for o in outcomes if o[0] != "ok")
@@ -40,7 +39,7 @@ def _documents(factory) -> list[tuple[int, str, int]]:
 
 
 def test_two_first_uploads_into_one_new_dataset_both_land(db_url, factory) -> None:
-    outcomes = collide(race_support.upload_worker, (db_url, "fresh", ["A1", "A2"], "INSERT INTO datasets"),
+    outcomes = race_support.collide(race_support.upload_worker, (db_url, "fresh", ["A1", "A2"], "INSERT INTO datasets"),
                        (db_url, "fresh", ["B1", "B2"], "INSERT INTO datasets"))
     assert [o[0] for o in outcomes] == ["ok", "ok"], outcomes
     with session_scope(factory) as s:
@@ -54,7 +53,7 @@ def test_two_uploads_into_one_dataset_get_distinct_positions(db_url, factory) ->
     with session_scope(factory) as s:
         dataset = store.create_dataset(s, "shared")
         store.add_documents(s, dataset.id, [tiny_document("first")])
-    outcomes = collide(race_support.upload_worker, (db_url, "shared", ["A1", "A2"], "INSERT INTO documents"),
+    outcomes = race_support.collide(race_support.upload_worker, (db_url, "shared", ["A1", "A2"], "INSERT INTO documents"),
                        (db_url, "shared", ["B1", "B2"], "INSERT INTO documents"))
     assert [o[0] for o in outcomes] == ["ok", "ok"], outcomes
     docs = _documents(factory)

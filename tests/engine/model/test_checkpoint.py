@@ -175,3 +175,44 @@ def test_checkpoint_files_get_one_mode_respecting_the_umask(tiny_models_dir, tmp
             os.umask(old)
         modes = {name: stat.S_IMODE((out / name).stat().st_mode) for name in ("config.json", "model.safetensors")}
         assert modes == {"config.json": 0o666 & ~mask, "model.safetensors": 0o666 & ~mask}, modes
+
+
+def test_warm_start_gives_p3m_the_whole_atlop_pair_head(saved, tiny_encoder_dir):
+    """P3M's head holds ATLOP's extractor and grouped bilinear under ATLOP's names, so a warm start from ATLOP
+    copies every head tensor: the pair extractor, and the proxies c_0..c_K as ATLOP's classifier rows (its bias
+    has no place in the cosine scores of Eq. 1). Under other names the head started fresh, 5 of its tensors random."""
+    from engine.model.checkpoint import warm_start
+
+    _, path = saved
+    source = load_checkpoint(path).model.state_dict()
+    p3m = build_model("p3m", get_method("p3m").config_class(emb_size=32, block_size=8),
+                      EncoderConfig(name=str(tiny_encoder_dir)), default_schema())
+    copied = warm_start(p3m, path)
+    own = p3m.model.state_dict()
+    head = sorted(k for k in own if not k.startswith("encoder."))
+    assert head and [k for k in head if k not in copied] == []
+    for k in head:
+        assert torch.equal(own[k], source[k]), k
+    proxies = p3m.model.classifier.classifier.bilinear.proxies  # unit rows of ATLOP's weight
+    weight = source["classifier.classifier.bilinear.classifier.weight"].float()
+    assert torch.allclose(proxies, weight / weight.norm(dim=-1, keepdim=True), atol=1e-6)
+
+
+def test_p3m_checkpoint_saved_under_the_old_head_name_still_loads(tiny_encoder_dir, tmp_path):
+    """P3M heads saved as `metric` (before they took ATLOP's names) load into today's `classifier`, weights intact."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    torch.manual_seed(0)
+    loaded = build_model("p3m", get_method("p3m").config_class(emb_size=32, block_size=8),
+                         EncoderConfig(name=str(tiny_encoder_dir)), default_schema())
+    path = save_checkpoint(loaded, tmp_path / "p3m")
+    weights = path / "model.safetensors"
+    with safe_open(str(weights), "pt") as f:
+        metadata = f.metadata()
+    old = {k.replace("classifier.classifier.", "classifier.metric."): v for k, v in load_file(str(weights)).items()}
+    assert any(k.startswith("classifier.metric.") for k in old)
+    save_file(old, str(weights), metadata=metadata)
+    again = load_checkpoint(path).model.state_dict()
+    for k, v in loaded.model.state_dict().items():
+        assert torch.equal(again[k], v), k

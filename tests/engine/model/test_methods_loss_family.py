@@ -89,17 +89,17 @@ def test_p3m_logits_are_scaled_cosines_against_hand_set_proxies():
     with torch.no_grad():  # emb_size 8, block 4: D = 32. c0 = e0, c1 = e1, c2 = (e0 + e1) / sqrt 2, c3 = -e0
         w = torch.zeros(4, 32)
         w[0, 0], w[1, 1], w[2, 0], w[2, 1], w[3, 0] = 3.0, 0.5, 1.0, 1.0, -2.0  # lengths do not matter
-        head.metric.bilinear.classifier.weight.copy_(w)
+        head.classifier.bilinear.classifier.weight.copy_(w)
     f = torch.zeros(2, 32)
     f[0, 0], f[0, 1] = 0.6, 0.8  # s = 10 * (0.6, 0.8, 1.4 / sqrt 2, -0.6) = (6, 8, 9.899, -6)
     f[1, 0] = 1.0  # s = (10, 0, 7.071, -10)
-    logits = head.metric.score(f)
+    logits = head.classifier.score(f)
     assert logits.tolist()[0] == pytest.approx([6.0, 8.0, 14 / math.sqrt(2), -6.0], abs=1e-5)
     assert logits.tolist()[1] == pytest.approx([10.0, 0.0, 10 / math.sqrt(2), -10.0], abs=1e-5)
     assert head.decode(ClassifierOutput(logits=logits)).tolist() == [[True, True, False], [False, False, False]]
     # the forward pass gives unit embeddings, so |logits| <= lambda
     head.eval()
-    out = head.metric(fake_rep())
+    out = head.classifier(fake_rep())
     assert torch.allclose(out.embedding.norm(dim=1), torch.ones(5), atol=1e-5)
     assert out.logits.abs().max() <= 10.0 + 1e-5
 
@@ -108,10 +108,10 @@ def test_p3m_second_pass_is_a_fresh_dropout_sample_only_in_training():
     head = build_classifier("p3m.v1", dropout=0.5)
     rep, rows = fake_rep(), torch.tensor([0, 2])
     head.train()
-    first, second = head.metric.embed(rep, rows), head.metric.embed(rep, rows)
+    first, second = head.classifier.embed(rep, rows), head.classifier.embed(rep, rows)
     assert first.shape == (2, 32) and not torch.allclose(first, second)
     head.eval()
-    assert torch.equal(head.metric.embed(rep, rows), head.metric.embed(rep)[rows])
+    assert torch.equal(head.classifier.embed(rep, rows), head.classifier.embed(rep)[rows])
 
 
 def test_p3m_variants_add_augmentation_then_mixup():
@@ -127,10 +127,10 @@ def test_p3m_variants_add_augmentation_then_mixup():
     # p3m adds nu * Eq. 11 on mu ~ Beta(1, 1), the same draw after the same seed
     torch.manual_seed(3)
     mu = torch.distributions.Beta(torch.tensor(1.0), torch.tensor(1.0)).sample().item()
-    out = head.metric(rep)
+    out = head.classifier(rep)
     rows = torch.tensor([0, 2, 4])  # the labelled pairs
-    mixed = head.metric.mix_with_none(torch.cat([out.embedding[rows]] * 2), mu)
-    mixup = positive_mixup_loss(head.metric.score(mixed), torch.cat([LABELS[rows]] * 2), mu).item()
+    mixed = head.classifier.mix_with_none(torch.cat([out.embedding[rows]] * 2), mu)
+    mixup = positive_mixup_loss(head.classifier.score(mixed), torch.cat([LABELS[rows]] * 2), mu).item()
     assert mixup > 0 and losses["p3m"] == pytest.approx(losses["p2m"] + 0.5 * mixup, abs=1e-5)
 
 

@@ -3,7 +3,7 @@ JSON instead of JSONB (JSONB reorders keys, so exports differed from the upload)
 already: nothing changes there. Rows stored before keep the order JSONB gave them.
 
 Revision ID: f2b8c6d4a1e3
-Revises: c9d4e6a1f3b8
+Revises: f2b8d4a6c1e3
 Create Date: 2026-12-07 05:20:00
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "f2b8c6d4a1e3"
-down_revision: str | None = "c9d4e6a1f3b8"
+down_revision: str | None = "f2b8d4a6c1e3"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

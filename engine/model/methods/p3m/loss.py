@@ -41,7 +41,11 @@ class ClassPriors:
 
     @property
     def class_weight(self) -> torch.Tensor:
-        """gamma_i = ((1 - pi_i) / pi_i) ** 0.5, on the positive risk against class imbalance."""
+        """gamma_i = ((1 - pi_i) / pi_i) ** 0.5, on the positive risk against class imbalance (the note under Eq. 5).
+        It sets the operating point: a logistic loss whose positives weigh gamma_i puts Eq. 1's rule (margin > 0) at
+        a posterior of 1 / (1 + gamma_i), about 0.04-0.13 for Re-DocRED's ten most frequent relations at k = 1, so
+        P3M leans to recall by design (the paper's P3M has lower precision than SSR-PU). Without it (gamma_i = 1)
+        the k = 1 risk is a plain 1:800 imbalanced logistic loss and a warm-started head stopped predicting at all."""
         return ((1.0 - self.pi) / self.pi).sqrt()
 
 
