@@ -10,8 +10,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import clip
-
 from .colors import KEY_BORDER, entity_type_color
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -34,13 +32,17 @@ def escape(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
+def clip(text: str, limit: int) -> str:
+    """At most `limit` characters, an ellipsis marking a cut: what a page draws of one piece of user text.
+    (engine.errors.clip does the same for messages; components never import the engine, tests/app/test_app_layers.py.)"""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def plotly_text(text: Any, limit: int | None = None) -> str:
     """Text for plotly labels and hovers: plotly reads <b>, <a> and friends as markup, so escape &, <, >
     (plotly decodes exactly those entities back); long text is cut with an ellipsis."""
     value = str(text)
-    if limit is not None and len(value) > limit:
-        value = value[: limit - 1] + "…"
-    return html.escape(value, quote=False)
+    return html.escape(value if limit is None else clip(value, limit), quote=False)
 
 
 DRAW_CHARS = 2000  # the most of one piece of user text a page draws (stored text is bounded at validation too)
