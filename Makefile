@@ -26,8 +26,12 @@ lint: setup
 system-deps:
 	bash scripts/system_deps.sh
 
+# The throwaway PostgreSQL server is stopped (and its data removed) however the tests end.
 test: setup system-deps lint
-	DOCRE_TEST_POSTGRES_URL="$$(bash scripts/start_postgres.sh)" $(PY) -m pytest -q
+	@state=$$(mktemp); \
+	url=$$(DOCRE_PG_STATE="$$state" bash scripts/start_postgres.sh) || { rm -f "$$state"; exit 1; }; \
+	DOCRE_TEST_POSTGRES_URL="$$url" $(PY) -m pytest -q; rc=$$?; \
+	bash scripts/stop_postgres.sh "$$state"; rm -f "$$state"; exit $$rc
 
 test-fast: setup lint
 	$(PY) -m pytest -q -m "not e2e and not slow"

@@ -17,6 +17,7 @@ _PAIR = "docre.pair"
 _FILTERS = "docre.review_filters"
 _BLIND = "docre.blind"
 _CURRENT = "docre.review_current"
+_UNDO_TARGET = "docre.undo_target"
 _PENDING_TEXT = "docre.pending_text"
 _FLASH = "docre.flash"
 _JOB = "docre.scoring_job"
@@ -236,6 +237,16 @@ def current_suggestion() -> int | None:
 
 def set_current_suggestion(value: int | None) -> None:
     _set(_CURRENT, value)
+
+
+def undo_target() -> int | None:
+    """The decision the Review page last showed as the one "Undo last" cancels (so an undo pressed in several
+    tabs at once cancels it once, never older decisions too)."""
+    return _get(_UNDO_TARGET, None)
+
+
+def set_undo_target(value: int | None) -> None:
+    _set(_UNDO_TARGET, value)
 
 
 # ------------------------------------------------------------------ upload and messages

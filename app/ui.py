@@ -8,7 +8,7 @@ import streamlit as st
 
 from . import services, state
 from .components import review_yield
-from .components.text import entity_label, markdown_text
+from .components.text import clip, entity_label, markdown_text
 from .state import Keys
 
 
@@ -214,7 +214,7 @@ def document_picker(dataset_id: int) -> int | None:
     current = state.document_id()
     chosen = st.sidebar.selectbox(
         "Document", ids, index=ids.index(current) if current in ids else 0,
-        format_func=lambda i: f"{by_id[i].title} · {by_id[i].num_entities} entities" + (" · gold" if by_id[i].has_labels else ""))
+        format_func=lambda i: f"{clip(by_id[i].title, 120)} · {by_id[i].num_entities} entities" + (" · gold" if by_id[i].has_labels else ""))
     state.set_document_id(chosen)
     return chosen
 
@@ -238,7 +238,7 @@ def document_header():
         st.stop()
     doc = services.documents.document(doc_id)
     runs = services.scoring.runs_for_document(dataset_id, doc_id)
-    st.subheader(markdown_text(doc.title))
+    st.subheader(markdown_text(doc.title, 300))
     return dataset_id, doc_id, doc, runs
 
 

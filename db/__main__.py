@@ -13,6 +13,8 @@ import os
 import sys
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
+
 from engine.errors import DocreError, InputFileError
 
 from .accounts import MIN_PASSWORD_LENGTH, create_user, set_password
@@ -29,9 +31,10 @@ from .store import (
     session_scope,
     set_role,
 )
+from .store.health import DatabaseUnavailableError, check_database, describe
 from .workflows.queue_lines import pending_pairs
 from .workflows.scoring import score_documents
-from .workflows.uploads import parse_upload, store_upload
+from .workflows.upload_stream import scan_upload, store_upload_stream
 
 logger = logging.getLogger("db")
 PASSWORD_ENV = "DOCRE_NEW_PASSWORD"
@@ -71,6 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     pending.add_argument("--dataset", required=True, help="dataset name")
     pending.add_argument("--all", action="store_true", help="the long tail too (relations below the dataset's minimum "
                                                             "probability, each marked), each pair once")
+    commands.add_parser("check", help="readiness: read the database (schema revision, SQLite integrity); exit 1 "
+                                      "with one line saying what is wrong when it cannot be read")
     load = commands.add_parser("import", help="store a DocRED JSON file into a dataset (the Upload page's checks)")
     load.add_argument("file")
     load.add_argument("--dataset", required=True, help="dataset name (created when new)")
@@ -90,15 +95,15 @@ def _import(factory, args: argparse.Namespace) -> int:
         data = path.read_bytes()
     except OSError as err:
         raise InputFileError(f"{path}: cannot be read: {err.strerror}") from None
-    parsed = parse_upload(data, path.name)
-    logger.info("%d valid document(s), %d invalid.", len(parsed.documents), len(parsed.problems))
-    for p in parsed.problems:
+    scan = scan_upload(data, path.name)  # streamed: the file's documents are never all in memory at once
+    logger.info("%d valid document(s), %d invalid.", scan.valid, len(scan.problems))
+    for p in scan.problems:
         logger.warning("invalid, not stored: document %d “%s”, field %s%s: %s", p.doc_index, p.title, p.field,
                        "" if p.index is None else f" [{p.index}]", p.message)
-    if not parsed.documents:
+    if not scan.valid:
         logger.error("Nothing was stored: the file holds no valid document.")
         return 2
-    dataset, result = store_upload(factory, args.dataset, parsed.documents, sources=parsed.sources)
+    dataset, result = store_upload_stream(factory, args.dataset, data, path.name)
     message = f"Stored {len(result.added)} document(s) in “{dataset.name}”."
     if result.skipped:
         message += f" {len(result.skipped)} already stored (same text and entities) were skipped."
@@ -147,6 +152,13 @@ def _queue(factory, args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
+    if args.command == "check":
+        try:
+            sys.stdout.write(check_database(args.url) + "\n")
+        except DatabaseUnavailableError as err:
+            logger.error("%s", err)
+            return 1
+        return 0
     engine = make_engine(args.url)
     try:
         if args.command == "upgrade":
@@ -180,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except (DocreError, ValueError) as err:
         logger.error("%s", err)
+        return 2
+    except DBAPIError as err:  # disk full, a corrupt file, a server away: one line, not a traceback
+        logger.error("%s", describe(err, args.url))
         return 2
     finally:
         engine.dispose()

@@ -4,6 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def clip(text: str, limit: int = 80) -> str:
+    """At most `limit` characters, an ellipsis marking a cut: messages and pages quote user text through this,
+    so a 10 MB title never reaches a log line or a browser tab whole."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class DocreError(Exception):
     """Base class for every error the engine raises on purpose."""
 
@@ -25,7 +31,7 @@ class DocumentProblem:
 
     def __str__(self) -> str:
         where = f"{self.field}[{self.index}]" if self.index is not None else self.field
-        return f"{self.file}: document {self.doc_index} ({self.title!r}): {where}: {self.message}"
+        return f"{self.file}: document {self.doc_index} ({clip(self.title)!r}): {where}: {self.message}"
 
 
 class DocumentError(DocreError):

@@ -1,6 +1,8 @@
 """Environment settings, read once here: DOCRE_DEVICE, DOCRE_PRECISION, DOCRE_DATA_DIR, DOCRE_DATABASE_URL,
 DOCRE_MODELS_DIR, DOCRE_AUTH, DOCRE_MAX_ENTITIES, DOCRE_MAX_TOKENS, DOCRE_PAIR_MEMORY_MB, DOCRE_ALLOW_DOWNLOAD,
-DOCRE_SECRET_KEY_FILE, DOCRE_SESSION_HOURS, DOCRE_TRUSTED_PROXIES."""
+DOCRE_SECRET_KEY_FILE, DOCRE_SESSION_HOURS, DOCRE_TRUSTED_PROXIES, and the bounds on user text and uploads:
+DOCRE_MAX_TITLE_CHARS, DOCRE_MAX_TOKEN_CHARS, DOCRE_MAX_TEXT_CHARS, DOCRE_MAX_NAME_CHARS, DOCRE_MAX_NOTE_CHARS,
+DOCRE_MAX_UPLOAD_MB."""
 from __future__ import annotations
 
 import os
@@ -22,6 +24,15 @@ TRUE_WORDS = ("on", "1", "true", "yes")
 FALSE_WORDS = ("off", "0", "false", "no", "")
 SECRET_KEY_FILE = "secret.key"  # under the data dir: outside the repository, generated on first start
 DEFAULT_SESSION_HOURS = 12.0  # a sign-in lasts one working day
+# Bounds on user text, checked at validation so no page ever has to draw a 10 MB title (it froze a browser tab).
+# Re-DocRED's dev set has titles of at most 61 characters, tokens of 22 and mention names of 98: each bound is
+# over ten times what real documents need.
+DEFAULT_MAX_TITLE_CHARS = 1000  # a document's title
+DEFAULT_MAX_TOKEN_CHARS = 1000  # one token of a sentence
+DEFAULT_MAX_TEXT_CHARS = 10000  # any other string in a document: mention names, extra keys and their values
+DEFAULT_MAX_NAME_CHARS = 100  # a dataset's or an annotator's name
+DEFAULT_MAX_NOTE_CHARS = 2000  # a review note
+DEFAULT_MAX_UPLOAD_MB = 50  # one uploaded DocRED JSON file (the app's and `python -m db import`'s); keep .streamlit/config.toml's maxUploadSize at least this
 
 
 PRECISIONS = ("auto", "float32", "bfloat16", "int8")  # inference precisions (engine.serve.numeric_precision)
@@ -44,6 +55,12 @@ class Settings:
     secret_key_file: Path | None = None  # DOCRE_SECRET_KEY_FILE: signs session tokens (default data_dir/secret.key)
     session_hours: float = DEFAULT_SESSION_HOURS  # DOCRE_SESSION_HOURS: how long a team-mode sign-in lasts
     trusted_proxies: tuple[str, ...] = ()  # DOCRE_TRUSTED_PROXIES: addresses whose X-Forwarded-For is believed
+    max_title_chars: int = DEFAULT_MAX_TITLE_CHARS  # DOCRE_MAX_TITLE_CHARS
+    max_token_chars: int = DEFAULT_MAX_TOKEN_CHARS  # DOCRE_MAX_TOKEN_CHARS
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS  # DOCRE_MAX_TEXT_CHARS
+    max_name_chars: int = DEFAULT_MAX_NAME_CHARS  # DOCRE_MAX_NAME_CHARS
+    max_note_chars: int = DEFAULT_MAX_NOTE_CHARS  # DOCRE_MAX_NOTE_CHARS
+    max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB  # DOCRE_MAX_UPLOAD_MB
 
     @property
     def default_model(self) -> Path:
@@ -126,6 +143,12 @@ def get_settings() -> Settings:
         secret_key_file=Path(env.get("DOCRE_SECRET_KEY_FILE") or data_dir / SECRET_KEY_FILE),
         session_hours=_positive_float("DOCRE_SESSION_HOURS", DEFAULT_SESSION_HOURS),
         trusted_proxies=_proxies(env.get("DOCRE_TRUSTED_PROXIES", "")),
+        max_title_chars=_positive_int("DOCRE_MAX_TITLE_CHARS", DEFAULT_MAX_TITLE_CHARS),
+        max_token_chars=_positive_int("DOCRE_MAX_TOKEN_CHARS", DEFAULT_MAX_TOKEN_CHARS),
+        max_text_chars=_positive_int("DOCRE_MAX_TEXT_CHARS", DEFAULT_MAX_TEXT_CHARS),
+        max_name_chars=_positive_int("DOCRE_MAX_NAME_CHARS", DEFAULT_MAX_NAME_CHARS),
+        max_note_chars=_positive_int("DOCRE_MAX_NOTE_CHARS", DEFAULT_MAX_NOTE_CHARS),
+        max_upload_mb=_positive_int("DOCRE_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB),
     )
 
 

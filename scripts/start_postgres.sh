@@ -3,7 +3,8 @@
 #     export DOCRE_TEST_POSTGRES_URL=$(bash scripts/start_postgres.sh)
 # Installs PostgreSQL from Debian's packages if it is missing (needs root), creates a cluster in a new temporary
 # directory, listens on 127.0.0.1 only (trust authentication: a test server, never a real one) on a free port.
-# Stop it with the command it prints on stderr.
+# Stop it with the command it prints on stderr, or with `bash scripts/stop_postgres.sh FILE` when DOCRE_PG_STATE=FILE
+# was set here (the data directory is written to FILE; `make test` does this, so no server outlives the tests).
 set -euo pipefail
 
 log() { echo "start_postgres: $*" >&2; }
@@ -54,4 +55,5 @@ as_owner "'$BIN/pg_ctl' -D '$DIR/data' -l '$DIR/server.log' -w -o \"-p $PORT -c 
 as_owner "'$BIN/createdb' -h 127.0.0.1 -p $PORT -U postgres $DB"
 log "$("$BIN/postgres" --version) on 127.0.0.1:$PORT, data in $DIR/data"
 log "stop: $([[ $(id -u) -eq 0 ]] && echo "su postgres -s /bin/sh -c \"$BIN/pg_ctl -D $DIR/data stop\"" || echo "$BIN/pg_ctl -D $DIR/data stop")"
+[[ -n "${DOCRE_PG_STATE:-}" ]] && echo "$DIR" > "$DOCRE_PG_STATE"
 echo "postgresql+psycopg://postgres@127.0.0.1:$PORT/$DB"

@@ -1,11 +1,11 @@
 """Real processes that collide, started with multiprocessing's spawn context (`collide`).
 
-Two app service calls (tests/db/workflows/test_races.py) wait at a barrier just before their first write of one
-kind (an SQL statement prefix), so both have read the same state before either writes; results come back on a
-queue as ("ok", value) or (exception class name, message, whether it is one of the store's own errors). Parallel
-logins (tests/db/accounts/test_login_race.py): each process fires its share of wrong-password attempts on one
-account from many threads at once, after a barrier shared with the other processes, and counts the password
-checks it ran."""
+Two app service calls (tests/db/workflows/test_races.py, test_races_defined.py) wait at a barrier just before
+their first write (or read) of one kind (an SQL statement prefix), so both have read the same state before either
+writes; results come back on a queue as ("ok", value) or (exception class name, message, whether it is one of the
+store's own errors). Parallel logins (tests/db/accounts/test_login_race.py): each process fires its share of
+wrong-password attempts on one account from many threads at once, after a barrier shared with the other
+processes, and counts the password checks it ran."""
 from __future__ import annotations
 
 import multiprocessing
@@ -87,6 +87,24 @@ def upload_worker(url: str, dataset: str, titles: list[str], prefix: str, barrie
     services = _services(url, prefix, barrier)
     docs = [tiny_document(title) for title in titles]
     _report(results, lambda: list(services.documents.store_upload(dataset, docs)[1].added))
+
+
+def undo_expecting_worker(url: str, annotator: str, expected: int, barrier: Any, results: Any) -> None:
+    """The Review page's undo button, pressed in one tab that showed `expected` as the latest decision."""
+    services = _services(url, "SELECT reviews", barrier)
+    _report(results, lambda: services.review.undo(annotator, expected_id=expected).id)
+
+
+def first_use_worker(url: str, name: str, barrier: Any, results: Any) -> None:
+    """A name typed on the Review page for the first time, in one tab."""
+    services = _services(url, "INSERT INTO annotators", barrier)
+    _report(results, lambda: services.review.ensure_annotator(name).id)
+
+
+def accept_worker(url: str, suggestion_id: int, annotator: str, relation: str, barrier: Any, results: Any) -> None:
+    """An accept of `suggestion_id` as `relation`, pressed on the Review page."""
+    services = _services(url, "SELECT suggestions", barrier)
+    _report(results, lambda: services.review.decide(suggestion_id, annotator, "accept", relation=relation))
 
 
 def login_worker(url: str, attempts: int, barrier: Any, results: Any) -> None:

@@ -32,21 +32,28 @@ def escape(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
+def clip(text: str, limit: int) -> str:
+    """At most `limit` characters, an ellipsis marking a cut: what a page draws of one piece of user text.
+    (engine.errors.clip does the same for messages; components never import the engine, tests/app/test_app_layers.py.)"""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def plotly_text(text: Any, limit: int | None = None) -> str:
     """Text for plotly labels and hovers: plotly reads <b>, <a> and friends as markup, so escape &, <, >
     (plotly decodes exactly those entities back); long text is cut with an ellipsis."""
     value = str(text)
-    if limit is not None and len(value) > limit:
-        value = value[: limit - 1] + "…"
-    return html.escape(value, quote=False)
+    return html.escape(value if limit is None else clip(value, limit), quote=False)
 
 
-def markdown_text(text: Any) -> str:
+DRAW_CHARS = 2000  # the most of one piece of user text a page draws (stored text is bounded at validation too)
+
+
+def markdown_text(text: Any, limit: int = DRAW_CHARS) -> str:
     """Text for st.markdown, st.caption and messages: Markdown, Streamlit directives (`:red[..]`, `$..$`)
     and HTML are neutralised (inline specials backslash-escaped, '<' and '>' as entities, a leading list
     or heading marker escaped, newlines folded), so names like `*x*` or `[a](javascript:..)` show literally;
     bare URLs and e-mail addresses get an invisible word joiner, so they show as text, never as live links."""
-    value = " ".join(str(text).splitlines())
+    value = " ".join(clip(str(text), limit).splitlines())
     out = []
     for ch in value:
         if ch == "<":

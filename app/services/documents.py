@@ -12,10 +12,11 @@ import streamlit as st
 from db import store
 from db.store.domain import AddResult, DatasetInfo, DocumentInfo
 from db.store.errors import ConflictError
-from db.workflows import uploads
+from db.workflows import upload_stream, uploads
 from db.workflows.uploads import ParsedUpload
 from engine.data.documents import ENTITY_TYPES, Document, Entity, Mention, document_from_json, document_to_json
 from engine.errors import DocreError, DocumentError, InputFileError
+from engine.settings import get_settings
 
 from .resources import db_key, factory, session
 
@@ -27,15 +28,45 @@ class UploadError(DocreError):
 
 
 def upload_limit_mb() -> int:
-    """server.maxUploadSize from .streamlit/config.toml (MB); pasted text obeys the same limit."""
-    return int(st.get_option("server.maxUploadSize"))
+    """DOCRE_MAX_UPLOAD_MB (engine.settings), in local and team mode; pasted text obeys the same limit.
+    Streamlit's server.maxUploadSize (.streamlit/config.toml) must be at least as large."""
+    return get_settings().max_upload_mb
 
 
 def check_size(n_bytes: int, what: str) -> None:
-    limit = upload_limit_mb()
-    if n_bytes > limit * 1024 * 1024:
-        raise UploadError(f"{what} is {n_bytes / 1024 / 1024:.1f} MB, over the {limit} MB upload limit; split it "
-                          "into smaller files (or raise server.maxUploadSize in .streamlit/config.toml)")
+    try:
+        upload_stream.check_upload_size(n_bytes, what, upload_limit_mb())
+    except InputFileError as err:
+        raise UploadError(str(err)) from None
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _scan(data: bytes, filename: str) -> upload_stream.UploadScan | str:
+    try:
+        return upload_stream.scan_upload(data, filename)
+    except InputFileError as err:
+        return str(err)
+
+
+def scan_docred(data: bytes, filename: str) -> upload_stream.UploadScan:
+    """The Upload page's check of a DocRED JSON file, read as a stream (no document kept): counts, problems and
+    warnings; unusable files (an empty list too) raise UploadError. Cached by content."""
+    check_size(len(data), filename)
+    result = _scan(data, filename)
+    if isinstance(result, str):
+        raise UploadError(result)
+    return result
+
+
+def store_docred(dataset_name: str, data: bytes, filename: str) -> tuple[int, AddResult]:
+    """Store an upload's valid documents as a stream, in batches, all or nothing (db.workflows.upload_stream)."""
+    check_size(len(data), filename)
+    try:
+        dataset, result = upload_stream.store_upload_stream(factory(), dataset_name, data, filename)
+    except (ConflictError, InputFileError) as err:
+        raise UploadError(str(err)) from None
+    clear_caches()
+    return dataset.id, result
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

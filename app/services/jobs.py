@@ -13,7 +13,7 @@ import streamlit as st
 from db import store
 from db.store.domain import JobInfo
 from db.store.errors import NotFoundError
-from db.workflows.worker import serve
+from db.workflows.worker import STALE_SECONDS, serve
 
 from .resources import db_key, factory, predictor, session
 
@@ -52,7 +52,7 @@ def _started(key: str) -> tuple[JobInfo, ...]:
     _ = key
     with session() as s:
         recovered = tuple(store.recover_stale_jobs(s))
-        waiting = any(j.status == "queued" for j in store.list_jobs(s))
+        waiting = any(j.status in ("queued", "running") for j in store.list_jobs(s))  # running: may go stale
     if waiting:
         ensure_worker()
     return recovered
@@ -101,13 +101,21 @@ def wait(job_id: int, timeout: float = 600.0) -> JobInfo | None:
 def jobs(dataset_id: int) -> list[JobInfo]:
     """A dataset's jobs, newest first (read fresh: the page polls while one runs)."""
     with session() as s:
-        return store.list_jobs(s, dataset_id)
+        listed = store.list_jobs(s, dataset_id)
+    if any(status_label(j).startswith("stalled") for j in listed):
+        ensure_worker()  # local mode: this process's worker re-queues and resumes it (no-op if external/started)
+    return listed
 
 
-def status_label(job: JobInfo) -> str:
-    """The status a user reads: a queued job that had started was stopped (e.g. by a restart) and resumes."""
+def status_label(job: JobInfo, stale_seconds: float = STALE_SECONDS) -> str:
+    """The status a user reads: a queued job that had started was stopped (e.g. by a restart) and resumes; a
+    running job whose worker stopped beating is shown as stalled, not as running."""
     if job.status == "queued" and job.started_at is not None:
         return "queued to resume"
+    age = store.heartbeat_age(job)
+    if age is not None and age > stale_seconds:
+        return (f"stalled: no heartbeat for {age:.0f} s, its worker seems stopped; a running worker re-queues it "
+                "(start one with `python -m app.worker` if none runs)")
     return job.status
 
 

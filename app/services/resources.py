@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from db.store import health
 from db.store.session import database_url, init_db, make_engine, session_factory, session_scope
 from engine.data.schema import default_schema
 from engine.errors import CheckpointError, DocreError
@@ -41,6 +43,21 @@ def _factory(key: str) -> sessionmaker[Session]:
 
 def factory() -> sessionmaker[Session]:
     return _factory(db_key())
+
+
+def database_problem() -> str | None:
+    """One line naming the database and what to do when it cannot be read (the page's status line), else None."""
+    try:
+        with session() as s:
+            health.ping(s)
+    except DBAPIError as err:
+        return health.describe(err)
+    return None
+
+
+def describe_database_error(err: DBAPIError) -> str:
+    """A driver error met while a page ran, as one line naming the database and what to do."""
+    return health.describe(err)
 
 
 @contextmanager

@@ -114,12 +114,19 @@ def decide(suggestion_id: int, annotator: str, decision: str, *, relation: str |
         return store.record_review(s, suggestion_id, annotator, decision, relation=relation, note=note)
 
 
-def undo(annotator: str, dataset_id: int | None = None, suggestion_id: int | None = None) -> ReviewRecord:
+def undo(annotator: str, dataset_id: int | None = None, suggestion_id: int | None = None,
+         expected_id: int | None = None) -> ReviewRecord:
     """Cancel the annotator's latest decision still in force in this dataset (the Review page always names its
-    dataset, so undo never reaches another dataset's decision); None: anywhere."""
+    dataset, so undo never reaches another dataset's decision); None: anywhere. `expected_id`: the decision the
+    page showed as latest; an undo pressed in several tabs at once then undoes it once (see undo_last_review)."""
     with session() as s:
         _check_acting_as(s, annotator)
-        return store.undo_last_review(s, annotator, suggestion_id, dataset_id=dataset_id)
+        return store.undo_last_review(s, annotator, suggestion_id, dataset_id=dataset_id, expected_id=expected_id)
+
+
+def latest_in_force(records: Iterable[ReviewRecord]) -> int | None:
+    """The id of the newest decision in `records` (newest first) that an undo would cancel, if listed."""
+    return next((r.id for r in records if r.decision != "undo" and not r.undone), None)
 
 
 @st.cache_data(show_spinner=False)

@@ -224,7 +224,7 @@ if undo:
     try:  # the latest pair decision is taken back whole; after that, one decision at a time
         last = state.last_pair_decision()
         records = (services.review.undo_pair(annotator, dataset_id, last) if last
-                   else [services.review.undo(annotator, dataset_id)])
+                   else [services.review.undo(annotator, dataset_id, expected_id=state.undo_target())])
     except services.review.AccountError as err:
         ui.drop_identity(str(err))
     except services.review.ReviewError as err:
@@ -242,6 +242,7 @@ if undo:
 # ------------------------------------------------------------------ recent decisions and the queue
 st.subheader("Your recent decisions")
 recent = services.review.history(annotator, dataset_id, limit=10)
+state.set_undo_target(services.review.latest_in_force(recent))
 if recent:
     st.dataframe(pd.DataFrame(services.review.history_rows(recent, names)), hide_index=True)
 else:

@@ -36,9 +36,12 @@ def start_scoring(dataset_id: int, doc_ids: list[int], model_paths: list[str]) -
         state.push_flash(markdown_text(f"A model could not be loaded, nothing was scored: {err}"), "error")
 
 
-def store_and_score(dataset: str, docs: list, model_paths: list[str], sources: list | None = None) -> None:
+def store_and_score(dataset: str, docs: list, model_paths: list[str], sources: list | None = None,
+                    upload: tuple[bytes, str] | None = None) -> None:
+    """Store `docs` (or, streamed, the DocRED JSON `upload` as (bytes, file name)) and start scoring them."""
     try:
-        dataset_id, result = services.documents.store_upload(dataset, docs, sources)
+        dataset_id, result = (services.documents.store_docred(dataset, *upload) if upload is not None
+                              else services.documents.store_upload(dataset, docs, sources))
     except (UploadError, ValueError) as err:
         st.error(markdown_text(f"Nothing was stored: {err}"))
         return
@@ -110,12 +113,12 @@ with json_tab:
                               key=f"{Keys.JSON_UPLOAD}.{state.upload_round()}")
     if upload is not None:
         try:
-            loaded = services.documents.parse_docred(upload.getvalue(), upload.name)
+            loaded = services.documents.scan_docred(upload.getvalue(), upload.name)
         except UploadError as err:
             st.error(markdown_text(f"Nothing was stored. {err}"))
             loaded = None
         if loaded is not None:
-            st.write(f"**{len(loaded.documents)}** valid document(s), **{len(loaded.problems)}** invalid.")
+            st.write(f"**{loaded.valid}** valid document(s), **{len(loaded.problems)}** invalid.")
             if loaded.warnings:  # stored all the same: the model reads the tokens, reviewers read the names
                 with st.expander(f"{len(loaded.warnings)} mention(s) whose name differs from its tokens (stored as is)"):
                     st.dataframe(pd.DataFrame([{"document": w.doc_index, "title": w.title, "problem": w.message}
@@ -125,11 +128,11 @@ with json_tab:
                 st.dataframe(pd.DataFrame([{"document": p.doc_index, "title": p.title, "field": p.field,
                                             "index": p.index, "problem": p.message} for p in loaded.problems]),
                              hide_index=True)
-            if loaded.documents:
+            if loaded.valid:
                 paths = choose_models(Keys.MODELS_JSON)
-                if st.button(f"Store {len(loaded.documents)} document(s)" + (" and score" if paths else ""),
+                if st.button(f"Store {loaded.valid} document(s)" + (" and score" if paths else ""),
                              type="primary", key=Keys.STORE_JSON):
-                    store_and_score(dataset_name, list(loaded.documents), paths, list(loaded.sources))
+                    store_and_score(dataset_name, [], paths, upload=(upload.getvalue(), upload.name))
 
 with text_tab:
     text_file = st.file_uploader("Text file (.txt, UTF-8)", type=["txt"],

@@ -62,16 +62,18 @@ from .queries.entity_edits import (
 )
 from .queries.export import export_documents, export_json, get_document, reviewed_documents
 from .queries.jobs import (
-                                  claim_job,
-                                  claim_next_job,
-                                  enqueue_job,
-                                  fail_job,
-                                  finish_job,
-                                  get_job,
-                                  list_jobs,
-                                  recover_stale_jobs,
-                                  report_progress,
-                                  unfinished_run_ids,
+                               beat,
+                               claim_job,
+                               claim_next_job,
+                               enqueue_job,
+                               fail_job,
+                               finish_job,
+                               get_job,
+                               heartbeat_age,
+                               list_jobs,
+                               recover_stale_jobs,
+                               report_progress,
+                               unfinished_run_ids,
 )
 from .queries.labels import PairLabels, pair_labels
 from .queries.learning import (
@@ -116,14 +118,16 @@ from .queries.suggestions import (
 from .session import database_url, init_db, make_engine, session_factory, session_scope
 
 __all__ = [
-    "AccountEventInfo", "add_documents", "add_run_seconds", "add_triple", "change_pair", "confirm_flag", "confirmed_removals",
-    "flag_gold", "ManualDecision", "add_mention", "edit_log", "ENTITY_TYPES", "EntityEdit", "EntityEditError",
-    "entity_set", "entity_set_at", "merge_entities", "remove_mention", "scoring_runs", "set_type", "split_entity", "manual_kinds", "open_flags", "review_evidence", "add_suggestions", "annotator_pairs", "annotator_progress",
-    "AnnotatorProgress", "assignment_counts", "claim_job", "claim_next_job", "cohen_kappa", "content_hash",
-    "control_counts", "decide_pair", "get_pair", "list_pairs", "PARTS", "control_scores", "control_settings", "ControlScore", "ControlSettings", "create_dataset",
+    "AccountEventInfo", "add_documents", "add_run_seconds", "add_triple", "change_pair", "confirm_flag",
+    "confirmed_removals", "flag_gold", "ManualDecision", "add_mention", "edit_log", "ENTITY_TYPES", "EntityEdit",
+    "EntityEditError", "entity_set", "entity_set_at", "merge_entities", "remove_mention", "scoring_runs",
+    "set_type", "split_entity", "manual_kinds", "open_flags", "review_evidence", "add_suggestions",
+    "annotator_pairs", "annotator_progress", "AnnotatorProgress", "assignment_counts", "claim_job",
+    "claim_next_job", "cohen_kappa", "content_hash", "control_counts", "decide_pair", "get_pair", "list_pairs",
+    "PARTS", "control_scores", "control_settings", "ControlScore", "ControlSettings", "create_dataset", "beat",
     "database_url", "decision_count", "decision_items", "DOCUMENT_FILTERS", "document_ids", "enqueue_job",
     "ensure_annotator", "export_documents", "export_json", "fact_origin", "fail_job", "finish_job", "get_annotator",
-    "get_dataset", "get_document", "get_job", "get_run", "get_suggestion", "init_db", "latest_refit",
+    "get_dataset", "get_document", "get_job", "get_run", "get_suggestion", "heartbeat_age", "init_db", "latest_refit",
     "list_account_events", "list_annotators", "list_datasets", "list_documents", "list_jobs", "list_refits", "list_runs",
     "list_suggestions", "load_document", "load_documents", "load_pair_scores", "local_annotator", "make_engine",
     "pair_labels", "PairLabels", "record_account_event", "record_refit", "record_review", "record_run", "recover_stale_jobs", "refit_due",

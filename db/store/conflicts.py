@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 _SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: (.+)$", re.MULTILINE)
 
@@ -32,3 +35,10 @@ DATASET_NAME = UniqueKey("uq_datasets_name", "datasets.name")
 DOCUMENT_POSITION = UniqueKey("uq_documents_dataset_id_position", "documents.dataset_id, documents.position")
 DOCUMENT_CONTENT = UniqueKey("uq_documents_dataset_id_content_hash", "documents.dataset_id, documents.content_hash")
 UPLOAD_KEYS: tuple[UniqueKey, ...] = (DATASET_NAME, DOCUMENT_POSITION, DOCUMENT_CONTENT)
+
+
+def insert_if_absent(session: Session, model: Any, key: tuple[str, ...], **values: Any) -> None:
+    """INSERT ... ON CONFLICT (key) DO NOTHING, on SQLite and PostgreSQL alike: of several sessions creating one
+    row at once, one inserts and the others go on (no IntegrityError, and the transaction stays usable)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(dialect.insert(model).values(**values).on_conflict_do_nothing(index_elements=list(key)))

@@ -41,6 +41,9 @@ FACT_ORIGINS: tuple[str, ...] = ("dataset", "review")
 LOGIN_OUTCOMES: tuple[str, ...] = ("success", "failure", "locked")  # locked: refused unchecked during a lock
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+# What users uploaded, exported as they wrote it: PostgreSQL's JSONB reorders an object's keys (shorter keys
+# first), its JSON type keeps the text, so the key order, as uploaded, survives export on both backends.
+UploadedJSON = JSON()
 UTCDateTime = DateTime(timezone=True)  # always written in UTC; SQLite drops the zone, the store re-attaches it
 
 
@@ -99,9 +102,9 @@ class DocumentRow(Base):
     title: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))
     sents: Mapped[list[list[str]]] = mapped_column(JSONType)
-    extra: Mapped[dict[str, Any]] = mapped_column(JSONType)  # unknown top-level keys, kept for lossless export
+    extra: Mapped[dict[str, Any]] = mapped_column(UploadedJSON)  # unknown top-level keys, kept for lossless export
     # the document's JSON object as uploaded (every key, mention keys too); None for text uploads and older rows
-    source: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    source: Mapped[dict[str, Any] | None] = mapped_column(UploadedJSON, nullable=True)
     has_labels: Mapped[bool] = mapped_column(Boolean)
     num_tokens: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -155,7 +158,7 @@ class GoldFactRow(Base):
     t: Mapped[int] = mapped_column(Integer)
     relation: Mapped[str] = mapped_column(String(32))
     evidence: Mapped[list[int]] = mapped_column(JSONType)
-    extra: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    extra: Mapped[dict[str, Any]] = mapped_column(UploadedJSON)
     origin: Mapped[str] = mapped_column(String(16))
 
 

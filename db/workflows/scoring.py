@@ -19,9 +19,10 @@ from engine.version import ENGINE_VERSION
 
 from .. import store
 from ..store.domain import JobInfo
-from ..store.queries.jobs import JobLostError
+from ..store.queries.jobs import HEARTBEAT_SECONDS, JobLostError
 from ..store.session import session_scope
 from .controls import sync_controls
+from .job_heartbeat import JobHeartbeat
 from .queue_inputs import document_scores, review_target, shipped_type_stats
 from .refit import refit_dataset
 
@@ -108,11 +109,12 @@ def keep_learned_order(factory_: sessionmaker[Session], dataset_id: int, ranker:
 
 
 def run_job(factory_: sessionmaker[Session], job: JobInfo, worker_id: str, load_model: LoadModel,
-            on_progress: OnProgress | None = None) -> int | None:
+            on_progress: OnProgress | None = None, heartbeat_seconds: float = HEARTBEAT_SECONDS) -> int | None:
     """Score the job to the end and mark it done (returns the suggestions stored), or mark it failed with a
-    message for users (returns None)."""
+    message for users (returns None). Its heartbeat beats on its own thread all the while."""
     try:
-        return _score(factory_, job, worker_id, load_model, on_progress or (lambda done, total: None))
+        with JobHeartbeat(factory_, job.id, worker_id, heartbeat_seconds):
+            return _score(factory_, job, worker_id, load_model, on_progress or (lambda done, total: None))
     except JobLostError as err:
         log.warning("%s", err)
         return None

@@ -1,5 +1,7 @@
-"""The scoring worker's loop, shared by the app's background thread and `python -m app.worker`: recover jobs a
-dead worker left, then claim and run queued jobs. No Streamlit here, so a team's worker process needs none."""
+"""The scoring worker's loop, shared by the app's background thread and `python -m app.worker`: claim and run
+queued jobs while a second thread re-queues, every half stale limit, the jobs a dead worker left running (so a
+job killed mid-way is resumed within about 1.5x the stale limit by any live worker, not at the next restart).
+No Streamlit here, so a team's worker process needs none."""
 from __future__ import annotations
 
 import logging
@@ -13,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import store
-from ..store.queries.jobs import STALE_SECONDS
+from ..store.queries.jobs import HEARTBEAT_SECONDS, STALE_SECONDS
 from ..store.session import init_db, make_engine, session_factory, session_scope
 from .scoring import LoadModel, run_job
 
@@ -47,7 +49,7 @@ def recover(factory_: sessionmaker[Session], stale_seconds: float = STALE_SECOND
 
 
 def drain(factory_: sessionmaker[Session], me: str, stop: threading.Event | None = None,
-          load: LoadModel = load_model) -> int:
+          load: LoadModel = load_model, heartbeat_seconds: float = HEARTBEAT_SECONDS) -> int:
     """Run queued jobs until none is left (or `stop` is set); returns how many ran. `load`: checkpoint path ->
     Predictor (the app passes its cached loader, so its pages and its worker share one copy of each model)."""
     ran = 0
@@ -57,16 +59,32 @@ def drain(factory_: sessionmaker[Session], me: str, stop: threading.Event | None
         if job is None:
             return ran
         log.info("worker %s runs scoring job %s", me, job.id)
-        run_job(factory_, job, me, load)
+        run_job(factory_, job, me, load, heartbeat_seconds=heartbeat_seconds)
         ran += 1
     return ran
 
 
+def _keep_recovering(factory_: sessionmaker[Session], stop: threading.Event, stale_seconds: float) -> None:
+    """Re-queue stale jobs every half stale limit until `stop` is set; a failed pass is logged and retried."""
+    while not stop.wait(stale_seconds / 2):
+        try:
+            recover(factory_, stale_seconds)
+        except Exception:  # noqa: BLE001 - e.g. the database briefly away: the next pass tries again
+            log.warning("re-queueing stale scoring jobs failed; retrying in %s s", stale_seconds / 2, exc_info=True)
+
+
 def serve(factory_: sessionmaker[Session], stop: threading.Event, stale_seconds: float = STALE_SECONDS,
-          load: LoadModel = load_model) -> None:
-    """Recover, then keep draining the queue until `stop` is set."""
+          heartbeat_seconds: float = HEARTBEAT_SECONDS, load: LoadModel = load_model) -> None:
+    """Recover now and then every half stale limit (on a thread of its own, so a worker busy with a long job
+    still rescues a dead worker's), and keep draining the queue until `stop` is set."""
+    if heartbeat_seconds >= stale_seconds:
+        raise ValueError(f"the heartbeat ({heartbeat_seconds} s) must be shorter than the stale limit "
+                         f"({stale_seconds} s), or live jobs would be re-queued as dead")
     me = worker_id()
     recover(factory_, stale_seconds)
+    threading.Thread(target=_keep_recovering, args=(factory_, stop, stale_seconds), name="docre-job-recovery",
+                     daemon=True).start()
+    log.info("worker %s ready: re-queues jobs whose heartbeat is over %s s old", me, stale_seconds)
     while not stop.is_set():
-        drain(factory_, me, stop, load)
+        drain(factory_, me, stop, load, heartbeat_seconds)
         stop.wait(POLL_SECONDS)

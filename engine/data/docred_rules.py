@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
+from engine.data.json_input import OversizedInt
 from engine.data.schema import RelationSchema
+from engine.data.text_rules import TextLimits, text_problem, value_problems
 
 REQUIRED_KEYS: tuple[str, ...] = ("title", "sents", "vertexSet")
 
@@ -38,6 +40,8 @@ def json_kind(value: Any) -> str:
         return "list"
     if isinstance(value, dict):
         return "object"
+    if isinstance(value, OversizedInt):
+        return repr(value)
     return type(value).__name__
 
 
@@ -45,8 +49,11 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def check_document(obj: Any, *, schema: RelationSchema, entity_types: Collection[str]) -> None:
-    """Raise `Fault` at the first broken rule, so a bad document never becomes a `Document`."""
+def check_document(obj: Any, *, schema: RelationSchema, entity_types: Collection[str],
+                   limits: TextLimits | None = None) -> None:
+    """Raise `Fault` at the first broken rule, so a bad document never becomes a `Document`. Every string is
+    bounded (`limits`, from the settings by default) and free of NUL characters."""
+    limits = limits or TextLimits.from_settings()
     if not isinstance(obj, dict):
         raise Fault("document", None, f"expected a JSON object with title, sents and vertexSet, got {json_kind(obj)}")
     for key in REQUIRED_KEYS:
@@ -54,13 +61,23 @@ def check_document(obj: Any, *, schema: RelationSchema, entity_types: Collection
             raise Fault(key, None, f"missing key {key!r}; a DocRED document needs {', '.join(REQUIRED_KEYS)}")
     if not isinstance(obj["title"], str):
         raise Fault("title", None, f"expected a string (it may be empty), got {json_kind(obj['title'])}")
-    sent_lengths = _check_sents(obj["sents"])
+    _check_text(obj["title"], "title", None, "title", limits)
+    sent_lengths = _check_sents(obj["sents"], limits)
     num_entities = _check_vertex_set(obj["vertexSet"], sent_lengths, entity_types)
     if "labels" in obj:
         _check_labels(obj["labels"], num_entities, len(sent_lengths), schema)
+    rest = {key: value for key, value in obj.items() if key not in ("title", "sents")}  # checked above
+    for where, problem in value_problems(rest, "", limits):  # mention names, extra keys: every other string
+        raise Fault(where, None, problem)
 
 
-def _check_sents(sents: Any) -> list[int]:
+def _check_text(value: str, field: str, index: int | None, kind: str, limits: TextLimits) -> None:
+    problem = text_problem(value, kind, limits)
+    if problem is not None:
+        raise Fault(field, index, problem)
+
+
+def _check_sents(sents: Any, limits: TextLimits) -> list[int]:
     """Sentences are lists of string tokens and the text is not empty; returns each sentence's length."""
     if not isinstance(sents, list):
         raise Fault("sents", None, f"expected a list of sentences (lists of tokens), got {json_kind(sents)}")
@@ -70,6 +87,7 @@ def _check_sents(sents: Any) -> list[int]:
         for j, token in enumerate(sent):
             if not isinstance(token, str):
                 raise Fault(f"sents[{i}]", j, f"expected a token string, got {json_kind(token)}")
+            _check_text(token, f"sents[{i}]", j, "token", limits)
     if not any(sents):
         raise Fault("sents", None, "the document has no text: no sentences, or only empty ones")
     return [len(s) for s in sents]

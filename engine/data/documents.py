@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.data import json_input
 from engine.data.docred_rules import Fault, check_document, json_kind, mention_name_faults
 from engine.data.schema import RelationSchema, default_schema
-from engine.errors import DocumentError, DocumentProblem, InputFileError
+from engine.errors import DocumentError, DocumentProblem, InputFileError, clip
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ def document_from_json(obj: Any, *, file: str, doc_index: int, schema: RelationS
     except Fault as fault:
         title = obj.get("title") if isinstance(obj, dict) else None
         problem = DocumentProblem(
-            file, doc_index, title if isinstance(title, str) else "", fault.field, fault.index, fault.message
+            file, doc_index, clip(title, 200) if isinstance(title, str) else "", fault.field, fault.index, fault.message
         )
         raise DocumentError(problem) from None
     entities = tuple(
@@ -185,7 +186,7 @@ def loads_documents(text: str | bytes, *, file: str, schema: RelationSchema | No
     if not text.strip():
         raise InputFileError(f"{file}: the file is empty; expected a JSON list of documents")
     try:
-        data = json.loads(text)
+        data = json_input.loads(text, file)
     except json.JSONDecodeError as err:
         raise InputFileError(
             f"{file}: not valid JSON at line {err.lineno}, column {err.colno}: {err.msg}; "

@@ -5,13 +5,15 @@ a bad document is reported with file, document index and field and skipped, as `
 """
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from engine.data.documents import Document, document_from_json
+from engine.data import json_input
+from engine.data.documents import Document, document_from_json, loads_documents
 from engine.data.schema import RelationSchema, default_schema
 from engine.errors import DocumentError, InputFileError
 
@@ -34,20 +36,31 @@ def iter_json_objects(path: str | Path) -> Iterator[tuple[int, Any]]:
             yield from _iter_array(fh, p)
 
 
+def iter_json_bytes(data: bytes, name: str) -> Iterator[tuple[int, Any]]:
+    """(index, parsed object) for each document of a JSON array held as bytes (an upload), decoded chunk by
+    chunk, so memory holds the bytes and one document, not the whole file as Python objects (about 50x its
+    size). Bytes that are not UTF-8 give loads_documents' message (line and column)."""
+    fh = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig")
+    try:
+        yield from _iter_array(fh, name)
+    except UnicodeDecodeError:
+        loads_documents(data, file=name)  # raises InputFileError naming line, column and byte
+        raise
+
+
 def _iter_lines(fh: IO[str], p: Path) -> Iterator[tuple[int, Any]]:
     index = 0
     for lineno, line in enumerate(fh, 1):
         if not line.strip():
             continue
         try:
-            yield index, json.loads(line)
+            yield index, json_input.loads(line, f"{p}: document {index} (line {lineno})")
         except json.JSONDecodeError as exc:
             raise InputFileError(f"{p}: document {index} (line {lineno}) is not valid JSON: {exc.msg}") from exc
         index += 1
 
 
-def _iter_array(fh: IO[str], p: Path) -> Iterator[tuple[int, Any]]:
-    decoder = json.JSONDecoder()
+def _iter_array(fh: IO[str], p: Path | str) -> Iterator[tuple[int, Any]]:
     buf, pos, eof = "", 0, False
 
     def fill() -> bool:
@@ -83,7 +96,7 @@ def _iter_array(fh: IO[str], p: Path) -> Iterator[tuple[int, Any]]:
             skip_ws()
         while True:
             try:
-                obj, end = decoder.raw_decode(buf, pos)
+                obj, end = json_input.raw_decode(buf, pos, f"{p}: document {index}")
                 # a number or literal cut at the chunk edge would decode short; only objects are documents
                 break
             except json.JSONDecodeError as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import stat
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,8 +18,11 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from engine.config import EncoderConfig
+from engine.data import json_input
 from engine.data.schema import RelationSchema
-from engine.errors import CheckpointError
+from engine.data.text_rules import value_problems
+from engine.errors import CheckpointError, InputFileError
+from engine.file_modes import like_open
 from engine.model.checkpoint_checks import (
     CheckedConfig,
     canonical_name,
@@ -92,6 +96,7 @@ def save_checkpoint(loaded: LoadedModel, directory: str | Path, *, metrics: dict
     checkpoint_id = uuid.uuid4().hex
     weights_tmp = directory / (WEIGHTS_FILE + ".tmp")
     save_file(tensors, str(weights_tmp), metadata={"format": "pt", "checkpoint_id": checkpoint_id})
+    like_open(weights_tmp)  # safetensors writes 0o600; config.json gets open()'s mode: make them the same
     weights_tmp.replace(directory / WEIGHTS_FILE)
     encoder = model.encoder
     config = {
@@ -122,14 +127,38 @@ def read_checkpoint_config(directory: str | Path) -> dict[str, Any]:
     return _read_config(Path(directory)).raw
 
 
-def _read_config(directory: Path) -> CheckedConfig:
-    path = directory / CONFIG_FILE
-    if not path.is_file() or not (directory / WEIGHTS_FILE).is_file():
-        raise CheckpointError(f"{directory} is not a checkpoint: it needs {CONFIG_FILE} and {WEIGHTS_FILE}")
+def checkpoint_file(directory: Path, name: str) -> Path:
+    """`directory/name` resolved, if it is a regular file inside the (resolved) checkpoint directory; otherwise a
+    CheckpointError that says nothing of what the path points at (a model.safetensors linked to /etc/shadow
+    once showed that file's size and first bytes on the Upload page)."""
+    path = directory / name
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
+        resolved = path.resolve(strict=True)
+        inside = resolved.is_relative_to(directory.resolve(strict=True))
+        regular = stat.S_ISREG(resolved.stat().st_mode)
+    except (OSError, RuntimeError):  # missing, a link loop, unreadable
+        raise CheckpointError(f"{directory} is not a checkpoint: it needs {CONFIG_FILE} and {WEIGHTS_FILE}") from None
+    if not inside:
+        raise CheckpointError(f"{path} is a link to a file outside its checkpoint directory; model files are read "
+                              "only from inside it: copy the file there instead of linking it")
+    if not regular:
+        raise CheckpointError(f"{path} is not a regular file; a checkpoint holds {CONFIG_FILE} and {WEIGHTS_FILE} "
+                              "as plain files")
+    return resolved
+
+
+def _read_config(directory: Path) -> CheckedConfig:
+    path = checkpoint_file(directory, CONFIG_FILE)
+    checkpoint_file(directory, WEIGHTS_FILE)
+    try:
+        config = json_input.loads(path.read_text(encoding="utf-8"), str(path))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{path} is not valid JSON: {exc}") from None
+        raise CheckpointError(f"{path} is not valid JSON at byte {getattr(exc, 'pos', getattr(exc, 'start', '?'))}; "
+                              "copy the checkpoint again or retrain") from None
+    except InputFileError as exc:
+        raise CheckpointError(str(exc)) from None
+    for where, problem in value_problems(config, CONFIG_FILE):
+        raise CheckpointError(f"{path}: {where}: {problem}")
     if isinstance(config, dict) and config.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path}: field 'format': checkpoint format {config.get('format')!r}, this engine "
                               f"({ENGINE_VERSION}) reads format {CHECKPOINT_FORMAT}; retrain or convert it")
@@ -141,7 +170,7 @@ def _check_same_save(checked: CheckedConfig, directory: Path) -> None:
     rewritten by another tool carry no id; a torn save leaves two different ones."""
     expected = checked.raw.get("checkpoint_id")
     if expected is not None:
-        weights_id = weights_checkpoint_id(directory / WEIGHTS_FILE)
+        weights_id = weights_checkpoint_id(checkpoint_file(directory, WEIGHTS_FILE))
         if weights_id is not None and weights_id != expected:
             raise CheckpointError(f"{directory}: {CONFIG_FILE} and {WEIGHTS_FILE} come from different saves (the save "
                                   "was interrupted); use the run's last/ directory or retrain")
@@ -152,7 +181,7 @@ def check_checkpoint(directory: str | Path) -> dict[str, Any]:
     header, and the head the config describes against the tensors stored (model discovery uses this)."""
     directory = Path(directory)
     checked = _read_config(directory)
-    tensors = read_safetensors_header(directory / WEIGHTS_FILE)
+    tensors = read_safetensors_header(checkpoint_file(directory, WEIGHTS_FILE))
     _check_same_save(checked, directory)
     check_head_fits(checked, tensors, directory / CONFIG_FILE, directory / WEIGHTS_FILE)
     return checked.raw
@@ -166,7 +195,7 @@ def load_checkpoint(directory: str | Path, *, device: str | torch.device = "cpu"
     lean=True: for inference only, the encoder may load without transformers (encoder.load_encoder)."""
     directory = Path(directory)
     checked = _read_config(directory)
-    weights = directory / WEIGHTS_FILE
+    weights = checkpoint_file(directory, WEIGHTS_FILE)
     tensors = read_safetensors_header(weights)
     _check_same_save(checked, directory)
     check_head_fits(checked, tensors, directory / CONFIG_FILE, weights)

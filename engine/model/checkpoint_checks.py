@@ -43,14 +43,14 @@ def read_safetensors_header(path: Path) -> dict[str, TensorInfo]:
     with path.open("rb") as f:
         prefix = f.read(8)
         length = int.from_bytes(prefix, "little") if len(prefix) == 8 else -1
-        if length < 2 or length > min(size - 8, MAX_HEADER_BYTES):
-            raise CheckpointError(f"{path}: not a readable safetensors file (size {size:,} bytes, header length "
-                                  f"{length:,}); the file is truncated or corrupt: copy it again or retrain")
+        if length < 2 or length > min(size - 8, MAX_HEADER_BYTES):  # nothing read from the file is quoted
+            raise CheckpointError(f"{path}: not a readable safetensors file (its header length is impossible); "
+                                  "the file is truncated or corrupt: copy it again or retrain")
         raw = f.read(length)
     try:
         header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{path}: corrupt safetensors header, not JSON ({exc}); copy the file again") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # the error would quote the bytes
+        raise CheckpointError(f"{path}: corrupt safetensors header, not JSON; copy the file again") from None
     if not isinstance(header, dict):
         raise CheckpointError(f"{path}: corrupt safetensors header: expected a JSON object, got {json_kind(header)}")
     data_bytes = size - 8 - length

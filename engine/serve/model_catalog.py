@@ -34,12 +34,16 @@ def scan_checkpoints(models_dir: Path) -> CheckpointScan:
     """Every subdirectory holding config.json, checked; sorted by name."""
     found, skipped = [], []
     directories = sorted(p for p in models_dir.iterdir() if p.is_dir()) if models_dir.is_dir() else []
+    root = models_dir.resolve()
     for directory in directories:
-        if not (directory / CONFIG_FILE).is_file():
+        if not (directory / CONFIG_FILE).exists():
             continue
         try:
+            if not directory.resolve().is_relative_to(root):
+                raise CheckpointError(f"{directory} is a link to a directory outside the models folder {root}; "
+                                      "models are read only from inside it: copy the checkpoint there")
             config = check_checkpoint(directory)
-        except CheckpointError as err:
+        except (CheckpointError, OSError) as err:  # one broken or hostile directory never hides the others
             log.warning("skipping model %s: %s", directory, err)
             skipped.append(f"{directory.name}: {err}")
             continue

@@ -10,6 +10,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from engine.file_modes import like_open
+
 OPTIMIZER_FILE, STATE_FILE = "optimizer.safetensors", "trainer_state.json"
 
 
@@ -55,6 +57,7 @@ def save_training_state(directory: Path, state: TrainState, optimizer: torch.opt
     tensors = {f"{pid}.{name}": value.detach().cpu().contiguous()
                for pid, slots in sd["state"].items() for name, value in slots.items()}
     save_file(tensors, str(directory / OPTIMIZER_FILE), metadata={"param_groups": json.dumps(sd["param_groups"])})
+    like_open(directory / OPTIMIZER_FILE)  # safetensors writes 0o600; the run's other files get open()'s mode
     sched = {k: v for k, v in scheduler.state_dict().items() if k != "lr_lambdas"}
     (directory / STATE_FILE).write_text(json.dumps({"state": state.to_json(), "scheduler": sched, **(extra or {})}),
                                         encoding="utf-8")

@@ -246,3 +246,12 @@ def test_relations_in_one_matrix_get_distinct_colours_most_frequent_first() -> N
     assert len(colour_of) == len(set(colour_of.values())) > 10
     by_frequency = [r for r, _ in Counter(c.category for c in cells).most_common()]
     assert [colour_of[r] for r in by_frequency] == list(qualitative.Dark24[:len(by_frequency)])
+
+
+def test_pages_clip_the_user_text_they_draw() -> None:
+    """A title stored before the bounds existed (10 MB froze a tab) is drawn clipped, with an ellipsis."""
+    from app.components.text import DRAW_CHARS, markdown_text
+
+    drawn = markdown_text("x" * 10_000_000)
+    assert len(drawn) == DRAW_CHARS and drawn.endswith("…")
+    assert markdown_text("y" * 500, 300) == "y" * 299 + "…"

@@ -7,7 +7,7 @@ from tests.paths import ROOT
 
 ENGINE = ROOT / "engine"
 # The root modules every stage may use; then each stage's rank: a module may import its own stage or a lower rank.
-ROOT_MODULES = {"engine", "engine.errors", "engine.settings", "engine.config", "engine.version"}
+ROOT_MODULES = {"engine", "engine.errors", "engine.settings", "engine.config", "engine.version", "engine.file_modes"}
 RANK = {"root": 0, "data": 1, "model": 2, "serve": 3, "train": 4, "curate": 4, "cli": 5, "__main__": 6}
 
 

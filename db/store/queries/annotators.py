@@ -4,21 +4,22 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.data.text_rules import check_text
+
 from .. import models as m
 from ..clock import as_utc, utc_now
+from ..conflicts import insert_if_absent
 from ..domain import AnnotatorInfo
 from ..errors import AccountError, NotFoundError
 from ..names import check_new_name, find_annotator, normalised
 from .account_events import CLI_ACTOR, record_account_event
 
-MAX_NAME_LENGTH = 100
-
 
 def check_name(name: str) -> str:
-    """The name as stored (NFKC, stripped), refused when empty or too long."""
-    name = normalised(name)
-    if not name or len(name) > MAX_NAME_LENGTH:
-        raise ValueError(f"annotator name: expected 1 to {MAX_NAME_LENGTH} characters, got {name!r}")
+    """The name as stored (NFKC, stripped): 1 to DOCRE_MAX_NAME_CHARS characters (engine.settings), no NUL."""
+    name = check_text(normalised(name), "annotator name", "name")
+    if not name:
+        raise ValueError("annotator name: expected a non-empty name")
     return name
 
 
@@ -40,11 +41,11 @@ def ensure_annotator(session: Session, name: str, role: str = "annotator") -> An
     typing a curator's name never acts as that curator."""
     name, role = check_name(name), check_role(role)
     row = find_annotator(session, name)
-    if row is None:
+    if row is None:  # several first uses at once: one inserts, the others find its row (no IntegrityError)
         check_new_name(name)
-        row = m.AnnotatorRow(name=name, role=role, created_at=utc_now())
-        session.add(row)
-        session.flush()
+        insert_if_absent(session, m.AnnotatorRow, ("name",), name=name, role=role, created_at=utc_now())
+        row = session.scalars(select(m.AnnotatorRow).where(m.AnnotatorRow.name == name)
+                              .execution_options(populate_existing=True)).one()
     check_local(row)
     return to_info(row)
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from engine.data.documents import Document, Entity, Fact, Mention
+from engine.data.text_rules import check_text
 
 from .. import models as m
 from ..clock import as_utc, utc_now
@@ -38,7 +39,7 @@ def content_hash(doc: Document) -> str:
 
 def create_dataset(session: Session, name: str) -> DatasetInfo:
     """A new, empty dataset; names are unique."""
-    name = name.strip()
+    name = check_text(name.strip(), "dataset name", "name")
     if not name:
         raise ValueError("dataset name: expected a non-empty name")
     if session.scalar(select(m.DatasetRow.id).where(m.DatasetRow.name == name)) is not None:

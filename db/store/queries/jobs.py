@@ -3,7 +3,7 @@ heartbeat, finish or fail, and re-queue what a dead worker left running."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -14,6 +14,7 @@ from ..domain import JobInfo
 from ..errors import NotFoundError
 
 STALE_SECONDS = 60.0  # a running job whose heartbeat is older than this belongs to a dead worker
+HEARTBEAT_SECONDS = 10.0  # a running worker beats this often, between chunks too (db.workflows.job_heartbeat)
 
 
 class JobLostError(RuntimeError):
@@ -94,6 +95,23 @@ def report_progress(session: Session, job_id: int, worker_id: str, *, done: int 
         row.run_ids = [int(i) for i in run_ids]
     row.heartbeat_at = utc_now()
     session.flush()
+
+
+def beat(session: Session, job_id: int, worker_id: str) -> bool:
+    """Refresh a running job's heartbeat if it is still this worker's; False once it was taken from it. A
+    conditional UPDATE, so a beat never revives a job another worker re-queued or finished."""
+    beaten = session.execute(
+        update(m.ScoringJobRow).where(m.ScoringJobRow.id == job_id, m.ScoringJobRow.worker_id == worker_id,
+                                      m.ScoringJobRow.status == "running")
+        .values(heartbeat_at=utc_now()).execution_options(synchronize_session=False))
+    return beaten.rowcount == 1
+
+
+def heartbeat_age(job: JobInfo, now: datetime | None = None) -> float | None:
+    """Seconds since a running job's worker last beat (None when it is not running or never beat)."""
+    if job.status != "running" or job.heartbeat_at is None:
+        return None
+    return ((now or utc_now()) - job.heartbeat_at).total_seconds()
 
 
 def finish_job(session: Session, job_id: int, worker_id: str, suggestions: int = 0) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .. import models as m
@@ -53,6 +53,13 @@ def _confirmed_flags(document_id: int, h: int, t: int) -> Any:
             .join(states, states.c.suggestion_id == m.SuggestionRow.id)
             .where(m.SuggestionRow.document_id == document_id, m.SuggestionRow.h == h, m.SuggestionRow.t == t,
                    m.ManualTripleRow.kind == "flag", states.c.curated.is_(True), states.c.state == REJECTED))
+
+
+def lock_document(session: Session, document_id: int) -> None:
+    """Hold the document's row until the transaction ends (a no-op UPDATE): a row lock on PostgreSQL and the
+    write lock on SQLite, taken before the pair's labels are read, so checks and the writes they allow serialise."""
+    session.execute(update(m.DocumentRow).where(m.DocumentRow.id == document_id).values(id=m.DocumentRow.id)
+                    .execution_options(synchronize_session=False))
 
 
 def check_not_duplicate(session: Session, suggestion: m.SuggestionRow, relation: str) -> None:

@@ -14,6 +14,8 @@ from sqlalchemy import and_, case, exists, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from engine.data.text_rules import text_problem
+
 from .. import models as m
 from ..clock import as_utc, utc_now
 from ..conflicts import REVIEW_UNDOES
@@ -32,7 +34,7 @@ from ..domain import (
 from ..errors import NotFoundError, ReviewConflictError, ReviewError
 from ..review_state import VERDICTS, current_decisions, suggestion_states
 from .controls import control_ids
-from .labels import check_not_duplicate
+from .labels import check_not_duplicate, lock_document
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +70,11 @@ def record_review(session: Session, suggestion_id: int, annotator: str, decision
             raise ReviewError(f"relation: expected a relation id like 'P17', got {relation!r}")
         if relation == suggestion.relation:
             relation = None  # accepting as suggested is not a correction
-    if decision == "accept":
+    problem = text_problem(note or "", "note")
+    if problem is not None:
+        raise ReviewError(f"note on suggestion {suggestion_id}: {problem}")
+    if decision == "accept":  # the pair's labels are read under its document's lock: two accepts of one label
+        lock_document(session, suggestion.document_id)  # at once record one, and the other is refused
         check_not_duplicate(session, suggestion, relation or suggestion.relation)
     reviewer = _annotator(session, annotator)
     row = m.ReviewRow(suggestion_id=suggestion_id, annotator_id=reviewer.id, role=reviewer.role, decision=decision,
@@ -84,10 +90,15 @@ def _undone_ids() -> Any:
 
 
 def undo_last_review(session: Session, annotator: str, suggestion_id: int | None = None, *,
-                     dataset_id: int | None = None) -> ReviewRecord:
+                     dataset_id: int | None = None, expected_id: int | None = None) -> ReviewRecord:
     """Cancel the annotator's latest decision still in force (on one suggestion, in one dataset, or anywhere)
     by inserting an "undo" row; their previous decision, if any, counts again. Returns the cancelled review.
-    The Review page passes its dataset: an undo there must never reach into another dataset."""
+    The Review page passes its dataset: an undo there must never reach into another dataset.
+
+    `expected_id`: the decision the page showed as the latest when the button was pressed. An undo undoes at most
+    that decision, once: of several undos pressed at once (tabs, double clicks) exactly one undoes it and the
+    others get a ReviewConflictError, on SQLite and PostgreSQL alike, however their reads and writes interleave
+    (before, SQLite's serialised writers let later ones undo older decisions: 3 of 4 against PostgreSQL's 1)."""
     reviewer = _annotator(session, annotator)
     query = (select(m.ReviewRow).where(m.ReviewRow.annotator_id == reviewer.id, m.ReviewRow.decision != m.UNDO,
                                     m.ReviewRow.id.not_in(_undone_ids()))
@@ -98,6 +109,8 @@ def undo_last_review(session: Session, annotator: str, suggestion_id: int | None
         in_dataset = select(m.SuggestionRow.id).join(m.DocumentRow).where(m.DocumentRow.dataset_id == dataset_id)
         query = query.where(m.ReviewRow.suggestion_id.in_(in_dataset))
     target = session.scalar(query)
+    if expected_id is not None and (target is None or target.id != expected_id):
+        raise _undone_elsewhere(annotator, expected_id)
     if target is None:
         where = f" on suggestion {suggestion_id}" if suggestion_id is not None else ""
         where += " in this dataset" if dataset_id is not None else ""
@@ -111,11 +124,17 @@ def undo_last_review(session: Session, annotator: str, suggestion_id: int | None
         if not REVIEW_UNDOES.matches(err):
             raise
         logger.info("%s: undo of review %d lost a race with another undo of it", annotator, cancelled.id)
-        raise ReviewConflictError(
-            f"your latest decision (on suggestion {cancelled.suggestion_id}) was undone a moment ago in another "
-            "tab or window; nothing more was undone. Press undo again to undo the decision before it.") from None
+        raise _undone_elsewhere(annotator, cancelled.id, cancelled.suggestion_id) from None
     logger.info("%s undid review %d", annotator, cancelled.id)
     return cancelled
+
+
+def _undone_elsewhere(annotator: str, review_id: int, suggestion_id: int | None = None) -> ReviewConflictError:
+    on = f"on suggestion {suggestion_id}" if suggestion_id is not None else f"review {review_id}"
+    logger.info("%s: undo of review %d refused: undone already", annotator, review_id)
+    return ReviewConflictError(f"your latest decision ({on}) was undone, or another decision made, a moment ago in "
+                               "another tab or window; nothing more was undone. Check your recent decisions and "
+                               "press undo again to undo the latest one.")
 
 
 def _record(row: m.ReviewRow, annotator: str, *, undone: bool) -> ReviewRecord:

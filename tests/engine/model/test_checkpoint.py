@@ -159,6 +159,24 @@ def test_a_warm_start_keeps_frozen_word_embeddings_the_installed_encoders(tiny_e
     load_checkpoint(tmp_path / "target")  # the fingerprint of the installed embeddings matches
 
 
+def test_checkpoint_files_get_one_mode_respecting_the_umask(tiny_models_dir, tmp_path) -> None:
+    """Issue 27: model.safetensors was written 0o600 (safetensors' own mode) beside a 0o644 config.json."""
+    import os
+    import stat
+
+    from engine.model.checkpoint import load_checkpoint, save_checkpoint
+
+    loaded = load_checkpoint(tiny_models_dir / "tiny")
+    for mask in (0o022, 0o077):
+        old = os.umask(mask)
+        try:
+            out = save_checkpoint(loaded, tmp_path / f"m{mask:o}")
+        finally:
+            os.umask(old)
+        modes = {name: stat.S_IMODE((out / name).stat().st_mode) for name in ("config.json", "model.safetensors")}
+        assert modes == {"config.json": 0o666 & ~mask, "model.safetensors": 0o666 & ~mask}, modes
+
+
 def test_warm_start_gives_p3m_the_whole_atlop_pair_head(saved, tiny_encoder_dir):
     """P3M's head holds ATLOP's extractor and grouped bilinear under ATLOP's names, so a warm start from ATLOP
     copies every head tensor: the pair extractor, and the proxies c_0..c_K as ATLOP's classifier rows (its bias

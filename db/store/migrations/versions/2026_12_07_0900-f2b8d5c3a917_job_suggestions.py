@@ -2,7 +2,7 @@
 row (one job mechanism: no in-memory copy of the job in the app). NULL for jobs finished before.
 
 Revision ID: f2b8d5c3a917
-Revises: f2b8d4a6c1e3
+Revises: f2b8c6d4a1e3
 Create Date: 2026-12-07 09:00:00
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "f2b8d5c3a917"
-down_revision: str | None = "f2b8d4a6c1e3"
+down_revision: str | None = "f2b8c6d4a1e3"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
