@@ -16,8 +16,8 @@ from common import ROOT, command_line, heldout_docs, machine
 
 
 def main() -> None:
-    from engine.data.calibration import expected_calibration_error, fit_calibration, scored_items, sigmoid
-    from engine.serve.calibrate import calibrate_checkpoint
+    from engine.data.margin_calibration import expected_calibration_error, fit_calibration, scored_items, sigmoid
+    from engine.serve.checkpoint_calibration import calibrate_checkpoint
     from engine.serve.predictor import Predictor
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -45,11 +45,11 @@ from common import command_line, machine
 from engine.cli.common import select_titles
 from engine.cli.score_cache import cached_scores
 from engine.cli.scoring import discover_models, model_names, score_documents
-from engine.curate.calibration import expected_calibration_error, reliability_table
 from engine.curate.decisions import Decision
 from engine.curate.feedback import learn_from_decisions
 from engine.curate.queue import build_queue, rank_pending
 from engine.curate.ranker import DEFAULT_RANKER, Ranker
+from engine.curate.ranker_calibration import expected_calibration_error, reliability_table
 from engine.curate.ranker_data import TrainingRecipe
 from engine.curate.relation_stats import RelationStats
 from engine.curate.suggestions import ScoreWeights, TypeStats, suggest

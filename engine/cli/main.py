@@ -90,7 +90,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                       evaluator=DevEvaluator(dev_docs, train_docs) if dev_docs else None, run_directory=run)
     state = trainer.train()
     if dev_docs:
-        from engine.serve.calibrate import calibrate_checkpoint  # noqa: PLC0415
+        from engine.serve.checkpoint_calibration import calibrate_checkpoint  # noqa: PLC0415
         from engine.serve.predictor import Predictor  # noqa: PLC0415
 
         calibration = calibrate_checkpoint(run.output, dev_docs, Predictor.from_checkpoint(run.output, device).predict(dev_docs))
@@ -103,7 +103,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from engine.data.metrics import evaluate, format_report  # noqa: PLC0415
-    from engine.serve.calibrate import calibration_report  # noqa: PLC0415
+    from engine.serve.checkpoint_calibration import calibration_report  # noqa: PLC0415
     from engine.serve.ensemble import load_predictor  # noqa: PLC0415
 
     check_output_file(args.output)
@@ -128,7 +128,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit the checkpoint's margin calibration on labelled documents and store it in its config.json."""
-    from engine.serve.calibrate import calibrate_checkpoint, calibration_report  # noqa: PLC0415
+    from engine.serve.checkpoint_calibration import calibrate_checkpoint, calibration_report  # noqa: PLC0415
     from engine.serve.predictor import Predictor  # noqa: PLC0415
 
     predictor = Predictor.from_checkpoint(args.checkpoint, args.device, precision=args.precision)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.data.calibration import MarginCalibration
 from engine.data.documents import Document, document_to_json
+from engine.data.margin_calibration import MarginCalibration
 from engine.data.pair_extras import extras_from_json, extras_to_json
 from engine.data.pair_scores import PairScores
 from engine.settings import get_settings

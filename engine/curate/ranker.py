@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.curate.calibration import IsotonicCalibrator, fit_isotonic
 from engine.curate.candidate_features import CATEGORICAL, FEATURE_VERSION, Pool, feature_names
+from engine.curate.ranker_calibration import IsotonicCalibrator, fit_isotonic
 from engine.errors import DocreError
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from typing import Any, Mapping, TypeVar
 
 import numpy as np
 
-from engine.data.calibration import MarginCalibration, sigmoid
+from engine.data.margin_calibration import MarginCalibration, sigmoid
 from engine.data.pair_extras import PairExtra, extras_from_json, extras_to_json
 
 E = TypeVar("E", bound=PairExtra)

@@ -4,7 +4,7 @@ boundary (margin 0), at most top_k per pair.
 
 Why calibrated probabilities rather than raw margins: methods put margins on different scales (P3M's are
 bounded by its cosine scale), so a mean margin lets the widest-scaled member outvote the rest; each
-checkpoint's calibration (engine.data.calibration) maps its margins to probabilities that mean the same
+checkpoint's calibration (engine.data.margin_calibration) maps its margins to probabilities that mean the same
 thing. The boundary keeps each member's operating point: a member's own rule is margin > 0, which its
 calibration maps to its decision probability. Without calibrations this is the mean of sigmoid(margin)
 against 0.5. The ensemble's margins are logit(mean p) - logit(boundary), so margin > 0 still means
@@ -17,8 +17,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from engine.data.calibration import MarginCalibration
 from engine.data.documents import Document
+from engine.data.margin_calibration import MarginCalibration
 from engine.data.pair_extras import merge_extras
 from engine.data.pair_scores import PairScores
 from engine.data.schema import RelationSchema

@@ -11,8 +11,8 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from engine.data.calibration import MarginCalibration
 from engine.data.documents import Document
+from engine.data.margin_calibration import MarginCalibration
 from engine.data.pair_scores import PairScores
 from engine.data.schema import RelationSchema
 from engine.errors import DocumentTooLargeError

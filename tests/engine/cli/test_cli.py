@@ -124,7 +124,7 @@ def test_predict_on_text_file(two_docs, tiny_encoder_dir, tmp_path):
 def test_calibrate_stores_platt_scaling_that_predict_applies(two_docs, tiny_encoder_dir, tmp_path, capsys):
     import numpy as np
 
-    from engine.data.calibration import sigmoid
+    from engine.data.margin_calibration import sigmoid
     from engine.serve.predictor import Predictor
 
     path, docs = two_docs

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 import engine.cli.score_cache as cache
-from engine.data.calibration import MarginCalibration
+from engine.data.margin_calibration import MarginCalibration
 from engine.data.pair_extras import MentionGrids, MentionPairGrid, PairValues
 from engine.data.pair_scores import PairScores
 from tests.engine.curate.synthetic import DOC, scores

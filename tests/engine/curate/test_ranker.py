@@ -8,12 +8,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from engine.curate.calibration import expected_calibration_error, fit_isotonic, reliability_table
 from engine.curate.candidate_features import FEATURE_VERSION, feature_names
 from engine.curate.decisions import Decision, DecisionError, decisions_from_json, read_decisions
 from engine.curate.feedback import decision_rows, learn_from_decisions, refit_with_decisions
 from engine.curate.queue import build_queue, rank_pending
 from engine.curate.ranker import DEFAULT_RANKER, Ranker, RankerError, fit_ranker
+from engine.curate.ranker_calibration import expected_calibration_error, fit_isotonic, reliability_table
 from engine.curate.ranker_data import TrainingRecipe, hide_labels, recipe_data
 from engine.curate.suggestions import suggest
 from engine.curate.yield_estimates import estimate_queue, expected_missing, expected_yield, reviews_to_find, yield_curve

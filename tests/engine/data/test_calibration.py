@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.data.calibration import (
+from engine.data.margin_calibration import (
     MarginCalibration,
     expected_calibration_error,
     fit_calibration,

@@ -45,7 +45,7 @@ def test_calibrations_make_members_comparable():
     above the members' mean decision probability (s(-1) + s(0)) / 2 = 0.384471: predicted."""
     from dataclasses import replace
 
-    from engine.data.calibration import MarginCalibration
+    from engine.data.margin_calibration import MarginCalibration
 
     a = replace(_scores("atlop.v1", [[1.0, 3.0, 0.0], [0.0, -1.0, 0.5]]), calibration=MarginCalibration(2.0, -1.0, 10))
     b = replace(_scores("p3m.v1", [[2.0, 1.0, 2.5], [1.0, 0.0, 0.0]]), calibration=MarginCalibration(0.5, 0.0, 10))

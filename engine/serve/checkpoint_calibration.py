@@ -8,14 +8,14 @@ from typing import Sequence
 
 import numpy as np
 
-from engine.data.calibration import (
+from engine.data.documents import Document
+from engine.data.margin_calibration import (
     MarginCalibration,
     expected_calibration_error,
     fit_calibration,
     scored_items,
     sigmoid,
 )
-from engine.data.documents import Document
 from engine.data.pair_scores import PairScores
 from engine.model.checkpoint import update_checkpoint_config
 
