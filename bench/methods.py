@@ -223,8 +223,9 @@ def do_run(run: GridRun, budget: Budget, paths: Paths, data, do_commit: bool, de
     write_record(path, record)
     log.info("[%s] F1 %.1f, revisit R@miss %.1f -> %s", run.key, 100 * record["result"]["heldout"]["f1"],
              100 * record["result"]["revisit"]["r@missing"], path)
-    if do_commit:
-        commit([path], f"ledger: {run.key} (held-out F1 {100 * record['result']['heldout']['f1']:.1f})", ROOT)
+    if do_commit:  # the record and the RESULTS table rendered from the ledger it completes, in one commit
+        write_table(paths.ledger, RESULTS)
+        commit([path, RESULTS], f"ledger: {run.key} (held-out F1 {100 * record['result']['heldout']['f1']:.1f})", ROOT)
     return record
 
 
