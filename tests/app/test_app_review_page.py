@@ -14,7 +14,6 @@ pytest.importorskip("streamlit")
 from app import services  # noqa: E402
 from app.components.colors import KEY_BORDER  # noqa: E402
 from app.state import Keys  # noqa: E402
-from db.workflows.scoring import score_documents  # noqa: E402
 from engine.curate.suggestions import KeyMentionPair  # noqa: E402
 from tests.app.page_support import app, seed_ids, texts
 from tests.db_support import tiny_document
@@ -132,22 +131,6 @@ def test_local_name_survives_a_reload_through_the_url(seeded: Path) -> None:
     assert "Annotating as **ada**" in texts(reloaded)
 
 
-def test_document_opens_on_the_default_models_run(seeded: Path, models_dir: Path) -> None:
-    dataset_id, doc_ids = seed_ids()
-    from app.services.resources import factory  # noqa: PLC0415
-    from engine.serve.predictor import Predictor  # noqa: PLC0415
-
-    other = models_dir / "tiny2"
-    score_documents(factory(), dataset_id, doc_ids[:1],
-                                     [(str(other), Predictor.from_checkpoint(other, "cpu"))])  # newest run: not default
-    services.scoring.clear_caches()
-    newest = services.scoring.runs(dataset_id)[0]
-    assert "tiny2" in newest.checkpoint
-    at = app("document", **{"docre.dataset_id": dataset_id, "docre.document_id": doc_ids[0]})
-    chosen = next(r for r in services.scoring.runs(dataset_id) if r.id == at.selectbox(key=Keys.RUN).value)
-    assert chosen.checkpoint.rstrip("/").endswith("tiny")
-
-
 def test_kappa_over_one_shared_item_is_warned_about(seeded: Path) -> None:
     dataset_id, _ = seed_ids()
     item = _first(dataset_id)
@@ -248,58 +231,6 @@ def test_queue_table_is_paged(seeded: Path) -> None:
     at = app("review", **{"docre.annotator": "ada", "docre.dataset_id": dataset_id})
     pager = at.number_input(key=f"{Keys.QUEUE_PAGE}.{dataset_id}")
     assert pager.value == 1 and "pairs each" in pager.label
-
-
-def test_matrix_filters_entities_and_reports_real_indices(seeded: Path) -> None:
-    from app.components import matrix  # noqa: PLC0415
-
-    dataset_id, doc_ids = seed_ids()
-    doc = services.documents.document(doc_ids[0])
-    cells = matrix.gold_cells(doc, services.relation_names())
-    kind = doc.entities[cells[0].head].type
-    shown = matrix.entities_shown(doc, cells, [kind])
-    assert shown and all(doc.entities[e].type == kind for e in shown)
-    active = matrix.entities_shown(doc, cells, None, with_cells_only=True)
-    assert set(active) == {x for c in cells for x in (c.head, c.tail)}
-    figure = matrix.matrix_figure(doc, cells, entities=active)
-    assert figure.data[0].z.shape == (len(active), len(active))
-    assert {tuple(p) for p in figure.data[-1].customdata} == {(h, t) for h in active for t in active if h != t}
-    assert "darker" in figure.layout.legend.title.text
-
-
-def test_compare_shares_one_logit_axis_and_shows_text_and_gold(seeded: Path) -> None:
-    dataset_id, doc_ids = seed_ids()
-    at = app("compare", **{"docre.dataset_id": dataset_id, "docre.document_id": doc_ids[0]})
-    charts = [f for f in (c for c in at.get("plotly_chart"))]
-    import json as _json  # noqa: PLC0415
-
-    specs = [_json.loads(c.proto.spec) for c in charts]
-    ranges = [s["layout"]["xaxis"]["range"] for s in specs[-2:]]  # the two logit charts, after the matrix
-    assert ranges[0] == ranges[1] and ranges[0][0] < ranges[0][1]
-    assert "Gold:" in texts(at) and any("<mark" in h.proto.body for h in at.get("html"))
-
-
-def test_document_shows_the_pairs_evidence_sentences(seeded: Path) -> None:
-    dataset_id, doc_ids = seed_ids()
-    doc = services.documents.document(doc_ids[0])
-    fact = doc.facts[0]
-    at = app("document", **{"docre.dataset_id": dataset_id, "docre.document_id": doc_ids[0],
-                            "docre.pair": (fact.h, fact.t), Keys.HEAD: fact.h, Keys.TAIL: fact.t})
-    evidence = services.documents.pair_sentences(doc, fact.h, fact.t)
-    assert "Sentences naming both:" in texts(at)
-    if evidence.gold:
-        assert "gold evidence: " + " ".join(f"[{i}]" for i in evidence.gold) in texts(at)
-
-
-def test_kmgre_run_is_offered_from_any_run() -> None:
-    from datetime import datetime, timezone  # noqa: PLC0415
-
-    from db.store.domain import RunInfo  # noqa: PLC0415
-
-    now = datetime.now(timezone.utc)
-    runs = [RunInfo(3, 1, "m/atlop", "atlop.v1", "0", 1.0, now), RunInfo(2, 1, "m/kmgre", "kmgre.v2", "0", 1.0, now)]
-    assert services.scoring.kmgre_run(runs).id == 2
-    assert services.scoring.kmgre_run(runs[:1]) is None
 
 
 def test_clicking_a_queue_row_opens_that_item(seeded: Path) -> None:
