@@ -30,7 +30,7 @@ def _curator_on_a_split_queue(dataset_id: int):
 
     with session() as s:
         store.set_role(s, "cat", "curator")
-    services.team.split_queue(dataset_id, ["ada", "bob"], "round-robin")
+    services.team.split_queue(dataset_id, ["ada", "bob"], "round-robin", by="cat")
     # no long tail: the tiny models' queue needs more than two pages of pairs
     services.learning.save_settings(dataset_id, "cat", refit_every=25, stop_below=10, min_probability=0.0)
     return app("review", **{"docre.annotator": "cat", "docre.role": "curator", "docre.dataset_id": dataset_id})

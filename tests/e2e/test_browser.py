@@ -44,14 +44,14 @@ def _suggestion(db: Path, suggestion_id: int):
 
 
 def _latest(db: Path, annotator: str):
-    """The annotator's newest review row."""
+    """The annotator's newest accept (a pair decision also rejects the pair's relations it did not take)."""
     from db import store
     from db.store.session import make_engine, session_factory, session_scope
 
     engine = make_engine(f"sqlite:///{db}")
     try:
         with session_scope(session_factory(engine)) as s:
-            return store.review_history(s, annotator, limit=1)[0]
+            return next(r for r in store.review_history(s, annotator, limit=20) if r.decision == "accept")
     finally:
         engine.dispose()
 
@@ -92,10 +92,10 @@ def test_full_flow(server: dict, browser_page, redocred_docs) -> None:
     main = page.get_by_test_id("stMain")
     main.get_by_role("textbox", name="Your name").fill("e2e annotator")
     main.get_by_role("button", name="Start annotating").click()
-    page.get_by_text("Suggested:").first.wait_for()
+    page.get_by_text("Suggested relations").first.wait_for()
     # a reload keeps the name (local mode: it rides in the URL)
     page.reload()
-    page.get_by_text("Suggested:").first.wait_for()
+    page.get_by_text("Suggested relations").first.wait_for()
     page.get_by_text("Annotating as").first.wait_for()
     _press(page, "a")
     page.get_by_text(re.compile("^Accepted: ")).first.wait_for()  # the pair and document, no internal id

@@ -63,6 +63,11 @@ def test_a_failing_script_shows_no_details_and_logs_them(browser, tmp_path: Path
     assert "RuntimeError" in logged and f"cannot read {RAISES}" in logged  # the details are in the server's log
 
 
+# a suggestion's whole evidence, as scoring writes it (the Review page reads every field)
+EVIDENCE = {"models": {"x": {"margin": 1.0, "probability": 0.9}}, "agreeing_models": 1, "sentences": [0],
+            "type_fit": 1.0, "rules": []}
+
+
 def _seed_url_names(db_url: str) -> None:
     """A document whose title is a URL and whose entities are a www. address and an e-mail, with a suggestion."""
     from db import store
@@ -78,7 +83,8 @@ def _seed_url_names(db_url: str) -> None:
         (doc_id,) = store.add_documents(s, dataset.id, [doc]).added
         run_id = store.record_run(s, dataset.id, checkpoint="runs/x", method="atlop.v1", version="0", seconds=1.0)
         store.add_suggestions(s, dataset.id, [{"doc_id": doc_id, "h_idx": 0, "t_idx": 1, "relation": "P17",
-                                               "score": 0.9, "evidence": {"sentences": [0]}}], run_ids=[run_id])
+                                               "score": 0.9, "evidence": EVIDENCE}], run_ids=[run_id])
+        store.set_review_settings(s, dataset.id, min_probability=0.0)  # the one suggestion is in the queue, not the tail
     engine.dispose()
 
 
@@ -109,7 +115,7 @@ def test_url_like_names_and_titles_render_as_text(browser, tmp_path: Path) -> No
         main = page.get_by_test_id("stMain")
         main.get_by_role("textbox", name="Your name").fill("linda")
         main.get_by_role("button", name="Start annotating").click()
-        page.get_by_text("Suggested:").first.wait_for()
+        page.get_by_text("Suggested relations").first.wait_for()
         idle(page)
         shown = _no_live_links(page)
         assert f"{URL_HEAD} → {URL_TAIL}" in shown and URL_TITLE in shown

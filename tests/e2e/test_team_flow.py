@@ -81,7 +81,7 @@ def _rerun(page) -> None:
 
 def _shows_nothing_of_others(page, other: str) -> None:
     body = page.get_by_test_id("stMain").inner_text()
-    for hidden in ("Suggested:", "score", "0.987", "state accepted", "state conflict", "conflict", "Also decided by",
+    for hidden in ("Suggested relations", "score", "0.987", "state accepted", "state conflict", "conflict", "Also decided by",
                    other, "KMGRE key mention pairs", "accepted by review"):
         assert hidden not in body, hidden
 
@@ -105,7 +105,7 @@ def test_two_annotators_conflict_and_the_curator_resolves_it(team: dict, browser
         _blind_review(page)
 
     # ann accepts (choosing the relation herself: blind mode proposes none)
-    ann.get_by_role("combobox", name="Relation (change it to correct the suggestion)").click()
+    ann.get_by_role("combobox", name="Relation", exact=True).click()
     ann.get_by_role("option", name=f"({RELATION})").first.click()
     idle(ann)
     ann.get_by_role("button", name="Accept").click()
