@@ -178,9 +178,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--no-inner", action="store_true", help="skip the inner split")
     p.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
     p.add_argument("--scores-cache", default=str(ROOT / "runs" / "score_cache"))
+    p.add_argument("--checkpoint", nargs="+", help="checkpoint directories whose scores the ranker reads "
+                   "(default: every shipped model; its slots follow)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
-    ctx = context(Path(args.data), discover_models(), Path(args.scores_cache))
+    checkpoints = [Path(c) for c in args.checkpoint] if args.checkpoint else discover_models()
+    ctx = context(Path(args.data), checkpoints, Path(args.scores_cache))
+    print(f"models: {', '.join(c.name for c in checkpoints)}")
     print(f"machine: {machine()}\ncommand: {command_line()}\n")
     print("| recipe | split | seed | P@50 | P@200 | R@miss | time |\n|---|---|---|---|---|---|---|", flush=True)
     for name in args.recipes:

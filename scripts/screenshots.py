@@ -35,7 +35,7 @@ SAMPLES = ROOT / "assets" / "samples" / "redocred_heldout_sample.json"
 SAMPLE_TEXT = ROOT / "assets" / "samples" / "sample.txt"  # the Text tab's example (entities found by spaCy)
 # a held-out title of split.json (no shipped model trained on it): 29 entities in 6 sentences
 MATRIX_TITLE = "Willi Schneider (skeleton racer)"
-SCORING_MODELS = ("paee", "atlop", "kmgre")  # paee is the shipped DEFAULT; kmgre adds key mention pairs
+SCORING_MODELS = ("paee", "atlop", "kmgre", "pemscl", "p3m")  # paee is the DEFAULT; kmgre adds key mention pairs
 CURATOR, ANNOTATORS, PASSWORD = "carol", ("ann", "bob"), "screenshots only, a long passphrase"
 WIDTH, HEIGHT = 1400, 1000
 
@@ -89,6 +89,13 @@ def _to_top(locator: Any) -> None:
     locator.evaluate("element => element.scrollIntoView({block: 'start'})")
 
 
+def _pick(page: Any, label: str, option_text: str) -> None:
+    """Choose the option of a Streamlit selectbox whose label contains `option_text`."""
+    page.get_by_label(label).click()
+    page.get_by_role("option").filter(has_text=option_text).first.click()
+    idle(page)
+
+
 def _shoot(page: Any, out: Path, name: str, top: Any = None) -> None:
     """Save the viewport once the page has settled, scrolled so `top` (a locator) starts the shot if given."""
     page.mouse.move(0, HEIGHT - 1)  # no hover toolbar or tooltip in the shot
@@ -125,7 +132,14 @@ def capture(base_url: str, out: Path) -> None:
         _open(page, "Compare", "Compare models")
         page.get_by_text("ordered pairs are decoded differently").wait_for()
         _shoot(page, out, "compare.png")
+        _pick(page, "Model A", "pemscl")
+        _pick(page, "Model B", "p3m")
+        page.get_by_text("ordered pairs are decoded differently").wait_for()
+        _shoot(page, out, "compare_pemscl_p3m.png")
 
+        _open(page, "Users")
+        page.get_by_role("heading", name="Account changes").wait_for()
+        _shoot(page, out, "users.png")
 
         _open(page, "Adjudicate")
         page.get_by_role("button", name="Resolve: accept").wait_for()

@@ -34,7 +34,7 @@ def escape(text: Any) -> str:
 
 def clip(text: str, limit: int) -> str:
     """At most `limit` characters, an ellipsis marking a cut: what a page draws of one piece of user text.
-    (engine.errors.clip does the same for messages; components never import the engine, tests/app/test_app_layers.py.)"""
+    (engine.errors.clip does the same for messages; components never import the engine, tests/app/test_layers.py.)"""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -3,12 +3,13 @@
 Methods put their margins on different scales (P3M's are bounded by its cosine scale, PEMSCL's entropy term
 stretches its own), so a raw sigmoid(margin) means something else for each model. Every checkpoint carries
 a `MarginCalibration` fitted on its dev documents: p = sigmoid(slope * margin + intercept), one pair of
-numbers per model (a second pair per relation-frequency band would be the next refinement). Pure NumPy, so
-the checkpoint, the predictor, ensembles and the review ranker all read it."""
+numbers per model, optionally refined by one pair per relation-frequency band (`fit_banded_calibration`: rare
+relations' margins sit on another scale than frequent ones'). Pure NumPy, so the checkpoint, the predictor,
+ensembles and the review ranker all read it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -21,16 +22,62 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -60.0, 60.0)))
 
 
+def _platt_numbers(data: Mapping[str, Any], where: str) -> tuple[float, float]:
+    """A stored (slope, intercept), checked: a non-positive slope would reverse the model's ordering."""
+    try:
+        slope, intercept = float(data["slope"]), float(data["intercept"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputFileError(f"{where}: expected numbers 'slope' and 'intercept', got {data!r}") from exc
+    if not (np.isfinite(slope) and np.isfinite(intercept)) or slope <= 0:
+        raise InputFileError(f"{where}: slope must be a positive finite number and intercept finite, got {data!r}")
+    return slope, intercept
+
+
+@dataclass(frozen=True)
+class BandCalibration:
+    """The Platt pair of one relation-frequency band (head, mid or tail of the training counts)."""
+
+    name: str
+    relations: tuple[str, ...]
+    slope: float
+    intercept: float
+    n_fitted: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "relations": list(self.relations), "slope": self.slope,
+                "intercept": self.intercept, "n_fitted": self.n_fitted}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], where: str) -> "BandCalibration":
+        if not isinstance(data, Mapping) or not isinstance(data.get("relations"), list):
+            raise InputFileError(f"{where}: expected an object with 'name', 'relations' (a list), 'slope' and "
+                                 f"'intercept', got {data!r}")
+        slope, intercept = _platt_numbers(data, where)
+        return cls(str(data.get("name", "")), tuple(str(r) for r in data["relations"]), slope, intercept,
+                   int(data.get("n_fitted", 0)))
+
+
 @dataclass(frozen=True)
 class MarginCalibration:
-    """p = sigmoid(slope * margin + intercept); the identity calibration is slope 1, intercept 0."""
+    """p = sigmoid(slope * margin + intercept); the identity calibration is slope 1, intercept 0. A relation
+    in one of `bands` uses its band's pair instead (when the caller says which relation each column is)."""
 
     slope: float = 1.0
     intercept: float = 0.0
     n_fitted: int = 0  # (pair, relation) items it was fitted on; 0 = not fitted
+    bands: tuple[BandCalibration, ...] = ()
 
-    def probabilities(self, margins: np.ndarray) -> np.ndarray:
-        return sigmoid(self.slope * margins + self.intercept).astype(np.float32)
+    def probabilities(self, margins: np.ndarray, relation_ids: Sequence[str] | None = None) -> np.ndarray:
+        """margins: (..., R); relation_ids: the R columns' relation ids, needed for the band pairs (without
+        them every column uses the model-wide pair)."""
+        slope = np.full(margins.shape[-1:], self.slope) if margins.ndim else np.asarray(self.slope)
+        intercept = np.full(margins.shape[-1:], self.intercept) if margins.ndim else np.asarray(self.intercept)
+        if self.bands and relation_ids is not None and margins.ndim:
+            column = {r: i for i, r in enumerate(relation_ids)}
+            for band in self.bands:
+                cols = [column[r] for r in band.relations if r in column]
+                slope[cols], intercept[cols] = band.slope, band.intercept
+        return sigmoid(slope * margins + intercept).astype(np.float32)
 
     @property
     def decision_probability(self) -> float:
@@ -38,19 +85,21 @@ class MarginCalibration:
         return float(sigmoid(np.array(self.intercept)))
 
     def to_json(self) -> dict[str, Any]:
-        return {"slope": self.slope, "intercept": self.intercept, "n_fitted": self.n_fitted}
+        out: dict[str, Any] = {"slope": self.slope, "intercept": self.intercept, "n_fitted": self.n_fitted}
+        if self.bands:
+            out["bands"] = [band.to_json() for band in self.bands]
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None, where: str = "calibration") -> "MarginCalibration":
         if data is None:
             return cls()
-        try:
-            slope, intercept = float(data["slope"]), float(data["intercept"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InputFileError(f"{where}: expected numbers 'slope' and 'intercept', got {data!r}") from exc
-        if not (np.isfinite(slope) and np.isfinite(intercept)) or slope <= 0:
-            raise InputFileError(f"{where}: slope must be a positive finite number and intercept finite, got {data!r}")
-        return cls(slope, intercept, int(data.get("n_fitted", 0)))
+        slope, intercept = _platt_numbers(data, where)
+        raw_bands = data.get("bands") or []
+        if not isinstance(raw_bands, list):
+            raise InputFileError(f"{where}: 'bands' must be a list, got {type(raw_bands).__name__}")
+        bands = tuple(BandCalibration.from_json(b, f"{where} bands[{i}]") for i, b in enumerate(raw_bands))
+        return cls(slope, intercept, int(data.get("n_fitted", 0)), bands)
 
 
 def fit_calibration(margins: np.ndarray, labels: np.ndarray, *, iterations: int = 50) -> MarginCalibration:
@@ -88,6 +137,26 @@ def fit_calibration(margins: np.ndarray, labels: np.ndarray, *, iterations: int 
     return MarginCalibration(float(a), float(b), int(m.size))
 
 
+def fit_banded_calibration(margins: np.ndarray, labels: np.ndarray, relations: np.ndarray,
+                           groups: Mapping[str, Sequence[str]], *, min_positives: int = 30) -> MarginCalibration:
+    """The model-wide Platt pair plus one pair per frequency band (`engine.data.metrics.frequency_groups`).
+
+    relations: (n,) the relation id of each flattened item (`item_relations`). A band with fewer than
+    `min_positives` related items keeps the model-wide pair (our choice: two parameters fitted on a handful of
+    positives would be noise; 30 keeps each band's slope within a few percent on the held-out documents)."""
+    overall = fit_calibration(margins, labels)
+    rel = np.asarray(relations).ravel()
+    y = np.asarray(labels).ravel()
+    bands = []
+    for name, members in groups.items():
+        chosen = np.isin(rel, list(members))
+        if y[chosen].sum() < min_positives or y[chosen].sum() == chosen.sum():
+            continue
+        band = fit_calibration(np.asarray(margins).ravel()[chosen], y[chosen])
+        bands.append(BandCalibration(name, tuple(members), band.slope, band.intercept, band.n_fitted))
+    return MarginCalibration(overall.slope, overall.intercept, overall.n_fitted, tuple(bands))
+
+
 def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:
     """ECE: the mean |accuracy - confidence| over equal-width probability bins, weighted by bin size."""
     p = np.asarray(probabilities, dtype=np.float64).ravel()
@@ -110,6 +179,12 @@ def reliability_table(probabilities: np.ndarray, labels: np.ndarray, bins: int =
     idx = np.minimum((p * bins).astype(int), bins - 1)
     return [(b / bins, float(p[idx == b].mean()), float(y[idx == b].mean()), int((idx == b).sum()))
             for b in range(bins) if (idx == b).any()]
+
+
+def item_relations(scores) -> np.ndarray:
+    """The relation id of every item `scored_items` returns, in the same (row-major) order."""
+    parts = [np.tile(np.asarray(ps.relation_ids, dtype=object), ps.margins.shape[0]) for ps in scores]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=object)
 
 
 def scored_items(documents, scores) -> tuple[np.ndarray, np.ndarray]:

@@ -52,7 +52,7 @@ class PairScores:
         (the checkpoint's calibration of the margins; the plain sigmoid of the margins when it has none)."""
         if self.calibration is None:
             return sigmoid(self.margins).astype(np.float32)
-        return self.calibration.probabilities(self.margins)
+        return self.calibration.probabilities(self.margins, self.relation_ids)
 
     def extra(self, kind: type[E] | str) -> E | None:
         """The first extra of a kind (the class, or its name such as "pair_values" for callers that import no

@@ -8,7 +8,9 @@ import pytest
 from engine.data.margin_calibration import (
     MarginCalibration,
     expected_calibration_error,
+    fit_banded_calibration,
     fit_calibration,
+    item_relations,
     reliability_table,
     sigmoid,
 )
@@ -50,3 +52,55 @@ def test_bad_stored_calibration_is_named(data) -> None:
 def test_fit_refuses_documents_without_both_classes() -> None:
     with pytest.raises(InputFileError, match="both related and unrelated"):
         fit_calibration(np.array([1.0, 2.0]), np.array([0, 0]))
+
+
+def _two_scales(n: int = 100_000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Items of relations P1/P2 (frequent, true p = s(0.5 m - 2)) and P9 (rare, true p = s(1.5 m - 1))."""
+    rng = np.random.default_rng(1)
+    relations = rng.choice(np.array(["P1", "P2", "P9"], dtype=object), n, p=[0.45, 0.45, 0.10])
+    margins = rng.normal(0, 3, n)
+    slope = np.where(relations == "P9", 1.5, 0.5)
+    intercept = np.where(relations == "P9", -1.0, -2.0)
+    return margins, rng.random(n) < sigmoid(slope * margins + intercept), relations
+
+
+def test_banded_fit_recovers_each_bands_scale_and_lowers_the_error() -> None:
+    margins, labels, relations = _two_scales()
+    groups = {"head": ("P1", "P2"), "tail": ("P9",)}
+    banded = fit_banded_calibration(margins, labels, relations, groups)
+    tail = next(b for b in banded.bands if b.name == "tail")
+    assert tail.slope == pytest.approx(1.5, abs=0.1) and tail.intercept == pytest.approx(-1.0, abs=0.1)
+    columns = ["P1", "P2", "P9"]  # one item per column: a (pairs, relations) grid as PairScores holds it
+    gold = np.stack([labels[relations == r][:8_000] for r in columns], axis=1)
+    by_column = np.stack([margins[relations == r][:8_000] for r in columns], axis=1)
+    overall = fit_calibration(margins, labels)
+    assert expected_calibration_error(banded.probabilities(by_column, columns), gold) < \
+        expected_calibration_error(overall.probabilities(by_column), gold)
+    # without the column names every column uses the model-wide pair
+    assert np.allclose(banded.probabilities(by_column), overall.probabilities(by_column))
+
+
+def test_a_band_with_few_positives_keeps_the_model_wide_pair() -> None:
+    margins, labels, relations = _two_scales(4_000)
+    labels = labels & (relations != "P9") | ((relations == "P9") & (np.arange(labels.size) < 200) & labels)
+    banded = fit_banded_calibration(margins, labels, relations, {"head": ("P1", "P2"), "tail": ("P9",)},
+                                    min_positives=30)
+    assert [b.name for b in banded.bands] == ["head"]
+
+
+def test_banded_calibration_round_trips_and_old_files_still_load() -> None:
+    margins, labels, relations = _two_scales(20_000)
+    banded = fit_banded_calibration(margins, labels, relations, {"head": ("P1", "P2"), "tail": ("P9",)})
+    assert MarginCalibration.from_json(banded.to_json()) == banded
+    assert MarginCalibration.from_json({"slope": 0.7, "intercept": -1.0}).bands == ()
+    bad = {**banded.to_json(), "bands": [{"name": "tail", "relations": ["P9"], "slope": -1, "intercept": 0}]}
+    with pytest.raises(InputFileError, match=r"bands\[0\].*slope must be a positive"):
+        MarginCalibration.from_json(bad, "config.json calibration")
+
+
+def test_item_relations_follow_the_flattened_grid() -> None:
+    class Scores:  # the two attributes item_relations reads
+        relation_ids = ("P1", "P9")
+        margins = np.zeros((3, 2))
+
+    assert list(item_relations([Scores(), Scores()])) == ["P1", "P9"] * 6

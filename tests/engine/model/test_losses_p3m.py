@@ -138,3 +138,54 @@ def test_prior_factor_k_follows_the_regime(redocred_docs):
     # the old fixed k = 3 (pi = 0.3, pi_u = 2/9, gamma = sqrt(7/3)) weighs this batch differently
     assert pu_metric_risk(logits, labels, ClassPriors.from_labeled(torch.tensor([0.1, 0.1]), 3.0)).item() != \
         pytest.approx(r1 + r2, abs=1e-3)
+
+
+def test_the_weighted_risks_minimiser_is_log_gamma_plus_the_posteriors_logit():
+    """Two kinds of pairs, A (30 of 100 related) and B (3 of 1400), each with one free margin; pi is the share
+    related overall. The margins Eq. 5 learns are log gamma + logit(posterior), so the posterior rule (margin >
+    log gamma) reads each kind back at its own posterior, while Eq. 1's rule (margin > 0) calls kind A related
+    at a posterior of 0.3 (the choice documented at P3mConfig.decision)."""
+    sizes, related = (100, 1400), (30, 3)
+    pi = sum(related) / sum(sizes)
+    priors = ClassPriors.from_labeled(torch.tensor([pi]), 1.0)
+    labels = torch.zeros(sum(sizes), 2)
+    labels[: related[0], 1] = 1.0
+    labels[sizes[0]: sizes[0] + related[1], 1] = 1.0
+    labels[:, 0] = 1.0 - labels[:, 1]
+    margins = torch.zeros(2, requires_grad=True)
+    optimiser = torch.optim.LBFGS([margins], max_iter=500, line_search_fn="strong_wolfe")
+
+    def closure():
+        optimiser.zero_grad()
+        per_pair = torch.cat([margins[0].expand(sizes[0]), margins[1].expand(sizes[1])])
+        risk = pu_metric_risk(torch.stack([torch.zeros(sum(sizes)), per_pair], 1), labels, priors)
+        risk.backward()
+        return risk
+
+    optimiser.step(closure)
+    log_gamma = math.log(priors.class_weight.item())
+    posteriors = torch.sigmoid(margins - log_gamma).tolist()
+    assert posteriors == pytest.approx([related[0] / sizes[0], related[1] / sizes[1]], rel=0.02)
+    assert margins[0].item() > 0 > margins[0].item() - log_gamma  # Eq. 1 says related, the posterior rule not
+
+
+@pytest.mark.parametrize("decision", ["posterior", "margin"])
+def test_the_decision_rule_shifts_only_the_returned_logits(decision):
+    from engine.model.methods.base import ModelDims
+    from engine.model.methods.p3m.method import P3mClassifier, P3mConfig
+
+    config = P3mConfig(class_priors=[0.01, 0.001], prior_multiplier=1.0, decision=decision, emb_size=8, block_size=4)
+    head = P3mClassifier(config, ModelDims(hidden_size=16, num_heads=2, num_classes=3))
+    logits = torch.tensor([[1.0, 2.0, 3.0], [0.0, -1.0, 4.0]])
+    shifted = head.decision_logits(logits)
+    gamma = torch.tensor([((1 - 0.01) / 0.01) ** 0.5, ((1 - 0.001) / 0.001) ** 0.5])
+    expected = logits if decision == "margin" else torch.cat([logits[:, :1], logits[:, 1:] - gamma.log()], 1)
+    assert torch.allclose(shifted, expected)
+
+
+def test_an_unknown_decision_rule_is_named():
+    from engine.errors import ConfigError
+    from engine.model.methods.p3m.method import P3mConfig
+
+    with pytest.raises(ConfigError, match="decision must be one of"):
+        P3mConfig(decision="threshold").validate()

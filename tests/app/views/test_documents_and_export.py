@@ -15,8 +15,9 @@ from app import services
 from app.state import Keys
 from db.workflows.scoring import score_documents
 from tests.app.page_support import app, seed_ids, texts
+from tests.paths import ROOT
 
-SAMPLES = Path(__file__).resolve().parents[2] / "assets" / "samples"
+SAMPLES = ROOT / "assets" / "samples"
 
 
 def _extra_keys_file() -> bytes:

@@ -1,0 +1,21 @@
+"""The budget check's inner split: 50 of the `train` titles as dev, never a `heldout` title, the same for a seed."""
+from __future__ import annotations
+
+import json
+import sys
+
+from tests.paths import ROOT
+
+sys.path.insert(0, str(ROOT / "bench"))
+
+from budget_check import inner_split  # noqa: E402
+
+
+def test_the_inner_split_deals_train_titles_only_and_is_fixed_by_its_seed(tmp_path) -> None:
+    split = tmp_path / "split.json"
+    split.write_text(json.dumps({"train": [f"t{i}" for i in range(400)], "heldout": ["h0", "h1"]}))
+    first = inner_split(split, 50, 0)
+    assert len(first["inner_dev"]) == 50 and len(first["inner_train"]) == 350
+    assert not set(first["inner_dev"]) & set(first["inner_train"])
+    assert set(first["inner_dev"]) | set(first["inner_train"]) == {f"t{i}" for i in range(400)}
+    assert inner_split(split, 50, 0) == first and inner_split(split, 50, 1) != first
