@@ -37,11 +37,12 @@ def f1_of(counts: np.ndarray) -> np.ndarray:
     return f1
 
 
-def paired_bootstrap(method: Sequence[np.ndarray], baseline: Sequence[np.ndarray],
-                     draws: int = DRAWS, seed: int = BOOTSTRAP_SEED) -> tuple[float, float, float]:
-    """(difference, low, high) of mean-over-seeds micro F1, method minus baseline, over resampled documents.
-    Each array is one run's (n_documents, 3) counts, documents in the same order in every run."""
-    n = len(method[0])
+def bootstrap_contrast(terms: Sequence[tuple[float, Sequence[np.ndarray]]], draws: int = DRAWS,
+                       seed: int = BOOTSTRAP_SEED) -> tuple[float, float, float]:
+    """(point, low, high) of sum_k w_k * (mean-over-seeds micro F1 of runs_k) over documents resampled once for
+    every term, so a difference of gains (half-label gain minus full-label gain) is paired like a difference.
+    terms: (w_k, runs_k); each run is an (n_documents, 3) array of counts, documents in one order everywhere."""
+    n = len(terms[0][1][0])
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, n, size=(draws, n))  # (draws, n_documents)
 
@@ -49,10 +50,21 @@ def paired_bootstrap(method: Sequence[np.ndarray], baseline: Sequence[np.ndarray
         # (draws,): each run's micro F1 on each draw, averaged over runs
         return np.mean([f1_of(run[picks].sum(axis=1)) for run in runs], axis=0)
 
-    diffs = mean_f1(method) - mean_f1(baseline)
-    point = float(np.mean([f1_of(r.sum(axis=0)) for r in method]) - np.mean([f1_of(r.sum(axis=0)) for r in baseline]))
+    diffs = sum(w * mean_f1(runs) for w, runs in terms)
+    point = float(sum(w * np.mean([f1_of(r.sum(axis=0)) for r in runs]) for w, runs in terms))
     low, high = np.percentile(diffs, [2.5, 97.5])
     return point, float(low), float(high)
+
+
+def paired_bootstrap(method: Sequence[np.ndarray], baseline: Sequence[np.ndarray],
+                     draws: int = DRAWS, seed: int = BOOTSTRAP_SEED) -> tuple[float, float, float]:
+    """(difference, low, high) of mean-over-seeds micro F1, method minus baseline, over resampled documents."""
+    return bootstrap_contrast([(1.0, method), (-1.0, baseline)], draws, seed)
+
+
+def verdict(low: float, high: float) -> str:
+    """What a 95% interval says of a claimed gain."""
+    return "shown" if low > 0 else "not shown" if high < 0 else "inside the noise"
 
 
 def _mean(records: Sequence[dict], section: str, key: str) -> float | None:
@@ -131,17 +143,26 @@ def _claims(by_cell: dict[tuple[str, str], list[dict]]) -> list[str]:
             continue
         gain = _mean(runs, "heldout", figure) - _mean(base, "heldout", figure)
         text = f"- {claim}: {figure} {100 * gain:+.1f} against {BASELINE} ({setting} labels)"
+        counts = [_counts(r) for r in runs], [_counts(r) for r in base]
         if figure == "f1" and setting == "half":
             other, other_base = by_cell.get(("full", method)), by_cell.get(("full", BASELINE))
             if other and other_base:
-                full_gain = _mean(other, "heldout", "f1") - _mean(other_base, "heldout", "f1")
-                shown = gain > full_gain
-                text += f", {100 * full_gain:+.1f} with full labels: {'shown' if shown else 'not shown'}"
+                # the claim is a larger gain with half the labels: the difference of the two gains, paired
+                d, lo, hi = bootstrap_contrast([(1.0, counts[0]), (-1.0, counts[1]),
+                                                (-1.0, [_counts(r) for r in other]),
+                                                (1.0, [_counts(r) for r in other_base])])
+                text += (f"; the gain with half labels minus the gain with full labels {100 * d:+.1f} "
+                         f"[{100 * lo:+.1f}, {100 * hi:+.1f}]: {verdict(lo, hi)}")
+            else:
+                text += " (full setting missing for the contrast)"
         elif figure != "f1":
+            # per-document counts exist for overall F1 only, so this figure has no interval
             overall = _mean(runs, "heldout", "f1") - _mean(base, "heldout", "f1")
-            text += f", F1 {100 * overall:+.1f} overall: {'shown' if gain > max(overall, 0) else 'not shown'}"
+            text += (f", F1 {100 * overall:+.1f} overall (no interval for {figure}): "
+                     f"{'shown' if gain > max(overall, 0) else 'not shown'}")
         else:
-            text += f": {'shown' if gain > 0 else 'not shown'}"
+            d, lo, hi = paired_bootstrap(*counts)
+            text += f" [{100 * lo:+.1f}, {100 * hi:+.1f}]: {verdict(lo, hi)}"
         out.append(text + ".")
     return out + [""]
 

@@ -21,7 +21,7 @@ sys.path.insert(0, str(BENCH))
 
 from grid.ledger import read_ledger  # noqa: E402
 from grid.measure import document_counts  # noqa: E402
-from grid.table import f1_of, paired_bootstrap, render  # noqa: E402
+from grid.table import bootstrap_contrast, f1_of, paired_bootstrap, render, verdict  # noqa: E402
 
 
 def grid_command(tiny_encoder_dir: Path, warm: Path, out: Path) -> list[str]:
@@ -91,6 +91,19 @@ def test_the_bootstrap_interval_holds_zero_for_equal_runs_and_excludes_it_for_a_
     d, low, high = paired_bootstrap([better], [base])
     assert d == pytest.approx(float(f1_of(better.sum(0)) - f1_of(base.sum(0))))
     assert 0 < low < d < high
+
+
+def test_a_difference_of_gains_is_paired_and_judged_by_its_interval():
+    rng = np.random.default_rng(2)
+    base = np.stack([rng.integers(0, 10, 40), rng.integers(10, 20, 40), rng.integers(10, 20, 40)], axis=1)
+    better = base.copy()
+    better[:, 0] += 3
+    # the same gain in both settings: the difference of the gains is exactly 0 on every draw
+    assert bootstrap_contrast([(1.0, [better]), (-1.0, [base]), (-1.0, [better]), (1.0, [base])]) == (0.0, 0.0, 0.0)
+    # a gain only in the first setting: the difference of gains is that gain, with its interval
+    d, low, high = bootstrap_contrast([(1.0, [better]), (-1.0, [base]), (-1.0, [base]), (1.0, [base])])
+    assert (d, low, high) == paired_bootstrap([better], [base]) and low > 0
+    assert [verdict(0.1, 0.3), verdict(-0.2, 0.1), verdict(-0.3, -0.1)] == ["shown", "inside the noise", "not shown"]
 
 
 def test_the_table_marks_noise_and_gains_and_says_what_is_missing():
