@@ -144,7 +144,7 @@ def test_the_weighted_risks_minimiser_is_log_gamma_plus_the_posteriors_logit():
     """Two kinds of pairs, A (30 of 100 related) and B (3 of 1400), each with one free margin; pi is the share
     related overall. The margins Eq. 5 learns are log gamma + logit(posterior), so the posterior rule (margin >
     log gamma) reads each kind back at its own posterior, while Eq. 1's rule (margin > 0) calls kind A related
-    at a posterior of 0.3 (the choice documented at P3mConfig.decision)."""
+    at a posterior of 0.3 (why P3mConfig.decision_shift exists)."""
     sizes, related = (100, 1400), (30, 3)
     pi = sum(related) / sum(sizes)
     priors = ClassPriors.from_labeled(torch.tensor([pi]), 1.0)
@@ -169,23 +169,23 @@ def test_the_weighted_risks_minimiser_is_log_gamma_plus_the_posteriors_logit():
     assert margins[0].item() > 0 > margins[0].item() - log_gamma  # Eq. 1 says related, the posterior rule not
 
 
-@pytest.mark.parametrize("decision", ["posterior", "margin"])
-def test_the_decision_rule_shifts_only_the_returned_logits(decision):
+@pytest.mark.parametrize("alpha", [0.0, 0.5, 1.0])
+def test_the_decision_shift_moves_only_the_returned_logits(alpha):
     from engine.model.methods.base import ModelDims
     from engine.model.methods.p3m.method import P3mClassifier, P3mConfig
 
-    config = P3mConfig(class_priors=[0.01, 0.001], prior_multiplier=1.0, decision=decision, emb_size=8, block_size=4)
+    config = P3mConfig(class_priors=[0.01, 0.001], prior_multiplier=1.0, decision_shift=alpha, emb_size=8, block_size=4)
     head = P3mClassifier(config, ModelDims(hidden_size=16, num_heads=2, num_classes=3))
     logits = torch.tensor([[1.0, 2.0, 3.0], [0.0, -1.0, 4.0]])
     shifted = head.decision_logits(logits)
     gamma = torch.tensor([((1 - 0.01) / 0.01) ** 0.5, ((1 - 0.001) / 0.001) ** 0.5])
-    expected = logits if decision == "margin" else torch.cat([logits[:, :1], logits[:, 1:] - gamma.log()], 1)
+    expected = torch.cat([logits[:, :1], logits[:, 1:] - alpha * gamma.log()], 1)
     assert torch.allclose(shifted, expected)
 
 
-def test_an_unknown_decision_rule_is_named():
+def test_a_decision_shift_outside_zero_to_one_is_named():
     from engine.errors import ConfigError
     from engine.model.methods.p3m.method import P3mConfig
 
-    with pytest.raises(ConfigError, match="decision must be one of"):
-        P3mConfig(decision="threshold").validate()
+    with pytest.raises(ConfigError, match="decision_shift must be in"):
+        P3mConfig(decision_shift=1.5).validate()
