@@ -41,6 +41,7 @@ from grid.plan import (  # noqa: E402
     GridRun,
     Paths,
     WarmStartRecipe,
+    decision_options,
     plan,
     train_args,
     warm_start_args,
@@ -198,6 +199,7 @@ def ensure_warm_half(paths: Paths, recipe: WarmStartRecipe, do_commit: bool) -> 
 
 def do_run(run: GridRun, budget: Budget, paths: Paths, data, do_commit: bool, device: str | None) -> dict[str, Any]:
     """Train (or resume) one run, measure it, write (and commit) its record."""
+    from engine.model.checkpoint import update_checkpoint_config  # noqa: PLC0415
     from grid.measure import measure_checkpoint  # noqa: PLC0415
 
     warm = paths.warm_start(run.setting)
@@ -209,9 +211,13 @@ def do_run(run: GridRun, budget: Budget, paths: Paths, data, do_commit: bool, de
     if run_state(directory, expected_identity(run, budget, paths), budget.epochs) != "done":
         train(command, directory, run.key)
     log.info("[%s] measuring", run.key)
+    decision = decision_options(run.setting, run.method, ROOT)
+    if decision:  # inference-only choices made on an inner split (grid.plan.DECISION_CHOICES)
+        update_checkpoint_config(directory, method_config={**checkpoint_config(directory)["method_config"], **decision})
     config = checkpoint_config(directory) or {}
     record = {"key": run.key, "setting": run.setting, "method": run.method, "seed": run.seed,
               "method_version": config.get("method"), "method_config": config.get("method_config"),
+              "decision_options": decision,
               "budget": {**asdict(budget), "train_documents": None}, "data_hash": config.get("data_hash"),
               "warm_start": {"path": str(warm.resolve().relative_to(ROOT)) if warm.resolve().is_relative_to(ROOT)
                              else str(warm), "weights_sha256": file_digest(warm / "model.safetensors")},
