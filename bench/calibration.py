@@ -32,8 +32,8 @@ def main() -> None:
     halves = (docs[0::2], docs[1::2])
     # Nearly all (pair, relation) items sit near probability 0, which makes the ECE over all of them tiny; the
     # second pair of columns measures it where a reviewer looks: the items whose raw sigmoid(margin) >= 5%.
-    print("| model | ECE all, sigmoid(margin) | ECE all, calibrated | ECE p>=5%, sigmoid(margin) | ECE p>=5%, calibrated "
-          "| slope | intercept |")
+    print("| model | ECE all, sigmoid(margin) | ECE all, calibrated | ECE p>=5%, sigmoid(margin) | ECE p>=5%, "
+          "calibrated | slope | intercept |")
     print("|---|---|---|---|---|---|---|")
     for name in args.models:
         path = ROOT / "assets" / "models" / name
@@ -53,12 +53,14 @@ def main() -> None:
         p_cal, y, p_raw = np.concatenate(crossed_p), np.concatenate(crossed_y), np.concatenate(crossed_raw)
         crossed = expected_calibration_error(p_cal, y)
         seen = p_raw >= 0.05
-        raw_seen, cal_seen = expected_calibration_error(p_raw[seen], y[seen]), expected_calibration_error(p_cal[seen], y[seen])
+        raw_seen = expected_calibration_error(p_raw[seen], y[seen])
+        cal_seen = expected_calibration_error(p_cal[seen], y[seen])
         full = fit_calibration(margins, labels)
         if args.write:
             calibrate_checkpoint(path, docs, scores)
         print(f"| {name} ({predictor.method}, {predictor.precision}) | {100 * raw:.3f}% | {100 * crossed:.3f}% | "
-              f"{100 * raw_seen:.1f}% | {100 * cal_seen:.1f}% (n={int(seen.sum())}) | {full.slope:.3f} | {full.intercept:.3f} |")
+              f"{100 * raw_seen:.1f}% | {100 * cal_seen:.1f}% (n={int(seen.sum())}) | {full.slope:.3f} | "
+              f"{full.intercept:.3f} |")
 
 
 if __name__ == "__main__":
