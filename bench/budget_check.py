@@ -56,9 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     history = json.loads((runs / "inner" / "config.json").read_text(encoding="utf-8"))["history"]
     scale = 100 if max(h["dev_f1"] for h in history) <= 1 else 1  # the evaluator reports fractions
     dev_f1 = [round(scale * h["dev_f1"], 2) for h in history]
-    record = {"setting": "full", "method": args.method, "budget": vars(budget), "command": command[1:], "inner_split_seed": args.seed,
+    record = {"setting": "full", "method": args.method, "budget": vars(budget), "command": command[1:],
+              "inner_split_seed": args.seed,
               "dev_docs": args.dev_docs, "dev_f1_by_epoch": dev_f1, "flat_within": FLAT,
-              "flat": abs(dev_f1[-1] - dev_f1[-2]) <= FLAT, "machine": machine(),
+              "flat": abs(dev_f1[-1] - dev_f1[-2]) <= FLAT,
+              "machine": machine(),
               "docs_per_second": [round(h["docs_per_second"], 2) for h in history]}
     out = Path(args.out or ROOT / "bench" / "ledger" / "budget" / f"full-{args.method}.json")
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -59,7 +59,8 @@ def measure(n_entities: int, checkpoint: str | None, pair_memory_mb: int, thread
     start = time.perf_counter()
     scores = predictor.predict([doc])[0]
     seconds = time.perf_counter() - start
-    return {"entities": n_entities, "pairs": int(scores.logits.shape[0]), "tokens": predictor.featurize([doc])[0].length,
+    return {"entities": n_entities, "pairs": int(scores.logits.shape[0]),
+            "tokens": predictor.featurize([doc])[0].length,
             "loaded_mb": loaded_kb / 1024, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "seconds": seconds, "method": predictor.method, "precision": predictor.precision}
 
@@ -85,7 +86,8 @@ def main() -> None:
     print(machine(args.threads))
     print(command_line())
     print(f"pair chunk budget {args.pair_memory_mb} MB\n")
-    print("| entities | ordered pairs | word pieces | RSS after loading (MB) | peak RSS (MB) | seconds | model, precision |")
+    print("| entities | ordered pairs | word pieces | RSS after loading (MB) | peak RSS (MB) | seconds | model, "
+          "precision |")
     print("|---|---|---|---|---|---|---|")
     for n in args.entities:
         child = [sys.executable, __file__, "--child", str(n), "--pair-memory-mb", str(args.pair_memory_mb),

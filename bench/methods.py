@@ -55,7 +55,8 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 BEGIN, END = "<!-- methods-ledger:begin -->", "<!-- methods-ledger:end -->"
 SESSIONS_FILE = "sessions.json"  # per run directory: one entry per training process this script started
 # train_config keys that identify a run; a directory holding another run is moved aside, never mixed in
-IDENTITY_KEYS = ("epochs", "seed", "lr_encoder", "lr_classifier", "drop_labels", "label_seed", "init_from", "batch_size")
+IDENTITY_KEYS = ("epochs", "seed", "lr_encoder", "lr_classifier", "drop_labels", "label_seed", "init_from",
+                 "batch_size")
 SAVED_DEFAULTS = {"label_seed": -1}  # keys older runs did not write, with the value they meant
 
 
@@ -83,7 +84,8 @@ def run_state(directory: Path, expected: dict[str, Any], epochs: int) -> str:
 
     saved = {**SAVED_DEFAULTS, **TrainConfig.with_new_names(config.get("train_config") or {}),
              **{f"option {k}": v for k, v in (config.get("method_config") or {}).items()}}
-    differ = [k for k in (*IDENTITY_KEYS, *(k for k in expected if k.startswith("option "))) if saved.get(k) != expected.get(k)]
+    differ = [k for k in (*IDENTITY_KEYS, *(k for k in expected if k.startswith("option ")))
+              if saved.get(k) != expected.get(k)]
     if differ:
         aside = directory.with_name(f"{directory.name}.stale-{int(time.time())}")
         log.warning("%s holds another run (%s differ): moved to %s", directory,
@@ -120,7 +122,8 @@ def train(command: list[str], directory: Path, name: str) -> None:
     _write_sessions(directory, sessions)
     with open(directory / "train.log", "a", encoding="utf-8") as out:
         start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "engine", *command], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([sys.executable, "-m", "engine", *command], cwd=ROOT, stdout=out,
+                                stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
@@ -168,7 +171,8 @@ def provenance(directory: Path, command: list[str]) -> dict[str, Any]:
     # the wall time is whole when timed processes trained every epoch (a killed one's epochs are redone)
     covered = sum(s["epochs"][1] - s["epochs"][0] for s in timed) == config.get("epoch")
     return {"git_commit": _head_commit(),  # where it was measured; trained_at: where each training process started
-            "trained_at": sorted({s["git_commit"] for s in sessions if s.get("git_commit")}), "machine": re.sub(r"^[^:]*: ", "", machine()),
+            "trained_at": sorted({s["git_commit"] for s in sessions if s.get("git_commit")}),
+            "machine": re.sub(r"^[^:]*: ", "", machine()),
             "training_precision": resolve_training_precision(_flag(command, "--precision") or "auto",
                                                              torch.device(_flag(command, "--device") or "cpu")),
             "train_s_per_doc": (sum(1 / h["docs_per_second"] for h in history) / len(history)) if history else None,
@@ -243,7 +247,8 @@ def write_table(ledger: Path, results: Path) -> str:
     if BEGIN in text and END in text:
         text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END):]
     else:
-        text = text.rstrip() + "\n\n## Methods grid (`bench/methods.py`, ledger `bench/ledger/methods/`)\n\n" + section + "\n"
+        heading = "## Methods grid (`bench/methods.py`, ledger `bench/ledger/methods/`)"
+        text = text.rstrip() + f"\n\n{heading}\n\n" + section + "\n"
     results.write_text(text, encoding="utf-8")
     return block
 
@@ -263,7 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--seeds", default=",".join(map(str, SEEDS)), help="comma-separated run seeds")
     p.add_argument("--table", action="store_true", help="only render the table from the ledger into --results")
     p.add_argument("--dry-run", action="store_true", help="list the missing runs in order and stop")
-    p.add_argument("--commit", action="store_true", help="git-commit each record (and a rebuilt warm start) as it lands")
+    p.add_argument("--commit", action="store_true",
+                   help="git-commit each record (and a rebuilt warm start) as it lands")
     p.add_argument("--limit", type=int, help="stop after this many runs")
     p.add_argument("--ledger", default=str(LEDGER))
     p.add_argument("--results", default=str(RESULTS), help="the Markdown file whose ledger block --table rewrites")

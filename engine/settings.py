@@ -32,7 +32,9 @@ DEFAULT_MAX_TOKEN_CHARS = 1000  # one token of a sentence
 DEFAULT_MAX_TEXT_CHARS = 10000  # any other string in a document: mention names, extra keys and their values
 DEFAULT_MAX_NAME_CHARS = 100  # a dataset's or an annotator's name
 DEFAULT_MAX_NOTE_CHARS = 2000  # a review note
-DEFAULT_MAX_UPLOAD_MB = 50  # one uploaded DocRED JSON file (the app's and `python -m db import`'s); keep .streamlit/config.toml's maxUploadSize at least this
+# one uploaded DocRED JSON file (the app's and `python -m db import`'s); keep .streamlit/config.toml's maxUploadSize
+# at least this
+DEFAULT_MAX_UPLOAD_MB = 50
 
 
 PRECISIONS = ("auto", "float32", "bfloat16", "int8")  # inference precisions (engine.serve.numeric_precision)
@@ -163,7 +165,8 @@ def pick_device(requested: str | None = None) -> str:
     try:
         device = torch.device(choice)
     except RuntimeError:
-        raise ConfigError(f"unknown device {choice!r}; use cpu, cuda or cuda:N (set by --device or DOCRE_DEVICE)") from None
+        raise ConfigError(f"unknown device {choice!r}; use cpu, cuda or cuda:N "
+                          "(set by --device or DOCRE_DEVICE)") from None
     if device.type == "cuda":
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if not count:

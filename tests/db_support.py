@@ -1,5 +1,6 @@
 """Helpers for the store's tests: a tiny hand-written document, a seeded dataset, a team account, an emptied
-PostgreSQL schema, and a predictor that dies mid-job. The fixtures (db_url, db_engine, factory) live in tests/db/conftest.py."""
+PostgreSQL schema, and a predictor that dies mid-job. The fixtures (db_url, db_engine, factory) live in
+tests/db/conftest.py."""
 from __future__ import annotations
 
 from sqlalchemy import text

@@ -27,7 +27,8 @@ def main(argv: list[str]) -> int:
 
     delay, rest = float(argv[0]), argv[argv.index("--") + 1:]
     real = Predictor.from_checkpoint  # what the worker's loader (db.workflows.worker.load_model) calls
-    Predictor.from_checkpoint = staticmethod(lambda path, *args, **kwargs: SlowModel(real(path, *args, **kwargs), delay))
+    Predictor.from_checkpoint = staticmethod(lambda path, *args, **kwargs: SlowModel(real(path, *args, **kwargs),
+                                                                                     delay))
     return worker.main(rest)
 
 

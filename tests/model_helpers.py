@@ -34,10 +34,12 @@ def overfit(method: str, encoder_dir: Path, docs, *, epochs: int = 40, options: 
 
         spec = get_method(method)
         spec_config = spec.config_class.from_json({**spec.config_class().to_json(), **options})
-    loaded = build_model(method, spec_config, EncoderConfig(name=str(encoder_dir), freeze_word_embeddings=False), schema)
+    loaded = build_model(method, spec_config, EncoderConfig(name=str(encoder_dir), freeze_word_embeddings=False),
+                         schema)
     feats = [loaded.tokenizer.featurize(d, schema) for d in docs]
     log = LossLog()
-    trainer = Trainer(loaded, TrainConfig(epochs=epochs, batch_size=2, lr_encoder=lr, lr_classifier=lr, warmup_ratio=0.0, seed=1),
+    trainer = Trainer(loaded, TrainConfig(epochs=epochs, batch_size=2, lr_encoder=lr, lr_classifier=lr,
+                                          warmup_ratio=0.0, seed=1),
                       feats, callbacks=[log])
     trainer.train()
     return loaded, log.losses

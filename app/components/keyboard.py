@@ -1,6 +1,7 @@
 """Keyboard handling the Review page adds to Streamlit's button shortcuts (which cover A, X, S, U and N): 1-9
-mark a relation (Streamlit's digit shortcuts did not fire in Chromium), E opens the relation picker (typing filters, Enter confirms), Escape leaves a field, focus comes back to the item
-after a choice in the sidebar or the picker, so a shortcut never types into a field, and "?" shows the keys.
+mark a relation (Streamlit's digit shortcuts did not fire in Chromium), E opens the relation picker (typing filters,
+Enter confirms), Escape leaves a field, focus comes back to the item after a choice in the sidebar or the picker, so a
+shortcut never types into a field, and "?" shows the keys.
 
 Streamlit reserves C and R and does not take punctuation as a shortcut, hence E and a listener of our own for
 "?". The script is installed once per browser page (a flag on window) and finds widgets by their labels."""

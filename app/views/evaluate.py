@@ -40,7 +40,8 @@ agreement = services.evaluation.agreement(dataset_id)
 if not agreement:
     st.info("Agreement needs two annotators who both accepted or rejected the same suggestions.")
 else:
-    st.dataframe(pd.DataFrame([{"annotator A": a.annotator_a, "annotator B": a.annotator_b, "items both decided": a.items,
+    st.dataframe(pd.DataFrame([{"annotator A": a.annotator_a, "annotator B": a.annotator_b,
+                                "items both decided": a.items,
                                 "observed agreement": round(a.observed, 3), "Cohen's kappa": round(a.kappa, 3)}
                                for a in agreement]), hide_index=True)
     st.caption("Labels compared: the relation accepted (a correction counts as a different answer) or “reject”; "
@@ -58,8 +59,9 @@ controls = services.controls.settings(dataset_id)
 in_queue = services.controls.counts(dataset_id)
 if controls.enabled:
     st.caption(f"On: {controls.rate:.0%} of the review queue is control items ({in_queue['gold']} gold labels to "
-               f"accept, {in_queue['absent']} absent triples to reject, from {len(controls.fully_labelled)} document(s) "
-               "vouched fully labelled). They look like any item; decisions on them never reach the export.")
+               f"accept, {in_queue['absent']} absent triples to reject, from {len(controls.fully_labelled)} "
+               "document(s) vouched fully labelled). They look like any item; decisions on them never reach the "
+               "export.")
 else:
     st.info("Control items are off for this dataset. When on, the review queue mixes in triples whose answer is "
             "known (gold labels, and triples a fully labelled document lacks) to measure each annotator; they "

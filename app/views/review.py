@@ -43,9 +43,11 @@ with st.sidebar:
     blind = st.toggle("Blind mode", value=state.blind_mode(), help=services.review.BLIND_HELP)
     filters = ReviewFilters(
         relation=None if blind else st.selectbox("Relation", relations, format_func=rel_label,
-                                                 index=relations.index(current.relation) if current.relation in relations else 0),
+                                                 index=relations.index(current.relation)
+                                                 if current.relation in relations else 0),
         document_id=st.selectbox("Document", [None, *docs], format_func=lambda i: "any" if i is None else docs[i],
-                                 index=([None, *docs].index(current.document_id) if current.document_id in docs else 0)),
+                                 index=([None, *docs].index(current.document_id) if current.document_id in docs
+                                        else 0)),
         run_id=st.selectbox("Run", [None, *runs], format_func=lambda i: "any" if i is None else runs[i],
                             index=([None, *runs].index(current.run_id) if current.run_id in runs else 0),
                             help="Items suggested by this model run (a checkpoint scoring this dataset once)."),
@@ -198,12 +200,14 @@ else:
         # As the text above numbers them ([0], [1], ...): a bare "0" read as a count of zero sentences.
         if blind:  # from the text alone, not the models' evidence
             shared = services.review.shared_sentences(doc, first)
-            st.write("Sentences naming both: " + (" ".join(f"[{i}]" for i in shared) or "none (an inter-sentence pair)"))
+            st.write("Sentences naming both: "
+                     + (" ".join(f"[{i}]" for i in shared) or "none (an inter-sentence pair)"))
         else:
             st.caption(f"For {markdown_text(rel_label(first.relation))}, the first relation listed.")
             summary = services.review.evidence_summary(first)
             sentences = services.review.evidence_sentences(first)
-            st.write("Sentences naming both: " + (" ".join(f"[{i}]" for i in sentences) or "none (an inter-sentence pair)"))
+            st.write("Sentences naming both: " + (" ".join(f"[{i}]" for i in sentences)
+                                                  or "none (an inter-sentence pair)"))
             st.write(f"Models above their threshold: {summary['agreeing_models']} · type fit: {summary['type_fit']}"
                      + (" · rules: " + markdown_text(", ".join(summary["rules"])) if summary["rules"] else ""))
             if summary["rules"]:

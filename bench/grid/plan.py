@@ -87,7 +87,8 @@ class WarmStartRecipe:
 
     def engine_args(self) -> list[str]:
         out = ["--method", "atlop", "--epochs", str(self.epochs), "--lr-encoder", str(self.lr_encoder),
-               "--lr-classifier", str(self.lr_classifier), "--seed", str(self.seed), "--drop-labels", str(SETTINGS["half"]),
+               "--lr-classifier", str(self.lr_classifier), "--seed", str(self.seed), "--drop-labels",
+               str(SETTINGS["half"]),
                "--label-seed", str(LABEL_SEED)]
         if self.max_train_docs:
             out += ["--max-train-docs", str(self.max_train_docs)]

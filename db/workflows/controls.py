@@ -107,7 +107,8 @@ def _add(session: Session, dataset_id: int, real: Sequence[Any], full: set[int],
         return 0
     rng = random.Random(seed)
     rng.shuffle(doc_ids)
-    taken = set(session.execute(select(m.SuggestionRow.document_id, m.SuggestionRow.h, m.SuggestionRow.t, m.SuggestionRow.relation)
+    taken = set(session.execute(select(m.SuggestionRow.document_id, m.SuggestionRow.h, m.SuggestionRow.t,
+                                       m.SuggestionRow.relation)
                                 .join(m.DocumentRow).where(m.DocumentRow.dataset_id == dataset_id)).tuples().all())
     per_doc = max(PER_DOCUMENT, -(-n // len(doc_ids)))  # few documents: more from each
     pool: dict[str, list[_Candidate]] = {GOLD: [], ABSENT: []}

@@ -54,7 +54,7 @@ def score_documents(factory_: sessionmaker[Session], dataset_id: int, doc_ids: S
         seconds = time.perf_counter() - start
         with session_scope(factory_) as s:
             run_id = store.record_run(s, dataset_id, checkpoint=path, method=model.method, version=ENGINE_VERSION,
-                                           seconds=seconds, details={"documents": len(docs), "device": str(model.device)})
+                                      seconds=seconds, details={"documents": len(docs), "device": str(model.device)})
             for doc_id, sc in zip(doc_ids, scores):
                 store.save_pair_scores(s, run_id, doc_id, sc)
         run_ids.append(run_id)

@@ -64,7 +64,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     train_config.validate()
     if spec.prepare is not None:
         method_config = spec.prepare(method_config, train_docs, schema, train_config.drop_labels)
-    run = RunDirectory(Path(args.output), data_hash(train_docs), {**train_config.to_json(), "init_from": args.init_from},
+    run = RunDirectory(Path(args.output), data_hash(train_docs),
+                       {**train_config.to_json(), "init_from": args.init_from},
                        train_config.save_dtype)
     last = None if args.no_resume else run.resumable(force=args.force_resume)
     if last is not None:
@@ -93,7 +94,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         from engine.serve.checkpoint_calibration import calibrate_checkpoint  # noqa: PLC0415
         from engine.serve.predictor import Predictor  # noqa: PLC0415
 
-        calibration = calibrate_checkpoint(run.output, dev_docs, Predictor.from_checkpoint(run.output, device).predict(dev_docs))
+        calibration = calibrate_checkpoint(run.output, dev_docs, Predictor.from_checkpoint(run.output, device)
+                                           .predict(dev_docs))
         log.info("done: best dev F1 %.4f at epoch %d; calibration on dev: slope %.3f, intercept %.3f; checkpoint in %s",
                  state.best_score, state.best_epoch, calibration.slope, calibration.intercept, run.output)
     else:
@@ -117,7 +119,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     report = evaluate(gold, [[(h, t, r) for h, t, r, _ in s.predicted_triples()] for s in scores], train)
     print(format_report(report, predictor.schema.names))
     calibration = calibration_report(gold, scores)
-    calibrated = "no calibration stored" if calibration.ece_calibrated is None else f"calibrated {100 * calibration.ece_calibrated:.3f}%"
+    calibrated = ("no calibration stored" if calibration.ece_calibrated is None
+                  else f"calibrated {100 * calibration.ece_calibrated:.3f}%")
     print(f"calibration: ECE of sigmoid(margin) {100 * calibration.ece_uncalibrated:.3f}%, {calibrated} "
           f"({calibration.n_items} pair-relation items)")
     if args.output:
@@ -196,10 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--" + name.replace("_", "-"), type=int, help=help_[name])
     for name in ("lr_encoder", "lr_classifier", "warmup_ratio", "max_grad_norm", "drop_labels"):
         p.add_argument("--" + name.replace("_", "-"), type=float, help=help_[name])
-    p.add_argument("--lr-head", dest="lr_classifier", type=float, help=argparse.SUPPRESS)  # the old name of --lr-classifier
+    # the old name of --lr-classifier
+    p.add_argument("--lr-head", dest="lr_classifier", type=float, help=argparse.SUPPRESS)
     p.add_argument("--save-dtype", choices=SAVE_DTYPES, help=help_["save_dtype"])
     p.add_argument("--precision", choices=TRAIN_PRECISIONS, help=help_["precision"])
-    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="a method option (see `methods --verbose`)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="a method option (see `methods --verbose`)")
     p.add_argument("--max-train-docs", type=int, help="use only the first N training documents (quick runs)")
     p.add_argument("--no-resume", action="store_true", help="start afresh even if OUTPUT/last exists")
     p.add_argument("--nondeterministic", action="store_true",
@@ -251,7 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose_log else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.DEBUG if args.verbose_log else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("transformers", "httpx", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     try:

@@ -64,7 +64,8 @@ def load_scores(path: Path) -> PairScores:
         calibration = meta.get("calibration")
         return PairScores(meta["title"], meta["method"], tuple(meta["relation_ids"]), z["heads"], z["tails"],
                           z["logits"], z["probabilities"], z["decoded"], extras=extras_from_json(meta),
-                          calibration=None if calibration is None else MarginCalibration.from_json(calibration, str(path)))
+                          calibration=(None if calibration is None
+                                       else MarginCalibration.from_json(calibration, str(path))))
 
 
 def cached_scores(checkpoints: Sequence[Path], docs: Sequence[Document], cache_dir: Path, device: str | None = None,

@@ -41,7 +41,8 @@ class KeyMentionPair:
     def to_json(self) -> dict[str, Any]:
         return {"model": self.model, "head_mention": self.head_mention, "tail_mention": self.tail_mention,
                 "key_probability": round(self.key_probability, 5),
-                "relation_probability": None if self.relation_probability is None else round(self.relation_probability, 5),
+                "relation_probability": (None if self.relation_probability is None
+                                         else round(self.relation_probability, 5)),
                 "head": {"sent_id": self.head_sent_id, "pos": list(self.head_pos)},
                 "tail": {"sent_id": self.tail_sent_id, "pos": list(self.tail_pos)}}
 
@@ -104,7 +105,8 @@ def _key_mention_pairs(doc: Document, per_model: Mapping[str, PairScores], h: in
         col = ps.relation_ids.index(r)  # grids hold one probability per relation, no threshold column
         for flat in np.argsort(-key, axis=None, kind="stable")[:KEY_MENTION_PAIRS]:
             i, j = np.unravel_index(flat, key.shape)
-            out.append(KeyMentionPair(name, int(i), int(j), float(key[i, j]), float(grid.relation_probability[i, j, col]),
+            out.append(KeyMentionPair(name, int(i), int(j), float(key[i, j]),
+                                      float(grid.relation_probability[i, j, col]),
                                       head[i].sent_id, head[i].pos, tail[j].sent_id, tail[j].pos))
     return tuple(out)
 

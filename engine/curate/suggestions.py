@@ -246,7 +246,8 @@ def _document_suggestions(doc: Document, per_model: Mapping[str, PairScores], ty
         fired = rules.rules_for(h, t, r)
         score = (float(mean_sig[c]) + weights.agree * float(agree[c]) / float(n_scored[c])
                  - weights.type_penalty * (fit is False) + weights.logic * bool(fired))
-        votes = {names[m]: ModelVote(float(cand_m[m, c]), float(cand_p[m, c])) for m in range(len(names)) if scored[m, c]}
+        votes = {names[m]: ModelVote(float(cand_m[m, c]), float(cand_p[m, c]))
+                 for m in range(len(names)) if scored[m, c]}
         evidence = Evidence(votes, int(agree[c]), shared_sentences(doc.entities[h], doc.entities[t]), fit, fired,
                             _key_mention_pairs(doc, per_model, h, t, r), provenance)
         out.append((k, Suggestion(doc.title, h, t, r, score, evidence), float(mean_margin[c])))

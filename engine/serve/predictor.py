@@ -116,7 +116,8 @@ class Predictor:
         done = 0
         for idx in length_batches([f.length + 2 for f in features], self.token_budget, self.max_docs):
             batch = collate([features[i] for i in idx], self.loaded.tokenizer, max_window=enc_cfg.max_window,
-                            overlap=enc_cfg.window_overlap, num_classes=self.loaded.schema.num_classes, with_labels=False)
+                            overlap=enc_cfg.window_overlap, num_classes=self.loaded.schema.num_classes,
+                            with_labels=False)
             batch = batch.to(self.device)
             with inference_autocast(self.device, self.precision):
                 out = model.infer(batch, self.pair_memory)

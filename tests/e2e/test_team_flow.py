@@ -81,7 +81,8 @@ def _rerun(page) -> None:
 
 def _shows_nothing_of_others(page, other: str) -> None:
     body = page.get_by_test_id("stMain").inner_text()
-    for hidden in ("Suggested relations", "score", "0.987", "state accepted", "state conflict", "conflict", "Also decided by",
+    for hidden in ("Suggested relations", "score", "0.987", "state accepted", "state conflict", "conflict",
+                   "Also decided by",
                    other, "KMGRE key mention pairs", "accepted by review"):
         assert hidden not in body, hidden
 

@@ -25,14 +25,16 @@ def split_queue(session: Session, dataset_id: int, annotators: Sequence[str], mo
     names = list(dict.fromkeys(a.strip() for a in annotators if a.strip()))
     if not names:
         raise ValueError("split: name at least one annotator to share the queue")
-    ids = dict(session.execute(select(m.AnnotatorRow.name, m.AnnotatorRow.id).where(m.AnnotatorRow.name.in_(names))).tuples().all())
+    ids = dict(session.execute(select(m.AnnotatorRow.name, m.AnnotatorRow.id).where(m.AnnotatorRow.name.in_(names)))
+               .tuples().all())
     missing = [n for n in names if n not in ids]
     if missing:
         raise NotFoundError(f"no annotator named {missing[0]!r}; they appear once they have entered their name "
                             "(local mode) or been given an account (team mode)")
     states = suggestion_states()
     rows = session.execute(
-        select(m.SuggestionRow.id, m.SuggestionRow.document_id).join(states, states.c.suggestion_id == m.SuggestionRow.id)
+        select(m.SuggestionRow.id, m.SuggestionRow.document_id).join(states,
+                                                                     states.c.suggestion_id == m.SuggestionRow.id)
         .join(m.DocumentRow).where(m.DocumentRow.dataset_id == dataset_id, states.c.state.in_((PENDING, SKIPPED)))
         .order_by(m.SuggestionRow.score.desc(), m.SuggestionRow.id)).all()
     open_ids = [sid for sid, _ in rows]
@@ -56,7 +58,8 @@ def split_queue(session: Session, dataset_id: int, annotators: Sequence[str], mo
 def assignment_counts(session: Session, dataset_id: int) -> dict[str, int]:
     """Suggestions assigned per annotator in the dataset (empty: the queue is not split)."""
     rows = session.execute(
-        select(m.AnnotatorRow.name, m.AssignmentRow.id).join(m.AnnotatorRow, m.AnnotatorRow.id == m.AssignmentRow.annotator_id)
+        select(m.AnnotatorRow.name, m.AssignmentRow.id).join(m.AnnotatorRow,
+                                                             m.AnnotatorRow.id == m.AssignmentRow.annotator_id)
         .join(m.SuggestionRow, m.SuggestionRow.id == m.AssignmentRow.suggestion_id).join(m.DocumentRow)
         .where(m.DocumentRow.dataset_id == dataset_id))
     return dict(Counter(name for name, _ in rows))

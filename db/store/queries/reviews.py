@@ -148,7 +148,8 @@ def review_history(session: Session, annotator: str | None = None, *, dataset_id
     item's whole trail (every decision, undo and curator resolution)."""
     undo = aliased(m.ReviewRow)
     undone = exists().where(undo.undoes_id == m.ReviewRow.id)
-    query = select(m.ReviewRow, m.AnnotatorRow.name, undone).join(m.AnnotatorRow).order_by(m.ReviewRow.id.desc()).limit(limit)
+    query = (select(m.ReviewRow, m.AnnotatorRow.name, undone).join(m.AnnotatorRow)
+             .order_by(m.ReviewRow.id.desc()).limit(limit))
     if annotator is not None:
         query = query.where(m.AnnotatorRow.name == annotator)
     if dataset_id is not None:
@@ -161,7 +162,8 @@ def review_history(session: Session, annotator: str | None = None, *, dataset_id
 def _dataset_states(dataset_id: int, *, include_controls: bool = True) -> Any:
     states = suggestion_states()
     corrected = and_(states.c.state == ACCEPTED, states.c.accepted_relation != m.SuggestionRow.relation)
-    query = (select(m.SuggestionRow.relation, case((corrected, literal(CORRECTED)), else_=states.c.state).label("state"))
+    query = (select(m.SuggestionRow.relation, case((corrected, literal(CORRECTED)), else_=states.c.state)
+                    .label("state"))
              .join(states, states.c.suggestion_id == m.SuggestionRow.id)
              .join(m.DocumentRow).where(m.DocumentRow.dataset_id == dataset_id))
     return query if include_controls else query.where(m.SuggestionRow.id.not_in(control_ids()))
@@ -223,7 +225,8 @@ def review_log_rows(session: Session, dataset_id: int) -> list[dict[str, Any]]:
              .join(m.AnnotatorRow, m.AnnotatorRow.id == m.ReviewRow.annotator_id)
              .join(m.SuggestionRow, m.SuggestionRow.id == m.ReviewRow.suggestion_id)
              .join(m.DocumentRow, m.DocumentRow.id == m.SuggestionRow.document_id)
-             .where(m.DocumentRow.dataset_id == dataset_id, m.SuggestionRow.id.not_in(control_ids())).order_by(m.ReviewRow.id))
+             .where(m.DocumentRow.dataset_id == dataset_id, m.SuggestionRow.id.not_in(control_ids()))
+             .order_by(m.ReviewRow.id))
     out = []
     for review, name, suggestion, title, undone in session.execute(query):
         accepted = review.decision == "accept"

@@ -35,7 +35,8 @@ def record_run(session: Session, dataset_id: int, *, checkpoint: str, method: st
 
 
 def _run_query() -> Any:
-    n_scored = select(func.count(m.PairScoreBlobRow.id)).where(m.PairScoreBlobRow.run_id == m.ModelRunRow.id).scalar_subquery()
+    n_scored = (select(func.count(m.PairScoreBlobRow.id)).where(m.PairScoreBlobRow.run_id == m.ModelRunRow.id)
+                .scalar_subquery())
     return select(m.ModelRunRow, n_scored)
 
 

@@ -34,7 +34,8 @@ def _parse_item(item: Mapping[str, Any], index: int) -> tuple[int, int, int, str
     evidence = item.get("evidence") or {}
     if not isinstance(evidence, Mapping):
         raise ValueError(f"suggestion {index}: evidence must be a JSON object, got {type(evidence).__name__}")
-    return int(item["doc_id"]), int(item["h_idx"]), int(item["t_idx"]), str(relation), float(item["score"]), dict(evidence)
+    return (int(item["doc_id"]), int(item["h_idx"]), int(item["t_idx"]), str(relation), float(item["score"]),
+            dict(evidence))
 
 
 def add_suggestions(session: Session, dataset_id: int, items: Iterable[Mapping[str, Any]], *,
@@ -52,8 +53,10 @@ def add_suggestions(session: Session, dataset_id: int, items: Iterable[Mapping[s
                             "pass the ids record_run() returned for this dataset")
     doc_ids = {p[0] for p in parsed}
     n_entities = dict(session.execute(
-        select(m.DocumentRow.id, func.count(m.EntityRow.id)).join(m.EntityRow, m.EntityRow.document_id == m.DocumentRow.id)
-        .where(m.DocumentRow.id.in_(doc_ids), m.DocumentRow.dataset_id == dataset_id).group_by(m.DocumentRow.id)).tuples().all())
+        select(m.DocumentRow.id, func.count(m.EntityRow.id)).join(m.EntityRow,
+                                                                  m.EntityRow.document_id == m.DocumentRow.id)
+        .where(m.DocumentRow.id.in_(doc_ids), m.DocumentRow.dataset_id == dataset_id).group_by(m.DocumentRow.id))
+                      .tuples().all())
     best: dict[tuple[int, int, int, str], tuple[float, dict[str, Any]]] = {}
     for index, (doc_id, h, t, relation, score, evidence) in enumerate(parsed):
         if doc_id not in n_entities:
@@ -65,7 +68,8 @@ def add_suggestions(session: Session, dataset_id: int, items: Iterable[Mapping[s
         if key not in best or score > best[key][0]:
             best[key] = (score, evidence)
     existing = {(d, h, t, r): (i, s) for i, d, h, t, r, s in session.execute(
-        select(m.SuggestionRow.id, m.SuggestionRow.document_id, m.SuggestionRow.h, m.SuggestionRow.t, m.SuggestionRow.relation,
+        select(m.SuggestionRow.id, m.SuggestionRow.document_id, m.SuggestionRow.h, m.SuggestionRow.t,
+               m.SuggestionRow.relation,
                m.SuggestionRow.score).where(m.SuggestionRow.document_id.in_(doc_ids)))}
     ids = {key: sid for key, (sid, _) in existing.items()}
     raise_score = [{"id": existing[key][0], "score": score} for key, (score, _) in best.items()
@@ -135,7 +139,8 @@ def filtered_suggestions(dataset_id: int, given: Mapping[str, Any]) -> Any:
                         func.lower(m.MentionRow.name).contains(needle, autoescape=True)).exists())
         query = query.where(or_(func.lower(m.DocumentRow.title).contains(needle, autoescape=True), named))
     if "assigned_to" in given:  # an annotator's share of a split queue
-        query = query.where(select(m.AssignmentRow.id).join(m.AnnotatorRow, m.AnnotatorRow.id == m.AssignmentRow.annotator_id)
+        query = query.where(select(m.AssignmentRow.id).join(m.AnnotatorRow,
+                                                            m.AnnotatorRow.id == m.AssignmentRow.annotator_id)
                             .where(m.AssignmentRow.suggestion_id == m.SuggestionRow.id,
                                    m.AnnotatorRow.name == given["assigned_to"]).exists())
     undo = aliased(m.ReviewRow)
@@ -223,7 +228,8 @@ def rescore_suggestions(session: Session, dataset_id: int,
     if not scores:
         return 0
     rows = session.execute(
-        select(m.SuggestionRow.id, m.SuggestionRow.document_id, m.SuggestionRow.h, m.SuggestionRow.t, m.SuggestionRow.relation,
+        select(m.SuggestionRow.id, m.SuggestionRow.document_id, m.SuggestionRow.h, m.SuggestionRow.t,
+               m.SuggestionRow.relation,
                m.SuggestionRow.score).join(m.DocumentRow).where(m.DocumentRow.dataset_id == dataset_id))
     changed = [{"id": sid, "score": float(scores[(d, h, t, r)])} for sid, d, h, t, r, old in rows
                if (d, h, t, r) in scores and float(scores[(d, h, t, r)]) != old]
@@ -237,7 +243,8 @@ def undecided_scores(session: Session, dataset_id: int) -> list[float]:
     learned ranker, calibrated probabilities that each is a missing label. Control items are left out: their
     scores are placed to blend in, not estimates of anything."""
     states = suggestion_states()
-    query = (select(m.SuggestionRow.score).join(m.DocumentRow).join(states, states.c.suggestion_id == m.SuggestionRow.id)
+    query = (select(m.SuggestionRow.score).join(m.DocumentRow).join(states,
+                                                                    states.c.suggestion_id == m.SuggestionRow.id)
              .where(m.DocumentRow.dataset_id == dataset_id, states.c.state.in_((PENDING, SKIPPED)),
                     m.SuggestionRow.id.not_in(control_ids()))
              .order_by(m.SuggestionRow.score.desc()))

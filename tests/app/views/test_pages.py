@@ -58,7 +58,8 @@ def test_upload_malformed_json_stores_nothing(env: Path) -> None:
 def test_upload_over_the_size_limit(env: Path, sample_docs: list, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(services.documents, "upload_limit_mb", lambda: 0)
     at = app()
-    at.file_uploader(key=f"{Keys.JSON_UPLOAD}.0").upload("docs.json", docred_bytes(sample_docs[:1]), "application/json").run()
+    at.file_uploader(key=f"{Keys.JSON_UPLOAD}.0").upload("docs.json", docred_bytes(sample_docs[:1]),
+                                                         "application/json").run()
     assert "over the 0 MB upload limit" in at.error[0].value
     assert services.documents.datasets() == []
 
@@ -343,7 +344,8 @@ def test_review_long_tail_is_apart_from_the_queue_and_opens(seeded: Path) -> Non
 def test_review_filters_by_relation_and_state(seeded: Path) -> None:
     dataset_id, _ = seed_ids()
     at = app("review", **{"docre.annotator": "ada", "docre.dataset_id": dataset_id})
-    relation = services.review.pair_queue(dataset_id, services.review.ReviewFilters(), "ada").items[0].relations[0].relation
+    queue = services.review.pair_queue(dataset_id, services.review.ReviewFilters(), "ada")
+    relation = queue.items[0].relations[0].relation
     next(s for s in at.selectbox if s.label == "Relation").set_value(relation).run()
     assert not at.exception
     queue = at.dataframe[-1].value  # one row per pair, listing only the relations that match
@@ -390,7 +392,8 @@ def test_export_page_and_round_trip(seeded: Path) -> None:
     added = [f for d in back for f in d.facts or () if "provenance" in f.extra]
     assert len(added) == 1 and (added[0].h, added[0].t, added[0].r) == (item.h, item.t, "P27")
     prov = added[0].extra["provenance"]
-    assert prov["annotator"] == "ada" and prov["corrected"] is True and prov["score"] == pytest.approx(item.score, abs=1e-4)
+    assert prov["annotator"] == "ada" and prov["corrected"] is True
+    assert prov["score"] == pytest.approx(item.score, abs=1e-4)
     assert services.export.docred_json(list(back)) == payload  # lossless both ways
     csv_text = services.export.review_log_csv(dataset_id).decode("utf-8")
     assert csv_text.splitlines()[0].startswith("review_id,time_utc,annotator") and "ada" in csv_text

@@ -164,7 +164,8 @@ def test_suggestions_are_unique_per_triple_and_collect_their_runs(factory) -> No
     assert again == [ids["suggestions"][1]] and count(factory, m.SuggestionRow) == 2
     assert view.score == 0.95 and [s.method for s in view.sources] == ["atlop.v1", "p3m.v1"]
     assert view.evidence == {f"atlop.v1#{ids['run']}": {"sentences": [0]}, f"p3m.v1#{run2}": {"by": "p3m"}}
-    assert (view.head_name, view.tail_name, view.document_title, view.state) == ("Ann Lee", "France", "Ann Lee", "pending")
+    assert (view.head_name, view.tail_name, view.document_title, view.state) == ("Ann Lee", "France", "Ann Lee",
+                                                                                 "pending")
     with pytest.raises(IntegrityError), session_scope(factory) as session:  # the database itself refuses twins
         session.add(m.SuggestionRow(document_id=ids["doc"], h=0, t=1, relation="P551", score=0.1, created_at=utc_now()))
         session.flush()
@@ -199,7 +200,8 @@ def test_listing_sorts_pages_and_filters(factory) -> None:
         assert store.list_suggestions(session, ds, {"reviewed_by": "ann"}).total == 1
         assert store.list_suggestions(session, ds, {"unreviewed_by": "ann"}).total == 3
         assert store.list_suggestions(session, ds, {"state": "skipped"}).items[0].id == ids["suggestions"][0]
-        with pytest.raises(ValueError, match="allowed: assigned_to, control, disputed, document, method, min_score, relation"):
+        with pytest.raises(ValueError,
+                           match="allowed: assigned_to, control, disputed, document, method, min_score, relation"):
             store.list_suggestions(session, ds, {"sql": "1=1"})
         with pytest.raises(ValueError, match="state"):
             store.list_suggestions(session, ds, {"state": "done"})

@@ -138,7 +138,8 @@ def test_two_users_jobs_both_finish(factory, tiny_models_dir) -> None:  # noqa: 
         b = store.enqueue_job(s, dataset_id, docs[:1], [str(tiny_models_dir / "tiny2")], "bob")
     assert drain(factory, "w") == 2
     with session_scope(factory) as s:
-        assert {j.id: (j.status, j.requested_by) for j in store.list_jobs(s)} == {a: ("done", "ann"), b: ("done", "bob")}
+        assert {j.id: (j.status, j.requested_by) for j in store.list_jobs(s)} == {a: ("done", "ann"),
+                                                                                  b: ("done", "bob")}
 
 
 def test_runs_of_a_job_not_done_are_left_out_of_finished_runs(factory) -> None:

@@ -1,4 +1,5 @@
-"""engine.curate.suggestions, engine.curate.relation_logic and the suggest/folds commands, against hand-computed values."""
+"""engine.curate.suggestions, engine.curate.relation_logic and the suggest/folds commands, against hand-computed
+values."""
 from __future__ import annotations
 
 import argparse
@@ -120,7 +121,8 @@ def test_key_mention_pairs_come_from_mention_grids_best_first():
     pairs = out[0].evidence.key_mention_pairs  # (Paris, France, P131)
     assert [(k.head_mention, k.tail_mention) for k in pairs] == [(0, 1), (0, 0)]
     assert pairs[0].key_probability == pytest.approx(0.9) and pairs[0].relation_probability == pytest.approx(0.7)
-    assert (pairs[0].head_sent_id, pairs[0].head_pos, pairs[0].tail_sent_id, pairs[0].tail_pos) == (0, (0, 1), 1, (2, 3))
+    assert (pairs[0].head_sent_id, pairs[0].head_pos, pairs[0].tail_sent_id, pairs[0].tail_pos) == (0, (0, 1), 1,
+                                                                                                    (2, 3))
 
 
 def test_suggestion_json_round_trip():
@@ -215,7 +217,8 @@ def test_suggest_command_end_to_end_with_a_tiny_model(redocred_docs, tiny_encode
     write_documents(docs, tmp_path / "in.json")
     out = tmp_path / "s.json"
     args = parser().parse_args(["suggest", "--input", str(tmp_path / "in.json"), "--output", str(out),
-                                "--checkpoint", str(tmp_path / "m1"), "--band", "0.5", "--limit", "40", "--device", "cpu"])
+                                "--checkpoint", str(tmp_path / "m1"), "--band", "0.5", "--limit", "40", "--device",
+                                "cpu"])
     assert args.func(args) == 0
     ranked = json.loads(out.read_text())
     assert 0 < len(ranked) <= 40
