@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from engine.data.support import Support
+
 PENDING, SKIPPED, ACCEPTED, REJECTED, CONFLICT = "pending", "skipped", "accepted", "rejected", "conflict"
 STATES: tuple[str, ...] = (PENDING, SKIPPED, ACCEPTED, REJECTED, CONFLICT)
 CORRECTED = "corrected"  # an accepted suggestion whose relation the annotator changed: apart from accepted in charts
@@ -84,13 +86,13 @@ class AnnotatorInfo:
 
 @dataclass(frozen=True)
 class SourceView:
-    """One model's support for a suggestion."""
+    """One run that suggested a suggestion: its score and its support (None where none was recorded)."""
 
     run_id: int
     method: str
     checkpoint: str
     score: float
-    evidence: Mapping[str, Any]
+    support: Support | None
 
 
 @dataclass(frozen=True)
@@ -131,9 +133,9 @@ class SuggestionView:
         return self.state == CONFLICT
 
     @property
-    def evidence(self) -> dict[str, Mapping[str, Any]]:
-        """Per-model evidence, keyed "method#run_id" so two runs of one method stay apart."""
-        return {f"{s.method}#{s.run_id}": s.evidence for s in self.sources}
+    def supports(self) -> dict[str, Support]:
+        """Each source's support, keyed "method#run_id" so two runs of one method stay apart."""
+        return {f"{s.method}#{s.run_id}": s.support for s in self.sources if s.support is not None}
 
 
 @dataclass(frozen=True)

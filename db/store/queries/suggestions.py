@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from engine.data.support import Support, SupportError, stored_support
+
 from .. import models as m
 from ..clock import as_utc, utc_now
 from ..domain import PENDING, SKIPPED, STATES, DecisionView, SourceView, SuggestionPage, SuggestionView
@@ -31,11 +33,13 @@ def _parse_item(item: Mapping[str, Any], index: int) -> tuple[int, int, int, str
     if unknown or missing:
         raise ValueError(f"suggestion {index}: expected keys doc_id, h_idx, t_idx, relation (or r), score and "
                          f"optional evidence; missing {missing}, unknown {unknown}")
-    evidence = item.get("evidence") or {}
-    if not isinstance(evidence, Mapping):
-        raise ValueError(f"suggestion {index}: evidence must be a JSON object, got {type(evidence).__name__}")
+    evidence = item.get("evidence")  # the support's JSON key, as files and stored rows name it
+    try:
+        support = stored_support(evidence)
+    except SupportError as exc:
+        raise ValueError(f"suggestion {index}: evidence.{exc}") from None
     return (int(item["doc_id"]), int(item["h_idx"]), int(item["t_idx"]), str(relation), float(item["score"]),
-            dict(evidence))
+            {} if support is None else support.to_json())
 
 
 def add_suggestions(session: Session, dataset_id: int, items: Iterable[Mapping[str, Any]], *,
@@ -197,6 +201,17 @@ def current_decisions_of(session: Session, suggestion_ids: Iterable[int]) -> dic
     return {sid: tuple(by_name.values()) for sid, by_name in latest.items()}
 
 
+def _read_support(source: m.SuggestionSourceRow) -> Support | None:
+    """A source row's support, typed; one that cannot be read (never written by this version) is shown as none
+    recorded and logged, so the rest of the queue still opens."""
+    try:
+        return stored_support(source.evidence)
+    except SupportError as exc:
+        logger.warning("suggestion %d, run %d: stored support unreadable (%s); shown without it",
+                       source.suggestion_id, source.run_id, exc)
+        return None
+
+
 def suggestion_views(session: Session, dataset_id: int, rows: Sequence[Any]) -> list[SuggestionView]:
     """Rows of `filtered_suggestions` as views, with head and tail names, sources and current decisions."""
     ids = [row[0].id for row in rows]
@@ -210,7 +225,7 @@ def suggestion_views(session: Session, dataset_id: int, rows: Sequence[Any]) -> 
             select(m.SuggestionSourceRow, m.ModelRunRow.method, m.ModelRunRow.checkpoint).join(m.ModelRunRow)
             .where(m.SuggestionSourceRow.suggestion_id.in_(ids)).order_by(m.SuggestionSourceRow.run_id)):
         sources[source.suggestion_id].append(
-            SourceView(source.run_id, method, checkpoint, source.score, dict(source.evidence)))
+            SourceView(source.run_id, method, checkpoint, source.score, _read_support(source)))
     decisions = current_decisions_of(session, ids)
     return [
         SuggestionView(s.id, dataset_id, s.document_id, title, s.h, s.t, names.get((s.document_id, s.h), ""),

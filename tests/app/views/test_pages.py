@@ -164,7 +164,7 @@ def test_app_scoring_ranks_with_the_shipped_ranker(seeded: Path) -> None:
     dataset_id, _ = seed_ids()
     items = services.review.queue(dataset_id, services.review.ReviewFilters(), None, limit=5).items
     assert items and all(0.0 <= item.score <= 1.0 for item in items)
-    assert all("ranking" in ev for item in items for ev in item.evidence.values())
+    assert all(sp.ranking is not None for item in items for sp in item.supports.values())
 
 
 def test_entity_table_edits_are_validated() -> None:

@@ -18,6 +18,7 @@ from db.store.session import database_url, session_scope
 from engine.data.documents import Entity, Fact, Mention, read_documents
 from engine.data.pair_extras import MentionGrids, MentionPairGrid
 from engine.data.pair_scores import PairScores
+from engine.data.support import Support
 from tests.db_support import seed, tiny_document
 from tests.paths import require_shared_data
 
@@ -163,7 +164,9 @@ def test_suggestions_are_unique_per_triple_and_collect_their_runs(factory) -> No
         view = store.get_suggestion(session, again[0])
     assert again == [ids["suggestions"][1]] and count(factory, m.SuggestionRow) == 2
     assert view.score == 0.95 and [s.method for s in view.sources] == ["atlop.v1", "p3m.v1"]
-    assert view.evidence == {f"atlop.v1#{ids['run']}": {"sentences": [0]}, f"p3m.v1#{run2}": {"by": "p3m"}}
+    # each source's support comes back typed; parts a stored value lacks are empty
+    assert view.supports == {f"atlop.v1#{ids['run']}": Support({}, 0, (0,), None),
+                             f"p3m.v1#{run2}": Support({}, 0, (), None)}
     assert (view.head_name, view.tail_name, view.document_title, view.state) == ("Ann Lee", "France", "Ann Lee",
                                                                                  "pending")
     with pytest.raises(IntegrityError), session_scope(factory) as session:  # the database itself refuses twins
