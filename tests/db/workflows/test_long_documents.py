@@ -15,7 +15,7 @@ from db.workflows import job_steps
 from db.workflows.scoring import run_job
 from tests.model_helpers import synthetic_document
 
-N_ENTITIES = 40  # 1,560 ordered pairs: dozens of pair chunks under a 1 MB budget with the tiny model
+N_ENTITIES = 40  # 1,560 ordered pairs: about ten pair chunks under a 1 MB budget with the tiny model
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def test_the_job_stores_exactly_the_scores_the_cli_predictor_gives(factory, long
     chunks: list[int] = []
     cli = Predictor.from_checkpoint(job.checkpoints[0])  # what `python -m engine predict` loads and calls
     (expected,) = cli.predict([doc], pair_progress=chunks.append)
-    assert len(chunks) > 10 and sum(chunks) == N_ENTITIES * (N_ENTITIES - 1)  # scored in many pair chunks
+    assert len(chunks) >= 5 and sum(chunks) == N_ENTITIES * (N_ENTITIES - 1)  # scored in many pair chunks
     run_job(factory, job, "w1", load_model)
     with session_scope(factory) as s:
         (run,) = store.list_runs(s, job.dataset_id)
@@ -55,7 +55,7 @@ def test_the_job_stores_exactly_the_scores_the_cli_predictor_gives(factory, long
 def test_progress_moves_while_one_long_document_is_scored(factory, long_job, monkeypatch) -> None:
     from db.workflows.worker import load_model
 
-    monkeypatch.setattr(job_steps, "STEP_PAIRS", 200)  # 1,560 pairs: 8 steps
+    monkeypatch.setattr(job_steps, "STEP_PAIRS", 400)  # 1,560 pairs: 4 steps, fewer than the pair chunks
     job, _, _ = long_job
     seen_in_store: list[int] = []
 
@@ -79,11 +79,11 @@ def test_progress_moves_while_one_long_document_is_scored(factory, long_job, mon
     run_job(factory, job, "w1", lambda p: Watched(load_model(p)), on_progress=lambda d, t: reported.append((d, t)))
     with session_scope(factory) as s:
         final = store.get_job(s, job.id)
-    assert (final.status, final.done, final.total) == ("done", 8, 8)
-    assert {t for _, t in reported} == {8}
+    assert (final.status, final.done, final.total) == ("done", 4, 4)
+    assert {t for _, t in reported} == {4}
     during = sorted(set(seen_in_store))  # what a page saw while the document's pairs were still being scored
-    assert during[0] == 0 and during[-1] == 7 and len(during) == 8  # every step but the commit's, in order
-    assert [d for d, _ in reported] == sorted(d for d, _ in reported) and reported[-1] == (8, 8)
+    assert during == [0, 1, 2, 3] and seen_in_store == sorted(seen_in_store)  # every step but the commit's, in order
+    assert [d for d, _ in reported] == sorted(d for d, _ in reported) and reported[-1] == (4, 4)
 
 
 def test_scores_stored_as_json_before_still_load(factory) -> None:
