@@ -109,12 +109,12 @@ def jobs(dataset_id: int) -> list[JobInfo]:
     return listed
 
 
-def status_label(job: JobInfo, stale_seconds: float = STALE_SECONDS) -> str:
+def status_label(job: JobInfo, stale_seconds: float = STALE_SECONDS, now: datetime | None = None) -> str:
     """The status a user reads: a queued job that had started was stopped (e.g. by a restart) and resumes; a
     running job whose worker stopped beating is shown as stalled, not as running."""
     if job.status == "queued" and job.started_at is not None:
         return "queued to resume"
-    age = store.heartbeat_age(job)
+    age = store.heartbeat_age(job, now)
     if age is not None and age > stale_seconds:
         return (f"stalled: no heartbeat for {age:.0f} s, its worker seems stopped; a running worker re-queues it "
                 "(start one with `python -m app.worker` if none runs)")
@@ -134,7 +134,7 @@ def progress_text(job: JobInfo, now: datetime | None = None) -> str:
     """What a progress bar says: "running: 12/30 steps, 4 min 05 s elapsed" (a long document is several steps,
     db.workflows.job_steps, so the count moves while it is scored)."""
     since = elapsed(job, now)
-    return f"{status_label(job)}: {job.done}/{job.total} steps" + (f", {since} elapsed" if since else "")
+    return f"{status_label(job, now=now)}: {job.done}/{job.total} steps" + (f", {since} elapsed" if since else "")
 
 
 def job_rows(jobs_: Sequence[JobInfo]) -> list[dict[str, object]]:

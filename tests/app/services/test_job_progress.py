@@ -2,7 +2,6 @@
 started, and a worker that stopped beating shown as stalled, not as running."""
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -33,7 +32,7 @@ def test_a_running_job_says_its_steps_and_elapsed_time() -> None:
 
 def test_a_stale_heartbeat_is_shown_as_stalled() -> None:
     stale = job("running", 3, 30, 900, 2 * STALE_SECONDS)
-    assert re.match(r"stalled: no heartbeat for 1[2-9]\d s, its worker seems stopped", jobs.progress_text(stale, NOW))
+    assert jobs.progress_text(stale, NOW).startswith("stalled: no heartbeat for 120 s, its worker seems stopped")
     assert jobs.progress_text(stale, NOW).endswith("3/30 steps, 15 min 00 s elapsed")
-    assert jobs.job_rows([stale])[0]["status"].startswith("stalled")
-    assert jobs.status_label(job("running", 3, 30, 900, 1)) == "running"
+    assert jobs.job_rows([stale])[0]["status"].startswith("stalled")  # the real clock: later still
+    assert jobs.status_label(job("running", 3, 30, 900, 1), now=NOW) == "running"

@@ -2,8 +2,10 @@
 prediction, with the current pair, and the user pages through the rest."""
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("streamlit")
@@ -31,7 +33,10 @@ def seed_long() -> tuple[int, int]:
 def matrix_entities(at) -> set[int]:
     """The entity indices of the matrix's cells (its clickable trace carries [head, tail] per cell)."""
     (pairs,) = [t for fig in figures(at) for t in fig["data"] if t.get("name") == "pairs"]
-    return {int(x) for cell in pairs["customdata"] for x in cell}
+    data = pairs["customdata"]
+    if isinstance(data, dict):  # plotly's typed-array form: {"dtype", "bdata" (base64), "shape"}
+        data = np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"]).tolist()
+    return {int(x) for x in np.ravel(data)}
 
 
 def test_a_long_matrix_opens_on_the_predicted_entities_and_pages_to_the_rest(env: Path) -> None:
