@@ -76,6 +76,7 @@ class Keys:
     SPLIT = "docre.w.split"
     MATRIX_TYPES = "docre.w.matrix_types"
     MATRIX_ACTIVE = "docre.w.matrix_active"
+    MATRIX_PAGE = "docre.w.matrix_page"  # per document: which page of a long document's entities the matrix draws
     MARK = "docre.w.mark"
     LONG_TAIL = "docre.w.long_tail"
     MIN_PROBABILITY = "docre.w.min_probability"

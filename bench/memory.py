@@ -28,8 +28,13 @@ NAMES = ("paris", "london", "berlin", "smith", "john", "mary", "river", "france"
 TYPES = ("PER", "ORG", "LOC", "TIME", "NUM", "MISC")
 
 
-def synthetic_document(n_entities: int, title: str | None = None):
-    """N entities, one single-piece mention each, two per sentence: "X met Y ."."""
+FILLER = ("in", "the", "old", "town", "on", "a", "cold", "day", "after", "the", "long", "war", "with", "his", "new",
+          "friends", "from", "the", "north", "and")
+
+
+def synthetic_document(n_entities: int, title: str | None = None, filler: int = 0):
+    """N entities, one single-piece mention each, two per sentence: "X met Y ."; `filler` more single-piece
+    words per sentence before the full stop make it as long as a real text of that many entities."""
     from engine.data.documents import Document, Entity, Mention
 
     sents, entities = [], []
@@ -41,7 +46,7 @@ def synthetic_document(n_entities: int, title: str | None = None):
             sent.append(name)
             if j == 0:
                 sent.append("met")
-        sents.append(tuple(sent + ["."]))
+        sents.append(tuple(sent + [FILLER[w % len(FILLER)] for w in range(filler)] + ["."]))
     return Document(title or f"synthetic {n_entities} entities", tuple(sents), tuple(entities))
 
 

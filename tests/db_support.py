@@ -77,8 +77,8 @@ class DiesAfter:
     def __getattr__(self, name: str):
         return getattr(self.model, name)
 
-    def predict(self, docs, progress=None):
+    def predict(self, docs, progress=None, pair_progress=None):
         if self.budget[0] == 0:
             raise Killed
         self.budget[0] -= 1
-        return self.model.predict(docs)
+        return self.model.predict(docs, pair_progress=pair_progress)

@@ -16,9 +16,9 @@ class SlowModel:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.model, name)
 
-    def predict(self, docs: Any, progress: Any = None) -> Any:
+    def predict(self, docs: Any, progress: Any = None, pair_progress: Any = None) -> Any:
         time.sleep(self.delay)
-        return self.model.predict(docs)
+        return self.model.predict(docs, pair_progress=pair_progress)
 
 
 def main(argv: list[str]) -> int:

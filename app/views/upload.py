@@ -69,7 +69,7 @@ def scoring_progress() -> None:
         state.set_scoring_job(None)
         return
     if job.status not in services.jobs.FINISHED:
-        st.progress(job.fraction, text=f"{services.jobs.status_label(job)}: {job.done}/{job.total} steps")
+        st.progress(job.fraction, text=services.jobs.progress_text(job))
         return
     services.scoring.clear_caches()
     services.documents.clear_caches()

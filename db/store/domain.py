@@ -227,7 +227,8 @@ class LoginOutcome:
 
 @dataclass(frozen=True)
 class JobInfo:
-    """A scoring job as the app and workers see it; `done`/`total` count (model, document) steps."""
+    """A scoring job as the app and workers see it; `done`/`total` count steps: each (model, document) is one
+    step per 10,000 of the document's pairs (db.workflows.job_steps), so a long document's progress moves."""
 
     id: int
     dataset_id: int

@@ -23,6 +23,7 @@ from ..store.queries.jobs import HEARTBEAT_SECONDS, JobLostError
 from ..store.session import session_scope
 from .controls import sync_controls
 from .job_heartbeat import JobHeartbeat
+from .job_steps import ChunkProgress, document_steps, job_steps
 from .queue_inputs import document_scores, review_target, shipped_type_stats
 from .refit import refit_dataset
 
@@ -146,8 +147,11 @@ def _score(factory_: sessionmaker[Session], job: JobInfo, worker_id: str, load_m
     models = [(path, load_model(path)) for path in job.checkpoints]
     for _, model in models:  # every model's limits before anything is stored
         model.check_limits(docs)
+    total = job_steps(docs, len(models))  # steps within long documents too (job_steps); known once loaded
     run_ids = list(job.run_ids)
     done = 0
+    with session_scope(factory_) as s:
+        store.report_progress(s, job.id, worker_id, total=total)
     for k, (path, model) in enumerate(models):
         if k >= len(run_ids):  # the run and the job's pointer to it commit together
             with session_scope(factory_) as s:
@@ -158,19 +162,34 @@ def _score(factory_: sessionmaker[Session], job: JobInfo, worker_id: str, load_m
                 store.report_progress(s, job.id, worker_id, run_ids=run_ids)
         with session_scope(factory_) as s:
             scored = set(store.scored_document_ids(s, run_ids[k]))
-        done += len(scored & set(doc_ids))  # a resumed job: stored by the worker before
+        done += sum(document_steps(d) for i, d in zip(doc_ids, docs) if i in scored)  # a resumed job
         for chunk in _length_chunks([(i, d) for i, d in zip(doc_ids, docs) if i not in scored]):
-            start = time.perf_counter()
-            scores = model.predict([doc for _, doc in chunk])
-            with session_scope(factory_) as s:
-                for (doc_id, _), doc_scores in zip(chunk, scores, strict=True):
-                    store.save_pair_scores(s, run_ids[k], doc_id, doc_scores)
-                store.add_run_seconds(s, run_ids[k], time.perf_counter() - start)
-                done += len(chunk)
-                store.report_progress(s, job.id, worker_id, done=done)
-            on_progress(done, job.total)
-            release_freed_memory()  # the chunk's tensors are gone; give their pages back (see native_memory)
+            done = _score_chunk(factory_, job, worker_id, model, run_ids[k], chunk, done, total, on_progress)
     n = refresh_suggestions(factory_, job.dataset_id, doc_ids, docs)
     with session_scope(factory_) as s:
         store.finish_job(s, job.id, worker_id, suggestions=n)
     return n
+
+
+def _score_chunk(factory_: sessionmaker[Session], job: JobInfo, worker_id: str, model: Any, run_id: int,
+                 chunk: list[tuple[int, Document]], done: int, total: int, on_progress: OnProgress) -> int:
+    """Score one chunk, store its scores with the job's progress in one commit, and return the steps done. Its
+    own function, so the chunk's scores are freed before the next chunk or the ranking (they are hundreds of
+    MB for a long document), and the heap is trimmed after it as `predict` trims after each window."""
+    def report(steps: int) -> None:  # progress within the chunk: a long document's pairs as they are scored
+        with session_scope(factory_) as s:
+            store.report_progress(s, job.id, worker_id, done=steps)
+        on_progress(steps, total)
+
+    start = time.perf_counter()
+    scores = model.predict([doc for _, doc in chunk], pair_progress=ChunkProgress([d for _, d in chunk], done, report))
+    with session_scope(factory_) as s:
+        for (doc_id, _), doc_scores in zip(chunk, scores, strict=True):
+            store.save_pair_scores(s, run_id, doc_id, doc_scores)
+        store.add_run_seconds(s, run_id, time.perf_counter() - start)
+        done += sum(document_steps(d) for _, d in chunk)
+        store.report_progress(s, job.id, worker_id, done=done)
+    on_progress(done, total)
+    del scores
+    release_freed_memory()  # the chunk's tensors are gone; give their pages back (see native_memory)
+    return done

@@ -86,11 +86,14 @@ def _running(session: Session, job_id: int, worker_id: str) -> m.ScoringJobRow:
 
 
 def report_progress(session: Session, job_id: int, worker_id: str, *, done: int | None = None,
-                    run_ids: Sequence[int] | None = None) -> None:
-    """Advance the job (in the caller's transaction, with the scores it counts) and beat its heart."""
+                    total: int | None = None, run_ids: Sequence[int] | None = None) -> None:
+    """Advance the job (in the caller's transaction, with the scores it counts) and beat its heart. `total`:
+    the worker's count of steps once it has the documents (long ones are several steps each)."""
     row = _running(session, job_id, worker_id)
     if done is not None:
         row.done = done
+    if total is not None:
+        row.total = total
     if run_ids is not None:
         row.run_ids = [int(i) for i in run_ids]
     row.heartbeat_at = utc_now()

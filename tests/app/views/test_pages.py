@@ -580,7 +580,7 @@ def test_a_failed_scoring_job_shows_no_internals(seeded: Path, monkeypatch: pyte
         def check_limits(self, docs):
             pass
 
-        def predict(self, docs, progress=None):
+        def predict(self, docs, progress=None, pair_progress=None):
             raise RuntimeError("cannot open /srv/secret/weights.bin")
 
     monkeypatch.setattr(services.jobs, "predictor", lambda path: Broken())

@@ -14,12 +14,14 @@ from db import store
 from db.store import models as m
 from db.store.clock import utc_now
 from db.store.errors import DuplicateError, NotFoundError
+from db.store.queries.runs import decode_scores, encode_scores
 from db.store.session import database_url, session_scope
 from engine.data.documents import Entity, Fact, Mention, read_documents
 from engine.data.pair_extras import MentionGrids, MentionPairGrid
 from engine.data.pair_scores import PairScores
 from engine.data.support import Support
 from tests.db_support import seed, tiny_document
+from tests.model_helpers import sparse_scores
 from tests.paths import require_shared_data
 
 
@@ -148,7 +150,9 @@ def test_pair_scores_are_compact_and_round_trip(factory) -> None:
         np.testing.assert_array_equal(getattr(back, name), getattr(scores, name))
     np.testing.assert_array_equal(back.extra("mention_grids").grids[2].relation_probability,
                                   scores.extra("mention_grids").grids[2].relation_probability)
-    assert len(payload) < len(json.dumps(scores.to_json()))
+    assert decode_scores(payload).title == "Ann Lee"  # a NumPy archive, compact once a document has pairs:
+    many = sparse_scores(40, [(0, 1)])
+    assert len(encode_scores(many)) < len(json.dumps(many.to_json())) / 4
     assert (run.method, run.version, run.seconds, run.n_scored) == ("atlop.v1", "0.1.0", 1.5, 1)
     assert count(factory, m.PairScoreBlobRow) == 1
 

@@ -115,9 +115,9 @@ def test_interrupted_job_resumes_and_ends_done_without_duplicates(factory, tiny_
     predicted: list[int] = []
 
     class Counting(DiesAfter):
-        def predict(self, docs, progress=None):
+        def predict(self, docs, progress=None, pair_progress=None):
             predicted.append(len(docs))
-            return self.model.predict(docs)
+            return self.model.predict(docs, pair_progress=pair_progress)
 
     run_job(factory, job, "w2", lambda p: Counting(load_model(p), [0]))
     with session_scope(factory) as s:
