@@ -69,7 +69,7 @@ def add_triple(doc_id: int, doc, names: Mapping[str, str]) -> None:
         key = f"{Keys.ANNOTATE}.{role}.{doc_id}.{h}.{t}"  # follows the pair: a pick shows in the pair above
         col.selectbox(f"{role.title()} from a mention", mentions, index=None, key=key,
                       format_func=lambda m: services.annotation.mention_label(doc, m),
-                      placeholder="Type a name to find its mention", on_change=_take_mention, args=(key, role))
+                      placeholder="Find a mention", on_change=_take_mention, args=(key, role))
     options, compatible = services.review.relation_options(doc, h, t, names)
     relation = st.selectbox(
         "Relation", options, index=None, key=f"{Keys.ANNOTATE}.relation.{doc_id}.{h}.{t}",
