@@ -25,6 +25,7 @@ _OFFSET = "docre.review_offset"
 _UPLOAD_ROUND = "docre.upload_round"
 _MARKS = "docre.pair_marks"
 _LAST_PAIR = "docre.last_pair_decision"
+_PANEL_FLASH = "docre.panel_flash"
 
 
 class Keys:
@@ -47,6 +48,12 @@ class Keys:
     DL_JSON = "docre.w.dl_json"
     DOCUMENT = "docre.w.document"
     GRID = "docre.w.grid"
+    # annotation and entity editing (app/panels): prefixes; each widget adds its document, pair or item
+    ANNOTATE = "docre.w.annotate"
+    EDIT_PAIR_FORM = "docre.f.edit_pair"
+    ENTITY_EDIT = "docre.w.entity_edit"
+    FLAG_FORM = "docre.f.flag"
+    FLAG_VERDICT = "docre.w.flag_verdict"
     HEAD = "docre.w.head"
     INGEST = "docre.w.ingest"
     JSON_UPLOAD = "docre.w.json_upload"
@@ -321,3 +328,20 @@ def pop_flash() -> list[tuple[str, str]]:
     messages = list(_get(_FLASH, []))
     _set(_FLASH, [])
     return messages
+
+
+def push_panel_flash(panel: str, message: str, kind: str = "success") -> None:
+    """A message to show once, after st.rerun, inside a panel (where the user acted, far below the page's top)."""
+    _set(_PANEL_FLASH, {**_get(_PANEL_FLASH, {}), panel: [*_get(_PANEL_FLASH, {}).get(panel, []), (kind, message)]})
+
+
+def pop_panel_flash(panel: str) -> list[tuple[str, str]]:
+    pending = dict(_get(_PANEL_FLASH, {}))
+    messages = pending.pop(panel, [])
+    _set(_PANEL_FLASH, pending)
+    return list(messages)
+
+
+def widget_value(key: str) -> Any:
+    """A widget's current value, for an on_change callback (which gets no value of its own)."""
+    return st.session_state.get(key)

@@ -1,11 +1,12 @@
 """Document: side by side, the text with entities highlighted, the entity-pair matrix (predicted, gold,
 disagreement, PAEE pair potential) and, for the selected pair, every relation's logit against the learned threshold,
-the margins, and KMGRE's key mention pairs (also outlined in the text)."""
+the margins, and KMGRE's key mention pairs (also outlined in the text). Below: add a relation on the selected pair
+(or flag its gold label), and edit the entities (app/panels)."""
 from __future__ import annotations
 
 import streamlit as st
 
-from app import services, state, ui
+from app import panels, services, state, ui
 from app.components import colors, matrix, matrix_window, pair
 from app.components.text import highlight_html, markdown_text
 from app.state import Keys
@@ -148,3 +149,10 @@ with right:
                 else:
                     st.plotly_chart(pair.mention_grid_figure(doc, h, t, grid, scores.relation_ids, names,
                                                              [(i, j) for i, j, _ in key_cells]), key=Keys.GRID)
+
+annotate_column, entity_column = st.columns(2, gap="large")  # annotation where the model is wrong
+with annotate_column:
+    panels.annotate.add_triple(doc_id, doc, names)
+    panels.annotate.flag_gold(doc_id, doc, names)
+with entity_column:
+    panels.entity_edit.panel(doc_id, doc)

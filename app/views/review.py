@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 import streamlit.components.v1 as components
 
-from app import services, state, ui
+from app import panels, services, state, ui
 from app.components import colors, keyboard
 from app.components.text import highlight_html, markdown_text, mention_rows
 from app.services.review import ReviewFilters
@@ -172,6 +172,7 @@ else:
         st.rerun()
     st.caption("Keys: 1–9 mark a relation · A accept · E correct · X reject all · S skip · U undo · N next · "
                "? all keys")
+    panels.annotate.edit_pair(item, doc, annotator, names, blind=blind)  # a wrong head or tail: move the relation
 
     if decision == "accept" and blind and relation is None:
         st.error("Choose the relation before accepting.")
