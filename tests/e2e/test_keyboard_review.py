@@ -103,10 +103,12 @@ def test_the_whole_review_with_the_keyboard(server: dict) -> None:
         assert _decisions(server["db"])[ids["P551"]] == ("accept", "P131")
 
         # a change in the sidebar (by mouse: the sidebar is not the review), then keys work with no click
+        from playwright.sync_api import expect  # optional: the module skips without playwright
+
         sidebar = page.get_by_test_id("stSidebar")
-        for _ in range(2):
-            sidebar.get_by_text("Only items I have not decided").click()
-            idle(page)
+        sidebar.get_by_text("Blind mode").click()  # blind from here on: X, S, U and N work the same
+        expect(sidebar.get_by_role("switch", name="Blind mode")).to_be_checked()
+        idle(page)
         _on(page, "France → Paris")
         _key(page, "x")  # reject every relation of the pair
         _on(page, "Paris → Ann Lee")

@@ -51,7 +51,7 @@ def browser() -> Iterator:
 
 def _blind_review(page) -> None:
     """Nothing switched: blind mode is on (and locked: overlap 2) and the item is in the annotator's own share."""
-    blind = page.get_by_test_id("stSidebar").get_by_role("checkbox", name="Blind mode")
+    blind = page.get_by_test_id("stSidebar").get_by_role("switch", name="Blind mode")
     assert blind.is_checked() and blind.is_disabled()
     assert page.get_by_test_id("stSidebar").get_by_role("checkbox", name="Only my share").is_checked()
     page.get_by_text("Ann Lee → France").first.wait_for()
