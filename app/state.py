@@ -68,6 +68,7 @@ class Keys:
     MODELS_TEXT = "docre.w.models_text"
     NEXT = "docre.w.next"
     NOTE = "docre.w.note"
+    OVERLAP = "docre.w.overlap"
     PASTED = "docre.w.pasted"
     PER_RELATION = "docre.w.per_relation"
     REJECT = "docre.w.reject"
@@ -229,9 +230,10 @@ def set_review_filters(value: ReviewFilters) -> None:
     _set(_FILTERS, value)
 
 
-def blind_mode() -> bool:
-    """Blind review hides model scores and proposed relations, so they cannot anchor the decision."""
-    return bool(_get(_BLIND, False))
+def blind_mode(default: bool = False) -> bool:
+    """Blind review hides model scores and proposed relations, so they cannot anchor the decision; `default`
+    until the person chooses (services.team.blind_default: on for annotators in team mode)."""
+    return bool(_get(_BLIND, default))
 
 
 def set_blind_mode(value: bool) -> None:

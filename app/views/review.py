@@ -40,7 +40,10 @@ with st.sidebar:
     relations = [None] + [rate.relation for rate in services.review.relation_rates(dataset_id, include_controls=True)]
     docs = {d.id: d.title for d in services.documents.documents(dataset_id)}
     runs = {r.id: services.scoring.run_label(r) for r in services.scoring.runs(dataset_id)}
-    blind = st.toggle("Blind mode", value=state.blind_mode(), help=services.review.BLIND_HELP)
+    blind_default, blind_locked = (services.team.blind_default(state.role()),
+                                   services.team.blind_locked(dataset_id, state.role()))
+    blind = st.toggle("Blind mode", value=blind_locked or state.blind_mode(blind_default), disabled=blind_locked,
+                      help=services.review.BLIND_HELP + (services.team.BLIND_LOCKED_HELP if blind_locked else ""))
     filters = ReviewFilters(
         relation=None if blind else st.selectbox("Relation", relations, format_func=rel_label,
                                                  index=relations.index(current.relation)
@@ -63,7 +66,7 @@ with st.sidebar:
         only_my_share=st.checkbox("Only my share", value=current.only_my_share,
                                   help="A curator split this queue between annotators; untick to ask for more "
                                        "(the whole queue).") if services.review.queue_is_split(dataset_id) else True)
-    if filters != current or blind != state.blind_mode():
+    if filters != current or blind != state.blind_mode(blind_default):
         state.set_review_filters(filters)
         state.set_blind_mode(blind)
         state.set_review_offset(0)

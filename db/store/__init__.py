@@ -104,6 +104,7 @@ from .queries.runs import (
                                   list_runs,
                                   load_pair_scores,
                                   record_run,
+                                  run_of_model,
                                   save_pair_scores,
                                   scored_document_ids,
 )
@@ -132,7 +133,7 @@ __all__ = [
     "list_runs",
     "list_suggestions", "load_document", "load_documents", "load_pair_scores", "local_annotator", "make_engine",
     "pair_labels", "PairLabels", "record_account_event", "record_refit", "record_review", "record_run",
-    "recover_stale_jobs", "refit_due",
+    "run_of_model", "recover_stale_jobs", "refit_due",
     "relation_acceptance", "report_progress", "rescore_suggestions", "resolve_conflict", "review_history",
     "REVIEW_LOG_COLUMNS", "review_log_rows", "review_progress", "review_settings", "reviewed_documents",
     "save_pair_scores", "scored_document_ids", "session_factory", "session_scope", "set_control_rate",

@@ -257,6 +257,8 @@ DEFAULT_STOP_BELOW = 10.0  # call the queue done when the next 100 items are exp
 # pairs whose best calibrated probability is below this sit in the long tail: the lowest threshold at which no
 # Revisit document shows more than 60 pairs (bench/queue_threshold.py, bench/RESULTS.md)
 DEFAULT_MIN_PROBABILITY = 0.22
+DEFAULT_OVERLAP = 1  # annotators each item of a split queue goes to; 2 or more for an agreement study
+MAX_OVERLAP = 10
 
 
 @dataclass(frozen=True)
@@ -269,6 +271,7 @@ class ReviewSettings:
     min_probability: float = DEFAULT_MIN_PROBABILITY
     updated_by: str | None = None
     updated_at: datetime | None = None
+    overlap: int = DEFAULT_OVERLAP
 
 
 @dataclass(frozen=True)

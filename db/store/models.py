@@ -249,10 +249,11 @@ class ReviewRow(Base):
 
 class AssignmentRow(Base):
     """Whose share of the queue a suggestion is in: a curator splits a dataset's queue (by document or
-    round-robin); one annotator per suggestion at most. Changing it changes no decision."""
+    round-robin) and deals each item to as many annotators as the dataset's overlap asks (once to each).
+    Changing it changes no decision."""
 
     __tablename__ = "assignments"
-    __table_args__ = (UniqueConstraint("suggestion_id"), Index(None, "annotator_id"))
+    __table_args__ = (UniqueConstraint("suggestion_id", "annotator_id"), Index(None, "annotator_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     suggestion_id: Mapped[int] = mapped_column(ForeignKey("suggestions.id", ondelete="CASCADE"))
@@ -381,7 +382,8 @@ class ReviewSettingsRow(Base):
     """A dataset's review knobs, set by a curator (anyone in local mode): re-rank after every `refit_every`
     decisions, and call the queue done when the next 100 items are expected to hold fewer than `stop_below`
     missing labels; hide pairs whose best probability is below `min_probability` in the long tail (NULL: the
-    default). No row means the defaults (db.store.queries.learning)."""
+    default); deal each item to `overlap` annotators when the queue is split (NULL: 1; 2 for an agreement study).
+    No row means the defaults (db.store.queries.learning)."""
 
     __tablename__ = "review_settings"
     __table_args__ = (
@@ -389,12 +391,14 @@ class ReviewSettingsRow(Base):
         CheckConstraint("stop_below >= 0", name="stop_below"),
         CheckConstraint("min_probability IS NULL OR (min_probability >= 0 AND min_probability <= 1)",
                         name="min_probability"),
+        CheckConstraint("overlap IS NULL OR overlap >= 1", name="overlap"),
     )
 
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
     refit_every: Mapped[int] = mapped_column(Integer)
     stop_below: Mapped[float] = mapped_column(Float)
     min_probability: Mapped[float | None] = mapped_column(Float, nullable=True)
+    overlap: Mapped[int | None] = mapped_column(Integer, nullable=True)
     updated_by: Mapped[str | None] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -30,6 +30,7 @@ from ..store import models as m
 from ..store.clock import utc_now
 from ..store.queries.controls import ABSENT, GOLD, control_ids, control_settings, target_count
 from ..store.queries.documents import load_documents
+from ..store.queries.learning import review_settings
 from ..store.queries.runs import list_runs, load_pair_scores, scored_document_ids
 from ..store.queries.suggestions import add_suggestions
 
@@ -135,14 +136,16 @@ def _add(session: Session, dataset_id: int, real: Sequence[Any], full: set[int],
     ranking = _rankings(session, [real[rank][0] for _, rank in placed])
     stats, _ = load_default_type_stats()
     owners = _owners(session, dataset_id)
+    overlap = min(review_settings(session, dataset_id).overlap, len(owners))
     for c, (score, rank) in zip(chosen, placed, strict=True):
         sid = _store(session, dataset_id, c, docs[c.document_id], per_model[c.document_id], run_ids[c.document_id],
                      stats, score, ranking.get(real[rank][0]))
-        if owners:  # a split queue shows each annotator only their share: deal it to whoever holds the fewest
-            fewest = min(owners, key=lambda a: (owners[a], a))
-            owners[fewest] += 1
-            session.execute(insert(m.AssignmentRow), [{"suggestion_id": sid, "annotator_id": fewest,
-                                                    "created_at": utc_now()}])
+        if owners:  # a split queue shows each annotator only their share: deal it to the k who hold the fewest
+            fewest = sorted(owners, key=lambda a: (owners[a], a))[:overlap]
+            for owner in fewest:
+                owners[owner] += 1
+            session.execute(insert(m.AssignmentRow), [{"suggestion_id": sid, "annotator_id": owner,
+                                                    "created_at": utc_now()} for owner in fewest])
     return len(chosen)
 
 

@@ -43,7 +43,7 @@ def server(tiny_models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     from db import store
     from db.store.session import init_db, make_engine, session_factory, session_scope
     from db.workflows.uploads import store_upload
-    from engine.curate.evidence import Evidence, ModelVote
+    from engine.data.support import ModelVote, Support
     from engine.serve.predictor import Predictor
 
     tmp = tmp_path_factory.mktemp("annotation")
@@ -60,7 +60,7 @@ def server(tiny_models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         store.save_pair_scores(s, run, doc_id, scores)
         h, t, r = WRONG
         store.add_suggestions(s, dataset.id, [{"doc_id": doc_id, "h_idx": h, "t_idx": t, "relation": r, "score": 0.8,
-                                               "evidence": Evidence({"atlop.v1#1": ModelVote(1.0, 0.8)}, 1, (0,),
+                                               "evidence": Support({"atlop.v1#1": ModelVote(1.0, 0.8)}, 1, (0,),
                                                                     True).to_json()}], run_ids=[run])
         store.ensure_annotator(s, NAME)
     engine.dispose()

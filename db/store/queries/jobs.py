@@ -150,12 +150,21 @@ def list_jobs(session: Session, dataset_id: int | None = None) -> list[JobInfo]:
 
 
 def unfinished_run_ids(session: Session, dataset_id: int | None = None) -> set[int]:
-    """Runs that a job not yet done is filling (queued to resume, running or failed): they hold only some of the
-    job's documents, so pages must not show them as a model's finished run."""
-    query = select(m.ScoringJobRow.run_ids).where(m.ScoringJobRow.status != "done")
+    """Runs that a job not yet done is filling (queued to resume, running or failed) and that hold none but that
+    job's documents: pages must not show them as a model's finished run. A model's run that earlier scoring
+    filled and this job adds to (one run per model and dataset) stays shown with what it held."""
+    query = select(m.ScoringJobRow.run_ids, m.ScoringJobRow.document_ids).where(m.ScoringJobRow.status != "done")
     if dataset_id is not None:
         query = query.where(m.ScoringJobRow.dataset_id == dataset_id)
-    return {int(r) for run_ids in session.scalars(query) for r in run_ids or ()}
+    hidden: set[int] = set()
+    for run_ids, document_ids in session.execute(query):
+        mine = {int(d) for d in document_ids or ()}
+        for run_id in run_ids or ():
+            held = session.scalars(select(m.PairScoreBlobRow.document_id)
+                                   .where(m.PairScoreBlobRow.run_id == int(run_id)))
+            if set(held) <= mine:
+                hidden.add(int(run_id))
+    return hidden
 
 
 def recover_stale_jobs(session: Session, stale_seconds: float = STALE_SECONDS) -> list[JobInfo]:

@@ -32,7 +32,7 @@ from ..domain import (
     ReviewRecord,
 )
 from ..errors import NotFoundError, ReviewConflictError, ReviewError
-from ..review_state import VERDICTS, current_decisions, suggestion_states
+from ..review_state import CURATOR, VERDICTS, current_decisions, suggestion_states
 from .controls import control_ids
 from .labels import check_not_duplicate, lock_document
 
@@ -196,13 +196,15 @@ def relation_acceptance(session: Session, dataset_id: int, *, include_controls: 
 def annotator_pairs(session: Session, dataset_id: int) -> list[AnnotatorPair]:
     """For every two annotators, their current labels on the suggestions both accepted or rejected: the
     accepted relation, or "reject". Skips are no judgement and are left out, and so are control items (their
-    truth is known: db.store.queries.controls scores them). Feed to agreement.cohen_kappa."""
+    truth is known: db.store.queries.controls scores them) and decisions made as a curator (a curator's verdict
+    is the resolution the state follows, not one more annotator's opinion: counted, it would pair every
+    annotator with the one who settles their conflicts). Feed to agreement.cohen_kappa."""
     cur = current_decisions()
     rows = session.execute(
         select(cur.c.suggestion_id, m.AnnotatorRow.name, cur.c.decision, cur.c.relation)
         .join(m.AnnotatorRow, m.AnnotatorRow.id == cur.c.annotator_id)
         .join(m.SuggestionRow, m.SuggestionRow.id == cur.c.suggestion_id).join(m.DocumentRow)
-        .where(m.DocumentRow.dataset_id == dataset_id, cur.c.decision.in_(VERDICTS),
+        .where(m.DocumentRow.dataset_id == dataset_id, cur.c.decision.in_(VERDICTS), cur.c.role != CURATOR,
                cur.c.suggestion_id.not_in(control_ids())))
     labels: dict[str, dict[int, str]] = defaultdict(dict)
     for suggestion_id, name, decision, relation in rows:

@@ -36,6 +36,20 @@ def record_run(session: Session, dataset_id: int, *, checkpoint: str, method: st
     return row.id
 
 
+def run_of_model(session: Session, dataset_id: int, *, checkpoint: str, method: str, version: str,
+                 details: Mapping[str, Any] | None = None) -> int:
+    """The dataset's run of this model (checkpoint, method, engine version), recorded with no time yet when
+    there is none: one run per model and dataset, so scoring more documents or rescoring adds to it and
+    Evaluate lists each model once. A database from before keeps its several runs; the newest is added to."""
+    found = session.scalar(select(m.ModelRunRow.id).where(
+        m.ModelRunRow.dataset_id == dataset_id, m.ModelRunRow.checkpoint == str(checkpoint),
+        m.ModelRunRow.method == method, m.ModelRunRow.version == version).order_by(m.ModelRunRow.id.desc()).limit(1))
+    if found is not None:
+        return int(found)
+    return record_run(session, dataset_id, checkpoint=checkpoint, method=method, version=version, seconds=0.0,
+                      details=details)
+
+
 def _run_query() -> Any:
     n_scored = (select(func.count(m.PairScoreBlobRow.id)).where(m.PairScoreBlobRow.run_id == m.ModelRunRow.id)
                 .scalar_subquery())

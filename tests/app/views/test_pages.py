@@ -89,17 +89,20 @@ def test_upload_text_shows_editable_entities_then_stores(env: Path) -> None:
     assert doc.facts is None and doc.num_entities >= 2
 
 
-def test_score_stored_documents_with_another_model(seeded: Path, models_dir: Path) -> None:
+def test_scoring_stored_documents_again_adds_to_the_models_run(seeded: Path, models_dir: Path) -> None:
+    # one run per model and dataset: rescoring with a model that scored the dataset fills its run, no new one
     dataset_id, _ = seed_ids()
-    before = len(services.scoring.runs(dataset_id))
+    path = str((models_dir / "tiny2").resolve())
+    before = {run.id: run.checkpoint for run in services.scoring.runs(dataset_id)}
     at = app()
-    at.multiselect(key=Keys.MODELS_STORED).set_value([str((models_dir / "tiny2").resolve())])
+    at.multiselect(key=Keys.MODELS_STORED).set_value([path])
     at.button(key=Keys.SCORE_STORED).click().run()
     job = services.jobs.wait(at.session_state["docre.scoring_job"])
-    assert job is not None and job.error is None and len(job.run_ids) == 1
+    assert job is not None and job.error is None
+    assert [before[run_id] for run_id in job.run_ids] == [path]
     at.run()
     services.scoring.clear_caches()
-    assert len(services.scoring.runs(dataset_id)) == before + 1
+    assert {run.id: run.checkpoint for run in services.scoring.runs(dataset_id)} == before
 
 
 def test_a_broken_model_directory_is_skipped_with_a_warning(seeded: Path, models_dir: Path, tmp_path: Path,
