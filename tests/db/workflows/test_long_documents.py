@@ -22,14 +22,18 @@ N_ENTITIES = 40  # 1,560 ordered pairs: about ten pair chunks under a 1 MB budge
 def long_job(factory, tiny_models_dir, monkeypatch):
     """A dataset holding one long document, a claimed job scoring it with the tiny model, and pair chunks
     small enough that the document takes many (DOCRE_PAIR_MEMORY_MB, read by the CLI's predictor too)."""
+    from db.workflows.worker import load_model
+
     monkeypatch.setenv("DOCRE_PAIR_MEMORY_MB", "1")
+    load_model.cache_clear()  # a predictor an earlier test loaded holds the default pair budget
     doc = synthetic_document(N_ENTITIES, "a long text")
     with session_scope(factory) as s:
         dataset = store.create_dataset(s, "long")
         (doc_id,) = store.add_documents(s, dataset.id, [doc]).added
         store.enqueue_job(s, dataset.id, [doc_id], [str(tiny_models_dir / "tiny")], "ann")
         job = store.claim_next_job(s, "w1")
-    return job, doc, doc_id
+    yield job, doc, doc_id
+    load_model.cache_clear()  # nor may a later test get this one's 1 MB budget
 
 
 def test_the_job_stores_exactly_the_scores_the_cli_predictor_gives(factory, long_job) -> None:
