@@ -11,6 +11,7 @@ from . import (
     documents,
     evaluation,
     export,
+    finetune,
     jobs,
     learning,
     resources,
@@ -22,5 +23,5 @@ from . import (
 )
 from .resources import available_models, relation_names
 
-__all__ = ["adjudication", "auth", "available_models", "controls", "documents", "evaluation", "export", "jobs",
+__all__ = ["adjudication", "auth", "available_models", "controls", "documents", "evaluation", "export", "finetune", "jobs",
            "learning", "relation_names", "resources", "review", "scoring", "stopping", "team", "users"]

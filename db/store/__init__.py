@@ -114,6 +114,7 @@ from .queries.suggestions import (
                                   get_suggestion,
                                   list_suggestions,
                                   rescore_suggestions,
+                                  undecided_document_ids,
                                   undecided_scores,
 )
 from .session import database_url, init_db, make_engine, session_factory, session_scope
@@ -136,5 +137,5 @@ __all__ = [
     "REVIEW_LOG_COLUMNS", "review_log_rows", "review_progress", "review_settings", "reviewed_documents",
     "save_pair_scores", "scored_document_ids", "session_factory", "session_scope", "set_control_rate",
     "set_fully_labelled", "set_review_settings", "set_role", "SPLIT_MODES", "split_queue", "SUGGESTION_FILTERS",
-    "undecided_scores", "undo_last_review", "unfinished_run_ids",
+    "undecided_document_ids", "undecided_scores", "undo_last_review", "unfinished_run_ids",
 ]
