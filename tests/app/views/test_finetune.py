@@ -3,6 +3,7 @@ a dataset without labels is refused by name; a finished job's model is listed wi
 the pending queue with it is one click (a scoring job of the documents still pending)."""
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,6 +25,11 @@ def external_worker(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(services.jobs.WORKER_ENV, "external")
 
 
+def _bars(at) -> str:
+    """The progress bars' texts (Markdown escapes removed)."""
+    return "\n".join(re.sub(r"\\(.)", r"\1", bar.proto.text) for bar in at.get("progress"))
+
+
 def _submit(at):
     next(b for b in at.button if b.label == BUTTON).click().run()
     assert not at.exception, at.exception
@@ -41,7 +47,7 @@ def test_the_button_queues_a_fine_tune_of_the_datasets_model(seeded: Path, model
     labelled = [d.id for d in services.documents.documents(dataset_id) if d.has_labels]
     assert (job.kind, job.status, list(job.document_ids), job.details["epochs"]) == ("finetune", "queued", labelled, 2)
     assert job.details["models_dir"] == str(services.resources.user_models_dir())
-    assert f"Job {job.id} queued: epoch 0/2, step 0/{job.total}" in texts(at)
+    assert f"Job {job.id} queued: epoch 0/2, step 0/{job.total}" in _bars(at)
     _submit(at)  # a second one while the first waits: refused, nothing more queued
     assert "is already being fine-tuned" in texts(at) and len(services.finetune.fine_tune_jobs(dataset_id)) == 1
 
@@ -84,12 +90,13 @@ def test_a_finished_model_is_listed_with_its_lineage_and_rescores_the_queue_in_o
     job = services.jobs.get(job_id)
     assert job.status == "done", job.error
     name = job.details["model"]
+    assert services.finetune.finished_model(job) == job.details["model_path"]  # and the model list is re-read
     (listed,) = [m for m in services.available_models() if m.name == name]
     assert Path(listed.path).parent == services.resources.user_models_dir()
     assert f"fine-tuned from tiny2 on seed ({job.details['lineage']['decisions']} decisions)" in listed.label
     at = app("evaluate", **{"docre.dataset_id": dataset_id})
     assert f"New model {name}: from tiny2 on seed" in texts(at)
-    assert f"Job {job_id} done: epoch 1/1, step {job.total}/{job.total}" in texts(at)
+    assert f"Job {job_id} done: epoch 1/1, step {job.total}/{job.total}" in _bars(at)
     at.button(key=f"{Keys.FINETUNE_RESCORE}.{job_id}").click().run()
     assert not at.exception, at.exception
     rescore = next(j for j in services.jobs.jobs(dataset_id) if j.kind == "score")

@@ -33,8 +33,9 @@ def _dataset(factory, docs, name: str = "reviewed") -> tuple[int, list[int]]:
 def _decide(factory, dataset_id: int, doc_id: int, h: int, t: int, relation: str, decision: str) -> None:
     """One suggestion on (h, t, relation) and a local annotator's decision on it."""
     with session_scope(factory) as s:
+        run_id = store.record_run(s, dataset_id, checkpoint="m", method="atlop.v1", version="0.1.0", seconds=1.0)
         (sid,) = store.add_suggestions(s, dataset_id, [{"doc_id": doc_id, "h_idx": h, "t_idx": t,
-                                                        "relation": relation, "score": 0.9}])
+                                                        "relation": relation, "score": 0.9}], run_ids=[run_id])
         store.ensure_annotator(s, "ann")
         store.record_review(s, sid, "ann", decision)
 
