@@ -171,3 +171,26 @@ def test_a_job_finishes_when_its_worker_died_after_training(factory, docs, tiny_
     assert drain(factory, "rescuer") == 1
     assert calls == []  # nothing trained again: the model was already in place
     assert _job(factory, job_id).status == "done"
+
+
+def test_the_cli_recipe_exports_a_reviewed_dataset_and_fine_tunes_on_it(db_url, factory, docs, tiny_models_dir,
+                                                                        tmp_path) -> None:
+    """`python -m db export` then `python -m engine train --init-from MODEL --train exported.json`."""
+    import json  # noqa: PLC0415
+
+    from db.__main__ import main as db_main  # noqa: PLC0415
+    from engine.cli.main import main as engine_main  # noqa: PLC0415
+
+    dataset_id, ids = _dataset(factory, docs, name="cli")
+    missing = next((h, t) for h in range(len(docs[1].entities)) for t in range(len(docs[1].entities))
+                   if h != t and not any((f.h, f.t) == (h, t) for f in docs[1].facts))
+    _decide(factory, dataset_id, ids[1], *missing, "P131", "accept")
+    exported = tmp_path / "exported.json"
+    assert db_main(["--url", db_url, "export", "--dataset", "cli", "--output", str(exported)]) == 0
+    labels = [label for obj in json.loads(exported.read_text(encoding="utf-8")) for label in obj["labels"]]
+    assert sum(label.get("provenance", {}).get("origin") == "review" for label in labels) == 1
+    out = tmp_path / "models" / "tuned"
+    assert engine_main(["--quiet", "train", "--init-from", str(tiny_models_dir / "tiny"), "--train", str(exported),
+                        "--epochs", "1", "--output", str(out)]) == 0
+    lineage = read_checkpoint_config(out)["lineage"]
+    assert (lineage["base_model"], lineage["train"], lineage["labels"]) == ("tiny", str(exported), len(labels))
