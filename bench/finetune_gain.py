@@ -115,11 +115,25 @@ def provenance(started: float) -> dict:
             "seconds": round(time.perf_counter() - started, 1)}
 
 
-def run_base(plan: Plan, path: Path, docs: list[Document], missing: dict, heldout: list[Document]) -> None:
-    """The unchanged model: its queue on every Revisit document and its F1 counts on every held-out one."""
+def depth(plan: Plan, missing: dict) -> int:
+    """How much of each fold's queue a record keeps: every figure reads at most this far into a merged queue
+    (P@200, R@K with K the number missing, the review budget), so records stay small and figures exact."""
+    return max(K_PRECISION, plan.budget, sum(len(m) for m in missing.values()))
+
+
+def run_base(plan: Plan, path: Path, docs: list[Document], missing: dict, heldout: list[Document],
+             fold_of: dict[str, int]) -> None:
+    """The unchanged model: its queue on every Revisit document (each fold's top `depth`) and its F1 counts on
+    every held-out one."""
     started = time.perf_counter()
     items = queue(docs, predict(plan.base, docs), missing)
-    write_record(path, {"kind": "base", "base": str(plan.base), "queue": items,
+    seen, cap, kept = dict.fromkeys(range(plan.folds), 0), depth(plan, missing), []
+    for item in items:  # queue order kept: each fold's first `cap`
+        fold = fold_of[item[2]]
+        if seen[fold] < cap:
+            seen[fold] += 1
+            kept.append(item)
+    write_record(path, {"kind": "base", "base": str(plan.base), "queue": kept,
                         "heldout": counts(heldout, predict(plan.base, heldout)),
                         "missing": {t: len(m) for t, m in missing.items()}, "provenance": provenance(started)})
 
@@ -142,7 +156,8 @@ def run_fold(plan: Plan, fold: int, path: Path, base: dict, docs: list[Document]
     evaluated = [d for d in heldout if d.title not in train_titles]
     write_record(path, {"kind": "fold", "fold": fold, "decisions": min(plan.budget, len(reviewed)),
                         "accepted": n_accepted, "train_documents": len(train), "epochs": plan.epochs,
-                        "titles": sorted(d.title for d in test), "queue": queue(test, predict(output, test), missing),
+                        "titles": sorted(d.title for d in test),
+                        "queue": queue(test, predict(output, test), missing)[:depth(plan, missing)],
                         "heldout": counts(evaluated, predict(output, evaluated)), "provenance": provenance(started)})
 
 
@@ -227,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     base_path = ledger / f"{key}-base.json"
     if not args.render_only and read_record(base_path) is None:
         log.info("scoring with the unchanged model %s", plan.base)
-        run_base(plan, base_path, docs, missing, heldout)
+        run_base(plan, base_path, docs, missing, heldout, fold_of)
     base = read_record(base_path)
     for fold in range(plan.folds):
         path = ledger / f"{key}-fold{fold}.json"
