@@ -1,8 +1,8 @@
 """Environment settings, read once here: DOCRE_DEVICE, DOCRE_PRECISION, DOCRE_DATA_DIR, DOCRE_DATABASE_URL,
-DOCRE_MODELS_DIR, DOCRE_AUTH, DOCRE_MAX_ENTITIES, DOCRE_MAX_TOKENS, DOCRE_PAIR_MEMORY_MB, DOCRE_ALLOW_DOWNLOAD,
-DOCRE_SECRET_KEY_FILE, DOCRE_SESSION_HOURS, DOCRE_TRUSTED_PROXIES, and the bounds on user text and uploads:
-DOCRE_MAX_TITLE_CHARS, DOCRE_MAX_TOKEN_CHARS, DOCRE_MAX_TEXT_CHARS, DOCRE_MAX_NAME_CHARS, DOCRE_MAX_NOTE_CHARS,
-DOCRE_MAX_UPLOAD_MB."""
+DOCRE_MODELS_DIR, DOCRE_USER_MODELS_DIR, DOCRE_AUTH, DOCRE_MAX_ENTITIES, DOCRE_MAX_TOKENS, DOCRE_PAIR_MEMORY_MB,
+DOCRE_ALLOW_DOWNLOAD, DOCRE_SECRET_KEY_FILE, DOCRE_SESSION_HOURS, DOCRE_TRUSTED_PROXIES, and the bounds on user text
+and uploads: DOCRE_MAX_TITLE_CHARS, DOCRE_MAX_TOKEN_CHARS, DOCRE_MAX_TEXT_CHARS, DOCRE_MAX_NAME_CHARS,
+DOCRE_MAX_NOTE_CHARS, DOCRE_MAX_UPLOAD_MB."""
 from __future__ import annotations
 
 import os
@@ -63,6 +63,9 @@ class Settings:
     max_name_chars: int = DEFAULT_MAX_NAME_CHARS  # DOCRE_MAX_NAME_CHARS
     max_note_chars: int = DEFAULT_MAX_NOTE_CHARS  # DOCRE_MAX_NOTE_CHARS
     max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB  # DOCRE_MAX_UPLOAD_MB
+    # DOCRE_USER_MODELS_DIR: where fine-tuned models go and are listed from beside the shipped ones (default
+    # data_dir/models: the shipped assets/ are never written to)
+    user_models_dir: Path | None = None
 
     @property
     def default_model(self) -> Path:
@@ -151,6 +154,7 @@ def get_settings() -> Settings:
         max_name_chars=_positive_int("DOCRE_MAX_NAME_CHARS", DEFAULT_MAX_NAME_CHARS),
         max_note_chars=_positive_int("DOCRE_MAX_NOTE_CHARS", DEFAULT_MAX_NOTE_CHARS),
         max_upload_mb=_positive_int("DOCRE_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB),
+        user_models_dir=Path(env.get("DOCRE_USER_MODELS_DIR") or data_dir / "models"),
     )
 
 

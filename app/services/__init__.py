@@ -13,6 +13,7 @@ from . import (
     entities,
     evaluation,
     export,
+    finetune,
     jobs,
     learning,
     resources,
@@ -25,5 +26,5 @@ from . import (
 from .resources import available_models, relation_names
 
 __all__ = ["adjudication", "annotation", "auth", "available_models", "controls", "documents", "entities",
-           "evaluation", "export", "jobs", "learning", "relation_names", "resources", "review", "scoring", "stopping",
-           "team", "users"]
+           "evaluation", "export", "finetune", "jobs", "learning", "relation_names", "resources", "review", "scoring",
+           "stopping", "team", "users"]

@@ -145,5 +145,7 @@ def job_rows(jobs_: Sequence[JobInfo]) -> list[dict[str, object]]:
 
 
 def unfinished_job_for(dataset_id: int, doc_id: int) -> JobInfo | None:
-    """The newest job not done yet that scores this document (its scores show once it is done)."""
-    return next((j for j in jobs(dataset_id) if j.status != "done" and doc_id in j.document_ids), None)
+    """The newest scoring job not done yet that scores this document (its scores show once it is done); a
+    fine-tune job reads the document but scores nothing."""
+    return next((j for j in jobs(dataset_id) if j.kind == "score" and j.status != "done" and doc_id in j.document_ids),
+                None)

@@ -65,6 +65,7 @@ from .queries.jobs import (
                                beat,
                                claim_job,
                                claim_next_job,
+                               enqueue_finetune_job,
                                enqueue_job,
                                fail_job,
                                finish_job,
@@ -114,6 +115,7 @@ from .queries.suggestions import (
                                   get_suggestion,
                                   list_suggestions,
                                   rescore_suggestions,
+                                  undecided_document_ids,
                                   undecided_scores,
 )
 from .session import database_url, init_db, make_engine, session_factory, session_scope
@@ -127,7 +129,8 @@ __all__ = [
     "claim_next_job", "cohen_kappa", "content_hash", "control_counts", "decide_pair", "get_pair", "list_pairs",
     "PARTS", "control_scores", "control_settings", "ControlScore", "ControlSettings", "create_dataset", "beat",
     "database_url", "decision_count", "decision_items", "DOCUMENT_FILTERS", "document_ids", "enqueue_job",
-    "ensure_annotator", "export_documents", "export_json", "fact_origin", "fail_job", "finish_job", "get_annotator",
+    "enqueue_finetune_job", "ensure_annotator", "export_documents", "export_json", "fact_origin", "fail_job",
+    "finish_job", "get_annotator",
     "get_dataset", "get_document", "get_job", "get_run", "get_suggestion", "heartbeat_age", "init_db", "latest_refit",
     "list_account_events", "list_annotators", "list_datasets", "list_documents", "list_jobs", "list_refits",
     "list_runs",
@@ -138,5 +141,5 @@ __all__ = [
     "REVIEW_LOG_COLUMNS", "review_log_rows", "review_progress", "review_settings", "reviewed_documents",
     "save_pair_scores", "scored_document_ids", "session_factory", "session_scope", "set_control_rate",
     "set_fully_labelled", "set_review_settings", "set_role", "SPLIT_MODES", "split_queue", "SUGGESTION_FILTERS",
-    "undecided_scores", "undo_last_review", "unfinished_run_ids",
+    "undecided_document_ids", "undecided_scores", "undo_last_review", "unfinished_run_ids",
 ]

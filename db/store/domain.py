@@ -246,6 +246,8 @@ class JobInfo:
     finished_at: datetime | None
     heartbeat_at: datetime | None
     suggestions: int | None = None  # stored in the review queue, once done
+    kind: str = "score"  # or "finetune" (db.workflows.finetune): then done/total count optimiser steps
+    details: dict[str, Any] | None = field(default=None, hash=False)  # a fine-tune's settings, epoch, lineage
 
     @property
     def fraction(self) -> float:

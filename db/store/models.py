@@ -346,17 +346,21 @@ class AccountEventRow(Base):
 
 
 JOB_STATUSES: tuple[str, ...] = ("queued", "running", "done", "failed")
+JOB_KINDS: tuple[str, ...] = ("score", "finetune")  # db.workflows.worker runs each kind's use case
 
 
 class ScoringJobRow(Base):
     """A request to score documents with models, run by a worker (a thread of the app or `python -m app.worker`).
     `done`/`total` count (model, document) steps; `run_ids` holds one model run per checkpoint once created, so
     a resumed job adds to the same runs; `heartbeat_at` tells a live worker from a dead one; `suggestions` counts
-    what the finished job stored in the review queue."""
+    what the finished job stored in the review queue. `kind` says which use case runs it: "score" (the above) or
+    "finetune" (train the one checkpoint on the documents' reviewed labels; `done`/`total` count optimiser steps
+    and `details` holds its settings, the epoch in progress and the new model's lineage)."""
 
     __tablename__ = "scoring_jobs"
     __table_args__ = (
         CheckConstraint(_in("status", JOB_STATUSES), name="status"),
+        CheckConstraint(_in("kind", JOB_KINDS), name="kind"),
         Index(None, "status", "id"),
         Index(None, "dataset_id"),
     )
@@ -377,6 +381,8 @@ class ScoringJobRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     suggestions: Mapped[int | None] = mapped_column(Integer)  # stored by the job; None until it is done
+    kind: Mapped[str] = mapped_column(String(16), server_default="score")  # server-side: old INSERTs omit it
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # a fine-tune's settings and progress
 
 class ReviewSettingsRow(Base):
     """A dataset's review knobs, set by a curator (anyone in local mode): re-rank after every `refit_every`

@@ -264,3 +264,14 @@ def undecided_scores(session: Session, dataset_id: int) -> list[float]:
                     m.SuggestionRow.id.not_in(control_ids()))
              .order_by(m.SuggestionRow.score.desc()))
     return [float(s) for s in session.scalars(query)]
+
+
+def undecided_document_ids(session: Session, dataset_id: int) -> list[int]:
+    """The dataset's documents (in upload order) with an item still in the queue (pending or skipped): what a
+    rescore of the pending queue scores again."""
+    states = suggestion_states()
+    query = (select(m.DocumentRow.id).join(m.SuggestionRow, m.SuggestionRow.document_id == m.DocumentRow.id)
+             .join(states, states.c.suggestion_id == m.SuggestionRow.id)
+             .where(m.DocumentRow.dataset_id == dataset_id, states.c.state.in_((PENDING, SKIPPED)))
+             .group_by(m.DocumentRow.id, m.DocumentRow.position).order_by(m.DocumentRow.position))
+    return list(session.scalars(query))
