@@ -87,6 +87,7 @@ class Keys:
     MATRIX_PAGE = "docre.w.matrix_page"  # per document: which page of a long document's entities the matrix draws
     MARK = "docre.w.mark"
     LONG_TAIL = "docre.w.long_tail"
+    OPEN_FOR_ME = "docre.w.open_for_me"
     MIN_PROBABILITY = "docre.w.min_probability"
     OPEN_KMGRE = "docre.w.open_kmgre"
     STORE_JSON = "docre.w.store_json"

@@ -59,7 +59,8 @@ with st.sidebar:
         state=None if blind else st.selectbox(
             "State", [None, *services.review.STATES], format_func=lambda s: s or "any",
             index=([None, *services.review.STATES].index(current.state) if current.state else 0)),
-        open_for_me=st.checkbox("Only items I have not decided", value=current.open_for_me),
+        # keyed: without a key its identity follows `value`, so a re-tick made a new box that came back unticked
+        open_for_me=st.checkbox("Only items I have not decided", value=current.open_for_me, key=Keys.OPEN_FOR_ME),
         long_tail=st.checkbox("Long tail", value=current.long_tail, key=Keys.LONG_TAIL,
                               help="The pairs whose best probability is below this dataset's minimum (a review "
                                    "setting): not counted as pending, opened here."),

@@ -592,3 +592,22 @@ def test_a_failed_scoring_job_shows_no_internals(seeded: Path, monkeypatch: pyte
     assert "server log" in job.error
     at = app(**{"docre.scoring_job": job.id, "docre.dataset_id": dataset_id})
     assert f"Scoring failed: {job.error}" in texts(at) and "/srv/secret" not in texts(at)
+
+
+FILTERS_KEY = "docre.review_filters"  # app.state keeps the review filters under this session key
+
+
+def test_only_items_i_have_not_decided_ticks_again_after_an_untick(seeded: Path) -> None:
+    dataset_id, _ = seed_ids()
+    at = app("review", **{"docre.annotator": "ada", "docre.dataset_id": dataset_id})
+
+    def box():
+        return next(c for c in at.checkbox if c.label == "Only items I have not decided")
+
+    start = box().value
+    box().set_value(not start).run()
+    assert box().value is (not start) and at.session_state[FILTERS_KEY].open_for_me is (not start)
+    box().set_value(start).run()
+    assert box().value is start and at.session_state[FILTERS_KEY].open_for_me is start
+    box().set_value(not start).run()
+    assert box().value is (not start)
