@@ -9,8 +9,10 @@ dev documents (bench/p3m_shift.py).
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +30,13 @@ def inner_split(split_file: Path, dev_docs: int, seed: int) -> dict[str, list[st
     titles = sorted(json.loads(split_file.read_text(encoding="utf-8"))["train"])
     random.Random(seed).shuffle(titles)
     return {"inner_dev": sorted(titles[:dev_docs]), "inner_train": sorted(titles[dev_docs:])}
+
+
+def dev_f1_by_epoch(log_text: str) -> list[float]:
+    """Dev F1 in percent of each epoch, from the trainer's "epoch N: {...}" log lines."""
+    found = {int(m.group(1)): ast.literal_eval(m.group(2))["f1"]
+             for m in re.finditer(r"epoch (\d+): (\{[^}]*\})", log_text)}
+    return [round(100 * found[e] if found[e] <= 1 else found[e], 2) for e in sorted(found)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,17 +60,21 @@ def main(argv: list[str] | None = None) -> int:
     grid_args = train_args(GridRun("full", args.method, args.seed), budget, paths, encoder)
     grid_args[grid_args.index("--train-split") + 1] = f"{split}:inner_train"
     grid_args[grid_args.index("--output") + 1] = str(runs / "inner")
+    grid_args.remove("--quiet")  # the per-epoch dev figures are read from the log: the checkpoint keeps only
+    # the history up to its best epoch (with --dev, train keeps the best epoch, not the last)
     command = [sys.executable, "-m", "engine", *grid_args, "--dev", str(data), "--dev-split", f"{split}:inner_dev"]
-    subprocess.run(command, cwd=ROOT, check=True)
+    log_path = runs / "train.log"
+    with open(log_path, "w", encoding="utf-8") as log_file:
+        subprocess.run(command, cwd=ROOT, check=True, stdout=log_file, stderr=subprocess.STDOUT)
+    dev_f1 = dev_f1_by_epoch(log_path.read_text(encoding="utf-8"))
     history = json.loads((runs / "inner" / "config.json").read_text(encoding="utf-8"))["history"]
-    scale = 100 if max(h["dev_f1"] for h in history) <= 1 else 1  # the evaluator reports fractions
-    dev_f1 = [round(scale * h["dev_f1"], 2) for h in history]
     record = {"setting": "full", "method": args.method, "budget": vars(budget), "command": command[1:],
               "inner_split_seed": args.seed,
               "dev_docs": args.dev_docs, "dev_f1_by_epoch": dev_f1, "flat_within": FLAT,
               "flat": abs(dev_f1[-1] - dev_f1[-2]) <= FLAT,
               "machine": machine(),
-              "docs_per_second": [round(h["docs_per_second"], 2) for h in history]}
+              "docs_per_second": [round(h["docs_per_second"], 2) for h in history],
+              "kept_epoch": len(history)}
     out = Path(args.out or ROOT / "bench" / "ledger" / "budget" / f"full-{args.method}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")

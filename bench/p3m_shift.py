@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -20,11 +21,11 @@ ALPHAS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 
 def with_shift(checkpoint: Path, alpha: float, into: Path) -> Path:
-    """A copy of the checkpoint (weights linked, not copied) whose config decodes with this shift."""
+    """A copy of the checkpoint whose config decodes with this shift (copied: checkpoints refuse linked files)."""
     into.mkdir(parents=True)
     for item in checkpoint.iterdir():
         if item.is_file() and item.name != "config.json":
-            (into / item.name).symlink_to(item.resolve())
+            shutil.copyfile(item, into / item.name)
     config = json.loads((checkpoint / "config.json").read_text(encoding="utf-8"))
     config["method_config"]["decision_shift"] = alpha
     (into / "config.json").write_text(json.dumps(config), encoding="utf-8")
