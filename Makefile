@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup app predict-sample lint test test-fast system-deps screenshots
+.PHONY: setup app predict-sample lint test test-fast system-deps screenshots lock
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,7 @@ test-fast: setup lint
 
 screenshots: setup system-deps
 	$(PY) scripts/screenshots.py
+
+# requirements.lock (hashed, for the Docker image) from requirements.txt; run after changing a pin (needs PyPI).
+lock:
+	bash scripts/lock.sh

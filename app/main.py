@@ -52,7 +52,8 @@ def main() -> None:
         # own, or it opened with a "Page not found" dialog.
         gate = [st.Page(ui.login_form, title="Log in", url_path="home", default=True),
                 st.Page(ui.login_form, title="Log in", url_path="login")]
-        gate += [st.Page(ui.login_form, title="Log in", url_path=Path(path).stem) for path, _, _ in (*PAGES, USERS_PAGE)]
+        gate += [st.Page(ui.login_form, title="Log in", url_path=Path(path).stem)
+                 for path, _, _ in (*PAGES, USERS_PAGE)]
         page = st.navigation(gate, position="hidden")
     else:
         shown = [*PAGES, USERS_PAGE] if services.review.team_mode() and ui.is_curator() else PAGES

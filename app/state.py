@@ -25,6 +25,7 @@ _OFFSET = "docre.review_offset"
 _UPLOAD_ROUND = "docre.upload_round"
 _MARKS = "docre.pair_marks"
 _LAST_PAIR = "docre.last_pair_decision"
+_PANEL_FLASH = "docre.panel_flash"
 
 
 class Keys:
@@ -47,6 +48,12 @@ class Keys:
     DL_JSON = "docre.w.dl_json"
     DOCUMENT = "docre.w.document"
     GRID = "docre.w.grid"
+    # annotation and entity editing (app/panels): prefixes; each widget adds its document, pair or item
+    ANNOTATE = "docre.w.annotate"
+    EDIT_PAIR_FORM = "docre.f.edit_pair"
+    ENTITY_EDIT = "docre.w.entity_edit"
+    FLAG_FORM = "docre.f.flag"
+    FLAG_VERDICT = "docre.w.flag_verdict"
     HEAD = "docre.w.head"
     INGEST = "docre.w.ingest"
     JSON_UPLOAD = "docre.w.json_upload"
@@ -61,6 +68,7 @@ class Keys:
     MODELS_TEXT = "docre.w.models_text"
     NEXT = "docre.w.next"
     NOTE = "docre.w.note"
+    OVERLAP = "docre.w.overlap"
     PASTED = "docre.w.pasted"
     PER_RELATION = "docre.w.per_relation"
     REJECT = "docre.w.reject"
@@ -76,8 +84,10 @@ class Keys:
     SPLIT = "docre.w.split"
     MATRIX_TYPES = "docre.w.matrix_types"
     MATRIX_ACTIVE = "docre.w.matrix_active"
+    MATRIX_PAGE = "docre.w.matrix_page"  # per document: which page of a long document's entities the matrix draws
     MARK = "docre.w.mark"
     LONG_TAIL = "docre.w.long_tail"
+    OPEN_FOR_ME = "docre.w.open_for_me"
     MIN_PROBABILITY = "docre.w.min_probability"
     OPEN_KMGRE = "docre.w.open_kmgre"
     STORE_JSON = "docre.w.store_json"
@@ -96,6 +106,10 @@ class Keys:
     USER_EVENTS_PAGE = "docre.w.user_events_page"
     NAME_FORM = "docre.f.name"
     CONTROL_FORM = "docre.f.controls"
+    FINETUNE_FORM = "docre.f.finetune"
+    FINETUNE_BASE = "docre.w.finetune_base"
+    FINETUNE_EPOCHS = "docre.w.finetune_epochs"
+    FINETUNE_RESCORE = "docre.w.finetune_rescore"
     LOGIN_FORM = "docre.f.login"
     LEARNING_FORM = "docre.f.learning"
     REFIT_EVERY = "docre.w.refit_every"
@@ -221,9 +235,10 @@ def set_review_filters(value: ReviewFilters) -> None:
     _set(_FILTERS, value)
 
 
-def blind_mode() -> bool:
-    """Blind review hides model scores and proposed relations, so they cannot anchor the decision."""
-    return bool(_get(_BLIND, False))
+def blind_mode(default: bool = False) -> bool:
+    """Blind review hides model scores and proposed relations, so they cannot anchor the decision; `default`
+    until the person chooses (services.team.blind_default: on for annotators in team mode)."""
+    return bool(_get(_BLIND, default))
 
 
 def set_blind_mode(value: bool) -> None:
@@ -320,3 +335,20 @@ def pop_flash() -> list[tuple[str, str]]:
     messages = list(_get(_FLASH, []))
     _set(_FLASH, [])
     return messages
+
+
+def push_panel_flash(panel: str, message: str, kind: str = "success") -> None:
+    """A message to show once, after st.rerun, inside a panel (where the user acted, far below the page's top)."""
+    _set(_PANEL_FLASH, {**_get(_PANEL_FLASH, {}), panel: [*_get(_PANEL_FLASH, {}).get(panel, []), (kind, message)]})
+
+
+def pop_panel_flash(panel: str) -> list[tuple[str, str]]:
+    pending = dict(_get(_PANEL_FLASH, {}))
+    messages = pending.pop(panel, [])
+    _set(_PANEL_FLASH, pending)
+    return list(messages)
+
+
+def widget_value(key: str) -> Any:
+    """A widget's current value, for an on_change callback (which gets no value of its own)."""
+    return st.session_state.get(key)

@@ -164,7 +164,8 @@ def login_audit() -> None:
         page = cols[2].number_input("Page", 1, 1_000_000, 1, key=Keys.AUDIT_PAGE)
         size = services.auth.AUDIT_PAGE
         try:
-            attempts, total = services.auth.recent_attempts(state.annotator(), limit=size, offset=(int(page) - 1) * size,
+            attempts, total = services.auth.recent_attempts(state.annotator(), limit=size,
+                                                            offset=(int(page) - 1) * size,
                                                             name=needle or None, outcome=outcome)
         except services.review.AccountError as err:
             st.error(markdown_text(str(err)))
@@ -214,7 +215,8 @@ def document_picker(dataset_id: int) -> int | None:
     current = state.document_id()
     chosen = st.sidebar.selectbox(
         "Document", ids, index=ids.index(current) if current in ids else 0,
-        format_func=lambda i: f"{clip(by_id[i].title, 120)} · {by_id[i].num_entities} entities" + (" · gold" if by_id[i].has_labels else ""))
+        format_func=lambda i: (f"{clip(by_id[i].title, 120)} · {by_id[i].num_entities} entities"
+                               + (" · gold" if by_id[i].has_labels else "")))
     state.set_document_id(chosen)
     return chosen
 
@@ -260,7 +262,7 @@ def pair_picker(doc) -> tuple[int, int] | None:
     return h, t
 
 
-# ------------------------------------------------------------------ the learning queue and when to stop (Review, Evaluate)
+# ------------------------------------------------------------ the learning queue and when to stop (Review, Evaluate)
 
 def review_settings_form(dataset_id: int, where: str) -> None:
     """The dataset's re-ranking interval and stopping threshold: editable by curators (anyone in local mode)."""

@@ -104,7 +104,8 @@ def main() -> None:
     titles = set(json.loads((DATA / "split.json").read_text())["heldout"])
     docs = [d for d in read_documents(DATA / "dev_revised.json").documents if d.title in titles][:args.limit]
     texts = [detokenise(d) for d in docs]
-    print(f"machine: {platform.node()} ({platform.processor() or platform.machine()}), python {platform.python_version()}")
+    print(f"machine: {platform.node()} ({platform.processor() or platform.machine()}), python "
+          f"{platform.python_version()}")
     print(f"command: python bench/alias_linking.py{'' if args.limit is None else f' --limit {args.limit}'}")
     print(f"documents: {len(docs)} held-out (dev_revised.json, split.json:heldout)\n")
     print("| ingestion | mention P / R / F1 | link P / R / F1 | entity P / R / F1 | seconds |")

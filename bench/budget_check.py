@@ -1,14 +1,18 @@
 """Is the methods grid's budget enough? (issue 23: "the baseline's dev F1 should be flat over its last two
-epochs"). atlop continues the full setting's warm start under exactly the grid's budget (`grid.plan.Budget`),
-on an inner split of the 400 `train` titles: 350 to train on, 50 as dev, drawn with a fixed seed, so
-`heldout` is never looked at. The per-epoch dev F1 is written to bench/ledger/budget/<setting>-atlop.json.
+epochs"). A method (atlop, the baseline, by default) continues the full setting's warm start exactly as its
+grid run does (`grid.plan.train_args`: budget, options), but on an inner split of the 400 `train` titles: 350
+to train on, 50 as dev, drawn with a fixed seed, so `heldout` is never looked at. The per-epoch dev F1 goes to
+bench/ledger/budget/full-<method>.json; the inner checkpoint stays in --runs-dir for choices made on the inner
+dev documents (bench/p3m_shift.py).
 
-    python bench/budget_check.py [--dev-docs 50] [--seed 0]"""
+    python bench/budget_check.py [--method atlop] [--dev-docs 50] [--seed 0]"""
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import DATA, ROOT, machine  # noqa: E402
-from grid.plan import BASELINE, Budget  # noqa: E402
+from grid.plan import BASELINE, METHODS, Budget, GridRun, Paths, train_args  # noqa: E402
 
 FLAT = 0.5  # F1 points: what "flat" means between the last two epochs (about a third of the seed spread)
 
@@ -28,33 +32,50 @@ def inner_split(split_file: Path, dev_docs: int, seed: int) -> dict[str, list[st
     return {"inner_dev": sorted(titles[:dev_docs]), "inner_train": sorted(titles[dev_docs:])}
 
 
+def dev_f1_by_epoch(log_text: str) -> list[float]:
+    """Dev F1 in percent of each epoch, from the trainer's "epoch N: {...}" log lines."""
+    found = {int(m.group(1)): ast.literal_eval(m.group(2))["f1"]
+             for m in re.finditer(r"epoch (\d+): (\{[^}]*\})", log_text)}
+    return [round(100 * found[e] if found[e] <= 1 else found[e], 2) for e in sorted(found)]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--method", default=BASELINE, choices=METHODS)
     p.add_argument("--dev-docs", type=int, default=50)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--runs-dir", default=str(ROOT / "runs" / "budget"))
-    p.add_argument("--out", default=str(ROOT / "bench" / "ledger" / "budget" / "full-atlop.json"))
+    p.add_argument("--out", help="default: bench/ledger/budget/full-METHOD.json")
     args = p.parse_args(argv)
-    runs = Path(args.runs_dir)
+    runs = Path(args.runs_dir) / args.method
     runs.mkdir(parents=True, exist_ok=True)
     split = runs / "inner_split.json"
     split.write_text(json.dumps(inner_split(DATA / "redocred" / "split.json", args.dev_docs, args.seed)),
                      encoding="utf-8")
     data = DATA / "redocred" / "dev_revised.json"
     budget = Budget()
-    command = [sys.executable, "-m", "engine", "--quiet", "train", "--method", BASELINE, "--train", str(data),
-               "--train-split", f"{split}:inner_train", "--dev", str(data), "--dev-split", f"{split}:inner_dev",
-               "--output", str(runs / "atlop"), "--seed", str(args.seed), "--init-from",
-               str(ROOT / "assets" / "models" / BASELINE), *budget.engine_args(BASELINE)]
-    subprocess.run(command, cwd=ROOT, check=True)
-    history = json.loads((runs / "atlop" / "config.json").read_text(encoding="utf-8"))["history"]
-    scale = 100 if max(h["dev_f1"] for h in history) <= 1 else 1  # the evaluator reports fractions
-    dev_f1 = [round(scale * h["dev_f1"], 2) for h in history]
-    record = {"setting": "full", "method": BASELINE, "budget": vars(budget), "inner_split_seed": args.seed,
+    warm = ROOT / "assets" / "models" / BASELINE
+    encoder = json.loads((warm / "config.json").read_text(encoding="utf-8"))["encoder"]["name"]
+    paths = Paths(ROOT, DATA, runs, ROOT / "bench" / "ledger" / "methods", warm, warm)
+    grid_args = train_args(GridRun("full", args.method, args.seed), budget, paths, encoder)
+    grid_args[grid_args.index("--train-split") + 1] = f"{split}:inner_train"
+    grid_args[grid_args.index("--output") + 1] = str(runs / "inner")
+    grid_args.remove("--quiet")  # the per-epoch dev figures are read from the log: the checkpoint keeps only
+    # the history up to its best epoch (with --dev, train keeps the best epoch, not the last)
+    command = [sys.executable, "-m", "engine", *grid_args, "--dev", str(data), "--dev-split", f"{split}:inner_dev"]
+    log_path = runs / "train.log"
+    with open(log_path, "w", encoding="utf-8") as log_file:
+        subprocess.run(command, cwd=ROOT, check=True, stdout=log_file, stderr=subprocess.STDOUT)
+    dev_f1 = dev_f1_by_epoch(log_path.read_text(encoding="utf-8"))
+    history = json.loads((runs / "inner" / "config.json").read_text(encoding="utf-8"))["history"]
+    record = {"setting": "full", "method": args.method, "budget": vars(budget), "command": command[1:],
+              "inner_split_seed": args.seed,
               "dev_docs": args.dev_docs, "dev_f1_by_epoch": dev_f1, "flat_within": FLAT,
-              "flat": abs(dev_f1[-1] - dev_f1[-2]) <= FLAT, "machine": machine(),
-              "docs_per_second": [round(h["docs_per_second"], 2) for h in history]}
-    out = Path(args.out)
+              "flat": abs(dev_f1[-1] - dev_f1[-2]) <= FLAT,
+              "machine": machine(),
+              "docs_per_second": [round(h["docs_per_second"], 2) for h in history],
+              "kept_epoch": len(history)}
+    out = Path(args.out or ROOT / "bench" / "ledger" / "budget" / f"full-{args.method}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     print(json.dumps(record, indent=1))

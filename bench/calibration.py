@@ -79,8 +79,9 @@ def main() -> None:
         raw = sigmoid(margins)
         raw_ece = expected_calibration_error(raw[raw >= SHOWN], labels[raw >= SHOWN])
         (platt, n_platt, _), (banded, n_banded, n_bands) = crossed(False), crossed(True)
-        print(f"| {path.name} ({predictor.method}, {predictor.precision}) | {100 * raw_ece:.2f}% | {100 * platt:.2f}% | "
-              f"{100 * banded:.2f}% | {n_platt} / {n_banded} | {n_bands} of {len(groups)} |", flush=True)
+        print(f"| {path.name} ({predictor.method}, {predictor.precision}) | {100 * raw_ece:.2f}% | "
+              f"{100 * platt:.2f}% | {100 * banded:.2f}% | {n_platt} / {n_banded} | {n_bands} of {len(groups)} |",
+              flush=True)
         if args.write:
             update_checkpoint_config(path, calibration=fitted(docs, args.write == "banded").to_json())
 

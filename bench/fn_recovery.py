@@ -384,7 +384,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"| {label} | {curves[label][-1]} | {100 * curves[label][-1] / budget:.1f} % | "
                   f"{100 * (curves[label][-1] / static - 1):+.1f} % | - |")
         if plot_curves(curves, budget, Path(args.plot)):
-            print(f"\nfound-per-100 curves: {Path(args.plot).relative_to(ROOT) if Path(args.plot).is_relative_to(ROOT) else args.plot}")
+            print("\nfound-per-100 curves: "
+                  f"{Path(args.plot).relative_to(ROOT) if Path(args.plot).is_relative_to(ROOT) else args.plot}")
 
     if (DEFAULT_RANKER / "ranker.json").is_file():
         print("\n## Speed of the shipped ranker\n")

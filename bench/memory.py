@@ -28,8 +28,13 @@ NAMES = ("paris", "london", "berlin", "smith", "john", "mary", "river", "france"
 TYPES = ("PER", "ORG", "LOC", "TIME", "NUM", "MISC")
 
 
-def synthetic_document(n_entities: int, title: str | None = None):
-    """N entities, one single-piece mention each, two per sentence: "X met Y ."."""
+FILLER = ("in", "the", "old", "town", "on", "a", "cold", "day", "after", "the", "long", "war", "with", "his", "new",
+          "friends", "from", "the", "north", "and")
+
+
+def synthetic_document(n_entities: int, title: str | None = None, filler: int = 0):
+    """N entities, one single-piece mention each, two per sentence: "X met Y ."; `filler` more single-piece
+    words per sentence before the full stop make it as long as a real text of that many entities."""
     from engine.data.documents import Document, Entity, Mention
 
     sents, entities = [], []
@@ -41,7 +46,7 @@ def synthetic_document(n_entities: int, title: str | None = None):
             sent.append(name)
             if j == 0:
                 sent.append("met")
-        sents.append(tuple(sent + ["."]))
+        sents.append(tuple(sent + [FILLER[w % len(FILLER)] for w in range(filler)] + ["."]))
     return Document(title or f"synthetic {n_entities} entities", tuple(sents), tuple(entities))
 
 
@@ -59,7 +64,8 @@ def measure(n_entities: int, checkpoint: str | None, pair_memory_mb: int, thread
     start = time.perf_counter()
     scores = predictor.predict([doc])[0]
     seconds = time.perf_counter() - start
-    return {"entities": n_entities, "pairs": int(scores.logits.shape[0]), "tokens": predictor.featurize([doc])[0].length,
+    return {"entities": n_entities, "pairs": int(scores.logits.shape[0]),
+            "tokens": predictor.featurize([doc])[0].length,
             "loaded_mb": loaded_kb / 1024, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "seconds": seconds, "method": predictor.method, "precision": predictor.precision}
 
@@ -85,7 +91,8 @@ def main() -> None:
     print(machine(args.threads))
     print(command_line())
     print(f"pair chunk budget {args.pair_memory_mb} MB\n")
-    print("| entities | ordered pairs | word pieces | RSS after loading (MB) | peak RSS (MB) | seconds | model, precision |")
+    print("| entities | ordered pairs | word pieces | RSS after loading (MB) | peak RSS (MB) | seconds | model, "
+          "precision |")
     print("|---|---|---|---|---|---|---|")
     for n in args.entities:
         child = [sys.executable, __file__, "--child", str(n), "--pair-memory-mb", str(args.pair_memory_mb),

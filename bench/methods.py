@@ -41,6 +41,7 @@ from grid.plan import (  # noqa: E402
     GridRun,
     Paths,
     WarmStartRecipe,
+    decision_options,
     plan,
     train_args,
     warm_start_args,
@@ -54,7 +55,8 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 BEGIN, END = "<!-- methods-ledger:begin -->", "<!-- methods-ledger:end -->"
 SESSIONS_FILE = "sessions.json"  # per run directory: one entry per training process this script started
 # train_config keys that identify a run; a directory holding another run is moved aside, never mixed in
-IDENTITY_KEYS = ("epochs", "seed", "lr_encoder", "lr_classifier", "drop_labels", "label_seed", "init_from", "batch_size")
+IDENTITY_KEYS = ("epochs", "seed", "lr_encoder", "lr_classifier", "drop_labels", "label_seed", "init_from",
+                 "batch_size")
 SAVED_DEFAULTS = {"label_seed": -1}  # keys older runs did not write, with the value they meant
 
 
@@ -82,7 +84,8 @@ def run_state(directory: Path, expected: dict[str, Any], epochs: int) -> str:
 
     saved = {**SAVED_DEFAULTS, **TrainConfig.with_new_names(config.get("train_config") or {}),
              **{f"option {k}": v for k, v in (config.get("method_config") or {}).items()}}
-    differ = [k for k in (*IDENTITY_KEYS, *(k for k in expected if k.startswith("option "))) if saved.get(k) != expected.get(k)]
+    differ = [k for k in (*IDENTITY_KEYS, *(k for k in expected if k.startswith("option ")))
+              if saved.get(k) != expected.get(k)]
     if differ:
         aside = directory.with_name(f"{directory.name}.stale-{int(time.time())}")
         log.warning("%s holds another run (%s differ): moved to %s", directory,
@@ -119,7 +122,8 @@ def train(command: list[str], directory: Path, name: str) -> None:
     _write_sessions(directory, sessions)
     with open(directory / "train.log", "a", encoding="utf-8") as out:
         start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "engine", *command], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([sys.executable, "-m", "engine", *command], cwd=ROOT, stdout=out,
+                                stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
@@ -167,7 +171,8 @@ def provenance(directory: Path, command: list[str]) -> dict[str, Any]:
     # the wall time is whole when timed processes trained every epoch (a killed one's epochs are redone)
     covered = sum(s["epochs"][1] - s["epochs"][0] for s in timed) == config.get("epoch")
     return {"git_commit": _head_commit(),  # where it was measured; trained_at: where each training process started
-            "trained_at": sorted({s["git_commit"] for s in sessions if s.get("git_commit")}), "machine": re.sub(r"^[^:]*: ", "", machine()),
+            "trained_at": sorted({s["git_commit"] for s in sessions if s.get("git_commit")}),
+            "machine": re.sub(r"^[^:]*: ", "", machine()),
             "training_precision": resolve_training_precision(_flag(command, "--precision") or "auto",
                                                              torch.device(_flag(command, "--device") or "cpu")),
             "train_s_per_doc": (sum(1 / h["docs_per_second"] for h in history) / len(history)) if history else None,
@@ -198,6 +203,7 @@ def ensure_warm_half(paths: Paths, recipe: WarmStartRecipe, do_commit: bool) -> 
 
 def do_run(run: GridRun, budget: Budget, paths: Paths, data, do_commit: bool, device: str | None) -> dict[str, Any]:
     """Train (or resume) one run, measure it, write (and commit) its record."""
+    from engine.model.checkpoint import update_checkpoint_config  # noqa: PLC0415
     from grid.measure import measure_checkpoint  # noqa: PLC0415
 
     warm = paths.warm_start(run.setting)
@@ -209,9 +215,13 @@ def do_run(run: GridRun, budget: Budget, paths: Paths, data, do_commit: bool, de
     if run_state(directory, expected_identity(run, budget, paths), budget.epochs) != "done":
         train(command, directory, run.key)
     log.info("[%s] measuring", run.key)
+    decision = decision_options(run.setting, run.method, ROOT)
+    if decision:  # inference-only choices made on an inner split (grid.plan.DECISION_CHOICES)
+        update_checkpoint_config(directory, method_config={**checkpoint_config(directory)["method_config"], **decision})
     config = checkpoint_config(directory) or {}
     record = {"key": run.key, "setting": run.setting, "method": run.method, "seed": run.seed,
               "method_version": config.get("method"), "method_config": config.get("method_config"),
+              "decision_options": decision,
               "budget": {**asdict(budget), "train_documents": None}, "data_hash": config.get("data_hash"),
               "warm_start": {"path": str(warm.resolve().relative_to(ROOT)) if warm.resolve().is_relative_to(ROOT)
                              else str(warm), "weights_sha256": file_digest(warm / "model.safetensors")},
@@ -237,7 +247,8 @@ def write_table(ledger: Path, results: Path) -> str:
     if BEGIN in text and END in text:
         text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END):]
     else:
-        text = text.rstrip() + "\n\n## Methods grid (`bench/methods.py`, ledger `bench/ledger/methods/`)\n\n" + section + "\n"
+        heading = "## Methods grid (`bench/methods.py`, ledger `bench/ledger/methods/`)"
+        text = text.rstrip() + f"\n\n{heading}\n\n" + section + "\n"
     results.write_text(text, encoding="utf-8")
     return block
 
@@ -257,7 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--seeds", default=",".join(map(str, SEEDS)), help="comma-separated run seeds")
     p.add_argument("--table", action="store_true", help="only render the table from the ledger into --results")
     p.add_argument("--dry-run", action="store_true", help="list the missing runs in order and stop")
-    p.add_argument("--commit", action="store_true", help="git-commit each record (and a rebuilt warm start) as it lands")
+    p.add_argument("--commit", action="store_true",
+                   help="git-commit each record (and a rebuilt warm start) as it lands")
     p.add_argument("--limit", type=int, help="stop after this many runs")
     p.add_argument("--ledger", default=str(LEDGER))
     p.add_argument("--results", default=str(RESULTS), help="the Markdown file whose ledger block --table rewrites")

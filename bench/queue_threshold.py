@@ -6,8 +6,8 @@ relations is at or above it). This bench scores the 51 Revisit
 documents (DocRED's incomplete labels; missing = the triples only the from-scratch labels hold) as the app
 does (`engine.curate.suggestions.suggest` one document at a time, the shipped learned ranker, type and
 relation statistics) and prints, per threshold: the queue items (pairs) per document, the triples they show, how
-many of the missing triples the queue and the long tail hold, and the expected missing labels (sum of probabilities) in the
-tail. The default is the lowest threshold (a multiple of 0.01) at which no document shows more than 60 items
+many of the missing triples the queue and the long tail hold, and the expected missing labels (sum of probabilities) in
+the tail. The default is the lowest threshold (a multiple of 0.01) at which no document shows more than 60 items
 (`engine.curate.yield_estimates.per_document_cap_threshold`): lowering the threshold only adds items, so it
 loses the fewest missing triples of all thresholds that meet the cap.
 

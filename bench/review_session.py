@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.curate.candidate_features import Pool, feature_names
+from engine.curate.candidate_features import Pool, feature_names, scored_slots
 from engine.curate.decisions import Decision, by_title
 from engine.curate.feedback import FeedbackWeighting, decision_rows, refit_with_decisions
 from engine.curate.queue import CandidateQueue, build_queue, ranked_order
-from engine.curate.ranker import Ranker, RankerConfig, TrainingData, fit_ranker, ranker_slots
+from engine.curate.ranker import Ranker, RankerConfig, TrainingData, fit_ranker
 from engine.curate.ranker_data import (
     TrainingRecipe,
     examples,
@@ -39,8 +39,6 @@ from engine.curate.relation_stats import RelationStats
 from engine.curate.type_stats import TypeStats
 from engine.data.documents import Document
 from engine.data.pair_scores import PairScores
-
-SHIPPED_SLOTS = ranker_slots()  # the shipped ranker's model families, as its ranker.json records them
 
 Scores = Mapping[str, Sequence[PairScores]]
 Key = tuple[int, int, int, str]
@@ -116,10 +114,11 @@ class RowCache:
             parts.append(self._rows[key])
         return with_missing_rates(TrainingData.concat(parts), rates or {})
 
-    def queue(self, documents: Sequence[Document], scores: Scores, pool: Pool) -> CandidateQueue:
-        key = (tuple(d.title for d in documents), pool)
+    def queue(self, documents: Sequence[Document], scores: Scores, pool: Pool,
+              slots: Sequence[str]) -> CandidateQueue:
+        key = (tuple(d.title for d in documents), pool, tuple(slots))
         if key not in self._queues:
-            self._queues[key] = build_queue(documents, scores, slots=SHIPPED_SLOTS, pool=pool,
+            self._queues[key] = build_queue(documents, scores, slots=slots, pool=pool,
                                             type_stats=self.type_stats, relation_stats=self.relation_stats)
         return self._queues[key]
 
@@ -138,8 +137,11 @@ def cross_validate(documents: Sequence[Document], scores: Scores, sources: Train
                    cache: RowCache | None = None) -> CrossValidated:
     """Out-of-fold probabilities (see the module docstring); `cache` only saves time, never changes a row."""
     fold_of = deal_folds(documents, k, seed)
-    queue = cache.queue(documents, scores, recipe.pool) if cache else build_queue(
-        documents, scores, slots=SHIPPED_SLOTS, pool=recipe.pool, type_stats=type_stats, relation_stats=relation_stats)
+    # the families of the models that scored (as `engine train-ranker` does), not the shipped ranker's: a
+    # ranker trained on six models' scores is built and tested on six slots
+    slots = scored_slots(scores, sources.real_scores, sources.sim_scores)
+    queue = cache.queue(documents, scores, recipe.pool, slots) if cache else build_queue(
+        documents, scores, slots=slots, pool=recipe.pool, type_stats=type_stats, relation_stats=relation_stats)
     row_fold = np.concatenate([[fold_of[queue.documents[i].title]] * len(c) for i, c in enumerate(queue.candidates)]
                               ).astype(int) if len(queue) else np.zeros(0, int)
     rankers, fits = [], []
@@ -147,10 +149,11 @@ def cross_validate(documents: Sequence[Document], scores: Scores, sources: Train
         held = {t for t, g in fold_of.items() if g == f}
         src = sources.without(held)
         data, rates = recipe_data(src.real_incomplete, src.real_complete, src.real_scores, src.sim_complete,
-                                  src.sim_scores, recipe=recipe, type_stats=type_stats, relation_stats=relation_stats,
+                                  src.sim_scores, recipe=recipe, slots=slots, type_stats=type_stats,
+                                  relation_stats=relation_stats,
                                   **({"make_examples": cache.examples} if cache else {}))
         start = time.perf_counter()
-        rankers.append(fit_ranker(data, slots=SHIPPED_SLOTS, pool=recipe.pool, missing_rates=rates, config=config,
+        rankers.append(fit_ranker(data, slots=slots, pool=recipe.pool, missing_rates=rates, config=config,
                                   info={"fold": f}, keep_training=recipe.refit_rows(data)))
         fits.append(time.perf_counter() - start)
     cv = CrossValidated(queue, [np.nonzero(row_fold == f)[0] for f in range(k)], rankers, np.zeros(len(queue)), fits)

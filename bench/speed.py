@@ -5,9 +5,9 @@ precision (`auto`: bf16 with an int8 classifier, or bf16, where the hardware run
 bf16 and fp32; peak memory; the bare default encoder's forward pass over the same documents (entity
 markers included, longest-first batches, fused attention) in fp32 and at the best precision the hardware
 runs natively (bf16 with AVX512-BF16, AMX or CUDA): the limit for any model on it; training documents/s in
-fp32 and bf16 autocast, paired round by round on the same documents; a single ~200-word document's p95. Throughputs are medians over rounds that each time every precision and
-then the bare encoder, and each ratio is the median of per-round ratios. With `--device cuda` the same
-figures come from the GPU (bf16).
+fp32 and bf16 autocast, paired round by round on the same documents; a single ~200-word document's p95. Throughputs are
+medians over rounds that each time every precision and then the bare encoder, and each ratio is the median of per-round
+ratios. With `--device cuda` the same figures come from the GPU (bf16).
 
     python bench/speed.py [--checkpoint DIR] [--threads 2] [--train-docs 40] [--device cuda]
 """
@@ -144,7 +144,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--train-docs", type=int, default=40, help="documents for the training-speed figure (0 = skip)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
-    parser.add_argument("--repeat", type=int, default=1, help="score the held-out documents this many times (GPU: more)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="score the held-out documents this many times (GPU: more)")
     parser.add_argument("--docs", type=int, default=100, help="use the first N held-out documents (quick checks)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of predict-then-bare-encoder timing (medians)")
     parser.add_argument("--train-rounds", type=int, default=2, help="rounds of fp32-then-bf16 training timing")
@@ -156,7 +157,8 @@ def main() -> None:
     predictor.predict(docs)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # loading and predicting, default precision
     others = COMPARED_WITH[predictor.precision]
-    predictors = {predictor.precision: predictor, **{p: Predictor(predictor.loaded, args.device, precision=p) for p in others}}
+    predictors = {predictor.precision: predictor,
+                  **{p: Predictor(predictor.loaded, args.device, precision=p) for p in others}}
     best = resolve_training_precision("auto", predictor.device)  # the best float precision computed natively
     bare_passes = {p: bare_encoder_timer(predictor, docs, p) for p in dict.fromkeys(["float32", best])}
     # Rounds, each timing every precision and then the bare encoder: a ratio within one round holds while a
@@ -189,7 +191,8 @@ def main() -> None:
             (f"predict p50 ms/document ({predictor.precision})", latency["p50_ms"]),
             (f"predict p95 ms/document ({predictor.precision})", latency["p95_ms"]),
             ("single ~200-word document p95 ms", p95_single), ("peak memory MB (load + predict)", peak_mb),
-            *((f"training documents/s ({args.train_docs} docs, batch 4, {p})", statistics.median(v) if v else float("nan"))
+            *((f"training documents/s ({args.train_docs} docs, batch 4, {p})",
+               statistics.median(v) if v else float("nan"))
               for p, v in train.items())]
     if len(train) == 2 and all(train.values()):
         rows.append((f"training {best} / float32 (median of per-round ratios)",

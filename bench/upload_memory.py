@@ -98,8 +98,8 @@ def main() -> None:
                 if isinstance(got, str):
                     print(f"| {size_mb:.1f} MB | | {path} | | {got} | | |")
                     continue
-                print(f"| {size_mb:.1f} MB | {got['docs']:,} | {path} | {got['before_mb']:.0f} | {got['peak_mb']:.0f} | "
-                      f"{got['peak_mb'] / size_mb:.1f}x | {got['seconds']:.1f} |", flush=True)
+                print(f"| {size_mb:.1f} MB | {got['docs']:,} | {path} | {got['before_mb']:.0f} | {got['peak_mb']:.0f} "
+                      f"| {got['peak_mb'] / size_mb:.1f}x | {got['seconds']:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""`python -m db upgrade | create-user NAME --role annotator|curator | set-password NAME | set-role NAME --role R | users
-| datasets | import FILE --dataset NAME [--score] | export --dataset NAME --output FILE | queue --dataset NAME [--all]`.
+"""`python -m db upgrade | create-user NAME --role annotator|curator | set-password NAME | set-role NAME --role R |
+users | datasets | import FILE --dataset NAME [--score] | export --dataset NAME --output FILE | queue --dataset NAME
+[--all]`.
 
 Passwords come from DOCRE_NEW_PASSWORD (for scripts) or a prompt typed twice; they are never arguments,
 so they stay out of shell history and process lists."""

@@ -138,8 +138,8 @@ class TrainConfig(ConfigBase):
     label_seed: int = option(-1, "seed of the hidden-triple draw (-1: the run's seed); fix it so that runs of several "
                              "seeds, and the warm start they continue, hide the same triples")
     deterministic: bool = option(True, "on CPU, the same result at every run and after every resume: PyTorch's "
-                                 "deterministic kernels (index_put with accumulation sorts instead of adding atomically "
-                                 "across threads)")
+                                 "deterministic kernels (index_put with accumulation sorts instead of adding "
+                                 "atomically across threads)")
     precision: str = option("auto", "training autocast: auto (bf16 on CUDA and on CPUs with native bf16, "
                             "AVX512-BF16 or AMX; fp32 elsewhere), float32 or bfloat16; weights and optimiser stay fp32")
     save_dtype: str = option("float32", "storage of saved weights: float32, float16, bfloat16, or int8 (large "

@@ -1,8 +1,8 @@
 """Environment settings, read once here: DOCRE_DEVICE, DOCRE_PRECISION, DOCRE_DATA_DIR, DOCRE_DATABASE_URL,
-DOCRE_MODELS_DIR, DOCRE_AUTH, DOCRE_MAX_ENTITIES, DOCRE_MAX_TOKENS, DOCRE_PAIR_MEMORY_MB, DOCRE_ALLOW_DOWNLOAD,
-DOCRE_SECRET_KEY_FILE, DOCRE_SESSION_HOURS, DOCRE_TRUSTED_PROXIES, and the bounds on user text and uploads:
-DOCRE_MAX_TITLE_CHARS, DOCRE_MAX_TOKEN_CHARS, DOCRE_MAX_TEXT_CHARS, DOCRE_MAX_NAME_CHARS, DOCRE_MAX_NOTE_CHARS,
-DOCRE_MAX_UPLOAD_MB."""
+DOCRE_MODELS_DIR, DOCRE_USER_MODELS_DIR, DOCRE_AUTH, DOCRE_MAX_ENTITIES, DOCRE_MAX_TOKENS, DOCRE_PAIR_MEMORY_MB,
+DOCRE_ALLOW_DOWNLOAD, DOCRE_SECRET_KEY_FILE, DOCRE_SESSION_HOURS, DOCRE_TRUSTED_PROXIES, and the bounds on user text
+and uploads: DOCRE_MAX_TITLE_CHARS, DOCRE_MAX_TOKEN_CHARS, DOCRE_MAX_TEXT_CHARS, DOCRE_MAX_NAME_CHARS,
+DOCRE_MAX_NOTE_CHARS, DOCRE_MAX_UPLOAD_MB."""
 from __future__ import annotations
 
 import os
@@ -32,7 +32,9 @@ DEFAULT_MAX_TOKEN_CHARS = 1000  # one token of a sentence
 DEFAULT_MAX_TEXT_CHARS = 10000  # any other string in a document: mention names, extra keys and their values
 DEFAULT_MAX_NAME_CHARS = 100  # a dataset's or an annotator's name
 DEFAULT_MAX_NOTE_CHARS = 2000  # a review note
-DEFAULT_MAX_UPLOAD_MB = 50  # one uploaded DocRED JSON file (the app's and `python -m db import`'s); keep .streamlit/config.toml's maxUploadSize at least this
+# one uploaded DocRED JSON file (the app's and `python -m db import`'s); keep .streamlit/config.toml's maxUploadSize
+# at least this
+DEFAULT_MAX_UPLOAD_MB = 50
 
 
 PRECISIONS = ("auto", "float32", "bfloat16", "int8")  # inference precisions (engine.serve.numeric_precision)
@@ -61,6 +63,9 @@ class Settings:
     max_name_chars: int = DEFAULT_MAX_NAME_CHARS  # DOCRE_MAX_NAME_CHARS
     max_note_chars: int = DEFAULT_MAX_NOTE_CHARS  # DOCRE_MAX_NOTE_CHARS
     max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB  # DOCRE_MAX_UPLOAD_MB
+    # DOCRE_USER_MODELS_DIR: where fine-tuned models go and are listed from beside the shipped ones (default
+    # data_dir/models: the shipped assets/ are never written to)
+    user_models_dir: Path | None = None
 
     @property
     def default_model(self) -> Path:
@@ -149,6 +154,7 @@ def get_settings() -> Settings:
         max_name_chars=_positive_int("DOCRE_MAX_NAME_CHARS", DEFAULT_MAX_NAME_CHARS),
         max_note_chars=_positive_int("DOCRE_MAX_NOTE_CHARS", DEFAULT_MAX_NOTE_CHARS),
         max_upload_mb=_positive_int("DOCRE_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB),
+        user_models_dir=Path(env.get("DOCRE_USER_MODELS_DIR") or data_dir / "models"),
     )
 
 
@@ -163,7 +169,8 @@ def pick_device(requested: str | None = None) -> str:
     try:
         device = torch.device(choice)
     except RuntimeError:
-        raise ConfigError(f"unknown device {choice!r}; use cpu, cuda or cuda:N (set by --device or DOCRE_DEVICE)") from None
+        raise ConfigError(f"unknown device {choice!r}; use cpu, cuda or cuda:N "
+                          "(set by --device or DOCRE_DEVICE)") from None
     if device.type == "cuda":
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if not count:

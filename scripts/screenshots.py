@@ -3,9 +3,10 @@
 Builds a fresh SQLite store in a temporary directory (team accounts: a curator and two annotators), stores the
 shipped sample documents plus one held-out Re-DocRED document with about 30 entities, scores them with shipped
 models (assets/models) as one scoring job, lets the two annotators disagree on one suggestion, starts the app
-in team mode on that store and saves 1400x1000 PNGs of every page (and the Upload page's Text tab) from
-Chromium, launched as the browser tests launch it. Reuses the test helpers (tests/server_support.py,
-tests/e2e/browser_support.py), so it needs the dev requirements and Chromium; about a minute on CPU."""
+in team mode on that store and saves 1400x1000 PNGs of every page (and the Upload page's Text tab, and the
+Document page's add-a-relation and entity-edit panels) from Chromium, launched as the browser tests launch it.
+Reuses the test helpers (tests/server_support.py, tests/e2e/browser_support.py), so it needs the dev
+requirements and Chromium; about a minute on CPU."""
 from __future__ import annotations
 
 import argparse
@@ -96,8 +97,13 @@ def _pick(page: Any, label: str, option_text: str) -> None:
     idle(page)
 
 
+ONLY: set[str] = set()  # --only: the shots to save (all when empty)
+
+
 def _shoot(page: Any, out: Path, name: str, top: Any = None) -> None:
     """Save the viewport once the page has settled, scrolled so `top` (a locator) starts the shot if given."""
+    if ONLY and name not in ONLY:
+        return
     page.mouse.move(0, HEIGHT - 1)  # no hover toolbar or tooltip in the shot
     idle(page)
     page.wait_for_timeout(1500)  # plotly draws after the script run ends
@@ -128,6 +134,9 @@ def capture(base_url: str, out: Path) -> None:
         _open(page, "Document")
         page.get_by_text("Matrix view").wait_for()
         _shoot(page, out, "document.png", top=page.get_by_text("Entities are coloured by type"))  # matrix, logits
+        page.get_by_role("tab", name="Add mention").click()  # the span preview, beside the add-a-relation form
+        page.get_by_text("Selected:").wait_for()
+        _shoot(page, out, "document_annotate.png", top=page.get_by_role("heading", name="Add a relation"))
 
         _open(page, "Compare", "Compare models")
         page.get_by_text("ordered pairs are decoded differently").wait_for()
@@ -166,7 +175,9 @@ def capture(base_url: str, out: Path) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots", help="where the PNGs go")
+    parser.add_argument("--only", nargs="*", default=[], help="save only these shots (e.g. document_annotate.png)")
     args = parser.parse_args(argv)
+    ONLY.update(args.only)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="docre-shots-") as tmp:

@@ -109,7 +109,8 @@ class FakeBrowser:
 
         with services.resources.session() as s:
             account = store.get_annotator(s, name)
-        self.cookie = accounts.issue_token(services.auth.secret_key(), account, services.auth.clock(), services.auth.lifetime())
+        self.cookie = accounts.issue_token(services.auth.secret_key(), account, services.auth.clock(),
+                                           services.auth.lifetime())
 
     def install(self, monkeypatch) -> FakeBrowser:
         from app import services

@@ -1,6 +1,9 @@
 """Helpers for the store's tests: a tiny hand-written document, a seeded dataset, a team account, an emptied
-PostgreSQL schema, and a predictor that dies mid-job. The fixtures (db_url, db_engine, factory) live in tests/db/conftest.py."""
+PostgreSQL schema, and a predictor that dies mid-job. The fixtures (db_url, db_engine, factory) live in
+tests/db/conftest.py."""
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
@@ -76,8 +79,16 @@ class DiesAfter:
     def __getattr__(self, name: str):
         return getattr(self.model, name)
 
-    def predict(self, docs, progress=None):
+    def predict(self, docs, progress=None, pair_progress=None):
         if self.budget[0] == 0:
             raise Killed
         self.budget[0] -= 1
-        return self.model.predict(docs)
+        return self.model.predict(docs, pair_progress=pair_progress)
+
+
+def model_evidence(probability: float, model: str = "atlop.v1#1") -> dict[str, Any]:
+    """A suggestion's support as scoring writes it (one model's vote, sentence 0), so a page that is not blind
+    can show it all ({"sentences": [0]} alone lacks the votes)."""
+    from engine.data.support import ModelVote, Support  # noqa: PLC0415 - engine only for the tests that seed
+
+    return Support({model: ModelVote(1.0, probability)}, 1, (0,), True).to_json()

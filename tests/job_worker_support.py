@@ -16,9 +16,9 @@ class SlowModel:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.model, name)
 
-    def predict(self, docs: Any, progress: Any = None) -> Any:
+    def predict(self, docs: Any, progress: Any = None, pair_progress: Any = None) -> Any:
         time.sleep(self.delay)
-        return self.model.predict(docs)
+        return self.model.predict(docs, pair_progress=pair_progress)
 
 
 def main(argv: list[str]) -> int:
@@ -27,7 +27,8 @@ def main(argv: list[str]) -> int:
 
     delay, rest = float(argv[0]), argv[argv.index("--") + 1:]
     real = Predictor.from_checkpoint  # what the worker's loader (db.workflows.worker.load_model) calls
-    Predictor.from_checkpoint = staticmethod(lambda path, *args, **kwargs: SlowModel(real(path, *args, **kwargs), delay))
+    Predictor.from_checkpoint = staticmethod(lambda path, *args, **kwargs: SlowModel(real(path, *args, **kwargs),
+                                                                                     delay))
     return worker.main(rest)
 
 

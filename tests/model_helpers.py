@@ -34,10 +34,12 @@ def overfit(method: str, encoder_dir: Path, docs, *, epochs: int = 40, options: 
 
         spec = get_method(method)
         spec_config = spec.config_class.from_json({**spec.config_class().to_json(), **options})
-    loaded = build_model(method, spec_config, EncoderConfig(name=str(encoder_dir), freeze_word_embeddings=False), schema)
+    loaded = build_model(method, spec_config, EncoderConfig(name=str(encoder_dir), freeze_word_embeddings=False),
+                         schema)
     feats = [loaded.tokenizer.featurize(d, schema) for d in docs]
     log = LossLog()
-    trainer = Trainer(loaded, TrainConfig(epochs=epochs, batch_size=2, lr_encoder=lr, lr_classifier=lr, warmup_ratio=0.0, seed=1),
+    trainer = Trainer(loaded, TrainConfig(epochs=epochs, batch_size=2, lr_encoder=lr, lr_classifier=lr,
+                                          warmup_ratio=0.0, seed=1),
                       feats, callbacks=[log])
     trainer.train()
     return loaded, log.losses
@@ -73,3 +75,17 @@ def synthetic_document(n_entities: int, title: str = "synthetic"):
             sent += [f"name{k}", "met"]
         sents.append(tuple(sent[:-1] + ["."]))
     return Document(title, tuple(sents), tuple(entities))
+
+
+def sparse_scores(n_entities: int, predicted: list[tuple[int, int]], title: str = "synthetic"):
+    """Scores of every ordered pair of n entities (relations P17, P27), nothing decoded but `predicted` (P17 at
+    margin 2): a long document's scores without running a model."""
+    from engine.data.pair_scores import PairScores
+
+    hs, ts = np.nonzero(~np.eye(n_entities, dtype=bool))
+    logits = np.zeros((len(hs), 3), dtype=np.float32)  # (n_pairs, 1 + 2): threshold at 0
+    logits[:, 1:] = -1.0
+    for h, t in predicted:
+        logits[(hs == h) & (ts == t), 1] = 2.0
+    return PairScores(title, "atlop.v1", ("P17", "P27"), hs.astype(np.int64), ts.astype(np.int64), logits,
+                      logits.copy(), logits[:, 1:] > logits[:, :1])

@@ -45,10 +45,22 @@ def _image_env() -> dict[str, str]:
     return env
 
 
-def test_base_image_is_a_cuda_runtime_and_requirements_are_the_pinned_ones():
+def base_image_problems(base: str) -> list[str]:
+    """Why a FROM argument is not a CUDA Ubuntu image pinned by digest; empty when it is."""
+    image, _, digest = base.partition("@")
+    problems = [] if image.startswith("nvidia/cuda:") and "ubuntu" in image else [f"{image}: not nvidia/cuda on ubuntu"]
+    if not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+        problems.append(f"{image}: not pinned by digest (FROM image:tag@sha256:<64 hex>)")
+    return problems
+
+
+def test_base_image_is_a_cuda_runtime_pinned_by_digest_and_requirements_install_by_hash():
     (base,) = _instructions("FROM")
-    assert base.startswith("nvidia/cuda:") and "ubuntu" in base
-    assert any("pip install -r requirements.txt" in run for run in _instructions("RUN"))
+    assert base_image_problems(base) == []
+    assert base_image_problems("nvidia/cuda:13.0.0-base-ubuntu24.04") == [
+        "nvidia/cuda:13.0.0-base-ubuntu24.04: not pinned by digest (FROM image:tag@sha256:<64 hex>)"]
+    assert base_image_problems("python:3.12@sha256:" + "0" * 64) == ["python:3.12: not nvidia/cuda on ubuntu"]
+    assert any("pip install --require-hashes -r requirements.lock" in run for run in _instructions("RUN"))
     assert "torch==2.13.0" in (ROOT / "requirements.txt").read_text(encoding="utf-8")
 
 
@@ -56,7 +68,7 @@ def test_everything_copied_exists_and_the_app_needs_nothing_else():
     sources = [copy.split()[0] for copy in _instructions("COPY")]
     for source in sources:
         assert (ROOT / source).exists(), f"COPY {source}: not in the repository"
-    for needed in ("engine", "db", "app", "assets", "requirements.txt"):
+    for needed in ("engine", "db", "app", "assets", "requirements.lock"):
         assert needed in sources, f"the image lacks {needed}"
     assert (ROOT / "assets" / "models" / "DEFAULT").is_file()
 

@@ -41,7 +41,8 @@ def per_relation_table(reports: Mapping[str, EvaluationReport], names: Mapping[s
     rows = []
     for model, report in reports.items():
         for r, s in report.per_relation.items():
-            rows.append({"model": model, "relation": r, "name": names.get(r, r), "gold": s.n_gold, "predicted": s.n_pred,
+            rows.append({"model": model, "relation": r, "name": names.get(r, r), "gold": s.n_gold,
+                         "predicted": s.n_pred,
                          "correct": s.n_correct, "precision": _pct(s.precision), "recall": _pct(s.recall),
                          "F1": _pct(s.f1)})
     return pd.DataFrame(rows)

@@ -1,9 +1,11 @@
 """Keyboard handling the Review page adds to Streamlit's button shortcuts (which cover A, X, S, U and N): 1-9
-mark a relation (Streamlit's digit shortcuts did not fire in Chromium), E opens the relation picker (typing filters, Enter confirms), Escape leaves a field, focus comes back to the item
-after a choice in the sidebar or the picker, so a shortcut never types into a field, and "?" shows the keys.
+mark a relation (Streamlit's digit shortcuts did not fire in Chromium), E opens the relation picker (typing filters,
+Enter confirms), Escape leaves a field, focus comes back to the item after a choice in the sidebar or the picker, so a
+shortcut never types into a field, and "?" shows the keys.
 
 Streamlit reserves C and R and does not take punctuation as a shortcut, hence E and a listener of our own for
-"?". The script is installed once per browser page (a flag on window) and finds widgets by their labels."""
+"?". The listeners live in the page's own window (the component frame may be replaced on a rerun, and a dead
+frame's listeners never fire); each run replaces them, so there is one of each, and they find widgets by label."""
 from __future__ import annotations
 
 import json
@@ -42,18 +44,21 @@ def _js(value: str) -> str:
     return json.dumps(value).replace("</", "<\\/")
 
 
-def review_script(picker_label: str, keys: Sequence[tuple[str, str]] = REVIEW_KEYS) -> str:
-    """The <script> for a zero-height `streamlit.components.v1.html` frame (same origin: it listens on the page
-    that holds it; st.html's scripts did not run in Chromium). `picker_label`: the start of the relation
-    picker's label, how the script finds its input. Only constants and string literals (_js) go in: no user
-    text reaches the script."""
-    return f"""<script>
-(() => {{
-  const w = window.parent && window.parent.document ? window.parent : window;
+def install_js(picker_label: str, keys: Sequence[tuple[str, str]] = REVIEW_KEYS) -> str:
+    """The key handling, run in the page's own window (not the component frame's): Streamlit may replace the frame
+    on a rerun, and a listener whose frame is gone never fires again. Each run replaces the listeners the previous
+    one installed (kept on window.__docreKeys), so there is always exactly one of each. `picker_label`: the start
+    of the relation picker's label, how it finds its input. Only constants and string literals (_js) go in: no
+    user text reaches the script."""
+    return f"""(() => {{
+  const w = window;
   const doc = w.document;
   w.__docrePicker = {_js(picker_label)};
-  if (w.__docreKeys) return;
-  w.__docreKeys = true;
+  const old = w.__docreKeys;
+  if (old) {{
+    doc.removeEventListener("keydown", old.keydown, true);
+    doc.removeEventListener("click", old.click, true);
+  }}
   const TEXT = ["text", "search", "number", "password", "email", "url", ""];
   const typing = (el) => !!el && (el.tagName === "TEXTAREA" || el.isContentEditable
     || (el.tagName === "INPUT" && (TEXT.includes((el.getAttribute("type") || "").toLowerCase())
@@ -86,14 +91,14 @@ def review_script(picker_label: str, keys: Sequence[tuple[str, str]] = REVIEW_KE
     return null;
   }};
   const side = () => doc.querySelector('[data-testid="stSidebar"]');
-  doc.addEventListener("click", (e) => {{  // a choice in a dropdown, or a sidebar checkbox or toggle
+  const click = (e) => {{  // a choice in a dropdown, or a sidebar checkbox or toggle
     const t = e.target;
     const option = t.closest && t.closest('[role="option"]');
     const inSide = side() && side().contains(t) && !typing(t);
     if (option || inSide) setTimeout(() => {{ if (!typing(doc.activeElement)) release(); }}, 0);
     if (option) setTimeout(release, 0);
-  }}, true);
-  doc.addEventListener("keydown", (e) => {{
+  }};
+  const keydown = (e) => {{
     const el = doc.activeElement;
     const shown = overlay().style.display !== "none";
     if (e.key === "Escape" && shown) {{ overlay().style.display = "none"; e.preventDefault(); return; }}
@@ -115,6 +120,23 @@ def review_script(picker_label: str, keys: Sequence[tuple[str, str]] = REVIEW_KE
       const input = picker();
       if (input) {{ e.preventDefault(); e.stopPropagation(); input.focus(); input.click(); }}
     }}
-  }}, true);
+  }};
+  doc.addEventListener("click", click, true);
+  doc.addEventListener("keydown", keydown, true);
+  w.__docreKeys = {{keydown, click}};
+}})();"""
+
+
+def review_script(picker_label: str, keys: Sequence[tuple[str, str]] = REVIEW_KEYS) -> str:
+    """The <script> for a zero-height `streamlit.components.v1.html` frame (same origin; st.html's scripts did
+    not run in Chromium): it hands install_js to the page's own window as a <script> element, so the listeners
+    live there and outlast the frame."""
+    return f"""<script>
+(() => {{
+  const w = window.parent && window.parent.document ? window.parent : window;
+  const s = w.document.createElement("script");
+  s.textContent = {_js(install_js(picker_label, keys))};
+  w.document.head.appendChild(s);
+  s.remove();
 }})();
 </script>"""

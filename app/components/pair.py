@@ -55,7 +55,8 @@ def _bars(scores: PairScores, row: int, relations: Sequence[str], names: Mapping
             if r in index:
                 i = index[r]
                 hover.append(f"{labels[k]}<br>logit {scores.logits[row, i + 1]:.2f} · threshold "
-                             f"{scores.logits[row, 0]:.2f}<br>margin {margins[i]:+.2f} · probability {probs[i + 1]:.3f}")
+                             f"{scores.logits[row, 0]:.2f}<br>margin {margins[i]:+.2f} · "
+                             f"probability {probs[i + 1]:.3f}")
             else:
                 hover.append(f"{labels[k]}<br>not in this model's schema")
         fig.add_trace(go.Bar(
@@ -67,10 +68,12 @@ def _bars(scores: PairScores, row: int, relations: Sequence[str], names: Mapping
                   annotation_text=(f"threshold {zero:.2f}" if axis == "logit" else "threshold (margin 0)"),
                   annotation_position="top")
     fig.update_layout(
-        title={"text": plotly_text(title)} if title else None, barmode="overlay", height=max(260, 26 * len(relations) + 110),
+        title={"text": plotly_text(title)} if title else None, barmode="overlay",
+        height=max(260, 26 * len(relations) + 110),
         margin={"l": 10, "r": 10, "t": 50 if title else 30, "b": 10},
         yaxis={"categoryorder": "array", "categoryarray": labels, "autorange": "reversed"},
-        xaxis={"title": {"text": "logit" if axis == "logit" else "margin (logit − threshold)"}, "zeroline": axis != "logit",
+        xaxis={"title": {"text": "logit" if axis == "logit" else "margin (logit − threshold)"},
+               "zeroline": axis != "logit",
                **({"range": list(x_range), "autorange": False} if x_range else {})},
         legend={"orientation": "h", "y": -0.15})
     return fig
@@ -138,7 +141,8 @@ def mention_grid_figure(doc: Document, head: int, tail: int, grid: MentionPairGr
                                texttemplate="%{text}", hovertext=hover, hovertemplate="%{hovertext}<extra></extra>",
                                colorbar={"title": {"text": "key"}}))
     for i, j in key_pairs:
-        fig.add_shape(type="rect", x0=j - 0.5, x1=j + 0.5, y0=i - 0.5, y1=i + 0.5, line={"color": "#111827", "width": 3})
+        fig.add_shape(type="rect", x0=j - 0.5, x1=j + 0.5, y0=i - 0.5, y1=i + 0.5,
+                      line={"color": "#111827", "width": 3})
     fig.update_layout(height=max(240, 40 * key.shape[0] + 160), margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       xaxis={"title": {"text": "tail mentions"}, "type": "category"},
                       yaxis={"title": {"text": "head mentions"}, "type": "category", "autorange": "reversed"})

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from . import (
     adjudication,
+    annotation,
     auth,
     controls,
     documents,
+    entities,
     evaluation,
     export,
+    finetune,
     jobs,
     learning,
     resources,
@@ -22,5 +25,6 @@ from . import (
 )
 from .resources import available_models, relation_names
 
-__all__ = ["adjudication", "auth", "available_models", "controls", "documents", "evaluation", "export", "jobs",
-           "learning", "relation_names", "resources", "review", "scoring", "stopping", "team", "users"]
+__all__ = ["adjudication", "annotation", "auth", "available_models", "controls", "documents", "entities",
+           "evaluation", "export", "finetune", "jobs", "learning", "relation_names", "resources", "review", "scoring",
+           "stopping", "team", "users"]

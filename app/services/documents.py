@@ -238,6 +238,12 @@ def gold_relations(doc: Document, h: int, t: int) -> set[str]:
 
 
 def clear_caches() -> None:
-    """After a write: drop cached listings (documents by id never change)."""
+    """After a write: drop cached listings (documents by id change only through an entity edit)."""
     _datasets.clear()
+    _documents.clear()
+
+
+def clear_document_caches() -> None:
+    """After an entity edit: the edited document and the listings that count its entities."""
+    _document.clear()
     _documents.clear()

@@ -7,10 +7,12 @@ import os
 import threading
 import time
 from collections.abc import Sequence
+from datetime import datetime
 
 import streamlit as st
 
 from db import store
+from db.store.clock import utc_now
 from db.store.domain import JobInfo
 from db.store.errors import NotFoundError
 from db.workflows.worker import STALE_SECONDS, serve
@@ -107,24 +109,43 @@ def jobs(dataset_id: int) -> list[JobInfo]:
     return listed
 
 
-def status_label(job: JobInfo, stale_seconds: float = STALE_SECONDS) -> str:
+def status_label(job: JobInfo, stale_seconds: float = STALE_SECONDS, now: datetime | None = None) -> str:
     """The status a user reads: a queued job that had started was stopped (e.g. by a restart) and resumes; a
     running job whose worker stopped beating is shown as stalled, not as running."""
     if job.status == "queued" and job.started_at is not None:
         return "queued to resume"
-    age = store.heartbeat_age(job)
+    age = store.heartbeat_age(job, now)
     if age is not None and age > stale_seconds:
         return (f"stalled: no heartbeat for {age:.0f} s, its worker seems stopped; a running worker re-queues it "
                 "(start one with `python -m app.worker` if none runs)")
     return job.status
 
 
+def elapsed(job: JobInfo, now: datetime | None = None) -> str:
+    """How long the job has run ("4 min 05 s"; to its end once finished), "" before it started."""
+    if job.started_at is None:
+        return ""
+    seconds = int(((job.finished_at or now or utc_now()) - job.started_at).total_seconds())
+    minutes, seconds = divmod(max(seconds, 0), 60)
+    return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
+
+
+def progress_text(job: JobInfo, now: datetime | None = None) -> str:
+    """What a progress bar says: "running: 12/30 steps, 4 min 05 s elapsed" (a long document is several steps,
+    db.workflows.job_steps, so the count moves while it is scored)."""
+    since = elapsed(job, now)
+    return f"{status_label(job, now=now)}: {job.done}/{job.total} steps" + (f", {since} elapsed" if since else "")
+
+
 def job_rows(jobs_: Sequence[JobInfo]) -> list[dict[str, object]]:
     """Plain cells for a dataframe (never HTML): the text a user typed stays text."""
     return [{"job": j.id, "status": status_label(j), "progress": j.fraction, "done": f"{j.done}/{j.total}",
-             "requested by": j.requested_by, "models": len(j.checkpoints), "error": j.error or ""} for j in jobs_]
+             "elapsed": elapsed(j), "requested by": j.requested_by, "models": len(j.checkpoints),
+             "error": j.error or ""} for j in jobs_]
 
 
 def unfinished_job_for(dataset_id: int, doc_id: int) -> JobInfo | None:
-    """The newest job not done yet that scores this document (its scores show once it is done)."""
-    return next((j for j in jobs(dataset_id) if j.status != "done" and doc_id in j.document_ids), None)
+    """The newest scoring job not done yet that scores this document (its scores show once it is done); a
+    fine-tune job reads the document but scores nothing."""
+    return next((j for j in jobs(dataset_id) if j.kind == "score" and j.status != "done" and doc_id in j.document_ids),
+                None)

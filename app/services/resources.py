@@ -6,7 +6,7 @@ import hashlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import streamlit as st
@@ -76,11 +76,21 @@ class ModelChoice:
     method: str
     f1: float | None
     relation_names: tuple[tuple[str, str], ...]
+    lineage: dict | None = field(default=None, hash=False)  # config.json's lineage (a fine-tune's base, dataset)
 
     @property
     def label(self) -> str:
         f1 = f", dev F1 {100 * self.f1:.1f}" if self.f1 is not None else ""
-        return f"{self.name} ({self.method}{f1})"
+        return f"{self.name} ({self.method}{f1}{self.lineage_note})"
+
+    @property
+    def lineage_note(self) -> str:
+        """", fine-tuned from BASE on DATASET (N decisions)" for a fine-tuned model, else empty."""
+        lineage = self.lineage or {}
+        if "base_model" not in lineage or "dataset" not in lineage:
+            return ""
+        return (f", fine-tuned from {lineage['base_model']} on {lineage['dataset']} "
+                f"({lineage.get('decisions', '?')} decisions)")
 
 
 @dataclass(frozen=True)
@@ -98,18 +108,37 @@ def _scan_models(models_dir: str) -> ModelScan:
     from engine.serve.model_catalog import scan_checkpoints  # noqa: PLC0415 - imports torch; only when needed
 
     scan = scan_checkpoints(Path(models_dir))
-    return ModelScan(tuple(ModelChoice(i.name, str(i.path), i.method, i.dev_f1, i.relation_names) for i in scan.found),
-                     scan.skipped)
+    return ModelScan(tuple(ModelChoice(i.name, str(i.path), i.method, i.dev_f1, i.relation_names, i.lineage)
+                           for i in scan.found), scan.skipped)
+
+
+def user_models_dir() -> Path:
+    """Where fine-tuned models are written (DOCRE_USER_MODELS_DIR, default under the data directory)."""
+    config = settings()
+    return config.user_models_dir or config.data_dir / "models"
+
+
+def _scans() -> list[ModelScan]:
+    """The shipped models' directory, then the user models' (once, if they are one directory)."""
+    dirs = [settings().models_dir, user_models_dir()]
+    unique = [d for k, d in enumerate(dirs) if d.resolve() not in {e.resolve() for e in dirs[:k]}]
+    return [_scan_models(str(d)) for d in unique]
 
 
 def available_models() -> list[ModelChoice]:
-    """Every usable checkpoint directory (one holding config.json) under DOCRE_MODELS_DIR, by name."""
-    return list(_scan_models(str(settings().models_dir)).models)
+    """Every usable checkpoint directory (one holding config.json) under DOCRE_MODELS_DIR, by name, then the
+    fine-tuned ones under the user models directory."""
+    return [m for scan in _scans() for m in scan.models]
 
 
 def skipped_models() -> list[str]:
     """One line (directory: why) per checkpoint directory the scan skipped; pages listing models warn with it."""
-    return list(_scan_models(str(settings().models_dir)).skipped)
+    return [line for scan in _scans() for line in scan.skipped]
+
+
+def forget_models() -> None:
+    """A new model was written: the next page lists it (the scan is cached for a few seconds otherwise)."""
+    _scan_models.clear()
 
 
 def default_model_path() -> str | None:

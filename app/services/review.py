@@ -22,8 +22,8 @@ from db.store.domain import (  # noqa: F401 - STATES re-exported for the pages, 
 )
 from db.store.errors import AccountError, DuplicateLabelError, ReviewError  # noqa: F401 - re-exported for the pages
 from db.store.queries.labels import PairLabels
-from engine.curate.suggestions import Evidence, KeyMentionPair
 from engine.data.documents import Document
+from engine.data.support import KeyMentionPair, Support
 from engine.settings import get_settings
 
 from .resources import session
@@ -220,14 +220,14 @@ def relation_rates(dataset_id: int, *, include_controls: bool = False) -> list[R
         return store.relation_acceptance(s, dataset_id, include_controls=include_controls)
 
 
-def evidences(view: SuggestionView) -> list[Evidence]:
-    """The item's evidence, one `Evidence` per source that suggested it, read through Evidence.from_json."""
-    return [Evidence.from_json(ev) for ev in view.evidence.values()]
+def supports(view: SuggestionView) -> list[Support]:
+    """The item's support, one per source that recorded one (the store hands it out typed)."""
+    return list(view.supports.values())
 
 
 def key_mention_pairs(view: SuggestionView) -> list[KeyMentionPair]:
-    """KMGRE key mention pairs from every source's evidence, best first."""
-    pairs = [k for ev in evidences(view) for k in ev.key_mention_pairs]
+    """KMGRE key mention pairs from every source's support, best first."""
+    pairs = [k for sp in supports(view) for k in sp.key_mention_pairs]
     return sorted(pairs, key=lambda k: -k.key_probability)
 
 
@@ -241,8 +241,8 @@ def key_mentions(view: SuggestionView) -> set[tuple[int, int]]:
 
 
 def evidence_sentences(view: SuggestionView) -> list[int]:
-    """Sentences the models' evidence names (shared sentences of head and tail)."""
-    return sorted({s for ev in evidences(view) for s in ev.sentences})
+    """Sentences the models' support names (shared sentences of head and tail): the Evidence panel's."""
+    return sorted({s for sp in supports(view) for s in sp.sentences})
 
 
 def item_sentences(doc: Document, view: SuggestionView, *, blind: bool = False) -> list[int]:
@@ -264,18 +264,18 @@ def item_sentences(doc: Document, view: SuggestionView, *, blind: bool = False) 
 def model_votes(view: SuggestionView) -> list[dict[str, Any]]:
     """One row per model: its margin and probability for the suggested triple."""
     votes: dict[str, dict[str, Any]] = {}
-    for ev in evidences(view):  # every source carries the votes of all models ranked together
-        for name, vote in ev.models.items():
+    for sp in supports(view):  # every source carries the votes of all models ranked together
+        for name, vote in sp.models.items():
             votes.setdefault(name, {"model": name, "margin": vote.margin, "probability": vote.probability})
     return list(votes.values())
 
 
 def evidence_summary(view: SuggestionView) -> Mapping[str, Any]:
     """Type fit and the relation-logic rules that fired, over all sources."""
-    found = evidences(view)
-    fits = {ev.type_fit for ev in found}
-    rules = sorted({r for ev in found for r in ev.rules})
-    agreeing = max((ev.agreeing_models for ev in found), default=0)
+    found = supports(view)
+    fits = {sp.type_fit for sp in found}
+    rules = sorted({r for sp in found for r in sp.rules})
+    agreeing = max((sp.agreeing_models for sp in found), default=0)
     return {"type_fit": None if len(fits) != 1 else next(iter(fits)), "rules": rules, "agreeing_models": agreeing}
 
 

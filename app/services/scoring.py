@@ -63,6 +63,11 @@ def pair_scores(run_id: int, doc_id: int) -> PairScores:
     return _pair_scores(db_key(), run_id, doc_id)
 
 
+def clear_score_caches() -> None:
+    """After an entity edit: stored pair scores moved to new indices, and some pairs were rescored."""
+    _pair_scores.clear()
+
+
 def default_run_index(runs_: Sequence[RunInfo]) -> int:
     """Which run a page opens on: the newest run of the default model, else the newest run (runs_ newest first)."""
     default = default_model_path()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import services, state, ui
+from app import panels, services, state, ui
 from app.components import colors
 from app.components.text import highlight_html, markdown_text
 
@@ -64,3 +64,5 @@ for item in page.items:
         with st.popover("Full review log of this item"):
             st.dataframe(pd.DataFrame(services.adjudication.trail_rows(services.adjudication.trail(item.id))),
                          hide_index=True)
+
+panels.annotate.flag_list(dataset_id, curator, names)  # gold labels annotators flagged wrong

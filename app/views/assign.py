@@ -1,5 +1,5 @@
-"""Assign: a curator splits the dataset's review queue between annotators (by document or round-robin) and
-follows each one's progress, speed and agreement with the others."""
+"""Assign: a curator splits the dataset's review queue between annotators (by document or round-robin, each
+item to k of them: the overlap) and follows each one's progress, speed and agreement with the others."""
 from __future__ import annotations
 
 import pandas as pd
@@ -43,12 +43,17 @@ people = st.multiselect("Annotators", services.team.annotator_names(), default=[
                         help="Names appear once they have entered them (local mode) or have an account (team mode).")
 mode = st.radio("Split", services.team.SPLIT_MODES, horizontal=True,
                 format_func={"document": "by document (all of a document's items to one person)",
-                             "round-robin": "round-robin (items dealt in queue order)"}.get)
+                             "round-robin": "round-robin (entity pairs dealt in queue order)"}.get)
+overlap = st.number_input("Annotators per item (overlap)", 1, services.team.MAX_OVERLAP,
+                          value=services.team.overlap(dataset_id), step=1, key=Keys.OVERLAP,
+                          help="Each document or pair goes to this many annotators: 1 shares the work out, 2 or "
+                               "more is an agreement study (kappa over the items they share; annotators review it "
+                               "blind in team mode). Saved for the dataset when you split.")
 st.caption("Only undecided items (pending or skipped) are dealt out again; decided ones keep their owner. Each "
            "annotator then sees only their share, unless they untick “Only my share” on the Review page.")
 if st.button("Split the queue", type="primary", disabled=not people, key=Keys.SPLIT):
     try:
-        counts = services.team.split_queue(dataset_id, people, mode, state.annotator())
+        counts = services.team.split_queue(dataset_id, people, mode, state.annotator(), overlap=int(overlap))
     except (services.review.ReviewError, services.review.AccountError, ValueError, LookupError) as err:
         st.error(markdown_text(f"Not split: {err}."))
     else:

@@ -1,12 +1,13 @@
 """Document: side by side, the text with entities highlighted, the entity-pair matrix (predicted, gold,
 disagreement, PAEE pair potential) and, for the selected pair, every relation's logit against the learned threshold,
-the margins, and KMGRE's key mention pairs (also outlined in the text)."""
+the margins, and KMGRE's key mention pairs (also outlined in the text). Below: add a relation on the selected pair
+(or flag its gold label), and edit the entities (app/panels)."""
 from __future__ import annotations
 
 import streamlit as st
 
-from app import services, state, ui
-from app.components import colors, matrix, pair
+from app import panels, services, state, ui
+from app.components import colors, matrix, matrix_window, pair
 from app.components.text import highlight_html, markdown_text
 from app.state import Keys
 
@@ -21,6 +22,7 @@ unfinished = services.jobs.unfinished_job_for(dataset_id, doc_id)
 if unfinished is not None:
     st.info(f"Scoring job {unfinished.id} for this document is {services.jobs.status_label(unfinished)} "
             f"({unfinished.done}/{unfinished.total} steps"
+            + (f", {services.jobs.elapsed(unfinished)} elapsed" if unfinished.started_at else "")
             + (f"; {markdown_text(unfinished.error)}" if unfinished.error else "")
             + "): its model runs show here once it is done.")
 elif not runs:
@@ -59,27 +61,48 @@ with left:
     modes = [m for m in matrix.MATRIX_MODES if scores is not None or m == "gold"]
     mode = st.segmented_control("Matrix view", modes, format_func=matrix.MATRIX_MODES.get, default=modes[0],
                                 key=f"{Keys.MATRIX_MODE}.{len(modes)}") or modes[0]  # the key follows the choices
-    if mode == "gold":
-        cells = matrix.gold_cells(doc, names)
-        if not doc.has_labels:
-            st.info("This document has no gold labels.")
-    else:
-        cells = matrix.view_cells(mode, doc, scores, names)
-        if mode == "potential" and scores.extra("pair_values") is None:
-            st.info("This run has no per-pair values (PAEE's pair potential); its method is "
-                    f"{markdown_text(scores.method)}.")
-        if mode == "disagreement" and not doc.has_labels:
-            st.info("Disagreement needs gold labels; this document has none.")
     with st.expander(f"Entities shown ({doc.num_entities} in the document)", expanded=doc.num_entities > 20):
         types = sorted({e.type for e in doc.entities})
         chosen_types = st.multiselect("Entity types", types, default=[], placeholder="all types",
                                       key=f"{Keys.MATRIX_TYPES}.{doc_id}")
         active_only = st.checkbox("Only entities in a coloured cell (e.g. with a prediction)", value=False,
                                   key=f"{Keys.MATRIX_ACTIVE}.{doc_id}")
-    shown = matrix.entities_shown(doc, cells, chosen_types, active_only)
-    if len(shown) < 2:
-        st.info("Fewer than two entities pass the filter; showing every entity.")
-        shown = list(range(doc.num_entities))
+    # a long document's matrix is paged (matrix_window): its cells are built for the page's pairs only
+    paged = matrix_window.is_paged(doc.num_entities)
+    if paged:
+        order = matrix_window.candidates(doc, scores, chosen_types, active_only)
+        if len(order) < 2:
+            st.info("Fewer than two entities pass the filter; the pages run over every entity.")
+            order = matrix_window.candidates(doc, scores)
+        pages = matrix_window.page_count(order)
+        page = st.number_input(f"Page of the matrix (1 to {pages})", min_value=1, max_value=pages, value=1,
+                               key=f"{Keys.MATRIX_PAGE}.{doc_id}.{len(order)}") if pages > 1 else 1
+        window = matrix_window.matrix_window(doc, scores, order, page - 1, selected)
+        shown_scores = matrix_window.window_scores(scores, window.entities) if scores is not None else None
+    else:
+        shown_scores = scores
+    if mode == "gold":
+        cells = matrix.gold_cells(doc, names)
+        if not doc.has_labels:
+            st.info("This document has no gold labels.")
+    else:
+        cells = matrix.view_cells(mode, doc, shown_scores, names)
+        if mode == "potential" and scores.extra("pair_values") is None:
+            st.info("This run has no per-pair values (PAEE's pair potential); its method is "
+                    f"{markdown_text(scores.method)}.")
+        if mode == "disagreement" and not doc.has_labels:
+            st.info("Disagreement needs gold labels; this document has none.")
+    if paged:
+        shown = window.entities
+        st.caption(f"{doc.num_entities} entities: the matrix shows {matrix_window.PAGE_SIZE} at a time, first the "
+                   f"{window.predicted} with a prediction or a gold triple, then the rest; page {window.page + 1} of "
+                   f"{window.pages}" + (" (with the selected pair)" if len(shown) > matrix_window.PAGE_SIZE else "")
+                   + ".")
+    else:
+        shown = matrix.entities_shown(doc, cells, chosen_types, active_only)
+        if len(shown) < 2:
+            st.info("Fewer than two entities pass the filter; showing every entity.")
+            shown = list(range(doc.num_entities))
     fig = matrix.matrix_figure(doc, cells, selected=selected, entities=shown)
     st.plotly_chart(fig, on_select="rerun", selection_mode="points", key=chart_key, config={"displayModeBar": False})
     st.caption("Rows are heads, columns tails. Click a cell to open the pair. "
@@ -126,3 +149,10 @@ with right:
                 else:
                     st.plotly_chart(pair.mention_grid_figure(doc, h, t, grid, scores.relation_ids, names,
                                                              [(i, j) for i, j, _ in key_cells]), key=Keys.GRID)
+
+annotate_column, entity_column = st.columns(2, gap="large")  # annotation where the model is wrong
+with annotate_column:
+    panels.annotate.add_triple(doc_id, doc, names)
+    panels.annotate.flag_gold(doc_id, doc, names)
+with entity_column:
+    panels.entity_edit.panel(doc_id, doc)

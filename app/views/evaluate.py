@@ -40,7 +40,8 @@ agreement = services.evaluation.agreement(dataset_id)
 if not agreement:
     st.info("Agreement needs two annotators who both accepted or rejected the same suggestions.")
 else:
-    st.dataframe(pd.DataFrame([{"annotator A": a.annotator_a, "annotator B": a.annotator_b, "items both decided": a.items,
+    st.dataframe(pd.DataFrame([{"annotator A": a.annotator_a, "annotator B": a.annotator_b,
+                                "items both decided": a.items,
                                 "observed agreement": round(a.observed, 3), "Cohen's kappa": round(a.kappa, 3)}
                                for a in agreement]), hide_index=True)
     st.caption("Labels compared: the relation accepted (a correction counts as a different answer) or “reject”; "
@@ -58,8 +59,9 @@ controls = services.controls.settings(dataset_id)
 in_queue = services.controls.counts(dataset_id)
 if controls.enabled:
     st.caption(f"On: {controls.rate:.0%} of the review queue is control items ({in_queue['gold']} gold labels to "
-               f"accept, {in_queue['absent']} absent triples to reject, from {len(controls.fully_labelled)} document(s) "
-               "vouched fully labelled). They look like any item; decisions on them never reach the export.")
+               f"accept, {in_queue['absent']} absent triples to reject, from {len(controls.fully_labelled)} "
+               "document(s) vouched fully labelled). They look like any item; decisions on them never reach the "
+               "export.")
 else:
     st.info("Control items are off for this dataset. When on, the review queue mixes in triples whose answer is "
             "known (gold labels, and triples a fully labelled document lacks) to measure each annotator; they "
@@ -123,3 +125,66 @@ ui.refit_status(dataset_id)
 ui.yield_chart(dataset_id, names, "evaluate")
 with st.expander("Re-ranking and stopping settings"):
     ui.review_settings_form(dataset_id, "evaluate")
+
+st.subheader("Fine-tune on this dataset")
+st.caption("Train the dataset's model a few more epochs on its exported labels (gold + accepted − rejected) in the "
+           "background. The new model is listed beside the others with its lineage (base model, dataset, number of "
+           "decisions, time); rescore the pending queue with it in one click. Probabilities keep the base model's "
+           "calibration.")
+if services.team.may_configure(state.role()):
+    models = {m.path: m for m in services.available_models()}
+    current = services.finetune.dataset_model(dataset_id)
+    if not models or current is None:
+        st.info("No model to fine-tune: put a checkpoint in the models directory first.")
+    else:
+        with st.form(Keys.FINETUNE_FORM):
+            base = st.selectbox("Base model", list(models), index=list(models).index(current),
+                                format_func=lambda p: models[p].label, key=Keys.FINETUNE_BASE)
+            epochs = st.number_input("Epochs", 1, services.finetune.MAX_EPOCHS, services.finetune.DEFAULT_EPOCHS,
+                                     key=Keys.FINETUNE_EPOCHS)
+            if st.form_submit_button("Fine-tune on this dataset"):
+                try:
+                    job_id = services.finetune.start(dataset_id, base, int(epochs), state.annotator() or "local")
+                except (services.finetune.FinetuneRefused, services.review.AccountError) as err:
+                    st.error(markdown_text(f"Not started: {err}"))
+                else:
+                    state.push_flash(f"Fine-tuning queued as job {job_id}.", "success")
+                    st.rerun()
+else:
+    st.caption("Only curators start fine-tuning.")
+
+
+@st.fragment(run_every=1.0 if any(j.status not in services.jobs.FINISHED
+                                  for j in services.finetune.fine_tune_jobs(dataset_id)) else None)
+def finetune_jobs() -> None:
+    """The dataset's fine-tune jobs with true progress (epoch and step of all, elapsed); polls while one runs."""
+    for job in services.finetune.fine_tune_jobs(dataset_id)[:5]:
+        progress = services.finetune.progress(job)
+        if job.status == "failed":
+            st.error(markdown_text(f"Job {job.id} failed: {job.error}"))
+            continue
+        st.progress(job.fraction, text=markdown_text(f"Job {job.id} {progress.text}"))
+        model_path = services.finetune.finished_model(job)
+        if model_path is None:
+            continue
+        lineage = progress.lineage or {}
+        st.caption(markdown_text(
+            f"New model {progress.model}: from {lineage.get('base_model')} on {lineage.get('dataset')}, "
+            f"{lineage.get('decisions')} decisions, {lineage.get('documents')} documents with "
+            f"{lineage.get('labels')} labels, {lineage.get('fine_tuned_at')}."))
+        if services.team.may_configure(state.role()) and st.button(
+                f"Rescore the pending queue with {progress.model}", key=f"{Keys.FINETUNE_RESCORE}.{job.id}"):
+            try:
+                scoring = services.finetune.rescore_pending(dataset_id, model_path, state.annotator() or "local")
+            except (services.resources.ModelError, services.review.AccountError) as err:
+                st.error(markdown_text(f"Not rescored: {err}"))
+            else:
+                if scoring is None:
+                    st.info("Nothing is pending in the queue.")
+                else:
+                    state.set_scoring_job(scoring)
+                    state.push_flash(f"Rescoring the pending queue as job {scoring}; its progress shows on Upload.")
+                    st.rerun(scope="app")
+
+
+finetune_jobs()

@@ -27,7 +27,8 @@ st.download_button("Download DocRED JSON", services.export.dataset_json(dataset_
 st.caption("Gold labels plus every accepted suggestion (with the corrected relation where the reviewer corrected "
            "it) and minus gold triples a review rejected. Each added label carries a `provenance` key: annotator, "
            "role, time, score, models, and `evidence`: the sentences naming both entities. Every key of the uploaded "
-           "file is kept (documents, labels and mentions alike): a document review did not touch comes out as uploaded.")
+           "file is kept (documents, labels and mentions alike): a document review did not touch comes out as "
+           "uploaded.")
 st.download_button("Download review log (CSV)", services.export.review_log_csv(dataset_id),
                    file_name=f"{stem}.review-log.csv", mime="text/csv", icon=":material/table:", key=Keys.DL_CSV)
 st.caption("Every decision and undo, oldest first: who, when (UTC), decision, relation, note, score.")

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 import streamlit.components.v1 as components
 
-from app import services, state, ui
+from app import panels, services, state, ui
 from app.components import colors, keyboard
 from app.components.text import highlight_html, markdown_text, mention_rows
 from app.services.review import ReviewFilters
@@ -40,12 +40,17 @@ with st.sidebar:
     relations = [None] + [rate.relation for rate in services.review.relation_rates(dataset_id, include_controls=True)]
     docs = {d.id: d.title for d in services.documents.documents(dataset_id)}
     runs = {r.id: services.scoring.run_label(r) for r in services.scoring.runs(dataset_id)}
-    blind = st.toggle("Blind mode", value=state.blind_mode(), help=services.review.BLIND_HELP)
+    blind_default, blind_locked = (services.team.blind_default(state.role()),
+                                   services.team.blind_locked(dataset_id, state.role()))
+    blind = st.toggle("Blind mode", value=blind_locked or state.blind_mode(blind_default), disabled=blind_locked,
+                      help=services.review.BLIND_HELP + (services.team.BLIND_LOCKED_HELP if blind_locked else ""))
     filters = ReviewFilters(
         relation=None if blind else st.selectbox("Relation", relations, format_func=rel_label,
-                                                 index=relations.index(current.relation) if current.relation in relations else 0),
+                                                 index=relations.index(current.relation)
+                                                 if current.relation in relations else 0),
         document_id=st.selectbox("Document", [None, *docs], format_func=lambda i: "any" if i is None else docs[i],
-                                 index=([None, *docs].index(current.document_id) if current.document_id in docs else 0)),
+                                 index=([None, *docs].index(current.document_id) if current.document_id in docs
+                                        else 0)),
         run_id=st.selectbox("Run", [None, *runs], format_func=lambda i: "any" if i is None else runs[i],
                             index=([None, *runs].index(current.run_id) if current.run_id in runs else 0),
                             help="Items suggested by this model run (a checkpoint scoring this dataset once)."),
@@ -54,14 +59,15 @@ with st.sidebar:
         state=None if blind else st.selectbox(
             "State", [None, *services.review.STATES], format_func=lambda s: s or "any",
             index=([None, *services.review.STATES].index(current.state) if current.state else 0)),
-        open_for_me=st.checkbox("Only items I have not decided", value=current.open_for_me),
+        # keyed: without a key its identity follows `value`, so a re-tick made a new box that came back unticked
+        open_for_me=st.checkbox("Only items I have not decided", value=current.open_for_me, key=Keys.OPEN_FOR_ME),
         long_tail=st.checkbox("Long tail", value=current.long_tail, key=Keys.LONG_TAIL,
                               help="The pairs whose best probability is below this dataset's minimum (a review "
                                    "setting): not counted as pending, opened here."),
         only_my_share=st.checkbox("Only my share", value=current.only_my_share,
                                   help="A curator split this queue between annotators; untick to ask for more "
                                        "(the whole queue).") if services.review.queue_is_split(dataset_id) else True)
-    if filters != current or blind != state.blind_mode():
+    if filters != current or blind != state.blind_mode(blind_default):
         state.set_review_filters(filters)
         state.set_blind_mode(blind)
         state.set_review_offset(0)
@@ -170,6 +176,7 @@ else:
         st.rerun()
     st.caption("Keys: 1–9 mark a relation · A accept · E correct · X reject all · S skip · U undo · N next · "
                "? all keys")
+    panels.annotate.edit_pair(item, doc, annotator, names, blind=blind)  # a wrong head or tail: move the relation
 
     if decision == "accept" and blind and relation is None:
         st.error("Choose the relation before accepting.")
@@ -198,12 +205,14 @@ else:
         # As the text above numbers them ([0], [1], ...): a bare "0" read as a count of zero sentences.
         if blind:  # from the text alone, not the models' evidence
             shared = services.review.shared_sentences(doc, first)
-            st.write("Sentences naming both: " + (" ".join(f"[{i}]" for i in shared) or "none (an inter-sentence pair)"))
+            st.write("Sentences naming both: "
+                     + (" ".join(f"[{i}]" for i in shared) or "none (an inter-sentence pair)"))
         else:
             st.caption(f"For {markdown_text(rel_label(first.relation))}, the first relation listed.")
             summary = services.review.evidence_summary(first)
             sentences = services.review.evidence_sentences(first)
-            st.write("Sentences naming both: " + (" ".join(f"[{i}]" for i in sentences) or "none (an inter-sentence pair)"))
+            st.write("Sentences naming both: " + (" ".join(f"[{i}]" for i in sentences)
+                                                  or "none (an inter-sentence pair)"))
             st.write(f"Models above their threshold: {summary['agreeing_models']} · type fit: {summary['type_fit']}"
                      + (" · rules: " + markdown_text(", ".join(summary["rules"])) if summary["rules"] else ""))
             if summary["rules"]:

@@ -69,7 +69,7 @@ def scoring_progress() -> None:
         state.set_scoring_job(None)
         return
     if job.status not in services.jobs.FINISHED:
-        st.progress(job.fraction, text=f"{services.jobs.status_label(job)}: {job.done}/{job.total} steps")
+        st.progress(job.fraction, text=services.jobs.progress_text(job))
         return
     services.scoring.clear_caches()
     services.documents.clear_caches()
@@ -120,7 +120,8 @@ with json_tab:
         if loaded is not None:
             st.write(f"**{loaded.valid}** valid document(s), **{len(loaded.problems)}** invalid.")
             if loaded.warnings:  # stored all the same: the model reads the tokens, reviewers read the names
-                with st.expander(f"{len(loaded.warnings)} mention(s) whose name differs from its tokens (stored as is)"):
+                with st.expander(f"{len(loaded.warnings)} mention(s) whose name differs from its tokens "
+                                 "(stored as is)"):
                     st.dataframe(pd.DataFrame([{"document": w.doc_index, "title": w.title, "problem": w.message}
                                                for w in loaded.warnings]), hide_index=True)
             if loaded.problems:
@@ -141,7 +142,8 @@ with text_tab:
     title = st.text_input("Title", value=text_file.name.rsplit(".", 1)[0] if text_file else "pasted text")
     if st.button("Find entities", key=Keys.INGEST):
         problem = services.documents.text_input_problem(text_file is not None, pasted)
-        data, name = (text_file.getvalue(), text_file.name) if text_file is not None else (pasted.encode("utf-8"), "pasted.txt")
+        data, name = ((text_file.getvalue(), text_file.name) if text_file is not None
+                      else (pasted.encode("utf-8"), "pasted.txt"))
         if problem:
             st.error(problem)
             state.set_pending_text(None)

@@ -14,6 +14,7 @@ Protocol (issue 23), chosen for 2-core CPUs:
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -33,6 +34,23 @@ METHOD_OPTIONS: dict[tuple[str, str], dict[str, Any]] = {("full", "p3m"): {"drop
 # shipped kmgre.v1 trained its head at 1e-3. Its EM schedule is scaled to the budget: one warm-up epoch, then E, M, E.
 METHOD_CLASSIFIER_RATE: dict[str, float] = {"kmgre": 1e-3}
 METHOD_OPTIONS[("full", "kmgre")] = METHOD_OPTIONS[("half", "kmgre")] = {"warmup_epochs": 1}
+# Decoding choices made on an inner split of train (never on held-out), each in its own small JSON: they change
+# how a trained run's margins are read, not the training, so they are set in the finished checkpoint's config
+# before it is measured. P3M's decision shift (bench/p3m_shift.py) for the full setting; the half setting keeps
+# Eq. 1's rule until a choice of its own exists.
+DECISION_CHOICES: dict[tuple[str, str], tuple[str, str, str]] = {
+    ("full", "p3m"): ("bench/ledger/budget/full-p3m-shift.json", "chosen_decision_shift", "decision_shift")}
+
+
+def decision_options(setting: str, method: str, root: Path) -> dict[str, Any]:
+    """{method_config key: value} of the decoding choices recorded for this cell (empty when none is)."""
+    if (setting, method) not in DECISION_CHOICES:
+        return {}
+    relative, field_name, option_name = DECISION_CHOICES[(setting, method)]
+    path = root / relative
+    if not path.is_file():
+        return {}
+    return {option_name: json.loads(path.read_text(encoding="utf-8"))[field_name]}
 
 
 @dataclass(frozen=True)
@@ -69,7 +87,8 @@ class WarmStartRecipe:
 
     def engine_args(self) -> list[str]:
         out = ["--method", "atlop", "--epochs", str(self.epochs), "--lr-encoder", str(self.lr_encoder),
-               "--lr-classifier", str(self.lr_classifier), "--seed", str(self.seed), "--drop-labels", str(SETTINGS["half"]),
+               "--lr-classifier", str(self.lr_classifier), "--seed", str(self.seed), "--drop-labels",
+               str(SETTINGS["half"]),
                "--label-seed", str(LABEL_SEED)]
         if self.max_train_docs:
             out += ["--max-train-docs", str(self.max_train_docs)]

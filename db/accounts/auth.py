@@ -50,7 +50,8 @@ def verify_password(password: str, stored: str) -> bool:
         if scheme != SCHEME:
             return False
         expected = base64.b64decode(key, validate=True)
-        actual = _scrypt(password, base64.b64decode(salt, validate=True), n=int(n), r=int(r), p=int(p), dklen=len(expected))
+        actual = _scrypt(password, base64.b64decode(salt, validate=True), n=int(n), r=int(r), p=int(p),
+                         dklen=len(expected))
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(actual, expected)

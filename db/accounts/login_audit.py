@@ -59,7 +59,8 @@ def _lock_end(recent: list[datetime], threshold: int, lock: timedelta, *, window
 def _enter_gate(session: Session) -> None:
     """Take the login lock for the rest of this transaction (see the module docstring); without its row (a
     schema not made by the migrations) no login is checked at all, rather than checked unlocked."""
-    done = session.execute(update(m.LoginGateRow).where(m.LoginGateRow.id == 1).values(attempts=m.LoginGateRow.attempts + 1))
+    done = session.execute(update(m.LoginGateRow).where(m.LoginGateRow.id == 1)
+                           .values(attempts=m.LoginGateRow.attempts + 1))
     if done.rowcount != 1:
         raise StoreError("the login_gate table has no row 1, so logins cannot be counted safely; run "
                          "`python -m db upgrade` (the migration creates it)")
@@ -85,7 +86,8 @@ def attempt_login(factory: sessionmaker[Session], name: str, password: str, *, c
     key, client = name_key(name)[:100], client[:MAX_CLIENT_LENGTH]
     with session_scope(factory) as session:
         _enter_gate(session)
-        account_fails = _failures(session, m.LoginAttemptRow.name == key, _last_success(session, key), policy.max_failures)
+        account_fails = _failures(session, m.LoginAttemptRow.name == key, _last_success(session, key),
+                                  policy.max_failures)
         client_fails = _failures(session, m.LoginAttemptRow.client == client, None, policy.max_failures_per_client)
         everyone = _failures(session, true(), now - timedelta(seconds=policy.global_window_seconds),
                              policy.max_failures_global)
@@ -98,7 +100,8 @@ def attempt_login(factory: sessionmaker[Session], name: str, password: str, *, c
     with session_scope(factory) as session:
         account = authenticate(session, name, password)
         if account is not None:
-            session.execute(update(m.LoginAttemptRow).where(m.LoginAttemptRow.id == attempt_id).values(outcome="success"))
+            session.execute(update(m.LoginAttemptRow).where(m.LoginAttemptRow.id == attempt_id)
+                            .values(outcome="success"))
             logger.info("login: %s from %s", account.name, client)
             return LoginOutcome(account)
     window_start = now - timedelta(seconds=policy.lock_seconds)

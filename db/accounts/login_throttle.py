@@ -27,7 +27,8 @@ class LoginPolicy:
 
     ENV = {"max_failures": "DOCRE_LOGIN_MAX_FAILURES", "max_failures_per_client": "DOCRE_LOGIN_MAX_FAILURES_PER_CLIENT",
            "lock_seconds": "DOCRE_LOGIN_LOCK_SECONDS", "base_delay_seconds": "DOCRE_LOGIN_DELAY_SECONDS",
-           "max_delay_seconds": "DOCRE_LOGIN_MAX_DELAY_SECONDS", "max_failures_global": "DOCRE_LOGIN_MAX_FAILURES_GLOBAL",
+           "max_delay_seconds": "DOCRE_LOGIN_MAX_DELAY_SECONDS",
+           "max_failures_global": "DOCRE_LOGIN_MAX_FAILURES_GLOBAL",
            "global_window_seconds": "DOCRE_LOGIN_GLOBAL_WINDOW_SECONDS"}
 
     @classmethod

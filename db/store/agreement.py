@@ -10,7 +10,8 @@ def cohen_kappa(labels_a: Sequence[str], labels_b: Sequence[str]) -> float:
     label frequencies give by chance. When chance agreement is certain (both always gave the same single
     label) there is nothing to correct for and the answer is 1.0."""
     if len(labels_a) != len(labels_b):
-        raise ValueError(f"cohen_kappa: expected two label lists of one length, got {len(labels_a)} and {len(labels_b)}")
+        raise ValueError(f"cohen_kappa: expected two label lists of one length, "
+                         f"got {len(labels_a)} and {len(labels_b)}")
     n = len(labels_a)
     if n == 0:
         raise ValueError("cohen_kappa: expected at least one item both annotators labelled, got none")

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from engine.data.support import Support
+
 PENDING, SKIPPED, ACCEPTED, REJECTED, CONFLICT = "pending", "skipped", "accepted", "rejected", "conflict"
 STATES: tuple[str, ...] = (PENDING, SKIPPED, ACCEPTED, REJECTED, CONFLICT)
 CORRECTED = "corrected"  # an accepted suggestion whose relation the annotator changed: apart from accepted in charts
@@ -84,13 +86,13 @@ class AnnotatorInfo:
 
 @dataclass(frozen=True)
 class SourceView:
-    """One model's support for a suggestion."""
+    """One run that suggested a suggestion: its score and its support (None where none was recorded)."""
 
     run_id: int
     method: str
     checkpoint: str
     score: float
-    evidence: Mapping[str, Any]
+    support: Support | None
 
 
 @dataclass(frozen=True)
@@ -131,9 +133,9 @@ class SuggestionView:
         return self.state == CONFLICT
 
     @property
-    def evidence(self) -> dict[str, Mapping[str, Any]]:
-        """Per-model evidence, keyed "method#run_id" so two runs of one method stay apart."""
-        return {f"{s.method}#{s.run_id}": s.evidence for s in self.sources}
+    def supports(self) -> dict[str, Support]:
+        """Each source's support, keyed "method#run_id" so two runs of one method stay apart."""
+        return {f"{s.method}#{s.run_id}": s.support for s in self.sources if s.support is not None}
 
 
 @dataclass(frozen=True)
@@ -225,7 +227,8 @@ class LoginOutcome:
 
 @dataclass(frozen=True)
 class JobInfo:
-    """A scoring job as the app and workers see it; `done`/`total` count (model, document) steps."""
+    """A scoring job as the app and workers see it; `done`/`total` count steps: each (model, document) is one
+    step per 10,000 of the document's pairs (db.workflows.job_steps), so a long document's progress moves."""
 
     id: int
     dataset_id: int
@@ -243,6 +246,8 @@ class JobInfo:
     finished_at: datetime | None
     heartbeat_at: datetime | None
     suggestions: int | None = None  # stored in the review queue, once done
+    kind: str = "score"  # or "finetune" (db.workflows.finetune): then done/total count optimiser steps
+    details: dict[str, Any] | None = field(default=None, hash=False)  # a fine-tune's settings, epoch, lineage
 
     @property
     def fraction(self) -> float:
@@ -254,6 +259,8 @@ DEFAULT_STOP_BELOW = 10.0  # call the queue done when the next 100 items are exp
 # pairs whose best calibrated probability is below this sit in the long tail: the lowest threshold at which no
 # Revisit document shows more than 60 pairs (bench/queue_threshold.py, bench/RESULTS.md)
 DEFAULT_MIN_PROBABILITY = 0.22
+DEFAULT_OVERLAP = 1  # annotators each item of a split queue goes to; 2 or more for an agreement study
+MAX_OVERLAP = 10
 
 
 @dataclass(frozen=True)
@@ -266,6 +273,7 @@ class ReviewSettings:
     min_probability: float = DEFAULT_MIN_PROBABILITY
     updated_by: str | None = None
     updated_at: datetime | None = None
+    overlap: int = DEFAULT_OVERLAP
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,8 @@ def check_database(url: str | None = None) -> str:
         raise unavailable(err, url) from None
     finally:
         engine.dispose()
-    return f"database {database_name(url)}: ok, " + (f"schema at {revision}" if revision else "no schema yet (created on first use)")
+    return f"database {database_name(url)}: ok, " + (f"schema at {revision}" if revision
+                                                     else "no schema yet (created on first use)")
 
 
 def ping(session: Session) -> None:

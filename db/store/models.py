@@ -249,10 +249,11 @@ class ReviewRow(Base):
 
 class AssignmentRow(Base):
     """Whose share of the queue a suggestion is in: a curator splits a dataset's queue (by document or
-    round-robin); one annotator per suggestion at most. Changing it changes no decision."""
+    round-robin) and deals each item to as many annotators as the dataset's overlap asks (once to each).
+    Changing it changes no decision."""
 
     __tablename__ = "assignments"
-    __table_args__ = (UniqueConstraint("suggestion_id"), Index(None, "annotator_id"))
+    __table_args__ = (UniqueConstraint("suggestion_id", "annotator_id"), Index(None, "annotator_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     suggestion_id: Mapped[int] = mapped_column(ForeignKey("suggestions.id", ondelete="CASCADE"))
@@ -345,17 +346,21 @@ class AccountEventRow(Base):
 
 
 JOB_STATUSES: tuple[str, ...] = ("queued", "running", "done", "failed")
+JOB_KINDS: tuple[str, ...] = ("score", "finetune")  # db.workflows.worker runs each kind's use case
 
 
 class ScoringJobRow(Base):
     """A request to score documents with models, run by a worker (a thread of the app or `python -m app.worker`).
     `done`/`total` count (model, document) steps; `run_ids` holds one model run per checkpoint once created, so
     a resumed job adds to the same runs; `heartbeat_at` tells a live worker from a dead one; `suggestions` counts
-    what the finished job stored in the review queue."""
+    what the finished job stored in the review queue. `kind` says which use case runs it: "score" (the above) or
+    "finetune" (train the one checkpoint on the documents' reviewed labels; `done`/`total` count optimiser steps
+    and `details` holds its settings, the epoch in progress and the new model's lineage)."""
 
     __tablename__ = "scoring_jobs"
     __table_args__ = (
         CheckConstraint(_in("status", JOB_STATUSES), name="status"),
+        CheckConstraint(_in("kind", JOB_KINDS), name="kind"),
         Index(None, "status", "id"),
         Index(None, "dataset_id"),
     )
@@ -376,12 +381,15 @@ class ScoringJobRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     suggestions: Mapped[int | None] = mapped_column(Integer)  # stored by the job; None until it is done
+    kind: Mapped[str] = mapped_column(String(16), server_default="score")  # server-side: old INSERTs omit it
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # a fine-tune's settings and progress
 
 class ReviewSettingsRow(Base):
     """A dataset's review knobs, set by a curator (anyone in local mode): re-rank after every `refit_every`
     decisions, and call the queue done when the next 100 items are expected to hold fewer than `stop_below`
     missing labels; hide pairs whose best probability is below `min_probability` in the long tail (NULL: the
-    default). No row means the defaults (db.store.queries.learning)."""
+    default); deal each item to `overlap` annotators when the queue is split (NULL: 1; 2 for an agreement study).
+    No row means the defaults (db.store.queries.learning)."""
 
     __tablename__ = "review_settings"
     __table_args__ = (
@@ -389,12 +397,14 @@ class ReviewSettingsRow(Base):
         CheckConstraint("stop_below >= 0", name="stop_below"),
         CheckConstraint("min_probability IS NULL OR (min_probability >= 0 AND min_probability <= 1)",
                         name="min_probability"),
+        CheckConstraint("overlap IS NULL OR overlap >= 1", name="overlap"),
     )
 
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
     refit_every: Mapped[int] = mapped_column(Integer)
     stop_below: Mapped[float] = mapped_column(Float)
     min_probability: Mapped[float | None] = mapped_column(Float, nullable=True)
+    overlap: Mapped[int | None] = mapped_column(Integer, nullable=True)
     updated_by: Mapped[str | None] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

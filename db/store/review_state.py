@@ -26,7 +26,8 @@ def effective_reviews() -> Any:
     """Accept/reject/skip reviews not undone, with the relation each one is about (its correction, if any)."""
     undo = aliased(m.ReviewRow)
     return (
-        select(m.ReviewRow.id, m.ReviewRow.suggestion_id, m.ReviewRow.annotator_id, m.ReviewRow.role, m.ReviewRow.decision,
+        select(m.ReviewRow.id, m.ReviewRow.suggestion_id, m.ReviewRow.annotator_id, m.ReviewRow.role,
+               m.ReviewRow.decision,
                func.coalesce(m.ReviewRow.relation, m.SuggestionRow.relation).label("relation"))
         .join(m.SuggestionRow, m.SuggestionRow.id == m.ReviewRow.suggestion_id)
         .where(m.ReviewRow.decision != m.UNDO, ~exists().where(undo.undoes_id == m.ReviewRow.id))

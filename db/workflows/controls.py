@@ -1,8 +1,8 @@
 """Making control items: choose known-truth triples and store them as ordinary suggestions.
 
 Why they cannot be told apart: a control is stored through queries.suggestions.add_suggestions, with every run
-that scored its document as a source and the evidence those runs' stored pair scores give for the triple
-(engine.curate.evidence.build_evidence, the function real suggestions use; rules are computed from the labels
+that scored its document as a source and the support those runs' stored pair scores give for the triple
+(engine.curate.support.build_support, the function real suggestions use; rules are computed from the labels
 without the triple itself, as for a missing label), and the ranking note of the real item next to it in the
 queue. Its score sits between two real items' scores at evenly spaced ranks, so in the queue's score order one
 control comes about every 1/rate items and its score looks like its neighbours'.
@@ -30,6 +30,7 @@ from ..store import models as m
 from ..store.clock import utc_now
 from ..store.queries.controls import ABSENT, GOLD, control_ids, control_settings, target_count
 from ..store.queries.documents import load_documents
+from ..store.queries.learning import review_settings
 from ..store.queries.runs import list_runs, load_pair_scores, scored_document_ids
 from ..store.queries.suggestions import add_suggestions
 
@@ -107,7 +108,8 @@ def _add(session: Session, dataset_id: int, real: Sequence[Any], full: set[int],
         return 0
     rng = random.Random(seed)
     rng.shuffle(doc_ids)
-    taken = set(session.execute(select(m.SuggestionRow.document_id, m.SuggestionRow.h, m.SuggestionRow.t, m.SuggestionRow.relation)
+    taken = set(session.execute(select(m.SuggestionRow.document_id, m.SuggestionRow.h, m.SuggestionRow.t,
+                                       m.SuggestionRow.relation)
                                 .join(m.DocumentRow).where(m.DocumentRow.dataset_id == dataset_id)).tuples().all())
     per_doc = max(PER_DOCUMENT, -(-n // len(doc_ids)))  # few documents: more from each
     pool: dict[str, list[_Candidate]] = {GOLD: [], ABSENT: []}
@@ -134,14 +136,16 @@ def _add(session: Session, dataset_id: int, real: Sequence[Any], full: set[int],
     ranking = _rankings(session, [real[rank][0] for _, rank in placed])
     stats, _ = load_default_type_stats()
     owners = _owners(session, dataset_id)
+    overlap = min(review_settings(session, dataset_id).overlap, len(owners))
     for c, (score, rank) in zip(chosen, placed, strict=True):
         sid = _store(session, dataset_id, c, docs[c.document_id], per_model[c.document_id], run_ids[c.document_id],
                      stats, score, ranking.get(real[rank][0]))
-        if owners:  # a split queue shows each annotator only their share: deal it to whoever holds the fewest
-            fewest = min(owners, key=lambda a: (owners[a], a))
-            owners[fewest] += 1
-            session.execute(insert(m.AssignmentRow), [{"suggestion_id": sid, "annotator_id": fewest,
-                                                    "created_at": utc_now()}])
+        if owners:  # a split queue shows each annotator only their share: deal it to the k who hold the fewest
+            fewest = sorted(owners, key=lambda a: (owners[a], a))[:overlap]
+            for owner in fewest:
+                owners[owner] += 1
+            session.execute(insert(m.AssignmentRow), [{"suggestion_id": sid, "annotator_id": owner,
+                                                    "created_at": utc_now()} for owner in fewest])
     return len(chosen)
 
 
@@ -192,7 +196,7 @@ def spread_scores(real_desc: Sequence[float], n: int) -> list[tuple[float, int]]
 
 
 def _rankings(session: Session, suggestion_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """The ranking note ("ranking" in the evidence) of real items, by suggestion id."""
+    """The ranking note ("ranking" in the stored support) of real items, by suggestion id."""
     out: dict[int, dict[str, Any]] = {}
     for sid, evidence in session.execute(select(m.SuggestionSourceRow.suggestion_id, m.SuggestionSourceRow.evidence)
                                          .where(m.SuggestionSourceRow.suggestion_id.in_(list(suggestion_ids)))):
@@ -204,8 +208,8 @@ def _rankings(session: Session, suggestion_ids: Sequence[int]) -> dict[int, dict
 def _store(session: Session, dataset_id: int, c: _Candidate, doc: Any, per_model: Mapping[str, Any],
            run_ids: Sequence[int], stats: Any, score: float, ranking: Mapping[str, Any] | None) -> int:
     """One control as an ordinary suggestion (same path, same fields) and its mark; returns its id."""
-    from engine.curate.evidence import build_evidence  # noqa: PLC0415 - engine.curate only when controls are made
     from engine.curate.relation_logic import RuleIndex  # noqa: PLC0415
+    from engine.curate.support import build_support  # noqa: PLC0415 - engine.curate only when controls are made
 
     h, t, r = c.triple
     labels = {(f.h, f.t, f.r) for f in doc.facts or ()} - {c.triple}  # as if the label were missing
@@ -213,10 +217,10 @@ def _store(session: Session, dataset_id: int, c: _Candidate, doc: Any, per_model
     fit = stats.fits(r, types[h], types[t]) if stats is not None else None
     if ranking is not None and "probability" in ranking:
         ranking = {**ranking, "probability": round(score, 5)}
-    evidence = build_evidence(doc, per_model, h, t, r, fit, RuleIndex.from_labels(labels, types).rules_for(h, t, r),
-                              ranking)
+    support = build_support(doc, per_model, h, t, r, fit, RuleIndex.from_labels(labels, types).rules_for(h, t, r),
+                            ranking)
     (sid,) = add_suggestions(session, dataset_id, [{"doc_id": c.document_id, "h_idx": h, "t_idx": t, "relation": r,
-                                                    "score": score, "evidence": evidence.to_json()}], run_ids=run_ids)
+                                                    "score": score, "evidence": support.to_json()}], run_ids=run_ids)
     session.execute(insert(m.ControlItemRow), [{"suggestion_id": sid, "kind": c.kind, "created_at": utc_now()}])
     return sid
 

@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 def splice_scores(old: PairScores, fresh: PairScores, affected: Iterable[int], n_entities: int) -> PairScores:
     """`old` for every pair without an end in `affected`, `fresh` for those with one (and pairs `old` lacks)."""
     touched = np.asarray(sorted(set(affected)), dtype=np.int64)
-    keep = ~(np.isin(old.heads, touched) | np.isin(old.tails, touched)) & (old.heads < n_entities) & (old.tails < n_entities)
+    keep = (~(np.isin(old.heads, touched) | np.isin(old.tails, touched))
+            & (old.heads < n_entities) & (old.tails < n_entities))
     kept = {(int(h), int(t)) for h, t in zip(old.heads[keep], old.tails[keep])}
     take = np.array([p for p, (h, t) in enumerate(zip(fresh.heads.tolist(), fresh.tails.tolist()))
                      if (h, t) not in kept], dtype=np.int64)  # (n_new,)

@@ -23,6 +23,7 @@ from ..store.queries.jobs import HEARTBEAT_SECONDS, JobLostError
 from ..store.session import session_scope
 from .controls import sync_controls
 from .job_heartbeat import JobHeartbeat
+from .job_steps import ChunkProgress, document_steps, job_steps
 from .queue_inputs import document_scores, review_target, shipped_type_stats
 from .refit import refit_dataset
 
@@ -35,8 +36,9 @@ CHUNK_DOCS = 8  # documents scored and committed together
 
 def score_documents(factory_: sessionmaker[Session], dataset_id: int, doc_ids: Sequence[int],
                     models: Sequence[tuple[str, Any]], progress: Progress | None = None) -> tuple[list[int], int]:
-    """Score stored documents with each (checkpoint path, Predictor), save runs and pair scores, then refresh
-    the dataset's suggestions from every run that scored them. Returns (new run ids, suggestions stored)."""
+    """Score stored documents with each (checkpoint path, Predictor), save their pair scores in the dataset's run
+    of that model (store.run_of_model: one per model, made on first use), then refresh the dataset's suggestions
+    from every run that scored them. Returns (the runs scored into, suggestions stored)."""
     with session_scope(factory_) as s:
         loaded = store.load_documents(s, list(doc_ids))
     docs = [loaded[i] for i in doc_ids]
@@ -53,8 +55,9 @@ def score_documents(factory_: sessionmaker[Session], dataset_id: int, doc_ids: S
             o + done, total, f"scoring with {m}: {done}/{len(docs)} documents"))
         seconds = time.perf_counter() - start
         with session_scope(factory_) as s:
-            run_id = store.record_run(s, dataset_id, checkpoint=path, method=model.method, version=ENGINE_VERSION,
-                                           seconds=seconds, details={"documents": len(docs), "device": str(model.device)})
+            run_id = store.run_of_model(s, dataset_id, checkpoint=path, method=model.method, version=ENGINE_VERSION,
+                                        details={"device": str(model.device)})
+            store.add_run_seconds(s, run_id, seconds)
             for doc_id, sc in zip(doc_ids, scores):
                 store.save_pair_scores(s, run_id, doc_id, sc)
         run_ids.append(run_id)
@@ -146,31 +149,49 @@ def _score(factory_: sessionmaker[Session], job: JobInfo, worker_id: str, load_m
     models = [(path, load_model(path)) for path in job.checkpoints]
     for _, model in models:  # every model's limits before anything is stored
         model.check_limits(docs)
+    total = job_steps(docs, len(models))  # steps within long documents too (job_steps); known once loaded
     run_ids = list(job.run_ids)
     done = 0
+    with session_scope(factory_) as s:
+        store.report_progress(s, job.id, worker_id, total=total)
     for k, (path, model) in enumerate(models):
-        if k >= len(run_ids):  # the run and the job's pointer to it commit together
+        resumed = k < len(run_ids)  # this job stored some of the model's documents before its worker stopped
+        if not resumed:  # the model's run on the dataset (one per model) and the job's pointer commit together
             with session_scope(factory_) as s:
-                run_ids.append(store.record_run(s, job.dataset_id, checkpoint=path, method=model.method,
-                                                version=ENGINE_VERSION, seconds=0.0,
-                                                details={"documents": len(docs), "device": str(model.device),
-                                                         "job_id": job.id}))
+                run_ids.append(store.run_of_model(s, job.dataset_id, checkpoint=path, method=model.method,
+                                                  version=ENGINE_VERSION,
+                                                  details={"device": str(model.device), "job_id": job.id}))
                 store.report_progress(s, job.id, worker_id, run_ids=run_ids)
-        with session_scope(factory_) as s:
-            scored = set(store.scored_document_ids(s, run_ids[k]))
-        done += len(scored & set(doc_ids))  # a resumed job: stored by the worker before
+        with session_scope(factory_) as s:  # a fresh job rescores all its documents; a resumed one skips stored ones
+            scored = set(store.scored_document_ids(s, run_ids[k])) if resumed else set()
+        done += sum(document_steps(d) for i, d in zip(doc_ids, docs) if i in scored)  # stored by the worker before
         for chunk in _length_chunks([(i, d) for i, d in zip(doc_ids, docs) if i not in scored]):
-            start = time.perf_counter()
-            scores = model.predict([doc for _, doc in chunk])
-            with session_scope(factory_) as s:
-                for (doc_id, _), doc_scores in zip(chunk, scores, strict=True):
-                    store.save_pair_scores(s, run_ids[k], doc_id, doc_scores)
-                store.add_run_seconds(s, run_ids[k], time.perf_counter() - start)
-                done += len(chunk)
-                store.report_progress(s, job.id, worker_id, done=done)
-            on_progress(done, job.total)
-            release_freed_memory()  # the chunk's tensors are gone; give their pages back (see native_memory)
+            done = _score_chunk(factory_, job, worker_id, model, run_ids[k], chunk, done, total, on_progress)
     n = refresh_suggestions(factory_, job.dataset_id, doc_ids, docs)
     with session_scope(factory_) as s:
         store.finish_job(s, job.id, worker_id, suggestions=n)
     return n
+
+
+def _score_chunk(factory_: sessionmaker[Session], job: JobInfo, worker_id: str, model: Any, run_id: int,
+                 chunk: list[tuple[int, Document]], done: int, total: int, on_progress: OnProgress) -> int:
+    """Score one chunk, store its scores with the job's progress in one commit, and return the steps done. Its
+    own function, so the chunk's scores are freed before the next chunk or the ranking (they are hundreds of
+    MB for a long document), and the heap is trimmed after it as `predict` trims after each window."""
+    def report(steps: int) -> None:  # progress within the chunk: a long document's pairs as they are scored
+        with session_scope(factory_) as s:
+            store.report_progress(s, job.id, worker_id, done=steps)
+        on_progress(steps, total)
+
+    start = time.perf_counter()
+    scores = model.predict([doc for _, doc in chunk], pair_progress=ChunkProgress([d for _, d in chunk], done, report))
+    with session_scope(factory_) as s:
+        for (doc_id, _), doc_scores in zip(chunk, scores, strict=True):
+            store.save_pair_scores(s, run_id, doc_id, doc_scores)
+        store.add_run_seconds(s, run_id, time.perf_counter() - start)
+        done += sum(document_steps(d) for _, d in chunk)
+        store.report_progress(s, job.id, worker_id, done=done)
+    on_progress(done, total)
+    del scores
+    release_freed_memory()  # the chunk's tensors are gone; give their pages back (see native_memory)
+    return done

@@ -54,7 +54,8 @@ ATTEMPTS = 5
 
 
 def store_upload(factory: sessionmaker[Session], dataset_name: str, documents: Sequence[Document], *,
-                 sources: Sequence[Mapping[str, Any] | None] | None = None, attempts: int = ATTEMPTS, pause: Callable[[float], None] = time.sleep) -> tuple[DatasetInfo, AddResult]:
+                 sources: Sequence[Mapping[str, Any] | None] | None = None, attempts: int = ATTEMPTS,
+                 pause: Callable[[float], None] = time.sleep) -> tuple[DatasetInfo, AddResult]:
     """Store documents into the named dataset (created when new), all or nothing, retrying lost races.
 
     `sources`: the JSON object each document was read from (kept for a lossless export).
@@ -66,7 +67,8 @@ Batches = Iterable[tuple[Sequence[Document], Sequence[Mapping[str, Any] | None] 
 
 
 def store_batches(factory: sessionmaker[Session], dataset_name: str, make_batches: Callable[[], Batches], *,
-                  attempts: int = ATTEMPTS, pause: Callable[[float], None] = time.sleep) -> tuple[DatasetInfo, AddResult]:
+                  attempts: int = ATTEMPTS,
+                  pause: Callable[[float], None] = time.sleep) -> tuple[DatasetInfo, AddResult]:
     """Store (documents, sources) batches into the named dataset in one transaction, all or nothing; a lost race
     retries the whole unit on the new state, with batches made afresh by `make_batches`."""
     name = dataset_name.strip()

@@ -1,7 +1,7 @@
-"""The scoring worker's loop, shared by the app's background thread and `python -m app.worker`: claim and run
-queued jobs while a second thread re-queues, every half stale limit, the jobs a dead worker left running (so a
-job killed mid-way is resumed within about 1.5x the stale limit by any live worker, not at the next restart).
-No Streamlit here, so a team's worker process needs none."""
+"""The job worker's loop (scoring and fine-tuning jobs, one queue), shared by the app's background thread and `python -m
+app.worker`: claim and run queued jobs while a second thread re-queues, every half stale limit, the jobs a dead
+worker left running (so a job killed mid-way is resumed within about 1.5x the stale limit by any live worker, not at
+the next restart). No Streamlit here, so a team's worker process needs none."""
 from __future__ import annotations
 
 import logging
@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import store
+from ..store.domain import JobInfo
 from ..store.queries.jobs import HEARTBEAT_SECONDS, STALE_SECONDS
 from ..store.session import init_db, make_engine, session_factory, session_scope
 from .scoring import LoadModel, run_job
@@ -48,6 +49,17 @@ def recover(factory_: sessionmaker[Session], stale_seconds: float = STALE_SECOND
             log.warning("scoring job %s left by a stopped worker: %s", job.id, job.error or "re-queued to resume")
 
 
+def run_claimed(factory_: sessionmaker[Session], job: JobInfo, me: str, load: LoadModel = load_model,
+                heartbeat_seconds: float = HEARTBEAT_SECONDS) -> None:
+    """Run a claimed job by its kind: scoring (db.workflows.scoring) or fine-tuning (db.workflows.finetune)."""
+    if job.kind == "finetune":
+        from .finetune import run_finetune_job  # noqa: PLC0415 - the training stack only when a job needs it
+
+        run_finetune_job(factory_, job, me, heartbeat_seconds=heartbeat_seconds)
+    else:
+        run_job(factory_, job, me, load, heartbeat_seconds=heartbeat_seconds)
+
+
 def drain(factory_: sessionmaker[Session], me: str, stop: threading.Event | None = None,
           load: LoadModel = load_model, heartbeat_seconds: float = HEARTBEAT_SECONDS) -> int:
     """Run queued jobs until none is left (or `stop` is set); returns how many ran. `load`: checkpoint path ->
@@ -58,8 +70,8 @@ def drain(factory_: sessionmaker[Session], me: str, stop: threading.Event | None
             job = store.claim_next_job(s, me)
         if job is None:
             return ran
-        log.info("worker %s runs scoring job %s", me, job.id)
-        run_job(factory_, job, me, load, heartbeat_seconds=heartbeat_seconds)
+        log.info("worker %s runs %s job %s", me, job.kind, job.id)
+        run_claimed(factory_, job, me, load, heartbeat_seconds)
         ran += 1
     return ran
 

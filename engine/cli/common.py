@@ -35,7 +35,8 @@ def select_titles(documents: Sequence[Document], split: str | None) -> list[Docu
         return list(documents)
     chosen = [d for d in documents if d.title in titles]
     if not chosen:
-        raise InputFileError(f"no document title matches part {split.rpartition(':')[2]!r} of {split.rpartition(':')[0]}")
+        raise InputFileError(f"no document title matches part {split.rpartition(':')[2]!r} of "
+                             f"{split.rpartition(':')[0]}")
     return chosen
 
 
@@ -102,7 +103,8 @@ def check_output_file(path: str | None, flag: str = "--output") -> None:
         raise ConfigError(f"{flag} {path} is a directory; give a file name, e.g. {target / 'predictions.json'}")
     parent = target.parent
     if not parent.is_dir():
-        raise ConfigError(f"{flag} {path}: its directory {parent} does not exist; create it first or choose another path")
+        raise ConfigError(f"{flag} {path}: its directory {parent} does not exist; "
+                          "create it first or choose another path")
 
 
 def at_least_one(value: int | None, flag: str) -> None:

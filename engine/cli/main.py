@@ -45,6 +45,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     from engine.train.trainer import Trainer, data_hash, seed_everything  # noqa: PLC0415
 
     at_least_one(args.max_train_docs, "--max-train-docs")
+    if args.method is None:
+        if not args.init_from:
+            raise ConfigError("train needs --method (a new model), or --init-from CHECKPOINT alone to fine-tune that "
+                              "checkpoint as it is")
+        return _finetune(args)
     spec = get_method(args.method)
     try:  # before reading data: a malformed --option fails in a second, with its name
         method_config = spec.config_class.from_json({**spec.config_class().to_json(), **parse_options(args.option)})
@@ -55,16 +60,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     dev_docs = load_docs(args.dev, args.dev_split, schema) if args.dev else None
     if args.max_train_docs:
         train_docs = train_docs[:args.max_train_docs]
-    train_config = TrainConfig(**{k: v for k, v in {
-        "epochs": args.epochs, "batch_size": args.batch_size, "grad_accumulation": args.grad_accumulation,
-        "lr_encoder": args.lr_encoder, "lr_classifier": args.lr_classifier, "warmup_ratio": args.warmup_ratio,
-        "max_grad_norm": args.max_grad_norm, "seed": args.seed, "drop_labels": args.drop_labels,
-        "label_seed": args.label_seed, "deterministic": False if args.nondeterministic else None,
-        "save_dtype": args.save_dtype, "precision": args.precision}.items() if v is not None})
+    train_config = TrainConfig(**_train_options(args))
     train_config.validate()
     if spec.prepare is not None:
         method_config = spec.prepare(method_config, train_docs, schema, train_config.drop_labels)
-    run = RunDirectory(Path(args.output), data_hash(train_docs), {**train_config.to_json(), "init_from": args.init_from},
+    run = RunDirectory(Path(args.output), data_hash(train_docs),
+                       {**train_config.to_json(), "init_from": args.init_from},
                        train_config.save_dtype)
     last = None if args.no_resume else run.resumable(force=args.force_resume)
     if last is not None:
@@ -88,16 +89,61 @@ def cmd_train(args: argparse.Namespace) -> int:
     trainer = Trainer(loaded, train_config, features, device=device, resume_dir=last,
                       callbacks=[ProgressBar(disable=args.quiet)],
                       evaluator=DevEvaluator(dev_docs, train_docs) if dev_docs else None, run_directory=run)
-    state = trainer.train()
+    _report_done(trainer.train(), run.output, dev_docs, device)
+    return 0
+
+
+def _train_options(args: argparse.Namespace) -> dict:
+    """The TrainConfig settings given on the command line (the others keep their defaults)."""
+    return {k: v for k, v in {
+        "epochs": args.epochs, "batch_size": args.batch_size, "grad_accumulation": args.grad_accumulation,
+        "lr_encoder": args.lr_encoder, "lr_classifier": args.lr_classifier, "warmup_ratio": args.warmup_ratio,
+        "max_grad_norm": args.max_grad_norm, "seed": args.seed, "drop_labels": args.drop_labels,
+        "label_seed": args.label_seed, "deterministic": False if args.nondeterministic else None,
+        "save_dtype": args.save_dtype, "precision": args.precision}.items() if v is not None}
+
+
+def _report_done(state, output: Path, dev_docs, device: str) -> None:  # noqa: ANN001 - TrainState, documents
+    """Calibrate the run's checkpoint on --dev (when given) and log the outcome."""
     if dev_docs:
         from engine.serve.checkpoint_calibration import calibrate_checkpoint  # noqa: PLC0415
         from engine.serve.predictor import Predictor  # noqa: PLC0415
 
-        calibration = calibrate_checkpoint(run.output, dev_docs, Predictor.from_checkpoint(run.output, device).predict(dev_docs))
+        calibration = calibrate_checkpoint(output, dev_docs, Predictor.from_checkpoint(output, device)
+                                           .predict(dev_docs))
         log.info("done: best dev F1 %.4f at epoch %d; calibration on dev: slope %.3f, intercept %.3f; checkpoint in %s",
-                 state.best_score, state.best_epoch, calibration.slope, calibration.intercept, run.output)
+                 state.best_score, state.best_epoch, calibration.slope, calibration.intercept, output)
     else:
-        log.info("done: %d epochs (no --dev: the last epoch is the checkpoint) in %s", state.epoch, run.output)
+        log.info("done: %d epochs (no --dev: the last epoch is the checkpoint) in %s", state.epoch, output)
+
+
+def _finetune(args: argparse.Namespace) -> int:
+    """`train --init-from CHECKPOINT` without --method: continue that checkpoint as it is (engine.train.finetune)
+    on the labelled documents of --train, e.g. a `python -m db export` of a reviewed dataset. Settings not given
+    come from the checkpoint's own training (learning rates, batch) and a short budget of epochs."""
+    from engine.data.schema import RelationSchema  # noqa: PLC0415
+    from engine.model.checkpoint import check_checkpoint  # noqa: PLC0415
+    from engine.settings import pick_device  # noqa: PLC0415
+    from engine.train.callbacks import ProgressBar  # noqa: PLC0415
+    from engine.train.evaluation import DevEvaluator  # noqa: PLC0415
+    from engine.train.finetune import base_train_config, finetune  # noqa: PLC0415
+
+    if args.option or args.encoder != DEFAULT_ENCODER:
+        raise ConfigError("--option and --encoder build a new model; fine-tuning (--init-from without --method) keeps "
+                          "the checkpoint's own, so leave them out or give --method to warm-start a new model")
+    schema = RelationSchema.from_json(check_checkpoint(args.init_from)["schema"])  # the labels it can learn
+    train_docs = load_docs(args.train, args.train_split, schema)
+    if args.max_train_docs:
+        train_docs = train_docs[:args.max_train_docs]
+    dev_docs = load_docs(args.dev, args.dev_split, schema) if args.dev else None
+    config = base_train_config(args.init_from, **_train_options(args))
+    device = pick_device(args.device)
+    result = finetune(args.init_from, train_docs, args.output, config, device=device,
+                      callbacks=[ProgressBar(disable=args.quiet)], resume=not args.no_resume,
+                      force_resume=args.force_resume, allow_download=args.allow_download,
+                      evaluator=DevEvaluator(dev_docs, train_docs) if dev_docs else None,
+                      lineage={"train": str(args.train)}, source=args.train)
+    _report_done(result.state, result.output, dev_docs, device)
     return 0
 
 
@@ -117,7 +163,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     report = evaluate(gold, [[(h, t, r) for h, t, r, _ in s.predicted_triples()] for s in scores], train)
     print(format_report(report, predictor.schema.names))
     calibration = calibration_report(gold, scores)
-    calibrated = "no calibration stored" if calibration.ece_calibrated is None else f"calibrated {100 * calibration.ece_calibrated:.3f}%"
+    calibrated = ("no calibration stored" if calibration.ece_calibrated is None
+                  else f"calibrated {100 * calibration.ece_calibrated:.3f}%")
     print(f"calibration: ECE of sigmoid(margin) {100 * calibration.ece_uncalibrated:.3f}%, {calibrated} "
           f"({calibration.n_items} pair-relation items)")
     if args.output:
@@ -185,7 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     help_ = TrainConfig.help()
     p = sub.add_parser("train", help="train a method; resumes from OUTPUT/last when present")
-    p.add_argument("--method", required=True, help="a registered method, e.g. atlop or atlop.v1 (see `methods`)")
+    p.add_argument("--method", help="a registered method, e.g. atlop or atlop.v1 (see `methods`); leave it out with "
+                                     "--init-from to fine-tune that checkpoint as it is (method, options, encoder)")
     p.add_argument("--train", required=True, help="DocRED JSON with labels")
     p.add_argument("--train-split", help="FILE.json:PART keeps only the titles listed there (e.g. split.json:train)")
     p.add_argument("--dev", help="DocRED JSON for per-epoch evaluation; the best epoch is kept")
@@ -196,10 +244,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--" + name.replace("_", "-"), type=int, help=help_[name])
     for name in ("lr_encoder", "lr_classifier", "warmup_ratio", "max_grad_norm", "drop_labels"):
         p.add_argument("--" + name.replace("_", "-"), type=float, help=help_[name])
-    p.add_argument("--lr-head", dest="lr_classifier", type=float, help=argparse.SUPPRESS)  # the old name of --lr-classifier
+    # the old name of --lr-classifier
+    p.add_argument("--lr-head", dest="lr_classifier", type=float, help=argparse.SUPPRESS)
     p.add_argument("--save-dtype", choices=SAVE_DTYPES, help=help_["save_dtype"])
     p.add_argument("--precision", choices=TRAIN_PRECISIONS, help=help_["precision"])
-    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="a method option (see `methods --verbose`)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="a method option (see `methods --verbose`)")
     p.add_argument("--max-train-docs", type=int, help="use only the first N training documents (quick runs)")
     p.add_argument("--no-resume", action="store_true", help="start afresh even if OUTPUT/last exists")
     p.add_argument("--nondeterministic", action="store_true",
@@ -251,7 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose_log else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.DEBUG if args.verbose_log else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("transformers", "httpx", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     try:

@@ -67,8 +67,9 @@ def cmd_train_ranker(args: argparse.Namespace) -> int:
     data, rates = recipe_data(incomplete, complete, scores_for(args, checkpoints, incomplete) if incomplete else {},
                               sim, scores_for(args, checkpoints, sim) if sim else {}, recipe=recipe,
                               slots=slots, type_stats=type_stats, relation_stats=relation_stats)
+    sim_split = ":" + args.simulate_split.rsplit(":", 1)[-1] if args.simulate_split else ""
     info = {"trained_on": f"{len(incomplete)} real label pairs ({args.real[0] if args.real else '-'}) + "
-                          f"{len(sim)} simulated ({args.simulate or '-'}{':' + args.simulate_split.rsplit(':', 1)[-1] if args.simulate_split else ''})",
+                          f"{len(sim)} simulated ({args.simulate or '-'}{sim_split})",
             "rows": len(data), "positives": int(data.labels.sum()), "recipe": recipe.to_json(),
             "models": {n: m for n, m in methods.items()},
             "slots_present": list(slots),
@@ -95,15 +96,18 @@ def add_ranker_command(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", nargs="+", help="models that never trained on these documents (default: shipped)")
     p.add_argument("--scores-cache", help="directory caching the models' scores per document (made when absent)")
     p.add_argument("--band", type=float, default=d.pool.band, help=f"candidate pool band (default {d.pool.band})")
-    p.add_argument("--top-k", type=int, default=d.pool.top_k, help=f"also each pair's top-k relations (default {d.pool.top_k})")
-    p.add_argument("--hide", type=float, default=d.hide, help=f"hiding rate for relations without a real rate ({d.hide})")
+    p.add_argument("--top-k", type=int, default=d.pool.top_k,
+                   help=f"also each pair's top-k relations (default {d.pool.top_k})")
+    p.add_argument("--hide", type=float, default=d.hide,
+                   help=f"hiding rate for relations without a real rate ({d.hide})")
     p.add_argument("--sim-weight", type=float, default=d.sim_weight, help=f"weight of a simulated row ({d.sim_weight})")
     p.add_argument("--sim-draws", type=int, default=d.sim_draws,
                    help=f"hiding draws per simulated document, each weighted 1/draws (default {d.sim_draws})")
     p.add_argument("--neg-ratio", type=float, default=d.neg_ratio,
                    help="negatives kept per positive, weighted back up (default: every negative)")
     p.add_argument("--refit-neg-ratio", type=float, default=d.refit_neg_ratio,
-                   help=f"negatives per positive kept in training.npz, the rows refits start from ({d.refit_neg_ratio})")
+                   help=f"negatives per positive kept in training.npz, the rows refits start from "
+                        f"({d.refit_neg_ratio})")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--models", type=int, default=RankerConfig().n_models,
                    help=f"boosters averaged (a bag; refits grow {RankerConfig().refit_models}) "

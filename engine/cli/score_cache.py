@@ -1,8 +1,8 @@
 """A disk cache of model scores, so re-ranking with feedback or re-running a benchmark never rescores.
 
 Scoring is the slow step of `suggest` (seconds per document per model on CPU); ranking and refitting the
-ranker take well under a second. One `.npz` per (model, document), written with NumPy only (no pickle:
-loaded with `allow_pickle=False`), keyed by a hash of the checkpoint (config.json bytes, weight file
+ranker take well under a second. One `.npz` per (model, document) (engine.data.pair_scores_npz, the store's
+form too), keyed by a hash of the checkpoint (config.json bytes, weight file
 size, inference precision) and of the document's text and entities (labels do not change scores)."""
 from __future__ import annotations
 
@@ -13,12 +13,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 from engine.data.documents import Document, document_to_json
-from engine.data.margin_calibration import MarginCalibration
-from engine.data.pair_extras import extras_from_json, extras_to_json
 from engine.data.pair_scores import PairScores
+from engine.data.pair_scores_npz import read_scores_npz, write_scores_npz
 from engine.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -42,29 +39,16 @@ def model_key(checkpoint: Path) -> str:
 
 
 def save_scores(ps: PairScores, path: Path) -> None:
-    """One document's scores as a compressed .npz: the arrays as arrays, the method's extras and the
-    calibration in the JSON meta (their own serialisation, engine.data.pair_extras)."""
-    meta = {"title": ps.title, "method": ps.method, "relation_ids": list(ps.relation_ids),
-            "extras": extras_to_json(ps.extras),
-            "calibration": None if ps.calibration is None else ps.calibration.to_json()}
-    arrays: dict[str, np.ndarray] = {
-        "meta": np.array(json.dumps(meta)),
-        "heads": ps.heads, "tails": ps.tails, "logits": ps.logits, "probabilities": ps.probabilities,
-        "decoded": ps.decoded}
+    """One document's scores as a compressed .npz (engine.data.pair_scores_npz), written beside and renamed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp.npz")
-    np.savez_compressed(tmp, **arrays)
+    write_scores_npz(ps, tmp)
     os.replace(tmp, path)
 
 
 def load_scores(path: Path) -> PairScores:
     """Scores written by save_scores."""
-    with np.load(path, allow_pickle=False) as z:
-        meta = json.loads(str(z["meta"]))
-        calibration = meta.get("calibration")
-        return PairScores(meta["title"], meta["method"], tuple(meta["relation_ids"]), z["heads"], z["tails"],
-                          z["logits"], z["probabilities"], z["decoded"], extras=extras_from_json(meta),
-                          calibration=None if calibration is None else MarginCalibration.from_json(calibration, str(path)))
+    return read_scores_npz(path, str(path))
 
 
 def cached_scores(checkpoints: Sequence[Path], docs: Sequence[Document], cache_dir: Path, device: str | None = None,

@@ -207,7 +207,8 @@ def add_suggest_command(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--train-split", help="FILE.json:PART for --train")
     p.add_argument("--type-stats", help=f"type statistics JSON (default: {DEFAULT_TYPE_STATS.name} shipped in assets)")
     p.add_argument("--no-type-stats", action="store_true", help="ignore entity types")
-    p.add_argument("--ranker", help=f"a ranker directory from `train-ranker` (default: {DEFAULT_RANKER.name}/ in assets)")
+    p.add_argument("--ranker",
+                   help=f"a ranker directory from `train-ranker` (default: {DEFAULT_RANKER.name}/ in assets)")
     p.add_argument("--no-ranker", action="store_true", help="rank by the hand-weighted formula instead")
     p.add_argument("--feedback", help="JSON list of decisions {title, h_idx, t_idx, r, decision: accept|reject}: the "
                                       "ranker refits on them and decided triples are never suggested again")

@@ -3,7 +3,7 @@
 One job per module: candidate triples and their features (`candidate_features`), the queue built from them
 (`queue`), the learned ranker and its files (`ranker`, `calibration`), its training rows (`ranker_data`),
 decisions and learning from them (`decisions`, `feedback`), yield and stopping estimates
-(`yield_estimates`), the ranked suggestions with evidence (`suggestions`, `evidence`, the formula fallback),
+(`yield_estimates`), the ranked suggestions with their support (`suggestions`, `support`, the formula fallback),
 relation logic and statistics (`relation_logic`, `relation_stats`, `type_stats`) and out-of-fold splits
 (`folds`). Reads `PairScores`, so it may import `engine.serve`, `engine.model`, `engine.data` and the root;
 never `engine.train` or the CLI.

@@ -27,8 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.curate.relation_logic import RuleIndex, chain_support, reverse_support
+from engine.curate.relation_logic import CHAIN, RuleIndex, chain_support, reverse_support
 from engine.curate.relation_stats import LabelContext, RelationStats
+from engine.curate.slot_views import SlotViews, best_of, block_rows, mean_of, stable_ranks, top_k_mask
 from engine.curate.type_stats import TypeStats
 from engine.data.documents import ENTITY_TYPES, Document, Triple
 from engine.data.pair_scores import PairScores
@@ -50,6 +51,7 @@ LABEL_FEATURES = ("pair_labels", "reverse_labels", "reverse_same_relation", "rul
 CATEGORICAL = ("head_type", "tail_type", "relation")
 _RELATION_IDS = default_schema().relation_ids  # the relation feature's codes: DocRED's order in rel_info.json
 _RELATION_CODES = {r: i for i, r in enumerate(_RELATION_IDS)}
+_CHAIN_RELATIONS = tuple(sorted({r for pair in CHAIN for r in pair}))  # the mean margins the chain rules read
 
 
 def feature_names(slots: Sequence[str]) -> tuple[str, ...]:
@@ -131,26 +133,21 @@ def document_candidates(doc: Document, per_model: Mapping[str, PairScores], *, s
                         only: Iterable[Triple] | None = None) -> DocumentCandidates:
     """The pool's candidates of one document (never a labelled or excluded triple), or exactly the triples
     `only` (for decisions, whatever the pool); every model in `per_model` has scored `doc`."""
-    grid = _Grids.build(doc, slot_scores(per_model, slots), slots)
+    scores = _DocScores.build(doc, slot_scores(per_model, slots), slots)
     n_e = doc.num_entities
     labelled = {(f.h, f.t, f.r) for f in doc.facts or ()}
-    rel_pos = {r: k for k, r in enumerate(grid.relation_ids)}
+    rel_pos = {r: k for k, r in enumerate(scores.relation_ids)}
+    blocked = np.array([(h, t, rel_pos[r]) for h, t, r in (*labelled, *exclude) if r in rel_pos and max(h, t) < n_e],
+                       dtype=np.int64).reshape(-1, 3)  # (n_blocked, 3): h, t, k
+    found, chain_mean, predicted = scores.scan(pool if only is None else None, blocked)
     if only is not None:
         picked = [(h, t, rel_pos[r]) for h, t, r in only if r in rel_pos and h != t and max(h, t) < n_e]
-        hs, ts, ks = (np.array(v, dtype=np.int64) for v in zip(*picked)) if picked else (np.zeros(0, np.int64),) * 3
-    else:
-        mask = (grid.best > -pool.band) | (grid.best_rank < pool.top_k)  # (n_e, n_e, n_rel)
-        mask[np.arange(n_e), np.arange(n_e), :] = False
-        for h, t, r in (*labelled, *exclude):
-            if r in rel_pos and max(h, t) < n_e:
-                mask[h, t, rel_pos[r]] = False
-        hs, ts, ks = np.nonzero(mask)
-    static = grid.static_features(doc, hs, ts, ks, type_stats, missing_rates or {})
+        found = np.array(picked, dtype=np.int64).reshape(-1, 3)
+    hs, ts, ks = (np.ascontiguousarray(found[:, i]) for i in range(3))
+    static = scores.static_features(doc, hs, ts, ks, len(slots), chain_mean, type_stats, missing_rates or {})
     mean_margin = np.nan_to_num(static[:, STATIC_COMMON.index("mean_margin") + 3 * len(slots)], nan=-np.inf)
-    ph, pt, pk = np.nonzero(grid.mean > 0)
-    predicted = frozenset((h, t, grid.relation_ids[k]) for h, t, k in zip(ph.tolist(), pt.tolist(), pk.tolist()))
-    return DocumentCandidates(doc.title, hs, ts, tuple(grid.relation_ids[k] for k in ks.tolist()), static, mean_margin,
-                              predicted)
+    return DocumentCandidates(doc.title, hs, ts, tuple(scores.relation_ids[k] for k in ks.tolist()), static,
+                              mean_margin, predicted)
 
 
 def label_features(doc: Document, cands: DocumentCandidates, labels: Iterable[Triple],
@@ -214,137 +211,194 @@ def feature_matrix(doc: Document, cands: DocumentCandidates, labels: Iterable[Tr
 
 
 @dataclass(frozen=True)
-class _Grids:
-    """Every slot's margins, probabilities and ranks on one (slot, head, tail, relation) grid, NaN = unscored."""
+class _DocScores:
+    """What the models said about one document, read where the features ask (engine.curate.slot_views): no
+    dense (slot, head, tail, relation) grid, and nothing for a slot no model filled."""
 
-    relation_ids: tuple[str, ...]
-    margins: np.ndarray  # (n_slots, n_e, n_e, n_rel)
-    probs: np.ndarray  # (n_slots, n_e, n_e, n_rel)
-    ranks: np.ndarray  # (n_slots, n_e, n_e, n_rel), 0 = the pair's best relation for that slot
-    best: np.ndarray  # (n_e, n_e, n_rel) best margin over slots, -inf where none scored
-    best_rank: np.ndarray  # (n_e, n_e, n_rel) rank of r by the best margin
+    views: SlotViews
     key_max: np.ndarray  # (n_e, n_e) KMGRE best key-mention probability, NaN where absent
-    key_rel: np.ndarray  # (n_e, n_e, n_rel) relation probability at that mention pair
+    key_at: np.ndarray | None  # (n_e, n_e, 4) int64: (model, pair row, head mention, tail mention), -1 absent
+    key_models: tuple[PairScores, ...]  # the models key_at names
     potential: np.ndarray  # (n_e, n_e) PAEE pair potential, NaN where absent
-    mean: np.ndarray  # (n_e, n_e, n_rel) mean margin over the slots that scored, -inf where none did
+
+    @property
+    def relation_ids(self) -> tuple[str, ...]:
+        return self.views.relation_ids
 
     @classmethod
-    def build(cls, doc: Document, by_slot: Mapping[str, Sequence[PairScores]], slots: Sequence[str]) -> "_Grids":
+    def build(cls, doc: Document, by_slot: Mapping[str, Sequence[PairScores]], slots: Sequence[str]) -> "_DocScores":
         first = next((ps for group in by_slot.values() for ps in group), None)
         relation_ids = first.relation_ids if first is not None else default_schema().relation_ids
-        n_e, n_rel = doc.num_entities, len(relation_ids)
-        shape = (len(slots), n_e, n_e, n_rel)
-        margins, probs = np.full(shape, np.nan), np.full(shape, np.nan)
+        n_e = doc.num_entities
         key_max, potential = np.full((n_e, n_e), np.nan), np.full((n_e, n_e), np.nan)
-        key_rel = np.full((n_e, n_e, n_rel), np.nan)
-        rel_pos = {r: k for k, r in enumerate(relation_ids)}
-        for s, slot in enumerate(slots):
-            group = by_slot.get(slot, ())
-            for ps in group:
-                cols = np.array([rel_pos.get(r, -1) for r in ps.relation_ids])
-                keep = cols >= 0
-                h, t = ps.heads[:, None], ps.tails[:, None]  # (n_pairs, 1)
-                m = np.nan_to_num(margins[s, h, t, cols[keep][None, :]]) + ps.margins[:, keep] / len(group)
-                p = np.nan_to_num(probs[s, h, t, cols[keep][None, :]]) + ps.probabilities[:, 1:][:, keep] / len(group)
-                margins[s, h, t, cols[keep][None, :]] = m  # (n_pairs, n_kept) into the grid
-                probs[s, h, t, cols[keep][None, :]] = p
+        key_at, key_models = None, []
+        for slot in slots:  # the first model (in slot order) with pair potentials, and with mention grids
+            for ps in by_slot.get(slot, ()):
                 pair_values = ps.extra("pair_values")
                 if pair_values is not None and np.isnan(potential).all():
                     potential[ps.heads, ps.tails] = pair_values.values
                 if ps.extra("mention_grids") is not None and np.isnan(key_max).all():
-                    _fill_key_mentions(ps, rel_pos, key_max, key_rel)
-        filled = np.where(np.isnan(margins), -np.inf, margins)
-        ranks = np.argsort(np.argsort(-filled, axis=-1, kind="stable"), axis=-1, kind="stable").astype(np.float64)
-        ranks[np.isnan(margins)] = np.nan
-        best = filled.max(axis=0)  # (n_e, n_e, n_rel)
-        best_rank = np.argsort(np.argsort(-best, axis=-1, kind="stable"), axis=-1, kind="stable")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mean = np.nan_to_num(np.nanmean(margins, axis=0), nan=-np.inf)
-        return cls(relation_ids, margins, probs, ranks, best, best_rank, key_max, key_rel, potential, mean)
+                    key_at = np.full((n_e, n_e, 4), -1, dtype=np.int64) if key_at is None else key_at
+                    _find_key_mentions(ps, len(key_models), key_max, key_at)
+                    key_models.append(ps)
+        return cls(SlotViews.build(n_e, by_slot, slots, relation_ids), key_max, key_at, tuple(key_models), potential)
 
-    def static_features(self, doc: Document, hs: np.ndarray, ts: np.ndarray, ks: np.ndarray,
-                        type_stats: TypeStats | None, missing_rates: Mapping[str, float]) -> np.ndarray:
-        n_slots = self.margins.shape[0]
-        out = np.full((len(hs), 3 * n_slots + len(STATIC_COMMON)), np.nan, dtype=np.float32)
-        m = self.margins[:, hs, ts, ks]  # (n_slots, n)
-        out[:, 0:3 * n_slots:3] = m.T
-        out[:, 1:3 * n_slots:3] = self.probs[:, hs, ts, ks].T
-        out[:, 2:3 * n_slots:3] = self.ranks[:, hs, ts, ks].T
-        c = {name: 3 * n_slots + i for i, name in enumerate(STATIC_COMMON)}
-        scored = ~np.isnan(m)
-        n_scored = scored.sum(axis=0)
-        out[:, c["n_scored"]] = n_scored
-        out[:, c["n_above"]] = (np.nan_to_num(m, nan=-np.inf) > 0).sum(axis=0)
-        with warnings.catch_warnings():  # a triple no slot scored (a decision outside the models) stays NaN
-            warnings.simplefilter("ignore", RuntimeWarning)
-            out[:, c["mean_margin"]] = np.nanmean(m, axis=0)
-            out[:, c["max_margin"]] = np.nanmax(m, axis=0)
-            out[:, c["min_margin"]] = np.nanmin(m, axis=0)
-            out[:, c["std_margin"]] = np.nanstd(m, axis=0)
-            out[:, c["mean_prob"]] = np.nanmean(self.probs[:, hs, ts, ks], axis=0)
-            out[:, c["best_rank"]] = np.nanmin(self.ranks[:, hs, ts, ks], axis=0)
-            pair_mean = np.nanmean(self.margins[:, hs, ts, :], axis=0)  # (n, n_rel)
-            out[:, c["pair_best_margin"]] = pair_mean.max(axis=1)
-            out[:, c["gap_to_pair_best"]] = out[:, c["mean_margin"]] - out[:, c["pair_best_margin"]]
-        out[:, c["key_mention_max"]] = self.key_max[hs, ts]
-        out[:, c["key_mention_rel_prob"]] = self.key_rel[hs, ts, ks]
-        out[:, c["pair_potential"]] = self.potential[hs, ts]
-        types = [e.type for e in doc.entities]
-        type_code = np.array([ENTITY_TYPES.index(t) if t in ENTITY_TYPES else np.nan for t in types])
-        n_mentions = np.array([len(e.mentions) for e in doc.entities], dtype=np.float64)
-        sents = [np.array(sorted({m.sent_id for m in e.mentions})) for e in doc.entities]
-        out[:, c["head_type"]] = type_code[hs]
-        out[:, c["tail_type"]] = type_code[ts]
-        out[:, c["head_mentions"]] = n_mentions[hs]
-        out[:, c["tail_mentions"]] = n_mentions[ts]
-        out[:, c["n_entities"]] = doc.num_entities
-        distance: dict[tuple[int, int], int] = {}
-        for i, (h, t, k) in enumerate(zip(hs.tolist(), ts.tolist(), ks.tolist())):
-            key = (min(h, t), max(h, t))
-            if key not in distance:
-                distance[key] = int(np.abs(sents[h][:, None] - sents[t][None, :]).min())
-            out[i, c["sentence_distance"]] = distance[key]
-            r = self.relation_ids[k]
-            out[i, c["relation"]] = _RELATION_CODES.get(r, np.nan)
-            out[i, c["relation_missing_rate"]] = missing_rates.get(r, np.nan)
-            if type_stats is not None:
-                seen = type_stats.counts.get(r)
-                if seen:
-                    n = seen.get((types[h], types[t]), 0)
-                    out[i, c["type_fit"]] = float(n > 0)
-                    out[i, c["type_count"]] = np.log1p(n)
-                    out[i, c["relation_count"]] = np.log1p(sum(seen.values()))
-                else:
-                    out[i, c["relation_count"]] = 0.0
-        out[:, c["same_sentence"]] = out[:, c["sentence_distance"]] == 0
-        self._rule_margins(hs, ts, ks, out[:, c["reverse_rule_margin"]], out[:, c["chain_rule_margin"]])
+    def scan(self, pool: Pool | None, blocked: np.ndarray) -> tuple[np.ndarray, np.ndarray, frozenset[Triple]]:
+        """One pass over the document in blocks of head entities: the pool's candidates (h, t, k) in (h, t, k)
+        order, none on the diagonal or at the `blocked` (h, t, k) rows (none at all without a pool); every triple
+        the mean margin predicts; and the chain rules' mean margins (n_e, n_e, n_chain relations)."""
+        n_e, rel_pos = self.views.n_e, {r: k for k, r in enumerate(self.relation_ids)}
+        chain_cols = [rel_pos[r] for r in _CHAIN_RELATIONS if r in rel_pos]
+        chain_mean = np.full((n_e, n_e, len(chain_cols)), -np.inf)
+        found, predicted = [], []
+        for h0, margins in self.views.blocks():  # margins (n_scored, n_heads, n_e, n_rel)
+            h1 = h0 + margins.shape[1]
+            mean = mean_of(margins)  # (n_heads, n_e, n_rel)
+            chain_mean[h0:h1] = mean[:, :, chain_cols]
+            predicted.append(np.argwhere(mean > 0) + [h0, 0, 0])
+            if pool is None:
+                continue
+            best = best_of(margins)
+            mask = (best > -pool.band) | top_k_mask(best, pool.top_k)  # (n_heads, n_e, n_rel)
+            heads = np.arange(h0, h1)
+            mask[heads - h0, heads, :] = False
+            inside = blocked[(blocked[:, 0] >= h0) & (blocked[:, 0] < h1)]
+            mask[inside[:, 0] - h0, inside[:, 1], inside[:, 2]] = False
+            found.append(np.argwhere(mask) + [h0, 0, 0])
+        triples = np.concatenate(found) if found else np.zeros((0, 3), dtype=np.int64)  # (n, 3): h, t, k
+        ph, pt, pk = np.concatenate(predicted).T if predicted else (np.zeros(0, np.int64),) * 3
+        said = frozenset((h, t, self.relation_ids[k]) for h, t, k in zip(ph.tolist(), pt.tolist(), pk.tolist()))
+        return triples, chain_mean, said
+
+    def key_relation_probability(self, hs: np.ndarray, ts: np.ndarray, ks: np.ndarray) -> np.ndarray:
+        """(n,) the relation probability at each candidate's key mention pair, NaN where absent."""
+        out = np.full(len(hs), np.nan)
+        if self.key_at is None:
+            return out
+        at = self.key_at[hs, ts]  # (n, 4)
+        rel_pos = {r: k for k, r in enumerate(self.relation_ids)}
+        cols = [np.array([ps.relation_ids.index(r) if r in ps.relation_ids else -1 for r in rel_pos])
+                for ps in self.key_models]
+        for c in np.nonzero(at[:, 0] >= 0)[0].tolist():
+            m, p, i, j = at[c].tolist()
+            col = cols[m][ks[c]]
+            if col >= 0:
+                out[c] = self.key_models[m].extra("mention_grids").grids[p].relation_probability[i, j, col]
         return out
 
-    def _rule_margins(self, hs: np.ndarray, ts: np.ndarray, ks: np.ndarray, reverse: np.ndarray,
-                      chain: np.ndarray) -> None:
+    def static_features(self, doc: Document, hs: np.ndarray, ts: np.ndarray, ks: np.ndarray, n_slots: int,
+                        chain_mean: np.ndarray, type_stats: TypeStats | None,
+                        missing_rates: Mapping[str, float]) -> np.ndarray:
+        out = np.full((len(hs), 3 * n_slots + len(STATIC_COMMON)), np.nan, dtype=np.float32)
+        c = {name: 3 * n_slots + i for i, name in enumerate(STATIC_COMMON)}
+        pos = 3 * np.array(self.views.positions, dtype=np.int64)  # each scored slot's first column
+        m, probs, ranks, pair_best = self._slot_features(hs, ts, ks)
+        out[:, pos], out[:, pos + 1], out[:, pos + 2] = m.T, probs.T, ranks.T
+        out[:, c["n_scored"]] = (~np.isnan(m)).sum(axis=0)
+        out[:, c["n_above"]] = (np.nan_to_num(m, nan=-np.inf) > 0).sum(axis=0)
+        if len(m):  # without a scored slot the rest stays NaN
+            with warnings.catch_warnings():  # a triple no slot scored (a decision outside the models) stays NaN
+                warnings.simplefilter("ignore", RuntimeWarning)
+                out[:, c["mean_margin"]] = np.nanmean(m, axis=0)
+                out[:, c["max_margin"]] = np.nanmax(m, axis=0)
+                out[:, c["min_margin"]] = np.nanmin(m, axis=0)
+                out[:, c["std_margin"]] = np.nanstd(m, axis=0)
+                out[:, c["mean_prob"]] = np.nanmean(probs, axis=0)
+                out[:, c["best_rank"]] = np.nanmin(ranks, axis=0)
+                out[:, c["pair_best_margin"]] = pair_best
+                out[:, c["gap_to_pair_best"]] = out[:, c["mean_margin"]] - out[:, c["pair_best_margin"]]
+        out[:, c["key_mention_max"]] = self.key_max[hs, ts]
+        out[:, c["key_mention_rel_prob"]] = self.key_relation_probability(hs, ts, ks)
+        out[:, c["pair_potential"]] = self.potential[hs, ts]
+        _text_features(doc, hs, ts, ks, self.relation_ids, out, c, type_stats, missing_rates)
+        self._rule_margins(hs, ts, ks, chain_mean, out[:, c["reverse_rule_margin"]], out[:, c["chain_rule_margin"]])
+        return out
+
+    def _slot_features(self, hs: np.ndarray, ts: np.ndarray,
+                       ks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per scored slot the candidates' margins, probabilities and ranks (n_scored, n), and the best mean
+        margin of each candidate's pair (n,), read a block of candidates' pairs at a time."""
+        n_rel = len(self.relation_ids)
+        shape = (len(self.views.models), len(hs))
+        m, ranks = np.full(shape, np.nan), np.full(shape, np.nan)
+        pair_best = np.full(len(hs), np.nan)
+        if not self.views.models:
+            return m, m.copy(), ranks, pair_best
+        step = block_rows(n_rel)
+        for a in range(0, len(hs), step):
+            b = slice(a, a + step)
+            rows = self.views.values(hs[b, None], ts[b, None], np.arange(n_rel)[None, :])  # (n_scored, n_b, n_rel)
+            m[:, b] = np.take_along_axis(rows, ks[None, b, None], axis=2)[:, :, 0]
+            for s in range(len(rows)):
+                ranks[s, b] = np.where(np.isnan(m[s, b]), np.nan, stable_ranks(rows[s], ks[b]))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                pair_best[b] = np.nanmean(rows, axis=0).max(axis=1)
+        return m, self.views.values(hs, ts, ks, prob=True), ranks, pair_best
+
+    def _rule_margins(self, hs: np.ndarray, ts: np.ndarray, ks: np.ndarray, chain_mean: np.ndarray,
+                      reverse: np.ndarray, chain: np.ndarray) -> None:
         """The models' own support for a candidate through relation logic (the label-free twin of the rule_*
         features): the best mean margin of a reverse triple that entails it, and over intermediate entities m
         the best min(margin(h, m, a), margin(m, t, b)) of a chain that entails it. NaN where no rule applies."""
-        mean = self.mean
         rel_pos = {r: k for k, r in enumerate(self.relation_ids)}
-        n_e = mean.shape[0]
+        chain_pos = {r: i for i, r in enumerate(r for r in _CHAIN_RELATIONS if r in rel_pos)}
+        n_e = self.views.n_e
         for k in np.unique(ks).tolist():
             rows = np.nonzero(ks == k)[0]
             h, t = hs[rows], ts[rows]
             relation = self.relation_ids[k]
             inverse = [rel_pos[r] for r in reverse_support(relation) if r in rel_pos]
             if inverse:
-                reverse[rows] = _finite_or_nan(mean[t, h][:, inverse].max(axis=1))
-            chains = [(rel_pos[a], rel_pos[b]) for a, b in chain_support(relation) if a in rel_pos and b in rel_pos]
+                mean = mean_of(self.views.values(t[:, None], h[:, None], np.array(inverse)[None, :]))  # (n, n_inv)
+                reverse[rows] = _finite_or_nan(mean.max(axis=1))
+            chains = [(chain_pos[a], chain_pos[b]) for a, b in chain_support(relation)
+                      if a in chain_pos and b in chain_pos]
             if chains and n_e > 2:
                 best = np.full(len(rows), -np.inf)
+                step = block_rows(n_e)
                 for a, b in chains:
-                    via = np.minimum(mean[h, :, a], mean[:, t, b].T)  # (n, n_e): through each entity m
-                    via[np.arange(len(rows)), h] = -np.inf
-                    via[np.arange(len(rows)), t] = -np.inf
-                    best = np.maximum(best, via.max(axis=1))
+                    for lo in range(0, len(rows), step):
+                        hb, tb = h[lo:lo + step], t[lo:lo + step]
+                        via = np.minimum(chain_mean[hb, :, a], chain_mean[:, tb, b].T)  # (n_b, n_e): through each m
+                        via[np.arange(len(hb)), hb] = -np.inf
+                        via[np.arange(len(hb)), tb] = -np.inf
+                        best[lo:lo + step] = np.maximum(best[lo:lo + step], via.max(axis=1))
                 chain[rows] = _finite_or_nan(best)
+
+
+def _text_features(doc: Document, hs: np.ndarray, ts: np.ndarray, ks: np.ndarray, relation_ids: tuple[str, ...],
+                   out: np.ndarray, c: Mapping[str, int], type_stats: TypeStats | None,
+                   missing_rates: Mapping[str, float]) -> None:
+    """The columns read from the text, the relation and the training statistics, into `out` in place."""
+    types = [e.type for e in doc.entities]
+    type_code = np.array([ENTITY_TYPES.index(t) if t in ENTITY_TYPES else np.nan for t in types])
+    n_mentions = np.array([len(e.mentions) for e in doc.entities], dtype=np.float64)
+    sents = [np.array(sorted({m.sent_id for m in e.mentions})) for e in doc.entities]
+    out[:, c["head_type"]] = type_code[hs]
+    out[:, c["tail_type"]] = type_code[ts]
+    out[:, c["head_mentions"]] = n_mentions[hs]
+    out[:, c["tail_mentions"]] = n_mentions[ts]
+    out[:, c["n_entities"]] = doc.num_entities
+    distance: dict[tuple[int, int], int] = {}
+    for i, (h, t, k) in enumerate(zip(hs.tolist(), ts.tolist(), ks.tolist())):
+        key = (min(h, t), max(h, t))
+        if key not in distance:
+            distance[key] = int(np.abs(sents[h][:, None] - sents[t][None, :]).min())
+        out[i, c["sentence_distance"]] = distance[key]
+        r = relation_ids[k]
+        out[i, c["relation"]] = _RELATION_CODES.get(r, np.nan)
+        out[i, c["relation_missing_rate"]] = missing_rates.get(r, np.nan)
+        if type_stats is not None:
+            seen = type_stats.counts.get(r)
+            if seen:
+                n = seen.get((types[h], types[t]), 0)
+                out[i, c["type_fit"]] = float(n > 0)
+                out[i, c["type_count"]] = np.log1p(n)
+                out[i, c["relation_count"]] = np.log1p(sum(seen.values()))
+            else:
+                out[i, c["relation_count"]] = 0.0
+    out[:, c["same_sentence"]] = out[:, c["sentence_distance"]] == 0
 
 
 def _finite_or_nan(values: np.ndarray) -> np.ndarray:
@@ -352,17 +406,13 @@ def _finite_or_nan(values: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(values), values, np.nan)
 
 
-def _fill_key_mentions(ps: PairScores, rel_pos: Mapping[str, int], key_max: np.ndarray, key_rel: np.ndarray) -> None:
-    """Per pair, KMGRE's best key-mention probability and the mention-level relation probabilities there."""
-    cols = np.array([rel_pos.get(r, -1) for r in ps.relation_ids])
-    keep = cols >= 0
+def _find_key_mentions(ps: PairScores, model: int, key_max: np.ndarray, key_at: np.ndarray) -> None:
+    """Per pair, KMGRE's best key-mention probability and where it is: (model, pair row, mention i, mention j)."""
     grids = ps.extra("mention_grids").grids
     for p, (h, t) in enumerate(zip(ps.heads.tolist(), ps.tails.tolist())):
-        grid = grids[p]
-        key = grid.key_probability  # (n_head_mentions, n_tail_mentions)
+        key = grids[p].key_probability  # (n_head_mentions, n_tail_mentions)
         if key.size == 0:
             continue
         i, j = np.unravel_index(int(np.argmax(key)), key.shape)
         key_max[h, t] = key[i, j]
-        rel = grid.relation_probability[i, j]  # (n_rel,)
-        key_rel[h, t, cols[keep]] = rel[keep]
+        key_at[h, t] = (model, p, i, j)

@@ -1,7 +1,7 @@
 """The review queue as the ranker sees it: every document's candidates with their static features, built
 once, and the label-dependent features rebuilt from the labels as they stand (gold plus accepted decisions).
 
-Building the static block is the costly part (dense score grids per document); re-ranking after a
+Building the static block is the costly part (a pass over every scored triple per document); re-ranking after a
 decision only redoes the label block, so the app can re-order thousands of candidates in well under a
 second."""
 from __future__ import annotations

@@ -203,8 +203,10 @@ class Ranker:
         training = None
         if meta.get("training_file") and (directory / meta["training_file"]).is_file():
             training = TrainingData.load(directory / meta["training_file"], names)
-        config = RankerConfig(**{k: v for k, v in meta.get("config", {}).items() if k in RankerConfig.__dataclass_fields__})
-        return cls(tuple(boosters), names, slots, Pool(**meta["pool"]), IsotonicCalibrator.from_json(meta["calibration"]),
+        config = RankerConfig(**{k: v for k, v in meta.get("config", {}).items()
+                                 if k in RankerConfig.__dataclass_fields__})
+        return cls(tuple(boosters), names, slots, Pool(**meta["pool"]),
+                   IsotonicCalibrator.from_json(meta["calibration"]),
                    dict(meta.get("missing_rates", {})), dict(meta.get("info", {})), config, training)
 
 

@@ -1,4 +1,4 @@
-"""Suspected false negatives: triples the gold labels lack but the models believe, ranked, with evidence.
+"""Suspected false negatives: triples the gold labels lack but the models believe, ranked, with their support.
 
 Pure NumPy (and LightGBM for the learned ranker) over `PairScores`, so the app, the CLI and the benchmark
 rank the same way without torch. Two rankings:
@@ -21,7 +21,7 @@ statistics nor a rule firing, the order is that model's margin order.
 
 Both: `decisions` (engine.curate.decisions) are never suggested again, and accepted ones count as labels
 (so their inverse or chain counterparts gain support). Ties break by mean margin, then document, head, tail
-and relation order, so rankings are reproducible. Each suggestion's evidence says which ranking scored it.
+and relation order, so rankings are reproducible. Each suggestion's support says which ranking scored it.
 
 Mining a labelled training set's own documents. A model has memorised its training labels, missing ones
 included, so score each document with a model that did not train on it (out-of-fold):
@@ -46,23 +46,16 @@ import numpy as np
 
 from engine.curate.candidate_features import Pool, models_outside, slot_scores
 from engine.curate.decisions import Decision, by_title
-from engine.curate.evidence import (
-    KEY_MENTION_PAIRS,
-    Evidence,
-    KeyMentionPair,
-    ModelVote,
-    _key_mention_pairs,
-    build_evidence,
-    shared_sentences,
-)
 from engine.curate.folds import Fold, SuggestError, folds_to_split, out_of_fold_folds
 from engine.curate.queue import build_queue, rank_pending
 from engine.curate.ranker import DEFAULT_RANKER, Ranker, RankerError
 from engine.curate.relation_logic import RuleIndex
 from engine.curate.relation_stats import DEFAULT_RELATION_STATS, RelationStats
+from engine.curate.support import KEY_MENTION_PAIRS, _key_mention_pairs, build_support, shared_sentences
 from engine.curate.type_stats import DEFAULT_TYPE_STATS, TypeStats
 from engine.data.documents import Document, Triple
 from engine.data.pair_scores import PairScores
+from engine.data.support import KeyMentionPair, ModelVote, Support
 
 log = logging.getLogger(__name__)
 # what sorts suggestions across documents and windows: smaller first (negated score, then tie-breaks down to
@@ -81,24 +74,25 @@ class ScoreWeights:
 
 @dataclass(frozen=True)
 class Suggestion:
-    """A suspected missing label (h, t, r) of the document `title`, with its ranking score and evidence.
+    """A suspected missing label (h, t, r) of the document `title`, with its ranking score and support.
     With the learned ranker the ranking score is the calibrated probability that it is a missing label
-    (named apart from PairScores and metric scores; the JSON key stays "score")."""
+    (named apart from PairScores and metric scores; the JSON key stays "score"). The support is named apart
+    from DocRED's gold evidence; its JSON key stays "evidence", as existing files and databases have it."""
 
     title: str
     h: int
     t: int
     r: str
     ranking_score: float
-    evidence: Evidence = field(compare=False)
+    support: Support = field(compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {"title": self.title, "h_idx": self.h, "t_idx": self.t, "r": self.r, "score": self.ranking_score,
-                "evidence": self.evidence.to_json()}
+                "evidence": self.support.to_json()}
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> "Suggestion":
-        return cls(d["title"], d["h_idx"], d["t_idx"], d["r"], d["score"], Evidence.from_json(d["evidence"]))
+        return cls(d["title"], d["h_idx"], d["t_idx"], d["r"], d["score"], Support.from_json(d["evidence"]))
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -183,7 +177,7 @@ def _ranked_by_ranker(documents: Sequence[Document], scores_by_model: Mapping[st
                       indices: Sequence[int], ranker: Ranker, type_stats: TypeStats | None, band: float | None,
                       limit: int | None, decisions: Sequence[Decision],
                       relation_stats: RelationStats | None) -> list[tuple[SortKey, Suggestion]]:
-    """The learned ranker's order: the pool's candidates by calibrated probability, evidence for the top ones.
+    """The learned ranker's order: the pool's candidates by calibrated probability, support for the top ones.
     Keys follow `ranked_order` (probability, mean margin, queue row as (document index, row within it))."""
     pool = ranker.pool if band is None else Pool(band, ranker.pool.top_k)
     queue = build_queue(documents, scores_by_model, slots=ranker.slots, pool=pool, type_stats=type_stats,
@@ -202,10 +196,10 @@ def _ranked_by_ranker(documents: Sequence[Document], scores_by_model: Mapping[st
             rules[i] = RuleIndex.from_labels(labels, tuple(e.type for e in doc.entities))
         per_model = {name: scores[i] for name, scores in scores_by_model.items() if scores[i] is not None}
         fit = type_stats.fits(r, doc.entities[h].type, doc.entities[t].type) if type_stats is not None else None
-        evidence = build_evidence(doc, per_model, h, t, r, fit, rules[i].rules_for(h, t, r),
+        support = build_support(doc, per_model, h, t, r, fit, rules[i].rules_for(h, t, r),
                                   {**provenance, "probability": round(p, 5)})
         key = (-p, -float(mean_margins[row]), indices[i], row - int(queue.offsets[i]))
-        out.append((key, Suggestion(doc.title, h, t, r, round(float(p), 6), evidence)))
+        out.append((key, Suggestion(doc.title, h, t, r, round(float(p), 6), support)))
     return out
 
 
@@ -246,10 +240,11 @@ def _document_suggestions(doc: Document, per_model: Mapping[str, PairScores], ty
         fired = rules.rules_for(h, t, r)
         score = (float(mean_sig[c]) + weights.agree * float(agree[c]) / float(n_scored[c])
                  - weights.type_penalty * (fit is False) + weights.logic * bool(fired))
-        votes = {names[m]: ModelVote(float(cand_m[m, c]), float(cand_p[m, c])) for m in range(len(names)) if scored[m, c]}
-        evidence = Evidence(votes, int(agree[c]), shared_sentences(doc.entities[h], doc.entities[t]), fit, fired,
+        votes = {names[m]: ModelVote(float(cand_m[m, c]), float(cand_p[m, c]))
+                 for m in range(len(names)) if scored[m, c]}
+        support = Support(votes, int(agree[c]), shared_sentences(doc.entities[h], doc.entities[t]), fit, fired,
                             _key_mention_pairs(doc, per_model, h, t, r), provenance)
-        out.append((k, Suggestion(doc.title, h, t, r, score, evidence), float(mean_margin[c])))
+        out.append((k, Suggestion(doc.title, h, t, r, score, support), float(mean_margin[c])))
     return out
 
 
@@ -273,7 +268,7 @@ def _dense_scores(doc: Document, per_model: Mapping[str, PairScores],
     return margins, probs
 
 
-__all__ = ["DEFAULT_RANKER", "DEFAULT_TYPE_STATS", "KEY_MENTION_PAIRS", "Evidence", "Fold", "KeyMentionPair",
-           "ModelVote", "Ranker", "RankerError", "ScoreWeights", "Suggestion", "SuggestError", "TypeStats",
+__all__ = ["DEFAULT_RANKER", "DEFAULT_TYPE_STATS", "KEY_MENTION_PAIRS", "Fold", "KeyMentionPair",
+           "ModelVote", "Ranker", "RankerError", "ScoreWeights", "Suggestion", "SuggestError", "Support", "TypeStats",
            "default_ranker", "default_relation_stats", "folds_to_split", "keyed_suggestions", "out_of_fold_folds",
            "suggest", "SortKey"]

@@ -161,7 +161,8 @@ def parse_documents(data: Any, *, file: str = "<input>", schema: RelationSchema 
         except DocumentError as err:
             problems.append(err.problem)
             continue
-        warnings += [DocumentProblem(file, i, obj["title"], f.field, f.index, f.message) for f in mention_name_faults(obj)]
+        warnings += [DocumentProblem(file, i, obj["title"], f.field, f.index, f.message)
+                     for f in mention_name_faults(obj)]
     if problems:
         logger.warning("%s: %d of %d documents are invalid and were skipped", file, len(problems), len(data))
     for warning in warnings:

@@ -110,7 +110,8 @@ def fit_calibration(margins: np.ndarray, labels: np.ndarray, *, iterations: int 
     m = np.asarray(margins, dtype=np.float64).ravel()
     y = np.asarray(labels, dtype=np.float64).ravel()
     if m.size == 0 or y.sum() == 0 or y.sum() == y.size:
-        raise InputFileError("calibration needs labelled documents with both related and unrelated (pair, relation) items")
+        raise InputFileError("calibration needs labelled documents with both related and unrelated "
+                             "(pair, relation) items")
     n_pos, n_neg = y.sum(), y.size - y.sum()
     target = np.where(y > 0, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
     def loss(a: float, b: float) -> float:  # mean cross-entropy against the smoothed targets
@@ -172,7 +173,8 @@ def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bi
     return float(total)
 
 
-def reliability_table(probabilities: np.ndarray, labels: np.ndarray, bins: int = 10) -> list[tuple[float, float, float, int]]:
+def reliability_table(probabilities: np.ndarray, labels: np.ndarray,
+                      bins: int = 10) -> list[tuple[float, float, float, int]]:
     """Per non-empty bin: (low edge, mean probability, share related, count), for printing."""
     p = np.asarray(probabilities, dtype=np.float64).ravel()
     y = np.asarray(labels, dtype=np.float64).ravel()

@@ -150,7 +150,8 @@ def evaluate(gold: Sequence[Document], predicted: Sequence[Iterable[Triple]], tr
             groups[name] = _score(gold_keys, pred_keys, lambda k, m=frozenset(members): k[3] in m)
         in_train = _count_in_train(gold, gold_keys & pred_keys, train_name_facts(train))
     return EvaluationReport(
-        overall=_score(gold_keys, pred_keys), n_correct_in_train=in_train, per_relation=_per_relation(gold_keys, pred_keys),
+        overall=_score(gold_keys, pred_keys), n_correct_in_train=in_train,
+        per_relation=_per_relation(gold_keys, pred_keys),
         groups=groups, pair_detection=_pair_detection(gold, gold_keys, pred_keys), n_documents=len(gold),
         relation_groups=relation_groups)
 

@@ -133,8 +133,8 @@ def extras_from_json(data: Mapping[str, Any]) -> dict[str, PairExtra]:
     for key, value in (data.get("extras") or {}).items():
         kind = EXTRA_KINDS.get(value.get("kind"))
         if kind is None:
-            raise InputFileError(f"scores of {data.get('title')!r}: extra {key!r} has unknown kind {value.get('kind')!r}; "
-                                 f"known kinds: {sorted(EXTRA_KINDS)}")
+            raise InputFileError(f"scores of {data.get('title')!r}: extra {key!r} has unknown kind "
+                                 f"{value.get('kind')!r}; known kinds: {sorted(EXTRA_KINDS)}")
         out[key] = kind.from_json(value)
     if data.get("pair_potential") is not None:
         out["pair_potential"] = PairValues("pair potential", np.asarray(data["pair_potential"], dtype=np.float32))

@@ -44,7 +44,8 @@ class RelationSchema:
         try:
             return self._index[relation_id]  # type: ignore[attr-defined]
         except KeyError:
-            raise SchemaError(f"unknown relation id {relation_id!r}; known ids look like {self.relation_ids[:3]}") from None
+            raise SchemaError(f"unknown relation id {relation_id!r}; "
+                              f"known ids look like {self.relation_ids[:3]}") from None
 
     def relation(self, class_index: int) -> str:
         """Relation id of a class index (0 -> Na)."""

@@ -27,7 +27,8 @@ class PairRepresentation:
     states: torch.Tensor  # (n_docs, L, d) token states, for heads that need more than the pair view
 
 
-def entity_pool(mention: torch.Tensor, mention_attention: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+def entity_pool(mention: torch.Tensor, mention_attention: torch.Tensor,
+                batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
     """(n_e, d) logsumexp-pooled entity states and (n_e, heads, L) mean mention attention."""
     mask = batch.entity_mention_mask  # (n_e, k)
     gathered = mention[batch.entity_mentions]  # (n_e, k, d)
@@ -55,7 +56,8 @@ def mean_head_product(entity_attention: torch.Tensor, pair_head: torch.Tensor, p
     return q / heads
 
 
-def localized_context(states: torch.Tensor, entity_attention: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+def localized_context(states: torch.Tensor, entity_attention: torch.Tensor,
+                      batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
     """ATLOP's c_{h,t} = H^T q, q = normalised mean over heads of A_h * A_t. Returns (context, q)."""
     q = mean_head_product(entity_attention, batch.pair_head, batch.pair_tail)  # (n_p, L)
     q = q / (q.sum(1, keepdim=True) + 1e-5)  # (n_p, L)

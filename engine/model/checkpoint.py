@@ -73,7 +73,8 @@ def build_model(method: str, method_config: MethodConfig | None, encoder_config:
     dims = ModelDims(encoder.hidden_size, encoder.num_heads, schema.num_classes, encoder_name=encoder_config.name,
                      encoder=encoder_config, fresh=fresh)
     model = DocREModel(encoder, spec.build(method_config, dims))
-    return LoadedModel(model, Tokenizer(hf_tokenizer, encoder_config.marker), schema, spec.name, encoder_config, method_config)
+    return LoadedModel(model, Tokenizer(hf_tokenizer, encoder_config.marker), schema, spec.name, encoder_config,
+                       method_config)
 
 
 def _omitted_keys(model: DocREModel, encoder_config: EncoderConfig) -> list[str]:
@@ -187,7 +188,8 @@ def check_checkpoint(directory: str | Path) -> dict[str, Any]:
     return checked.raw
 
 
-def load_checkpoint(directory: str | Path, *, device: str | torch.device = "cpu", expect_schema: RelationSchema | None = None,
+def load_checkpoint(directory: str | Path, *, device: str | torch.device = "cpu",
+                    expect_schema: RelationSchema | None = None,
                     encoder_name: str | None = None, allow_download: bool | None = None,
                     lean: bool = False) -> LoadedModel:
     """Build the model the checkpoint describes and load its weights; a mismatch says what differs. Nothing is
@@ -213,12 +215,12 @@ def load_checkpoint(directory: str | Path, *, device: str | torch.device = "cpu"
                          lean=lean, pretrained_only=_encoder_names(checked.omitted_weights))
     encoder, enc = loaded.model.encoder, config["encoder"]
     if encoder.hidden_size != checked.hidden_size or int(encoder.model.config.vocab_size) != checked.vocab_size:
-        raise CheckpointError(f"{directory}: encoder differs: checkpoint has hidden size {enc['hidden_size']} and vocabulary "
-                              f"{enc['vocab_size']}, {encoder_config.name!r} has {encoder.hidden_size} and "
+        raise CheckpointError(f"{directory}: encoder differs: checkpoint has hidden size {enc['hidden_size']} and "
+                              f"vocabulary {enc['vocab_size']}, {encoder_config.name!r} has {encoder.hidden_size} and "
                               f"{encoder.model.config.vocab_size}")
     if checked.omitted_weights and encoder.word_embedding_fingerprint() != enc["word_embedding_fingerprint"]:
-        raise CheckpointError(f"{directory}: encoder differs: the word embeddings of {encoder_config.name!r} are not the "
-                              "ones this checkpoint was trained with; install or point --encoder at that encoder")
+        raise CheckpointError(f"{directory}: encoder differs: the word embeddings of {encoder_config.name!r} are not "
+                              "the ones this checkpoint was trained with; install or point --encoder at that encoder")
     own = loaded.model.state_dict()
     stored = stored_shapes(tensors)
     unexpected = sorted(set(stored) - set(own))
@@ -228,8 +230,8 @@ def load_checkpoint(directory: str | Path, *, device: str | torch.device = "cpu"
                               f"unexpected {unexpected[:5]}")
     wrong = [k for k in stored if tuple(own[k].shape) != stored[k]]
     if wrong:
-        raise CheckpointError(f"{weights}: tensor {wrong[0]!r} has shape {list(stored[wrong[0]])}, the model built from "
-                              f"{CONFIG_FILE} and encoder {encoder_config.name!r} has {list(own[wrong[0]].shape)}")
+        raise CheckpointError(f"{weights}: tensor {wrong[0]!r} has shape {list(stored[wrong[0]])}, the model built "
+                              f"from {CONFIG_FILE} and encoder {encoder_config.name!r} has {list(own[wrong[0]].shape)}")
     state = _load_weights(weights)
     loaded.model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=False)
     loaded.model.to(device).eval()
@@ -256,7 +258,8 @@ def _load_weights(path: Path) -> dict[str, torch.Tensor]:
     try:
         state = decode_state(load_file(str(path)))
     except (SafetensorError, OSError, RuntimeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: the weights cannot be read ({exc}); the file is corrupt: copy it again") from None
+        raise CheckpointError(f"{path}: the weights cannot be read ({exc}); "
+                              "the file is corrupt: copy it again") from None
     for key, value in state.items():
         if value.is_floating_point() and not all_finite(value):
             raise CheckpointError(f"{path}: tensor {key!r} holds NaN or infinite values; the file is corrupt, or "

@@ -137,7 +137,8 @@ def check_config(config: Any, path: Path) -> CheckedConfig:
     sizes = {key: _need(enc, key, int, path, "encoder.") for key in ("hidden_size", "vocab_size")}
     for key, value in sizes.items():
         if not 0 < value <= MAX_DIMENSION:
-            raise CheckpointError(f"{path}: field 'encoder.{key}': {value:,} is not a plausible size (1..{MAX_DIMENSION:,})")
+            raise CheckpointError(f"{path}: field 'encoder.{key}': {value:,} is not a plausible size "
+                                  f"(1..{MAX_DIMENSION:,})")
     omitted = enc.get("omitted_weights", [])
     if not isinstance(omitted, list) or not all(isinstance(k, str) for k in omitted):
         raise CheckpointError(f"{path}: field 'encoder.omitted_weights': expected a list of tensor names")
@@ -198,7 +199,8 @@ def check_head_fits(checked: CheckedConfig, tensors: dict[str, TensorInfo], conf
     missing, unexpected = sorted(set(expected) - set(stored)), sorted(set(stored) - set(expected))
     if missing or unexpected:
         raise CheckpointError(f"{weights_path}: head tensors do not match method {checked.method} of {config_path}: "
-                              f"missing {missing[:3]}, unexpected {unexpected[:3]}; the two files come from different models")
+                              f"missing {missing[:3]}, unexpected {unexpected[:3]}; "
+                              "the two files come from different models")
     wrong = [k for k in expected if expected[k] != stored[k]]
     if wrong:
         key = wrong[0]

@@ -75,7 +75,8 @@ def load_hf(name: str, *, pretrained_weights: bool = True, allow_download: bool 
             config._attn_implementation = "sdpa"
             model = AutoModel.from_config(config)
     except OSError as exc:
-        hint = ("" if local or allow_download else " Downloads from the Hugging Face hub are off: pass --allow-download "
+        hint = ("" if local or allow_download
+                else " Downloads from the Hugging Face hub are off: pass --allow-download "
                 "or set DOCRE_ALLOW_DOWNLOAD=1 to fetch it.")
         raise CheckpointError(f"could not load encoder {name!r} (resolved to {path!r}): {exc}. Pass a local "
                               "directory with config.json, tokenizer and weights, or a name in your Hugging Face "
@@ -158,7 +159,8 @@ class DocumentEncoder(nn.Module):
         slot, width = slots_within_groups(batch.query_window, key.shape[0])
         padded = query.new_zeros(key.shape[0], width, heads, head_dim)
         padded[batch.query_window, slot] = query  # (n_windows, width, h, hd)
-        scores = torch.einsum("wqhd,wlhd->wqhl", padded, key)[batch.query_window, slot] / head_dim ** 0.5  # (q, h, win_len)
+        scores = torch.einsum("wqhd,wlhd->wqhl", padded, key)[batch.query_window,
+                                                              slot] / head_dim ** 0.5  # (q, h, win_len)
         scores = scores.masked_fill(~batch.window_mask[batch.query_window][:, None, :], torch.finfo(scores.dtype).min)
         return scores.softmax(-1)
 
@@ -189,7 +191,8 @@ class DocumentEncoder(nn.Module):
         valid = batch.window_pos >= 0  # (n_windows, win_len)
         flat_index = (batch.window_doc[:, None] * max_len + batch.window_pos)[valid]  # (n_valid,)
         summed = window_states.new_zeros(n_docs * max_len, hidden).index_add(0, flat_index, window_states[valid])
-        count = window_states.new_zeros(n_docs * max_len).index_add(0, flat_index, window_states.new_ones(flat_index.shape[0]))
+        count = window_states.new_zeros(n_docs * max_len).index_add(0, flat_index,
+                                                                    window_states.new_ones(flat_index.shape[0]))
         states = (summed / count.clamp(min=1.0)[:, None]).view(n_docs, max_len, hidden)
 
         # Attention rows of mention markers, mapped from window to document positions and averaged.
@@ -197,8 +200,10 @@ class DocumentEncoder(nn.Module):
         columns = batch.window_pos[batch.query_window].clamp(min=0)  # (n_queries, win_len)
         rows = rows * batch.window_mask[batch.query_window][:, None, :].to(rows.dtype)
         merged = rows.new_zeros(n_mentions, heads, max_len)
-        merged = merged.index_put((batch.query_mention[:, None, None], torch.arange(heads, device=rows.device)[None, :, None],
+        merged = merged.index_put((batch.query_mention[:, None, None], torch.arange(heads, device=rows.device)[None, :,
+                                                                                                               None],
                                    columns[:, None, :]), rows, accumulate=True)  # (n_mentions, heads, max_len)
-        per_mention = rows.new_zeros(n_mentions).index_add(0, batch.query_mention, rows.new_ones(batch.query_mention.shape[0]))
+        per_mention = rows.new_zeros(n_mentions).index_add(0, batch.query_mention,
+                                                           rows.new_ones(batch.query_mention.shape[0]))
         merged = merged / per_mention.clamp(min=1.0)[:, None, None]
         return EncodedBatch(states=states, mention_attention=merged)

@@ -45,8 +45,10 @@ class Tokenizer:
         self.hf = hf_tokenizer
         marker_ids = hf_tokenizer.convert_tokens_to_ids(hf_tokenizer.tokenize(marker))
         self.marker_id = int(marker_ids[0])
-        self.cls_id = int(hf_tokenizer.cls_token_id if hf_tokenizer.cls_token_id is not None else hf_tokenizer.bos_token_id)
-        self.sep_id = int(hf_tokenizer.sep_token_id if hf_tokenizer.sep_token_id is not None else hf_tokenizer.eos_token_id)
+        self.cls_id = int(hf_tokenizer.cls_token_id if hf_tokenizer.cls_token_id is not None
+                          else hf_tokenizer.bos_token_id)
+        self.sep_id = int(hf_tokenizer.sep_token_id if hf_tokenizer.sep_token_id is not None
+                          else hf_tokenizer.eos_token_id)
         self.pad_id = int(hf_tokenizer.pad_token_id or 0)
 
     def featurize(self, doc: Document, schema: RelationSchema) -> DocFeatures:
@@ -79,11 +81,13 @@ class Tokenizer:
                 mention_end.append(word_end[g1])
                 mention_sent.append(m.sent_id)
             entity_mentions.append(tuple(idx))
-        sent_bounds = tuple((word_start[sent_offset[i]] if len(s) else 1, word_end[sent_offset[i + 1] - 1] + 1 if len(s) else 1)
+        sent_bounds = tuple((word_start[sent_offset[i]] if len(s) else 1, word_end[sent_offset[i + 1] - 1] + 1 if len(s)
+                             else 1)
                             for i, s in enumerate(doc.sents))
         facts = tuple((f.h, f.t, schema.index(f.r)) for f in doc.facts) if doc.facts else ()
         return DocFeatures(doc.title, tuple(ids), tuple(mention_pos), tuple(mention_end), tuple(mention_sent),
-                           tuple(entity_mentions), tuple(ENTITY_TYPE_INDEX.get(e.type, ENTITY_TYPE_INDEX["MISC"]) for e in doc.entities),
+                           tuple(entity_mentions),
+                           tuple(ENTITY_TYPE_INDEX.get(e.type, ENTITY_TYPE_INDEX["MISC"]) for e in doc.entities),
                            facts, sent_bounds)
 
 
@@ -147,7 +151,8 @@ class Batch:
             labels=None if self.labels is None else self.labels[start:stop])
 
     def to(self, device: torch.device | str) -> "Batch":
-        moved = {f.name: (v.to(device, non_blocking=True) if isinstance(v := getattr(self, f.name), torch.Tensor) else v)
+        moved = {f.name: (v.to(device, non_blocking=True) if isinstance(v := getattr(self, f.name), torch.Tensor)
+                          else v)
                  for f in fields(self)}
         return Batch(**moved)
 

@@ -110,7 +110,8 @@ class SelfAttention(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         shape = (*x.shape[:-1], self.num_heads, self.head_dim)
         q, k, v = (proj(x).view(shape).transpose(1, 2) for proj in (self.query, self.key, self.value))
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout_p if self.training else 0.0,
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+                                             dropout_p=self.dropout_p if self.training else 0.0,
                                              scale=self.head_dim ** -0.5)
         return out.transpose(1, 2).reshape(x.shape)
 

@@ -21,5 +21,6 @@ def threshold_probabilities(logits: torch.Tensor) -> torch.Tensor:
     """(n_pairs, n_classes): sigmoid of each relation's margin over the threshold; column 0 the
     probability that no relation clears it (sigmoid of threshold minus the best relation)."""
     margins = relation_margins(logits)  # (n_p, R)
-    none = torch.sigmoid(-margins.max(dim=1, keepdim=True).values) if margins.shape[1] else torch.ones_like(logits[:, :1])
+    none = (torch.sigmoid(-margins.max(dim=1, keepdim=True).values) if margins.shape[1]
+            else torch.ones_like(logits[:, :1]))
     return torch.cat([none, torch.sigmoid(margins)], dim=1)

@@ -29,7 +29,8 @@ class CalibrationReport:
     ece_calibrated: float | None  # None when the scores carry no calibration
 
     def to_json(self) -> dict:
-        return {"n_items": self.n_items, "ece_uncalibrated": self.ece_uncalibrated, "ece_calibrated": self.ece_calibrated}
+        return {"n_items": self.n_items, "ece_uncalibrated": self.ece_uncalibrated,
+                "ece_calibrated": self.ece_calibrated}
 
 
 def calibration_report(documents: Sequence[Document], scores: Sequence[PairScores]) -> CalibrationReport:
@@ -46,7 +47,8 @@ def fit_from_scores(documents: Sequence[Document], scores: Sequence[PairScores])
     return fit_calibration(margins, labels)
 
 
-def calibrate_checkpoint(directory: str | Path, documents: Sequence[Document], scores: Sequence[PairScores]) -> MarginCalibration:
+def calibrate_checkpoint(directory: str | Path, documents: Sequence[Document],
+                         scores: Sequence[PairScores]) -> MarginCalibration:
     """Fit on the checkpoint's own scores of labelled documents and store the result in its config.json."""
     calibration = fit_from_scores(documents, scores)
     update_checkpoint_config(directory, calibration=calibration.to_json())

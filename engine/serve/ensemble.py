@@ -46,7 +46,8 @@ def combine_scores(members: Sequence[PairScores], top_k: int = 4) -> PairScores:
     tensor = torch.from_numpy(logits)
     return PairScores(title=first.title, method=ensemble_name([m.method for m in members]),
                       relation_ids=first.relation_ids, heads=first.heads, tails=first.tails, logits=logits,
-                      probabilities=threshold_probabilities(tensor).numpy(), decoded=threshold_decode(tensor, top_k).numpy(),
+                      probabilities=threshold_probabilities(tensor).numpy(),
+                      decoded=threshold_decode(tensor, top_k).numpy(),
                       extras=merge_extras([m.extras for m in members]),
                       # sigmoid(margin + logit(boundary)) gives back the mean probability exactly
                       calibration=MarginCalibration(1.0, float(_logit(np.float64(boundary))), n_fitted=1))
@@ -71,7 +72,8 @@ class EnsemblePredictor:
         self.members, self.top_k = list(members), top_k
 
     @classmethod
-    def from_checkpoints(cls, directories: Sequence[str | Path], device: str | None = None, **kwargs) -> "EnsemblePredictor":
+    def from_checkpoints(cls, directories: Sequence[str | Path], device: str | None = None,
+                         **kwargs) -> "EnsemblePredictor":
         return cls([Predictor.from_checkpoint(d, device, **kwargs) for d in directories])
 
     @property

@@ -4,7 +4,7 @@ one line per directory skipped, so a single broken or tampered directory never h
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import CheckpointError
@@ -22,6 +22,7 @@ class CheckpointInfo:
     method: str
     dev_f1: float | None  # metrics.dev.f1, as `train` records it
     relation_names: tuple[tuple[str, str], ...]
+    lineage: dict | None = field(default=None, hash=False)  # where it came from (fine-tune, bench/ship_model.py)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ def scan_checkpoints(models_dir: Path) -> CheckpointScan:
         dev = (config.get("metrics") or {}).get("dev") or {}
         f1 = dev.get("f1") if isinstance(dev, dict) else None
         names = (config.get("schema") or {}).get("names") or {}
+        lineage = config.get("lineage")
         found.append(CheckpointInfo(directory.name, directory.resolve(), str(config.get("method", "?")),
-                                    float(f1) if isinstance(f1, (int, float)) else None, tuple(sorted(names.items()))))
+                                    float(f1) if isinstance(f1, (int, float)) else None, tuple(sorted(names.items())),
+                                    lineage if isinstance(lineage, dict) else None))
     return CheckpointScan(tuple(found), tuple(skipped))

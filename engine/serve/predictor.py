@@ -24,6 +24,7 @@ from engine.settings import get_settings, pick_device
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]  # (documents done, total)
+PairProgress = Callable[[int], None]  # pairs just scored (a chunk's), as they go: progress within a long document
 OUTPUT_ROWS = 65536  # pairs decoded at a time (about 25 MB of float32 logits per part with 97 classes)
 
 
@@ -102,13 +103,15 @@ class Predictor:
                     f"limit of {self.max_tokens:,} per document; split the text into smaller documents, or raise "
                     "DOCRE_MAX_TOKENS if the machine has the memory")
 
-    def predict(self, documents: Sequence[Document], progress: Progress | None = None) -> list[PairScores]:
+    def predict(self, documents: Sequence[Document], progress: Progress | None = None,
+                pair_progress: PairProgress | None = None) -> list[PairScores]:
         self.check_limits(documents)  # before tokenising a huge text
         features = self.featurize(documents)
-        return self.predict_features(features, progress)
+        return self.predict_features(features, progress, pair_progress)
 
     @torch.inference_mode()
-    def predict_features(self, features: Sequence[DocFeatures], progress: Progress | None = None) -> list[PairScores]:
+    def predict_features(self, features: Sequence[DocFeatures], progress: Progress | None = None,
+                         pair_progress: PairProgress | None = None) -> list[PairScores]:
         self._check_features(features)  # every document before the first is scored
         model, enc_cfg = self.loaded.model, self.loaded.encoder_config
         model.eval()
@@ -116,10 +119,11 @@ class Predictor:
         done = 0
         for idx in length_batches([f.length + 2 for f in features], self.token_budget, self.max_docs):
             batch = collate([features[i] for i in idx], self.loaded.tokenizer, max_window=enc_cfg.max_window,
-                            overlap=enc_cfg.window_overlap, num_classes=self.loaded.schema.num_classes, with_labels=False)
+                            overlap=enc_cfg.window_overlap, num_classes=self.loaded.schema.num_classes,
+                            with_labels=False)
             batch = batch.to(self.device)
             with inference_autocast(self.device, self.precision):
-                out = model.infer(batch, self.pair_memory)
+                out = model.infer(batch, self.pair_memory, pair_progress)
             logits, probs, decoded = self._outputs(out)
             extras = out.collected  # the method's extras for the whole batch
             offsets = batch.doc_pair_offsets.tolist()
@@ -154,4 +158,4 @@ class Predictor:
         return logits, probs, decoded
 
 
-__all__ = ["Predictor", "length_batches"]
+__all__ = ["PairProgress", "Predictor", "length_batches"]

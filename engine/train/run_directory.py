@@ -83,25 +83,28 @@ class RunDirectory:
             if previous.is_dir():
                 raise CheckpointError(
                     f"{self.last} is missing but {previous} holds the state before the last save (the run was stopped "
-                    f"while saving): rename {previous.name} to {LAST_DIR} to resume from it, or pass --no-resume to start afresh")
+                    f"while saving): rename {previous.name} to {LAST_DIR} to resume from it, "
+                    "or pass --no-resume to start afresh")
             return None
         restart = f"delete {self.last} or pass --no-resume to start afresh"
         missing = [n for n in (CONFIG_FILE, WEIGHTS_FILE, OPTIMIZER_FILE, STATE_FILE) if not (self.last / n).is_file()]
         if missing:
-            raise CheckpointError(f"{self.last} is incomplete (no {', '.join(missing)}): it was not written by a finished "
-                                  f"save; {restart}")
+            raise CheckpointError(f"{self.last} is incomplete (no {', '.join(missing)}): it was not written by a "
+                                  f"finished save; {restart}")
         try:
             extra = read_training_extra(self.last)
             config = read_checkpoint_config(self.last)
         except (OSError, ValueError) as exc:
             raise CheckpointError(f"{self.last} is unreadable ({exc}); {restart}") from exc
         if extra.get("checkpoint_id") != config.get("checkpoint_id"):
-            raise CheckpointError(f"{self.last}: the training state and the weights come from different saves; {restart}")
+            raise CheckpointError(f"{self.last}: the training state and the weights come from different saves; "
+                                  f"{restart}")
         if force:
             return self.last
         if extra.get("data_hash") != self.data_hash:
             raise CheckpointError(f"{self.last} was trained on other data (hash {extra.get('data_hash')}, now "
-                                  f"{self.data_hash}); pass --force-resume to continue anyway, or --no-resume to start afresh")
+                                  f"{self.data_hash}); pass --force-resume to continue anyway, "
+                                  "or --no-resume to start afresh")
         saved = TrainConfig.with_new_names(extra.get("train_config") or {})  # a run saved before a key's rename
         changed = sorted(k for k in set(saved) | set(self.train_config)
                          if k not in RESUMABLE_CHANGES and saved.get(k) != self.train_config.get(k))

@@ -1,7 +1,8 @@
 """One training loop for every method: AdamW with encoder and classifier learning rates, linear warm-up and
-decay, clipping, real gradient accumulation, seeding, bf16 autocast where the hardware computes bf16 natively (CUDA, AVX512-BF16 or AMX CPUs), Accelerate when launched on
-several GPUs. The trainer owns the state and history, evaluates and saves when its `TrainerControl` says so;
-callbacks (progress display, early stopping) observe and steer through hooks. The loop knows no method."""
+decay, clipping, real gradient accumulation, seeding, bf16 autocast where the hardware computes bf16 natively (CUDA,
+AVX512-BF16 or AMX CPUs), Accelerate when launched on several GPUs. The trainer owns the state and history, evaluates
+and saves when its `TrainerControl` says so; callbacks (progress display, early stopping) observe and steer through
+hooks. The loop knows no method."""
 from __future__ import annotations
 
 import contextlib
@@ -122,9 +123,11 @@ class Trainer:
         encoder_ids = {id(p) for m in encoders for p in m.parameters()}
         classifier_params = [p for p in model.parameters() if p.requires_grad and id(p) not in encoder_ids]
         self.optimizer = torch.optim.AdamW(
-            [{"params": encoder_params, "lr": self.config.lr_encoder}, {"params": classifier_params, "lr": self.config.lr_classifier}],
+            [{"params": encoder_params, "lr": self.config.lr_encoder},
+             {"params": classifier_params, "lr": self.config.lr_classifier}],
             weight_decay=self.config.weight_decay, eps=1e-6)
-        per_epoch = math.ceil(math.ceil(len(self.train_features) / self.config.batch_size) / self.config.grad_accumulation)
+        batches = math.ceil(len(self.train_features) / self.config.batch_size)
+        per_epoch = math.ceil(batches / self.config.grad_accumulation)
         total = per_epoch * self.config.epochs
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, linear_schedule(int(self.config.warmup_ratio * total), total))
@@ -159,8 +162,9 @@ class Trainer:
             classifier = self.unwrapped_model().classifier
             for b, idx in enumerate(batches):
                 classifier.on_train_progress(epoch, self.state.step)
-                batch = collate([self.train_features[i] for i in idx], self.loaded.tokenizer, max_window=enc_cfg.max_window,
-                                overlap=enc_cfg.window_overlap, num_classes=self.loaded.schema.num_classes, with_labels=True,
+                batch = collate([self.train_features[i] for i in idx], self.loaded.tokenizer,
+                                max_window=enc_cfg.max_window, overlap=enc_cfg.window_overlap,
+                                num_classes=self.loaded.schema.num_classes, with_labels=True,
                                 hidden_facts=[self.hidden[i] for i in idx]).to(self.device)
                 with self._autocast():
                     loss = self.model(batch).loss
@@ -196,7 +200,8 @@ class Trainer:
             if self.evaluator is not None and self.is_main_process:
                 metrics = self.evaluator(self.loaded, self.device)
                 self.state.history[-1].update({f"dev_{k}": v for k, v in metrics.items()})
-                log.info("epoch %d: %s", self.state.epoch, {k: round(v, 4) for k, v in metrics.items() if v is not None})
+                log.info("epoch %d: %s", self.state.epoch,
+                         {k: round(v, 4) for k, v in metrics.items() if v is not None})
                 self._fire("on_evaluate", metrics=metrics)
         if self.control.should_save:
             self.control.should_save = False

@@ -1,4 +1,4 @@
-"""The app's layers import one way: views -> ui -> services -> components. Only services touch db and
+"""The app's layers import one way: views -> panels -> ui -> services -> components. Only services touch db and
 engine; components draw domain objects they are handed (engine types only for type checking). As pages never
 import db, every `services.<module>.<name>` they use must exist there (a re-export an unused-import fix dropped
 fails only when the page runs that line)."""
@@ -14,10 +14,11 @@ from tests.paths import ROOT
 APP = ROOT / "app"
 # layer -> the top-level names (app layers, db, engine) it must never import at run time
 FORBIDDEN = {
-    "components": {"app.services", "app.ui", "app.views", "app.state", "db", "engine"},
-    "services": {"app.ui", "app.views"},
-    "state": {"app.ui", "app.views", "db", "engine"},
-    "ui": {"app.views", "db", "engine"},
+    "components": {"app.services", "app.ui", "app.views", "app.state", "app.panels", "db", "engine"},
+    "panels": {"app.views", "db", "engine"},
+    "services": {"app.ui", "app.views", "app.panels"},
+    "state": {"app.ui", "app.views", "app.panels", "db", "engine"},
+    "ui": {"app.views", "app.panels", "db", "engine"},
     "views": {"db", "engine"},
 }
 

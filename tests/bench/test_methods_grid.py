@@ -135,3 +135,14 @@ def test_the_committed_results_table_is_the_ledgers():
     assert begin in text, "bench/RESULTS.md has no methods-ledger block: run python bench/methods.py --table"
     block = text[text.index(begin) + len(begin):text.index(end)]
     assert block == render(read_ledger(BENCH / "ledger" / "methods"))
+
+
+def test_decoding_choices_come_from_their_inner_split_record_or_not_at_all(tmp_path):
+    from grid.plan import DECISION_CHOICES, decision_options
+
+    relative, field_name, option = DECISION_CHOICES[("full", "p3m")]
+    assert decision_options("full", "p3m", tmp_path) == {}  # no choice made yet: the paper's own rule
+    (tmp_path / relative).parent.mkdir(parents=True)
+    (tmp_path / relative).write_text(json.dumps({field_name: 0.4, "by_alpha": {}}))
+    assert decision_options("full", "p3m", tmp_path) == {option: 0.4}
+    assert decision_options("half", "p3m", tmp_path) == {} and decision_options("full", "atlop", tmp_path) == {}

@@ -24,7 +24,8 @@ def server(tiny_models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     env = {**os.environ, "DOCRE_DATABASE_URL": f"sqlite:///{tmp / 'app.sqlite'}", "DOCRE_DATA_DIR": str(tmp),
            "DOCRE_MODELS_DIR": str(models), "HF_HUB_OFFLINE": "1"}
     env.pop("DOCRE_AUTH", None)
-    argv = [sys.executable, "-m", "streamlit", "run", "app/server.py", "--server.port", str(port), "--server.headless", "true"]
+    argv = [sys.executable, "-m", "streamlit", "run", "app/server.py", "--server.port", str(port), "--server.headless",
+            "true"]
     with running_server(argv, env, tmp / "server.log", port) as url:
         yield {"url": url, "tmp": tmp, "db": tmp / "app.sqlite"}
 

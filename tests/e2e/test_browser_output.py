@@ -84,7 +84,8 @@ def _seed_url_names(db_url: str) -> None:
         run_id = store.record_run(s, dataset.id, checkpoint="runs/x", method="atlop.v1", version="0", seconds=1.0)
         store.add_suggestions(s, dataset.id, [{"doc_id": doc_id, "h_idx": 0, "t_idx": 1, "relation": "P17",
                                                "score": 0.9, "evidence": EVIDENCE}], run_ids=[run_id])
-        store.set_review_settings(s, dataset.id, min_probability=0.0)  # the one suggestion is in the queue, not the tail
+        # the one suggestion is in the queue, not the tail
+        store.set_review_settings(s, dataset.id, min_probability=0.0)
     engine.dispose()
 
 

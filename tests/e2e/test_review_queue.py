@@ -24,7 +24,7 @@ ROW_PX, HEADER_PX = 35, 35  # Streamlit's dataframe: row and header height
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A curator and two annotators; the curator has split the queue between the two annotators."""
     from db import store
-    from engine.curate.evidence import Evidence, ModelVote
+    from engine.data.support import ModelVote, Support
     from tests.db_support import tiny_document
 
     tmp = tmp_path_factory.mktemp("review-queue")
@@ -36,7 +36,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         # evidence as scoring writes it: the page shows it all once not blind ({"sentences": [0]} alone broke it)
         store.add_suggestions(s, dataset.id, [
             {"doc_id": doc_id, "h_idx": h, "t_idx": t, "relation": r, "score": p,
-             "evidence": Evidence({"atlop.v1#1": ModelVote(1.0, p)}, 1, (0,), True).to_json()}
+             "evidence": Support({"atlop.v1#1": ModelVote(1.0, p)}, 1, (0,), True).to_json()}
             for h, t, r, p in SUGGESTIONS], run_ids=[run_id])
         s.flush()
         store.split_queue(s, dataset.id, ["ann", "bob"], "round-robin")

@@ -1,6 +1,8 @@
-"""Issue 16's team flow in real Chromium (DOCRE_AUTH=on): a curator splits the queue between two annotators,
-each in their own browser session decides the same item differently (accept vs reject) in blind mode and sees
-nothing of the other's decision, the curator resolves the conflict, and the export holds the resolved triple.
+"""The team flow in real Chromium (DOCRE_AUTH=on): a curator splits the queue between two annotators with overlap
+2 (issue 25: each item to both, an agreement study), each in their own browser session finds the same item in
+their own share, reviews it blind without switching anything on (blind by default for annotators), they decide
+it differently (accept vs reject) and see nothing of the other's decision, the curator resolves the conflict,
+and the export holds the resolved triple.
 
 Run: pytest -m e2e tests/e2e/test_team_flow.py."""
 from __future__ import annotations
@@ -48,21 +50,11 @@ def browser() -> Iterator:
 
 
 def _blind_review(page) -> None:
-    """Blind mode on, the whole queue (not only the share), then the item is on screen."""
-    sidebar = page.get_by_test_id("stSidebar")
-    sidebar.get_by_text("Blind mode").click()
-    idle(page)
-    _whole_queue(page)
+    """Nothing switched: blind mode is on (and locked: overlap 2) and the item is in the annotator's own share."""
+    blind = page.get_by_test_id("stSidebar").get_by_role("switch", name="Blind mode")
+    assert blind.is_checked() and blind.is_disabled()
+    assert page.get_by_test_id("stSidebar").get_by_role("checkbox", name="Only my share").is_checked()
     page.get_by_text("Ann Lee → France").first.wait_for()
-
-
-def _whole_queue(page) -> None:
-    """Untick “Only my share”: the items the split dealt to someone else too."""
-    sidebar = page.get_by_test_id("stSidebar")
-    share = sidebar.get_by_role("checkbox", name="Only my share")
-    if share.count() and share.is_checked():
-        sidebar.get_by_text("Only my share").click()
-        idle(page)
 
 
 def _open(page, name: str) -> None:
@@ -81,7 +73,8 @@ def _rerun(page) -> None:
 
 def _shows_nothing_of_others(page, other: str) -> None:
     body = page.get_by_test_id("stMain").inner_text()
-    for hidden in ("Suggested relations", "score", "0.987", "state accepted", "state conflict", "conflict", "Also decided by",
+    for hidden in ("Suggested relations", "score", "0.987", "state accepted", "state conflict", "conflict",
+                   "Also decided by",
                    other, "KMGRE key mention pairs", "accepted by review"):
         assert hidden not in body, hidden
 
@@ -96,8 +89,12 @@ def test_two_annotators_conflict_and_the_curator_resolves_it(team: dict, browser
         curator.get_by_role("option", name=name, exact=True).click()
         idle(curator)
     curator.keyboard.press("Escape")
+    overlap = main.get_by_role("spinbutton", name="Annotators per item (overlap)")
+    overlap.fill("2")
+    overlap.press("Enter")
+    idle(curator)
     main.get_by_role("button", name="Split the queue").click()
-    curator.get_by_text("Queue split:").first.wait_for()
+    curator.get_by_text("Queue split: ann 2, bob 2").first.wait_for()  # both suggestions to both annotators
 
     ann, bob = new_page(browser), new_page(browser)
     for page, name in ((ann, ANN), (bob, BOB)):

@@ -41,7 +41,8 @@ def browser() -> Iterator:
 
 def _shows_only_the_login(page, heading: str) -> None:
     # the login form's button (the form's last element), or (the bug) the page's own heading, whichever comes
-    page.get_by_role("button", name="Log in").or_(page.get_by_role("heading", name=heading, exact=True)).first.wait_for()
+    heading_shown = page.get_by_role("heading", name=heading, exact=True)
+    page.get_by_role("button", name="Log in").or_(heading_shown).first.wait_for()
     idle(page)
     # on a loaded machine the form can still be drawing when the button shows: wait for its field (a page
     # without the login times out here, so this still fails on the bug)

@@ -32,6 +32,7 @@ def record_account_event(session: Session, account: str, actor: str, action: str
 def list_account_events(session: Session, limit: int = 50, offset: int = 0) -> tuple[list[AccountEventInfo], int]:
     """A page of changes, newest first, and how many there are in all."""
     total = session.scalar(select(func.count()).select_from(m.AccountEventRow)) or 0
-    rows = session.scalars(select(m.AccountEventRow).order_by(m.AccountEventRow.created_at.desc(), m.AccountEventRow.id.desc())
+    rows = session.scalars(select(m.AccountEventRow).order_by(m.AccountEventRow.created_at.desc(),
+                                                              m.AccountEventRow.id.desc())
                            .limit(limit).offset(offset))
     return [AccountEventInfo(r.account, r.actor, r.action, r.detail, as_utc(r.created_at)) for r in rows], total

@@ -131,7 +131,8 @@ def set_control_rate(session: Session, dataset_id: int, rate: float, by: str) ->
     return control_settings(session, dataset_id)
 
 
-def set_fully_labelled(session: Session, dataset_id: int, document_ids: Sequence[int] | None, by: str) -> tuple[int, ...]:
+def set_fully_labelled(session: Session, dataset_id: int, document_ids: Sequence[int] | None,
+                       by: str) -> tuple[int, ...]:
     """Vouch that these labelled documents' labels are complete (None: every labelled document of the dataset
     now), replacing the earlier choice; returns the ids now vouched. Per document, not a dataset flag: nobody
     vouches for documents uploaded later without having looked, so those need the setting saved again."""
@@ -152,7 +153,8 @@ def set_fully_labelled(session: Session, dataset_id: int, document_ids: Sequence
 def control_counts(session: Session, dataset_id: int) -> dict[str, int]:
     """Controls in the dataset's queue, per kind (decided or not)."""
     rows = session.execute(
-        select(m.ControlItemRow.kind, func.count()).join(m.SuggestionRow, m.SuggestionRow.id == m.ControlItemRow.suggestion_id)
+        select(m.ControlItemRow.kind, func.count()).join(m.SuggestionRow,
+                                                         m.SuggestionRow.id == m.ControlItemRow.suggestion_id)
         .join(m.DocumentRow).where(m.DocumentRow.dataset_id == dataset_id).group_by(m.ControlItemRow.kind))
     counts = dict(rows.tuples().all())
     return {kind: counts.get(kind, 0) for kind in m.CONTROL_KINDS}

@@ -99,7 +99,8 @@ def add_documents(session: Session, dataset_id: int, documents: Iterable[Documen
     if session.get(m.DatasetRow, dataset_id) is None:
         raise NotFoundError(f"no dataset with id {dataset_id}; create_dataset() first")
     known: dict[str, int | None] = dict(
-        session.execute(select(m.DocumentRow.content_hash, m.DocumentRow.id).where(m.DocumentRow.dataset_id == dataset_id))
+        session.execute(select(m.DocumentRow.content_hash, m.DocumentRow.id)
+                        .where(m.DocumentRow.dataset_id == dataset_id))
         .tuples().all())
     position = session.scalar(
         select(func.coalesce(func.max(m.DocumentRow.position) + 1, 0)).where(m.DocumentRow.dataset_id == dataset_id))
@@ -143,10 +144,12 @@ def load_documents(session: Session, doc_ids: Sequence[int]) -> dict[int, Docume
     ids = list(doc_ids)
     mentions: dict[int, list[list[Mention]]] = defaultdict(list)
     for doc_id, entity_idx, name, sent_id, start, end, kind in session.execute(
-            select(m.EntityRow.document_id, m.EntityRow.idx, m.MentionRow.name, m.MentionRow.sent_id, m.MentionRow.pos_start,
+            select(m.EntityRow.document_id, m.EntityRow.idx, m.MentionRow.name, m.MentionRow.sent_id,
+                   m.MentionRow.pos_start,
                    m.MentionRow.pos_end, m.MentionRow.type)
             .outerjoin(m.MentionRow, m.MentionRow.entity_id == m.EntityRow.id)
-            .where(m.EntityRow.document_id.in_(ids)).order_by(m.EntityRow.document_id, m.EntityRow.idx, m.MentionRow.idx)):
+            .where(m.EntityRow.document_id.in_(ids)).order_by(m.EntityRow.document_id, m.EntityRow.idx,
+                                                              m.MentionRow.idx)):
         entities = mentions[doc_id]
         if len(entities) <= entity_idx:
             entities.append([])
@@ -154,7 +157,8 @@ def load_documents(session: Session, doc_ids: Sequence[int]) -> dict[int, Docume
             entities[-1].append(Mention(name, sent_id, start, end, kind))
     facts: dict[int, list[Fact]] = defaultdict(list)
     for doc_id, h, t, relation, evidence, extra in session.execute(
-            select(m.GoldFactRow.document_id, m.GoldFactRow.h, m.GoldFactRow.t, m.GoldFactRow.relation, m.GoldFactRow.evidence,
+            select(m.GoldFactRow.document_id, m.GoldFactRow.h, m.GoldFactRow.t, m.GoldFactRow.relation,
+                   m.GoldFactRow.evidence,
                    m.GoldFactRow.extra)
             .where(m.GoldFactRow.document_id.in_(ids)).order_by(m.GoldFactRow.document_id, m.GoldFactRow.position)):
         facts[doc_id].append(Fact(h, t, relation, tuple(evidence), dict(extra)))
@@ -162,19 +166,22 @@ def load_documents(session: Session, doc_ids: Sequence[int]) -> dict[int, Docume
         doc_id: Document(title, tuple(tuple(s) for s in sents), tuple(Entity(tuple(e)) for e in mentions[doc_id]),
                          tuple(facts[doc_id]) if has_labels else None, dict(extra))
         for doc_id, title, sents, extra, has_labels in session.execute(
-            select(m.DocumentRow.id, m.DocumentRow.title, m.DocumentRow.sents, m.DocumentRow.extra, m.DocumentRow.has_labels)
+            select(m.DocumentRow.id, m.DocumentRow.title, m.DocumentRow.sents, m.DocumentRow.extra,
+                   m.DocumentRow.has_labels)
             .where(m.DocumentRow.id.in_(ids)))
     }
     missing = sorted(set(ids) - set(found))
     if missing:
-        raise NotFoundError(f"no document with id {missing[0]}" + (f" (and {len(missing) - 1} more)" if missing[1:] else ""))
+        raise NotFoundError(f"no document with id {missing[0]}" + (f" (and {len(missing) - 1} more)" if missing[1:]
+                                                                   else ""))
     return found
 
 
 def load_sources(session: Session, doc_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """The uploaded JSON objects of those documents that have one, by id."""
     return {i: src for i, src in session.execute(
-        select(m.DocumentRow.id, m.DocumentRow.source).where(m.DocumentRow.id.in_(list(doc_ids)), m.DocumentRow.source.is_not(None)))
+        select(m.DocumentRow.id, m.DocumentRow.source).where(m.DocumentRow.id.in_(list(doc_ids)),
+                                                             m.DocumentRow.source.is_not(None)))
         if src is not None}
 
 
@@ -193,8 +200,10 @@ def list_documents(session: Session, dataset_id: int, filters: Mapping[str, Any]
                    limit: int | None = None, offset: int = 0) -> list[DocumentInfo]:
     """A dataset's documents in upload order; filters: title (substring, any case), has_labels (bool)."""
     given = check_filters(filters, DOCUMENT_FILTERS, what="document")
-    n_entities = select(func.count(m.EntityRow.id)).where(m.EntityRow.document_id == m.DocumentRow.id).scalar_subquery()
-    n_facts = select(func.count(m.GoldFactRow.id)).where(m.GoldFactRow.document_id == m.DocumentRow.id).scalar_subquery()
+    n_entities = (select(func.count(m.EntityRow.id)).where(m.EntityRow.document_id == m.DocumentRow.id)
+                  .scalar_subquery())
+    n_facts = (select(func.count(m.GoldFactRow.id)).where(m.GoldFactRow.document_id == m.DocumentRow.id)
+               .scalar_subquery())
     query = (select(m.DocumentRow.id, m.DocumentRow.dataset_id, m.DocumentRow.position, m.DocumentRow.title, n_entities,
                     m.DocumentRow.num_tokens, n_facts, m.DocumentRow.has_labels)
              .where(m.DocumentRow.dataset_id == dataset_id).order_by(m.DocumentRow.position))

@@ -86,7 +86,8 @@ def edit_log(session: Session, document_id: int) -> list[EntityEdit]:
     """The document's entity edits, oldest first."""
     rows = session.execute(select(m.EntityEditRow, m.AnnotatorRow.name).join(m.AnnotatorRow)
                            .where(m.EntityEditRow.document_id == document_id).order_by(m.EntityEditRow.version))
-    return [EntityEdit(r.document_id, r.version, r.kind, name, as_utc(r.created_at), dict(r.details)) for r, name in rows]
+    return [EntityEdit(r.document_id, r.version, r.kind, name, as_utc(r.created_at), dict(r.details))
+            for r, name in rows]
 
 
 def scoring_runs(session: Session, document_id: int) -> list[tuple[int, str]]:
@@ -197,7 +198,8 @@ def merge_entities(session: Session, document_id: int, annotator: str, *, a: int
     keep, gone = min(a, b), max(a, b)
     between = [(h, t, r) for h, t, r in session.execute(
         select(m.GoldFactRow.h, m.GoldFactRow.t, m.GoldFactRow.relation).where(
-            m.GoldFactRow.document_id == document_id, m.GoldFactRow.h.in_((keep, gone)), m.GoldFactRow.t.in_((keep, gone))))]
+            m.GoldFactRow.document_id == document_id, m.GoldFactRow.h.in_((keep, gone)),
+            m.GoldFactRow.t.in_((keep, gone))))]
     reviewed = select(m.ReviewRow.id).where(m.ReviewRow.suggestion_id == m.SuggestionRow.id).exists()
     linked = session.execute(select(m.SuggestionRow.id, reviewed).where(
         m.SuggestionRow.document_id == document_id, m.SuggestionRow.h.in_((keep, gone)),
@@ -289,7 +291,8 @@ def _repoint(session: Session, document_id: int, index_map: list[int]) -> dict[s
             continue
         # two suggestions of one triple: the reviews of the later one join the earlier (re-pointed, never dropped)
         session.execute(update(m.ReviewRow).where(m.ReviewRow.suggestion_id == row.id).values(suggestion_id=twin.id))
-        runs = set(session.scalars(select(m.SuggestionSourceRow.run_id).where(m.SuggestionSourceRow.suggestion_id == twin.id)))
+        runs = set(session.scalars(select(m.SuggestionSourceRow.run_id)
+                                   .where(m.SuggestionSourceRow.suggestion_id == twin.id)))
         session.execute(update(m.SuggestionSourceRow).where(m.SuggestionSourceRow.suggestion_id == row.id,
                                                             m.SuggestionSourceRow.run_id.not_in(runs))
                         .values(suggestion_id=twin.id))
@@ -305,7 +308,8 @@ def _remap_scores(session: Session, document_id: int, index_map: list[int] | Non
     if index_map is None:
         return
     lookup = np.asarray(index_map, dtype=np.int64)
-    for run_id in session.scalars(select(m.PairScoreBlobRow.run_id).where(m.PairScoreBlobRow.document_id == document_id)):
+    for run_id in session.scalars(select(m.PairScoreBlobRow.run_id)
+                                  .where(m.PairScoreBlobRow.document_id == document_id)):
         scores = load_pair_scores(session, run_id, document_id)
         heads, tails = lookup[scores.heads], lookup[scores.tails]  # (n_pairs,)
         first = {}

@@ -46,7 +46,8 @@ def _provenance(suggestion: m.SuggestionRow, relation: str, deciding: Any, metho
     } | ({"manual": manual} if manual else {})
 
 
-def _outcomes(session: Session, doc_ids: Sequence[int]) -> tuple[dict[int, list[Fact]], dict[int, set[tuple[int, int, str]]]]:
+def _outcomes(session: Session, doc_ids: Sequence[int]) -> tuple[dict[int, list[Fact]],
+                                                                 dict[int, set[tuple[int, int, str]]]]:
     """Per document: facts accepted by review, and (h, t, relation) triples rejected by review. Control items
     (db.store.queries.controls) are left out: a decision on one measures the annotator and never changes a label.
     A gold label flagged wrong (db.store.queries.annotations) is rejected only once a curator's verdict decides

@@ -1,9 +1,11 @@
-"""Scoring jobs in the store: enqueue, claim (atomic, so two workers never run one job), progress with a
-heartbeat, finish or fail, and re-queue what a dead worker left running."""
+"""Jobs in the store (scoring, and fine-tuning from reviewed labels: one mechanism, told apart by `kind`):
+enqueue, claim (atomic, so two workers never run one job), progress with a heartbeat, finish or fail, and
+re-queue what a dead worker left running."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -29,7 +31,7 @@ def _to_job(row: m.ScoringJobRow) -> JobInfo:
     return JobInfo(row.id, row.dataset_id, tuple(row.document_ids), tuple(row.checkpoints), tuple(row.run_ids),
                    row.requested_by, row.status, row.done, row.total, row.error, row.worker_id,
                    as_utc(row.created_at), _opt(row.started_at), _opt(row.finished_at), _opt(row.heartbeat_at),
-                   row.suggestions)
+                   row.suggestions, row.kind or "score", dict(row.details) if row.details is not None else None)
 
 
 def enqueue_job(session: Session, dataset_id: int, doc_ids: Sequence[int], checkpoints: Sequence[str],
@@ -43,6 +45,23 @@ def enqueue_job(session: Session, dataset_id: int, doc_ids: Sequence[int], check
     row = m.ScoringJobRow(dataset_id=dataset_id, document_ids=[int(i) for i in doc_ids],
                        checkpoints=[str(c) for c in checkpoints], run_ids=[], requested_by=requested_by,
                        status="queued", done=0, total=len(doc_ids) * len(checkpoints), created_at=utc_now())
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def enqueue_finetune_job(session: Session, dataset_id: int, doc_ids: Sequence[int], checkpoint: str,
+                         requested_by: str, total_steps: int, details: Mapping[str, Any]) -> int:
+    """Record a request to fine-tune `checkpoint` on these documents' reviewed labels (db.workflows.finetune
+    plans it); `total_steps` optimiser steps in all. Returns the job id."""
+    if session.get(m.DatasetRow, dataset_id) is None:
+        raise NotFoundError(f"no dataset with id {dataset_id}; a fine-tuning job needs an existing dataset")
+    if not doc_ids or total_steps < 1:
+        raise ValueError(f"a fine-tuning job needs documents and steps, got {len(doc_ids)} document(s) and "
+                         f"{total_steps} step(s)")
+    row = m.ScoringJobRow(dataset_id=dataset_id, document_ids=[int(i) for i in doc_ids], checkpoints=[str(checkpoint)],
+                          run_ids=[], requested_by=requested_by, status="queued", done=0, total=int(total_steps),
+                          created_at=utc_now(), kind="finetune", details=dict(details))
     session.add(row)
     session.flush()
     return row.id
@@ -86,13 +105,20 @@ def _running(session: Session, job_id: int, worker_id: str) -> m.ScoringJobRow:
 
 
 def report_progress(session: Session, job_id: int, worker_id: str, *, done: int | None = None,
-                    run_ids: Sequence[int] | None = None) -> None:
-    """Advance the job (in the caller's transaction, with the scores it counts) and beat its heart."""
+                    total: int | None = None, run_ids: Sequence[int] | None = None,
+                    details: Mapping[str, Any] | None = None) -> None:
+    """Advance the job (in the caller's transaction, with the scores it counts) and beat its heart. `total`:
+    the worker's count of steps once it has the documents (long ones are several steps each); `details` are
+    merged into the job's (a fine-tune's epoch in progress)."""
     row = _running(session, job_id, worker_id)
     if done is not None:
         row.done = done
+    if total is not None:
+        row.total = total
     if run_ids is not None:
         row.run_ids = [int(i) for i in run_ids]
+    if details is not None:
+        row.details = {**(row.details or {}), **details}  # a new object: the JSON column sees the change
     row.heartbeat_at = utc_now()
     session.flush()
 
@@ -114,11 +140,15 @@ def heartbeat_age(job: JobInfo, now: datetime | None = None) -> float | None:
     return ((now or utc_now()) - job.heartbeat_at).total_seconds()
 
 
-def finish_job(session: Session, job_id: int, worker_id: str, suggestions: int = 0) -> None:
-    """Mark the job done with the number of suggestions it stored (the Upload page reports it)."""
+def finish_job(session: Session, job_id: int, worker_id: str, suggestions: int = 0,
+               details: Mapping[str, Any] | None = None) -> None:
+    """Mark the job done with the number of suggestions it stored (the Upload page reports it); `details` are
+    merged into the job's (a fine-tune's new model and lineage)."""
     row = _running(session, job_id, worker_id)
     row.status, row.done, row.finished_at, row.heartbeat_at = "done", row.total, utc_now(), utc_now()
     row.suggestions = suggestions
+    if details is not None:
+        row.details = {**(row.details or {}), **details}
     session.flush()
 
 
@@ -147,12 +177,21 @@ def list_jobs(session: Session, dataset_id: int | None = None) -> list[JobInfo]:
 
 
 def unfinished_run_ids(session: Session, dataset_id: int | None = None) -> set[int]:
-    """Runs that a job not yet done is filling (queued to resume, running or failed): they hold only some of the
-    job's documents, so pages must not show them as a model's finished run."""
-    query = select(m.ScoringJobRow.run_ids).where(m.ScoringJobRow.status != "done")
+    """Runs that a job not yet done is filling (queued to resume, running or failed) and that hold none but that
+    job's documents: pages must not show them as a model's finished run. A model's run that earlier scoring
+    filled and this job adds to (one run per model and dataset) stays shown with what it held."""
+    query = select(m.ScoringJobRow.run_ids, m.ScoringJobRow.document_ids).where(m.ScoringJobRow.status != "done")
     if dataset_id is not None:
         query = query.where(m.ScoringJobRow.dataset_id == dataset_id)
-    return {int(r) for run_ids in session.scalars(query) for r in run_ids or ()}
+    hidden: set[int] = set()
+    for run_ids, document_ids in session.execute(query):
+        mine = {int(d) for d in document_ids or ()}
+        for run_id in run_ids or ():
+            held = session.scalars(select(m.PairScoreBlobRow.document_id)
+                                   .where(m.PairScoreBlobRow.run_id == int(run_id)))
+            if set(held) <= mine:
+                hidden.add(int(run_id))
+    return hidden
 
 
 def recover_stale_jobs(session: Session, stale_seconds: float = STALE_SECONDS) -> list[JobInfo]:

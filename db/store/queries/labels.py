@@ -26,19 +26,22 @@ class PairLabels:
         return set(self.gold) | {r for r, _ in self.accepted}
 
 
-def pair_labels(session: Session, document_id: int, h: int, t: int, *, exclude_suggestion: int | None = None) -> PairLabels:
+def pair_labels(session: Session, document_id: int, h: int, t: int, *,
+                exclude_suggestion: int | None = None) -> PairLabels:
     """The pair's current labels; `exclude_suggestion` leaves out what that suggestion's own acceptance added.
     Control items never count as labels added by review; and for a gold control, `exclude_suggestion` also
     leaves out the gold label it asks about, so the item does not give its answer away (nor refuse it)."""
     gold = list(session.scalars(select(m.GoldFactRow.relation).where(
-        m.GoldFactRow.document_id == document_id, m.GoldFactRow.h == h, m.GoldFactRow.t == t).order_by(m.GoldFactRow.position)))
+        m.GoldFactRow.document_id == document_id, m.GoldFactRow.h == h, m.GoldFactRow.t == t)
+                                .order_by(m.GoldFactRow.position)))
     gone = set(session.scalars(_confirmed_flags(document_id, h, t)))
     gold = [r for r in gold if r not in gone]
     if exclude_suggestion is not None and control_kind(session, exclude_suggestion) == GOLD:
         asked = session.scalar(select(m.SuggestionRow.relation).where(m.SuggestionRow.id == exclude_suggestion))
         gold = [r for r in gold if r != asked]
     states = suggestion_states()
-    query = (select(states.c.accepted_relation, m.SuggestionRow.id).join(states, states.c.suggestion_id == m.SuggestionRow.id)
+    query = (select(states.c.accepted_relation, m.SuggestionRow.id).join(states,
+                                                                         states.c.suggestion_id == m.SuggestionRow.id)
              .where(m.SuggestionRow.document_id == document_id, m.SuggestionRow.h == h, m.SuggestionRow.t == t,
                     states.c.state == ACCEPTED, m.SuggestionRow.id.not_in(control_ids())).order_by(m.SuggestionRow.id))
     if exclude_suggestion is not None:
@@ -49,7 +52,8 @@ def pair_labels(session: Session, document_id: int, h: int, t: int, *, exclude_s
 def _confirmed_flags(document_id: int, h: int, t: int) -> Any:
     """Relations of the pair's gold labels a curator confirmed wrong (db.store.queries.annotations.flag_gold)."""
     states = suggestion_states()
-    return (select(m.SuggestionRow.relation).join(m.ManualTripleRow, m.ManualTripleRow.suggestion_id == m.SuggestionRow.id)
+    return (select(m.SuggestionRow.relation).join(m.ManualTripleRow,
+                                                  m.ManualTripleRow.suggestion_id == m.SuggestionRow.id)
             .join(states, states.c.suggestion_id == m.SuggestionRow.id)
             .where(m.SuggestionRow.document_id == document_id, m.SuggestionRow.h == h, m.SuggestionRow.t == t,
                    m.ManualTripleRow.kind == "flag", states.c.curated.is_(True), states.c.state == REJECTED))

@@ -10,7 +10,15 @@ from sqlalchemy.orm import Session
 
 from .. import models as m
 from ..clock import as_utc, utc_now
-from ..domain import DEFAULT_MIN_PROBABILITY, DEFAULT_REFIT_EVERY, DEFAULT_STOP_BELOW, RefitInfo, ReviewSettings
+from ..domain import (
+    DEFAULT_MIN_PROBABILITY,
+    DEFAULT_OVERLAP,
+    DEFAULT_REFIT_EVERY,
+    DEFAULT_STOP_BELOW,
+    MAX_OVERLAP,
+    RefitInfo,
+    ReviewSettings,
+)
 from ..errors import NotFoundError
 from ..review_state import CURATOR, VERDICTS, current_decisions
 from .controls import control_ids
@@ -65,15 +73,15 @@ def review_settings(session: Session, dataset_id: int) -> ReviewSettings:
         return ReviewSettings(dataset_id)
     minimum = DEFAULT_MIN_PROBABILITY if row.min_probability is None else row.min_probability
     return ReviewSettings(dataset_id, row.refit_every, row.stop_below, minimum, row.updated_by,
-                          as_utc(row.updated_at))
+                          as_utc(row.updated_at), DEFAULT_OVERLAP if row.overlap is None else row.overlap)
 
 
 def set_review_settings(session: Session, dataset_id: int, *, refit_every: int | None = None,
                         stop_below: float | None = None, min_probability: float | None = None,
-                        by: str | None = None) -> ReviewSettings:
+                        overlap: int | None = None, by: str | None = None) -> ReviewSettings:
     """Save the dataset's settings (None keeps a value as it is). Raises ValueError on a value out of range:
     refit_every 1..10000 decisions, stop_below >= 0 expected missing labels per 100 items, min_probability
-    0..1 (the long tail's bound)."""
+    0..1 (the long tail's bound), overlap 1..10 annotators per item of a split queue."""
     _dataset(session, dataset_id)
     if refit_every is not None and not (isinstance(refit_every, int) and 1 <= refit_every <= MAX_REFIT_EVERY):
         raise ValueError(f"refit_every: expected a whole number of decisions from 1 to {MAX_REFIT_EVERY}, "
@@ -82,6 +90,10 @@ def set_review_settings(session: Session, dataset_id: int, *, refit_every: int |
         raise ValueError(f"stop_below: expected missing labels per 100 items from 0 to 100, got {stop_below!r}")
     if min_probability is not None and not (isinstance(min_probability, (int, float)) and 0 <= min_probability <= 1):
         raise ValueError(f"min_probability: expected a probability from 0 to 1, got {min_probability!r}")
+    if overlap is not None and not (isinstance(overlap, int) and not isinstance(overlap, bool)
+                                    and 1 <= overlap <= MAX_OVERLAP):
+        raise ValueError(f"overlap: expected a whole number of annotators per item from 1 to {MAX_OVERLAP}, "
+                         f"got {overlap!r}")
     row = session.get(m.ReviewSettingsRow, dataset_id)
     if row is None:
         row = m.ReviewSettingsRow(dataset_id=dataset_id, refit_every=DEFAULT_REFIT_EVERY, stop_below=DEFAULT_STOP_BELOW)
@@ -92,10 +104,12 @@ def set_review_settings(session: Session, dataset_id: int, *, refit_every: int |
         row.stop_below = float(stop_below)
     if min_probability is not None:
         row.min_probability = float(min_probability)
+    if overlap is not None:
+        row.overlap = overlap
     row.updated_by, row.updated_at = by, utc_now()
     session.flush()
-    logger.info("dataset %d: review settings refit_every=%d stop_below=%g min_probability=%s (by %s)", dataset_id,
-                row.refit_every, row.stop_below, row.min_probability, by)
+    logger.info("dataset %d: review settings refit_every=%d stop_below=%g min_probability=%s overlap=%s (by %s)",
+                dataset_id, row.refit_every, row.stop_below, row.min_probability, row.overlap, by)
     return review_settings(session, dataset_id)
 
 

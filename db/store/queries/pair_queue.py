@@ -50,7 +50,8 @@ def list_pairs(session: Session, dataset_id: int, filters: Mapping[str, Any] | N
                        func.min(matching.c.id).label("first"))
                 .group_by(matching.c.document_id, matching.c.h, matching.c.t).subquery())
 
-    queued, tail = (session.scalar(select(func.count()).select_from(grouped(which))) or 0 for which in ("queue", "tail"))
+    queued, tail = (session.scalar(select(func.count()).select_from(grouped(which))) or 0
+                    for which in ("queue", "tail"))
     pairs = grouped(part)
     keys = session.execute(select(pairs.c.document_id, pairs.c.h, pairs.c.t)
                            .order_by(pairs.c.best.desc(), pairs.c.first).limit(limit).offset(offset)).all()

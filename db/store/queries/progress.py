@@ -38,7 +38,8 @@ def annotator_progress(session: Session, dataset_id: int) -> list[AnnotatorProgr
     cur = current_decisions()
     review = m.ReviewRow
     rows = session.execute(
-        select(m.AnnotatorRow.name, cur.c.decision, func.count(), func.min(review.created_at), func.max(review.created_at))
+        select(m.AnnotatorRow.name, cur.c.decision, func.count(), func.min(review.created_at),
+               func.max(review.created_at))
         .select_from(cur).join(m.AnnotatorRow, m.AnnotatorRow.id == cur.c.annotator_id)
         .join(review, review.id == cur.c.id)
         .join(m.SuggestionRow, m.SuggestionRow.id == cur.c.suggestion_id).join(m.DocumentRow)

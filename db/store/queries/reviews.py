@@ -32,7 +32,7 @@ from ..domain import (
     ReviewRecord,
 )
 from ..errors import NotFoundError, ReviewConflictError, ReviewError
-from ..review_state import VERDICTS, current_decisions, suggestion_states
+from ..review_state import CURATOR, VERDICTS, current_decisions, suggestion_states
 from .controls import control_ids
 from .labels import check_not_duplicate, lock_document
 
@@ -148,7 +148,8 @@ def review_history(session: Session, annotator: str | None = None, *, dataset_id
     item's whole trail (every decision, undo and curator resolution)."""
     undo = aliased(m.ReviewRow)
     undone = exists().where(undo.undoes_id == m.ReviewRow.id)
-    query = select(m.ReviewRow, m.AnnotatorRow.name, undone).join(m.AnnotatorRow).order_by(m.ReviewRow.id.desc()).limit(limit)
+    query = (select(m.ReviewRow, m.AnnotatorRow.name, undone).join(m.AnnotatorRow)
+             .order_by(m.ReviewRow.id.desc()).limit(limit))
     if annotator is not None:
         query = query.where(m.AnnotatorRow.name == annotator)
     if dataset_id is not None:
@@ -161,7 +162,8 @@ def review_history(session: Session, annotator: str | None = None, *, dataset_id
 def _dataset_states(dataset_id: int, *, include_controls: bool = True) -> Any:
     states = suggestion_states()
     corrected = and_(states.c.state == ACCEPTED, states.c.accepted_relation != m.SuggestionRow.relation)
-    query = (select(m.SuggestionRow.relation, case((corrected, literal(CORRECTED)), else_=states.c.state).label("state"))
+    query = (select(m.SuggestionRow.relation, case((corrected, literal(CORRECTED)), else_=states.c.state)
+                    .label("state"))
              .join(states, states.c.suggestion_id == m.SuggestionRow.id)
              .join(m.DocumentRow).where(m.DocumentRow.dataset_id == dataset_id))
     return query if include_controls else query.where(m.SuggestionRow.id.not_in(control_ids()))
@@ -194,13 +196,15 @@ def relation_acceptance(session: Session, dataset_id: int, *, include_controls: 
 def annotator_pairs(session: Session, dataset_id: int) -> list[AnnotatorPair]:
     """For every two annotators, their current labels on the suggestions both accepted or rejected: the
     accepted relation, or "reject". Skips are no judgement and are left out, and so are control items (their
-    truth is known: db.store.queries.controls scores them). Feed to agreement.cohen_kappa."""
+    truth is known: db.store.queries.controls scores them) and decisions made as a curator (a curator's verdict
+    is the resolution the state follows, not one more annotator's opinion: counted, it would pair every
+    annotator with the one who settles their conflicts). Feed to agreement.cohen_kappa."""
     cur = current_decisions()
     rows = session.execute(
         select(cur.c.suggestion_id, m.AnnotatorRow.name, cur.c.decision, cur.c.relation)
         .join(m.AnnotatorRow, m.AnnotatorRow.id == cur.c.annotator_id)
         .join(m.SuggestionRow, m.SuggestionRow.id == cur.c.suggestion_id).join(m.DocumentRow)
-        .where(m.DocumentRow.dataset_id == dataset_id, cur.c.decision.in_(VERDICTS),
+        .where(m.DocumentRow.dataset_id == dataset_id, cur.c.decision.in_(VERDICTS), cur.c.role != CURATOR,
                cur.c.suggestion_id.not_in(control_ids())))
     labels: dict[str, dict[int, str]] = defaultdict(dict)
     for suggestion_id, name, decision, relation in rows:
@@ -223,7 +227,8 @@ def review_log_rows(session: Session, dataset_id: int) -> list[dict[str, Any]]:
              .join(m.AnnotatorRow, m.AnnotatorRow.id == m.ReviewRow.annotator_id)
              .join(m.SuggestionRow, m.SuggestionRow.id == m.ReviewRow.suggestion_id)
              .join(m.DocumentRow, m.DocumentRow.id == m.SuggestionRow.document_id)
-             .where(m.DocumentRow.dataset_id == dataset_id, m.SuggestionRow.id.not_in(control_ids())).order_by(m.ReviewRow.id))
+             .where(m.DocumentRow.dataset_id == dataset_id, m.SuggestionRow.id.not_in(control_ids()))
+             .order_by(m.ReviewRow.id))
     out = []
     for review, name, suggestion, title, undone in session.execute(query):
         accepted = review.decision == "accept"

@@ -1,4 +1,7 @@
-"""Model runs and their pair scores, kept compact: one zlib-compressed JSON blob per run and document."""
+"""Model runs and their pair scores, kept compact: one blob per run and document, a compressed NumPy archive
+(engine.data.pair_scores_npz, the CLI's score-cache form); blobs stored before it, zlib-compressed JSON, still
+read. JSON held every logit as a Python float while it was written or read back: gigabytes for one long
+document (issue 25), where the arrays take a few hundred MB."""
 from __future__ import annotations
 
 import json
@@ -10,14 +13,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from engine.data.pair_scores import PairScores
+from engine.data.pair_scores_npz import NPZ_MAGIC, scores_from_bytes, scores_to_bytes
 
 from .. import models as m
 from ..clock import as_utc, utc_now
 from ..domain import RunInfo
 from ..errors import NotFoundError
 from .jobs import unfinished_run_ids
-
-ZLIB_LEVEL = 6
 
 
 def record_run(session: Session, dataset_id: int, *, checkpoint: str, method: str, version: str, seconds: float,
@@ -34,8 +36,23 @@ def record_run(session: Session, dataset_id: int, *, checkpoint: str, method: st
     return row.id
 
 
+def run_of_model(session: Session, dataset_id: int, *, checkpoint: str, method: str, version: str,
+                 details: Mapping[str, Any] | None = None) -> int:
+    """The dataset's run of this model (checkpoint, method, engine version), recorded with no time yet when
+    there is none: one run per model and dataset, so scoring more documents or rescoring adds to it and
+    Evaluate lists each model once. A database from before keeps its several runs; the newest is added to."""
+    found = session.scalar(select(m.ModelRunRow.id).where(
+        m.ModelRunRow.dataset_id == dataset_id, m.ModelRunRow.checkpoint == str(checkpoint),
+        m.ModelRunRow.method == method, m.ModelRunRow.version == version).order_by(m.ModelRunRow.id.desc()).limit(1))
+    if found is not None:
+        return int(found)
+    return record_run(session, dataset_id, checkpoint=checkpoint, method=method, version=version, seconds=0.0,
+                      details=details)
+
+
 def _run_query() -> Any:
-    n_scored = select(func.count(m.PairScoreBlobRow.id)).where(m.PairScoreBlobRow.run_id == m.ModelRunRow.id).scalar_subquery()
+    n_scored = (select(func.count(m.PairScoreBlobRow.id)).where(m.PairScoreBlobRow.run_id == m.ModelRunRow.id)
+                .scalar_subquery())
     return select(m.ModelRunRow, n_scored)
 
 
@@ -62,10 +79,13 @@ def get_run(session: Session, run_id: int) -> RunInfo:
 
 
 def encode_scores(scores: PairScores) -> bytes:
-    return zlib.compress(json.dumps(scores.to_json(), separators=(",", ":")).encode("utf-8"), ZLIB_LEVEL)
+    return scores_to_bytes(scores)
 
 
-def decode_scores(payload: bytes) -> PairScores:
+def decode_scores(payload: bytes, where: str = "stored pair scores") -> PairScores:
+    """Either form: the archive, or the zlib-compressed JSON of stores written before it."""
+    if bytes(payload[:2]) == NPZ_MAGIC:
+        return scores_from_bytes(bytes(payload), where)
     return PairScores.from_json(json.loads(zlib.decompress(payload).decode("utf-8")))
 
 
@@ -85,7 +105,7 @@ def load_pair_scores(session: Session, run_id: int, doc_id: int) -> PairScores:
                                                                  m.PairScoreBlobRow.document_id == doc_id))
     if payload is None:
         raise NotFoundError(f"run {run_id} has no scores for document {doc_id}; score the document first")
-    return decode_scores(payload)
+    return decode_scores(payload, f"run {run_id}'s scores of document {doc_id}")
 
 
 def scored_document_ids(session: Session, run_id: int) -> list[int]:

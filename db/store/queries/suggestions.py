@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from engine.data.support import Support, SupportError, stored_support
+
 from .. import models as m
 from ..clock import as_utc, utc_now
 from ..domain import PENDING, SKIPPED, STATES, DecisionView, SourceView, SuggestionPage, SuggestionView
@@ -31,10 +33,13 @@ def _parse_item(item: Mapping[str, Any], index: int) -> tuple[int, int, int, str
     if unknown or missing:
         raise ValueError(f"suggestion {index}: expected keys doc_id, h_idx, t_idx, relation (or r), score and "
                          f"optional evidence; missing {missing}, unknown {unknown}")
-    evidence = item.get("evidence") or {}
-    if not isinstance(evidence, Mapping):
-        raise ValueError(f"suggestion {index}: evidence must be a JSON object, got {type(evidence).__name__}")
-    return int(item["doc_id"]), int(item["h_idx"]), int(item["t_idx"]), str(relation), float(item["score"]), dict(evidence)
+    evidence = item.get("evidence")  # the support's JSON key, as files and stored rows name it
+    try:
+        support = stored_support(evidence)
+    except SupportError as exc:
+        raise ValueError(f"suggestion {index}: evidence.{exc}") from None
+    return (int(item["doc_id"]), int(item["h_idx"]), int(item["t_idx"]), str(relation), float(item["score"]),
+            {} if support is None else support.to_json())
 
 
 def add_suggestions(session: Session, dataset_id: int, items: Iterable[Mapping[str, Any]], *,
@@ -52,8 +57,10 @@ def add_suggestions(session: Session, dataset_id: int, items: Iterable[Mapping[s
                             "pass the ids record_run() returned for this dataset")
     doc_ids = {p[0] for p in parsed}
     n_entities = dict(session.execute(
-        select(m.DocumentRow.id, func.count(m.EntityRow.id)).join(m.EntityRow, m.EntityRow.document_id == m.DocumentRow.id)
-        .where(m.DocumentRow.id.in_(doc_ids), m.DocumentRow.dataset_id == dataset_id).group_by(m.DocumentRow.id)).tuples().all())
+        select(m.DocumentRow.id, func.count(m.EntityRow.id)).join(m.EntityRow,
+                                                                  m.EntityRow.document_id == m.DocumentRow.id)
+        .where(m.DocumentRow.id.in_(doc_ids), m.DocumentRow.dataset_id == dataset_id).group_by(m.DocumentRow.id))
+                      .tuples().all())
     best: dict[tuple[int, int, int, str], tuple[float, dict[str, Any]]] = {}
     for index, (doc_id, h, t, relation, score, evidence) in enumerate(parsed):
         if doc_id not in n_entities:
@@ -65,7 +72,8 @@ def add_suggestions(session: Session, dataset_id: int, items: Iterable[Mapping[s
         if key not in best or score > best[key][0]:
             best[key] = (score, evidence)
     existing = {(d, h, t, r): (i, s) for i, d, h, t, r, s in session.execute(
-        select(m.SuggestionRow.id, m.SuggestionRow.document_id, m.SuggestionRow.h, m.SuggestionRow.t, m.SuggestionRow.relation,
+        select(m.SuggestionRow.id, m.SuggestionRow.document_id, m.SuggestionRow.h, m.SuggestionRow.t,
+               m.SuggestionRow.relation,
                m.SuggestionRow.score).where(m.SuggestionRow.document_id.in_(doc_ids)))}
     ids = {key: sid for key, (sid, _) in existing.items()}
     raise_score = [{"id": existing[key][0], "score": score} for key, (score, _) in best.items()
@@ -135,7 +143,8 @@ def filtered_suggestions(dataset_id: int, given: Mapping[str, Any]) -> Any:
                         func.lower(m.MentionRow.name).contains(needle, autoescape=True)).exists())
         query = query.where(or_(func.lower(m.DocumentRow.title).contains(needle, autoescape=True), named))
     if "assigned_to" in given:  # an annotator's share of a split queue
-        query = query.where(select(m.AssignmentRow.id).join(m.AnnotatorRow, m.AnnotatorRow.id == m.AssignmentRow.annotator_id)
+        query = query.where(select(m.AssignmentRow.id).join(m.AnnotatorRow,
+                                                            m.AnnotatorRow.id == m.AssignmentRow.annotator_id)
                             .where(m.AssignmentRow.suggestion_id == m.SuggestionRow.id,
                                    m.AnnotatorRow.name == given["assigned_to"]).exists())
     undo = aliased(m.ReviewRow)
@@ -192,6 +201,17 @@ def current_decisions_of(session: Session, suggestion_ids: Iterable[int]) -> dic
     return {sid: tuple(by_name.values()) for sid, by_name in latest.items()}
 
 
+def _read_support(source: m.SuggestionSourceRow) -> Support | None:
+    """A source row's support, typed; one that cannot be read (never written by this version) is shown as none
+    recorded and logged, so the rest of the queue still opens."""
+    try:
+        return stored_support(source.evidence)
+    except SupportError as exc:
+        logger.warning("suggestion %d, run %d: stored support unreadable (%s); shown without it",
+                       source.suggestion_id, source.run_id, exc)
+        return None
+
+
 def suggestion_views(session: Session, dataset_id: int, rows: Sequence[Any]) -> list[SuggestionView]:
     """Rows of `filtered_suggestions` as views, with head and tail names, sources and current decisions."""
     ids = [row[0].id for row in rows]
@@ -205,7 +225,7 @@ def suggestion_views(session: Session, dataset_id: int, rows: Sequence[Any]) -> 
             select(m.SuggestionSourceRow, m.ModelRunRow.method, m.ModelRunRow.checkpoint).join(m.ModelRunRow)
             .where(m.SuggestionSourceRow.suggestion_id.in_(ids)).order_by(m.SuggestionSourceRow.run_id)):
         sources[source.suggestion_id].append(
-            SourceView(source.run_id, method, checkpoint, source.score, dict(source.evidence)))
+            SourceView(source.run_id, method, checkpoint, source.score, _read_support(source)))
     decisions = current_decisions_of(session, ids)
     return [
         SuggestionView(s.id, dataset_id, s.document_id, title, s.h, s.t, names.get((s.document_id, s.h), ""),
@@ -223,7 +243,8 @@ def rescore_suggestions(session: Session, dataset_id: int,
     if not scores:
         return 0
     rows = session.execute(
-        select(m.SuggestionRow.id, m.SuggestionRow.document_id, m.SuggestionRow.h, m.SuggestionRow.t, m.SuggestionRow.relation,
+        select(m.SuggestionRow.id, m.SuggestionRow.document_id, m.SuggestionRow.h, m.SuggestionRow.t,
+               m.SuggestionRow.relation,
                m.SuggestionRow.score).join(m.DocumentRow).where(m.DocumentRow.dataset_id == dataset_id))
     changed = [{"id": sid, "score": float(scores[(d, h, t, r)])} for sid, d, h, t, r, old in rows
                if (d, h, t, r) in scores and float(scores[(d, h, t, r)]) != old]
@@ -237,8 +258,20 @@ def undecided_scores(session: Session, dataset_id: int) -> list[float]:
     learned ranker, calibrated probabilities that each is a missing label. Control items are left out: their
     scores are placed to blend in, not estimates of anything."""
     states = suggestion_states()
-    query = (select(m.SuggestionRow.score).join(m.DocumentRow).join(states, states.c.suggestion_id == m.SuggestionRow.id)
+    query = (select(m.SuggestionRow.score).join(m.DocumentRow).join(states,
+                                                                    states.c.suggestion_id == m.SuggestionRow.id)
              .where(m.DocumentRow.dataset_id == dataset_id, states.c.state.in_((PENDING, SKIPPED)),
                     m.SuggestionRow.id.not_in(control_ids()))
              .order_by(m.SuggestionRow.score.desc()))
     return [float(s) for s in session.scalars(query)]
+
+
+def undecided_document_ids(session: Session, dataset_id: int) -> list[int]:
+    """The dataset's documents (in upload order) with an item still in the queue (pending or skipped): what a
+    rescore of the pending queue scores again."""
+    states = suggestion_states()
+    query = (select(m.DocumentRow.id).join(m.SuggestionRow, m.SuggestionRow.document_id == m.DocumentRow.id)
+             .join(states, states.c.suggestion_id == m.SuggestionRow.id)
+             .where(m.DocumentRow.dataset_id == dataset_id, states.c.state.in_((PENDING, SKIPPED)))
+             .group_by(m.DocumentRow.id, m.DocumentRow.position).order_by(m.DocumentRow.position))
+    return list(session.scalars(query))

@@ -7,4 +7,5 @@ from engine.model.methods import atlop, kmgre, ncrl, p3m, paee, pemscl  # noqa: 
 from engine.model.methods.base import ClassifierOutput, MethodConfig, MethodSpec, ModelDims, RelationClassifier
 from engine.model.methods.registry import get_method, list_methods, register
 
-__all__ = ["ClassifierOutput", "MethodConfig", "RelationClassifier", "MethodSpec", "ModelDims", "get_method", "list_methods", "register"]
+__all__ = ["ClassifierOutput", "MethodConfig", "RelationClassifier", "MethodSpec", "ModelDims", "get_method",
+           "list_methods", "register"]

@@ -77,7 +77,8 @@ PairView = Callable[[Batch], PairRepresentation]  # the pair representation of a
 
 
 class RelationClassifier(nn.Module):
-    """Base relation classifier: threshold decoding and margin probabilities; methods override what their paper changes."""
+    """Base relation classifier: threshold decoding and margin probabilities; methods override what their paper
+    changes."""
 
     def __init__(self, config: MethodConfig) -> None:
         super().__init__()
@@ -136,5 +137,6 @@ class MethodSpec:
     # Fills data-dependent settings before the model is built: (config, training documents, schema,
     # share of triples hidden) -> config. P3M estimates its class priors here.
     prepare: Callable[[MethodConfig, Sequence[Document], RelationSchema, float], MethodConfig] | None = None
-    # The extras the classifier's collect_extras returns: key -> (PairExtra kind, what it means), for `methods --verbose`.
+    # The extras the classifier's collect_extras returns: key -> (PairExtra kind, what it means), for
+    # `methods --verbose`.
     extras: tuple[tuple[str, type[PairExtra], str], ...] = ()

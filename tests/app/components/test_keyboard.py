@@ -17,8 +17,19 @@ def test_every_review_action_has_a_key_and_the_overlay_lists_them() -> None:
     overlay = keyboard.overlay_html()
     for key, what in keyboard.REVIEW_KEYS:
         assert f"<tr><th>{key}</th><td>{what}</td></tr>" in overlay
-    script = keyboard.review_script("Relation")
+    script = keyboard.install_js("Relation")
     assert '"e"' in script and "Escape" in script and "stSidebar" in script and "docre-keys" in script
+
+
+def test_each_run_replaces_the_listeners_in_the_pages_own_window() -> None:
+    # a listener added from the component frame dies with the frame (Streamlit may replace it on a rerun): the
+    # frame hands the code to the page as a <script>, which removes the listeners the previous run added
+    script = keyboard.install_js("Relation")
+    assert 'removeEventListener("keydown", old.keydown, true)' in script
+    assert script.index("removeEventListener") < script.index('addEventListener("keydown"')
+    assert script.count('addEventListener("keydown"') == 1
+    frame = keyboard.review_script("Relation")
+    assert 'createElement("script")' in frame and "window.parent" in frame and "addEventListener" in frame
 
 
 def test_the_picker_key_is_free_in_streamlit() -> None:

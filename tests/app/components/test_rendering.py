@@ -43,7 +43,8 @@ def make_scores(doc: Document, seed: int = 0, method: str = "atlop.v1", potentia
     extras = {}
     if grids:
         extras["mention_grids"] = MentionGrids("key mention pairs", tuple(
-            MentionPairGrid(rng.random((len(doc.entities[h].mentions), len(doc.entities[t].mentions))).astype(np.float32),
+            MentionPairGrid(rng.random((len(doc.entities[h].mentions), len(doc.entities[t].mentions)))
+                            .astype(np.float32),
                             rng.random((len(doc.entities[h].mentions), len(doc.entities[t].mentions), len(RELS))))
             for h, t in zip(hs, ts)))
     if potential:

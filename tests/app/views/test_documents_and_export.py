@@ -21,12 +21,16 @@ SAMPLES = ROOT / "assets" / "samples"
 
 
 def _extra_keys_file() -> bytes:
-    doc = {"title": "Extra keys", "sents": [["Ann", "Lee", "lives", "in", "Paris", "."], ["Paris", "is", "in", "France", "."]],
-           "vertexSet": [[{"name": "Ann Lee", "sent_id": 0, "pos": [0, 2], "type": "PER", "global_pos": [0, 2], "index": "0_0"}],
-                         [{"name": "Paris", "sent_id": 0, "pos": [4, 5], "type": "LOC", "global_pos": [4, 5], "index": "1_0"},
+    doc = {"title": "Extra keys", "sents": [["Ann", "Lee", "lives", "in", "Paris", "."],
+                                            ["Paris", "is", "in", "France", "."]],
+           "vertexSet": [[{"name": "Ann Lee", "sent_id": 0, "pos": [0, 2], "type": "PER", "global_pos": [0, 2],
+                           "index": "0_0"}],
+                         [{"name": "Paris", "sent_id": 0, "pos": [4, 5], "type": "LOC", "global_pos": [4, 5],
+                           "index": "1_0"},
                           {"name": "Paris", "sent_id": 1, "pos": [0, 1], "type": "LOC", "index": "1_1"}],
                          [{"name": "France", "sent_id": 1, "pos": [3, 4], "type": "LOC"}]],
-           "labels": [{"h": 1, "t": 2, "r": "P17", "evidence": [1], "source": "curated"}, {"h": 0, "t": 1, "r": "P551"}],
+           "labels": [{"h": 1, "t": 2, "r": "P17", "evidence": [1], "source": "curated"},
+                      {"h": 0, "t": 1, "r": "P551"}],
            "split": "dev", "meta": {"n": 1}}
     return json.dumps([doc]).encode("utf-8")
 
@@ -50,7 +54,8 @@ def test_accepted_triple_gets_the_sentences_naming_both(env: Path) -> None:
     with session() as s:
         run = store.record_run(s, dataset_id, checkpoint="x", method="atlop.v1", version="0", seconds=0.0)
         (sid,) = store.add_suggestions(s, dataset_id, [{"doc_id": result.added[0], "h_idx": 0, "t_idx": 1,
-                                                        "relation": "P27", "score": 0.5, "evidence": {}}], run_ids=[run])
+                                                        "relation": "P27", "score": 0.5, "evidence": {}}],
+                                       run_ids=[run])
     services.review.ensure_annotator("ada")
     services.review.decide(sid, "ada", "accept")
     (doc,) = json.loads(services.export.dataset_json(dataset_id))
@@ -72,7 +77,8 @@ def test_document_opens_on_the_default_models_run(seeded: Path, models_dir: Path
     from engine.serve.predictor import Predictor
 
     other = models_dir / "tiny2"
-    score_documents(factory(), dataset_id, doc_ids[:1], [(str(other), Predictor.from_checkpoint(other, "cpu"))])  # newest run: not default
+    # newest run: not default
+    score_documents(factory(), dataset_id, doc_ids[:1], [(str(other), Predictor.from_checkpoint(other, "cpu"))])
     services.scoring.clear_caches()
     newest = services.scoring.runs(dataset_id)[0]
     assert "tiny2" in newest.checkpoint

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from app import services
 from app.state import Keys
@@ -78,6 +78,8 @@ def test_a_job_running_at_a_restart_is_requeued_shown_and_its_run_hidden_until_d
     monkeypatch.setenv("DOCRE_WORKER", "external")  # the test plays the worker that resumes the job
     app()
     dataset_id, doc_ids = seed_ids()
+    with session_scope(services.resources.factory()) as s:  # a model new to the dataset: the job makes its run
+        s.execute(delete(m.ModelRunRow).where(m.ModelRunRow.checkpoint == str(models_dir / "tiny")))
     job_id, partial = _job_killed_mid_way(dataset_id, doc_ids[:2], str(models_dir / "tiny"))
     _restart()
     row = _job_row(dataset_id, job_id)  # start-up re-queued it

@@ -58,7 +58,8 @@ def test_upload_malformed_json_stores_nothing(env: Path) -> None:
 def test_upload_over_the_size_limit(env: Path, sample_docs: list, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(services.documents, "upload_limit_mb", lambda: 0)
     at = app()
-    at.file_uploader(key=f"{Keys.JSON_UPLOAD}.0").upload("docs.json", docred_bytes(sample_docs[:1]), "application/json").run()
+    at.file_uploader(key=f"{Keys.JSON_UPLOAD}.0").upload("docs.json", docred_bytes(sample_docs[:1]),
+                                                         "application/json").run()
     assert "over the 0 MB upload limit" in at.error[0].value
     assert services.documents.datasets() == []
 
@@ -88,17 +89,20 @@ def test_upload_text_shows_editable_entities_then_stores(env: Path) -> None:
     assert doc.facts is None and doc.num_entities >= 2
 
 
-def test_score_stored_documents_with_another_model(seeded: Path, models_dir: Path) -> None:
+def test_scoring_stored_documents_again_adds_to_the_models_run(seeded: Path, models_dir: Path) -> None:
+    # one run per model and dataset: rescoring with a model that scored the dataset fills its run, no new one
     dataset_id, _ = seed_ids()
-    before = len(services.scoring.runs(dataset_id))
+    path = str((models_dir / "tiny2").resolve())
+    before = {run.id: run.checkpoint for run in services.scoring.runs(dataset_id)}
     at = app()
-    at.multiselect(key=Keys.MODELS_STORED).set_value([str((models_dir / "tiny2").resolve())])
+    at.multiselect(key=Keys.MODELS_STORED).set_value([path])
     at.button(key=Keys.SCORE_STORED).click().run()
     job = services.jobs.wait(at.session_state["docre.scoring_job"])
-    assert job is not None and job.error is None and len(job.run_ids) == 1
+    assert job is not None and job.error is None
+    assert [before[run_id] for run_id in job.run_ids] == [path]
     at.run()
     services.scoring.clear_caches()
-    assert len(services.scoring.runs(dataset_id)) == before + 1
+    assert {run.id: run.checkpoint for run in services.scoring.runs(dataset_id)} == before
 
 
 def test_a_broken_model_directory_is_skipped_with_a_warning(seeded: Path, models_dir: Path, tmp_path: Path,
@@ -163,7 +167,7 @@ def test_app_scoring_ranks_with_the_shipped_ranker(seeded: Path) -> None:
     dataset_id, _ = seed_ids()
     items = services.review.queue(dataset_id, services.review.ReviewFilters(), None, limit=5).items
     assert items and all(0.0 <= item.score <= 1.0 for item in items)
-    assert all("ranking" in ev for item in items for ev in item.evidence.values())
+    assert all(sp.ranking is not None for item in items for sp in item.supports.values())
 
 
 def test_entity_table_edits_are_validated() -> None:
@@ -343,7 +347,8 @@ def test_review_long_tail_is_apart_from_the_queue_and_opens(seeded: Path) -> Non
 def test_review_filters_by_relation_and_state(seeded: Path) -> None:
     dataset_id, _ = seed_ids()
     at = app("review", **{"docre.annotator": "ada", "docre.dataset_id": dataset_id})
-    relation = services.review.pair_queue(dataset_id, services.review.ReviewFilters(), "ada").items[0].relations[0].relation
+    queue = services.review.pair_queue(dataset_id, services.review.ReviewFilters(), "ada")
+    relation = queue.items[0].relations[0].relation
     next(s for s in at.selectbox if s.label == "Relation").set_value(relation).run()
     assert not at.exception
     queue = at.dataframe[-1].value  # one row per pair, listing only the relations that match
@@ -390,7 +395,8 @@ def test_export_page_and_round_trip(seeded: Path) -> None:
     added = [f for d in back for f in d.facts or () if "provenance" in f.extra]
     assert len(added) == 1 and (added[0].h, added[0].t, added[0].r) == (item.h, item.t, "P27")
     prov = added[0].extra["provenance"]
-    assert prov["annotator"] == "ada" and prov["corrected"] is True and prov["score"] == pytest.approx(item.score, abs=1e-4)
+    assert prov["annotator"] == "ada" and prov["corrected"] is True
+    assert prov["score"] == pytest.approx(item.score, abs=1e-4)
     assert services.export.docred_json(list(back)) == payload  # lossless both ways
     csv_text = services.export.review_log_csv(dataset_id).decode("utf-8")
     assert csv_text.splitlines()[0].startswith("review_id,time_utc,annotator") and "ada" in csv_text
@@ -577,7 +583,7 @@ def test_a_failed_scoring_job_shows_no_internals(seeded: Path, monkeypatch: pyte
         def check_limits(self, docs):
             pass
 
-        def predict(self, docs, progress=None):
+        def predict(self, docs, progress=None, pair_progress=None):
             raise RuntimeError("cannot open /srv/secret/weights.bin")
 
     monkeypatch.setattr(services.jobs, "predictor", lambda path: Broken())
@@ -586,3 +592,22 @@ def test_a_failed_scoring_job_shows_no_internals(seeded: Path, monkeypatch: pyte
     assert "server log" in job.error
     at = app(**{"docre.scoring_job": job.id, "docre.dataset_id": dataset_id})
     assert f"Scoring failed: {job.error}" in texts(at) and "/srv/secret" not in texts(at)
+
+
+FILTERS_KEY = "docre.review_filters"  # app.state keeps the review filters under this session key
+
+
+def test_only_items_i_have_not_decided_ticks_again_after_an_untick(seeded: Path) -> None:
+    dataset_id, _ = seed_ids()
+    at = app("review", **{"docre.annotator": "ada", "docre.dataset_id": dataset_id})
+
+    def box():
+        return next(c for c in at.checkbox if c.label == "Only items I have not decided")
+
+    start = box().value
+    box().set_value(not start).run()
+    assert box().value is (not start) and at.session_state[FILTERS_KEY].open_for_me is (not start)
+    box().set_value(start).run()
+    assert box().value is start and at.session_state[FILTERS_KEY].open_for_me is start
+    box().set_value(not start).run()
+    assert box().value is (not start)

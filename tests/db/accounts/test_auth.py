@@ -65,7 +65,8 @@ def test_local_names_never_take_a_team_account(factory) -> None:
     """Local mode asks only for a name: one that an account (with a password) owns must not act as it."""
     with session_scope(factory) as session:
         accounts.create_user(session, "carol", "curator", PASSWORD)
-    with pytest.raises(AccountError, match="belongs to a team account with a password"), session_scope(factory) as session:
+    with pytest.raises(AccountError,
+                       match="belongs to a team account with a password"), session_scope(factory) as session:
         store.ensure_annotator(session, "carol")
     with pytest.raises(AccountError, match="pick another name"), session_scope(factory) as session:
         store.local_annotator(session, " carol".strip())

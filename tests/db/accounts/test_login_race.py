@@ -22,5 +22,6 @@ def test_forty_parallel_logins_get_at_most_the_cap_of_password_checks(db_url, fa
     assert 1 <= checks <= CAP, checks
     assert outcomes.count("checked") == checks
     with session_scope(factory) as s:
-        counts = dict(s.execute(select(m.LoginAttemptRow.outcome, func.count()).group_by(m.LoginAttemptRow.outcome)).all())
+        counts = dict(s.execute(select(m.LoginAttemptRow.outcome, func.count()).group_by(m.LoginAttemptRow.outcome))
+                      .all())
     assert counts == {"failure": checks, "locked": 40 - checks}

@@ -31,7 +31,8 @@ def test_a_token_is_signed_and_expires(factory) -> None:
     payload, _, mac = token.rpartition(".")
     forged = payload.replace(".0.", ".7.", 1) + "." + mac  # another token version, same signature
     assert accounts.read_token(KEY, forged, T0) is None
-    assert accounts.read_token(KEY, token[:-2], T0) is None and accounts.read_token(KEY, "", T0) is None and accounts.read_token(KEY, "x" * 5000, T0) is None
+    for bad in (token[:-2], "", "x" * 5000):
+        assert accounts.read_token(KEY, bad, T0) is None
     assert _account(factory, token).name == "carol"
 
 

@@ -68,7 +68,8 @@ def test_merge_repoints_labels_suggestions_and_reviews_and_keeps_untouched_score
     assert edit.details["merged_labels"] == [[0, 1, "P551"]]
     assert (kept.state, kept.accepted_relation, kept.score) == ("accepted", "P27", 0.7)  # the review followed
     assert edit.details["dropped_suggestions"] == [ids["suggestions"][2]]  # pending, between the merged two
-    assert len(exported["vertexSet"]) == 3 and (0, 2, "P27") in {(lb["h"], lb["t"], lb["r"]) for lb in exported["labels"]}
+    assert len(exported["vertexSet"]) == 3 and (0, 2, "P27") in {(lb["h"], lb["t"], lb["r"])
+                                                                 for lb in exported["labels"]}
     # the pair (Paris, France) was (1, 3) and is (1, 2): the same scores, bit for bit
     assert np.array_equal(new.logits[new.pair(1, 2)], old.logits[old.pair(1, 3)])
     assert np.array_equal(new.logits[new.pair(2, 1)], old.logits[old.pair(3, 1)])

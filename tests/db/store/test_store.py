@@ -14,11 +14,14 @@ from db import store
 from db.store import models as m
 from db.store.clock import utc_now
 from db.store.errors import DuplicateError, NotFoundError
+from db.store.queries.runs import decode_scores, encode_scores
 from db.store.session import database_url, session_scope
 from engine.data.documents import Entity, Fact, Mention, read_documents
 from engine.data.pair_extras import MentionGrids, MentionPairGrid
 from engine.data.pair_scores import PairScores
+from engine.data.support import Support
 from tests.db_support import seed, tiny_document
+from tests.model_helpers import sparse_scores
 from tests.paths import require_shared_data
 
 
@@ -147,7 +150,9 @@ def test_pair_scores_are_compact_and_round_trip(factory) -> None:
         np.testing.assert_array_equal(getattr(back, name), getattr(scores, name))
     np.testing.assert_array_equal(back.extra("mention_grids").grids[2].relation_probability,
                                   scores.extra("mention_grids").grids[2].relation_probability)
-    assert len(payload) < len(json.dumps(scores.to_json()))
+    assert decode_scores(payload).title == "Ann Lee"  # a NumPy archive, compact once a document has pairs:
+    many = sparse_scores(40, [(0, 1)])
+    assert len(encode_scores(many)) < len(json.dumps(many.to_json())) / 4
     assert (run.method, run.version, run.seconds, run.n_scored) == ("atlop.v1", "0.1.0", 1.5, 1)
     assert count(factory, m.PairScoreBlobRow) == 1
 
@@ -163,8 +168,11 @@ def test_suggestions_are_unique_per_triple_and_collect_their_runs(factory) -> No
         view = store.get_suggestion(session, again[0])
     assert again == [ids["suggestions"][1]] and count(factory, m.SuggestionRow) == 2
     assert view.score == 0.95 and [s.method for s in view.sources] == ["atlop.v1", "p3m.v1"]
-    assert view.evidence == {f"atlop.v1#{ids['run']}": {"sentences": [0]}, f"p3m.v1#{run2}": {"by": "p3m"}}
-    assert (view.head_name, view.tail_name, view.document_title, view.state) == ("Ann Lee", "France", "Ann Lee", "pending")
+    # each source's support comes back typed; parts a stored value lacks are empty
+    assert view.supports == {f"atlop.v1#{ids['run']}": Support({}, 0, (0,), None),
+                             f"p3m.v1#{run2}": Support({}, 0, (), None)}
+    assert (view.head_name, view.tail_name, view.document_title, view.state) == ("Ann Lee", "France", "Ann Lee",
+                                                                                 "pending")
     with pytest.raises(IntegrityError), session_scope(factory) as session:  # the database itself refuses twins
         session.add(m.SuggestionRow(document_id=ids["doc"], h=0, t=1, relation="P551", score=0.1, created_at=utc_now()))
         session.flush()
@@ -199,7 +207,8 @@ def test_listing_sorts_pages_and_filters(factory) -> None:
         assert store.list_suggestions(session, ds, {"reviewed_by": "ann"}).total == 1
         assert store.list_suggestions(session, ds, {"unreviewed_by": "ann"}).total == 3
         assert store.list_suggestions(session, ds, {"state": "skipped"}).items[0].id == ids["suggestions"][0]
-        with pytest.raises(ValueError, match="allowed: assigned_to, control, disputed, document, method, min_score, relation"):
+        with pytest.raises(ValueError,
+                           match="allowed: assigned_to, control, disputed, document, method, min_score, relation"):
             store.list_suggestions(session, ds, {"sql": "1=1"})
         with pytest.raises(ValueError, match="state"):
             store.list_suggestions(session, ds, {"state": "done"})

@@ -101,3 +101,51 @@ def test_split_queue_between_annotators(factory, mode: str) -> None:
         assert mine.total == counts["ann"] and ids["suggestions"][0] not in [s.id for s in mine.items]
         with pytest.raises(ValueError, match="split mode"):
             store.split_queue(session, ids["dataset"], ["ann"], "random")
+
+
+def test_curator_resolutions_are_left_out_of_annotator_agreement(factory) -> None:
+    # ann and bob disagree on two of four items; the curator resolves both. Counted, the curator would be paired
+    # with each annotator (kappa 1.0 with ann on the two items) and lift ann's mean kappa on the Assign page.
+    ids = seed(factory, [(0, 1, "P551", 0.9), (0, 2, "P19", 0.8), (1, 0, "P17", 0.7), (2, 0, "P27", 0.6)])
+    s1, s2, s3, s4 = ids["suggestions"]
+    with session_scope(factory) as session:
+        for sid, ann, bob in ((s1, "accept", "reject"), (s2, "accept", "accept"), (s3, "reject", "accept"),
+                              (s4, "reject", "reject")):
+            store.record_review(session, sid, "ann", ann)
+            store.record_review(session, sid, "bob", bob)
+        store.resolve_conflict(session, s1, "cat", "accept")
+        store.resolve_conflict(session, s3, "cat", "reject")
+    with session_scope(factory) as session:
+        pairs = store.annotator_pairs(session, ids["dataset"])
+    assert [(p.annotator_a, p.annotator_b, p.suggestion_ids) for p in pairs] == [("ann", "bob", (s1, s2, s3, s4))]
+    (pair,) = pairs
+    assert pair.labels_a == ("P551", "P19", "reject", "reject")
+    assert pair.labels_b == ("reject", "P19", "P17", "reject")
+    # p_o = 2/4; p_e = (1*0 + 1*1 + 2*2) / 16 = 5/16 (P551, P19, reject by ann against reject, P19, P17 by bob)
+    assert store.cohen_kappa(pair.labels_a, pair.labels_b) == pytest.approx((2 / 4 - 5 / 16) / (1 - 5 / 16))
+
+
+def test_overlap_deals_each_pair_to_k_annotators(factory) -> None:
+    # three pairs (one with two relations) for three annotators, overlap 2: each pair to two different people,
+    # a pair's relations together, and everyone gets two of the three pairs
+    ids = seed(factory, [(0, 1, "P551", 0.9), (0, 1, "P19", 0.85), (0, 2, "P19", 0.8), (1, 0, "P17", 0.7)])
+    with session_scope(factory) as session:
+        store.ensure_annotator(session, "dan")
+        assert store.review_settings(session, ids["dataset"]).overlap == 1  # the default
+        assert store.set_review_settings(session, ids["dataset"], overlap=2, by="cat").overlap == 2
+        counts = store.split_queue(session, ids["dataset"], ["ann", "bob", "dan"], "round-robin")
+    assert counts == {"ann": 3, "bob": 3, "dan": 2}  # pairs: (0,1) x2 to ann+bob, (0,2) to dan+ann, (1,0) to bob+dan
+    with session_scope(factory) as session:
+        shares = {name: {(s.h, s.t) for s in store.list_suggestions(session, ids["dataset"],
+                                                                     {"assigned_to": name}).items}
+                  for name in ("ann", "bob", "dan")}
+        holders = {pair: sorted(n for n, mine in shares.items() if pair in mine) for pair in ((0, 1), (0, 2), (1, 0))}
+        assert all(len(people) == 2 for people in holders.values()), holders
+        with pytest.raises(ValueError, match="overlap sends each item to 2 annotators"):
+            store.split_queue(session, ids["dataset"], ["ann"], "document")
+        with pytest.raises(ValueError, match="overlap"):
+            store.set_review_settings(session, ids["dataset"], overlap=0)
+    with session_scope(factory) as session:  # overlap = everyone: the same items for all, an agreement study
+        store.set_review_settings(session, ids["dataset"], overlap=3)
+        assert store.split_queue(session, ids["dataset"], ["ann", "bob", "dan"], "document") == {
+            "ann": 4, "bob": 4, "dan": 4}

@@ -18,7 +18,8 @@ def test_import_then_export_round_trips_the_sample(tmp_path: Path, caplog: pytes
     caplog.set_level(logging.INFO)
     assert main(["--url", url, "import", str(SAMPLE), "--dataset", "held-out"]) == 0
     n = len(json.loads(SAMPLE.read_bytes()))
-    assert f"{n} valid document(s), 0 invalid." in caplog.text and f"Stored {n} document(s) in “held-out”." in caplog.text
+    assert f"{n} valid document(s), 0 invalid." in caplog.text
+    assert f"Stored {n} document(s) in “held-out”." in caplog.text
     out = tmp_path / "out.json"
     assert main(["--url", url, "export", "--dataset", "held-out", "--output", str(out)]) == 0
     assert json.loads(out.read_bytes()) == json.loads(SAMPLE.read_bytes())
@@ -28,7 +29,8 @@ def test_import_then_export_round_trips_the_sample(tmp_path: Path, caplog: pytes
     assert f"skipped document 0 “{first}”: the dataset already holds it as document 1" in caplog.text
 
 
-def test_import_lists_invalid_documents_and_refuses_an_empty_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_import_lists_invalid_documents_and_refuses_an_empty_file(tmp_path: Path,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
     url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
     caplog.set_level(logging.INFO)
     docs = json.loads(SAMPLE.read_bytes())[:1]
@@ -45,7 +47,8 @@ def test_import_lists_invalid_documents_and_refuses_an_empty_file(tmp_path: Path
 
 
 def test_import_with_score_uses_the_default_model(tmp_path: Path, tiny_models_dir: Path,
-                                                  monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("DOCRE_MODELS_DIR", str(tiny_models_dir))
     from engine import settings
 

@@ -12,7 +12,7 @@ from db.store.errors import ReviewError
 from db.store.queries.controls import ABSENT, GOLD, control_kind, target_count
 from db.store.session import session_scope
 from db.workflows import controls as control_items
-from engine.curate.evidence import build_evidence
+from engine.curate.support import build_support
 from engine.data.documents import Fact
 from engine.data.pair_scores import PairScores
 from tests.db_support import tiny_document
@@ -45,10 +45,10 @@ def build(factory) -> dict:  # the fixture, passed in
             ps = _scores(doc.title, k)
             store.save_pair_scores(s, run, doc_id, ps)
             for j, (h, t, r) in enumerate(REAL):
-                evidence = build_evidence(doc, {f"atlop.v1#{run}": ps}, h, t, r, None, (),
-                                          {"by": "ranker", "probability": 0.9 - 0.04 * (3 * k + j)})
+                support = build_support(doc, {f"atlop.v1#{run}": ps}, h, t, r, None, (),
+                                        {"by": "ranker", "probability": 0.9 - 0.04 * (3 * k + j)})
                 items.append({"doc_id": doc_id, "h_idx": h, "t_idx": t, "relation": r,
-                              "score": round(0.9 - 0.04 * (3 * k + j), 6), "evidence": evidence.to_json()})
+                              "score": round(0.9 - 0.04 * (3 * k + j), 6), "evidence": support.to_json()})
         real = store.add_suggestions(s, dataset.id, items, run_ids=[run])
         for name in ("ann", "bob"):
             store.ensure_annotator(s, name)
@@ -106,8 +106,9 @@ def test_controls_are_mixed_at_the_rate_and_look_like_any_item(factory) -> None:
             assert ((item.h, item.t, item.relation) in gold_labels) == (kind == GOLD)
             assert (item.state, item.decisions) == ("pending", ())
             assert [src.run_id for src in item.sources] == [src.run_id for src in real_view.sources]
-            assert set(item.sources[0].evidence) == set(real_view.sources[0].evidence)
-            assert item.sources[0].evidence["ranking"]["probability"] == pytest.approx(item.score, abs=1e-5)
+            control, real = item.sources[0].support, real_view.sources[0].support
+            assert set(control.models) == set(real.models) and control.ranking["by"] == real.ranking["by"]
+            assert control.ranking["probability"] == pytest.approx(item.score, abs=1e-5)
     assert enable(factory, ids["dataset"], 0.25).added == 0  # in step: nothing to do
 
 

@@ -115,9 +115,9 @@ def test_interrupted_job_resumes_and_ends_done_without_duplicates(factory, tiny_
     predicted: list[int] = []
 
     class Counting(DiesAfter):
-        def predict(self, docs, progress=None):
+        def predict(self, docs, progress=None, pair_progress=None):
             predicted.append(len(docs))
-            return self.model.predict(docs)
+            return self.model.predict(docs, pair_progress=pair_progress)
 
     run_job(factory, job, "w2", lambda p: Counting(load_model(p), [0]))
     with session_scope(factory) as s:
@@ -138,7 +138,8 @@ def test_two_users_jobs_both_finish(factory, tiny_models_dir) -> None:  # noqa: 
         b = store.enqueue_job(s, dataset_id, docs[:1], [str(tiny_models_dir / "tiny2")], "bob")
     assert drain(factory, "w") == 2
     with session_scope(factory) as s:
-        assert {j.id: (j.status, j.requested_by) for j in store.list_jobs(s)} == {a: ("done", "ann"), b: ("done", "bob")}
+        assert {j.id: (j.status, j.requested_by) for j in store.list_jobs(s)} == {a: ("done", "ann"),
+                                                                                  b: ("done", "bob")}
 
 
 def test_runs_of_a_job_not_done_are_left_out_of_finished_runs(factory) -> None:

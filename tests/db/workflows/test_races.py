@@ -53,7 +53,8 @@ def test_two_uploads_into_one_dataset_get_distinct_positions(db_url, factory) ->
     with session_scope(factory) as s:
         dataset = store.create_dataset(s, "shared")
         store.add_documents(s, dataset.id, [tiny_document("first")])
-    outcomes = race_support.collide(race_support.upload_worker, (db_url, "shared", ["A1", "A2"], "INSERT INTO documents"),
+    outcomes = race_support.collide(race_support.upload_worker,
+                                    (db_url, "shared", ["A1", "A2"], "INSERT INTO documents"),
                        (db_url, "shared", ["B1", "B2"], "INSERT INTO documents"))
     assert [o[0] for o in outcomes] == ["ok", "ok"], outcomes
     docs = _documents(factory)

@@ -54,8 +54,10 @@ def test_decision_items_follow_the_log(factory: sessionmaker[Session]) -> None:
         assert store.decision_count(s, ids["dataset"]) == 3
     assert [(i["h_idx"], i["t_idx"], i["r"], i["decision"], i.get("relation")) for i in items] == [
         (0, 1, "P27", "accept", None), (0, 2, "P27", "accept", "P19"), (1, 0, "P131", "reject", None)]
-    assert decisions_from_json(items) == [Decision("Ann Lee", 0, 1, "P27", True), Decision("Ann Lee", 0, 2, "P27", False),
-                                          Decision("Ann Lee", 0, 2, "P19", True), Decision("Ann Lee", 1, 0, "P131", False)]
+    assert decisions_from_json(items) == [Decision("Ann Lee", 0, 1, "P27", True),
+                                          Decision("Ann Lee", 0, 2, "P27", False),
+                                          Decision("Ann Lee", 0, 2, "P19", True),
+                                          Decision("Ann Lee", 1, 0, "P131", False)]
 
 
 def test_refits_are_logged_and_due_after_every_n(factory: sessionmaker[Session]) -> None:

@@ -37,7 +37,8 @@ def test_train_evaluate_predict(two_docs, tiny_encoder_dir, tmp_path, capsys):
 
     # a second run with more epochs resumes nothing (finished) but trains afresh into a new dir and resumes there
     out2 = tmp_path / "model2"
-    assert main(args[:-14] + ["--output", str(out2), "--encoder", str(tiny_encoder_dir), "--epochs", "2", "--batch-size", "2",
+    assert main(args[:-14] + ["--output", str(out2), "--encoder", str(tiny_encoder_dir), "--epochs", "2",
+                              "--batch-size", "2",
                               "--option", "emb_size=32", "--option", "block_size=8"]) == 0
     assert json.loads((out2 / "config.json").read_text())["train_config"]["epochs"] == 2
 
@@ -102,7 +103,8 @@ def test_resume_continues_from_last_epoch(two_docs, tiny_encoder_dir, tmp_path):
 def test_bad_input_gives_clear_error(tmp_path, capsys):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    assert main(["predict", "--input", str(bad), "--output", str(tmp_path / "p.json"), "--checkpoint", str(tmp_path)]) == 2
+    assert main(["predict", "--input", str(bad), "--output", str(tmp_path / "p.json"), "--checkpoint",
+                 str(tmp_path)]) == 2
     assert "error:" in capsys.readouterr().err
 
 
@@ -129,7 +131,8 @@ def test_calibrate_stores_platt_scaling_that_predict_applies(two_docs, tiny_enco
 
     path, docs = two_docs
     out = tmp_path / "model"
-    assert main(["--quiet", "train", "--method", "atlop", "--train", str(path), "--dev", str(path), "--output", str(out),
+    assert main(["--quiet", "train", "--method", "atlop", "--train", str(path), "--dev", str(path), "--output",
+                 str(out),
                  "--encoder", str(tiny_encoder_dir), "--epochs", "1", "--batch-size", "2", "--option", "emb_size=32",
                  "--option", "block_size=8"]) == 0
     trained = json.loads((out / "config.json").read_text())["calibration"]  # train fitted it on --dev

@@ -48,7 +48,8 @@ def test_predict_output_that_is_a_directory_or_has_no_parent(model, docs_file, t
     assert "is a directory" in refused(base + ["--output", str(tmp_path)], capsys)
     missing = tmp_path / "no" / "such" / "p.json"
     assert "does not exist" in refused(base + ["--output", str(missing)], capsys)
-    line = refused(base + ["--output", str(tmp_path / "p.json"), "--scores-output", str(tmp_path / "x" / "s.json")], capsys)
+    line = refused(base + ["--output", str(tmp_path / "p.json"), "--scores-output", str(tmp_path / "x" / "s.json")],
+                   capsys)
     assert "--scores-output" in line
     assert list(tmp_path.iterdir()) == []  # nothing written
 
@@ -93,6 +94,7 @@ def test_predict_refuses_an_1800_entity_document(model, tmp_path, capsys, no_sco
     big = tmp_path / "big.json"
     write_documents([synthetic_document(1800, "long text")], big)
     out = tmp_path / "p.json"
-    line = refused(["--quiet", "predict", "--checkpoint", str(model), "--input", str(big), "--output", str(out)], capsys)
+    line = refused(["--quiet", "predict", "--checkpoint", str(model), "--input", str(big), "--output", str(out)],
+                   capsys)
     assert "document 0 ('long text') has 1,800 entities" in line and "DOCRE_MAX_ENTITIES" in line
     assert not out.exists()

@@ -15,7 +15,9 @@ def test_scores_round_trip_with_grids_and_potentials(tmp_path):
     grids = tuple(MentionPairGrid(np.full((1, k + 1), 0.25 * k, np.float32), np.full((1, k + 1, 3), 0.5, np.float32))
                   for k in range(len(ps.heads)))
     full = PairScores(ps.title, "kmgre.v1", ps.relation_ids, ps.heads, ps.tails, ps.logits, ps.probabilities,
-                      ps.decoded, extras={"pair_potential": PairValues("pair potential", np.arange(len(ps.heads), dtype=np.float32)),
+                      ps.decoded,
+                      extras={"pair_potential": PairValues("pair potential",
+                                                           np.arange(len(ps.heads), dtype=np.float32)),
                                           "mention_grids": MentionGrids("key mention pairs", grids)},
                       calibration=MarginCalibration(0.5, -1.0, 3))
     cache.save_scores(full, tmp_path / "x.npz")

@@ -95,7 +95,8 @@ def test_pool_band_and_top_k_and_exclusions():
     assert sorted(got) == [(0, 1, "P131"), (0, 1, "P17")]  # (1, 0, P150) is gold
     top1 = document_candidates(DOC, per_model, slots=SLOTS, pool=Pool(band=0.0, top_k=1)).triples()
     assert len(top1) == 2 + 4  # plus the best relation of each of the 4 pairs without one above threshold
-    excl = document_candidates(DOC, per_model, slots=SLOTS, pool=Pool(band=0.0, top_k=0), exclude=[(0, 1, "P17")]).triples()
+    excl = document_candidates(DOC, per_model, slots=SLOTS, pool=Pool(band=0.0, top_k=0),
+                               exclude=[(0, 1, "P17")]).triples()
     assert excl == [(0, 1, "P131")]
 
 

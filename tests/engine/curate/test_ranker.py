@@ -125,11 +125,11 @@ def test_ranker_scores_are_probabilities_with_provenance(ranker):
     out = suggest(docs, sc, ranker=ranker, limit=5)
     assert len(out) == 5 and all(0.0 <= s.ranking_score <= 1.0 for s in out)
     assert [s.ranking_score for s in out] == sorted((s.ranking_score for s in out), reverse=True)
-    assert out[0].evidence.ranking["by"] == "ranker"
-    assert out[0].evidence.ranking["probability"] == pytest.approx(out[0].ranking_score, abs=1e-5)
-    assert set(out[0].evidence.models) == {"paee"}
+    assert out[0].support.ranking["by"] == "ranker"
+    assert out[0].support.ranking["probability"] == pytest.approx(out[0].ranking_score, abs=1e-5)
+    assert set(out[0].support.models) == {"paee"}
     formula = suggest(docs, sc, limit=5)
-    assert formula[0].evidence.ranking["by"] == "formula"
+    assert formula[0].support.ranking["by"] == "formula"
 
 
 def test_decision_rows_see_an_accepted_triple_as_not_yet_labelled(ranker):

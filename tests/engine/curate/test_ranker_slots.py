@@ -51,7 +51,7 @@ def test_a_model_outside_the_rankers_slots_is_named_in_a_warning(ranker: Ranker,
     docs, sc = _with_new_method(2, "warn")
     with caplog.at_level(logging.WARNING, logger="engine.curate.suggestions"):
         out = suggest(docs, sc, ranker=ranker, limit=5)
-    assert out and out[0].evidence.ranking["by"] != "formula"
+    assert out and out[0].support.ranking["by"] != "formula"
     warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warned) == 1 and "zeta-run (zeta.v1)" in warned[0] and "paee" in warned[0]
     caplog.clear()

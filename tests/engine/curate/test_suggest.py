@@ -1,4 +1,5 @@
-"""engine.curate.suggestions, engine.curate.relation_logic and the suggest/folds commands, against hand-computed values."""
+"""engine.curate.suggestions, engine.curate.relation_logic and the suggest/folds commands, against hand-computed
+values."""
 from __future__ import annotations
 
 import argparse
@@ -60,13 +61,13 @@ def test_ranking_scores_and_evidence_match_hand_computation():
     out = run()
     assert [(s.h, s.t, s.r) for s in out] == [(0, 1, "P131"), (0, 1, "P17"), (2, 1, "P17")]
     assert [s.ranking_score for s in out] == pytest.approx([SCORE_P131, SCORE_P17, SCORE_MARIE], abs=1e-6)
-    top = out[0].evidence
+    top = out[0].support
     assert top.models["a"].margin == pytest.approx(2.0) and top.models["b"].margin == pytest.approx(-1.0)
     assert top.models["a"].probability == pytest.approx(0.8807971, abs=1e-6)
     assert (top.agreeing_models, top.sentences, top.type_fit, top.rules) == (1, (0,), True, ("inverse:P150",))
-    marie = out[2].evidence
+    marie = out[2].support
     assert (marie.agreeing_models, marie.sentences, marie.type_fit, marie.rules) == (0, (1,), False, ())
-    assert all(s.evidence.key_mention_pairs == () for s in out)
+    assert all(s.support.key_mention_pairs == () for s in out)
 
 
 def test_gold_triple_is_never_suggested_even_with_the_highest_margin():
@@ -100,7 +101,7 @@ def test_custom_weights_change_the_score():
 def test_a_model_that_did_not_score_a_document_does_not_vote():
     out = suggest([DOC], {"a": [scores("D", 3, MODEL_A)], "b": [None]}, type_stats=None)
     top = out[0]
-    assert (top.r, set(top.evidence.models), top.evidence.type_fit) == ("P131", {"a"}, None)
+    assert (top.r, set(top.support.models), top.support.type_fit) == ("P131", {"a"}, None)
     assert top.ranking_score == pytest.approx(0.8807971 + 0.25 + 0.5, abs=1e-6)
 
 
@@ -117,10 +118,11 @@ def test_unlabelled_documents_are_skipped_and_misaligned_scores_refused():
 
 def test_key_mention_pairs_come_from_mention_grids_best_first():
     out = suggest([DOC], {"k": [scores("D", 3, MODEL_A, grids=True)]}, band=0.0)
-    pairs = out[0].evidence.key_mention_pairs  # (Paris, France, P131)
+    pairs = out[0].support.key_mention_pairs  # (Paris, France, P131)
     assert [(k.head_mention, k.tail_mention) for k in pairs] == [(0, 1), (0, 0)]
     assert pairs[0].key_probability == pytest.approx(0.9) and pairs[0].relation_probability == pytest.approx(0.7)
-    assert (pairs[0].head_sent_id, pairs[0].head_pos, pairs[0].tail_sent_id, pairs[0].tail_pos) == (0, (0, 1), 1, (2, 3))
+    assert (pairs[0].head_sent_id, pairs[0].head_pos, pairs[0].tail_sent_id, pairs[0].tail_pos) == (0, (0, 1), 1,
+                                                                                                    (2, 3))
 
 
 def test_suggestion_json_round_trip():
@@ -129,8 +131,8 @@ def test_suggestion_json_round_trip():
         assert set(data) == {"title", "h_idx", "t_idx", "r", "score", "evidence"}
         back = Suggestion.from_json(data)
         assert back == s and back.to_json() == data  # JSON rounds margins and probabilities once
-        assert back.evidence.rules == s.evidence.rules
-        assert len(back.evidence.key_mention_pairs) == len(s.evidence.key_mention_pairs)
+        assert back.support.rules == s.support.rules
+        assert len(back.support.key_mention_pairs) == len(s.support.key_mention_pairs)
 
 
 def test_relation_logic_rules():
@@ -215,7 +217,8 @@ def test_suggest_command_end_to_end_with_a_tiny_model(redocred_docs, tiny_encode
     write_documents(docs, tmp_path / "in.json")
     out = tmp_path / "s.json"
     args = parser().parse_args(["suggest", "--input", str(tmp_path / "in.json"), "--output", str(out),
-                                "--checkpoint", str(tmp_path / "m1"), "--band", "0.5", "--limit", "40", "--device", "cpu"])
+                                "--checkpoint", str(tmp_path / "m1"), "--band", "0.5", "--limit", "40", "--device",
+                                "cpu"])
     assert args.func(args) == 0
     ranked = json.loads(out.read_text())
     assert 0 < len(ranked) <= 40

@@ -42,7 +42,8 @@ def mention(name: str, etype: str, sent_id: int = 0) -> Mention:
 # ---------------------------------------------------------------- module shape
 
 def test_module_imports_without_spacy() -> None:
-    code = "import sys; sys.modules['spacy'] = None; import engine.data.ingest; assert 'spacy' not in dir(engine.data.ingest)"
+    code = ("import sys; sys.modules['spacy'] = None; import engine.data.ingest; "
+            "assert 'spacy' not in dir(engine.data.ingest)")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
 
 

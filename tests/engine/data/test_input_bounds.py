@@ -43,7 +43,8 @@ def test_limits_come_from_the_settings(real_doc, monkeypatch) -> None:
 
 
 @pytest.mark.parametrize(("edit", "where"), [
-    (lambda d: d["sents"][1].__setitem__(2, "t" * 1001), "sents[1][2]: 1,001 characters, over the limit of 1,000 for a token"),
+    (lambda d: d["sents"][1].__setitem__(2, "t" * 1001),
+     "sents[1][2]: 1,001 characters, over the limit of 1,000 for a token"),
     (lambda d: d["vertexSet"][0][0].__setitem__("name", "n" * 10_001), "vertexSet[0][0].name: 10,001 characters"),
     (lambda d: d.__setitem__("note", "v" * 10_001), "note: 10,001 characters, over the limit of 10,000 for a text"),
     (lambda d: d.__setitem__("k" * 10_001, 1), "document key 'kkk"),

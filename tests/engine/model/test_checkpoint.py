@@ -15,7 +15,8 @@ from engine.model.methods import get_method
 def saved(tiny_encoder_dir, tmp_path_factory):
     torch.manual_seed(0)
     spec = get_method("atlop")
-    loaded = build_model("atlop", spec.config_class(emb_size=32, block_size=8), EncoderConfig(name=str(tiny_encoder_dir)),
+    loaded = build_model("atlop", spec.config_class(emb_size=32, block_size=8),
+                         EncoderConfig(name=str(tiny_encoder_dir)),
                          default_schema())
     path = save_checkpoint(loaded, tmp_path_factory.mktemp("ckpt") / "m", metrics={"dev": {"f1": 0.5}}, data_hash="abc",
                            save_dtype="float16")
@@ -127,7 +128,8 @@ def test_warm_start_copies_encoder_and_shared_head_parts(saved, tiny_encoder_dir
                        EncoderConfig(name=str(tiny_encoder_dir)), default_schema())
     copied = warm_start(ncrl, path)
     src, own = source.model.state_dict(), ncrl.model.state_dict()
-    assert any(k.startswith("encoder.") for k in copied) and "classifier.classifier.bilinear.classifier.weight" in copied
+    assert any(k.startswith("encoder.") for k in copied)
+    assert "classifier.classifier.bilinear.classifier.weight" in copied
     for k in copied:
         assert torch.equal(own[k], src[k]), k
     paee = build_model("paee", None, EncoderConfig(name=str(tiny_encoder_dir)), default_schema())

@@ -115,7 +115,8 @@ def test_cap_keeps_the_closest_mention_pairs(tiny_batch):
         h, t = int(tiny_batch.pair_head[p]), int(tiny_batch.pair_tail[p])
         cells = [(i, j) for i in range(int(tiny_batch.entity_mention_mask[h].sum()))
                  for j in range(int(tiny_batch.entity_mention_mask[t].sum()))]
-        dist = [abs(int(pos[tiny_batch.entity_mentions[h, i]]) - int(pos[tiny_batch.entity_mentions[t, j]])) for i, j in cells]
+        dist = [abs(int(pos[tiny_batch.entity_mentions[h, i]]) - int(pos[tiny_batch.entity_mentions[t, j]]))
+                for i, j in cells]
         expected = [cells[k] for k in sorted(range(len(cells)), key=lambda k: (dist[k], k))[:2]]
         rows = index.pair == p
         assert list(zip(index.head_slot[rows].tolist(), index.tail_slot[rows].tolist())) == sorted(expected)
@@ -141,7 +142,8 @@ def test_features_equal_a_loop(tiny_batch):
         assert torch.allclose(x[k], expected, atol=1e-5)
     rows = torch.rand(5, L)
     docs = torch.tensor([0, 0, 1, 1, 1])
-    assert torch.allclose(document_matmul(rows, docs, states), torch.stack([rows[r] @ states[docs[r]] for r in range(5)]),
+    assert torch.allclose(document_matmul(rows, docs, states),
+                          torch.stack([rows[r] @ states[docs[r]] for r in range(5)]),
                           atol=1e-5)
 
 
@@ -303,7 +305,8 @@ def test_cli_train_evaluate_predict_with_mention_grids(redocred_docs, tiny_encod
     docs = [d for d in redocred_docs if len(d.entities) <= 12][:2]
     path, out = tmp_path / "two.json", tmp_path / "model"
     write_documents(docs, path)
-    assert main(["--quiet", "train", "--method", "kmgre", "--train", str(path), "--dev", str(path), "--output", str(out),
+    assert main(["--quiet", "train", "--method", "kmgre", "--train", str(path), "--dev", str(path), "--output",
+                 str(out),
                  "--encoder", str(tiny_encoder_dir), "--epochs", "1", "--batch-size", "2",
                  "--option", "key_encoder=separate", "--option", "max_mention_pairs=8"]) == 0
     config = json.loads((out / "config.json").read_text())

@@ -47,7 +47,8 @@ def test_v1_tau_follows_the_global_step_as_the_shipped_model_trained():
     """The shipped run: 6 epochs of ~83 steps, tau = 0.5 (1 - 0.999^step) -> 0.197 at its last step, against the
     paper's limit of 0.5; v2 on the same run ends at 99% of it."""
     v1 = run_schedule(KmgreV1Config(), epochs=6, steps_per_epoch=83)
-    assert v1[(5, 497)][1] == pytest.approx(LIMIT * (1 - 0.999 ** 497)) and v1[(5, 497)][1] == pytest.approx(0.196, abs=1e-3)
+    assert v1[(5, 497)][1] == pytest.approx(LIMIT * (1 - 0.999 ** 497))
+    assert v1[(5, 497)][1] == pytest.approx(0.196, abs=1e-3)
     assert v1[(3, 249)][0] is Phase.M_STEP and v1[(3, 249)][1] == pytest.approx(LIMIT * (1 - 0.999 ** 249))
     v2 = run_schedule(KmgreConfig(), epochs=6, steps_per_epoch=83)
     assert v2[(5, 497)][1] == pytest.approx(LIMIT * 0.99)
@@ -104,7 +105,8 @@ def _query(encoder) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("via", ["dims", "arguments"])
-def test_separate_key_encoder_takes_the_run_encoder_config_and_pretrained_weights_only_when_fresh(tiny_encoder_dir, via):
+def test_separate_key_encoder_takes_the_run_encoder_config_and_pretrained_weights_only_when_fresh(tiny_encoder_dir,
+                                                                                                  via):
     """Before: EncoderConfig(name=...) with default settings (frozen word embeddings whatever the run said) and
     pre-trained weights even when a checkpoint was about to overwrite them."""
     from engine.model.encoder import load_hf

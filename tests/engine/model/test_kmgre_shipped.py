@@ -32,7 +32,8 @@ def summarise(scores) -> list[dict]:
             "sum": logits[:, 1:].sum(1).tolist(),
             "sum_sq": (logits[:, 1:] ** 2).sum(1).tolist(),
             "key_sum": [float(g.key_probability.astype(np.float64).sum()) for g in s.extra("mention_grids").grids],
-            "relation_sum": [float(g.relation_probability.astype(np.float64).sum()) for g in s.extra("mention_grids").grids],
+            "relation_sum": [float(g.relation_probability.astype(np.float64).sum())
+                             for g in s.extra("mention_grids").grids],
         })
     return out
 

@@ -27,7 +27,8 @@ METHODS = ["ncrl.v1", "pemscl.v1", "p3m.v1"]
 def fake_rep(n_pairs: int = 5, d: int = 8, seed: int = 0) -> PairRepresentation:
     g = torch.Generator().manual_seed(seed)
     r = lambda *s: torch.randn(*s, generator=g)  # noqa: E731
-    return PairRepresentation(mention=r(4, d), entity=r(3, d), mention_attention=r(4, 2, 6), entity_attention=r(3, 2, 6),
+    return PairRepresentation(mention=r(4, d), entity=r(3, d), mention_attention=r(4, 2, 6),
+                              entity_attention=r(3, 2, 6),
                               head=r(n_pairs, d), tail=r(n_pairs, d), context=r(n_pairs, d),
                               context_attention=r(n_pairs, 6), states=r(1, 6, d))
 
@@ -188,7 +189,8 @@ def test_a_batch_of_single_entity_documents_has_a_zero_loss_not_nan(method, tiny
     docs = [Document(f"one{i}", ((w, "is", "old", "."),), (Entity((Mention(w, 0, 0, 1, "LOC"),)),), ())
             for i, w in enumerate(["Rome", "Paris"])]
     feats = [loaded.tokenizer.featurize(d, schema) for d in docs]
-    batch = collate(feats, loaded.tokenizer, max_window=512, overlap=128, num_classes=schema.num_classes, with_labels=True)
+    batch = collate(feats, loaded.tokenizer, max_window=512, overlap=128, num_classes=schema.num_classes,
+                    with_labels=True)
     loss = loaded.model.train()(batch).loss
     assert loss.item() == 0.0
     loss.backward()
@@ -196,7 +198,8 @@ def test_a_batch_of_single_entity_documents_has_a_zero_loss_not_nan(method, tiny
 
 @pytest.mark.parametrize("method,options", [
     ("ncrl.v1", {"margin_shift": 1.0}), ("pemscl.v1", {"entropy_weighting": "mean"}),
-    ("pemscl.v1", {"negative_sample_ratio": 1.5}), ("p3m.v1", {"variant": "p4m"}), ("p3m.v1", {"prior_multiplier": 0.5}),
+    ("pemscl.v1", {"negative_sample_ratio": 1.5}), ("p3m.v1", {"variant": "p4m"}),
+    ("p3m.v1", {"prior_multiplier": 0.5}),
 ])
 def test_configs_reject_out_of_range_values(method, options):
     with pytest.raises(ConfigError):
@@ -241,7 +244,8 @@ def test_overfit_two_documents_then_reload(method, options, redocred_docs, tiny_
         options = {**options, "class_priors": estimate_priors(docs, schema)}
     config = spec.config_class(emb_size=32, block_size=8, **options)
     seed_everything(66)  # the head's initialisation must not depend on the tests that ran before
-    loaded = build_model(method, config, EncoderConfig(name=str(tiny_encoder_dir), freeze_word_embeddings=False), schema)
+    loaded = build_model(method, config, EncoderConfig(name=str(tiny_encoder_dir), freeze_word_embeddings=False),
+                         schema)
     losses: list[float] = []
 
     class Record(TrainerCallback):

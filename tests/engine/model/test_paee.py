@@ -186,7 +186,8 @@ def test_total_loss_is_eq12():
                                                + 4 * (parts.subject.item() + parts.object.item()) / 2, rel=1e-6)
     # a pair with two relations and no negative: Eq. 12's relation part is Eq. 9, log(1) + log(e^0 + e^0 + e^-1)
     multi = torch.tensor([[0.0, 0.0, 1.0]]), torch.tensor([[0.0, 1.0, 1.0]])
-    parts = paee_loss(*multi[:1], torch.tensor([0.3]), torch.zeros(2, 2), torch.ones(2, 2), multi[1], heads[:1], tails[:1])
+    parts = paee_loss(*multi[:1], torch.tensor([0.3]), torch.zeros(2, 2), torch.ones(2, 2),
+                      multi[1], heads[:1], tails[:1])
     assert parts.relation.item() == pytest.approx(math.log(2 + math.exp(-1)), rel=1e-6)
 
 
@@ -199,7 +200,8 @@ def _mention(name, sent, start, typ):
 def uneven_docs():
     """5 entities over two sentences, 1 entity (no pairs), 3 entities."""
     big = Document("big", (("Anna", "met", "Bob", "in", "Paris", "."), ("Bob", "left", "Rome", "in", "1990", ".")),
-                   (Entity((_mention("Anna", 0, 0, "PER"),)), Entity((_mention("Bob", 0, 2, "PER"), _mention("Bob", 1, 0, "PER"))),
+                   (Entity((_mention("Anna", 0, 0, "PER"),)),
+                    Entity((_mention("Bob", 0, 2, "PER"), _mention("Bob", 1, 0, "PER"))),
                     Entity((_mention("Paris", 0, 4, "LOC"),)), Entity((_mention("Rome", 1, 2, "LOC"),)),
                     Entity((_mention("1990", 1, 4, "TIME"),))),
                    (Fact(0, 2, "P551"), Fact(1, 3, "P551")))
@@ -238,7 +240,8 @@ def test_shapes_on_uneven_documents(tiny_paee):
         assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in module.parameters()), module
     model.zero_grad()
     only_single = model(_batch(tiny_paee, uneven_docs()[1:2]))  # one entity: no pairs at all
-    assert only_single.logits.shape == (0, tiny_paee.schema.num_classes) and only_single.extras["pair_potential"].shape == (0,)
+    assert only_single.logits.shape == (0, tiny_paee.schema.num_classes)
+    assert only_single.extras["pair_potential"].shape == (0,)
     assert torch.isfinite(only_single.loss)
 
 
@@ -258,7 +261,8 @@ def test_config_checks(tiny_encoder_dir):
     with pytest.raises(ConfigError, match="potential_threshold"):
         PaeeConfig(potential_threshold=1.5).validate()
     with pytest.raises(ConfigError, match="re_heads"):  # the tiny encoder is 32 wide
-        build_model("paee", PaeeConfig(**SMALL, re_heads=5), EncoderConfig(name=str(tiny_encoder_dir)), default_schema())
+        build_model("paee", PaeeConfig(**SMALL, re_heads=5), EncoderConfig(name=str(tiny_encoder_dir)),
+                    default_schema())
     assert get_method("paee").name == "paee.v1"
 
 

@@ -1,4 +1,5 @@
-"""Ensembles: the mean calibrated probability per pair and relation against the members' decision boundary; members must agree on pairs and schema."""
+"""Ensembles: the mean calibrated probability per pair and relation against the members' decision boundary;
+members must agree on pairs and schema."""
 import json
 
 import numpy as np
@@ -19,9 +20,11 @@ from engine.serve.ensemble import combine_scores
 
 def _scores(method: str, logits: list[list[float]], potential=None) -> PairScores:
     logits = np.asarray(logits, dtype=np.float32)
-    return PairScores(title="d", method=method, relation_ids=("P1", "P2"), heads=np.array([0, 1]), tails=np.array([1, 0]),
+    return PairScores(title="d", method=method, relation_ids=("P1", "P2"), heads=np.array([0, 1]),
+                      tails=np.array([1, 0]),
                       logits=logits, probabilities=np.zeros_like(logits), decoded=np.zeros((2, 2), bool),
-                      extras={} if potential is None else {"pair_potential": PairValues("pair potential", np.asarray(potential, np.float32))})
+                      extras={} if potential is None else {
+                          "pair_potential": PairValues("pair potential", np.asarray(potential, np.float32))})
 
 
 def test_mean_probability_decides_and_is_hand_computed():
@@ -36,7 +39,8 @@ def test_mean_probability_decides_and_is_hand_computed():
     assert out.decoded.tolist() == [[True, False], [False, False]]
     assert out.method == "ensemble(atlop.v1+paee.v1)"
     np.testing.assert_allclose(out.threshold, 0.0)
-    np.testing.assert_allclose(out.extras["pair_potential"].values, [0.2, 0.8])  # only members that have potentials count
+    # only members that have potentials count
+    np.testing.assert_allclose(out.extras["pair_potential"].values, [0.2, 0.8])
 
 
 def test_calibrations_make_members_comparable():

@@ -55,7 +55,8 @@ def test_the_limits_come_from_the_environment(predictor, huge, monkeypatch, tiny
     assert get_settings().max_entities == 2000
     raised = Predictor(predictor.loaded, "cpu")
     raised.check_limits([huge])  # admitted now
-    with pytest.raises(DocumentTooLargeError, match=r"document 0 \('small'\) has \d+ word pieces.*limit of 40.*DOCRE_MAX_TOKENS"):
+    with pytest.raises(DocumentTooLargeError,
+                       match=r"document 0 \('small'\) has \d+ word pieces.*limit of 40.*DOCRE_MAX_TOKENS"):
         raised.predict([synthetic_document(20, "small")])
     monkeypatch.setenv("DOCRE_MAX_ENTITIES", "many")
     with pytest.raises(ConfigError, match="DOCRE_MAX_ENTITIES must be a whole number"):

@@ -114,7 +114,8 @@ KILL_SCRIPT = textwrap.dedent('''
     from engine.train.state import TrainState
     from engine.train.trainer import Trainer
     config = get_method("atlop").config_class(emb_size=32, block_size=8)
-    loaded = build_model("atlop", config, EncoderConfig(name={encoder!r}, freeze_word_embeddings=False), default_schema())
+    loaded = build_model("atlop", config, EncoderConfig(name={encoder!r}, freeze_word_embeddings=False),
+                         default_schema())
     doc = read_documents({data!r}).documents[0]
     trainer = Trainer(loaded, TrainConfig(epochs=1, batch_size=1), [loaded.tokenizer.featurize(doc, loaded.schema)])
     run = RunDirectory(Path({out!r}), "h", {{"epochs": 1}})

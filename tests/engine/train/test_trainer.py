@@ -36,7 +36,8 @@ def test_gradient_of_a_short_last_group_matches_one_batch_step(redocred_docs, ti
     feats = [loaded.tokenizer.featurize(d, loaded.schema) for d in docs]
     seen: list[float] = []
 
-    trainer = Trainer(loaded, TrainConfig(epochs=1, batch_size=1, grad_accumulation=2, lr_encoder=0.0, lr_classifier=1e-9,
+    trainer = Trainer(loaded, TrainConfig(epochs=1, batch_size=1, grad_accumulation=2, lr_encoder=0.0,
+                                          lr_classifier=1e-9,
                                           warmup_ratio=0.0, max_grad_norm=0.0), feats)
     original_step = trainer._optimizer_step
 
@@ -64,7 +65,8 @@ def test_gradient_of_a_short_last_group_matches_one_batch_step(redocred_docs, ti
     from engine.model.features import collate
 
     enc = loaded.encoder_config
-    batch = collate([feats[i] for i in last_doc], loaded.tokenizer, max_window=enc.max_window, overlap=enc.window_overlap,
+    batch = collate([feats[i] for i in last_doc], loaded.tokenizer, max_window=enc.max_window,
+                    overlap=enc.window_overlap,
                     num_classes=loaded.schema.num_classes, with_labels=True)
     loaded.model.eval()  # no dropout: the trainer's step had dropout, hence the tolerance below
     loaded.model(batch).loss.backward()

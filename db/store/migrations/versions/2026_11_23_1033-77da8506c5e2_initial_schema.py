@@ -52,7 +52,8 @@ def upgrade() -> None:
     sa.Column('has_labels', sa.Boolean(), nullable=False),
     sa.Column('num_tokens', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['dataset_id'], ['datasets.id'], name=op.f('fk_documents_dataset_id_datasets'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['dataset_id'], ['datasets.id'], name=op.f('fk_documents_dataset_id_datasets'),
+                            ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_documents')),
     sa.UniqueConstraint('dataset_id', 'content_hash', name=op.f('uq_documents_dataset_id_content_hash'))
     )
@@ -66,7 +67,8 @@ def upgrade() -> None:
     sa.Column('seconds', sa.Float(), nullable=False),
     sa.Column('details', JSON, nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['dataset_id'], ['datasets.id'], name=op.f('fk_model_runs_dataset_id_datasets'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['dataset_id'], ['datasets.id'], name=op.f('fk_model_runs_dataset_id_datasets'),
+                            ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_model_runs'))
     )
     op.create_index(op.f('ix_model_runs_dataset_id'), 'model_runs', ['dataset_id'])
@@ -74,7 +76,8 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('document_id', sa.Integer(), nullable=False),
     sa.Column('idx', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_entities_document_id_documents'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_entities_document_id_documents'),
+                            ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_entities')),
     sa.UniqueConstraint('document_id', 'idx', name=op.f('uq_entities_document_id_idx'))
     )
@@ -90,7 +93,8 @@ def upgrade() -> None:
     sa.Column('origin', sa.String(length=16), nullable=False),
     sa.CheckConstraint("origin IN ('dataset', 'review')", name=op.f('ck_gold_facts_origin')),
     sa.CheckConstraint('h >= 0 AND t >= 0', name=op.f('ck_gold_facts_entities')),
-    sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_gold_facts_document_id_documents'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_gold_facts_document_id_documents'),
+                            ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_gold_facts'))
     )
     op.create_index(op.f('ix_gold_facts_document_id_position'), 'gold_facts', ['document_id', 'position'])
@@ -100,8 +104,10 @@ def upgrade() -> None:
     sa.Column('document_id', sa.Integer(), nullable=False),
     sa.Column('n_pairs', sa.Integer(), nullable=False),
     sa.Column('payload', sa.LargeBinary(), nullable=False),
-    sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_pair_scores_document_id_documents'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['run_id'], ['model_runs.id'], name=op.f('fk_pair_scores_run_id_model_runs'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_pair_scores_document_id_documents'),
+                            ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['run_id'], ['model_runs.id'], name=op.f('fk_pair_scores_run_id_model_runs'),
+                            ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_pair_scores')),
     sa.UniqueConstraint('run_id', 'document_id', name=op.f('uq_pair_scores_run_id_document_id'))
     )
@@ -115,7 +121,8 @@ def upgrade() -> None:
     sa.Column('score', sa.Float(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('h >= 0 AND t >= 0 AND h <> t', name=op.f('ck_suggestions_entities')),
-    sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_suggestions_document_id_documents'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_suggestions_document_id_documents'),
+                            ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_suggestions')),
     sa.UniqueConstraint('document_id', 'h', 't', 'relation', name=op.f('uq_suggestions_document_id_h_t_relation'))
     )
@@ -130,7 +137,8 @@ def upgrade() -> None:
     sa.Column('pos_end', sa.Integer(), nullable=False),
     sa.Column('type', sa.String(length=16), nullable=False),
     sa.CheckConstraint('sent_id >= 0 AND pos_start >= 0 AND pos_end > pos_start', name=op.f('ck_mentions_span')),
-    sa.ForeignKeyConstraint(['entity_id'], ['entities.id'], name=op.f('fk_mentions_entity_id_entities'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['entity_id'], ['entities.id'], name=op.f('fk_mentions_entity_id_entities'),
+                            ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_mentions')),
     sa.UniqueConstraint('entity_id', 'idx', name=op.f('uq_mentions_entity_id_idx'))
     )
@@ -149,7 +157,8 @@ def upgrade() -> None:
     sa.CheckConstraint("decision IN ('accept', 'reject', 'skip', 'undo')", name=op.f('ck_reviews_decision')),
     sa.CheckConstraint("role IN ('annotator', 'curator')", name=op.f('ck_reviews_role')),
     sa.ForeignKeyConstraint(['annotator_id'], ['annotators.id'], name=op.f('fk_reviews_annotator_id_annotators')),
-    sa.ForeignKeyConstraint(['suggestion_id'], ['suggestions.id'], name=op.f('fk_reviews_suggestion_id_suggestions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['suggestion_id'], ['suggestions.id'], name=op.f('fk_reviews_suggestion_id_suggestions'),
+                            ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['undoes_id'], ['reviews.id'], name=op.f('fk_reviews_undoes_id_reviews')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reviews')),
     sa.UniqueConstraint('undoes_id', name=op.f('uq_reviews_undoes_id'))
@@ -162,8 +171,10 @@ def upgrade() -> None:
     sa.Column('run_id', sa.Integer(), nullable=False),
     sa.Column('score', sa.Float(), nullable=False),
     sa.Column('evidence', JSON, nullable=False),
-    sa.ForeignKeyConstraint(['run_id'], ['model_runs.id'], name=op.f('fk_suggestion_sources_run_id_model_runs'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['suggestion_id'], ['suggestions.id'], name=op.f('fk_suggestion_sources_suggestion_id_suggestions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['run_id'], ['model_runs.id'], name=op.f('fk_suggestion_sources_run_id_model_runs'),
+                            ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['suggestion_id'], ['suggestions.id'],
+                            name=op.f('fk_suggestion_sources_suggestion_id_suggestions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_suggestion_sources')),
     sa.UniqueConstraint('suggestion_id', 'run_id', name=op.f('uq_suggestion_sources_suggestion_id_run_id'))
     )

@@ -46,7 +46,8 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(8), nullable=False),
         sa.Column("created_at", WHEN, nullable=False),
         sa.CheckConstraint("kind IN ('gold', 'absent')", name="ck_control_items_kind"),
-        sa.ForeignKeyConstraint(["suggestion_id"], ["suggestions.id"], name="fk_control_items_suggestion_id_suggestions",
+        sa.ForeignKeyConstraint(["suggestion_id"], ["suggestions.id"],
+                                name="fk_control_items_suggestion_id_suggestions",
                                 ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("suggestion_id", name="pk_control_items"),
     )

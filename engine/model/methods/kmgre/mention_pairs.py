@@ -55,7 +55,8 @@ def build_mention_pairs(batch: Batch, max_mention_pairs: int = 0) -> MentionPair
     are dropped: not scored, not in the fusion or either loss, and shown with probability 0 in the grids."""
     heads = batch.entity_mentions[batch.pair_head]  # (n_p, k) global mention indices
     tails = batch.entity_mentions[batch.pair_tail]  # (n_p, k)
-    valid = batch.entity_mention_mask[batch.pair_head][:, :, None] & batch.entity_mention_mask[batch.pair_tail][:, None, :]
+    valid = (batch.entity_mention_mask[batch.pair_head][:, :, None]
+             & batch.entity_mention_mask[batch.pair_tail][:, None, :])
     n_p, k = heads.shape
     flat = valid.view(n_p, k * k)  # (n_p, k*k) row-major over (head slot, tail slot)
     if 0 < max_mention_pairs < k * k:

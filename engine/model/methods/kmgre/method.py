@@ -189,7 +189,8 @@ class KmgreClassifier(RelationClassifier):
             loss = sum(parts)
         extras = {}
         if not self.training:  # raw material for the key-mention view; collect_extras builds the grids
-            extras = {"index": index, "key_probability": torch.sigmoid(key_logits), "relation_probability": relation_probability}
+            extras = {"index": index, "key_probability": torch.sigmoid(key_logits),
+                      "relation_probability": relation_probability}
         return ClassifierOutput(logits=fused, loss=loss, extras=extras)
 
     def collect_extras(self, out: ClassifierOutput, batch: Batch) -> dict[str, PairExtra]:

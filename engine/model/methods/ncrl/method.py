@@ -42,5 +42,6 @@ class NcrlClassifier(RelationClassifier):
         return ClassifierOutput(logits=logits, loss=loss)
 
 
-register(MethodSpec("ncrl.v1", "NCRL: ATLOP classifier, none-class ranking loss with margin regularisation and shifting",
+register(MethodSpec("ncrl.v1",
+                    "NCRL: ATLOP classifier, none-class ranking loss with margin regularisation and shifting",
                     NcrlConfig, NcrlClassifier))

@@ -55,7 +55,8 @@ def pu_metric_risk(logits: torch.Tensor, labels: torch.Tensor, priors: ClassPrio
     """Eq. 5, or Eq. 7 with the augmented positives. logits, labels: (n_pairs, R + 1); augmented_*: (n_aug,
     R + 1), rows of labelled pairs from a second stochastic pass (they count as positives only: the
     unlabelled prior does not change). Returns the sum over relations of
-    gamma_i pi_i E_P[l(c_i)] + max(0, (1 - pi_i)/(1 - pi_u,i) E_U[l(c_0)] - pi_u,i (1 - pi_i)/(1 - pi_u,i) E_P[l(c_0)])."""
+    gamma_i pi_i E_P[l(c_i)] + max(0, (1 - pi_i)/(1 - pi_u,i) E_U[l(c_0)] - pi_u,i (1 - pi_i)/(1 - pi_u,i)
+    E_P[l(c_0)])."""
     labelled = (labels[:, 1:] > 0).to(logits.dtype)  # (n_p, R) s_i = +1
     pos_nll, neg_nll = label_margin_nll(logits)  # (n_p, R) l(f, c_i, c_0), l(f, c_0, c_i)
     unlabelled_none = ((1.0 - labelled) * neg_nll).sum(0) / (1.0 - labelled).sum(0).clamp(min=1)  # (R,) E_U[l(c_0)]
@@ -73,7 +74,8 @@ def pu_metric_risk(logits: torch.Tensor, labels: torch.Tensor, priors: ClassPrio
     return (positive_risk + negative_risk.clamp(min=0.0)).sum()
 
 
-def positive_mixup_loss(mixed_logits: torch.Tensor, mixed_labels: torch.Tensor, mu: float | torch.Tensor) -> torch.Tensor:
+def positive_mixup_loss(mixed_logits: torch.Tensor, mixed_labels: torch.Tensor,
+                        mu: float | torch.Tensor) -> torch.Tensor:
     """Eq. 11: mixed_logits (n_mix, R + 1) score f_mix = mu f(x) + (1 - mu) c_0 of labelled pairs (original and
     augmented); each is pulled to c_i with weight mu and to c_0 with weight 1 - mu, for its labelled relations
     i. Mean over each relation's mixed positives, sum over relations."""

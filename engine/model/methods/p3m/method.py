@@ -95,7 +95,8 @@ class P3mConfig(MethodConfig):
         check(self.variant in VARIANTS, f"variant must be one of {VARIANTS}, got {self.variant!r}")
         check(self.scale > 0, f"scale must be > 0, got {self.scale}")
         check(self.prior_multiplier == 0.0 or self.prior_multiplier >= 1.0,
-              f"prior_multiplier must be 0 (from the regime) or >= 1 (pi_i >= pi_labeled,i), got {self.prior_multiplier}")
+              "prior_multiplier must be 0 (from the regime) or >= 1 (pi_i >= pi_labeled,i), got "
+              f"{self.prior_multiplier}")
         check(all(0.0 <= p < 1.0 for p in self.class_priors), "class_priors must be shares in [0, 1); recompute them "
               "with engine.model.methods.p3m.method.estimate_priors")
         check(0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}")
@@ -125,7 +126,8 @@ class P3mClassifier(RelationClassifier):
         num_relations = dims.num_classes - 1
         if config.class_priors and len(config.class_priors) != num_relations:
             raise ConfigError(f"class_priors has {len(config.class_priors)} values for {num_relations} relations; "
-                              "estimate them on this schema's training data with engine.model.methods.p3m.method.estimate_priors")
+                              "estimate them on this schema's training data with "
+                              "engine.model.methods.p3m.method.estimate_priors")
         # named as ATLOP's head (classifier.extractor, classifier.bilinear.classifier) so a warm start fills it
         self.classifier = MetricClassifier(dims.hidden_size, config.emb_size, config.block_size, dims.num_classes,
                                  scale=config.scale, dropout=config.dropout)
@@ -185,7 +187,8 @@ def regime_prior_multiplier(hidden: float) -> float:
     return 1.0 / (1.0 - hidden)
 
 
-def prepare_priors(config: P3mConfig, documents: Sequence[Document], schema: RelationSchema, hidden: float) -> P3mConfig:
+def prepare_priors(config: P3mConfig, documents: Sequence[Document], schema: RelationSchema,
+                   hidden: float) -> P3mConfig:
     """Before training: estimate pi_labeled from the training documents unless given, and k from the regime
     unless given. Hidden triples (--drop-labels) are drawn uniformly, so the labels training sees have
     (1 - hidden) times the counted shares, and k = 1 / (1 - hidden) restores the counted ones."""

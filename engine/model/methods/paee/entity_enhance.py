@@ -27,7 +27,8 @@ def sentence_embeddings(states: torch.Tensor, batch: Batch) -> torch.Tensor:
 def sinusoidal_positions(positions: torch.Tensor, dim: int) -> torch.Tensor:
     """Vaswani et al.'s fixed position encoding: (n,) -> (n, dim). Fixed, so any number of sentences works."""
     half = dim // 2
-    freq = torch.exp(-math.log(10000.0) * torch.arange(half, device=positions.device, dtype=torch.float32) / max(half, 1))
+    steps = torch.arange(half, device=positions.device, dtype=torch.float32)
+    freq = torch.exp(-math.log(10000.0) * steps / max(half, 1))
     angle = positions.float()[:, None] * freq[None, :]  # (n, half)
     enc = torch.cat([angle.sin(), angle.cos()], dim=-1)  # (n, 2 * half)
     return nn.functional.pad(enc, (0, dim - 2 * half))  # (n, dim)

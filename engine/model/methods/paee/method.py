@@ -54,9 +54,12 @@ class PaeeConfig(MethodConfig):
     matrix_in_dim: int = option(16, "D', channels W_2 reduces the matrix to before the U-Net (Eq. 4: D' << D)")
     matrix_channels: int = option(32, "U-Net channels at full resolution, doubled per level (DocuNet: 256)")
     matrix_out_dim: int = option(64, "channels of Y, the U-Net's output (DocuNet: 256)")
-    matrix_depth: int = option(2, "U-Net down-sampling levels (DocuNet: 2); matrices are padded to a multiple of 2^depth")
-    sliding_window: bool = option(True, "sliding-window filling of the matrix; false = zero filling (the paper's 'w/o SW')")
-    potential_threshold: float = option(0.3, "lambda: a pair is a potential relational pair above this probability (Eq. 5)")
+    matrix_depth: int = option(2,
+                               "U-Net down-sampling levels (DocuNet: 2); matrices are padded to a multiple of 2^depth")
+    sliding_window: bool = option(True,
+                                  "sliding-window filling of the matrix; false = zero filling (the paper's 'w/o SW')")
+    potential_threshold: float = option(0.3,
+                                        "lambda: a pair is a potential relational pair above this probability (Eq. 5)")
     embed_dim: int = option(32, "size of the position and type embeddings of the potential-pair classifier (Eq. 5)")
     potential_hidden: int = option(128, "hidden size of the potential-pair classifier kappa")
     re_layers: int = option(1, "Transformer layers of the Representation-Enhanced Encoder (Eq. 6; not given)")
@@ -64,7 +67,8 @@ class PaeeConfig(MethodConfig):
     re_ff_dim: int = option(1024, "its feed-forward size")
     dropout: float = option(0.1, "dropout inside the Representation-Enhanced Encoder")
     restrict_decode: bool = option(False, "decode relations only for pairs whose potential exceeds lambda (the paper's "
-                                          "'constrains extraction to predicted pairs'; its equations only concatenate the 0/1)")
+                                          "'constrains extraction to predicted pairs'; its equations only concatenate "
+                                          "the 0/1)")
     alpha: float = option(1.0, "weight of the relation loss (Eq. 12)")
     beta: float = option(1.0, "weight of the potential-pair loss (Eq. 12)")
     gamma: float = option(1.0, "weight of the Cross Matching loss (Eq. 12)")
@@ -75,7 +79,8 @@ class PaeeConfig(MethodConfig):
                      "re_layers", "re_heads", "re_ff_dim"):
             check(getattr(self, name) > 0, f"{name} must be > 0, got {getattr(self, name)}")
         check(0 <= self.matrix_depth <= 4, f"matrix_depth must be in 0..4, got {self.matrix_depth}")
-        check(0.0 < self.potential_threshold < 1.0, f"potential_threshold must be in (0, 1), got {self.potential_threshold}")
+        check(0.0 < self.potential_threshold < 1.0,
+              f"potential_threshold must be in (0, 1), got {self.potential_threshold}")
         check(0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}")
         check(min(self.alpha, self.beta, self.gamma) >= 0, "loss weights alpha, beta, gamma must be >= 0")
 
@@ -92,7 +97,8 @@ class PaeeClassifier(RelationClassifier):
                                                  config.potential_hidden)
         self.matrix = PairMatrix(config.pair_dim, config.matrix_in_dim, config.matrix_channels, config.matrix_out_dim,
                                  config.matrix_depth, config.sliding_window)
-        self.re_encoder = RepresentationEnhancedEncoder(d, config.re_heads, config.re_ff_dim, config.re_layers, config.dropout)
+        self.re_encoder = RepresentationEnhancedEncoder(d, config.re_heads, config.re_ff_dim, config.re_layers,
+                                                        config.dropout)
         self.cross = CrossMatching(d, num_relations)
         self.pair_projection = nn.Linear(config.matrix_out_dim + 1, config.emb_size)  # W_y
         self.sub_extractor = nn.Linear(d + num_relations, config.emb_size)  # W_s
@@ -170,4 +176,5 @@ class PaeeClassifier(RelationClassifier):
 register(MethodSpec("paee.v1", "PAEE: entity-pair matrix with sliding-window filling and a U-Net (for TNet), potential-"
                     "pair prediction, entity/sentence Transformer, Cross Matching, adaptive-thresholding loss",
                     PaeeConfig, PaeeClassifier,
-                    extras=(("pair_potential", PairValues, "per pair, the potential that it holds any relation (Eq. 5)"),)))
+                    extras=(("pair_potential", PairValues,
+                             "per pair, the potential that it holds any relation (Eq. 5)"),)))

@@ -117,7 +117,8 @@ class PotentialPairClassifier(nn.Module):
         self.obj_type = nn.Embedding(num_entity_types, embed_dim)
         self.kappa = nn.Sequential(nn.Linear(pair_dim + 3 * embed_dim, mlp_hidden), nn.ReLU(), nn.Linear(mlp_hidden, 1))
 
-    def forward(self, rep: PairRepresentation, pair_features: torch.Tensor, batch: Batch, intra: torch.Tensor) -> torch.Tensor:
+    def forward(self, rep: PairRepresentation, pair_features: torch.Tensor, batch: Batch,
+                intra: torch.Tensor) -> torch.Tensor:
         pooled = (self.head_view(rep.entity)[batch.pair_head] + self.tail_view(rep.entity)[batch.pair_tail]
                   + pair_features) / 3  # (n_p, D) P_pair
         types = batch.entity_type
@@ -179,7 +180,8 @@ class PairMatrix(nn.Module):
     """Eq. 4: Y = UNet(W_2 Sliding(V)), read back per pair. W_2 is applied to the pairs before filling:
     filling only copies entries, so every real pair gets the same value, and empty cells stay zero."""
 
-    def __init__(self, pair_dim: int, in_dim: int, channels: int, out_dim: int, depth: int, sliding_window: bool = True) -> None:
+    def __init__(self, pair_dim: int, in_dim: int, channels: int, out_dim: int, depth: int,
+                 sliding_window: bool = True) -> None:
         super().__init__()
         self.reduce = nn.Linear(pair_dim, in_dim)  # W_2
         self.unet = MatrixUNet(in_dim, channels, out_dim, depth)

@@ -36,7 +36,8 @@ def pairwise_entropy(logits: torch.Tensor) -> torch.Tensor:
     return p * F.softplus(-margins) + (1.0 - p) * F.softplus(margins)
 
 
-def sample_negative_labels(labels: torch.Tensor, ratio: float, generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_negative_labels(labels: torch.Tensor, ratio: float,
+                           generator: torch.Generator | None = None) -> torch.Tensor:
     """(n_pairs, R) bool: the negative labels the loss keeps (Eq. 12). Pairs with a positive relation keep
     all their negatives; each NA pair keeps round(ratio * R) of its R negatives, drawn uniformly without
     replacement from `generator` (the global RNG when None). ratio >= 1 keeps all and draws nothing."""

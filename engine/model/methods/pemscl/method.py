@@ -51,7 +51,8 @@ class PemsclClassifier(RelationClassifier):
         loss = None
         if batch.labels is not None:
             cfg = self.config
-            loss = pemscl_loss(out.logits.float(), out.pair_embedding, batch.labels.float(), temperature=cfg.temperature,
+            loss = pemscl_loss(out.logits.float(), out.pair_embedding, batch.labels.float(),
+                               temperature=cfg.temperature,
                                contrastive_weight=cfg.contrastive_weight, entropy_weighting=cfg.entropy_weighting,
                                negative_sample_ratio=cfg.negative_sample_ratio)
         return ClassifierOutput(logits=out.logits, loss=loss)

@@ -1,0 +1,69 @@
+"""P3M's decision shift alpha (margin > alpha * log gamma_i, `P3mConfig.decision_shift`), chosen on the inner
+dev documents of `bench/budget_check.py --method p3m`, never on `heldout`: the inner checkpoint (trained on 350
+`train` titles as the grid trains) scores the 50 inner dev titles once per alpha; the best dev F1 wins, ties to
+the smaller shift. Written to bench/ledger/budget/full-p3m-shift.json; the grid's METHOD_OPTIONS reads it.
+
+    python bench/budget_check.py --method p3m && python bench/p3m_shift.py"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import DATA, ROOT, machine  # noqa: E402
+
+ALPHAS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+def with_shift(checkpoint: Path, alpha: float, into: Path) -> Path:
+    """A copy of the checkpoint whose config decodes with this shift (copied: checkpoints refuse linked files)."""
+    into.mkdir(parents=True)
+    for item in checkpoint.iterdir():
+        if item.is_file() and item.name != "config.json":
+            shutil.copyfile(item, into / item.name)
+    config = json.loads((checkpoint / "config.json").read_text(encoding="utf-8"))
+    config["method_config"]["decision_shift"] = alpha
+    (into / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    return into
+
+
+def main(argv: list[str] | None = None) -> int:
+    from engine.cli.common import select_titles
+    from engine.data.documents import read_documents
+    from engine.data.metrics import evaluate
+    from engine.serve.predictor import Predictor
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--runs-dir", default=str(ROOT / "runs" / "budget" / "p3m"))
+    p.add_argument("--out", default=str(ROOT / "bench" / "ledger" / "budget" / "full-p3m-shift.json"))
+    args = p.parse_args(argv)
+    runs = Path(args.runs_dir)
+    docs = read_documents(DATA / "redocred" / "dev_revised.json").documents
+    dev = select_titles(docs, f"{runs / 'inner_split.json'}:inner_dev")
+    train = select_titles(docs, f"{runs / 'inner_split.json'}:inner_train")
+    figures = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for alpha in ALPHAS:
+            predictor = Predictor.from_checkpoint(with_shift(runs / "inner", alpha, Path(tmp) / f"a{alpha}"), "cpu",
+                                                  precision="float32")
+            predicted = [sorted({(h, t, r) for h, t, r, _ in s.predicted_triples()}) for s in predictor.predict(dev)]
+            o = evaluate(dev, predicted, train).overall
+            figures[alpha] = {"f1": round(100 * o.f1, 2), "precision": round(100 * o.precision, 2),
+                              "recall": round(100 * o.recall, 2)}
+            print(f"alpha {alpha:.1f}: inner dev F1 {figures[alpha]['f1']:.1f} (P {figures[alpha]['precision']:.1f}, "
+                  f"R {figures[alpha]['recall']:.1f})", flush=True)
+    best = max(ALPHAS, key=lambda a: (figures[a]["f1"], -a))
+    record = {"method": "p3m", "setting": "full", "chosen_decision_shift": best, "inner_dev_documents": len(dev),
+              "by_alpha": {str(a): f for a, f in figures.items()}, "machine": machine()}
+    Path(args.out).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    print(json.dumps(record, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
