@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -90,7 +91,7 @@ def _to_top(locator: Any) -> None:
     locator.evaluate("element => element.scrollIntoView({block: 'start'})")
 
 
-def _pick(page: Any, label: str, option_text: str) -> None:
+def _pick(page: Any, label: str, option_text: str | re.Pattern) -> None:
     """Choose the option of a Streamlit selectbox whose label contains `option_text`."""
     page.get_by_label(label).click()
     page.get_by_role("option").filter(has_text=option_text).first.click()
@@ -170,6 +171,42 @@ def capture(base_url: str, out: Path) -> None:
         _open(page, "Export")
         page.get_by_role("button", name="Download DocRED JSON").wait_for()
         _shoot(page, out, "export.png")
+
+        capture_finetune(page, out)
+
+
+def capture_finetune(page: Any, out: Path) -> None:
+    """Evaluate's fine-tune of the default model (one epoch on the four documents' labels) with the new model's
+    lineage, and Compare with the new model's rescoring run picked against the base model's."""
+    _open(page, "Evaluate")
+    page.get_by_role("heading", name="Fine-tune on this dataset").wait_for()
+    base = page.get_by_label("Base model")
+    base.click()
+    page.keyboard.type("paee (paee")
+    page.keyboard.press("Enter")
+    idle(page)
+    page.get_by_label("Epochs").fill("1")
+    page.get_by_role("button", name="Fine-tune on this dataset").click()
+    rescore = page.get_by_role("button", name=re.compile(r"^Rescore the pending queue with "))
+    rescore.wait_for(timeout=900_000)  # training on a loaded 2-core CPU
+    idle(page)
+    _shoot(page, out, "evaluate_finetune.png", top=page.get_by_role("heading", name="Fine-tune on this dataset"))
+    model = rescore.inner_text().removeprefix("Rescore the pending queue with ").strip()
+    rescore.click()
+    idle(page)
+
+    for _ in range(90):  # the rescoring job stores the new model's run when it is done
+        _open(page, "Compare", "Compare models")
+        page.get_by_label("Model A").click()
+        if page.get_by_role("option").filter(has_text=model).count():
+            break
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(10_000)
+    page.keyboard.press("Escape")
+    _pick(page, "Model A", model)
+    _pick(page, "Model B", re.compile(r"· paee$"))
+    page.get_by_text("ordered pairs are decoded differently").wait_for()
+    _shoot(page, out, "compare_finetuned.png")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
