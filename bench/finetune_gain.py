@@ -34,12 +34,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DATA, ROOT, command_line, machine, redocred_part  # noqa: E402
-from engine.data.documents import Document, Fact, read_documents  # noqa: E402
+from engine.data.documents import Document, Fact, Triple, read_documents  # noqa: E402
 from grid.ledger import read_record, write_record  # noqa: E402
 from review_session import deal_folds  # noqa: E402
 
 log = logging.getLogger("finetune_gain")
-Triple = tuple[int, int, str]
 K_PRECISION = 200
 BOOTSTRAP = 1000
 SMOKE = {"max_docs": 6, "folds": 2, "budget": 10, "epochs": 1, "max_heldout": 6}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from engine.data.documents import Document, Entity, Fact, Mention, document_to_json
 
@@ -118,3 +119,19 @@ class FakeBrowser:
         monkeypatch.setattr(services.auth, "send_to_browser", self.send)
         monkeypatch.setattr(services.auth, "browser_token", lambda: self.cookie)
         return self
+
+
+def team_store(tmp_path: Path, monkeypatch: Any,
+               accounts_and_roles: Sequence[tuple[str, str, str]]) -> "FakeBrowser":
+    """Team mode (sign-in on) on a fresh SQLite store under tmp_path holding these (name, role, password)
+    accounts, and a fake browser installed for the app's session cookie."""
+    from app import services  # noqa: PLC0415 - Streamlit only for the page tests
+    from db import accounts  # noqa: PLC0415
+
+    monkeypatch.setenv("DOCRE_DATABASE_URL", f"sqlite:///{tmp_path / 'team.sqlite'}")
+    monkeypatch.setenv("DOCRE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DOCRE_AUTH", "on")
+    with services.resources.session() as s:
+        for name, role, password in accounts_and_roles:
+            accounts.create_user(s, name, role, password)
+    return FakeBrowser().install(monkeypatch)

@@ -66,3 +66,16 @@ def seeded(env: Path, seeded_db: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
 def browser(monkeypatch: pytest.MonkeyPatch) -> FakeBrowser:
     """A stand-in browser for team-mode pages: it keeps the sign-in cookie the app hands it (AppTest has none)."""
     return FakeBrowser().install(monkeypatch)
+
+
+@pytest.fixture
+def team_roles(seeded: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[tuple[str, str], ...]:
+    """Team mode on the seeded store with annotator dan and curator carol: (name, role), annotator first, for the
+    tests that check a curator-only control page by page."""
+    from db import accounts  # noqa: PLC0415 - the store only for the tests that sign in
+
+    with services.resources.session() as s:
+        accounts.create_user(s, "carol", "curator", "a long enough passphrase")
+        accounts.create_user(s, "dan", "annotator", "a long enough passphrase")
+    monkeypatch.setenv("DOCRE_AUTH", "on")
+    return (("dan", "annotator"), ("carol", "curator"))

@@ -65,7 +65,7 @@ def test_a_failing_script_shows_no_details_and_logs_them(browser, tmp_path: Path
 
 # a suggestion's whole evidence, as scoring writes it (the Review page reads every field)
 EVIDENCE = {"models": {"x": {"margin": 1.0, "probability": 0.9}}, "agreeing_models": 1, "sentences": [0],
-            "type_fit": 1.0, "rules": []}
+            "type_fit": True, "rules": []}
 
 
 def _seed_url_names(db_url: str) -> None:

@@ -26,6 +26,9 @@ SUGGESTION_FILTERS = ("relation", "document", "run", "method", "state", "reviewe
 _ITEM_KEYS = {"doc_id", "h_idx", "t_idx", "relation", "r", "score", "evidence", "title"}
 
 
+
+IN_CHUNK = 10_000  # ids per IN (...) query: PostgreSQL's protocol caps parameters at 65,535
+
 def _parse_item(item: Mapping[str, Any], index: int) -> tuple[int, int, int, str, float, dict[str, Any]]:
     unknown = sorted(set(item) - _ITEM_KEYS)
     relation = item.get("relation", item.get("r"))
@@ -88,10 +91,13 @@ def add_suggestions(session: Session, dataset_id: int, items: Iterable[Mapping[s
         ids.update(zip(new, created, strict=True))
     if raise_score:
         session.execute(update(m.SuggestionRow), raise_score)
-    sources = {(sid, run): source_id for source_id, sid, run in session.execute(
-        select(m.SuggestionSourceRow.id, m.SuggestionSourceRow.suggestion_id, m.SuggestionSourceRow.run_id)
-        .where(m.SuggestionSourceRow.suggestion_id.in_([ids[key] for key in best]),
-               m.SuggestionSourceRow.run_id.in_(run_ids)))}
+    suggestion_ids = [ids[key] for key in best]
+    sources = {}
+    for start in range(0, len(suggestion_ids), IN_CHUNK):  # PostgreSQL takes at most 65,535 parameters a query
+        sources.update({(sid, run): source_id for source_id, sid, run in session.execute(
+            select(m.SuggestionSourceRow.id, m.SuggestionSourceRow.suggestion_id, m.SuggestionSourceRow.run_id)
+            .where(m.SuggestionSourceRow.suggestion_id.in_(suggestion_ids[start:start + IN_CHUNK]),
+                   m.SuggestionSourceRow.run_id.in_(run_ids)))})
     rows = [(ids[key], run, score, evidence) for key, (score, evidence) in best.items() for run in run_ids]
     replace = [{"id": sources[(sid, run)], "score": score, "evidence": evidence}
                for sid, run, score, evidence in rows if (sid, run) in sources]

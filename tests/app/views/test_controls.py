@@ -105,17 +105,9 @@ def test_a_control_on_review_looks_like_any_item(seeded: Path) -> None:
     assert json.loads(services.export.dataset_json(dataset_id)) == before
 
 
-def test_in_team_mode_only_curators_set_up_controls(seeded: Path, monkeypatch: pytest.MonkeyPatch,
-                                                   browser: FakeBrowser) -> None:
-    from db import accounts  # noqa: PLC0415
-
-    password = "a long enough passphrase"
-    with services.resources.session() as s:
-        accounts.create_user(s, "carol", "curator", password)
-        accounts.create_user(s, "dan", "annotator", password)
-    monkeypatch.setenv("DOCRE_AUTH", "on")
+def test_in_team_mode_only_curators_set_up_controls(team_roles: tuple, browser: FakeBrowser) -> None:
     dataset_id, _ = seed_ids()
-    for name, role, allowed in (("dan", "annotator", False), ("carol", "curator", True)):
+    for (name, role), allowed in zip(team_roles, (False, True)):
         browser.sign_in(name)
         at = app("evaluate", **{"docre.annotator": name, "docre.role": role, "docre.dataset_id": dataset_id})
         assert any(b.label == "Save" for b in at.button) is allowed

@@ -63,17 +63,9 @@ def test_a_dataset_without_labels_is_refused_by_name(env: Path, redocred_docs) -
     assert services.finetune.fine_tune_jobs(dataset_id) == []
 
 
-def test_in_team_mode_only_curators_fine_tune(seeded: Path, monkeypatch: pytest.MonkeyPatch,
-                                              browser: FakeBrowser) -> None:
-    from db import accounts  # noqa: PLC0415
-
-    password = "a long enough passphrase"
-    with services.resources.session() as s:
-        accounts.create_user(s, "carol", "curator", password)
-        accounts.create_user(s, "dan", "annotator", password)
-    monkeypatch.setenv("DOCRE_AUTH", "on")
+def test_in_team_mode_only_curators_fine_tune(team_roles: tuple, browser: FakeBrowser) -> None:
     dataset_id, _ = seed_ids()
-    for name, role, allowed in (("dan", "annotator", False), ("carol", "curator", True)):
+    for (name, role), allowed in zip(team_roles, (False, True)):
         browser.sign_in(name)
         at = app("evaluate", **{"docre.annotator": name, "docre.role": role, "docre.dataset_id": dataset_id})
         assert any(b.label == BUTTON for b in at.button) is allowed

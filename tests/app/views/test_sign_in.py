@@ -19,7 +19,7 @@ from db import accounts, store
 from engine.errors import ConfigError
 from engine.settings import get_settings
 from tests.app.page_support import MAIN
-from tests.app_support import FakeBrowser
+from tests.app_support import FakeBrowser, team_store
 from tests.paths import ROOT
 
 PASSWORD = "a long enough passphrase"
@@ -28,14 +28,8 @@ PASSWORD = "a long enough passphrase"
 @pytest.fixture
 def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeBrowser:
     """Team mode on an empty store holding curator carol and annotator ann; a fake browser; no real waits."""
-    monkeypatch.setenv("DOCRE_DATABASE_URL", f"sqlite:///{tmp_path / 'team.sqlite'}")
-    monkeypatch.setenv("DOCRE_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("DOCRE_AUTH", "on")
     monkeypatch.setattr(services.auth, "sleep", lambda _s: None)
-    with services.resources.session() as s:
-        accounts.create_user(s, "carol", "curator", PASSWORD)
-        accounts.create_user(s, "ann", "annotator", PASSWORD + "!")
-    return FakeBrowser().install(monkeypatch)
+    return team_store(tmp_path, monkeypatch, [("carol", "curator", PASSWORD), ("ann", "annotator", PASSWORD + "!")])
 
 
 def _signed_in(browser: FakeBrowser, name: str, password: str) -> AppTest:

@@ -12,9 +12,9 @@ from streamlit.testing.v1 import AppTest
 
 from app import services
 from app.state import Keys
-from db import accounts, store
+from db import store
 from tests.app.page_support import MAIN, texts
-from tests.app_support import FakeBrowser
+from tests.app_support import FakeBrowser, team_store
 from tests.db_support import model_evidence, tiny_document
 
 PASSWORD = "a long enough passphrase"
@@ -23,19 +23,16 @@ PASSWORD = "a long enough passphrase"
 @pytest.fixture
 def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeBrowser:
     """Team mode on a store holding curator carol, annotators ann and bob, and one dataset with one suggestion."""
-    monkeypatch.setenv("DOCRE_DATABASE_URL", f"sqlite:///{tmp_path / 'team.sqlite'}")
-    monkeypatch.setenv("DOCRE_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("DOCRE_AUTH", "on")
+    browser = team_store(tmp_path, monkeypatch, [(name, role, PASSWORD) for name, role in
+                                                 (("carol", "curator"), ("ann", "annotator"), ("bob", "annotator"))])
     with services.resources.session() as s:
-        for name, role in (("carol", "curator"), ("ann", "annotator"), ("bob", "annotator")):
-            accounts.create_user(s, name, role, PASSWORD)
         dataset = store.create_dataset(s, "team")
         (doc_id,) = store.add_documents(s, dataset.id, [tiny_document()]).added
         run_id = store.record_run(s, dataset.id, checkpoint="runs/atlop", method="atlop.v1", version="0.1.0",
                                   seconds=1.0)
         store.add_suggestions(s, dataset.id, [{"doc_id": doc_id, "h_idx": 0, "t_idx": 2, "relation": "P27",
                                                "score": 0.987, "evidence": model_evidence(0.987)}], run_ids=[run_id])
-    return FakeBrowser().install(monkeypatch)
+    return browser
 
 
 def _page(browser: FakeBrowser, name: str, page: str) -> AppTest:

@@ -158,7 +158,7 @@ def test_rescore_after_an_edit_replaces_only_the_affected_pairs(factory) -> None
     assert rescore_affected(factory, ids["doc"], [2, 4], lambda path: model) == 1
     with session_scope(factory) as s:
         new = store.load_pair_scores(s, ids["run"], ids["doc"])
-    fresh = PairScores.from_json(fake_scores(5, seed_=7).to_json())  # as stored: logits to 4 decimals
+    fresh = fake_scores(5, seed_=7)  # stored exactly (the NumPy archive, engine.data.pair_scores_npz)
     assert len(model.seen) == 1 and len(model.seen[0].entities) == 5
     assert len(new.heads) == 20  # every ordered pair of the 5 entities
     for h in range(5):
