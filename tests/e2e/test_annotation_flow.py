@@ -83,14 +83,30 @@ def _stored(db: Path, doc_id: int):
 
 def _choose(page, box: str, option: str | re.Pattern | None, typed: str | None = None, scope=None) -> None:
     """Open a select by its label (within `scope`, e.g. a tab), optionally type to filter it, then click the
-    option, or (no option given) take the first one the typed text leaves with Enter."""
-    (scope or page).get_by_role("combobox", name=box, exact=True).click()
-    if typed:
-        page.keyboard.type(typed)
+    option, or (no option given) take the first one the typed text leaves with Enter. A page run that lands
+    while the list is open (the app's reruns after load) closes it, so the list is opened again until the
+    option shows."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    combobox = (scope or page).get_by_role("combobox", name=box, exact=True)
+    wanted = page.get_by_role("option", name=option).first if option is not None else page.get_by_role("option").first
+    for attempt in range(5):
+        combobox.click()
+        if typed:
+            page.keyboard.press("Control+A")
+            page.keyboard.type(typed)
+        try:
+            wanted.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 4:
+                raise
+            page.keyboard.press("Escape")
+            idle(page)
     if option is None:
         page.keyboard.press("Enter")
     else:
-        page.get_by_role("option", name=option).first.click()
+        wanted.click()
     idle(page)
 
 
