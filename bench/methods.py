@@ -50,7 +50,9 @@ from grid.table import missing_cells, render  # noqa: E402
 
 log = logging.getLogger("bench.methods")
 LEDGER = ROOT / "bench" / "ledger" / "methods"
-WARM_HALF = ROOT / "bench" / "ledger" / "warm" / "half-atlop"
+# The half setting's warm start: its weights (17 MB int8) stay out of git beside the runs, rebuilt when missing;
+# the committed identity (recipe and tensor digest) says whether a rebuild is the very same model.
+WARM_HALF = ROOT / "runs" / "grid" / "warm" / "half-atlop-int8"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 BEGIN, END = "<!-- methods-ledger:begin -->", "<!-- methods-ledger:end -->"
 SESSIONS_FILE = "sessions.json"  # per run directory: one entry per training process this script started
@@ -185,20 +187,37 @@ def provenance(directory: Path, command: list[str]) -> dict[str, Any]:
 
 
 def ensure_warm_half(paths: Paths, recipe: WarmStartRecipe, do_commit: bool) -> None:
-    """Build the half setting's warm start when it is missing: train (resumable), compress to int8, commit."""
-    if (paths.warm_half / "model.safetensors").is_file():
+    """Build the half setting's warm start when it is missing (train, resumable, then compress to int8) and hold
+    it against its committed identity: the first build writes it (and commits it with --commit), a rebuild
+    whose tensors differ (another CPU's bf16, say) is named in a warning, since runs continuing it are then not
+    comparable with the ledger's earlier half runs."""
+    from grid.measure import weights_digest  # noqa: PLC0415 - torch only when a warm start is looked at
+
+    identity = paths.ledger.parent / "warm" / "half-atlop.json"  # beside the ledger: bench/ledger/warm/
+    if not (paths.warm_half / "model.safetensors").is_file():
+        scratch = paths.runs / "warm" / "half-atlop"
+        command = warm_start_args(recipe, paths, scratch)
+        if _epoch_of(scratch) != recipe.epochs or (scratch / "last").exists():
+            train(command, scratch, "warm start half-atlop")
+        log.info("compressing the half warm start into %s", paths.warm_half)
+        subprocess.run([sys.executable, "-m", "engine", "--quiet", "compress", "--checkpoint", str(scratch),
+                        "--output", str(paths.warm_half), "--save-dtype", "int8"], cwd=ROOT, check=True)
+        (paths.warm_half / "BUILT_BY.txt").write_text("python -m engine " + shlex.join(command) + "\n",
+                                                      encoding="utf-8")
+    digest = weights_digest(paths.warm_half)
+    if identity.is_file():
+        recorded = json.loads(identity.read_text(encoding="utf-8"))["weights_digest"]
+        if recorded != digest:
+            log.warning("the half warm start in %s (weights %s) is not the one the ledger's half runs continued "
+                        "(%s, %s): its runs are comparable only among themselves", paths.warm_half, digest,
+                        recorded, identity)
         return
-    scratch = paths.runs / "warm" / "half-atlop"
-    command = warm_start_args(recipe, paths, scratch)
-    if _epoch_of(scratch) != recipe.epochs or (scratch / "last").exists():
-        train(command, scratch, "warm start half-atlop")
-    log.info("compressing the half warm start into %s", paths.warm_half)
-    subprocess.run([sys.executable, "-m", "engine", "--quiet", "compress", "--checkpoint", str(scratch),
-                    "--output", str(paths.warm_half), "--save-dtype", "int8"], cwd=ROOT, check=True)
-    (paths.warm_half / "BUILT_BY.txt").write_text("python -m engine " + shlex.join(command) + "\n", encoding="utf-8")
+    identity.parent.mkdir(parents=True, exist_ok=True)
+    identity.write_text(json.dumps({
+        "weights_digest": digest, "recipe": (paths.warm_half / "BUILT_BY.txt").read_text(encoding="utf-8").strip(),
+        "machine": machine()}, indent=1) + "\n", encoding="utf-8")
     if do_commit:
-        commit(sorted(paths.warm_half.iterdir()), "methods grid: the half setting's warm start (atlop on half labels, "
-               "int8)", ROOT)
+        commit([identity], "methods grid: the half setting's warm start identity (atlop on half labels, int8)", ROOT)
 
 
 def do_run(run: GridRun, budget: Budget, paths: Paths, data, do_commit: bool, device: str | None) -> dict[str, Any]:

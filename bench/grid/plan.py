@@ -121,7 +121,7 @@ class Paths:
     runs: Path  # checkpoints and resume state (ignored by git)
     ledger: Path  # one JSON per finished run (committed)
     warm_full: Path  # the full setting's warm start
-    warm_half: Path  # the half setting's compact warm start (committed beside the ledger)
+    warm_half: Path  # the half setting's int8 warm start (rebuilt when missing; its identity is committed)
     encoder: str = ""  # the encoder of a warm start built from scratch ("" = the engine's default)
     extra_train_args: tuple[str, ...] = field(default=())  # e.g. --device
 

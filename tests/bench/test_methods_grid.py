@@ -146,3 +146,25 @@ def test_decoding_choices_come_from_their_inner_split_record_or_not_at_all(tmp_p
     (tmp_path / relative).write_text(json.dumps({field_name: 0.4, "by_alpha": {}}))
     assert decision_options("full", "p3m", tmp_path) == {option: 0.4}
     assert decision_options("half", "p3m", tmp_path) == {} and decision_options("full", "atlop", tmp_path) == {}
+
+
+def test_the_half_warm_start_is_held_against_its_committed_identity(tmp_path, monkeypatch, caplog):
+    import grid.measure
+    import methods
+    from grid.plan import Paths, WarmStartRecipe
+
+    warm = tmp_path / "runs" / "warm-half"
+    warm.mkdir(parents=True)
+    (warm / "model.safetensors").write_bytes(b"present")  # built: nothing is trained
+    (warm / "BUILT_BY.txt").write_text("python -m engine train ...\n")
+    paths = Paths(tmp_path, tmp_path, tmp_path / "runs", tmp_path / "ledger" / "methods", warm, warm)
+    digest = {"value": "aaaa"}
+    monkeypatch.setattr(grid.measure, "weights_digest", lambda _d: digest["value"])
+    methods.ensure_warm_half(paths, WarmStartRecipe(), do_commit=False)
+    identity = json.loads((tmp_path / "ledger" / "warm" / "half-atlop.json").read_text())
+    assert identity["weights_digest"] == "aaaa" and identity["recipe"] == "python -m engine train ..."
+    digest["value"] = "bbbb"  # a rebuild on another machine
+    with caplog.at_level("WARNING"):
+        methods.ensure_warm_half(paths, WarmStartRecipe(), do_commit=False)
+    assert "is not the one the ledger's half runs continued" in caplog.text
+    assert json.loads((tmp_path / "ledger" / "warm" / "half-atlop.json").read_text())["weights_digest"] == "aaaa"
