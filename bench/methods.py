@@ -70,6 +70,20 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def is_current(record: dict[str, Any] | None, run: GridRun, paths: Paths) -> bool:
+    """A record counts while it continued the setting's warm start as it is now: one that continued another (the
+    shipped atlop was re-stored int8 to fit the models' size budget, say) is run again, and said so, so that every
+    cell of a setting starts from the same weights. A warm start not built yet cannot be compared: kept."""
+    if record is None:
+        return False
+    weights = paths.warm_start(run.setting) / "model.safetensors"
+    recorded = record.get("warm_start", {}).get("weights_sha256")
+    if not weights.is_file() or recorded in (None, file_digest(weights)):
+        return True
+    log.info("%s continued another %s warm start (%s): it is run again", run.key, run.setting, recorded)
+    return False
+
+
 def checkpoint_config(directory: Path) -> dict[str, Any] | None:
     path = directory / "config.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
@@ -318,7 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                   warm_full=Path(args.warm_full), warm_half=Path(args.warm_half), encoder=args.encoder,
                   extra_train_args=(*(("--device", args.device) if args.device else ()),
                                     *(("--precision", args.precision) if args.precision else ())))
-    todo = [run for run in plan(settings, methods, seeds) if read_record(paths.record(run)) is None]
+    todo = [run for run in plan(settings, methods, seeds) if not is_current(read_record(paths.record(run)), run, paths)]
     if not todo:
         print(f"nothing missing: the ledger {ledger} holds every requested run "
               f"({len(settings)} settings x {len(methods)} methods x {len(seeds)} seeds)")
@@ -331,6 +345,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.info("run %d of %d missing: %s", n, len(todo), run.key)
         if run.setting == "half":
             ensure_warm_half(paths, recipe, args.commit)
+        directory = paths.run_dir(run)
+        if read_record(paths.record(run)) is not None and directory.exists():  # trained from the old warm start
+            directory.rename(directory.with_name(f"{directory.name}.stale-{int(time.time())}"))
         do_run(run, budget, paths, data, args.commit, args.device)
     remaining = missing_cells(read_ledger(ledger), settings, methods, len(seeds))
     print("grid complete" if not remaining else f"cells still short of {len(seeds)} seeds: {', '.join(remaining)}")

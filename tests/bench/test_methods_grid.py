@@ -168,3 +168,21 @@ def test_the_half_warm_start_is_held_against_its_committed_identity(tmp_path, mo
         methods.ensure_warm_half(paths, WarmStartRecipe(), do_commit=False)
     assert "is not the one the ledger's half runs continued" in caplog.text
     assert json.loads((tmp_path / "ledger" / "warm" / "half-atlop.json").read_text())["weights_digest"] == "aaaa"
+
+
+def test_a_record_that_continued_another_warm_start_is_run_again(tmp_path):
+    import methods
+    from grid.plan import GridRun, Paths
+
+    warm = tmp_path / "warm"
+    warm.mkdir()
+    (warm / "model.safetensors").write_bytes(b"the warm start as it is now")
+    paths = Paths(tmp_path, tmp_path, tmp_path / "runs", tmp_path / "ledger", warm, tmp_path / "not-built")
+    run = GridRun("full", "atlop", 0)
+    now = methods.file_digest(warm / "model.safetensors")
+    assert methods.is_current({"warm_start": {"weights_sha256": now}}, run, paths)
+    assert not methods.is_current({"warm_start": {"weights_sha256": "0123456789abcdef"}}, run, paths)
+    assert not methods.is_current(None, run, paths)
+    # the half warm start is not built yet: nothing to compare with, the record stands
+    other = {"warm_start": {"weights_sha256": "0123456789abcdef"}}
+    assert methods.is_current(other, GridRun("half", "atlop", 0), paths)
