@@ -21,9 +21,9 @@ from engine.errors import DocreError
 
 from .. import store
 from ..store.domain import JobInfo
-from ..store.queries.jobs import HEARTBEAT_SECONDS, JobLostError
+from ..store.queries.jobs import HEARTBEAT_SECONDS
 from ..store.session import session_scope
-from .job_heartbeat import JobHeartbeat
+from .job_heartbeat import run_beating
 
 log = logging.getLogger(__name__)
 TRAINING_DIR = ".training"  # under the user models directory: runs in progress (no config.json: never listed)
@@ -137,16 +137,5 @@ def run_finetune_job(factory_: sessionmaker[Session], job: JobInfo, worker_id: s
                      heartbeat_seconds: float = HEARTBEAT_SECONDS, device: str | None = None) -> str | None:
     """Fine-tune to the end and mark the job done (returns the new model's path), or mark it failed with a
     message for users (returns None). Its heartbeat beats on its own thread all the while."""
-    try:
-        with JobHeartbeat(factory_, job.id, worker_id, heartbeat_seconds):
-            return _finetune(factory_, job, worker_id, device)
-    except JobLostError as err:
-        log.warning("%s", err)
-        return None
-    except Exception as err:  # noqa: BLE001 - recorded on the job for the page, logged in full here
-        log.exception("fine-tune job %s failed", job.id)
-        message = (f"fine-tuning stopped, no new model was made: {err}" if isinstance(err, DocreError)
-                   else f"fine-tune job {job.id} failed: an internal error stopped it; the server log has the details")
-        with session_scope(factory_) as s:
-            store.fail_job(s, job.id, message)
-        return None
+    return run_beating(factory_, job, worker_id, heartbeat_seconds, lambda: _finetune(factory_, job, worker_id, device),
+                       kind="fine-tune", user_error="fine-tuning stopped, no new model was made:")

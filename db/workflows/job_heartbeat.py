@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from types import TracebackType
+from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.errors import DocreError
+
 from .. import store
-from ..store.queries.jobs import HEARTBEAT_SECONDS
+from ..store.domain import JobInfo
+from ..store.queries.jobs import HEARTBEAT_SECONDS, JobLostError
 from ..store.session import session_scope
 
 log = logging.getLogger(__name__)
@@ -47,3 +52,26 @@ class JobHeartbeat:
     def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
         self._stop.set()
         self._thread.join(timeout=self.every + 5)
+
+
+T = TypeVar("T")
+
+
+def run_beating(factory_: sessionmaker[Session], job: JobInfo, worker_id: str, heartbeat_seconds: float,
+                work: Callable[[], T], *, kind: str, user_error: str) -> T | None:
+    """Run one claimed job's `work` under its heartbeat, the frame every job kind shares: its result, or None
+    when the job was taken from this worker (logged) or failed; a failure is recorded on the job for the page,
+    `user_error` followed by the message where it is one of ours (DocreError), a pointer to the log otherwise."""
+    try:
+        with JobHeartbeat(factory_, job.id, worker_id, heartbeat_seconds):
+            return work()
+    except JobLostError as err:
+        log.warning("%s", err)
+        return None
+    except Exception as err:  # noqa: BLE001 - recorded on the job for the page, logged in full here
+        log.exception("%s job %s failed", kind, job.id)
+        message = (f"{user_error} {err}" if isinstance(err, DocreError)
+                   else f"{kind} job {job.id} failed: an internal error stopped it; the server log has the details")
+        with session_scope(factory_) as s:
+            store.fail_job(s, job.id, message)
+        return None

@@ -13,16 +13,15 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.data.documents import Document
-from engine.errors import DocreError
 from engine.serve.native_memory import release_freed_memory
 from engine.version import ENGINE_VERSION
 
 from .. import store
 from ..store.domain import JobInfo
-from ..store.queries.jobs import HEARTBEAT_SECONDS, JobLostError
+from ..store.queries.jobs import HEARTBEAT_SECONDS
 from ..store.session import session_scope
 from .controls import sync_controls
-from .job_heartbeat import JobHeartbeat
+from .job_heartbeat import run_beating
 from .job_steps import ChunkProgress, document_steps, job_steps
 from .queue_inputs import document_scores, review_target, shipped_type_stats
 from .refit import refit_dataset
@@ -115,19 +114,9 @@ def run_job(factory_: sessionmaker[Session], job: JobInfo, worker_id: str, load_
             on_progress: OnProgress | None = None, heartbeat_seconds: float = HEARTBEAT_SECONDS) -> int | None:
     """Score the job to the end and mark it done (returns the suggestions stored), or mark it failed with a
     message for users (returns None). Its heartbeat beats on its own thread all the while."""
-    try:
-        with JobHeartbeat(factory_, job.id, worker_id, heartbeat_seconds):
-            return _score(factory_, job, worker_id, load_model, on_progress or (lambda done, total: None))
-    except JobLostError as err:
-        log.warning("%s", err)
-        return None
-    except Exception as err:  # noqa: BLE001 - recorded on the job for the page, logged in full here
-        log.exception("scoring job %s failed", job.id)
-        message = (f"nothing was scored, the stored documents are kept. {err}" if isinstance(err, DocreError)
-                   else f"scoring job {job.id} failed: an internal error stopped it; the server log has the details")
-        with session_scope(factory_) as s:
-            store.fail_job(s, job.id, message)
-        return None
+    return run_beating(factory_, job, worker_id, heartbeat_seconds,
+                       lambda: _score(factory_, job, worker_id, load_model, on_progress or (lambda done, total: None)),
+                       kind="scoring", user_error="nothing was scored, the stored documents are kept.")
 
 
 def _length_chunks(pending: list[tuple[int, Any]]) -> list[list[tuple[int, Any]]]:
