@@ -2,6 +2,9 @@
 wait for a script run, and how to log in."""
 from __future__ import annotations
 
+import os
+import re
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,8 +38,30 @@ def chromium() -> Iterator[Any]:
         browser = launch_chromium(p)
         try:
             yield browser
+        except BaseException:
+            save_failure_pages(browser)
+            raise
         finally:
             browser.close()
+
+
+def save_failure_pages(browser: Any) -> None:
+    """Screenshot every open page of a failed test (into $E2E_ARTIFACTS, else the temp folder) before the browser
+    closes, and print where: a flake seen once in CI can then be read instead of guessed."""
+    test = os.environ.get("PYTEST_CURRENT_TEST", "e2e").split(" ")[0]
+    folder = Path(os.environ.get("E2E_ARTIFACTS") or tempfile.gettempdir()) / "e2e-failures"
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", test)
+    for c, context in enumerate(browser.contexts):
+        for n, page in enumerate(context.pages):
+            shot = folder / f"{stem}-{c}-{n}.png"
+            try:
+                page.screenshot(path=str(shot), full_page=True)
+                (shot.with_suffix(".txt")).write_text(f"{page.url}\n\n{page.inner_text('body')}", encoding="utf-8")
+            except Exception as error:  # noqa: BLE001 - a page that cannot be captured must not hide the failure
+                print(f"e2e failure page {shot.name} not captured: {error}")
+            else:
+                print(f"e2e failure page saved: {shot}")
 
 
 @contextmanager
