@@ -40,7 +40,8 @@ def run_of_model(session: Session, dataset_id: int, *, checkpoint: str, method: 
                  details: Mapping[str, Any] | None = None) -> int:
     """The dataset's run of this model (checkpoint, method, engine version), recorded with no time yet when
     there is none: one run per model and dataset, so scoring more documents or rescoring adds to it and
-    Evaluate lists each model once. A database from before keeps its several runs; the newest is added to."""
+    Evaluate lists each model once. The several runs a database from before kept of one model were merged into
+    its newest by the migration 31d7dee0a0b6 (one_run_per_model)."""
     found = session.scalar(select(m.ModelRunRow.id).where(
         m.ModelRunRow.dataset_id == dataset_id, m.ModelRunRow.checkpoint == str(checkpoint),
         m.ModelRunRow.method == method, m.ModelRunRow.version == version).order_by(m.ModelRunRow.id.desc()).limit(1))

@@ -152,3 +152,93 @@ def test_a_database_made_before_the_split_upgrades_and_keeps_its_rows(db_url: st
             assert store.get_job(s, new).suggestions == 7
     finally:
         engine.dispose()
+
+
+ONE_RUN_PER_MODEL = "31d7dee0a0b6"
+
+
+def test_several_runs_of_one_model_merge_into_the_newest(db_url: str) -> None:
+    """A database from before one run per model holds three runs of one model on dataset A (scores on shared
+    and distinct documents, suggestion sources, jobs naming them) and two on dataset B, beside single runs of
+    other models: the upgrade keeps the newest run of each model, with the newest scores and source of each
+    document and suggestion, the summed seconds and the earliest creation time, and jobs name it in place."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import insert, select
+
+    from db import store
+    from db.store import models as m
+    from db.store.session import session_factory, session_scope
+
+    scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    engine = make_engine(db_url)
+    t0 = datetime(2026, 12, 1, 8, tzinfo=UTC)
+    try:
+        init_db(engine, scripts.get_revision(ONE_RUN_PER_MODEL).down_revision)
+        with engine.begin() as conn:
+            def new(table, **values) -> int:  # ids from the database's own sequences (PostgreSQL)
+                return conn.execute(insert(table.__table__).values(**values).returning(table.id)).scalar_one()
+
+            data = {name: new(m.DatasetRow, name=name, created_at=t0) for name in ("A", "B")}
+            docs = {f"{name}{i}": new(m.DocumentRow, dataset_id=data[name], position=i, title=f"{name}{i}",
+                                      content_hash=f"{name}{i}".rjust(64, "0"), sents=[], extra={},
+                                      has_labels=False, num_tokens=0, created_at=t0)
+                    for name, n in (("A", 4), ("B", 1)) for i in range(n)}
+            runs = {}
+            for label, dataset, checkpoint, version, seconds, hours in (  # interleaved groups, oldest first
+                    ("a1", "A", "atlop", "0.1.0", 1.0, 1), ("other_version", "A", "atlop", "0.2.0", 8.0, 0),
+                    ("a2", "A", "atlop", "0.1.0", 2.0, 0), ("other_dataset", "B", "atlop", "0.1.0", 16.0, 5),
+                    ("b1", "B", "paee", "0.1.0", 0.5, 3), ("a3", "A", "atlop", "0.1.0", 4.0, 2),
+                    ("b2", "B", "paee", "0.1.0", 0.25, 4)):
+                runs[label] = new(m.ModelRunRow, dataset_id=data[dataset], checkpoint=f"runs/{checkpoint}",
+                                  method=f"{checkpoint}.v1", version=version, seconds=seconds, details={"by": label},
+                                  created_at=t0 + timedelta(hours=hours))
+            held = {"a1": ("A0", "A1", "A3"), "a2": ("A1", "A2"), "a3": ("A2",), "other_version": ("A0",),
+                    "other_dataset": ("B0",), "b1": ("B0",), "b2": ("B0",)}
+            conn.execute(insert(m.PairScoreBlobRow.__table__), [
+                {"run_id": runs[run], "document_id": docs[doc], "n_pairs": 6, "payload": f"{run} {doc}".encode()}
+                for run, held_docs in held.items() for doc in held_docs])
+            sugg = {doc: new(m.SuggestionRow, document_id=docs[doc], h=0, t=1, relation="P17", score=0.9,
+                             created_at=t0) for doc in ("A0", "A1", "A2")}
+            source_score = {"a1": 0.125, "a2": 0.25, "a3": 0.5, "other_version": 0.75}
+            sources = {"A0": ("a1", "a3"), "A1": ("a1", "a2"), "A2": ("a2", "other_version")}
+            conn.execute(insert(m.SuggestionSourceRow.__table__), [
+                {"suggestion_id": sugg[doc], "run_id": runs[run], "score": source_score[run],
+                 "evidence": {"by": run}} for doc, by in sources.items() for run in by])
+            jobs = {name: new(m.ScoringJobRow, dataset_id=data["A"], document_ids=[docs["A0"]], checkpoints=list(cps),
+                              run_ids=[runs[r] for r in run_ids], requested_by="ann", status="done", done=1, total=1,
+                              created_at=t0, kind="score")
+                    for name, cps, run_ids in (("two_models", ("runs/atlop", "runs/paee"), ("a1", "b1")),
+                                               ("one_model_twice", ("runs/atlop", "runs/atlop"), ("a1", "a2")),
+                                               ("untouched", ("runs/atlop",), ("other_version",)),
+                                               ("none_yet", ("runs/atlop",), ()))}
+        init_db(engine)
+
+        with engine.connect() as conn:
+            scores = set(conn.execute(select(m.PairScoreBlobRow.run_id, m.PairScoreBlobRow.document_id,
+                                             m.PairScoreBlobRow.payload)).tuples())
+            kept_sources = {(sid, run, score, evidence["by"]) for sid, run, score, evidence in conn.execute(
+                select(m.SuggestionSourceRow.suggestion_id, m.SuggestionSourceRow.run_id, m.SuggestionSourceRow.score,
+                       m.SuggestionSourceRow.evidence))}
+            run_ids = dict(conn.execute(select(m.ScoringJobRow.id, m.ScoringJobRow.run_ids)).tuples().all())
+        assert scores == {(runs[run], docs[doc], f"{by} {doc}".encode()) for run, doc, by in (
+            ("a3", "A0", "a1"), ("a3", "A1", "a2"), ("a3", "A2", "a3"), ("a3", "A3", "a1"),
+            ("other_version", "A0", "other_version"), ("other_dataset", "B0", "other_dataset"), ("b2", "B0", "b2"))}
+        assert kept_sources == {(sugg[doc], runs[run], source_score[by], by) for doc, run, by in (
+            ("A0", "a3", "a3"), ("A1", "a3", "a2"), ("A2", "a3", "a2"), ("A2", "other_version", "other_version"))}
+        assert run_ids == {jobs["two_models"]: [runs["a3"], runs["b2"]],
+                           jobs["one_model_twice"]: [runs["a3"], runs["a3"]],  # positional: one per checkpoint
+                           jobs["untouched"]: [runs["other_version"]], jobs["none_yet"]: []}
+        with session_scope(session_factory(engine)) as s:
+            got = {(r.id, r.dataset_id, r.checkpoint, r.version, r.seconds, r.created_at, r.details["by"], r.n_scored)
+                   for r in store.list_runs(s)}
+            assert store.run_of_model(s, data["A"], checkpoint="runs/atlop", method="atlop.v1",
+                                      version="0.1.0") == runs["a3"]
+        assert got == {
+            (runs["a3"], data["A"], "runs/atlop", "0.1.0", 7.0, t0, "a3", 4),  # seconds 1 + 2 + 4; a2's time
+            (runs["other_version"], data["A"], "runs/atlop", "0.2.0", 8.0, t0, "other_version", 1),
+            (runs["b2"], data["B"], "runs/paee", "0.1.0", 0.75, t0 + timedelta(hours=3), "b2", 1),
+            (runs["other_dataset"], data["B"], "runs/atlop", "0.1.0", 16.0, t0 + timedelta(hours=5), "other_dataset",
+             1)}
+    finally:
+        engine.dispose()
