@@ -100,7 +100,9 @@ from .queries.reviews import (
                                   undo_last_review,
 )
 from .queries.runs import (
+                                  EncodedScores,
                                   add_run_seconds,
+                                  encode_scores,
                                   get_run,
                                   list_runs,
                                   load_pair_scores,
@@ -139,7 +141,8 @@ __all__ = [
     "run_of_model", "recover_stale_jobs", "refit_due",
     "relation_acceptance", "report_progress", "rescore_suggestions", "resolve_conflict", "review_history",
     "REVIEW_LOG_COLUMNS", "review_log_rows", "review_progress", "review_settings", "reviewed_documents",
-    "save_pair_scores", "scored_document_ids", "session_factory", "session_scope", "set_control_rate",
+    "save_pair_scores",
+    "EncodedScores", "encode_scores", "scored_document_ids", "session_factory", "session_scope", "set_control_rate",
     "set_fully_labelled", "set_review_settings", "set_role", "SPLIT_MODES", "split_queue", "SUGGESTION_FILTERS",
     "undecided_document_ids", "undecided_scores", "undo_last_review", "unfinished_run_ids",
 ]

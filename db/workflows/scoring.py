@@ -174,13 +174,16 @@ def _score_chunk(factory_: sessionmaker[Session], job: JobInfo, worker_id: str, 
 
     start = time.perf_counter()
     scores = model.predict([doc for _, doc in chunk], pair_progress=ChunkProgress([d for _, d in chunk], done, report))
+    encoded = [store.encode_scores(doc_scores) for doc_scores in scores]
+    del scores  # the arrays go before the write, whose driver copies each blob (store.EncodedScores)
+    release_freed_memory()  # the chunk's tensors are gone; give their pages back (see native_memory)
     with session_scope(factory_) as s:
-        for (doc_id, _), doc_scores in zip(chunk, scores, strict=True):
-            store.save_pair_scores(s, run_id, doc_id, doc_scores)
+        for (doc_id, _), doc_encoded in zip(chunk, encoded, strict=True):
+            store.save_pair_scores(s, run_id, doc_id, doc_encoded)
         store.add_run_seconds(s, run_id, time.perf_counter() - start)
         done += sum(document_steps(d) for _, d in chunk)
         store.report_progress(s, job.id, worker_id, done=done)
     on_progress(done, total)
-    del scores
-    release_freed_memory()  # the chunk's tensors are gone; give their pages back (see native_memory)
+    del encoded
+    release_freed_memory()
     return done

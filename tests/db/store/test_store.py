@@ -152,9 +152,26 @@ def test_pair_scores_are_compact_and_round_trip(factory) -> None:
                                   scores.extra("mention_grids").grids[2].relation_probability)
     assert decode_scores(payload).title == "Ann Lee"  # a NumPy archive, compact once a document has pairs:
     many = sparse_scores(40, [(0, 1)])
-    assert len(encode_scores(many)) < len(json.dumps(many.to_json())) / 4
+    assert len(encode_scores(many).payload) < len(json.dumps(many.to_json())) / 4
     assert (run.method, run.version, run.seconds, run.n_scored) == ("atlop.v1", "0.1.0", 1.5, 1)
     assert count(factory, m.PairScoreBlobRow) == 1
+
+
+def test_scores_saved_encoded_are_the_scores_saved_as_arrays(factory) -> None:
+    """A scoring job encodes a chunk's scores and frees the arrays before the write (the peak of a long
+    document): what it stores must be what saving the arrays stores."""
+    ids = seed(factory, [])
+    scores = pair_scores("Ann Lee")
+    with session_scope(factory) as session:
+        store.save_pair_scores(session, ids["run"], ids["doc"], scores)
+        as_arrays = session.scalar(select(m.PairScoreBlobRow.payload))
+        encoded = store.encode_scores(scores)
+        store.save_pair_scores(session, ids["run"], ids["doc"], encoded)  # replaces the row, as a re-run does
+    with session_scope(factory) as session:
+        row = session.scalars(select(m.PairScoreBlobRow)).one()
+        back = store.load_pair_scores(session, ids["run"], ids["doc"])
+        assert (bytes(row.payload), row.n_pairs) == (bytes(as_arrays), len(scores.heads)) == (encoded.payload, 3)
+    np.testing.assert_array_equal(back.logits, scores.logits)
 
 
 def test_suggestions_are_unique_per_triple_and_collect_their_runs(factory) -> None:
