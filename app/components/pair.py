@@ -38,7 +38,10 @@ def _status(predicted: bool, gold: bool) -> str:
 def _bars(scores: PairScores, row: int, relations: Sequence[str], names: Mapping[str, str], gold: Collection[str],
           values: np.ndarray, zero: float, title: str, axis: str,
           x_range: tuple[float, float] | None = None) -> go.Figure:
-    """Horizontal bars per relation, coloured by status, with a vertical reference line at `zero`."""
+    """Horizontal bars per relation, coloured by status, with a vertical reference line at `zero`; for a pair
+    whose relations the model did not compute, a note instead of bars at a made-up logit."""
+    if scores.unscored(row):
+        return _unscored_figure(scores, row, title)
     index = {r: i for i, r in enumerate(scores.relation_ids)}
     labels = [plotly_text(f"{'★ ' if r in gold else ''}{names.get(r, r)} ({r})", 48) for r in relations]
     fig = go.Figure()
@@ -79,6 +82,20 @@ def _bars(scores: PairScores, row: int, relations: Sequence[str], names: Mapping
     return fig
 
 
+def _unscored_figure(scores: PairScores, row: int, title: str) -> go.Figure:
+    potential = scores.extra("pair_values")
+    why = (f"its pair potential, {float(potential.values[row]):.3f}, is below the restriction"
+           if potential is not None else "the method restricts scoring to some pairs")
+    fig = go.Figure()
+    fig.add_annotation(text=plotly_text(f"Relations not scored: {why}, so the model predicts no relation here "
+                                        "without computing their logits.", 200),
+                       x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font={"size": 14})
+    fig.update_layout(title={"text": plotly_text(title)} if title else None, height=160,
+                      margin={"l": 10, "r": 10, "t": 50 if title else 30, "b": 10},
+                      xaxis={"visible": False}, yaxis={"visible": False})
+    return fig
+
+
 def logits_figure(scores: PairScores, row: int, relations: Sequence[str], names: Mapping[str, str],
                   gold: Collection[str] = (), title: str = "", x_range: tuple[float, float] | None = None) -> go.Figure:
     """Each relation's logit as a bar from the threshold logit (the dashed line): bars crossing to the
@@ -94,10 +111,12 @@ def shared_logit_range(rows: Sequence[tuple[PairScores, int]], relations: Sequen
     """One logit axis range covering every model's threshold and charted logits, padded by 5%."""
     values: list[float] = []
     for scores, row in rows:
+        if scores.unscored(row):  # drawn as a note, not bars: its fill logits would stretch the shared axis
+            continue
         index = {r: i for i, r in enumerate(scores.relation_ids)}
         values.append(float(scores.logits[row, 0]))
         values.extend(float(scores.logits[row, index[r] + 1]) for r in relations if r in index)
-    lo, hi = min(values), max(values)
+    lo, hi = (min(values), max(values)) if values else (-1.0, 1.0)
     pad = 0.05 * (hi - lo) or 0.5
     return lo - pad, hi + pad
 

@@ -14,6 +14,10 @@ from engine.data.margin_calibration import MarginCalibration, sigmoid
 from engine.data.pair_extras import PairExtra, extras_from_json, extras_to_json
 
 E = TypeVar("E", bound=PairExtra)
+# The logits of a pair whose relations a method did not compute (PAEE's restriction to potential pairs): the
+# threshold class at 0 and every relation this far below it, so every decode rule and calibration reads "no
+# relation", and views can tell the row from a scored one (a trained classifier never yields it exactly).
+UNSCORED_MARGIN = -30.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,11 @@ class PairScores:
         if self.calibration is None:
             return sigmoid(self.margins).astype(np.float32)
         return self.calibration.probabilities(self.margins, self.relation_ids)
+
+    def unscored(self, row: int) -> bool:
+        """True when the method skipped this pair's relations (its logits are the UNSCORED_MARGIN row)."""
+        logits = self.logits[row]
+        return bool(logits[0] == 0.0 and np.all(logits[1:] == UNSCORED_MARGIN))
 
     def extra(self, kind: type[E] | str) -> E | None:
         """The first extra of a kind (the class, or its name such as "pair_values" for callers that import no

@@ -11,7 +11,7 @@ from app.components import evaluation, matrix, pair, text
 from engine.data.documents import Document, Entity, Fact, Mention
 from engine.data.metrics import evaluate
 from engine.data.pair_extras import MentionGrids, MentionPairGrid, PairValues
-from engine.data.pair_scores import PairScores
+from engine.data.pair_scores import UNSCORED_MARGIN, PairScores
 from tests.paths import ROOT
 
 NAMES = {"P17": "country", "P131": "located in", "P27": "citizenship"}
@@ -198,6 +198,24 @@ def test_logits_and_margins(doc: Document) -> None:
     assert any(s.type == "line" and s.x0 == pytest.approx(1.0) for s in fig.layout.shapes)
     margins = pair.margins_figure(scores, row, rels, NAMES, gold={"P27"})
     assert next(t for t in margins.data if t.name == "predicted").x[0] == pytest.approx(3.0)
+
+
+def test_a_pair_the_model_did_not_score_is_a_note_not_bars(doc: Document) -> None:
+    """PAEE's restriction leaves a pair's relations uncomputed (the unscored row): its charts say so and name the
+    potential, instead of bars at the fill logit, and a side-by-side axis is not stretched to that logit."""
+    scores = make_scores(doc, method="paee.v1", potential=True)
+    row, scored = scores.pair(1, 0), scores.pair(0, 1)
+    scores.logits[row] = [0.0] + [UNSCORED_MARGIN] * len(RELS)
+    scores.decoded[row] = False
+    rels = pair.chart_relations([(scores, row)], top_k=3)
+    for fig in (pair.logits_figure(scores, row, rels, NAMES), pair.margins_figure(scores, row, rels, NAMES)):
+        assert not fig.data
+        (note,) = fig.layout.annotations
+        assert "Relations not scored" in note.text
+        assert f"{float(scores.extra('pair_values').values[row]):.3f}" in note.text
+    assert pair.logits_figure(scores, scored, rels, NAMES).data  # a scored pair of the same run still has bars
+    low, high = pair.shared_logit_range([(scores, row), (scores, scored)], rels)
+    assert low > UNSCORED_MARGIN / 2 and high < 5
 
 
 def test_chart_relations_across_models(doc: Document) -> None:

@@ -12,7 +12,7 @@ import torch
 from engine.cli.main import main
 from engine.config import EncoderConfig
 from engine.data.documents import Document, Entity, Fact, Mention, write_documents
-from engine.data.pair_scores import PairScores
+from engine.data.pair_scores import UNSCORED_MARGIN, PairScores
 from engine.data.schema import default_schema
 from engine.errors import ConfigError
 from engine.model.adaptive_thresholding import adaptive_threshold_loss
@@ -255,6 +255,36 @@ def test_decode_can_be_restricted_to_potential_pairs(tiny_paee):
         assert head.decode(out).tolist() == [[True, False], [False, False]]
     finally:
         head.config = head.config.replace(restrict_decode=False)
+
+
+def test_restricted_inference_skips_the_relations_of_pairs_below_the_restriction(tiny_paee):
+    """restrict_decode at inference: pairs at or below restrict_threshold get the unscored row (nothing decoded,
+    the chart says so), the others exactly the logits of the unrestricted model, since the restriction only
+    leaves out rows of the classifier; lambda (the model's own input, Eq. 4) is untouched."""
+    docs = [d for d in uneven_docs() if len(d.entities) > 1]
+    head = tiny_paee.model.eval().classifier
+    full = Predictor(tiny_paee, "cpu", precision="float32").predict(docs)
+    potential = np.concatenate([s.extra("pair_values").values for s in full])
+    floor = float(np.median(potential))
+    head.config = head.config.replace(restrict_decode=True, restrict_threshold=floor)
+    try:
+        cut = Predictor(tiny_paee, "cpu", precision="float32").predict(docs)
+    finally:
+        head.config = head.config.replace(restrict_decode=False, restrict_threshold=None)
+    kept = skipped = 0
+    for a, b in zip(full, cut):
+        for row, p in enumerate(a.extra("pair_values").values):
+            if p > floor:
+                kept += 1
+                np.testing.assert_allclose(b.logits[row], a.logits[row], rtol=1e-5, atol=1e-5)
+                assert not b.unscored(row)
+            else:
+                skipped += 1
+                assert b.unscored(row) and not b.decoded[row].any()
+                assert (b.logits[row, 1:] - b.logits[row, 0] == UNSCORED_MARGIN).all()
+    assert kept and skipped
+    with pytest.raises(ConfigError, match="restrict_threshold"):
+        PaeeConfig(restrict_threshold=1.0).validate()
 
 
 def test_config_checks(tiny_encoder_dir):
