@@ -80,12 +80,21 @@ def multiply_adds_per_document(predictor, docs) -> tuple[float, float]:
     d, ff, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
     bilinears = [m for m in predictor.loaded.model.modules() if isinstance(m, GroupedBilinear)]
     per_pair = sum(b.emb_size * b.block_size * b.classifier.out_features for b in bilinears)
+    scored = scored_pairs(predictor, docs)
     encoder = classifier = 0
-    for f in predictor.featurize(docs):
+    for f, n_pairs in zip(predictor.featurize(docs), scored):
         n = f.length + 2
         encoder += layers * (n * (4 * d * d + 2 * d * ff) + 2 * n * n * d)
-        classifier += f.num_entities * (f.num_entities - 1) * per_pair
+        classifier += n_pairs * per_pair
     return encoder / len(docs) / 1e9, classifier / len(docs) / 1e9
+
+
+def scored_pairs(predictor, docs) -> list[int]:
+    """Pairs per document whose relations the classifier computes: every ordered pair, or under PAEE's
+    restriction (restrict_decode) only those the predict call leaves scored."""
+    if getattr(predictor.loaded.model.classifier, "restriction", None) is None:
+        return [d.num_entities * (d.num_entities - 1) for d in docs]
+    return [sum(not s.unscored(row) for row in range(len(s.heads))) for s in predictor.predict(docs)]
 
 
 def predict_docs_per_s(predictor, docs) -> float:
