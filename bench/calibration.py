@@ -27,6 +27,7 @@ def main() -> None:
         expected_calibration_error,
         fit_banded_calibration,
         fit_calibration,
+        item_probabilities,
         item_relations,
         scored_items,
         sigmoid,
@@ -69,7 +70,7 @@ def main() -> None:
                 calibration = fitted(fit_part, banded)
                 bands = max(bands, len(calibration.bands))
                 test_scores = [replace(by_title[d.title], calibration=calibration) for d in test_part]
-                probabilities.append(np.concatenate([s.calibrated_probabilities().ravel() for s in test_scores]))
+                probabilities.append(item_probabilities(test_scores))
                 gold.append(scored_items(test_part, test_scores)[1])
             p, y = np.concatenate(probabilities), np.concatenate(gold)
             shown = p >= SHOWN

@@ -185,13 +185,22 @@ def reliability_table(probabilities: np.ndarray, labels: np.ndarray,
 
 def item_relations(scores) -> np.ndarray:
     """The relation id of every item `scored_items` returns, in the same (row-major) order."""
-    parts = [np.tile(np.asarray(ps.relation_ids, dtype=object), ps.margins.shape[0]) for ps in scores]
+    parts = [np.tile(np.asarray(ps.relation_ids, dtype=object), int(ps.scored_rows().sum())) for ps in scores]
     return np.concatenate(parts) if parts else np.zeros(0, dtype=object)
+
+
+def item_probabilities(scores) -> np.ndarray:
+    """The calibrated probability of every item `scored_items` returns, in the same order."""
+    parts = [ps.calibrated_probabilities()[ps.scored_rows()].ravel() for ps in scores]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
 
 
 def scored_items(documents, scores) -> tuple[np.ndarray, np.ndarray]:
     """Every (pair, relation) of labelled documents as flat (margins, 0/1 gold) arrays, for fitting and ECE.
-    documents: Sequence[Document] with labels; scores: their PairScores in the same order."""
+    documents: Sequence[Document] with labels; scores: their PairScores in the same order. Pairs a method did
+    not score (PAEE's restriction) are left out: their fill margin says nothing about how margins map to
+    probabilities, and fitted with them (a quarter of the gold triples among 3.6 million items at -30) the
+    restricted default's cross-fitted ECE went from 2.0% to 7.2%."""
     margins, labels = [], []
     for doc, ps in zip(documents, scores):
         gold = np.zeros(ps.margins.shape, dtype=np.float32)  # (n_pairs, R)
@@ -199,8 +208,9 @@ def scored_items(documents, scores) -> tuple[np.ndarray, np.ndarray]:
         for fact in doc.facts or ():
             if fact.r in col and fact.h != fact.t and max(fact.h, fact.t) < doc.num_entities:
                 gold[ps.pair(fact.h, fact.t), col[fact.r]] = 1.0
-        margins.append(ps.margins.ravel())
-        labels.append(gold.ravel())
+        scored = ps.scored_rows()
+        margins.append(ps.margins[scored].ravel())
+        labels.append(gold[scored].ravel())
     if not margins:
         return np.zeros(0, np.float32), np.zeros(0, np.float32)
     return np.concatenate(margins), np.concatenate(labels)

@@ -63,6 +63,10 @@ class PairScores:
         logits = self.logits[row]
         return bool(logits[0] == 0.0 and np.all(logits[1:] == UNSCORED_MARGIN))
 
+    def scored_rows(self) -> np.ndarray:
+        """(n_pairs,) bool: the pairs whose relations the method computed (all of them, unless it restricts)."""
+        return ~((self.logits[:, 0] == 0.0) & np.all(self.logits[:, 1:] == UNSCORED_MARGIN, axis=1))
+
     def extra(self, kind: type[E] | str) -> E | None:
         """The first extra of a kind (the class, or its name such as "pair_values" for callers that import no
         engine code), for views that show one of each."""

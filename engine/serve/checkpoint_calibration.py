@@ -6,13 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
-
 from engine.data.documents import Document
 from engine.data.margin_calibration import (
     MarginCalibration,
     expected_calibration_error,
     fit_calibration,
+    item_probabilities,
     scored_items,
     sigmoid,
 )
@@ -37,7 +36,7 @@ def calibration_report(documents: Sequence[Document], scores: Sequence[PairScore
     margins, labels = scored_items(documents, scores)
     calibrated = None
     if scores and all(s.calibration is not None for s in scores):
-        calibrated = np.concatenate([s.calibrated_probabilities().ravel() for s in scores])
+        calibrated = item_probabilities(scores)
     return CalibrationReport(int(margins.size), expected_calibration_error(sigmoid(margins), labels),
                              None if calibrated is None else expected_calibration_error(calibrated, labels))
 

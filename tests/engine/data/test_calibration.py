@@ -5,15 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from engine.data.documents import Document, Entity, Fact, Mention
 from engine.data.margin_calibration import (
     MarginCalibration,
     expected_calibration_error,
     fit_banded_calibration,
     fit_calibration,
+    item_probabilities,
     item_relations,
     reliability_table,
+    scored_items,
     sigmoid,
 )
+from engine.data.pair_scores import UNSCORED_MARGIN, PairScores
 from engine.errors import InputFileError
 
 
@@ -98,9 +102,26 @@ def test_banded_calibration_round_trips_and_old_files_still_load() -> None:
         MarginCalibration.from_json(bad, "config.json calibration")
 
 
-def test_item_relations_follow_the_flattened_grid() -> None:
-    class Scores:  # the two attributes item_relations reads
-        relation_ids = ("P1", "P9")
-        margins = np.zeros((3, 2))
+def _three_pairs(unscored_row: int | None) -> PairScores:
+    """Entities 0..1 of a document, pairs (0, 1), (1, 0), (0, 2); one row may be the unscored one."""
+    logits = np.array([[0.5, 2.0, -1.0], [0.1, -3.0, 0.4], [0.2, 0.0, 1.0]], dtype=np.float32)
+    if unscored_row is not None:
+        logits[unscored_row] = [0.0, UNSCORED_MARGIN, UNSCORED_MARGIN]
+    return PairScores("d", "paee.v1", ("P1", "P9"), np.array([0, 1, 0]), np.array([1, 0, 2]), logits,
+                      np.zeros_like(logits), logits[:, 1:] > logits[:, :1],
+                      calibration=MarginCalibration(1.0, 0.0))
 
-    assert list(item_relations([Scores(), Scores()])) == ["P1", "P9"] * 6
+
+def test_items_follow_the_flattened_grid_and_leave_out_unscored_pairs() -> None:
+    """scored_items, item_relations and item_probabilities list the same items in the same order; the pairs a
+    restricted PAEE did not score are not items (their fill margin would bend a calibration fitted on them)."""
+    doc = Document("d", (("A", "B", "C", "."),), tuple(Entity((Mention(n, 0, i, i + 1, "PER"),))
+                                                       for i, n in enumerate("ABC")),
+                   (Fact(1, 0, "P1"), Fact(0, 2, "P9")))
+    full, cut = _three_pairs(None), _three_pairs(1)
+    margins, labels = scored_items([doc, doc], [full, cut])
+    assert list(item_relations([full, cut])) == ["P1", "P9"] * 5
+    np.testing.assert_array_equal(margins, np.concatenate([full.margins.ravel(), full.margins[[0, 2]].ravel()]))
+    assert labels.tolist() == [0, 0, 1, 0, 0, 1] + [0, 0, 0, 1]  # (1, 0) P1 is gold but unscored in `cut`
+    np.testing.assert_allclose(item_probabilities([full, cut]), sigmoid(margins), rtol=1e-6)
+    assert cut.scored_rows().tolist() == [True, False, True] and cut.unscored(1) and not full.unscored(1)
