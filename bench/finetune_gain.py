@@ -57,9 +57,10 @@ class Plan:
     max_heldout: int | None
 
     def key(self) -> str:
-        config = json.loads((self.base / "config.json").read_text(encoding="utf-8"))
-        identity = json.dumps([config.get("checkpoint_id"), self.folds, self.budget, self.epochs, self.seed,
-                               self.max_docs, self.max_heldout])
+        # the whole config: a shipped model changes in place (its decode restriction, its calibration)
+        config = hashlib.sha256((self.base / "config.json").read_bytes()).hexdigest()
+        identity = json.dumps([config, self.folds, self.budget, self.epochs, self.seed, self.max_docs,
+                               self.max_heldout])
         return f"{self.base.name}-{hashlib.sha256(identity.encode()).hexdigest()[:8]}"
 
 
@@ -74,13 +75,16 @@ def revisit(data: Path, max_docs: int | None) -> tuple[list[Document], dict[str,
     return list(docred), {d.title: triples(scratch[d.title]) - triples(d) for d in docred}
 
 
-def queue(docs: Sequence[Document], scores: Sequence, missing: dict[str, set[Triple]]) -> list[list]:
-    """The app's queue over `docs` from one model's scores: [score, hit, title, h, t, r] best first."""
+def queue(docs: Sequence[Document], scores: Sequence, missing: dict[str, set[Triple]],
+          learned: bool = True) -> list[list]:
+    """The app's queue over `docs` from one model's scores: [score, hit, title, h, t, r] best first. learned:
+    ordered by the shipped ranker (the app's); else by the formula, which learned from no Revisit document (the
+    shipped ranker did, so its order of the unchanged model's queue is in-sample)."""
     from db.workflows.queue_inputs import review_target, shipped_type_stats  # noqa: PLC0415
     from engine.curate.suggestions import default_ranker, default_relation_stats, suggest  # noqa: PLC0415
 
     items = suggest([review_target(d) for d in docs], {"model": list(scores)}, type_stats=shipped_type_stats(),
-                    ranker=default_ranker(), relation_stats=default_relation_stats())
+                    ranker=default_ranker() if learned else None, relation_stats=default_relation_stats())
     return [[round(s.ranking_score, 6), (s.h, s.t, s.r) in missing[s.title], s.title, s.h, s.t, s.r] for s in items]
 
 
@@ -126,14 +130,20 @@ def run_base(plan: Plan, path: Path, docs: list[Document], missing: dict, heldou
     """The unchanged model: its queue on every Revisit document (each fold's top `depth`) and its F1 counts on
     every held-out one."""
     started = time.perf_counter()
-    items = queue(docs, predict(plan.base, docs), missing)
-    seen, cap, kept = dict.fromkeys(range(plan.folds), 0), depth(plan, missing), []
-    for item in items:  # queue order kept: each fold's first `cap`
-        fold = fold_of[item[2]]
-        if seen[fold] < cap:
-            seen[fold] += 1
-            kept.append(item)
-    write_record(path, {"kind": "base", "base": str(plan.base), "queue": kept,
+    scores = predict(plan.base, docs)
+    cap = depth(plan, missing)
+
+    def per_fold(items: list[list]) -> list[list]:  # queue order kept: each fold's first `cap`
+        seen, kept = dict.fromkeys(range(plan.folds), 0), []
+        for item in items:
+            fold = fold_of[item[2]]
+            if seen[fold] < cap:
+                seen[fold] += 1
+                kept.append(item)
+        return kept
+
+    write_record(path, {"kind": "base", "base": str(plan.base), "queue": per_fold(queue(docs, scores, missing)),
+                        "queue_formula": per_fold(queue(docs, scores, missing, learned=False)),
                         "heldout": counts(heldout, predict(plan.base, heldout)),
                         "missing": {t: len(m) for t, m in missing.items()}, "provenance": provenance(started)})
 
@@ -157,7 +167,8 @@ def run_fold(plan: Plan, fold: int, path: Path, base: dict, docs: list[Document]
     write_record(path, {"kind": "fold", "fold": fold, "decisions": min(plan.budget, len(reviewed)),
                         "accepted": n_accepted, "train_documents": len(train), "epochs": plan.epochs,
                         "titles": sorted(d.title for d in test),
-                        "queue": queue(test, predict(output, test), missing)[:depth(plan, missing)],
+                        "queue": queue(test, tuned := predict(output, test), missing)[:depth(plan, missing)],
+                        "queue_formula": queue(test, tuned, missing, learned=False)[:depth(plan, missing)],
                         "heldout": counts(evaluated, predict(output, evaluated)), "provenance": provenance(started)})
 
 
@@ -184,16 +195,22 @@ def render(plan: Plan, base: dict, folds: list[dict]) -> str:
     titles = {t for record in folds for t in record["titles"]}
     n_missing = sum(base["missing"][t] for t in titles)
     by_score = lambda item: -item[0]  # noqa: E731 - a sort key
-    tuned = sorted((item for record in folds for item in record["queue"]), key=by_score)
-    unchanged = [item for item in base["queue"] if item[2] in titles]
     k = n_missing
     lines = [f"Revisit, {len(titles)} documents in {len(folds)} of {plan.folds} held-out folds, {n_missing} missing "
              f"triples; review budget {plan.budget} decisions per fold, {plan.epochs} epoch(s) from {plan.base.name}.",
-             "", f"| queue from | P@{K_PRECISION} | R@{K_PRECISION} | P@{k} | R@{k} |", "|---|---|---|---|---|"]
-    for name, items in (("unchanged model", unchanged), ("fine-tuned on the other folds' review", tuned)):
-        p200, r200 = at_k(items, n_missing, K_PRECISION)
-        pk, rk = at_k(items, n_missing, k)
-        lines.append(f"| {name} | {100 * p200:.1f} | {100 * r200:.1f} | {100 * pk:.1f} | {100 * rk:.1f} |")
+             "", f"| order | queue from | P@{K_PRECISION} | R@{K_PRECISION} | P@{k} | R@{k} |",
+             "|---|---|---|---|---|---|"]
+    for order, field in (("shipped ranker (in-sample for the unchanged model)", "queue"),
+                         ("formula (learned from no Revisit document)", "queue_formula")):
+        if field not in base or any(field not in record for record in folds):
+            continue
+        tuned = sorted((item for record in folds for item in record[field]), key=by_score)
+        unchanged = [item for item in base[field] if item[2] in titles]
+        for name, items in (("unchanged model", unchanged), ("fine-tuned on the other folds' review", tuned)):
+            p200, r200 = at_k(items, n_missing, K_PRECISION)
+            pk, rk = at_k(items, n_missing, k)
+            lines.append(f"| {order} | {name} | {100 * p200:.1f} | {100 * r200:.1f} | {100 * pk:.1f} | "
+                         f"{100 * rk:.1f} |")
     lines += ["", "| fold | decisions | accepted | held-out docs | F1 unchanged [95% interval] | F1 fine-tuned | drop "
               "| within interval |", "|---|---|---|---|---|---|---|---|"]
     for record in sorted(folds, key=lambda r: r["fold"]):

@@ -22,6 +22,7 @@ def test_the_smoke_run_fills_the_ledger_and_a_rerun_does_only_what_it_lacks(tiny
     records = sorted(p.name for p in (tmp_path / "ledger").glob("*.json"))
     assert len(records) == 3 and records[0].endswith("-base.json")  # base, fold0, fold1
     assert "| unchanged model |" in first and "| fine-tuned on the other folds' review |" in first
+    assert "| formula (learned from no Revisit document) | fine-tuned on the other folds' review |" in first
     assert "Revisit, 6 documents in 2 of 2 held-out folds" in first
     trained = []
     real = finetune_gain.run_fold
