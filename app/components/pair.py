@@ -70,15 +70,18 @@ def _bars(scores: PairScores, row: int, relations: Sequence[str], names: Mapping
     fig.add_vline(x=zero, line_dash="dash", line_color="#dc2626", line_width=2,
                   annotation_text=(f"threshold {zero:.2f}" if axis == "logit" else "threshold (margin 0)"),
                   annotation_position="top")
+    height, top, bottom = max(260, 26 * len(relations) + 110), 50 if title else 30, 70
     fig.update_layout(
         title={"text": plotly_text(title)} if title else None, barmode="overlay",
-        height=max(260, 26 * len(relations) + 110),
-        margin={"l": 10, "r": 10, "t": 50 if title else 30, "b": 10},
+        height=height,
+        margin={"l": 10, "r": 10, "t": top, "b": bottom},
         yaxis={"categoryorder": "array", "categoryarray": labels, "autorange": "reversed"},
         xaxis={"title": {"text": "logit" if axis == "logit" else "margin (logit − threshold)"},
                "zeroline": axis != "logit",
                **({"range": list(x_range), "autorange": False} if x_range else {})},
-        legend={"orientation": "h", "y": -0.15})
+        # below the axis title at a fixed distance in pixels (a fraction of the plot, as before, put it on the
+        # title of short charts)
+        legend={"orientation": "h", "yanchor": "top", "y": -44 / (height - top - bottom)})
     return fig
 
 
