@@ -157,11 +157,13 @@ _LISTENER = """
       const c = control(box(CFG.fields[j], within));
       if (c && !c.disabled) { e.preventDefault(); e.stopPropagation(); c.focus(); return true; }
     }
-    return false;  // past the last field or before the first: the browser's own order
+    w.__docreLast = null;  // past the last field or before the first: the browser's own order, out of the panel
+    return false;
   };
-  const focusin = (e) => {  // the panel field in use, to give focus back when a rerun replaces it
+  const focusin = (e) => {  // the panel field in use, to give focus back when a rerun replaces it; focus
+    // elsewhere forgets it only by the user's doing (Escape, a click, Tab out of the panel), not by a widget's own
     const label = fieldOf(e.target);
-    w.__docreLast = label === null ? null : {label, el: e.target, lost: 0};
+    if (label !== null) w.__docreLast = {label, el: e.target, lost: 0};
   };
   const refocus = () => {  // a rerun drew the field in use anew: focus moves to the new one
     const last = w.__docreLast;
@@ -173,7 +175,8 @@ _LISTENER = """
       return;
     }
     last.lost = last.lost || Date.now();  // gone: focus fell to the page's body
-    if ((a && a !== doc.body) || Date.now() - last.lost > 30000) { w.__docreLast = null; return; }
+    if (Date.now() - last.lost > 30000) { w.__docreLast = null; return; }
+    if (a && a !== doc.body) return;  // focus is somewhere: left alone (a move of the user's forgets the field)
     if (now) control(now).focus();  // focusin remembers the new one
   };
   const side = () => doc.querySelector('[data-testid="stSidebar"]');

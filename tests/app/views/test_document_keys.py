@@ -35,7 +35,7 @@ def test_the_panel_holds_the_fields_the_keys_step_through_in_their_order(seeded:
     assert panel is not None, "the Add a relation panel sits in the container the keys are scoped to"
     labels = ([w.label for w in panel.selectbox] + [w.label for w in panel.multiselect]
               + [w.label for w in panel.text_input] + [w.label for w in panel.button])
-    assert labels == list(annotate.FIELDS)  # the drawing order is the Tab order
+    assert labels == list(annotate.FIELDS)  # every field of the panel is one the keys step through, in order
     assert "Keys: " + keyboard.help_text(keyboard.DOCUMENT_KEYS) in texts(at)
     script = keyboard.page_script(keyboard.document_keyset(Keys.TRIPLE_PANEL, annotate.FIELDS))
     assert script in [getattr(getattr(n, "proto", None), "srcdoc", None) for n in at.main]  # the keys' frame
