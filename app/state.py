@@ -50,6 +50,7 @@ class Keys:
     GRID = "docre.w.grid"
     # annotation and entity editing (app/panels): prefixes; each widget adds its document, pair or item
     ANNOTATE = "docre.w.annotate"
+    TRIPLE_PANEL = "docre-triple-panel"  # a container: its CSS class (st-key-...) scopes the Document page's keys
     EDIT_PAIR_FORM = "docre.f.edit_pair"
     ENTITY_EDIT = "docre.w.entity_edit"
     FLAG_FORM = "docre.f.flag"

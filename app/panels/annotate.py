@@ -13,6 +13,11 @@ from app.components.text import entity_label, markdown_text
 from app.state import Keys
 
 PANEL = "annotate"
+# the Add a relation panel's fields in Tab order, by label: the Document page's keys step through them
+# (app/components/keyboard.py)
+HEAD, TAIL, RELATION, EVIDENCE, NOTE, ADD = ("Head from a mention", "Tail from a mention", "Relation",
+                                             "Evidence sentences", "Note (optional)", "Add relation")
+FIELDS = (HEAD, TAIL, RELATION, EVIDENCE, NOTE, ADD)
 
 
 def _rel(names: Mapping[str, str], r: str | None) -> str:
@@ -67,23 +72,23 @@ def add_triple(doc_id: int, doc, names: Mapping[str, str]) -> None:
     cols = st.columns(2)
     for col, role in zip(cols, ("head", "tail")):
         key = f"{Keys.ANNOTATE}.{role}.{doc_id}.{h}.{t}"  # follows the pair: a pick shows in the pair above
-        col.selectbox(f"{role.title()} from a mention", mentions, index=None, key=key,
+        col.selectbox(HEAD if role == "head" else TAIL, mentions, index=None, key=key,
                       format_func=lambda m: services.annotation.mention_label(doc, m),
                       placeholder="Find a mention", on_change=_take_mention, args=(key, role))
     options, compatible = services.review.relation_options(doc, h, t, names)
     relation = st.selectbox(
-        "Relation", options, index=None, key=f"{Keys.ANNOTATE}.relation.{doc_id}.{h}.{t}",
+        RELATION, options, index=None, key=f"{Keys.ANNOTATE}.relation.{doc_id}.{h}.{t}",
         format_func=lambda r: _rel(names, r) + (" ✓ types fit" if r in compatible else ""),
         placeholder="Type to filter relations",
         help="Relations seen in training with this pair's entity types "
              f"({doc.entities[h].type} → {doc.entities[t].type}) come first, marked ✓.")
     shared = services.documents.pair_sentences(doc, h, t).shared
-    evidence = st.multiselect("Evidence sentences", list(range(len(doc.sents))), default=list(shared),
+    evidence = st.multiselect(EVIDENCE, list(range(len(doc.sents))), default=list(shared),
                               key=f"{Keys.ANNOTATE}.evidence.{doc_id}.{h}.{t}",
                               format_func=lambda i: services.annotation.sentence_label(doc, i),
                               help="The sentences that state the relation (those naming both are marked already).")
-    note = st.text_input("Note (optional)", max_chars=500, key=f"{Keys.ANNOTATE}.note.{doc_id}.{h}.{t}")
-    if not st.button("Add relation", type="primary", key=f"{Keys.ANNOTATE}.add.{doc_id}"):
+    note = st.text_input(NOTE, max_chars=500, key=f"{Keys.ANNOTATE}.note.{doc_id}.{h}.{t}")
+    if not st.button(ADD, type="primary", key=f"{Keys.ANNOTATE}.add.{doc_id}"):
         return
     if relation is None:
         st.error("Choose the relation first: nothing was added.")

@@ -5,15 +5,18 @@ the margins, and KMGRE's key mention pairs (also outlined in the text). Below: a
 from __future__ import annotations
 
 import streamlit as st
+import streamlit.components.v1 as components
 
 from app import panels, services, state, ui
-from app.components import colors, matrix, matrix_window, pair
+from app.components import colors, keyboard, matrix, matrix_window, pair
 from app.components.text import highlight_html, markdown_text
 from app.state import Keys
 
 ui.page_title("Document")
 dataset_id, doc_id, doc, runs = ui.document_header()
 names = services.relation_names()
+# T, Tab through the Add a relation panel, Escape, "?": the same listener as Review's (app/components/keyboard.py)
+components.html(keyboard.page_script(keyboard.document_keyset(Keys.TRIPLE_PANEL, panels.annotate.FIELDS)), height=0)
 st.caption(f"{len(doc.sents)} sentences · {doc.num_entities} entities · "
            + (f"{len(doc.facts)} gold triples" if doc.has_labels else "no gold labels")
            + f" · scored by {len(runs)} model run(s)")
@@ -152,7 +155,9 @@ with right:
 
 annotate_column, entity_column = st.columns(2, gap="large")  # annotation where the model is wrong
 with annotate_column:
-    panels.annotate.add_triple(doc_id, doc, names)
+    with st.container(key=Keys.TRIPLE_PANEL):  # the keys' scope: the fields are found by label in it
+        panels.annotate.add_triple(doc_id, doc, names)
+    st.caption("Keys: " + keyboard.help_text(keyboard.DOCUMENT_KEYS))
     panels.annotate.flag_gold(doc_id, doc, names)
 with entity_column:
     panels.entity_edit.panel(doc_id, doc)
