@@ -18,7 +18,7 @@ from app.components import keyboard
 from app.panels import annotate
 from app.state import Keys
 from tests.e2e.browser_support import chromium, idle, new_page, require_browser
-from tests.e2e.test_annotation_flow import CURIE
+from tests.e2e.curie import CURIE
 from tests.server_support import app_server
 
 pytestmark = pytest.mark.e2e
