@@ -39,6 +39,12 @@ def require_access() -> str | None:
     return state.annotator()
 
 
+def install_keys(script: str) -> None:
+    """Run a page's key script (app/components/keyboard.page_script) in a same-origin frame of no height: st.iframe
+    with the script as its document (streamlit.components.v1.html, used before, is deprecated in its favour)."""
+    st.iframe(script, height="content")
+
+
 def page_title(title: str) -> None:
     """Every page opens the same way: the access check, its title, then messages queued before the last rerun."""
     require_access()

@@ -231,7 +231,7 @@ def install_js(keyset: KeySet) -> str:
 
 
 def page_script(keyset: KeySet) -> str:
-    """The <script> for a zero-height `streamlit.components.v1.html` frame (same origin; st.html's scripts did
+    """The <script> for a same-origin frame of no height (app.ui.install_keys; st.html's scripts did
     not run in Chromium): it hands install_js to the page's own window as a <script> element, so the listeners
     live there and outlast the frame."""
     return f"""<script>

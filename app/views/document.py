@@ -5,7 +5,6 @@ the margins, and KMGRE's key mention pairs (also outlined in the text). Below: a
 from __future__ import annotations
 
 import streamlit as st
-import streamlit.components.v1 as components
 
 from app import panels, services, state, ui
 from app.components import colors, keyboard, matrix, matrix_window, pair
@@ -16,7 +15,7 @@ ui.page_title("Document")
 dataset_id, doc_id, doc, runs = ui.document_header()
 names = services.relation_names()
 # T, Tab through the Add a relation panel, Escape, "?": the same listener as Review's (app/components/keyboard.py)
-components.html(keyboard.page_script(keyboard.document_keyset(Keys.TRIPLE_PANEL, panels.annotate.FIELDS)), height=0)
+ui.install_keys(keyboard.page_script(keyboard.document_keyset(Keys.TRIPLE_PANEL, panels.annotate.FIELDS)))
 st.caption(f"{len(doc.sents)} sentences · {doc.num_entities} entities · "
            + (f"{len(doc.facts)} gold triples" if doc.has_labels else "no gold labels")
            + f" · scored by {len(runs)} model run(s)")

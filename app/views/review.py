@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-import streamlit.components.v1 as components
 
 from app import panels, services, state, ui
 from app.components import colors, keyboard
@@ -26,7 +25,7 @@ if annotator is None:
 dataset_id = ui.require_dataset()
 names = services.relation_names()
 # E, Escape, "?", focus after choices: a same-origin component frame whose script listens on the page itself
-components.html(keyboard.review_script("Relation"), height=0)
+ui.install_keys(keyboard.review_script("Relation"))
 
 
 def rel_label(r: str | None) -> str:
