@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.browser_support import chromium, idle, new_page, require_browser
-from tests.e2e.curie import CURIE
+from tests.e2e.curie import CURIE, curie_store
 from tests.server_support import app_server
 
 pytestmark = pytest.mark.e2e
@@ -27,29 +27,19 @@ def server(tiny_models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     """The document stored as an upload, scored by the tiny model, with one suggestion whose tail is wrong."""
     require_browser()
     from db import store
-    from db.store.session import init_db, make_engine, session_factory, session_scope
-    from db.workflows.uploads import store_upload
     from engine.data.support import ModelVote, Support
     from engine.serve.predictor import Predictor
 
     tmp = tmp_path_factory.mktemp("annotation")
-    url = f"sqlite:///{tmp / 'app.sqlite'}"
-    engine = make_engine(url)
-    init_db(engine)
-    factory = session_factory(engine)
-    dataset, result = store_upload(factory, "curie", [CURIE])
-    (doc_id,) = result.added
     model = tiny_models_dir / "tiny"
     (scores,) = Predictor.from_checkpoint(model, "cpu").predict([CURIE])
-    with session_scope(factory) as s:
+    with curie_store(tmp, NAME) as (url, s, dataset, doc_id):
         run = store.record_run(s, dataset.id, checkpoint=str(model), method=scores.method, version="0", seconds=0.0)
         store.save_pair_scores(s, run, doc_id, scores)
         h, t, r = WRONG
         store.add_suggestions(s, dataset.id, [{"doc_id": doc_id, "h_idx": h, "t_idx": t, "relation": r, "score": 0.8,
                                                "evidence": Support({"atlop.v1#1": ModelVote(1.0, 0.8)}, 1, (0,),
                                                                     True).to_json()}], run_ids=[run])
-        store.ensure_annotator(s, NAME)
-    engine.dispose()
     with app_server(url, tmp, team_mode=False, extra_env={"DOCRE_MODELS_DIR": str(tiny_models_dir)}) as base:
         yield {"url": base, "db": tmp / "app.sqlite", "doc": doc_id}
 

@@ -18,7 +18,7 @@ from app.components import keyboard
 from app.panels import annotate
 from app.state import Keys
 from tests.e2e.browser_support import chromium, idle, new_page, require_browser
-from tests.e2e.curie import CURIE
+from tests.e2e.curie import curie_store
 from tests.server_support import app_server
 
 pytestmark = pytest.mark.e2e
@@ -32,20 +32,9 @@ WARSAW, POLAND = 1, 2  # the triple added: Warsaw -country-> Poland, evidence [0
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """The Curie document stored as an upload (no model run: the panel does not need one) and the annotator."""
     require_browser()
-    from db import store
-    from db.store.session import init_db, make_engine, session_factory, session_scope
-    from db.workflows.uploads import store_upload
-
     tmp = tmp_path_factory.mktemp("keyboard-triple")
-    url = f"sqlite:///{tmp / 'app.sqlite'}"
-    engine = make_engine(url)
-    init_db(engine)
-    factory = session_factory(engine)
-    _, result = store_upload(factory, "curie", [CURIE])
-    (doc_id,) = result.added
-    with session_scope(factory) as s:
-        store.ensure_annotator(s, NAME)
-    engine.dispose()
+    with curie_store(tmp, NAME) as (url, _, _, doc_id):
+        pass
     with app_server(url, tmp, team_mode=False) as base:
         yield {"url": base, "db": tmp / "app.sqlite", "doc": doc_id}
 
