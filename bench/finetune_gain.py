@@ -105,19 +105,6 @@ def rejected(items: Sequence[list], budget: int) -> set[tuple[str, int, int, str
     return {(title, h, t, r) for _, hit, title, h, t, r in items[:budget] if not hit}
 
 
-def kept_predictions(docs: Sequence[Document], scores: Sequence, refused: set[tuple[str, int, int, str]]) -> dict:
-    """The base model's own predictions the review did not reject, per title, as facts: trained as labels, they
-    keep the fine-tune from learning "no relation" on every triple the incomplete labels still miss (the first
-    run's held-out F1 fell 12-16 points without them)."""
-    out: dict[str, list[Fact]] = {}
-    for doc, ps in zip(docs, scores):
-        gold = triples(doc)
-        for h, t, r, _ in ps.predicted_triples():
-            if (h, t, r) not in gold and (doc.title, h, t, r) not in refused:
-                out.setdefault(doc.title, []).append(Fact(h, t, r))
-    return out
-
-
 def counts(docs: Sequence[Document], scores: Sequence) -> dict[str, list[int]]:
     """Per title [true positives, predicted, gold], what a bootstrap of micro F1 needs."""
     out = {}
@@ -180,11 +167,13 @@ def run_fold(plan: Plan, fold: int, path: Path, base: dict, docs: list[Document]
     accepted, n_accepted = review(reviewed, plan.budget)
     train = [replace(d, facts=(*(d.facts or ()), *accepted.get(d.title, ()))) for d in docs if d.title in train_titles]
     n_kept = 0
-    if plan.keep_predictions:
-        kept = kept_predictions(train, predict(plan.base, train), rejected(reviewed, plan.budget))
-        n_kept = sum(len(v) for v in kept.values())
-        train = [replace(d, facts=(*d.facts, *(f for f in kept.get(d.title, ()) if (f.h, f.t, f.r) not in triples(d))))
-                 for d in train]
+    if plan.keep_predictions:  # the app's fine-tune job does the same (engine.train.finetune.keep_predictions)
+        from engine.train.finetune import keep_predictions  # noqa: PLC0415
+
+        refused = rejected(reviewed, plan.budget)
+        train, n_kept = keep_predictions(
+            train, [[(h, t, r) for h, t, r, _ in ps.predicted_triples()] for ps in predict(plan.base, train)],
+            [{(h, t, r) for title, h, t, r in refused if title == d.title} for d in train])
     output = runs / plan.key() / f"fold{fold}"
     config = base_train_config(plan.base, epochs=plan.epochs)
     finetune(plan.base, train, output, config, device="cpu", lineage={"bench": "finetune_gain", "fold": fold},

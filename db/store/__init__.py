@@ -60,7 +60,7 @@ from .queries.entity_edits import (
                                   set_type,
                                   split_entity,
 )
-from .queries.export import export_documents, export_json, get_document, reviewed_documents
+from .queries.export import export_documents, export_json, get_document, rejected_triples, reviewed_documents
 from .queries.jobs import (
                                beat,
                                claim_job,
@@ -140,7 +140,8 @@ __all__ = [
     "pair_labels", "PairLabels", "record_account_event", "record_refit", "record_review", "record_run",
     "run_of_model", "recover_stale_jobs", "refit_due",
     "relation_acceptance", "report_progress", "rescore_suggestions", "resolve_conflict", "review_history",
-    "REVIEW_LOG_COLUMNS", "review_log_rows", "review_progress", "review_settings", "reviewed_documents",
+    "REVIEW_LOG_COLUMNS", "review_log_rows", "review_progress", "review_settings", "rejected_triples",
+    "reviewed_documents",
     "save_pair_scores",
     "EncodedScores", "encode_scores", "scored_document_ids", "session_factory", "session_scope", "set_control_rate",
     "set_fully_labelled", "set_review_settings", "set_role", "SPLIT_MODES", "split_queue", "SUGGESTION_FILTERS",

@@ -73,18 +73,28 @@ def start_finetune(session: Session, dataset_id: int, base: str, models_dir: str
         "epochs": epochs, "steps_per_epoch": per_epoch, "models_dir": str(models_dir), "epoch": 0})
 
 
-def _snapshot(factory_: sessionmaker[Session], job: JobInfo, path: Path) -> dict[str, Any]:
+def _snapshot(factory_: sessionmaker[Session], job: JobInfo, path: Path, device: str | None) -> dict[str, Any]:
     """The labels to train on, taken once (a resumed job must see the data its `last/` was trained on, even if
-    reviews went on meanwhile): the dataset's name, its decisions so far and the reviewed documents."""
+    reviews went on meanwhile): the dataset's name, its decisions so far and the reviewed documents, with the
+    base model's own predictions the review did not reject added as labels (engine.train.finetune.
+    keep_predictions: without them a partly reviewed dataset teaches the model to predict fewer relations)."""
     from engine.data.documents import document_to_json  # noqa: PLC0415
+    from engine.serve.predictor import Predictor  # noqa: PLC0415
+    from engine.settings import pick_device  # noqa: PLC0415
+    from engine.train.finetune import keep_predictions  # noqa: PLC0415
 
     if path.is_file():
         return json.loads(path.read_text(encoding="utf-8"))
+    ids = list(job.document_ids)
     with session_scope(factory_) as s:
         dataset = store.get_dataset(s, job.dataset_id)
-        snapshot = {"dataset": dataset.name, "dataset_id": dataset.id,
-                    "decisions": store.decision_count(s, job.dataset_id),
-                    "documents": [document_to_json(d) for d in store.reviewed_documents(s, list(job.document_ids))]}
+        decisions = store.decision_count(s, job.dataset_id)
+        docs, rejected = store.reviewed_documents(s, ids), store.rejected_triples(s, ids)
+    scores = Predictor.from_checkpoint(job.checkpoints[0], pick_device(device)).predict(docs)
+    docs, kept = keep_predictions(docs, [[(h, t, r) for h, t, r, _ in ps.predicted_triples()] for ps in scores],
+                                  [rejected.get(i, set()) for i in ids])
+    snapshot = {"dataset": dataset.name, "dataset_id": dataset.id, "decisions": decisions, "kept_predictions": kept,
+                "documents": [document_to_json(d) for d in docs]}
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
     partial.write_text(json.dumps(snapshot, ensure_ascii=False), encoding="utf-8")
@@ -111,7 +121,7 @@ def _finetune(factory_: sessionmaker[Session], job: JobInfo, worker_id: str, dev
     base = job.checkpoints[0]
     root = Path(details["models_dir"])
     work = root / TRAINING_DIR / f"job-{job.id}"
-    snapshot = _snapshot(factory_, job, work / SNAPSHOT_FILE)
+    snapshot = _snapshot(factory_, job, work / SNAPSHOT_FILE, device)
     name = model_name(base, snapshot["dataset"], job.id)
     target = root / name
     if not (target / CONFIG_FILE).is_file():  # else a worker killed after the move: only the row is left to write
@@ -119,7 +129,8 @@ def _finetune(factory_: sessionmaker[Session], job: JobInfo, worker_id: str, dev
         if not _trained(run):
             docs = list(parse_documents(snapshot["documents"], file=str(work / SNAPSHOT_FILE)).documents)
             lineage = {"dataset": snapshot["dataset"], "dataset_id": snapshot["dataset_id"],
-                       "decisions": snapshot["decisions"], "job_id": job.id, "requested_by": job.requested_by}
+                       "decisions": snapshot["decisions"], "kept_predictions": snapshot.get("kept_predictions", 0),
+                       "job_id": job.id, "requested_by": job.requested_by}
             finetune(base, docs, run, _train_config(base, int(details["epochs"])), device=pick_device(device),
                      callbacks=[JobProgress(factory_, job, worker_id)], lineage=lineage,
                      source=f"dataset {snapshot['dataset']!r}")

@@ -44,16 +44,6 @@ def test_f1_interval_and_precision_at_k_count_what_they_claim() -> None:
     assert finetune_gain.at_k(items, 4, 10) == (2 / 3, 0.5)  # a shorter queue: precision over what it ranks
 
 
-def test_kept_predictions_are_the_base_models_new_triples_the_review_did_not_reject() -> None:
-    from engine.data.documents import Document, Entity, Fact, Mention
-
-    class Scored:  # the one method kept_predictions reads
-        def predicted_triples(self):
-            return [(0, 1, "P17", 2.0), (1, 0, "P27", 1.0), (0, 2, "P131", 0.5)]
-
-    doc = Document("d", (("A", "B", "C", "."),), tuple(Entity((Mention(n, 0, i, i + 1, "LOC"),))
-                                                       for i, n in enumerate("ABC")), (Fact(0, 1, "P17"),))
-    kept = finetune_gain.kept_predictions([doc], [Scored()], {("d", 1, 0, "P27")})
-    assert kept == {"d": [Fact(0, 2, "P131")]}  # (0, 1, P17) is gold already, (1, 0, P27) was rejected
+def test_the_review_rejects_what_its_budget_reaches_and_is_not_missing() -> None:
     items = [[0.9, True, "d", 0, 2, "P131"], [0.8, False, "d", 1, 0, "P27"], [0.1, False, "d", 2, 0, "P6"]]
     assert finetune_gain.rejected(items, 2) == {("d", 1, 0, "P27")}  # only what the budget reached

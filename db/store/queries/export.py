@@ -120,6 +120,12 @@ def reviewed_documents(session: Session, doc_ids: Sequence[int]) -> list[Documen
     return [_apply(docs[i], accepted.get(i, []), rejected.get(i, set())) for i in doc_ids]
 
 
+def rejected_triples(session: Session, doc_ids: Sequence[int]) -> dict[int, set[tuple[int, int, str]]]:
+    """Per document, the (h, t, relation) triples review rejected: what a fine-tune must not learn back from the
+    base model's own predictions (engine.train.finetune.keep_predictions)."""
+    return dict(_outcomes(session, doc_ids)[1])
+
+
 def get_document(session: Session, doc_id: int, *, reviewed: bool = True) -> Document:
     """A document; with `reviewed`, its labels include what review accepted and lose what it rejected
     (labels added by review carry extra["provenance"]; uploaded ones do not unless an export added them)."""

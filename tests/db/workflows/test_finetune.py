@@ -17,6 +17,7 @@ from db.workflows.finetune import TRAINING_DIR, FinetuneRefused, start_finetune
 from db.workflows.finetune_progress import JobProgress
 from db.workflows.worker import drain
 from engine.model.checkpoint import read_checkpoint_config
+from engine.serve.predictor import Predictor
 from engine.train import trainer as trainer_module
 from tests.db_support import Killed
 from tests.model_helpers import small_docs
@@ -93,7 +94,15 @@ def test_the_job_trains_on_reviewed_labels_and_leaves_a_model_with_its_lineage(f
     assert {k: lineage[k] for k in ("base_model", "dataset", "dataset_id", "decisions", "documents", "job_id")} == \
         {"base_model": "tiny", "dataset": "reviewed", "dataset_id": dataset_id, "decisions": 2, "documents": 2,
          "job_id": job_id}
-    assert lineage["labels"] == sum(len(d.facts) for d in docs)  # one rejected, one accepted
+    # the base model's own predictions join the labels, less what review rejected and what is labelled already
+    with session_scope(factory) as s:
+        reviewed = store.reviewed_documents(s, ids)
+    scores = Predictor.from_checkpoint(tiny_models_dir / "tiny", "cpu").predict(reviewed)
+    rejected = [{(gold.h, gold.t, gold.r)}, set()]  # rejected in the first document only
+    new = [{(h, t, r) for h, t, r, _ in ps.predicted_triples()} - {(f.h, f.t, f.r) for f in d.facts} - refused
+           for d, ps, refused in zip(reviewed, scores, rejected)]
+    assert lineage["kept_predictions"] == sum(len(n) for n in new)
+    assert lineage["labels"] == sum(len(d.facts) for d in docs) + lineage["kept_predictions"]  # -1 rejected, +1
     assert job.details["lineage"] == lineage
     assert not (tmp_path / TRAINING_DIR / f"job-{job_id}").exists()
 
