@@ -94,7 +94,7 @@ def scored_pairs(predictor, docs) -> list[int]:
     restriction (restrict_decode) only those the predict call leaves scored."""
     if getattr(predictor.loaded.model.classifier, "restriction", None) is None:
         return [d.num_entities * (d.num_entities - 1) for d in docs]
-    return [sum(not s.unscored(row) for row in range(len(s.heads))) for s in predictor.predict(docs)]
+    return [int(s.scored_rows().sum()) for s in predictor.predict(docs)]
 
 
 def predict_docs_per_s(predictor, docs) -> float:

@@ -60,12 +60,11 @@ class PairScores:
 
     def unscored(self, row: int) -> bool:
         """True when the method skipped this pair's relations (its logits are the UNSCORED_MARGIN row)."""
-        logits = self.logits[row]
-        return bool(logits[0] == 0.0 and np.all(logits[1:] == UNSCORED_MARGIN))
+        return bool(_unscored(self.logits[row:row + 1])[0])
 
     def scored_rows(self) -> np.ndarray:
         """(n_pairs,) bool: the pairs whose relations the method computed (all of them, unless it restricts)."""
-        return ~((self.logits[:, 0] == 0.0) & np.all(self.logits[:, 1:] == UNSCORED_MARGIN, axis=1))
+        return ~_unscored(self.logits)
 
     def extra(self, kind: type[E] | str) -> E | None:
         """The first extra of a kind (the class, or its name such as "pair_values" for callers that import no
@@ -143,3 +142,8 @@ class PairScores:
             calibration=None if data.get("calibration") is None else MarginCalibration.from_json(
                 data["calibration"], f"scores of {data['title']!r}"),
         )
+
+
+def _unscored(logits: np.ndarray) -> np.ndarray:
+    """(n,) bool for (n, 1 + R) logits: the rows that are the unscored row."""
+    return (logits[:, 0] == 0.0) & np.all(logits[:, 1:] == UNSCORED_MARGIN, axis=1)
