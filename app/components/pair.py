@@ -87,11 +87,12 @@ def _bars(scores: PairScores, row: int, relations: Sequence[str], names: Mapping
 
 def _unscored_figure(scores: PairScores, row: int, title: str) -> go.Figure:
     potential = scores.extra("pair_values")
-    why = (f"its pair potential, {float(potential.values[row]):.3f}, is below the restriction"
+    why = (f"its pair potential {float(potential.values[row]):.3f} is below the restriction"
            if potential is not None else "the method restricts scoring to some pairs")
     fig = go.Figure()
-    fig.add_annotation(text=plotly_text(f"Relations not scored: {why}, so the model predicts no relation here "
-                                        "without computing their logits.", 200),
+    lines = ("Relations not scored:", f"{why},", "so the model predicts no relation here",
+             "without computing their logits.")
+    fig.add_annotation(text="<br>".join(plotly_text(line) for line in lines),  # short lines: the panel is narrow
                        x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font={"size": 14})
     fig.update_layout(title={"text": plotly_text(title)} if title else None, height=160,
                       margin={"l": 10, "r": 10, "t": 50 if title else 30, "b": 10},
