@@ -70,15 +70,38 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
+_DIGESTS: dict[tuple[str, int, int], str] = {}  # (file, mtime_ns, size) -> tensor digest, per process
+
+
+def warm_digest(weights_dir: Path) -> str:
+    """The tensor digest of a warm start (grid.measure.weights_digest), computed once per file version: a
+    plan checks every record against it, and reading 17-90 MB of tensors each time would dominate --dry-run."""
+    from grid.measure import weights_digest  # noqa: PLC0415 - torch only when a warm start is looked at
+
+    stat = (weights_dir / "model.safetensors").stat()
+    key = (str(weights_dir.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _DIGESTS:
+        _DIGESTS[key] = weights_digest(weights_dir)
+    return _DIGESTS[key]
+
+
 def is_current(record: dict[str, Any] | None, run: GridRun, paths: Paths) -> bool:
     """A record counts while it continued the setting's warm start as it is now: one that continued another (the
     shipped atlop was re-stored int8 to fit the models' size budget, say) is run again, and said so, so that every
-    cell of a setting starts from the same weights. A warm start not built yet cannot be compared: kept."""
+    cell of a setting starts from the same weights. Identity is the tensors' digest, not the file's sha256: a
+    rebuilt warm start with the very same tensors has another file (a fresh checkpoint id in its metadata).
+    A record older than the digest is compared by file sha256. A warm start not built yet cannot be compared: kept."""
     if record is None:
         return False
-    weights = paths.warm_start(run.setting) / "model.safetensors"
-    recorded = record.get("warm_start", {}).get("weights_sha256")
-    if not weights.is_file() or recorded in (None, file_digest(weights)):
+    warm = paths.warm_start(run.setting)
+    if not (warm / "model.safetensors").is_file():
+        return True
+    start = record.get("warm_start", {})
+    if start.get("weights_digest") is not None:
+        recorded, now = start["weights_digest"], warm_digest(warm)
+    else:
+        recorded, now = start.get("weights_sha256"), file_digest(warm / "model.safetensors")
+    if recorded in (None, now):
         return True
     log.info("%s continued another %s warm start (%s): it is run again", run.key, run.setting, recorded)
     return False
@@ -205,8 +228,6 @@ def ensure_warm_half(paths: Paths, recipe: WarmStartRecipe, do_commit: bool) -> 
     it against its committed identity: the first build writes it (and commits it with --commit), a rebuild
     whose tensors differ (another CPU's bf16, say) is named in a warning, since runs continuing it are then not
     comparable with the ledger's earlier half runs."""
-    from grid.measure import weights_digest  # noqa: PLC0415 - torch only when a warm start is looked at
-
     identity = paths.ledger.parent / "warm" / "half-atlop.json"  # beside the ledger: bench/ledger/warm/
     if not (paths.warm_half / "model.safetensors").is_file():
         scratch = paths.runs / "warm" / "half-atlop"
@@ -218,6 +239,8 @@ def ensure_warm_half(paths: Paths, recipe: WarmStartRecipe, do_commit: bool) -> 
                         "--output", str(paths.warm_half), "--save-dtype", "int8"], cwd=ROOT, check=True)
         (paths.warm_half / "BUILT_BY.txt").write_text("python -m engine " + shlex.join(command) + "\n",
                                                       encoding="utf-8")
+    from grid.measure import weights_digest  # noqa: PLC0415 - torch only when a warm start is looked at
+
     digest = weights_digest(paths.warm_half)
     if identity.is_file():
         recorded = json.loads(identity.read_text(encoding="utf-8"))["weights_digest"]
@@ -257,7 +280,8 @@ def do_run(run: GridRun, budget: Budget, paths: Paths, data, do_commit: bool, de
               "decision_options": decision,
               "budget": {**asdict(budget), "train_documents": None}, "data_hash": config.get("data_hash"),
               "warm_start": {"path": str(warm.resolve().relative_to(ROOT)) if warm.resolve().is_relative_to(ROOT)
-                             else str(warm), "weights_sha256": file_digest(warm / "model.safetensors")},
+                             else str(warm), "weights_sha256": file_digest(warm / "model.safetensors"),
+                             "weights_digest": warm_digest(warm)},
               "result": measure_checkpoint(directory, data, device),
               "provenance": provenance(directory, command)}
     record["budget"]["train_documents"] = len(data.train)

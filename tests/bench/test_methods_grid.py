@@ -186,3 +186,22 @@ def test_a_record_that_continued_another_warm_start_is_run_again(tmp_path):
     # the half warm start is not built yet: nothing to compare with, the record stands
     other = {"warm_start": {"weights_sha256": "0123456789abcdef"}}
     assert methods.is_current(other, GridRun("half", "atlop", 0), paths)
+
+
+def test_a_record_is_held_to_the_warm_start_tensors_not_its_file(tmp_path, monkeypatch):
+    """A rebuilt warm start with the very same tensors has another file sha256 (a fresh checkpoint id in its
+    metadata): records that carry the tensor digest stay current, and one whose tensors differ is run again."""
+    import grid.measure
+    import methods
+    from grid.plan import GridRun, Paths
+
+    warm = tmp_path / "warm"
+    warm.mkdir()
+    (warm / "model.safetensors").write_bytes(b"rebuilt: same tensors, new metadata")
+    monkeypatch.setattr(grid.measure, "weights_digest", lambda _d: "ddae02b5c30d349b")
+    paths = Paths(tmp_path, tmp_path, tmp_path / "runs", tmp_path / "ledger", warm, warm)
+    run = GridRun("half", "ncrl", 0)
+    old_file = {"weights_sha256": "4723091ddadb35d6"}
+    assert methods.is_current({"warm_start": {**old_file, "weights_digest": "ddae02b5c30d349b"}}, run, paths)
+    assert not methods.is_current({"warm_start": {**old_file, "weights_digest": "0123456789abcdef"}}, run, paths)
+    assert not methods.is_current({"warm_start": old_file}, run, paths)  # no digest: the file sha decides
