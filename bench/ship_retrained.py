@@ -17,16 +17,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, machine  # noqa: E402
+from common import ROOT  # noqa: E402
+from shipping import put_in_place, shipped_on, staging  # noqa: E402
 
 
 def config_of(directory: Path) -> dict[str, Any]:
@@ -51,21 +50,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     run, shipped, twin = Path(args.run), Path(args.models) / args.name, Path(args.twins) / args.name
     if args.training_documents <= args.twin_documents:
         raise SystemExit("--training-documents must exceed --twin-documents: the retrained model adds held-out ones")
+    becoming = twin if twin.exists() else shipped  # the twin, or the shipped model that is to become it
+    if not (becoming / "config.json").is_file():
+        raise SystemExit(f"{becoming}: no checkpoint there to be the twin")
+    if twin.exists() and shipped.exists() and not args.replace:
+        raise SystemExit(f"{shipped} exists beside its twin {twin}; pass --replace to ship another retrained run")
+    twin_config, run_config = config_of(becoming), config_of(run)
+    differ = schedule_differences(twin_config, run_config)
+    if differ:  # checked before anything moves
+        raise SystemExit(f"{run} is not {becoming}'s twin: " + "; ".join(differ))
     if not twin.exists():
-        if not (shipped / "config.json").is_file():
-            raise SystemExit(f"{shipped}: no shipped model to become the twin")
         twin.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(shipped), twin)
         print(f"moved the shipped {args.name} to {twin}: it is the twin")
-    elif shipped.exists() and not args.replace:
-        raise SystemExit(f"{shipped} exists beside its twin {twin}; pass --replace to ship another retrained run")
-    twin_config, run_config = config_of(twin), config_of(run)
-    differ = schedule_differences(twin_config, run_config)
-    if differ:
-        raise SystemExit(f"{run} is not {twin}'s twin: " + "; ".join(differ))
-    staging = Path(tempfile.mkdtemp(prefix="ship-", dir=Path(args.models).parent))
-    try:
-        out = staging / args.name
+    with staging(Path(args.models)) as staged:
+        out = staged / args.name
         subprocess.run([sys.executable, "-m", "engine", "--quiet", "compress", "--checkpoint", str(run),
                         "--output", str(out), "--save-dtype", "int8"], cwd=ROOT, check=True)
         relative_twin = os.path.relpath(twin.resolve(), shipped.resolve())  # what engine.model.twin resolves
@@ -76,12 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "twin_training_documents": args.twin_documents, "init_from": args.init_from,
                      "schedule": {k: run_config["train_config"].get(k) for k in SCHEDULE_KEYS},
                      "figures": "held-out figures, calibration and decoding options are the twin's",
-                     "shipped_on": re.sub(r"^[^:]*: ", "", machine())})
-        if shipped.exists():
-            shutil.rmtree(shipped)
-        shutil.move(str(out), shipped)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+                     "shipped_on": shipped_on()})
+        put_in_place(out, shipped)
     size = (shipped / "model.safetensors").stat().st_size / 1e6
     f1 = (twin_config.get("metrics") or {}).get("dev", {}).get("f1")
     print(f"shipped {shipped}: int8, {size:.1f} MB, trained on {args.training_documents} documents; "
