@@ -262,11 +262,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="train on the base model's own predictions too, less the rejected ones (self-training)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from engine.model.twin import measured_in_place  # noqa: PLC0415
     from engine.settings import get_settings  # noqa: PLC0415
 
     sizes = SMOKE if args.smoke else {"max_docs": None, "folds": args.folds, "budget": args.budget,
                                       "epochs": args.epochs, "max_heldout": None}
-    plan = Plan(Path(args.base) if args.base else get_settings().default_model, sizes["folds"], sizes["budget"],
+    # the base must not have seen the Revisit documents: a model retrained on every document is replaced by its twin
+    base = measured_in_place([Path(args.base) if args.base else get_settings().default_model])[0]
+    plan = Plan(base, sizes["folds"], sizes["budget"],
                 sizes["epochs"], args.seed, sizes["max_docs"], sizes["max_heldout"], args.keep_predictions)
     data, ledger, key = Path(args.data), Path(args.ledger), plan.key()
     docs, missing = revisit(data, plan.max_docs)

@@ -55,6 +55,7 @@ from engine.curate.relation_stats import RelationStats
 from engine.curate.suggestions import ScoreWeights, TypeStats, suggest
 from engine.data.documents import Document, Fact, read_documents
 from engine.data.pair_scores import PairScores
+from engine.model.twin import measured_in_place
 from review_session import CrossValidated, TrainingSources, cross_validate, review_session
 
 Key = tuple[int, int, int, str]  # (document index, head, tail, relation id)
@@ -266,7 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     data = Path(args.data)
-    checkpoints = [Path(c) for c in args.checkpoint] if args.checkpoint else discover_models()
+    # held-out and Revisit documents are scored only by models that never trained on them (engine.model.twin)
+    checkpoints = measured_in_place([Path(c) for c in args.checkpoint] if args.checkpoint else discover_models())
 
     def scored(docs: Sequence[Document]) -> dict[str, list[PairScores]]:
         if args.scores_cache:

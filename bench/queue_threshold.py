@@ -36,6 +36,7 @@ from engine.curate.suggestions import default_ranker, default_relation_stats, su
 from engine.curate.type_stats import load_default_type_stats
 from engine.curate.yield_estimates import per_document_cap_threshold
 from engine.data.documents import read_documents
+from engine.model.twin import measured_in_place
 
 CURVE = (0.0, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5)
 
@@ -52,7 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     data = Path(args.data)
-    checkpoints = [Path(c) for c in args.checkpoint] if args.checkpoint else discover_models()
+    # held-out and Revisit documents are scored only by models that never trained on them (engine.model.twin)
+    checkpoints = measured_in_place([Path(c) for c in args.checkpoint] if args.checkpoint else discover_models())
     docs = read_documents(data / "revisit" / "docred_labels.json").documents
     scratch = {d.title: d for d in read_documents(data / "revisit" / "scratch_labels.json").documents}
     missing = {(i, h, t, r) for i, d in enumerate(docs)

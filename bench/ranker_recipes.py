@@ -37,6 +37,7 @@ from engine.curate.ranker_data import TrainingRecipe
 from engine.curate.relation_stats import RelationStats
 from engine.curate.type_stats import TypeStats
 from engine.data.documents import read_documents
+from engine.model.twin import measured_in_place
 from fn_recovery import Key, Setting, at_k, ranking_keys, revisit_setting
 from review_session import RowCache, TrainingSources, cross_validate, deal_folds, subset
 
@@ -182,7 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "(default: every shipped model; its slots follow)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
-    checkpoints = [Path(c) for c in args.checkpoint] if args.checkpoint else discover_models()
+    # held-out and Revisit documents are scored only by models that never trained on them (engine.model.twin)
+    checkpoints = measured_in_place([Path(c) for c in args.checkpoint] if args.checkpoint else discover_models())
     ctx = context(Path(args.data), checkpoints, Path(args.scores_cache))
     print(f"models: {', '.join(c.name for c in checkpoints)}")
     print(f"machine: {machine()}\ncommand: {command_line()}\n")

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, ROOT, machine, redocred_part  # noqa: E402
+from common import DATA, ROOT, redocred_part  # noqa: E402
 from grid.ledger import read_record  # noqa: E402
+from shipping import put_in_place, shipped_on, staging  # noqa: E402
 
 INT8_MAX_COST = 0.003  # F1 (fraction) that int8 storage may cost against fp32 storage
 
@@ -63,12 +61,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit(f"{target} exists; pass --replace to overwrite it")
     data = Path(args.data)
     heldout, train = redocred_part("heldout", data), redocred_part("train", data)
-    staging = Path(tempfile.mkdtemp(prefix="ship-", dir=Path(args.assets).parent))
-    try:
+    with staging(Path(args.assets)) as staged:
         fp32_f1, _ = heldout_f1(source, heldout, train)
         chosen = None
         for dtype in ("int8", "float16"):
-            out = staging / dtype
+            out = staged / dtype
             _engine(engine, ["--quiet", "compress", "--checkpoint", str(source), "--output", str(out),
                              "--save-dtype", dtype])
             f1, figures = heldout_f1(out, heldout, train)
@@ -82,12 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         update_checkpoint_config(chosen, metrics={"dev": chosen_figures, "dev_documents": "heldout (100 titles)"},
                                  lineage={"ledger": args.run, "git_commit": record["provenance"]["git_commit"],
                                           "warm_start": record["warm_start"], "budget": record["budget"],
-                                          "shipped_on": re.sub(r"^[^:]*: ", "", machine())})
-        if target.exists():
-            shutil.rmtree(target)
-        shutil.move(str(chosen), target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+                                          "shipped_on": shipped_on()})
+        put_in_place(chosen, target)
     size = (target / "model.safetensors").stat().st_size / 1e6
     config = json.loads((target / "config.json").read_text(encoding="utf-8"))
     print(f"shipped {target}: {config['save_dtype']}, {size:.1f} MB, held-out F1 {100 * chosen_figures['f1']:.2f}")

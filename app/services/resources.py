@@ -80,8 +80,21 @@ class ModelChoice:
 
     @property
     def label(self) -> str:
+        if self.twin_note:  # its own dev figure would be in-sample: the twin's held-out F1, said as such
+            return f"{self.name} ({self.method}{self.twin_note})"
         f1 = f", dev F1 {100 * self.f1:.1f}" if self.f1 is not None else ""
         return f"{self.name} ({self.method}{f1}{self.lineage_note})"
+
+    @property
+    def twin_note(self) -> str:
+        """", held-out F1 X from its 400-document twin, trained on all 500 documents" for a model retrained on
+        every document (engine.model.twin), else empty."""
+        lineage = self.lineage or {}
+        if not lineage.get("twin"):
+            return ""
+        f1 = f"held-out F1 {100 * self.f1:.1f} from its " if self.f1 is not None else "figures from its "
+        return (f", {f1}{lineage.get('twin_training_documents', '?')}-document twin, trained on all "
+                f"{lineage.get('training_documents', '?')} documents")
 
     @property
     def lineage_note(self) -> str:

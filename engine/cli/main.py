@@ -17,7 +17,7 @@ from engine.cli.suggest import add_suggest_command
 from engine.config import DEFAULT_ENCODER, SAVE_DTYPES, EncoderConfig, TrainConfig
 from engine.data.schema import default_schema
 from engine.errors import ConfigError, DocreError, InputFileError
-from engine.settings import PRECISIONS, TRAIN_PRECISIONS
+from engine.settings import PRECISIONS, TRAIN_PRECISIONS, get_settings
 
 log = logging.getLogger("engine")
 
@@ -147,12 +147,28 @@ def _finetune(args: argparse.Namespace) -> int:
     return 0
 
 
+def warn_of_twins(checkpoints: Sequence[str] | None) -> None:
+    """A model retrained on every document (engine.model.twin) has seen the held-out titles: say which twin gives
+    its honest figures before any are printed, so an in-sample F1 is never read as a held-out one."""
+    from engine.model.checkpoint import read_checkpoint_config  # noqa: PLC0415
+    from engine.model.twin import named_twin  # noqa: PLC0415
+
+    for directory in checkpoints or [str(get_settings().default_model)]:
+        # named whether or not it was copied along: the warning is what matters here
+        twin = named_twin(directory, read_checkpoint_config(directory).get("lineage"))
+        if twin is not None:
+            log.warning("%s was trained on all labelled documents, the held-out titles included: figures on those "
+                        "are in-sample; its held-out figures come from its twin, evaluate --checkpoint %s",
+                        directory, twin)
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from engine.data.metrics import evaluate, format_report  # noqa: PLC0415
     from engine.serve.checkpoint_calibration import calibration_report  # noqa: PLC0415
     from engine.serve.ensemble import load_predictor  # noqa: PLC0415
 
     check_output_file(args.output)
+    warn_of_twins(args.checkpoint)
     predictor = load_predictor(args.checkpoint, args.device, precision=args.precision,
                                allow_download=args.allow_download)
     gold = [d for d in load_docs(args.input, args.split, predictor.schema) if d.has_labels]

@@ -166,3 +166,28 @@ def test_loss_on_a_batch_without_pairs_is_zero_not_nan(ratio):
                        negative_sample_ratio=ratio, generator=torch.Generator().manual_seed(0))
     assert loss.item() == 0.0
     loss.backward()
+
+
+def test_the_factored_grouped_outer_product_gives_the_dense_loss_and_gradients():
+    """GroupedOuter computes the similarities of z_head (x) z_tail from its factors: the loss and the gradients
+    reaching z_head and z_tail equal those through the materialised outer product (GroupedBilinear.outer)."""
+    from engine.model.grouped_bilinear import GroupedBilinear
+    from engine.model.methods.pemscl.loss import GroupedOuter
+
+    torch.manual_seed(0)
+    n, emb, block = 12, 16, 4
+    labels = torch.zeros(n, 6)
+    labels[[0, 3, 5, 8], [1, 2, 1, 4]] = 1.0  # two anchors share relation 1; two are alone
+    labels[:, 0] = (labels[:, 1:].sum(1) == 0).float()
+    factors = [torch.tanh(torch.randn(n, emb)).requires_grad_(True) for _ in range(2)]
+    dense = multilabel_contrastive_loss(GroupedBilinear(emb, block, 6).outer(*factors), labels, 0.2)
+    dense_grads = torch.autograd.grad(dense, factors)
+    factored = multilabel_contrastive_loss(GroupedOuter(*factors, emb // block), labels, 0.2)
+    factored_grads = torch.autograd.grad(factored, factors)
+    assert factored.item() == pytest.approx(dense.item(), rel=1e-5) and dense.item() > 0
+    for got, want in zip(factored_grads, dense_grads):
+        assert torch.allclose(got, want, atol=1e-6)
+    no_anchor = torch.zeros(n, 6)
+    no_anchor[:, 0] = 1.0
+    zero = multilabel_contrastive_loss(GroupedOuter(*factors, emb // block), no_anchor, 0.2)
+    assert zero.item() == 0.0 and all(g is not None for g in torch.autograd.grad(zero, factors))

@@ -18,6 +18,7 @@ mean over all pairs, NA pairs contributing 0). Averaging L_2 over the anchors in
 (documents of one entity) has loss 0, not the NaN of an empty mean."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
@@ -69,9 +70,51 @@ def moving_threshold_loss(logits: torch.Tensor, labels: torch.Tensor, *, entropy
     return mean_over_pairs(pmt + em_pos + em_neg)
 
 
-def multilabel_contrastive_loss(embeddings: torch.Tensor, labels: torch.Tensor, temperature: float) -> torch.Tensor:
+@dataclass(frozen=True)
+class GroupedOuter:
+    """The pair embeddings x = z_head (x) z_tail of GroupedBilinear.outer, held as their factors. The inner
+    product of two grouped outer products factorises, <h (x) t, h' (x) t'> = sum_k <h_k, h'_k> <t_k, t'_k>, so
+    the contrastive loss's (anchors x pairs) similarities cost 2 * emb_size multiply-adds a cell instead of
+    emb_size * block_size (49,152 at the default sizes): a profile of a PEMSCL step had that similarity, on the
+    materialised x, taking longer than the encoder (bench/RESULTS.md, PEMSCL training speed)."""
+
+    z_head: torch.Tensor  # (n_pairs, emb_size)
+    z_tail: torch.Tensor  # (n_pairs, emb_size)
+    groups: int  # emb_size / block_size
+
+    def __len__(self) -> int:
+        return self.z_head.shape[0]
+
+    def cosine(self, rows: torch.Tensor) -> torch.Tensor:
+        """(len(rows), n_pairs) cosine of x[rows] with every x, in float32, without forming x."""
+        n = len(self)
+        with torch.autocast(self.z_head.device.type, enabled=False):  # float32 throughout: no cast per matmul
+            h = self.z_head.float().reshape(n, self.groups, -1).transpose(0, 1).contiguous()  # (k, n, bs)
+            t = self.z_tail.float().reshape(n, self.groups, -1).transpose(0, 1).contiguous()  # (k, n, bs)
+            dots = torch.bmm(h[:, rows], h.transpose(1, 2))  # (k, n_rows, n)
+            dots = (dots * torch.bmm(t[:, rows], t.transpose(1, 2))).sum(0)  # (n_rows, n)
+            norms = (h.square().sum(2) * t.square().sum(2)).sum(0).clamp(min=1e-24).sqrt()  # (n,) |x|
+            return dots / (norms[rows, None] * norms[None, :])
+
+    def zero(self) -> torch.Tensor:
+        """0, attached to the graph of both factors."""
+        return (self.z_head.sum() + self.z_tail.sum()) * 0.0
+
+
+def _cosine(embeddings: torch.Tensor | GroupedOuter, rows: torch.Tensor) -> torch.Tensor:
+    """(len(rows), n_pairs) cosine of the rows' embeddings with every pair's, float32."""
+    if isinstance(embeddings, GroupedOuter):
+        return embeddings.cosine(rows)
+    emb = embeddings.float()
+    norms = emb.norm(dim=1).clamp(min=1e-12)  # (n_p,) cosine without a normalised (n_p, d) copy
+    return (emb[rows] @ emb.T) / (norms[rows, None] * norms[None, :])
+
+
+def multilabel_contrastive_loss(embeddings: torch.Tensor | GroupedOuter, labels: torch.Tensor,
+                                temperature: float) -> torch.Tensor:
     """L_2 (Eq. 8-10): the sum over anchors (pairs with >= 1 relation, B_P) divided by the number of pairs
-    |B| (module docstring: lambda then weighs it as in the paper). embeddings: (n_pairs, d), normalised here.
+    |B| (module docstring: lambda then weighs it as in the paper). embeddings: (n_pairs, d), or the factors of
+    grouped outer products (GroupedOuter, the same values computed without forming them); normalised here.
 
     An anchor with partners S (pairs sharing a relation) costs -log((1/|S|) sum_{p in S} e^{s_p} / sum_{d != a}
     e^{s_d}) (Eq. 8): the log sits outside the mean over partners, as printed (Khosla et al.'s L_in). The
@@ -80,11 +123,10 @@ def multilabel_contrastive_loss(embeddings: torch.Tensor, labels: torch.Tensor, 
     (Eq. 9). No anchor, or a batch of one pair: 0."""
     positives = labels[:, 1:] > 0  # (n_p, R)
     anchors = positives.any(1).nonzero().squeeze(1)  # (n_a,)
-    if anchors.numel() == 0 or embeddings.shape[0] < 2:
-        return embeddings.sum() * 0.0  # keeps the graph, so callers can always backpropagate
-    emb = embeddings.float()
-    norms = emb.norm(dim=1).clamp(min=1e-12)  # (n_p,) cosine without a normalised (n_p, d) copy
-    sims = (emb[anchors] @ emb.T) / (norms[anchors, None] * norms[None, :]) / temperature  # (n_a, n_p)
+    n_pairs = len(embeddings)
+    if anchors.numel() == 0 or n_pairs < 2:  # 0 that keeps the graph, so callers can always backpropagate
+        return embeddings.zero() if isinstance(embeddings, GroupedOuter) else embeddings.sum() * 0.0
+    sims = _cosine(embeddings, anchors) / temperature  # (n_a, n_p)
     is_self = torch.zeros_like(sims, dtype=torch.bool)
     is_self[torch.arange(anchors.numel(), device=sims.device), anchors] = True  # (n_a, n_p)
     partners = (positives[anchors].float() @ positives.float().T > 0) & ~is_self  # (n_a, n_p) share a relation
@@ -92,10 +134,11 @@ def multilabel_contrastive_loss(embeddings: torch.Tensor, labels: torch.Tensor, 
     n_partners = partners.sum(1)  # (n_a,)
     log_mean_partner = torch.logsumexp(sims.masked_fill(~partners, NEG_INF), dim=1) - n_partners.clamp(min=1).log()
     per_anchor = torch.where(n_partners > 0, log_denominator - log_mean_partner, log_denominator)  # (n_a,)
-    return per_anchor.sum() / embeddings.shape[0]  # Eq. 10's sum over B_P, over |B| like L_1
+    return per_anchor.sum() / n_pairs  # Eq. 10's sum over B_P, over |B| like L_1
 
 
-def pemscl_loss(logits: torch.Tensor, embeddings: torch.Tensor, labels: torch.Tensor, *, temperature: float,
+def pemscl_loss(logits: torch.Tensor, embeddings: torch.Tensor | GroupedOuter, labels: torch.Tensor, *,
+                temperature: float,
                 contrastive_weight: float, entropy_weighting: EntropyWeighting = "one",
                 negative_sample_ratio: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
     """L^NA = L_1^NA + lambda * L_2 (Eq. 11, 13); with ratio 1 it is Eq. 11 exactly."""
@@ -106,5 +149,5 @@ def pemscl_loss(logits: torch.Tensor, embeddings: torch.Tensor, labels: torch.Te
     return loss
 
 
-__all__ = ["pairwise_entropy", "sample_negative_labels", "moving_threshold_loss", "multilabel_contrastive_loss",
-           "pemscl_loss"]
+__all__ = ["GroupedOuter", "pairwise_entropy", "sample_negative_labels", "moving_threshold_loss",
+           "multilabel_contrastive_loss", "pemscl_loss"]

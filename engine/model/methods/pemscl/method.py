@@ -2,7 +2,8 @@
 entropy minimisation, supervised contrastive learning and (optionally) negative label sampling.
 
 The contrastive embedding x_{h,t} is, as the paper's Appendix D (Eq. 14) defines it, the grouped outer
-product z_h (x) z_t that the classifier reads (BilinearClassifier's pair_embedding), with no extra projection.
+product z_h (x) z_t that the classifier reads (GroupedBilinear.outer), with no extra projection; the loss reads it
+through its factors (loss.GroupedOuter), which give the same similarities without forming it.
 Decode as ATLOP; the probabilities sigmoid(f_r - f_eta) are the paper's P^r(r) (Eq. 3)."""
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from engine.model.backbone import PairRepresentation
 from engine.model.features import Batch
 from engine.model.grouped_bilinear import BilinearClassifier
 from engine.model.methods.base import ClassifierOutput, MethodConfig, MethodSpec, ModelDims, RelationClassifier
-from engine.model.methods.pemscl.loss import pemscl_loss
+from engine.model.methods.pemscl.loss import GroupedOuter, pemscl_loss
 from engine.model.methods.registry import register
 
 
@@ -46,12 +47,14 @@ class PemsclClassifier(RelationClassifier):
         self.classifier = BilinearClassifier(dims.hidden_size, config.emb_size, config.block_size, dims.num_classes)
 
     def forward(self, rep: PairRepresentation, batch: Batch) -> ClassifierOutput:
-        # logits (n_p, n_classes); pair_embedding (n_p, emb * bs) whenever the contrastive loss needs it
-        out = self.classifier(rep, keep_pair=batch.labels is not None)
+        z_head, z_tail = self.classifier.extractor(rep)
+        out = self.classifier.bilinear(z_head, z_tail)  # logits (n_p, n_classes), computed as ATLOP's
         loss = None
         if batch.labels is not None:
             cfg = self.config
-            loss = pemscl_loss(out.logits.float(), out.pair_embedding, batch.labels.float(),
+            # the contrastive embedding is z_head (x) z_tail; its similarities come from the factors
+            pairs = GroupedOuter(z_head, z_tail, cfg.emb_size // cfg.block_size)
+            loss = pemscl_loss(out.logits.float(), pairs, batch.labels.float(),
                                temperature=cfg.temperature,
                                contrastive_weight=cfg.contrastive_weight, entropy_weighting=cfg.entropy_weighting,
                                negative_sample_ratio=cfg.negative_sample_ratio)
