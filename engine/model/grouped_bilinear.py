@@ -21,6 +21,14 @@ class BilinearOutput:
     pair_embedding: torch.Tensor | None
 
 
+def outer_norms(z_head: torch.Tensor, z_tail: torch.Tensor, groups: int) -> torch.Tensor:
+    """(n_p,) float32 |z_head (x) z_tail| of the grouped outer product (GroupedBilinear.outer) from its factors:
+    |h (x) t|^2 = sum_k |h_k|^2 |t_k|^2, so a norm costs 2 * emb_size values, not emb_size * block_size."""
+    n, block = z_head.shape[0], z_head.shape[1] // groups  # block given: a batch may hold no pair
+    h, t = z_head.float().reshape(n, groups, block), z_tail.float().reshape(n, groups, block)
+    return (h.square().sum(2) * t.square().sum(2)).sum(1).clamp(min=1e-24).sqrt()
+
+
 class GroupedBilinear(nn.Module):
     """Bilinear over k = emb_size / block_size groups: far fewer parameters than a full bilinear."""
 

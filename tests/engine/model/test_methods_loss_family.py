@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from engine.data.documents import Document, Entity, Fact, Mention
 from engine.data.schema import RelationSchema
@@ -109,10 +110,19 @@ def test_p3m_second_pass_is_a_fresh_dropout_sample_only_in_training():
     head = build_classifier("p3m.v1", dropout=0.5)
     rep, rows = fake_rep(), torch.tensor([0, 2])
     head.train()
-    first, second = head.classifier.embed(rep, rows), head.classifier.embed(rep, rows)
+    first, second = head.classifier.embed(rep, rows).embedding, head.classifier.embed(rep, rows).embedding
     assert first.shape == (2, 32) and not torch.allclose(first, second)
     head.eval()
-    assert torch.equal(head.classifier.embed(rep, rows), head.classifier.embed(rep)[rows])
+    assert torch.equal(head.classifier.embed(rep, rows).embedding, head.classifier.embed(rep).embedding[rows])
+
+
+def test_p3m_scores_before_normalising_as_it_would_after():
+    """lambda c_i . (f / |f|) computed as lambda (c_i . f) / |f| with |f| from the factors: the logits of the
+    normalised embedding, without its (n_p, D) copy."""
+    head = build_classifier("p3m.v1", scale=10.0).eval()
+    out = head.classifier(fake_rep())
+    assert torch.allclose(out.norms, out.pair.float().norm(dim=1), rtol=1e-5)
+    assert torch.allclose(out.logits, head.classifier.score(F.normalize(out.pair.float(), dim=-1)), atol=1e-5)
 
 
 def test_p3m_variants_add_augmentation_then_mixup():

@@ -154,8 +154,9 @@ class P3mClassifier(RelationClassifier):
         return torch.cat([logits[:, :1], logits[:, 1:] - shift], dim=1)
 
     def floats_per_pair(self, batch: Batch, entities: EntityRepresentation) -> int:
-        """The normalised pair embedding (emb_size * block_size) is whole at inference too, and its copy."""
-        return super().floats_per_pair(batch, entities) + 2 * self.config.emb_size * self.config.block_size
+        """The pair embedding (emb_size * block_size) is whole at inference too (scored before it is
+        normalised, so there is no normalised copy)."""
+        return super().floats_per_pair(batch, entities) + self.config.emb_size * self.config.block_size
 
     def loss(self, rep: PairRepresentation, out: MetricOutput, labels: torch.Tensor) -> torch.Tensor:
         """The variant's loss in float32; the augmented pass and mixup use the labelled rows only."""
@@ -169,14 +170,14 @@ class P3mClassifier(RelationClassifier):
         if cfg.variant == "pm":
             return pu_metric_risk(logits, labels, priors)
         rows = (labels[:, 1:] > 0).any(1).nonzero().squeeze(1)  # (n_pos,) labelled pairs
-        augmented = self.classifier.embed(rep, rows)  # (n_pos, D) second dropout pass, f(x')
-        risk = pu_metric_risk(logits, labels, priors, augmented_logits=self.classifier.score(augmented).float(),
+        augmented = self.classifier.embed(rep, rows)  # the labelled rows' second dropout pass, f(x')
+        risk = pu_metric_risk(logits, labels, priors, augmented_logits=augmented.logits,
                               augmented_labels=labels[rows])
         if cfg.variant == "p2m" or cfg.mixup_strength == 0 or rows.numel() == 0:
             return risk
         alpha = torch.tensor(cfg.mixup_alpha)
         mu = torch.distributions.Beta(alpha, alpha).sample().item()
-        mixed = self.classifier.mix_with_none(torch.cat([out.embedding[rows], augmented]), mu)  # (2 n_pos, D)
+        mixed = self.classifier.mix_with_none(torch.cat([out.unit(rows), augmented.unit()]), mu)  # (2 n_pos, D)
         mixed_labels = torch.cat([labels[rows], labels[rows]])  # (2 n_pos, n_classes)
         return risk + cfg.mixup_strength * positive_mixup_loss(self.classifier.score(mixed).float(), mixed_labels, mu)
 

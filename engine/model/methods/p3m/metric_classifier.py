@@ -15,13 +15,24 @@ import torch.nn.functional as F
 from torch import nn
 
 from engine.model.backbone import PairRepresentation
-from engine.model.grouped_bilinear import GroupedBilinear, PairExtractor
+from engine.model.grouped_bilinear import GroupedBilinear, PairExtractor, outer_norms
 
 
 @dataclass
 class MetricOutput:
-    logits: torch.Tensor  # (n_p, n_classes) lambda * c_i . f(x)
-    embedding: torch.Tensor  # (n_p, emb_size * block_size) f(x), unit length
+    logits: torch.Tensor  # (n_p, n_classes) float32 lambda * c_i . f(x)
+    pair: torch.Tensor  # (n_p, emb_size * block_size) the grouped outer product, f(x) before its normalisation
+    norms: torch.Tensor  # (n_p,) float32 |pair|
+
+    def unit(self, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """(n, D) f(x) = pair / |pair|, float32, for the pairs `rows` (all when None): made only where needed."""
+        pair, norms = (self.pair, self.norms) if rows is None else (self.pair[rows], self.norms[rows])
+        return pair.float() / norms[:, None]
+
+    @property
+    def embedding(self) -> torch.Tensor:
+        """(n_p, D) every unit f(x)."""
+        return self.unit()
 
 
 class ProxyBilinear(GroupedBilinear):
@@ -48,8 +59,8 @@ class MetricClassifier(nn.Module):
         self.bilinear = ProxyBilinear(emb_size, block_size, num_classes)
         self.scale = scale
 
-    def embed(self, rep: PairRepresentation, rows: torch.Tensor | None = None) -> torch.Tensor:
-        """(n, D) unit f(x) for every pair, or for the pairs `rows` ((n,) indices); one stochastic pass."""
+    def embed(self, rep: PairRepresentation, rows: torch.Tensor | None = None) -> MetricOutput:
+        """f(x) and its scores for every pair, or for the pairs `rows` ((n,) indices); one stochastic pass."""
         head, tail, context = rep.head, rep.tail, rep.context  # (n_p, d) each
         if rows is not None:
             head, tail, context = head[rows], tail[rows], context[rows]  # (n, d)
@@ -57,7 +68,13 @@ class MetricClassifier(nn.Module):
         # (attention and hidden), redrawn by a second full encoder pass; here it acts on these pair features.
         dropped = replace(rep, head=self.dropout(head), tail=self.dropout(tail), context=self.dropout(context))
         # Departure: the metric space is the grouped outer product itself (the authors project it to emb_size first)
-        return F.normalize(self.bilinear.outer(*self.extractor(dropped)), dim=-1)  # (n, emb * bs)
+        z_head, z_tail = self.extractor(dropped)
+        pair = self.bilinear.outer(z_head, z_tail)  # (n, emb * bs)
+        norms = outer_norms(z_head, z_tail, self.bilinear.emb_size // self.bilinear.block_size)  # (n,)
+        # lambda c_i . (f / |f|) = lambda (c_i . f) / |f|: scoring before dividing spares the normalised copy of
+        # the whole (n, 49,152) f and its backward, which took longer than the classifier itself (RESULTS.md)
+        logits = self.scale * (pair @ self.bilinear.proxies.T.to(pair.dtype)).float() / norms[:, None]
+        return MetricOutput(logits=logits, pair=pair, norms=norms)
 
     def score(self, embedding: torch.Tensor) -> torch.Tensor:
         """(n, n_classes) lambda * c_i . f for unit embeddings f (n, D)."""
@@ -69,5 +86,4 @@ class MetricClassifier(nn.Module):
         return F.normalize(mu * embedding + (1.0 - mu) * self.bilinear.proxies[0], dim=-1)
 
     def forward(self, rep: PairRepresentation) -> MetricOutput:
-        embedding = self.embed(rep)
-        return MetricOutput(logits=self.score(embedding), embedding=embedding)
+        return self.embed(rep)

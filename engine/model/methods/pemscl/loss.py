@@ -24,6 +24,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
+from engine.model.grouped_bilinear import outer_norms
 from engine.model.margins import NEG_INF, label_margin_nll, mean_over_pairs
 
 EntropyWeighting = Literal["one", "count"]
@@ -76,7 +77,7 @@ class GroupedOuter:
     product of two grouped outer products factorises, <h (x) t, h' (x) t'> = sum_k <h_k, h'_k> <t_k, t'_k>, so
     the contrastive loss's (anchors x pairs) similarities cost 2 * emb_size multiply-adds a cell instead of
     emb_size * block_size (49,152 at the default sizes): a profile of a PEMSCL step had that similarity, on the
-    materialised x, taking longer than the encoder (bench/RESULTS.md, PEMSCL training speed)."""
+    materialised x, taking longer than the encoder (bench/RESULTS.md, PEMSCL and P3M training speed)."""
 
     z_head: torch.Tensor  # (n_pairs, emb_size)
     z_tail: torch.Tensor  # (n_pairs, emb_size)
@@ -87,13 +88,13 @@ class GroupedOuter:
 
     def cosine(self, rows: torch.Tensor) -> torch.Tensor:
         """(len(rows), n_pairs) cosine of x[rows] with every x, in float32, without forming x."""
-        n = len(self)
+        n, block = len(self), self.z_head.shape[1] // self.groups
         with torch.autocast(self.z_head.device.type, enabled=False):  # float32 throughout: no cast per matmul
-            h = self.z_head.float().reshape(n, self.groups, -1).transpose(0, 1).contiguous()  # (k, n, bs)
-            t = self.z_tail.float().reshape(n, self.groups, -1).transpose(0, 1).contiguous()  # (k, n, bs)
+            h = self.z_head.float().reshape(n, self.groups, block).transpose(0, 1).contiguous()  # (k, n, bs)
+            t = self.z_tail.float().reshape(n, self.groups, block).transpose(0, 1).contiguous()  # (k, n, bs)
             dots = torch.bmm(h[:, rows], h.transpose(1, 2))  # (k, n_rows, n)
             dots = (dots * torch.bmm(t[:, rows], t.transpose(1, 2))).sum(0)  # (n_rows, n)
-            norms = (h.square().sum(2) * t.square().sum(2)).sum(0).clamp(min=1e-24).sqrt()  # (n,) |x|
+            norms = outer_norms(self.z_head, self.z_tail, self.groups)  # (n,) |x|
             return dots / (norms[rows, None] * norms[None, :])
 
     def zero(self) -> torch.Tensor:
