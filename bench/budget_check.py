@@ -48,6 +48,30 @@ def dev_f1_by_epoch(log_text: str) -> list[float]:
     return [round(100 * found[e] if found[e] <= 1 else found[e], 2) for e in sorted(found)]
 
 
+def continuation_gain(warm: Path, final: Path, data: Path, split: Path) -> dict:
+    """Inner-dev F1 (fp32) of the warm start and of the budget's last checkpoint, and the paired bootstrap 95%
+    interval of their difference over the dev documents: how large a change the 50 documents can tell from
+    noise, which is what a "flat last epoch" is read against."""
+    import numpy as np  # noqa: PLC0415
+
+    from engine.data.documents import read_documents  # noqa: PLC0415
+    from engine.serve.predictor import Predictor  # noqa: PLC0415
+    from grid.measure import document_counts  # noqa: PLC0415
+    from grid.table import f1_of, paired_bootstrap  # noqa: PLC0415
+
+    titles = set(json.loads(split.read_text(encoding="utf-8"))["inner_dev"])
+    dev = [d for d in read_documents(data).documents if d.title in titles]
+    counts = {}
+    for name, directory in (("warm", warm), ("final", final)):
+        scores = Predictor.from_checkpoint(directory, "cpu", precision="float32").predict(dev)
+        counts[name] = np.array(document_counts(dev, [{(h, t, r) for h, t, r, _ in s.predicted_triples()}
+                                                      for s in scores]))
+    difference, low, high = paired_bootstrap([counts["final"]], [counts["warm"]])
+    return {"warm_f1": round(100 * float(f1_of(counts["warm"].sum(0))), 2),
+            "final_f1": round(100 * float(f1_of(counts["final"].sum(0))), 2),
+            "difference": round(100 * difference, 2), "interval_95": [round(100 * low, 2), round(100 * high, 2)]}
+
+
 def _finished(directory: Path, epochs: int) -> bool:
     """A checkpoint of all its epochs, with no resume state left."""
     config = directory / "config.json"
@@ -89,8 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     # the history up to its best epoch (with --dev, train keeps the best epoch, not the last)
     command = [sys.executable, "-m", "engine", *grid_args, "--dev", str(data), "--dev-split", f"{split}:inner_dev"]
     log_path = runs / "train.log"
-    with open(log_path, "w", encoding="utf-8") as log_file:
-        subprocess.run(command, cwd=ROOT, check=True, stdout=log_file, stderr=subprocess.STDOUT)
+    if not (_finished(runs / "inner", budget.epochs) and log_path.is_file()):  # a finished check is only re-read
+        with open(log_path, "w", encoding="utf-8") as log_file:
+            subprocess.run(command, cwd=ROOT, check=True, stdout=log_file, stderr=subprocess.STDOUT)
     dev_f1 = dev_f1_by_epoch(log_path.read_text(encoding="utf-8"))
     history = json.loads((runs / "inner" / "config.json").read_text(encoding="utf-8"))["history"]
     record = {"setting": "full", "method": args.method, "budget": vars(budget), "command": command[1:],
@@ -102,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
               "machine": machine(),
               "docs_per_second": [round(h["docs_per_second"], 2) for h in history],
               "kept_epoch": len(history)}
+    if warm_command is not None:  # what the whole budget adds to a warm start that never saw the dev titles
+        record["continuation_gain"] = continuation_gain(warm, runs / "inner", data, split)
     suffix = "" if args.warm == "shipped" else "-inner-warm"
     out = Path(args.out or ROOT / "bench" / "ledger" / "budget" / f"full-{args.method}{suffix}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
