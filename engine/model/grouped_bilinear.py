@@ -16,8 +16,9 @@ from engine.model.int8_matmul import INPUT_SCALE, Int8Linear, int8_classifier_en
 @dataclass
 class BilinearOutput:
     logits: torch.Tensor  # (n_p, n_classes)
-    # (n_p, emb_size * block_size) the grouped outer product, for contrastive losses; None at inference,
-    # where it is never materialised whole (see GroupedBilinear.chunked_logits)
+    # (n_p, emb_size * block_size) the grouped outer product where training materialises it; None at inference,
+    # where it is never whole (see GroupedBilinear.chunked_logits). A loss that only needs its inner products
+    # or norms reads them from the factors instead (outer_norms, pemscl.loss.GroupedOuter)
     pair_embedding: torch.Tensor | None
 
 
