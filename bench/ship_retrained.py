@@ -2,7 +2,8 @@
 
 The data README allows shipped weights to be retrained on all 500 documents once their schedule is chosen, with
 every held-out figure taken from the twin: the same schedule from the same starting weights on the 400 `train`
-titles. This script moves the shipped model to assets/twins/NAME (unchanged: it is the twin), stores the
+titles. This script moves the shipped model to assets/models/twins/NAME (unchanged: it is the twin; a folder without
+config.json, so the model catalogue does not list it, inside assets/models/ where large weights live), stores the
 retrained run int8 as assets/models/NAME, and gives it the twin's decoding options (its restriction), the
 twin's calibration (fitted on held-out, where the retrained model's own margins are in-sample), the twin's
 held-out figures as the ones the model picker shows, and a lineage that names the twin (engine.model.twin).
@@ -40,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--twin-documents", type=int, required=True, help="documents the twin trained on (400)")
     p.add_argument("--init-from", required=True, help="what both started from, in words (kept in the lineage)")
     p.add_argument("--models", default=str(ROOT / "assets" / "models"))
-    p.add_argument("--twins", default=str(ROOT / "assets" / "twins"))
+    p.add_argument("--twins", default=str(ROOT / "assets" / "models" / "twins"))
     p.add_argument("--replace", action="store_true", help="replace a retrained model already shipped beside its twin")
     args = p.parse_args(argv)
 

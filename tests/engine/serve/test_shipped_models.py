@@ -1,5 +1,5 @@
 """The models in assets/models load offline, score the shipped samples, carry their method's extras, and
-stay, with the twins in assets/twins, within the 120 MB budget of issue 23, one per registered method family;
+stay, with the twins in assets/models/twins, within the 120 MB budget of issue 23, one per registered method family;
 DEFAULT names one of them; a model retrained on every document has its twin, trained on the same schedule."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tests.paths import ROOT
 
 MODELS = ROOT / "assets" / "models"
 SHIPPED = sorted(p for p in MODELS.iterdir() if (p / "config.json").is_file())
-TWINS = sorted(p for p in (ROOT / "assets" / "twins").glob("*") if (p / "config.json").is_file())
+TWINS = sorted(p for p in (ROOT / "assets" / "models" / "twins").glob("*") if (p / "config.json").is_file())
 
 
 def test_default_names_a_shipped_model_and_the_budget_holds():
