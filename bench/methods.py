@@ -149,14 +149,16 @@ def expected_identity(run: GridRun, budget: Budget, paths: Paths) -> dict[str, A
 
 
 def train(command: list[str], directory: Path, name: str) -> None:
-    """One `python -m engine` process; its wall time and peak memory (os.wait4: this child's own rusage)
-    are appended to DIRECTORY/sessions.json. SystemExit when it fails, naming its log."""
+    """One `python -m engine` process; its wall time, CPU time and peak memory (os.wait4: this child's own
+    rusage) are appended to DIRECTORY/sessions.json. The CPU time is the cost that other work on the machine
+    cannot inflate: a process paused (SIGSTOP) or waiting for cores adds wall time, not CPU time. SystemExit
+    when it fails, naming its log."""
     directory.mkdir(parents=True, exist_ok=True)
     before = _epoch_of(directory)
     log.info("[%s] %s: python -m engine %s", name, "resuming" if before else "training", shlex.join(command))
     sessions = _sessions(directory)
     # written before the process starts, so a process killed with this script still counts (without a time)
-    sessions.append({"epochs": [before, None], "wall_s": None, "peak_rss_mb": None, "returncode": None,
+    sessions.append({"epochs": [before, None], "wall_s": None, "cpu_s": None, "peak_rss_mb": None, "returncode": None,
                      "git_commit": _head_commit()})
     _write_sessions(directory, sessions)
     with open(directory / "train.log", "a", encoding="utf-8") as out:
@@ -166,8 +168,8 @@ def train(command: list[str], directory: Path, name: str) -> None:
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
-    sessions[-1].update(epochs=[before, _epoch_of(directory)], wall_s=wall, peak_rss_mb=usage.ru_maxrss / 1024,
-                        returncode=code)
+    sessions[-1].update(epochs=[before, _epoch_of(directory)], wall_s=wall, cpu_s=usage.ru_utime + usage.ru_stime,
+                        peak_rss_mb=usage.ru_maxrss / 1024, returncode=code)
     _write_sessions(directory, sessions)
     if code != 0:
         tail = "\n".join((directory / "train.log").read_text(encoding="utf-8", errors="replace").splitlines()[-12:])
@@ -216,6 +218,9 @@ def provenance(directory: Path, command: list[str]) -> dict[str, Any]:
                                                              torch.device(_flag(command, "--device") or "cpu")),
             "train_s_per_doc": (sum(1 / h["docs_per_second"] for h in history) / len(history)) if history else None,
             "wall_s": sum(s["wall_s"] for s in timed) if timed and covered else None,
+            # user + system seconds of the training processes (sessions before 2026-12-07 did not record it)
+            "cpu_s": sum(s["cpu_s"] for s in timed) if timed and covered and all(s.get("cpu_s") for s in timed)
+            else None,
             "peak_rss_mb": max(s["peak_rss_mb"] for s in timed) if timed else None,
             "training_processes": len(sessions), "finished": time.strftime("%Y-%m-%d %H:%M"),
             # other work on the machine slows training: the 15-minute load average when the run was measured

@@ -97,7 +97,10 @@ def render(records: Sequence[dict]) -> str:
              "`heldout` titles, fp32 scoring; percent. Each cell: the mean over the seeds listed; dF1: against "
              f"{BASELINE} continuing under the same budget, paired bootstrap over held-out documents "
              f"({DRAWS} draws), 95% interval in brackets; an interval that holds 0 is inside the noise. "
-             "R@miss: revisit false-negative recovery of the model's own margins at K = the number of missing triples.",
+             "R@miss: revisit false-negative recovery of the model's own margins at K = the number of missing triples. "
+             "train s/doc: the trainer's wall seconds per document-step, which pauses and other work inflate; "
+             "CPU s/doc: the training processes' user + system seconds per document-step (all threads), which "
+             "they do not (recorded since 2026-12-07).",
              ""]
     for setting in SETTINGS:
         methods = [m for m in METHODS if by_cell.get((setting, m))]
@@ -106,8 +109,8 @@ def render(records: Sequence[dict]) -> str:
         base = by_cell.get((setting, BASELINE), [])
         lines += [f"### {setting} labels", "",
                   "| method | seeds | F1 | dF1 vs atlop [95%] | Ign F1 | P | R | intra | inter | multi-both | head | "
-                  "mid | tail | P@200 | R@miss | train s/doc | peak RSS GB |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "mid | tail | P@200 | R@miss | train s/doc | CPU s/doc | peak RSS GB |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for method in methods:
             runs = sorted(by_cell[(setting, method)], key=lambda r: r["seed"])
             if method != BASELINE and base:
@@ -117,6 +120,8 @@ def render(records: Sequence[dict]) -> str:
                 delta = "baseline" if method == BASELINE else "-"
             cost = [r["provenance"].get("train_s_per_doc") for r in runs]
             cost = [c for c in cost if c]
+            cpu = [r["provenance"]["cpu_s"] / r["budget"]["document_steps"] for r in runs
+                   if r["provenance"].get("cpu_s") and r.get("budget", {}).get("document_steps")]
             rss = [r["provenance"].get("peak_rss_mb") for r in runs]
             rss = [m for m in rss if m]
             lines.append("| " + " | ".join([
@@ -125,7 +130,8 @@ def render(records: Sequence[dict]) -> str:
                 *(_pct(_mean(runs, "heldout", k)) for k in ("ign_f1", "precision", "recall", "intra", "inter",
                                                               "multi_both", "head", "mid", "tail")),
                 _pct(_mean(runs, "revisit", "p@200")), _pct(_mean(runs, "revisit", "r@missing")),
-                f"{np.mean(cost):.2f}" if cost else "-", f"{max(rss) / 1024:.1f}" if rss else "-"]) + " |")
+                f"{np.mean(cost):.2f}" if cost else "-", f"{np.mean(cpu):.2f}" if cpu else "-",
+                f"{max(rss) / 1024:.1f}" if rss else "-"]) + " |")
         lines.append("")
     lines += _claims(by_cell)
     lines += _provenance(records)

@@ -65,6 +65,8 @@ def test_a_killed_grid_resumes_to_the_records_of_an_uninterrupted_one(tiny_encod
         assert cut_records[key] == whole_records[key], key
     resumed = json.loads((cut / "ledger" / "full-ncrl-s0.json").read_text())["provenance"]
     assert resumed["training_processes"] == 2  # the killed one is on record too
+    uninterrupted = json.loads((whole / "ledger" / "full-ncrl-s0.json").read_text())["provenance"]
+    assert uninterrupted["cpu_s"] > 0 and uninterrupted["wall_s"] > 0  # a whole run's cost, in CPU seconds too
 
     again = subprocess.run(grid_command(tiny_encoder_dir, warm, cut), check=True, env=env, capture_output=True,
                            text=True, timeout=600)
@@ -110,9 +112,12 @@ def test_the_table_marks_noise_and_gains_and_says_what_is_missing():
     base = [[5, 10, 10], [2, 4, 6], [7, 9, 12], [1, 2, 3]]
     better = [[8, 10, 10], [4, 4, 6], [10, 10, 12], [3, 3, 3]]
     mixed = [[6, 10, 10], [1, 4, 6], [8, 9, 12], [1, 3, 3]]
-    table = render([_record("full", "atlop", 0, base), _record("full", "paee", 0, better),
-                    _record("full", "ncrl", 0, mixed)])
+    timed = _record("full", "paee", 0, better)
+    timed["provenance"]["cpu_s"], timed["budget"] = 1200.0, {"document_steps": 1600}
+    table = render([_record("full", "atlop", 0, base), timed, _record("full", "ncrl", 0, mixed)])
     rows = {line.split(" | ")[0].strip("| "): line for line in table.splitlines() if line.startswith("| ")}
+    assert rows["paee.v1"].split(" | ")[-2] == "0.75"  # CPU s/doc: 1200 CPU seconds over 1600 document-steps
+    assert rows["atlop.v1"].split(" | ")[-2] == "-"  # a record from before CPU time was kept says so
     assert "baseline" in rows["atlop.v1"]
     assert "noise" not in rows["paee.v1"] and "+" in rows["paee.v1"].split(" | ")[3]
     assert "noise" in rows["ncrl.v1"]
