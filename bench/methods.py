@@ -86,13 +86,17 @@ def warm_digest(weights_dir: Path) -> str:
 
 
 def is_current(record: dict[str, Any] | None, run: GridRun, paths: Paths) -> bool:
-    """A record counts while it continued the setting's warm start as it is now: one that continued another (the
-    shipped atlop was re-stored int8 to fit the models' size budget, say) is run again, and said so, so that every
-    cell of a setting starts from the same weights. Identity is the tensors' digest, not the file's sha256: a
-    rebuilt warm start with the very same tensors has another file (a fresh checkpoint id in its metadata).
-    A record older than the digest is compared by file sha256. A warm start not built yet cannot be compared: kept."""
-    if record is None:
-        return False
+    """A record counts while it continued the setting's warm start as it is now and was decoded with the
+    decoding choices recorded now (`continued_current_warm`, `decided_as_now`)."""
+    return record is not None and continued_current_warm(record, run, paths) and decided_as_now(record, run, paths)
+
+
+def continued_current_warm(record: dict[str, Any], run: GridRun, paths: Paths) -> bool:
+    """Whether the run continued the setting's warm start as it is now: one that continued another (the shipped
+    atlop was re-stored int8 to fit the models' size budget, say) is run again, and said so, so that every cell
+    of a setting starts from the same weights. Identity is the tensors' digest, not the file's sha256: a rebuilt
+    warm start with the very same tensors has another file (a fresh checkpoint id in its metadata). A record
+    older than the digest is compared by file sha256. A warm start not built yet cannot be compared: kept."""
     warm = paths.warm_start(run.setting)
     if not (warm / "model.safetensors").is_file():
         return True
@@ -104,6 +108,18 @@ def is_current(record: dict[str, Any] | None, run: GridRun, paths: Paths) -> boo
     if recorded in (None, now):
         return True
     log.info("%s continued another %s warm start (%s): it is run again", run.key, run.setting, recorded)
+    return False
+
+
+def decided_as_now(record: dict[str, Any], run: GridRun, paths: Paths) -> bool:
+    """Whether the record was measured under the decoding choices recorded now (grid.plan.DECISION_CHOICES): a
+    choice made again on its inner split re-measures the run (its checkpoint, where this machine still has it;
+    otherwise the run trains again, to the same identity)."""
+    now = decision_options(run.setting, run.method, paths.root)
+    if record.get("decision_options", {}) == now:
+        return True
+    log.info("%s was decoded with %s, the recorded choice is now %s: it is measured again", run.key,
+             record.get("decision_options", {}), now)
     return False
 
 
@@ -276,7 +292,7 @@ def do_run(run: GridRun, budget: Budget, paths: Paths, data, do_commit: bool, de
     if run_state(directory, expected_identity(run, budget, paths), budget.epochs) != "done":
         train(command, directory, run.key)
     log.info("[%s] measuring", run.key)
-    decision = decision_options(run.setting, run.method, ROOT)
+    decision = decision_options(run.setting, run.method, paths.root)
     if decision:  # inference-only choices made on an inner split (grid.plan.DECISION_CHOICES)
         update_checkpoint_config(directory, method_config={**checkpoint_config(directory)["method_config"], **decision})
     config = checkpoint_config(directory) or {}
@@ -375,7 +391,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if run.setting == "half":
             ensure_warm_half(paths, recipe, args.commit)
         directory = paths.run_dir(run)
-        if read_record(paths.record(run)) is not None and directory.exists():  # trained from the old warm start
+        old = read_record(paths.record(run))
+        if old is not None and not continued_current_warm(old, run, paths) and directory.exists():
             directory.rename(directory.with_name(f"{directory.name}.stale-{int(time.time())}"))
         do_run(run, budget, paths, data, args.commit, args.device)
     remaining = missing_cells(read_ledger(ledger), settings, methods, len(seeds))

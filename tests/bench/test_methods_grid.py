@@ -210,3 +210,22 @@ def test_a_record_is_held_to_the_warm_start_tensors_not_its_file(tmp_path, monke
     assert methods.is_current({"warm_start": {**old_file, "weights_digest": "ddae02b5c30d349b"}}, run, paths)
     assert not methods.is_current({"warm_start": {**old_file, "weights_digest": "0123456789abcdef"}}, run, paths)
     assert not methods.is_current({"warm_start": old_file}, run, paths)  # no digest: the file sha decides
+
+
+def test_a_record_decoded_under_another_choice_is_measured_again(tmp_path):
+    """A decoding choice made again on its inner split (P3M's shift) makes the cells it decodes stale, and
+    only those: the others keep their records."""
+    import methods
+    from grid.plan import DECISION_CHOICES, GridRun, Paths
+
+    relative, field_name, option = DECISION_CHOICES[("full", "p3m")]
+    (tmp_path / relative).parent.mkdir(parents=True)
+    (tmp_path / relative).write_text(json.dumps({field_name: 0.4}))
+    paths = Paths(tmp_path, tmp_path, tmp_path / "runs", tmp_path / "ledger", tmp_path / "no-warm", tmp_path / "no")
+    p3m, atlop = GridRun("full", "p3m", 0), GridRun("full", "atlop", 0)
+    assert methods.is_current({"decision_options": {option: 0.4}}, p3m, paths)
+    assert not methods.is_current({"decision_options": {option: 0.2}}, p3m, paths)
+    assert not methods.is_current({"decision_options": {}}, p3m, paths)
+    assert methods.is_current({"decision_options": {}}, atlop, paths)
+    # a record decoded with another choice still continued the current warm start: its checkpoint is kept
+    assert methods.continued_current_warm({"decision_options": {option: 0.2}}, p3m, paths)
