@@ -22,6 +22,7 @@ import logging
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -245,11 +246,15 @@ def provenance(directory: Path, command: list[str]) -> dict[str, Any]:
 
 
 def ensure_warm_half(paths: Paths, recipe: WarmStartRecipe, do_commit: bool) -> None:
-    """Build the half setting's warm start when it is missing (train, resumable, then compress to int8) and hold
-    it against its committed identity: the first build writes it (and commits it with --commit), a rebuild
-    whose tensors differ (another CPU's bf16, say) is named in a warning, since runs continuing it are then not
-    comparable with the ledger's earlier half runs."""
+    """Build the half setting's warm start when it is missing and hold it against its committed identity. A
+    missing one is first restored from the git history its identity names (`restore_from`: the very tensors
+    the ledger's half runs continued); only without that is it trained again (resumable, then compressed to
+    int8). The first build writes the identity (and commits it with --commit); a rebuild whose tensors differ
+    (another CPU's bf16, say) is named in a warning, since runs continuing it are then not comparable with the
+    ledger's earlier half runs, and those runs are run again (`continued_current_warm`)."""
     identity = paths.ledger.parent / "warm" / "half-atlop.json"  # beside the ledger: bench/ledger/warm/
+    if not (paths.warm_half / "model.safetensors").is_file() and identity.is_file():
+        restore_from_history(json.loads(identity.read_text(encoding="utf-8")), paths.warm_half, paths.root)
     if not (paths.warm_half / "model.safetensors").is_file():
         scratch = paths.runs / "warm" / "half-atlop"
         command = warm_start_args(recipe, paths, scratch)
@@ -276,6 +281,35 @@ def ensure_warm_half(paths: Paths, recipe: WarmStartRecipe, do_commit: bool) -> 
         "machine": machine()}, indent=1) + "\n", encoding="utf-8")
     if do_commit:
         commit([identity], "methods grid: the half setting's warm start identity (atlop on half labels, int8)", ROOT)
+
+
+def restore_from_history(identity: dict[str, Any], into: Path, root: Path) -> bool:
+    """Write the warm start's files from the commit its identity names ({"restore_from": {"commit", "path",
+    "files"}}) into INTO, and keep them only if their tensors have the recorded digest. False (and INTO left
+    without weights) when the identity names no commit, this clone lacks it, or the tensors differ."""
+    source = identity.get("restore_from")
+    if not source:
+        return False
+    into.mkdir(parents=True, exist_ok=True)
+    for name in source["files"]:
+        blob = subprocess.run(["git", "-C", str(root), "show", f"{source['commit']}:{source['path']}/{name}"],
+                              capture_output=True)
+        if blob.returncode != 0:
+            log.warning("the half warm start is not in this clone's history (%s:%s/%s): it is trained again",
+                        source["commit"], source["path"], name)
+            shutil.rmtree(into)
+            return False
+        (into / name).write_bytes(blob.stdout)
+    from grid.measure import weights_digest  # noqa: PLC0415 - torch only when a warm start is looked at
+
+    digest = weights_digest(into)
+    if digest != identity["weights_digest"]:
+        log.warning("the half warm start restored from %s has weights %s, not the recorded %s: it is trained again",
+                    source["commit"], digest, identity["weights_digest"])
+        shutil.rmtree(into)
+        return False
+    log.info("the half warm start restored from commit %s into %s (weights %s)", source["commit"], into, digest)
+    return True
 
 
 def do_run(run: GridRun, budget: Budget, paths: Paths, data, do_commit: bool, device: str | None) -> dict[str, Any]:

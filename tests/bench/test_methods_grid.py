@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -229,3 +230,42 @@ def test_a_record_decoded_under_another_choice_is_measured_again(tmp_path):
     assert methods.is_current({"decision_options": {}}, atlop, paths)
     # a record decoded with another choice still continued the current warm start: its checkpoint is kept
     assert methods.continued_current_warm({"decision_options": {option: 0.2}}, p3m, paths)
+
+
+def test_a_missing_half_warm_start_is_restored_from_the_commit_its_identity_names(tmp_path, monkeypatch):
+    """A fresh clone lacks the half warm start (over 5 MB, out of git since): restoring the very tensors from
+    history keeps the ledger's half runs current, where a rebuild on another CPU would not."""
+    import grid.measure
+    import methods
+    from grid.plan import Paths, WarmStartRecipe
+
+    repo = tmp_path / "repo"
+    stored = repo / "bench" / "ledger" / "warm" / "half-atlop"
+    stored.mkdir(parents=True)
+    (stored / "model.safetensors").write_bytes(b"int8 tensors")
+    (stored / "BUILT_BY.txt").write_text("python -m engine train ...\n")
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "warm start"], check=True)
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    subprocess.run([*git, "rm", "-rq", "bench/ledger/warm/half-atlop"], check=True)
+    subprocess.run([*git, "commit", "-qm", "out of git"], check=True)
+    identity = repo / "bench" / "ledger" / "warm" / "half-atlop.json"
+    identity.parent.mkdir(parents=True, exist_ok=True)
+    identity.write_text(json.dumps({"weights_digest": "aaaa", "recipe": "python -m engine train ...",
+                                    "restore_from": {"commit": commit, "path": "bench/ledger/warm/half-atlop",
+                                                     "files": ["model.safetensors", "BUILT_BY.txt"]}}))
+    warm = repo / "runs" / "warm-half"
+    paths = Paths(repo, repo, repo / "runs", repo / "bench" / "ledger" / "methods", warm, warm)
+    monkeypatch.setattr(grid.measure, "weights_digest", lambda d: "aaaa" if (d / "model.safetensors").read_bytes()
+                        == b"int8 tensors" else "other")
+    monkeypatch.setattr(methods, "train", lambda *a, **k: pytest.fail("a restorable warm start was trained again"))
+    methods.ensure_warm_half(paths, WarmStartRecipe(), do_commit=False)
+    assert (warm / "model.safetensors").read_bytes() == b"int8 tensors"
+
+    # tensors that are not the recorded ones are not kept: the caller trains (here: fails loudly)
+    shutil.rmtree(warm)
+    monkeypatch.setattr(grid.measure, "weights_digest", lambda d: "other")
+    assert not methods.restore_from_history(json.loads(identity.read_text()), warm, repo)
+    assert not warm.exists()
