@@ -8,7 +8,13 @@ bench/ledger/budget/full-p3m-shift.json; the grid's DECISION_CHOICES reads it.
 titles: its margins there are those of memorised documents, larger than on unseen ones, so it favours small
 shifts (it chose 0.2 on 2026-12-07, inner dev F1 74.1 against held-out 50.5).
 
-    python bench/budget_check.py --method p3m --warm inner && python bench/p3m_shift.py"""
+    python bench/budget_check.py --method p3m --warm inner && python bench/p3m_shift.py
+
+--apply CHECKPOINT ... puts the recorded choice into shipped checkpoints instead of choosing: their decoding
+changes, so their held-out figures (`metrics.dev`, fp32 inference) are measured again and their Platt
+calibration is fitted again on `heldout`, as `bench/ship_model.py` does for a new model.
+
+    python bench/p3m_shift.py --apply assets/models/p3m"""
 from __future__ import annotations
 
 import argparse
@@ -20,7 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import DATA, ROOT, machine  # noqa: E402
+from common import DATA, ROOT, heldout_docs, machine, train_docs  # noqa: E402
+from shipping import calibrate_on_heldout, heldout_f1  # noqa: E402
 
 ALPHAS = tuple(round(0.1 * i, 1) for i in range(11))
 
@@ -37,6 +44,25 @@ def with_shift(checkpoint: Path, alpha: float, into: Path) -> Path:
     return into
 
 
+def apply_choice(record_path: Path, checkpoints: list[Path]) -> None:
+    """Decode each checkpoint with the recorded shift; re-measure its held-out figures and calibration."""
+    from engine.model.checkpoint import update_checkpoint_config
+
+    alpha = json.loads(record_path.read_text(encoding="utf-8"))["chosen_decision_shift"]
+    heldout, train = heldout_docs(), train_docs()
+    for checkpoint in checkpoints:
+        config = json.loads((checkpoint / "config.json").read_text(encoding="utf-8"))
+        if not config["method"].startswith("p3m"):
+            raise SystemExit(f"{checkpoint}: a {config['method']} model has no P3M decision shift")
+        before = config["method_config"].get("decision_shift", 0.0)
+        update_checkpoint_config(checkpoint, method_config={**config["method_config"], "decision_shift": alpha})
+        _, figures = heldout_f1(checkpoint, heldout, train)
+        update_checkpoint_config(checkpoint, metrics={"dev": figures, "dev_documents": "heldout (100 titles)"})
+        calibrate_on_heldout(checkpoint, DATA)
+        print(f"{checkpoint}: decision shift {before} -> {alpha}: held-out F1 {100 * figures['f1']:.2f} "
+              f"(P {100 * figures['precision']:.1f}, R {100 * figures['recall']:.1f}), calibration fitted again")
+
+
 def main(argv: list[str] | None = None) -> int:
     from engine.cli.common import select_titles
     from engine.data.documents import read_documents
@@ -48,7 +74,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="which check's inner checkpoint to read (bench/budget_check.py --warm)")
     p.add_argument("--runs-dir", help="default: runs/budget/p3m[-inner-warm], where budget_check left it")
     p.add_argument("--out", default=str(ROOT / "bench" / "ledger" / "budget" / "full-p3m-shift.json"))
+    p.add_argument("--apply", nargs="+", type=Path, metavar="CHECKPOINT",
+                   help="put the choice recorded in --out into these checkpoints (no choosing)")
     args = p.parse_args(argv)
+    if args.apply:
+        apply_choice(Path(args.out), args.apply)
+        return 0
     runs = Path(args.runs_dir or ROOT / "runs" / "budget" / ("p3m" if args.warm == "shipped" else "p3m-inner-warm"))
     docs = read_documents(DATA / "redocred" / "dev_revised.json").documents
     dev = select_titles(docs, f"{runs / 'inner_split.json'}:inner_dev")

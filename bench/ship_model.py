@@ -16,20 +16,9 @@ from typing import Sequence
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DATA, ROOT, redocred_part  # noqa: E402
 from grid.ledger import read_record  # noqa: E402
-from shipping import put_in_place, shipped_on, staging  # noqa: E402
+from shipping import calibrate_on_heldout, heldout_f1, put_in_place, shipped_on, staging  # noqa: E402
 
 INT8_MAX_COST = 0.003  # F1 (fraction) that int8 storage may cost against fp32 storage
-
-
-def heldout_f1(directory: Path, heldout, train) -> tuple[float, dict]:
-    """fp32-inference held-out F1 of a checkpoint, and its scores, for the storage comparison."""
-    from engine.data.metrics import evaluate  # noqa: PLC0415
-    from engine.serve.predictor import Predictor  # noqa: PLC0415
-
-    scores = Predictor.from_checkpoint(directory, "cpu", precision="float32").predict(heldout)
-    report = evaluate(heldout, [[(h, t, r) for h, t, r, _ in s.predicted_triples()] for s in scores], train)
-    return report.overall.f1, {"f1": report.overall.f1, "ign_f1": report.ign_f1, "precision": report.overall.precision,
-                               "recall": report.overall.recall}
 
 
 def _engine(engine, argv: list[str]) -> None:
@@ -73,9 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if fp32_f1 - f1 < INT8_MAX_COST or dtype == "float16":
                 chosen, chosen_figures = out, figures
                 break
-        _engine(engine, ["--quiet", "calibrate", "--checkpoint", str(chosen), "--input",
-                         str(data / "redocred" / "dev_revised.json"), "--split",
-                         f"{data / 'redocred' / 'split.json'}:heldout", "--precision", "float32"])
+        calibrate_on_heldout(chosen, data)
         update_checkpoint_config(chosen, metrics={"dev": chosen_figures, "dev_documents": "heldout (100 titles)"},
                                  lineage={"ledger": args.run, "git_commit": record["provenance"]["git_commit"],
                                           "warm_start": record["warm_start"], "budget": record["budget"],
