@@ -1,9 +1,12 @@
 import math
+import subprocess
+import sys
 
 import pytest
 import torch
 
 from engine.model.methods.p3m.loss import ClassPriors, positive_mixup_loss, pu_metric_risk
+from tests.paths import ROOT
 
 
 def softplus(x: float) -> float:
@@ -189,3 +192,26 @@ def test_a_decision_shift_outside_zero_to_one_is_named():
 
     with pytest.raises(ConfigError, match="decision_shift must be in"):
         P3mConfig(decision_shift=1.5).validate()
+
+
+def test_the_metric_head_scores_32_rows_in_bf16_without_dying():
+    """On a CPU with AMX, torch 2.13's bf16 matmul of exactly 32 rows against the transposed proxies killed the
+    process with SIGFPE (half-p3m-s1, step 80: 32 labelled pairs in the augmented pass). Run in a child process,
+    so that a crash is this test's failure instead of the test run's end; on other CPUs it passes either way."""
+    script = """
+import torch
+from dataclasses import fields
+from engine.model.backbone import PairRepresentation
+from engine.model.methods.p3m.metric_classifier import MetricClassifier
+head = MetricClassifier(384, 768, 64, 97, scale=10.0, dropout=0.2)
+values = {f.name: None for f in fields(PairRepresentation)}
+values.update(head=torch.randn(40, 384), tail=torch.randn(40, 384), context=torch.randn(40, 384))
+with torch.autocast("cpu", dtype=torch.bfloat16):
+    out = head.embed(PairRepresentation(**values), torch.arange(32))
+    mixed = head.score(head.mix_with_none(out.unit(), 0.5))
+(out.logits.sum() + mixed.float().sum()).backward()
+print(tuple(out.logits.shape), tuple(mixed.shape))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, f"exit {done.returncode}: {done.stderr[-2000:]}"
+    assert done.stdout.split() == ["(32,", "97)", "(32,", "97)"]

@@ -18,6 +18,14 @@ from engine.model.backbone import PairRepresentation
 from engine.model.grouped_bilinear import GroupedBilinear, PairExtractor, outer_norms
 
 
+def proxy_columns(proxies: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """(D, n_classes) the proxies as contiguous columns. Not the transposed view: on a CPU with AMX, torch 2.13's
+    bf16 matmul of exactly 32 rows against a transposed (97, 49,152) operand dies of SIGFPE in libtorch_cpu
+    (half-p3m-s1 crashed at step 80 of its first epoch; `nn.functional.linear` crashes alike, a contiguous
+    copy does not). The copy is 9.5 MB in bf16, small beside the (n, 49,152) pair tensor."""
+    return proxies.T.to(dtype).contiguous()
+
+
 @dataclass
 class MetricOutput:
     logits: torch.Tensor  # (n_p, n_classes) float32 lambda * c_i . f(x)
@@ -73,12 +81,12 @@ class MetricClassifier(nn.Module):
         norms = outer_norms(z_head, z_tail, self.bilinear.emb_size // self.bilinear.block_size)  # (n,)
         # lambda c_i . (f / |f|) = lambda (c_i . f) / |f|: scoring before dividing spares the normalised copy of
         # the whole (n, 49,152) f and its backward, which took longer than the classifier itself (RESULTS.md)
-        logits = self.scale * (pair @ self.bilinear.proxies.T.to(pair.dtype)).float() / norms[:, None]
+        logits = self.scale * (pair @ proxy_columns(self.bilinear.proxies, pair.dtype)).float() / norms[:, None]
         return MetricOutput(logits=logits, pair=pair, norms=norms)
 
     def score(self, embedding: torch.Tensor) -> torch.Tensor:
         """(n, n_classes) lambda * c_i . f for unit embeddings f (n, D)."""
-        return self.scale * embedding @ self.bilinear.proxies.T
+        return self.scale * embedding @ proxy_columns(self.bilinear.proxies, embedding.dtype)
 
     def mix_with_none(self, embedding: torch.Tensor, mu: float | torch.Tensor) -> torch.Tensor:
         """(n, D) unit f_mix = mu f + (1 - mu) c_0 (Eq. 9), renormalised because Eq. 1 needs unit inputs.
