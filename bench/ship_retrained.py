@@ -2,13 +2,17 @@
 
 The data README allows shipped weights to be retrained on all 500 documents once their schedule is chosen, with
 every held-out figure taken from the twin: the same schedule from the same starting weights on the 400 `train`
-titles. This script moves the shipped model to assets/models/twins/NAME (unchanged: it is the twin; a folder without
-config.json, so the model catalogue does not list it, inside assets/models/ where large weights live), stores the
-retrained run int8 as assets/models/NAME, and gives it the twin's decoding options (its restriction), the
+titles. This script moves the shipped model to runs/twins/NAME (unchanged: it is the twin; outside
+assets/models/, whose 100 MB budget holds the models a user runs), stores the retrained run int8 as
+assets/models/NAME, and gives it the twin's decoding options (its restriction), the
 twin's calibration (fitted on held-out, where the retrained model's own margins are in-sample), the twin's
 held-out figures as the ones the model picker shows, and a lineage that names the twin (engine.model.twin).
 
     python bench/ship_retrained.py --name paee --run runs/paee-500 [--replace]
+
+The twin is not shipped. Before removing it from the tree, commit it once (for example as
+assets/models/twins/NAME) and record that commit in the retrained model's lineage as `twin_source` ({"commit",
+"path", "files"}): engine.model.twin restores it from there on first use (the paee twin: commit 6fc264f).
 
 It checks the twin relation first: the same method and training schedule (epochs, rates, batch, seed, warm-up),
 and a retrained run with more training documents than the twin. Prints what it did.
@@ -41,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--twin-documents", type=int, required=True, help="documents the twin trained on (400)")
     p.add_argument("--init-from", required=True, help="what both started from, in words (kept in the lineage)")
     p.add_argument("--models", default=str(ROOT / "assets" / "models"))
-    p.add_argument("--twins", default=str(ROOT / "assets" / "models" / "twins"))
+    p.add_argument("--twins", default=str(ROOT / "runs" / "twins"))
     p.add_argument("--replace", action="store_true", help="replace a retrained model already shipped beside its twin")
     args = p.parse_args(argv)
 

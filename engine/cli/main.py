@@ -150,13 +150,18 @@ def _finetune(args: argparse.Namespace) -> int:
 def warn_of_twins(checkpoints: Sequence[str] | None) -> None:
     """A model retrained on every document (engine.model.twin) has seen the held-out titles: say which twin gives
     its honest figures before any are printed, so an in-sample F1 is never read as a held-out one."""
+    from engine.errors import CheckpointError  # noqa: PLC0415
     from engine.model.checkpoint import read_checkpoint_config  # noqa: PLC0415
-    from engine.model.twin import named_twin  # noqa: PLC0415
+    from engine.model.twin import named_twin, twin_path  # noqa: PLC0415
 
     for directory in checkpoints or [str(get_settings().default_model)]:
-        # named whether or not it was copied along: the warning is what matters here
-        twin = named_twin(directory, read_checkpoint_config(directory).get("lineage"))
+        lineage = read_checkpoint_config(directory).get("lineage")
+        twin = named_twin(directory, lineage)
         if twin is not None:
+            try:
+                twin_path(directory, lineage)  # restored from git history where missing, so the command named runs
+            except CheckpointError:
+                pass  # named whether or not it can be had: the warning is what matters here
             log.warning("%s was trained on all labelled documents, the held-out titles included: figures on those "
                         "are in-sample; its held-out figures come from its twin, evaluate --checkpoint %s",
                         directory, twin)

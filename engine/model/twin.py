@@ -1,10 +1,16 @@
 """A model retrained on every labelled document (train and held-out alike) has no honest held-out figure of its
 own. Its lineage names its twin: the same schedule from the same starting weights on the training titles only.
 The twin's held-out figures are the ones the model shows, and anything that measures or learns on held-out
-documents (evaluation, calibration, the review ranker's features) uses the twin in its place."""
+documents (evaluation, calibration, the review ranker's features) uses the twin in its place.
+
+The twin is not shipped: the shipped weights' budget (100 MB) holds the models a user runs, and only
+measurements need the twin. Its files sit in the git history (lineage `twin_source`: a commit and the path its
+files had there) and are restored, on first use, into the lineage's `twin` directory (under the ignored
+runs/ folder)."""
 from __future__ import annotations
 
 import logging
+import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -14,6 +20,7 @@ from engine.errors import CheckpointError
 log = logging.getLogger(__name__)
 
 TWIN_KEY = "twin"  # lineage[TWIN_KEY]: the twin's directory, relative to the model's own directory
+SOURCE_KEY = "twin_source"  # lineage[SOURCE_KEY]: {"commit", "path", "files"}, where git history holds the twin
 # train_config keys a twin shares with its model: everything but the data (and the starting point's path)
 SCHEDULE_KEYS = ("epochs", "batch_size", "grad_accumulation", "lr_encoder", "lr_classifier", "weight_decay",
                  "warmup_ratio", "max_grad_norm", "seed", "drop_labels")
@@ -44,10 +51,30 @@ def twin_path(directory: str | Path, lineage: Mapping[str, Any] | None) -> Path 
     path = named_twin(directory, lineage)
     if path is None:
         return None
+    if not (path / "config.json").is_file() and lineage.get(SOURCE_KEY):
+        restore_twin(Path(directory), lineage[SOURCE_KEY], path)
     if not (path / "config.json").is_file():
         raise CheckpointError(f"{directory}: its lineage names the twin {lineage[TWIN_KEY]!r} ({path}), which holds "
-                              "no checkpoint; the twin measures this model on held-out documents: restore it")
+                              "no checkpoint and could not be restored from git history; the twin measures this "
+                              "model on held-out documents")
     return path
+
+
+def restore_twin(directory: Path, source: Mapping[str, Any], into: Path) -> None:
+    """Write the twin's files from the commit that holds them (git show, run in the model's repository); a clone
+    without that commit (a shallow one) leaves `into` empty and says so in the log."""
+    into.mkdir(parents=True, exist_ok=True)
+    for name in source["files"]:
+        blob = subprocess.run(["git", "-C", str(directory), "show", f"{source['commit']}:{source['path']}/{name}"],
+                              capture_output=True)
+        if blob.returncode != 0:
+            log.warning("the twin of %s is not in this clone's history (%s:%s/%s): %s", directory, source["commit"],
+                        source["path"], name, blob.stderr.decode(errors="replace").strip())
+            for written in into.iterdir():
+                written.unlink()
+            return
+        (into / name).write_bytes(blob.stdout)
+    log.info("the twin of %s restored from commit %s into %s", directory, source["commit"][:12], into)
 
 
 def checkpoint_twin(directory: str | Path) -> Path | None:

@@ -44,7 +44,7 @@ def test_train_ranker_scores_with_the_twin_of_a_model_retrained_on_every_documen
     import engine.cli.ranker as ranker_cli
     from engine.cli.main import main
 
-    twin = ROOT / "assets" / "models" / "twins" / "paee"
+    twin = ROOT / "runs" / "twins" / "paee"  # where the lineage restores it (not shipped)
     seen: list = []
 
     def refuse(_args, checkpoints, _docs):

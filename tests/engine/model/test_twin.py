@@ -72,3 +72,31 @@ def test_evaluate_warns_that_a_retrained_models_held_out_figures_are_in_sample(t
         warn_of_twins([str(retrained)])
     assert "the held-out titles included: figures on those are in-sample" in caplog.text
     assert f"evaluate --checkpoint {twin.resolve()}" in caplog.text
+
+
+def test_a_twin_out_of_the_tree_is_restored_from_the_commit_its_lineage_names(tmp_path):
+    """The twin is not shipped (the weights budget holds the models a user runs): its files come back from git
+    history on first use, byte for byte; a clone without that commit gets the error that names the twin."""
+    import subprocess
+
+    repo = tmp_path / "repo"
+    stored = _config(repo / "assets" / "twins" / "paee")
+    (stored / "model.safetensors").write_bytes(b"twin weights")
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "twin"], check=True)
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    subprocess.run([*git, "rm", "-rq", "assets/twins"], check=True)
+    model = _config(repo / "assets" / "models" / "paee")
+    source = {"commit": commit, "path": "assets/twins/paee", "files": ["config.json", "model.safetensors"]}
+    lineage = {"twin": "../../../runs/twins/paee", "twin_source": source}
+    restored = twin_path(model, lineage)
+    assert restored == (repo / "runs" / "twins" / "paee").resolve()
+    assert (restored / "model.safetensors").read_bytes() == b"twin weights"
+    assert json.loads((restored / "config.json").read_text())["method"] == "paee.v1"
+
+    missing = {"twin": "../../../runs/twins/other", "twin_source": {**source, "commit": "0" * 40}}
+    with pytest.raises(CheckpointError, match="could not be restored from git history"):
+        twin_path(model, missing)
+    assert list((repo / "runs" / "twins" / "other").iterdir()) == []  # nothing half-written is left
