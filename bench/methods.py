@@ -287,19 +287,11 @@ def restore_from_history(identity: dict[str, Any], into: Path, root: Path) -> bo
     """Write the warm start's files from the commit its identity names ({"restore_from": {"commit", "path",
     "files"}}) into INTO, and keep them only if their tensors have the recorded digest. False (and INTO left
     without weights) when the identity names no commit, this clone lacks it, or the tensors differ."""
+    from engine.model.history import restore_files  # noqa: PLC0415
+
     source = identity.get("restore_from")
-    if not source:
+    if not source or not restore_files(root, source, into):
         return False
-    into.mkdir(parents=True, exist_ok=True)
-    for name in source["files"]:
-        blob = subprocess.run(["git", "-C", str(root), "show", f"{source['commit']}:{source['path']}/{name}"],
-                              capture_output=True)
-        if blob.returncode != 0:
-            log.warning("the half warm start is not in this clone's history (%s:%s/%s): it is trained again",
-                        source["commit"], source["path"], name)
-            shutil.rmtree(into)
-            return False
-        (into / name).write_bytes(blob.stdout)
     from grid.measure import weights_digest  # noqa: PLC0415 - torch only when a warm start is looked at
 
     digest = weights_digest(into)

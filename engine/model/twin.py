@@ -10,12 +10,12 @@ runs/ folder)."""
 from __future__ import annotations
 
 import logging
-import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from engine.errors import CheckpointError
+from engine.model.history import restore_files
 
 log = logging.getLogger(__name__)
 
@@ -61,20 +61,10 @@ def twin_path(directory: str | Path, lineage: Mapping[str, Any] | None) -> Path 
 
 
 def restore_twin(directory: Path, source: Mapping[str, Any], into: Path) -> None:
-    """Write the twin's files from the commit that holds them (git show, run in the model's repository); a clone
-    without that commit (a shallow one) leaves `into` empty and says so in the log."""
-    into.mkdir(parents=True, exist_ok=True)
-    for name in source["files"]:
-        blob = subprocess.run(["git", "-C", str(directory), "show", f"{source['commit']}:{source['path']}/{name}"],
-                              capture_output=True)
-        if blob.returncode != 0:
-            log.warning("the twin of %s is not in this clone's history (%s:%s/%s): %s", directory, source["commit"],
-                        source["path"], name, blob.stderr.decode(errors="replace").strip())
-            for written in into.iterdir():
-                written.unlink()
-            return
-        (into / name).write_bytes(blob.stdout)
-    log.info("the twin of %s restored from commit %s into %s", directory, source["commit"][:12], into)
+    """The twin's files from the commit that holds them (engine.model.history), said in the log."""
+    if restore_files(directory, source, into):
+        log.info("the twin of %s restored from commit %s into %s", directory, source["commit"][:12], into)
+
 
 
 def checkpoint_twin(directory: str | Path) -> Path | None:
